@@ -1,0 +1,32 @@
+"""Verify every object against its hash and every reference; exit 1 on damage."""
+
+from __future__ import annotations
+
+import typer
+
+from mlctl.cli import common, render
+
+app = common.new_app("Verify every object against its hash and every reference; exit 1 on damage.", group=False)
+
+
+@app.command("fsck")
+def fsck(repair: bool = typer.Option(False, "--repair", help="Delete corrupt objects so `data pull` can fetch good copies."),
+         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel hashing (default: cores)."),
+         as_json: bool = common.json_option()) -> int:
+    """Verify every object against its hash and every reference; exit 1 on damage."""
+    from mlctl.store.fsck import fsck as run_fsck
+
+    result = run_fsck(common.repo(), jobs=jobs or None, repair=repair)
+    if as_json:
+        render.emit_json(result.to_json())
+        return common.found(not result.ok)
+    for item in result.corrupt:
+        render.echo(f"corrupt  {item['object']}  {item['problem']}")
+    for item in result.missing:
+        render.echo(f"missing  {item['object']}  {item.get('what', '')}: {item.get('problem', 'not in the store')}")
+    for digest in result.repaired:
+        render.echo(f"removed  {digest}")
+    verdict = "ok" if result.ok else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+    render.info(f"checked {result.objects_checked} objects: {verdict}"
+                + (f"; {result.temp_files} leftover temp files (`mlctl gc` removes them)" if result.temp_files else ""))
+    return common.found(not result.ok)

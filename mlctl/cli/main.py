@@ -1,0 +1,173 @@
+"""The `mlctl` entry point: a typer group that loads command modules lazily.
+
+Every module in mlctl/cli/commands/ is a top-level command (``foo_bar.py`` -> ``foo-bar``)
+exposing a typer ``app``; its docstring's first line is the short help shown by
+``mlctl --help``, read from the file so that listing commands imports none of them.
+Errors become one line on stderr and an exit code here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import typer
+from typer import _click
+from typer.core import TyperGroup
+from typer.exceptions import Abort, Exit
+
+from mlctl import __version__
+from mlctl.errors import EXIT_DAMAGE, EXIT_USAGE, MlctlError
+
+COMMANDS_DIR = Path(__file__).with_name("commands")
+
+
+def command_modules() -> dict[str, str]:
+    """command name -> module stem, from the files in mlctl/cli/commands/."""
+    found = {}
+    for entry in os.scandir(COMMANDS_DIR):
+        if entry.name.endswith(".py") and not entry.name.startswith("_"):
+            stem = entry.name[:-3]
+            found[stem.replace("_", "-")] = stem
+    return found
+
+
+def short_help(stem: str) -> str:
+    with open(COMMANDS_DIR / f"{stem}.py", encoding="utf-8") as f:
+        first = f.readline().strip()
+    return first.strip('"').strip("'").rstrip(".")
+
+
+class RootGroup(TyperGroup):
+    def list_commands(self, ctx):
+        return sorted(command_modules())
+
+    def get_command(self, ctx, name):
+        stem = command_modules().get(name)
+        if stem is None:
+            return None
+        module = importlib.import_module(f"mlctl.cli.commands.{stem}")
+        command = typer.main.get_command(module.app)
+        command.name = name
+        return command
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, short_help(stem)) for name, stem in sorted(command_modules().items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        code = run(self, args, prog_name or "mlctl", **extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def run(group: TyperGroup, args, prog_name: str, **extra) -> int:
+    debug = bool(os.environ.get("MLCTL_DEBUG"))
+    try:
+        rv = TyperGroup.main(group, args, prog_name, standalone_mode=False, **extra)
+        return rv if isinstance(rv, int) else 0
+    except MlctlError as exc:
+        if debug:
+            traceback.print_exc()
+        _error(exc.message, exc.hint)
+        return exc.exit_code
+    except _click.exceptions.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        return EXIT_USAGE
+    except _click.exceptions.UsageError as exc:
+        path = exc.ctx.command_path if exc.ctx else prog_name
+        _error(exc.format_message(), f"see `{path} --help`")
+        return EXIT_USAGE
+    except _click.exceptions.ClickException as exc:
+        _error(exc.format_message())
+        return EXIT_USAGE
+    except Exit as exc:
+        return exc.exit_code
+    except (Abort, KeyboardInterrupt):
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        _error(f"{exc.strerror or exc}{where}")
+        return EXIT_USAGE
+    except Exception as exc:  # a bug, not a user error: say so, and how to see more
+        if debug:
+            traceback.print_exc()
+        _error(f"internal error: {type(exc).__name__}: {exc}", "rerun with MLCTL_DEBUG=1 for the traceback")
+        return EXIT_DAMAGE
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    from mlctl.cli.render import error_line
+
+    error_line(message, hint)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def _chdir(value: list[str] | None):
+    for folder in value or ():
+        try:
+            os.chdir(folder)
+        except OSError as exc:
+            raise MlctlError(f"cannot change to {folder}: {exc.strerror}") from None
+    return value
+
+
+def _quiet(value: bool) -> bool:
+    if value:
+        from mlctl.cli.render import set_quiet
+
+        set_quiet(True)
+    return value
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"mlctl {__version__}\n")
+        raise Exit(0)
+
+
+app = typer.Typer(
+    cls=RootGroup,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="mlctl: data versioning, experiment tracking, features, pipelines, model registry, "
+    "serving, monitoring and retraining, in one git-style CLI.",
+)
+
+
+@app.callback(no_args_is_help=True)
+def _root(
+    chdir: list[str] = typer.Option(None, "-C", metavar="DIR", callback=_chdir, is_eager=True,
+                                    help="Run as if mlctl was started in DIR."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", callback=_quiet, help="No progress or chatter on stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    pass
+
+
+cli = typer.main.get_command(app)
+
+
+def main(argv=None) -> None:
+    cli.main(args=argv, prog_name="mlctl")

@@ -1,0 +1,72 @@
+"""One error base for the whole project; the CLI maps it to a message and an exit code.
+
+"Found something" outcomes (drift, a failed gate, changed data) are results, not errors:
+they are returned to the CLI, which maps them to exit code 1.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_DAMAGE = 3
+
+
+class MlctlError(Exception):
+    """A user-facing error: one line of message, an optional hint, an exit code."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MlctlError):
+    """Bad arguments or malformed input files."""
+
+
+class NotFoundError(MlctlError):
+    """An unknown name: run, model, path, remote, key."""
+
+
+class NotARepositoryError(MlctlError):
+    def __init__(self, message: str = "not an mlctl repository (or any parent)"):
+        super().__init__(message, hint="run `mlctl init` to create one here")
+
+
+class ObjectMissingError(MlctlError):
+    """An object the workspace needs is not in the local store."""
+
+    def __init__(self, digest: str, what: str = "object"):
+        super().__init__(
+            f"{what} {digest} is not in the local store",
+            hint="run `mlctl data pull` to fetch it from the remote",
+        )
+        self.digest = digest
+
+
+class StoreDamageError(MlctlError):
+    """The store is damaged: a corrupt object, an unreadable ref."""
+
+    exit_code = EXIT_DAMAGE
+
+
+class CorruptObjectError(StoreDamageError):
+    def __init__(self, digest: str, actual: str | None = None):
+        detail = f" (content hashes to {actual})" if actual else ""
+        super().__init__(
+            f"object {digest} is corrupt{detail}",
+            hint="run `mlctl fsck --repair`, then `mlctl data pull` to fetch a good copy",
+        )
+        self.digest = digest
+
+
+class LockTimeoutError(MlctlError):
+    exit_code = EXIT_DAMAGE

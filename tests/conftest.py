@@ -1,0 +1,113 @@
+"""Fixtures shared by every test: an isolated HOME/env/cwd, repo factories, a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """No test touches the user's HOME, config or working directory."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@example.com")
+    for var in list(os.environ):
+        if var.startswith("MLCTL_") or var.startswith("AWS_"):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MLCTL_LOCK_TIMEOUT", "30")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    from mlctl.cli import render
+
+    render._state["quiet"] = False
+    yield work
+
+
+def git(cwd, *args) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def make_repo(tmp_path):
+    """make_repo(name="repo", git=True) -> an initialised mlctl repository (a git repo too)."""
+    from mlctl.store.repo import init_repo
+
+    def factory(name: str = "repo", use_git: bool = True):
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        if use_git:
+            git(root, "init", "-q", "-b", "main")
+        repo, _ = init_repo(root)
+        return repo
+
+    return factory
+
+
+@pytest.fixture
+def repo(make_repo, monkeypatch):
+    """An initialised repository that is also the working directory."""
+    r = make_repo()
+    monkeypatch.chdir(r.root)
+    return r
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli():
+    """cli("data", "add", "x") runs mlctl in-process and returns exit code, stdout, stderr."""
+    from typer.testing import CliRunner
+
+    from mlctl.cli.main import app as root
+
+    def invoke(*args, input=None, env=None) -> Result:
+        from mlctl.cli import render
+
+        render._state["quiet"] = False
+        runner = CliRunner()
+        res = runner.invoke(root, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
+        return Result(res.exit_code, res.stdout, res.stderr)
+
+    return invoke
+
+
+def run_mlctl(*args, cwd=None, env=None, timeout=120, input=None) -> subprocess.CompletedProcess:
+    """mlctl as a real process (python -m mlctl), for startup, signals and concurrency."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(PROJECT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "mlctl", *map(str, args)], cwd=cwd, env=full_env,
+        capture_output=True, text=True, timeout=timeout, input=input,
+    )
+
+
+@pytest.fixture
+def mlctl_proc():
+    return run_mlctl
