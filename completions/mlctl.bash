@@ -6,18 +6,23 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --grace|--jobs|-C|-j) ((i++)); continue;;
+            --end|--entity|--features|--grace|--jobs|--output|--start|--timestamp-column|-C|-e|-f|-j|-o) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config fsck gc init remote status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config feature fsck gc init remote status";;
         " config") opts="-h --help"; cmds="get set unset list";;
         " config get") opts="--json -h --help"; cmds="";;
         " config set") opts="--local -h --help"; cmds="";;
         " config unset") opts="--local -h --help"; cmds="";;
         " config list") opts="--local --all --json -h --help"; cmds="";;
+        " feature") opts="-h --help"; cmds="list materialize get join";;
+        " feature list") opts="--json -h --help"; cmds="";;
+        " feature materialize") opts="--start --end --json -q --quiet -h --help"; cmds="";;
+        " feature get") opts="--features -f --entity -e --full-names --include-expired --json -h --help"; cmds="";;
+        " feature join") opts="--features -f -o --output --full-names --timestamp-column --json -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -h --help"; cmds="";;
         " init") opts="--no-git-ignore -h --help"; cmds="";;

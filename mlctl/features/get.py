@@ -8,7 +8,6 @@ only (no pandas): `mlctl feature get` starts in a fraction of Feast's import tim
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
@@ -43,28 +42,29 @@ def get_online(repo_or_path, features, entity_rows, *, full_names: bool = False,
 
 
 def _lookup_view(context, view, chosen, rows, out, now, include_expired) -> None:
-    kind = context.key_kind(view)
+    kind, positions, codecs = context.layout(view)
     keys = []
     for i, row in enumerate(rows):
         if view.join_key not in row:
             raise UsageError(f"entity row {i + 1} has no {view.join_key!r} (join key of {view.name!r})")
         keys.append(online.encode_key(row[view.join_key], kind, view.join_key))
     found = context.store.get(view.name, keys)
-    names = [(f, chosen.names[(view.name, f)]) for f in chosen.features[view.name]]
+    names = [(positions[f], chosen.names[(view.name, f)]) for f in chosen.features[view.name]]
     ttl = view.ttl_ns()
     for row, key, result in zip(rows, keys, out):
         result["entity"][view.join_key] = int(key) if kind == "int" else key
         hit = found.get(key)
         if hit is None:
-            status, values, stamp = MISSING, {}, None
+            status, values, stamp = MISSING, None, None
         else:
-            event_ns, _created, vals = hit
+            event_ns, _created, values = hit
             stamp = ns_to_datetime(event_ns)
             expired = ttl is not None and now - event_ns >= ttl
             status = EXPIRED if expired else PRESENT
-            values = {} if expired and not include_expired else json.loads(vals)
-        for feature, name in names:
-            result["features"][name] = values.get(feature)
+            values = None if expired and not include_expired else online.decode(values, codecs)
+        features = result["features"]
+        for index, name in names:
+            features[name] = None if values is None else values[index]
         result["event_timestamps"][view.name] = stamp
         result["status"][view.name] = status
 
@@ -91,7 +91,7 @@ class _Context:
         self.defs = definitions.load(repo.root)
         self.store = online.open_store(repo, self.defs.online_store)
         self._selections: dict = {}
-        self._kinds: dict = {}
+        self._layouts: dict = {}
 
     def selection(self, features, full_names: bool):
         key = (features if isinstance(features, str) else tuple(features), full_names)
@@ -100,13 +100,16 @@ class _Context:
             chosen = self._selections[key] = selection.parse(self.defs, features, full_names)
         return chosen
 
-    def key_kind(self, view) -> str:
-        kind = self._kinds.get(view.name)
-        if kind is None:
-            kind = self._kinds[view.name] = self._check_state(view)
-        return kind
+    def layout(self, view) -> tuple:
+        """(key kind, feature -> position in the stored values, codecs), from the state."""
+        layout = self._layouts.get(view.name)
+        if layout is None:
+            state = self._check_state(view)
+            positions = {f: i for i, f in enumerate(state["features"])}
+            layout = self._layouts[view.name] = (state.get("key_kind", "str"), positions, state["codecs"])
+        return layout
 
-    def _check_state(self, view) -> str:
+    def _check_state(self, view) -> dict:
         state = self.store.state(view.name)
         if not state:
             raise NotFoundError(f"feature view {view.name!r} has not been materialized",
@@ -114,7 +117,7 @@ class _Context:
         if state.get("definition") != view.definition_hash():
             raise UsageError(f"feature view {view.name!r} changed in features.yaml since it was materialized",
                              hint=f"run `mlctl feature materialize {view.name}`")
-        return state.get("key_kind", "str")
+        return state
 
 
 def _context(repo_or_path) -> _Context:

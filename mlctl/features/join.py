@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlctl.errors import UsageError
 from mlctl.features import definitions, lineage, pit, selection
-from mlctl.features.sources import file_format, key_values, read_table, read_view, timestamps_ns
+from mlctl.features.sources import check_view_columns, file_format, key_values, read_table, read_view, timestamps_ns
 from mlctl.store.hashing import hash_file
 
 
@@ -35,7 +35,8 @@ def join(repo, entity_file: str | os.PathLike, features, output: str | os.PathLi
          full_names: bool = False, timestamp_column: str = "event_timestamp") -> JoinResult:
     defs = definitions.load(repo.root)
     chosen = selection.parse(defs, features, full_names)
-    definitions.load(repo.root, check_sources=[v.name for v in chosen.views])
+    for view in chosen.views:
+        check_view_columns(defs, view)
     entity_path = Path(entity_file)
     entities = _read_entities(entity_path)
     _check_entity_columns(entities, entity_path, chosen, timestamp_column)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mlctl.errors import UsageError
 from mlctl.features import definitions, online, pit
-from mlctl.features.sources import key_values, read_view, timestamps_ns
+from mlctl.features.sources import check_view_columns, key_values, read_view, timestamps_ns
 from mlctl.features.timeutil import now_ns, ns_to_iso
 
 STATE_REF = "features/materialized/"
@@ -38,18 +38,25 @@ class ViewMaterialization:
 
 
 def materialize(repo, views: list[str] | None = None, start_ns: int | None = None,
-                end_ns: int | None = None) -> list[ViewMaterialization]:
+                end_ns: int | None = None, on_view=None) -> list[ViewMaterialization]:
+    """Materialize ``views`` (default: all); ``on_view(result)`` is called after each."""
     defs = definitions.load(repo.root)
     names = list(dict.fromkeys(views)) if views else list(defs.views)
     chosen = [defs.view(name) for name in names]
-    definitions.load(repo.root, check_sources=names)
+    for view in chosen:
+        check_view_columns(defs, view)
     end = now_ns() if end_ns is None else end_ns
     if start_ns is not None and start_ns >= end:
         raise UsageError(f"--start {ns_to_iso(start_ns)} is not before --end {ns_to_iso(end)}")
     store = online.open_store(repo, defs.online_store)
     try:
+        results = []
         with repo.lock("features-materialize"):
-            return [_one(repo, defs, store, view, start_ns, end) for view in chosen]
+            for view in chosen:
+                results.append(_one(repo, defs, store, view, start_ns, end))
+                if on_view:
+                    on_view(results[-1])
+        return results
     finally:
         store.close()
 
@@ -65,9 +72,11 @@ def _one(repo, defs, store, view, start_ns, end) -> ViewMaterialization:
     start = _window_start(view, previous, start_ns, end)
     selected = _select(view, table, keys, key_valid, start, end)
     payload = _payload(view, table, keys, kind, selected)
+    codecs = [online.codec_for(table.schema.field(f).type) for f in view.features]
     end_mark = max(end, previous["end_ns"]) if previous and previous.get("end_ns") is not None else end
     state = {
         "view": view.name, "definition": fingerprint, "key_kind": kind, "features": list(view.features),
+        "codecs": codecs,
         "start_ns": start, "end_ns": end_mark, "end": ns_to_iso(end_mark),
         "window": [ns_to_iso(start), ns_to_iso(end)], "at": ns_to_iso(now_ns()),
         "entities": len(payload), "rows_in_window": selected.in_window,
@@ -97,7 +106,6 @@ class _Selected:
 
 def _select(view, table, keys, key_valid, start, end) -> _Selected:
     import numpy as np
-    import pandas as pd
 
     where = f"{view.source.path}: column"
     ts, ts_valid = timestamps_ns(table[view.source.timestamp], f"{where} {view.source.timestamp!r}")
@@ -106,36 +114,51 @@ def _select(view, table, keys, key_valid, start, end) -> _Selected:
         cts, cvalid = timestamps_ns(table[view.source.created_timestamp],
                                     f"{where} {view.source.created_timestamp!r}")
         created = np.where(cvalid, cts, pit.INT64_MIN)
-    codes, _ = pd.factorize(keys)
-    valid = ts_valid & key_valid
-    side = pit.Side(np.where(valid, codes, -1).astype(np.int64), ts, valid, created)
-    in_window = valid & (ts <= end) & (ts > start if start is not None else True)
-    return _Selected(pit.latest_rows(side, start, end), ts, created, int(in_window.sum()))
+    in_window = ts_valid & key_valid & (ts <= end)
+    if start is not None:
+        in_window &= ts > start
+    positions = np.flatnonzero(in_window)
+    return _Selected(pit.latest_per_key(keys[positions], positions, ts, created), ts, created, len(positions))
 
 
 def _payload(view, table, keys, kind, selected: _Selected) -> list[tuple]:
+    """(key text, event ns, created ns, *values) per entity, values as plain Python."""
     rows = selected.rows
     if not len(rows):
         return []
     import pyarrow as pa
 
     indices = pa.array(rows, type=pa.int64())
-    columns = [table[f].take(indices).to_pylist() for f in view.features]
-    names = view.features
+    columns = [_plain(table[f].take(indices)) for f in view.features]
     key_texts = [str(int(k)) if kind == "int" else str(k) for k in keys[rows]]
-    created = selected.created[rows] if selected.created is not None else None
-    payload = []
-    for i, key in enumerate(key_texts):
-        vals = json.dumps({n: c[i] for n, c in zip(names, columns)}, default=_json_default, separators=(",", ":"))
-        payload.append((key, int(selected.ts[rows[i]]), int(created[i]) if created is not None else pit.INT64_MIN, vals))
-    return payload
+    events = selected.ts[rows].tolist()
+    created = selected.created[rows].tolist() if selected.created is not None else [pit.INT64_MIN] * len(rows)
+    return list(zip(key_texts, events, created, *columns))
 
 
-def _json_default(value):
+def _plain(column) -> list:
+    """Arrow values as what both stores hold: numbers, strings, bools, JSON text for nested
+    values, ISO 8601 for times and dates."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_temporal(kind) or pa.types.is_decimal(kind) or pa.types.is_binary(kind):
+        return [_scalar(v) for v in column.to_pylist()]
+    if pa.types.is_nested(kind):
+        return [None if v is None else json.dumps(v, default=_scalar, separators=(",", ":"))
+                for v in column.to_pylist()]
+    return column.to_pylist()
+
+
+def _scalar(value):
+    if value is None:
+        return None
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if hasattr(value, "total_seconds"):
+        return value.total_seconds()
     try:
         return float(value)
     except (TypeError, ValueError):

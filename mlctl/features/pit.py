@@ -80,21 +80,23 @@ def _right_order(feature: Side, right_pos):
     return np.lexsort((feature.created[right_pos], ts))
 
 
-def latest_rows(feature: Side, start_ns: int | None, end_ns: int):
-    """Materialize's selection: per key the latest row (by ts, created, position) with
-    start < ts <= end. Returns feature row indices, one per key that has such a row."""
+def latest_per_key(keys, positions, ts, created):
+    """Per distinct key among ``keys`` (the key values at ``positions``), the position with
+    the largest (ts, created, position). Linear: a per-key maximum of ts, then a sort of
+    the few rows that tie on it."""
     import numpy as np
+    import pandas as pd
 
-    ok = feature.valid & (feature.codes >= 0) & (feature.ts <= end_ns)
-    if start_ns is not None:
-        ok &= feature.ts > start_ns
-    pos = np.flatnonzero(ok)
-    if not len(pos):
-        return pos
-    keys = [feature.ts[pos], feature.codes[pos]]
-    if feature.created is not None:
-        keys.insert(0, feature.created[pos])
-    pos = pos[np.lexsort(keys)]  # by code, then ts, then created, then position
-    codes = feature.codes[pos]
+    if not len(positions):
+        return positions
+    codes, uniques = pd.factorize(keys, sort=False)
+    row_ts = ts[positions]
+    best_ts = np.full(len(uniques), INT64_MIN, dtype=np.int64)
+    np.maximum.at(best_ts, codes, row_ts)
+    top = row_ts == best_ts[codes]
+    positions, codes = positions[top], codes[top]
+    order = [positions, created[positions]] if created is not None else [positions]
+    order = np.lexsort([*order, codes]) if len(positions) > len(uniques) else np.argsort(codes, kind="stable")
+    positions, codes = positions[order], codes[order]
     last_of_code = np.append(codes[1:] != codes[:-1], True)
-    return pos[last_of_code]
+    return positions[last_of_code]

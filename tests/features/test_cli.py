@@ -103,3 +103,21 @@ def test_parallel_materialize_processes(feature_repo, mlctl_proc):
                       "--include-expired", "--json", cwd=feature_repo.root)
     assert json.loads(proc.stdout)["rows"][0]["features"] == {"avg_daily_trips": 4}
     assert mlctl_proc("fsck", cwd=feature_repo.root).returncode == 0
+
+
+def test_status_with_features_stays_light(feature_repo, cli):
+    assert cli("feature", "materialize", "driver_hourly", "--end", "2024-01-01T10:00Z").exit_code == 0
+    proc = subprocess.run([sys.executable, "-c", PROBE, "status", "--json"], cwd=feature_repo.root,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
+    assert '"driver_hourly"' in proc.stdout, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "HEAVY="
+    text = cli("status")
+    assert "driver_hourly: materialized up to 2024-01-01T10:00:00+00:00" in text.stdout
+    assert "rider_profile: never materialized" in text.stdout
+
+
+def test_status_reports_a_broken_features_yaml(feature_repo, cli):
+    (feature_repo.root / "features.yaml").write_text("entities: [")
+    result = cli("status", "--json")
+    assert result.exit_code == 0
+    assert result.json()["features"]["error"].startswith("features.yaml: malformed YAML")

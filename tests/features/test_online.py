@@ -116,7 +116,7 @@ def test_failed_write_changes_nothing(store_repo, monkeypatch):
 
     def broken(view, table, keys, kind, selected):
         good = original(view, table, keys, kind, selected)
-        return [*good[:1], ("x", None, 0, "{}")]  # the second row fails mid-transaction
+        return [*good[:1], ("x", None, 0, 1.0, 2.0, 3)]  # the second row fails mid-transaction
 
     original = mod._payload
     monkeypatch.setattr(mod, "_payload", broken)
@@ -138,3 +138,22 @@ def test_state_survives_for_status_and_list(store_repo, cli):
     status = cli("status", "--json").json()["features"]
     assert status["views"]["driver_hourly"]["end"] == "2024-01-01T10:00:00+00:00"
     assert status["views"]["rider_profile"] is None
+
+
+def test_value_types_round_trip(store_repo):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "driver_id": pa.array([1, 2], pa.int64()),
+        "event_timestamp": pa.array([pd.Timestamp("2024-01-01T09:00Z")] * 2, pa.timestamp("us", tz="UTC")),
+        "created": pa.array([None, None], pa.timestamp("us")),
+        "conv_rate": pa.array([True, None]), "acc_rate": pa.array([[1, 2], None]),
+        "avg_daily_trips": pa.array([pd.Timestamp("2023-05-01T00:00Z"), None], pa.timestamp("ns", tz="UTC")),
+    })
+    pq.write_table(table, store_repo.root / "data/driver_stats.parquet")
+    materialize(store_repo, ["driver_hourly"], end_ns=END)
+    rows = lookup(store_repo, keys=(1, 2))
+    assert rows[0]["features"] == {"conv_rate": True, "acc_rate": [1, 2], "avg_daily_trips": "2023-05-01T00:00:00+00:00"}
+    assert rows[1]["features"] == {"conv_rate": None, "acc_rate": None, "avg_daily_trips": None}
+    assert rows[1]["status"]["driver_hourly"] == "present"

@@ -42,7 +42,9 @@ def materialize(views: Optional[List[str]] = typer.Argument(None, help="Views (d
 
     start_ns = parse_time(start, "--start") if start is not None else None
     end_ns = parse_time(end, "--end") if end is not None else None
-    results = run(common.repo(), views or None, start_ns, end_ns)
+    repo = common.repo()
+    with render.progress("materializing", total=len(views) if views else None) as bar:
+        results = run(repo, views or None, start_ns, end_ns, on_view=lambda _r: bar.advance())
     if as_json:
         render.emit_json({"views": [r.to_json() for r in results]})
         return 0
@@ -87,8 +89,9 @@ def join(entity_file: str = typer.Argument(..., help="Parquet or CSV: join key(s
     """Point-in-time correct training set: per entity row at t, the latest value in (t - ttl, t]."""
     from mlctl.features.join import join as run
 
-    result = run(common.repo(), entity_file, features, output, full_names=full_names,
-                 timestamp_column=timestamp_column)
+    repo = common.repo()
+    with render.progress("point-in-time join"):
+        result = run(repo, entity_file, features, output, full_names=full_names, timestamp_column=timestamp_column)
     if as_json:
         render.emit_json(result.to_json())
         return 0

@@ -2,7 +2,7 @@
 
 Layout under the key prefix P (``mlctl:features:`` by default):
     P<view>:<entity key>   a string: order key (40 digits, sorts like (event, created))
-                           followed by the view's feature values as JSON
+                           followed by the view's feature values as a JSON array
     P__state__:<view>      the view's last materialization (JSON)
 A materialization is one MULTI/EXEC transaction of Lua upserts that replace a value only
 with a newer one, plus the state: all of it or none of it is applied.
@@ -85,8 +85,8 @@ class RedisStore:
             evals = 0
             for i in range(0, len(rows_list), CHUNK):
                 part = rows_list[i:i + CHUNK]
-                keys = [f"{self.prefix}{view}:{key}" for key, *_ in part]
-                values = [order_key(event_ns, created_ns) + vals for _, event_ns, created_ns, vals in part]
+                keys = [f"{self.prefix}{view}:{row[0]}" for row in part]
+                values = [order_key(row[1], row[2]) + json.dumps(row[3:], separators=(",", ":")) for row in part]
                 pipe.eval(UPSERT_LUA, len(keys), *keys, *values)
                 evals += 1
             pipe.set(self._state_key(view), json.dumps(state, sort_keys=True))
@@ -107,7 +107,7 @@ class RedisStore:
                 continue
             text = value.decode()
             order = text[:ORDER_LEN]
-            found[key] = (int(order[:20]) - 2**63, int(order[20:]) - 2**63, text[ORDER_LEN:])
+            found[key] = (int(order[:20]) - 2**63, int(order[20:]) - 2**63, json.loads(text[ORDER_LEN:]))
         return found
 
     def count(self, view: str) -> int:

@@ -1,4 +1,10 @@
-"""The embedded online store: one SQLite database in .mlctl/db/ (WAL: readers never block)."""
+"""The embedded online store: one SQLite database in .mlctl/db/ (WAL: readers never block).
+
+One table per view, ``"fv_<view>"(entity_key, event_ns, created_ns, v0, v1, ...)``, the
+values as native SQLite values (no encoding on the hot paths); the columns follow the
+view's feature list recorded in ``materializations``. A changed definition replaces the
+table. SQLite keeps a NaN float as NULL.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +12,12 @@ import json
 import threading
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feature_values (
-    view TEXT NOT NULL, entity_key TEXT NOT NULL,
-    event_ns INTEGER NOT NULL, created_ns INTEGER NOT NULL, vals TEXT NOT NULL,
-    PRIMARY KEY (view, entity_key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS materializations (view TEXT PRIMARY KEY, state TEXT NOT NULL);
-"""
-
-UPSERT = """
-INSERT INTO feature_values (view, entity_key, event_ns, created_ns, vals) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (view, entity_key) DO UPDATE SET
-    event_ns = excluded.event_ns, created_ns = excluded.created_ns, vals = excluded.vals
-WHERE excluded.event_ns > feature_values.event_ns
-   OR (excluded.event_ns = feature_values.event_ns AND excluded.created_ns > feature_values.created_ns)
-"""
-
+STATE_TABLE = "CREATE TABLE IF NOT EXISTS materializations (view TEXT PRIMARY KEY, state TEXT NOT NULL)"
 CHUNK = 500  # keys per SELECT ... IN (...): under SQLite's variable limit
+
+
+def _table(view: str) -> str:
+    return f'"fv_{view}"'  # view names are identifiers (features.yaml validation)
 
 
 class SqliteStore:
@@ -41,7 +36,7 @@ class SqliteStore:
             from mlctl.store.sqlite import connect
 
             conn = connect(self.path, timeout=self.timeout)
-            conn.executescript(SCHEMA)
+            conn.execute(STATE_TABLE)
             self._local.conn = conn
         return conn
 
@@ -59,20 +54,28 @@ class SqliteStore:
         return {view: json.loads(state) for view, state in rows}
 
     def state(self, view: str) -> dict | None:
-        return self.states().get(view) if self.path.exists() else None
+        if not self.path.exists():
+            return None
+        row = self._conn().execute("SELECT state FROM materializations WHERE view = ?", (view,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     # -- writing --------------------------------------------------------------------------
     def write(self, view: str, rows, state: dict, reset: bool = False) -> int:
-        """Upsert ``rows`` of (key, event_ns, created_ns, vals_json) and set the view's
-        state, in one transaction; ``reset`` first drops the view's values. Returns the
-        number of values inserted or replaced."""
+        """Upsert ``rows`` of (key, event_ns, created_ns, *values), keeping a stored value
+        when it is as new or newer, and set the view's state, in one transaction; ``reset``
+        first replaces the view's table. Returns the number of values inserted or replaced."""
         conn = self._conn()
+        width = len(state["features"])
+        values = [f"v{i}" for i in range(width)]
         conn.execute("BEGIN IMMEDIATE")
         try:
             if reset:
-                conn.execute("DELETE FROM feature_values WHERE view = ?", (view,))
+                conn.execute(f"DROP TABLE IF EXISTS {_table(view)}")
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {_table(view)} (entity_key TEXT PRIMARY KEY, "
+                         f"event_ns INTEGER NOT NULL, created_ns INTEGER NOT NULL{''.join(', ' + v for v in values)})"
+                         " WITHOUT ROWID")
             before = conn.total_changes
-            conn.executemany(UPSERT, ((view, *row) for row in rows))
+            conn.executemany(self._upsert(view, values), rows)
             changed = conn.total_changes - before
             conn.execute("INSERT OR REPLACE INTO materializations (view, state) VALUES (?, ?)",
                          (view, json.dumps(state, sort_keys=True)))
@@ -82,21 +85,35 @@ class SqliteStore:
             raise
         return changed
 
+    @staticmethod
+    def _upsert(view: str, values: list[str]) -> str:
+        table = _table(view)
+        return (f"INSERT INTO {table} (entity_key, event_ns, created_ns{''.join(', ' + v for v in values)}) "
+                f"VALUES ({', '.join('?' * (3 + len(values)))}) ON CONFLICT (entity_key) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in ["event_ns", "created_ns", *values])
+                + f" WHERE excluded.event_ns > {table}.event_ns OR (excluded.event_ns = {table}.event_ns"
+                f" AND excluded.created_ns > {table}.created_ns)")
+
     # -- reading --------------------------------------------------------------------------
     def get(self, view: str, keys: list[str]) -> dict:
-        """key -> (event_ns, created_ns, vals_json) for the keys that have a value."""
+        """key -> (event_ns, created_ns, values) for the keys that have a value."""
+        import sqlite3
+
         found = {}
         conn = self._conn()
         unique = list(dict.fromkeys(keys))
-        for i in range(0, len(unique), CHUNK):
-            part = unique[i:i + CHUNK]
-            sql = ("SELECT entity_key, event_ns, created_ns, vals FROM feature_values "
-                   f"WHERE view = ? AND entity_key IN ({','.join('?' * len(part))})")
-            for key, event_ns, created_ns, vals in conn.execute(sql, (view, *part)):
-                found[key] = (event_ns, created_ns, vals)
+        try:
+            for i in range(0, len(unique), CHUNK):
+                part = unique[i:i + CHUNK]
+                sql = f"SELECT * FROM {_table(view)} WHERE entity_key IN ({','.join('?' * len(part))})"
+                for row in conn.execute(sql, part):
+                    found[row[0]] = (row[1], row[2], row[3:])
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
         return found
 
     def count(self, view: str) -> int:
-        if not self.path.exists():
+        if self.state(view) is None:
             return 0
-        return self._conn().execute("SELECT count(*) FROM feature_values WHERE view = ?", (view,)).fetchone()[0]
+        return self._conn().execute(f"SELECT count(*) FROM {_table(view)}").fetchone()[0]
