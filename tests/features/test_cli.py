@@ -121,3 +121,43 @@ def test_status_reports_a_broken_features_yaml(feature_repo, cli):
     result = cli("status", "--json")
     assert result.exit_code == 0
     assert result.json()["features"]["error"].startswith("features.yaml: malformed YAML")
+
+
+def test_killed_materialize_leaves_all_or_nothing(feature_repo, mlctl_proc):
+    """SIGKILL at different moments: the online store holds either no materialization or a
+    complete one (state and every value), never half of one."""
+    import json
+    import signal
+    import sqlite3
+    import time
+
+    import numpy as np
+    import pandas as pd
+
+    n = 30_000
+    frame = pd.DataFrame({"driver_id": np.arange(n), "event_timestamp": pd.Timestamp("2024-01-01T05:00"),
+                          "created": pd.Timestamp("2024-01-01T05:00"), "conv_rate": np.random.default_rng(0).random(n),
+                          "acc_rate": 0.5, "avg_daily_trips": 3})
+    frame.to_parquet(feature_repo.root / "data/driver_stats.parquet", index=False)
+    env = {"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin", "HOME": str(feature_repo.root)}
+    db = feature_repo.db_path("features-online")
+    for delay in (0.3, 0.5, 0.7, 0.9, 1.2):
+        proc = subprocess.Popen([sys.executable, "-m", "mlctl", "feature", "materialize", "driver_hourly",
+                                 "--end", "2024-01-01T10:00Z", "--start", "2023-01-01"],
+                                cwd=feature_repo.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if db.exists():
+            conn = sqlite3.connect(db)
+            state = conn.execute("SELECT state FROM materializations WHERE view = 'driver_hourly'").fetchone()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            count = conn.execute('SELECT count(*) FROM "fv_driver_hourly"').fetchone()[0] if "fv_driver_hourly" in tables else 0
+            conn.close()
+            assert count == (json.loads(state[0])["entities"] if state else 0)
+    assert mlctl_proc("fsck", cwd=feature_repo.root).returncode == 0
+    done = mlctl_proc("feature", "materialize", "driver_hourly", "--end", "2024-01-01T10:00Z", "--json", cwd=feature_repo.root)
+    assert done.returncode == 0, done.stderr
+    got = mlctl_proc("feature", "get", "-f", "driver_hourly:avg_daily_trips", "-e", f"driver_id={n - 1}",
+                     "--include-expired", "--json", cwd=feature_repo.root)
+    assert json.loads(got.stdout)["rows"][0]["features"] == {"avg_daily_trips": 3}
