@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mlctl.errors import MlctlError
 from mlctl.features import definitions, online
-from mlctl.features.timeutil import NS, now_ns, ns_to_iso
+from mlctl.features.timeutil import NS, now_ns
 
 _UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
@@ -78,5 +78,3 @@ def _ago(seconds: float) -> str:
             return f"{int(seconds // size)}{unit}"
     return "0s"
 
-
-__all__ = ["list_views", "format_duration", "freshness_text", "ns_to_iso"]
