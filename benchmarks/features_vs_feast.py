@@ -333,9 +333,9 @@ def compare_joins(meta: dict) -> dict:
     dropped = merged["_merge"] == "left_only"
     report["feast_dropped_rows"] = {
         "total": int(dropped.sum()),
-        "with_no_feature_row_in_window": int((dropped & ours["conv_rate"].isna()).sum()),
-        "repeated_entity_rows": int((dropped & ours["conv_rate"].notna() & repeated).sum()),
-        "other": int((dropped & ours["conv_rate"].notna() & ~repeated).sum()),
+        "repeated_entity_rows": int((dropped & repeated).sum()),
+        "no_feature_row_in_window": int((dropped & ~repeated & ours["conv_rate"].isna()).sum()),
+        "other": int((dropped & ~repeated & ours["conv_rate"].notna()).sum()),
     }
     both = merged[~dropped]
     same = pd.Series(True, index=both.index)
