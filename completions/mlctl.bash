@@ -6,19 +6,24 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --grace|--jobs|-C|-j) ((i++)); continue;;
+            --end|--entity|--features|--grace|--jobs|--output|--start|--timestamp-column|-C|-e|-f|-j|-o) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" demo"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config demo fsck gc init remote status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config demo feature fsck gc init remote status";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
         " config unset") opts="--local -q --quiet -h --help"; cmds="";;
         " config list") opts="--local --all --json -q --quiet -h --help"; cmds="";;
         " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
+        " feature") opts="-q --quiet -h --help"; cmds="list materialize get join";;
+        " feature list") opts="--json -q --quiet -h --help"; cmds="";;
+        " feature materialize") opts="--start --end --json -q --quiet -h --help"; cmds="";;
+        " feature get") opts="--features -f --entity -e --full-names --include-expired --json -q --quiet -h --help"; cmds="";;
+        " feature join") opts="--features -f -o --output --full-names --timestamp-column --json -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;

@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'demo' 'fsck' 'gc' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
-    set -l valued --grace --jobs -C -j
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
+    set -l valued --end --entity --features --grace --jobs --output --start --timestamp-column -C -e -f -j -o
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -17,6 +17,7 @@ end
 complete -c mlctl -f
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write settings in .mlctl/config.yaml (--local: config.local.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'feature' -d 'Feature store: point-in-time joins, materialization, online lookup (features.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
@@ -54,6 +55,38 @@ complete -c mlctl -n "test (__mlctl_path) = 'demo'" -l force -s f -d 'Use DIR ev
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'list' -d 'Feature views, their features and sources, and the last materialization.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'materialize' -d 'Push the latest value per entity within the window into the online store.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'get' -d 'Online lookup of the latest materialized values.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'join' -d 'Point-in-time correct training set: per entity row at t, the latest value in (t - ttl, t].'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -l start -r -d 'Window start (exclusive): ISO 8601, now, -1d. Default: the last run\'s end.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -l end -r -d 'Window end (inclusive). Default: now.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l features -s f -r -d 'VIEW:FEATURE[,...]; VIEW or VIEW:* for all of a view\'s features. Repeatable.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l entity -s e -r -d 'JOIN_KEY=VALUE; repeat for more entities. Keys of several views: -e driver_id=1,rider_id=7.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l full-names -d 'Name columns VIEW__FEATURE (needed when two views share a feature name).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l include-expired -d 'Return values older than the ttl too.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l features -s f -r -d 'VIEW:FEATURE[,...]; VIEW or VIEW:* for all of a view\'s features. Repeatable.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s o -l output -r -d 'Output parquet file.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l full-names -d 'Name columns VIEW__FEATURE (needed when two views share a feature name).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l timestamp-column -r -d 'The entity rows\' time column.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l repair -d 'Delete corrupt objects so `data pull` can fetch good copies.'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s j -l jobs -r -d 'Parallel hashing (default: cores).'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
