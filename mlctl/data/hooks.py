@@ -83,7 +83,7 @@ def fsck_refs(repo) -> list[dict]:
 def _pointers_at(repo, rev: str):
     from mlctl.data.revs import pointers_at
 
-    return pointers_at(repo, rev)
+    return pointers_at(repo, rev, strict=False)
 
 
 def _git_tips(repo) -> list[str]:
