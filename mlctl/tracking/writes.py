@@ -29,7 +29,7 @@ def create_run(repo, experiment: str | None = None, name: str | None = None, par
                tags: dict | None = None, run_id: str | None = None, command: str | None = None,
                data: dict | None = None, parent_id: str | None = None, status: str = "running",
                metrics: Iterable[Point] = (), env: dict | None = None, capture_context: bool = True,
-               start_time: float | None = None):
+               start_time: float | None = None, artifacts: dict | None = None):
     """Record a new run; with ``status="running"`` this process owns it until finish_run."""
     from mlctl.tracking.runs import get_run
 
@@ -42,6 +42,7 @@ def create_run(repo, experiment: str | None = None, name: str | None = None, par
     start = time.time() if start_time is None else start_time
     row = _new_row(repo, run_id, experiment, name, status, start, command, data, parent_id,
                    params, tags, env, capture_context)
+    row["artifacts"] = values.dumps(artifacts or {})
     if status == "running" and not liveness.hold(repo, run_id):
         raise UsageError(f"run {run_id} is already active in another process")
     db = database(repo)
@@ -73,7 +74,7 @@ def _new_row(repo, run_id, experiment, name, status, start, command, data, paren
         "command": command if command is not None else (capture.command_line() if capture_context else None),
         "params": values.dumps(_check_params(params)), "tags": values.dumps(_check_tags(tags)),
         "data": values.dumps(data), "env": values.dumps(full_env),
-        "metrics": "{}", "artifacts": "{}",
+        "metrics": "{}",
     }
 
 
