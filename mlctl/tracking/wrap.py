@@ -46,6 +46,7 @@ def run_command(repo, spec: LogSpec, argv: list[str], id_file: str | None = None
 
     if not argv:
         raise UsageError("no command given after --")
+    _check_executable(argv[0])
     data = capture.named_data(repo, spec.data) if spec.data else None
     run = writes.create_run(repo, experiment=spec.experiment, name=spec.name, params=spec.params,
                             tags=spec.tags, metrics=spec.metrics, data=data, command=_shell_join(argv))
@@ -63,6 +64,19 @@ def run_command(repo, spec: LogSpec, argv: list[str], id_file: str | None = None
     writes.finish_run(repo, run.id, status=result.status, exit_code=result.exit_code,
                       env={"output_tail": tails, "duration": duration})
     return result
+
+
+def _check_executable(program: str) -> None:
+    """Refuse a command that cannot start before any run is recorded for it."""
+    import shutil
+
+    if os.sep in program:
+        if not os.path.isfile(program):
+            raise UsageError(f"command not found: {program}")
+        if not os.access(program, os.X_OK):
+            raise UsageError(f"command is not executable: {program}")
+    elif shutil.which(program) is None:
+        raise UsageError(f"command not found: {program}")
 
 
 def _shell_join(argv: list[str]) -> str:
