@@ -9,23 +9,24 @@ _mlctl() {
             --grace|--jobs|-C|-j) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" demo"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config fsck gc init remote status";;
-        " config") opts="-h --help"; cmds="get set unset list";;
-        " config get") opts="--json -h --help"; cmds="";;
-        " config set") opts="--local -h --help"; cmds="";;
-        " config unset") opts="--local -h --help"; cmds="";;
-        " config list") opts="--local --all --json -h --help"; cmds="";;
-        " fsck") opts="--repair -j --jobs --json -h --help"; cmds="";;
-        " gc") opts="--dry-run -n --grace --json -h --help"; cmds="";;
-        " init") opts="--no-git-ignore -h --help"; cmds="";;
-        " remote") opts="-h --help"; cmds="add remove list";;
-        " remote add") opts="--default -d --force -f -h --help"; cmds="";;
-        " remote remove") opts="-h --help"; cmds="";;
-        " remote list") opts="--json -h --help"; cmds="";;
-        " status") opts="--json -h --help"; cmds="";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config demo fsck gc init remote status";;
+        " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
+        " config get") opts="--json -q --quiet -h --help"; cmds="";;
+        " config set") opts="--local -q --quiet -h --help"; cmds="";;
+        " config unset") opts="--local -q --quiet -h --help"; cmds="";;
+        " config list") opts="--local --all --json -q --quiet -h --help"; cmds="";;
+        " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
+        " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " gc") opts="--dry-run -n --grace --json -q --quiet -h --help"; cmds="";;
+        " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
+        " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
+        " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
+        " remote remove") opts="-q --quiet -h --help"; cmds="";;
+        " remote list") opts="--json -q --quiet -h --help"; cmds="";;
+        " status") opts="--json -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;
     esac
     if [[ "$cur" == -* ]]; then

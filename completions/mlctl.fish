@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'fsck' 'gc' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'demo' 'fsck' 'gc' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
     set -l valued --grace --jobs -C -j
     set -l skip 0
     for w in $words[2..-1]
@@ -16,6 +16,7 @@ function __mlctl_path
 end
 complete -c mlctl -f
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write settings in .mlctl/config.yaml (--local: config.local.yaml).'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
@@ -29,47 +30,64 @@ complete -c mlctl -n "test (__mlctl_path) = 'config'" -a 'get' -d 'Print a key\'
 complete -c mlctl -n "test (__mlctl_path) = 'config'" -a 'set' -d 'Set a known key.'
 complete -c mlctl -n "test (__mlctl_path) = 'config'" -a 'unset' -d 'Remove a key.'
 complete -c mlctl -n "test (__mlctl_path) = 'config'" -a 'list' -d 'Every key that is set (secrets masked).'
+complete -c mlctl -n "test (__mlctl_path) = 'config'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'config'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'config get'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'config get'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'config get'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'config get'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'config set'" -l local -d 'Use .mlctl/config.local.yaml (untracked; for credentials).'
+complete -c mlctl -n "test (__mlctl_path) = 'config set'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'config set'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'config set'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'config unset'" -l local -d 'Use .mlctl/config.local.yaml (untracked; for credentials).'
+complete -c mlctl -n "test (__mlctl_path) = 'config unset'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'config unset'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'config unset'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -l local -d 'Only config.local.yaml.'
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -l all -d 'List every known key with its description.'
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'config list'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'demo'" -l force -s f -d 'Use DIR even if it is not empty (a previous demo is replaced).'
+complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'demo'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l repair -d 'Delete corrupt objects so `data pull` can fetch good copies.'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s j -l jobs -r -d 'Parallel hashing (default: cores).'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l dry-run -s n -d 'Only say what would be removed.'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l grace -r -d 'Keep unreferenced objects younger than this (30m, 12h, 1d).'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'gc'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -l no-git-ignore -d 'Leave the repository\'s .gitignore alone.'
+complete -c mlctl -n "test (__mlctl_path) = 'init'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'add' -d 'Add a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'remove' -d 'Remove a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'list' -d 'List remotes.'
+complete -c mlctl -n "test (__mlctl_path) = 'remote'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote add'" -l default -s d -d 'Make it the default remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote add'" -l force -s f -d 'Replace an existing remote of that name.'
+complete -c mlctl -n "test (__mlctl_path) = 'remote add'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote add'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote add'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'remote remove'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote remove'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote remove'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'status'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -F
