@@ -1,7 +1,8 @@
 """Run stage jobs in dependency order, independent ones at the same time (up to ``jobs``).
 
-The main thread schedules and waits in short slices so Ctrl-C (KeyboardInterrupt) and
-SIGTERM reach it; workers do the stage work. When a stage fails, its dependents are
+The main thread schedules and waits in short slices; workers do the stage work. SIGINT
+(Ctrl-C) and SIGTERM (how CI cancels a job) only raise a flag that the main thread checks
+between slices, so they never land in the middle of its bookkeeping (pipeline.lock). When a stage fails, its dependents are
 skipped and independent branches go on. On interrupt, ``stop`` is called with an
 escalation level (0: SIGINT, 1: SIGTERM, 2: SIGKILL) until every worker has returned,
 so nothing is left running or half-written when ``run`` returns.
@@ -15,7 +16,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable
 
-ESCALATE_AFTER = 5.0  # seconds between SIGINT, SIGTERM and SIGKILL
+ESCALATE_AFTER = 3.0  # seconds between SIGINT, SIGTERM and SIGKILL
 
 
 class Scheduler:
@@ -32,13 +33,16 @@ class Scheduler:
     def run(self) -> dict[str, object]:
         pending = list(self.order)
         running: dict[Future, str] = {}
-        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="stage") as pool, _sigterm_as_interrupt():
+        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="stage") as pool, StopSignals() as signals:
+            self.signals = signals
             try:
-                while pending or running:
+                while (pending or running) and not signals.count:
                     self._start_ready(pending, running, pool)
                     if running:
-                        self._collect(running, timeout=0.2)
-            except KeyboardInterrupt:
+                        self._collect(running, timeout=0.1)
+            except KeyboardInterrupt:  # a signal that came before the handlers were in place
+                signals.count += 1
+            if signals.count:
                 self.interrupted = True
                 self._drain(running)
         return self.results
@@ -69,31 +73,36 @@ class Scheduler:
     def _drain(self, running: dict[Future, str]) -> None:
         """Stop the running stages, escalating, and wait for every worker to return."""
         level, deadline = 0, time.monotonic() + ESCALATE_AFTER
+        seen = self.signals.count
         self.stop(level)
         while running:
-            try:
-                self._collect(running, timeout=0.1)
-            except KeyboardInterrupt:  # a second Ctrl-C: stop harder, right now
-                deadline = 0.0
+            self._collect(running, timeout=0.1)
+            if self.signals.count > seen:  # another Ctrl-C: stop harder, right now
+                seen, deadline = self.signals.count, 0.0
             if running and time.monotonic() >= deadline and level < 2:
                 level += 1
                 deadline = time.monotonic() + ESCALATE_AFTER
                 self.stop(level)
 
 
-class _sigterm_as_interrupt:
-    """CI runners cancel jobs with SIGTERM: treat it like Ctrl-C (main thread only)."""
+class StopSignals:
+    """Count SIGINT/SIGTERM instead of raising (main thread only; elsewhere a no-op)."""
 
-    def __enter__(self):
-        self._old = None
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.count = 0
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum, frame) -> None:
+        self.count += 1
+
+    def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGTERM, _raise_interrupt)
+            for sig in self.SIGNALS:
+                self._old[sig] = signal.signal(sig, self._handle)
         return self
 
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGTERM, self._old)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
