@@ -41,7 +41,7 @@ def check_dependencies(repo: Repo, pipeline: Pipeline) -> None:
             if os.path.lexists(repo.root / dep):
                 continue
             pointer = repo.root / (dep + ".mlctl")
-            hint = (f"it is tracked data that is not here: run `mlctl data pull {dep}`"
+            hint = (f"it is tracked data that is not here: `mlctl data pull {dep} && mlctl data checkout {dep}`"
                     if pointer.is_file() else "add a stage whose outs include it, or fix the path")
             raise PipelineError(f"{PIPELINE_FILE}: stage {stage.name}: deps: {dep} does not exist and no stage writes it",
                                 hint=hint)

@@ -12,7 +12,7 @@ import json
 import threading
 
 from mlctl.pipeline.metrics import read_metrics
-from mlctl.pipeline.params import flatten
+from mlctl.pipeline.params import flatten, stage_params
 from mlctl.pipeline.report import RunReport
 from mlctl.store.repo import Repo
 
@@ -20,15 +20,10 @@ EXPERIMENT_KEY = "pipeline.experiment"
 DEFAULT_EXPERIMENT = "pipeline"
 
 
-class PipelineFailed(Exception):
-    """Given to the tracking run's context on exit so the run is recorded as failed."""
-
-
 class Recorder:
     def __init__(self, repo: Repo, name: str, params: dict, tags: dict):
         self.repo, self.name, self.params, self.tags = repo, name, params, tags
         self._lock = threading.Lock()
-        self._context = None
         self.run = None
 
     @property
@@ -36,18 +31,15 @@ class Recorder:
         return self.run.id if self.run is not None else None
 
     def ensure_started(self) -> str:
+        """The tracking run's id, creating the run on first use (thread-safe)."""
         with self._lock:
             if self.run is None:
-                try:  # INTERIM until issue-4 lands: remove this fallback
-                    from mlctl.tracking.api import start_run
-                except ImportError:
-                    self.run = _Interim()
-                    return self.run.id
+                from mlctl.tracking.api import start_run
 
                 experiment = self.repo.config.get(EXPERIMENT_KEY) or DEFAULT_EXPERIMENT
-                self._context = start_run(experiment=experiment, name=self.name, params=self.params,
-                                          tags=self.tags, repo=self.repo)
-                self.run = self._context.__enter__()
+                # inside `mlctl run log -- mlctl pipeline run`, MLCTL_RUN_ID makes this join that run
+                self.run = start_run(experiment=experiment, name=self.name, params=self.params,
+                                     tags=self.tags, repo=self.repo)
             return self.run.id
 
     def finish(self, report: RunReport, report_path=None) -> None:
@@ -56,64 +48,50 @@ class Recorder:
         try:
             self._log(report, report_path)
         finally:
-            self._close(report)
+            self.run.end(_status(report))
 
     def _log(self, report: RunReport, report_path) -> None:
         run = self.run
+        tags, durations, metrics = {}, {}, {}
         for result in report.results:
             prefix = f"stage.{result.stage}"
-            run.set_tag(f"{prefix}.outcome", result.outcome)
-            run.set_tag(f"{prefix}.cache", result.cache)
+            tags[f"{prefix}.outcome"] = result.outcome
+            tags[f"{prefix}.cache"] = result.cache
             if result.fingerprint:
-                run.set_tag(f"{prefix}.fingerprint", result.fingerprint)
-            run.log_metric(f"{prefix}.duration_s", round(result.duration, 3))
-            for path, digest in result.deps.items():
-                run.set_tag(f"data.{path}", digest or "missing")
-            for path, pointer in {**result.outs, **result.metrics}.items():
-                run.set_tag(f"out.{path}", pointer.hash)
+                tags[f"{prefix}.fingerprint"] = result.fingerprint
+            if result.outcome != "not-run":
+                durations[f"{prefix}.duration_s"] = round(result.duration, 3)
+            tags.update({f"dep.{path}": digest or "missing" for path, digest in result.deps.items()})
+            tags.update({f"out.{path}": p.hash for path, p in {**result.outs, **result.metrics}.items()})
             for path in result.metrics:
-                values = read_metrics(self.repo.root / path)
-                if values:
-                    run.log_metrics(values)
+                metrics.update(read_metrics(self.repo.root / path))
+        run.set_tags(tags)
+        run.log_metrics(durations)
+        if metrics:
+            run.log_metrics(metrics)
+        tracked_outs = [path for r in report.results for path in r.outs]
+        if tracked_outs:
+            run.log_data(tracked_outs)
         if report_path is not None:
-            run.log_artifact(str(report_path))
+            run.log_artifact(str(report_path), name="pipeline-report.json")
         for result in report.failed:
             if result.log:
-                run.log_artifact(str(self.repo.root / result.log))
+                run.log_artifact(str(self.repo.root / result.log), name=f"logs/{result.stage}.log")
 
-    def _close(self, report: RunReport) -> None:
-        context, self._context = self._context, None
-        if context is None:  # INTERIM
-            return
-        if report.interrupted:
-            context.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None)
-        elif not report.ok:
-            failed = ", ".join(r.stage for r in report.failed) or "a stage"
-            error = PipelineFailed(f"stage failed: {failed}")
-            context.__exit__(PipelineFailed, error, None)
-        else:
-            context.__exit__(None, None, None)
+
+def _status(report: RunReport) -> str:
+    if report.interrupted:
+        return "killed"
+    return "finished" if report.ok else "failed"
 
 
 def run_params(project, stage_names: list[str]) -> dict:
     """The params the selected stages read, flattened to dotted keys."""
-    from mlctl.pipeline.params import stage_params
-
     values: dict = {}
     for name in stage_names:
         for key, value in stage_params(project.params, project.pipeline.stages[name]).items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) and value:
                 values.update(flatten(value, key + "."))
             else:
                 values[key] = value
     return json.loads(json.dumps(values, default=str))
-
-
-class _Interim:  # INTERIM until issue-4 lands: remove
-    def __init__(self):
-        import uuid
-
-        self.id = uuid.uuid4().hex
-
-    def __getattr__(self, name):
-        return lambda *a, **k: None

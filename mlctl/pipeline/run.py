@@ -152,8 +152,7 @@ class StageRunner:
         return result
 
     def _restore(self, result: StageResult, entry: runcache.Entry) -> None:
-        artifacts.restore(self.repo, entry.outs, track=True)
-        artifacts.restore(self.repo, entry.metrics, track=False)
+        artifacts.restore(self.repo, entry.outs, entry.metrics)
         runcache.touch(self.repo, entry.fingerprint)
         result.outcome, result.outs, result.metrics = RESTORED, dict(entry.outs), dict(entry.metrics)
 
@@ -186,8 +185,7 @@ class StageRunner:
             result.outcome = FAILED
             result.error = f"the command succeeded but did not write {', '.join(missing)}"
             return
-        result.outs = artifacts.save(self.repo, list(stage.outs), track=True)
-        result.metrics = artifacts.save(self.repo, list(stage.metrics), track=False)
+        result.outs, result.metrics = artifacts.save(self.repo, list(stage.outs), list(stage.metrics))
         runcache.record(self.repo, runcache.Entry(
             result.fingerprint, stage.name, stage.cmd, result.deps, result.params, result.outs, result.metrics,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), duration=round(result.duration, 3)))

@@ -93,3 +93,33 @@ def _emit_plan(items, as_json: bool, column: str, labels: dict) -> None:
         return
     render.table(["stage", column, "why"],
                  [(i.stage, labels[i.action], "; ".join(r.text() for r in i.reasons)) for i in items])
+
+
+REMOTE_OPT = typer.Option(None, "-r", "--remote", help="Remote name (default: core.default_remote).")
+JOBS_OPT = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers.")
+
+
+@app.command("push")
+def push(remote: str = REMOTE_OPT, jobs: int = JOBS_OPT, as_json: bool = common.json_option()) -> int:
+    """Send the run-cache (entries and their outputs) to a remote, so other clones restore instead of rerun."""
+    from mlctl.pipeline.sync import push as core_push
+
+    return _emit_sync(core_push(common.repo(), remote, jobs or None), "sent", as_json)
+
+
+@app.command("pull")
+def pull(remote: str = REMOTE_OPT, jobs: int = JOBS_OPT, as_json: bool = common.json_option()) -> int:
+    """Fetch the run-cache entries (and their outputs) that a remote has and this clone lacks."""
+    from mlctl.pipeline.sync import pull as core_pull
+
+    return _emit_sync(core_pull(common.repo(), remote, jobs or None), "received", as_json)
+
+
+def _emit_sync(result, verb: str, as_json: bool) -> int:
+    if as_json:
+        render.emit_json(result.to_json())
+        return 0
+    render.echo(f"{verb} {result.entries} run-cache entries ({result.objects} objects) via {result.remote}")
+    for skipped in result.skipped:
+        render.warn(f"skipped {skipped['stage'] or 'entry'} {skipped['fingerprint'][:12]}: {skipped['reason']}")
+    return 0
