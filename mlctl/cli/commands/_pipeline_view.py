@@ -140,7 +140,8 @@ class LiveObserver(PlainObserver):
 
 
 def print_summary(report: RunReport, live: bool = False) -> None:
-    if not live:
+    """The table on stdout, unless the live view already shows it on this same terminal."""
+    if not (live and render.stdout_is_tty()):
         render.table(["stage", "outcome", "cache", "seconds", "why"],
                      [(r.stage, OUTCOME_TEXT.get(r.outcome, r.outcome), r.cache, f"{r.duration:.2f}",
                        r.error or "; ".join(x.text() for x in r.reasons)) for r in report.results])
