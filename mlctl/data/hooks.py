@@ -61,6 +61,7 @@ def gc_roots(repo) -> set[str]:
 def fsck_refs(repo) -> list[dict]:
     """Pointers in the workspace whose objects are not in the store."""
     from mlctl.data import manifest
+    from mlctl.data.needs import present
     from mlctl.data.workspace import tracked
 
     problems = []
@@ -75,15 +76,16 @@ def fsck_refs(repo) -> list[dict]:
             except MlctlError as exc:
                 problems.append({"what": what, "object": p.hash, "problem": exc.message})
                 continue
+            exists = present(repo.objects)
             problems.extend({"what": f"{what}: {p.path}/{e.path}", "object": e.hash, "problem": "not in the store"}
-                            for e in entries if not repo.objects.exists(e.hash))
+                            for e in entries if not exists(e.hash))
     return problems
 
 
 def _pointers_at(repo, rev: str):
     from mlctl.data.revs import pointers_at
 
-    return pointers_at(repo, rev)
+    return pointers_at(repo, rev, strict=False)
 
 
 def _git_tips(repo) -> list[str]:

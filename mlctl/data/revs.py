@@ -60,15 +60,25 @@ def cat_files(repo: Repo, specs: list[str]) -> list[bytes | None]:
     return results
 
 
-def pointers_at(repo: Repo, rev: str) -> list[Pointer]:
-    """Every pointer in ``rev``'s tree under the workspace root, parsed and checked."""
+def pointers_at(repo: Repo, rev: str, strict: bool = True) -> list[Pointer]:
+    """Every pointer in ``rev``'s tree under the workspace root, parsed and checked;
+    ``strict=False`` skips malformed ones instead of raising."""
     commit = resolve(repo, rev)
     names = _run(repo, "ls-tree", "-r", "-z", "--name-only", commit, "--", ".").decode(
         "utf-8", "surrogateescape").split("\0")
     base = prefix(repo)
     rels = sorted(n for n in names if n.endswith(SUFFIX) and n != SUFFIX and not n.startswith(DOT + "/"))
     blobs = cat_files(repo, [f"{commit}:{base}{r}" for r in rels])
-    return [pointer_mod.parse(blob, r, where=f"{r} at {rev}") for r, blob in zip(rels, blobs) if blob is not None]
+    out = []
+    for rel, blob in zip(rels, blobs):
+        if blob is None:
+            continue
+        try:
+            out.append(pointer_mod.parse(blob, rel, where=f"{rel} at {rev}"))
+        except UsageError:
+            if strict:
+                raise
+    return out
 
 
 @dataclass
