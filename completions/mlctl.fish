@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status'
-    set -l valued --artifact --columns --data --end --entity --experiment --features --filter --grace --id-file --jobs --limit --link --max-count --metric --metrics-file --name --offset --output --param --path --plot --remote --remove --rev --sort --start --tag --timestamp-column -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status'
+    set -l valued --artifact --columns --data --end --entity --experiment --features --filter --grace --id-file --jobs --limit --link --max-count --metric --metrics-file --name --offset --output --param --path --plot --remote --remove --rev --sort --start --tag --tail --timestamp-column -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -23,6 +23,7 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every objec
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks: data checkout after checkout, data push before push, a data check before commit.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pipeline' -d 'Run, check and show the cached, parallel stage pipeline of pipeline.yaml.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
@@ -174,6 +175,48 @@ complete -c mlctl -n "test (__mlctl_path) = 'init'" -l no-git-ignore -d 'Leave t
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'run' -d 'Bring stages up to date: skip, restore from the run-cache, or run; exit 1 if a stage failed.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'status' -d 'Which stages are stale and the changed input that made each stale; exit 1 if any.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'show' -d 'The DAG: an indented tree of stages and their dependents, mermaid text, or --json.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'log' -d 'Print the log of the last time STAGE ran (kept under .mlctl/logs/pipeline/).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'push' -d 'Send the run-cache (entries and their outputs) to a remote, so other clones restore instead of rerun.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'pull' -d 'Fetch the run-cache entries (and their outputs) that a remote has and this clone lacks.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -l force -s f -d 'Run every selected stage, even if up to date or cached.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -l dry-run -s n -d 'Print the plan and why each stage would run; change nothing.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -s j -l jobs -r -d 'Independent stages at once (default: pipeline.jobs, else CPU count).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -s v -l verbose -d 'Stream every stage\'s output to stderr, prefixed by its name.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline run'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline status'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline status'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline status'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline status'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline show'" -l mermaid -d 'Print a mermaid flowchart instead of the tree.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline show'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline show'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline show'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline show'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline log'" -l tail -s n -r -d 'Only the last N lines.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline log'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline log'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline log'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline log'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline push'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline push'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline push'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline push'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline push'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'add' -d 'Add a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'remove' -d 'Remove a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'list' -d 'List remotes.'
