@@ -6,13 +6,13 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --grace|--jobs|-C|-j) ((i++)); continue;;
+            --alias|--description|--eval|--example|--flavor|--gate|--grace|--jobs|--min-delta|--must-beat|--reason|--run|--target|--to|-C|-d|-j|-m) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" fsck"|" gc"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config fsck gc init remote status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config fsck gc init lineage model remote status";;
         " config") opts="-h --help"; cmds="get set unset list";;
         " config get") opts="--json -h --help"; cmds="";;
         " config set") opts="--local -h --help"; cmds="";;
@@ -21,6 +21,16 @@ _mlctl() {
         " fsck") opts="--repair -j --jobs --json -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -h --help"; cmds="";;
         " init") opts="--no-git-ignore -h --help"; cmds="";;
+        " lineage") opts="--json -h --help"; cmds="";;
+        " model") opts="-h --help"; cmds="register list show promote rollback history delete unalias";;
+        " model register") opts="--run --flavor --example --target --description -d --check --json -h --help"; cmds="";;
+        " model list") opts="--json -h --help"; cmds="";;
+        " model show") opts="--json -h --help"; cmds="";;
+        " model promote") opts="--to --gate --eval --target --must-beat --min-delta --reason -m --dry-run --json -h --help"; cmds="";;
+        " model rollback") opts="--alias --reason -m --json -h --help"; cmds="";;
+        " model history") opts="--alias --json -h --help"; cmds="";;
+        " model delete") opts="--json -h --help"; cmds="";;
+        " model unalias") opts="--reason -m -h --help"; cmds="";;
         " remote") opts="-h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -h --help"; cmds="";;
         " remote remove") opts="-h --help"; cmds="";;

@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'fsck' 'gc' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
-    set -l valued --grace --jobs -C -j
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'fsck' 'gc' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
+    set -l valued --alias --description --eval --example --flavor --gate --grace --jobs --min-delta --must-beat --reason --run --target --to -C -d -j -m
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -19,6 +19,8 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write s
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'lineage' -d 'Where a model, run or data path came from and went, as a tree.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'model' -d 'Model registry: register versions, promote with quality gates, roll back, inspect.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -s C -r -d 'Run as if mlctl was started in DIR.'
@@ -57,6 +59,59 @@ complete -c mlctl -n "test (__mlctl_path) = 'gc'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -l no-git-ignore -d 'Leave the repository\'s .gitignore alone.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'lineage'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'lineage'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'lineage'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'register' -d 'Store a model as the next version; prints NAME:VERSION.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'list' -d 'Every model: versions, latest, aliases.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'show' -d 'A model (NAME: versions, aliases, deployments) or one version (signature, run, data, metrics).'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'promote' -d 'Move ALIAS to the version only if every gate holds; exit 1 and change nothing otherwise.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'rollback' -d 'Move the alias back to the version it pointed at before.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'history' -d 'Every alias move: when, from, to, gates, who, why.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'delete' -d 'Delete a version (refused while an alias points at it); gc frees its storage.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'unalias' -d 'Remove an alias (recorded in the history; `rollback` restores it).'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l run -r -d 'The run that trained it (id or unique prefix; default: $MLCTL_RUN_ID).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l flavor -r -d 'Default: detected.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l example -r -d 'CSV/parquet input example: the signature.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l target -r -d 'The label column of --example (not an input).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l description -s d -r -d 'A note kept with the version.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l check -d 'Load the model and predict on the example first (slower).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model list'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model list'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model show'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model show'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model show'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l to -r -d 'The alias to move (production, staging, ...).'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l gate -r -d 'e.g. "accuracy>=0.9"; repeatable.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l eval -r -d 'Labelled CSV/parquet to score the model on.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l target -r -d 'The label column of --eval.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l must-beat -r -d 'Also score ALIAS\'s version; the candidate must do at least as well.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l min-delta -r -d 'With --must-beat: required improvement.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l dry-run -d 'Check the gates, move nothing.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -l alias -r -d 'The alias to move back.'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -l alias -r -d 'Only this alias.'
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'add' -d 'Add a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'remove' -d 'Remove a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'list' -d 'List remotes.'
