@@ -9,7 +9,7 @@ _mlctl() {
             --alias|--artifact|--columns|--data|--description|--eval|--example|--experiment|--filter|--flavor|--gate|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--min-delta|--must-beat|--name|--offset|--output|--param|--path|--plot|--reason|--remote|--remove|--rev|--run|--sort|--tag|--target|--to|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status") path="$path $w";; esac
     done
     case "$path" in
         "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model remote run status";;
@@ -48,7 +48,7 @@ _mlctl() {
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
         " remote list") opts="--json -q --quiet -h --help"; cmds="";;
-        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts";;
+        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts push pull";;
         " run log") opts="--experiment -e --name -n -p --param -m --metric -t --tag --artifact -a --data -d --metrics-file --id-file --json -q --quiet -h --help"; cmds="";;
         " run list") opts="--experiment -e --filter -f --sort -s --limit -l --offset --columns -c --deleted --json -q --quiet -h --help"; cmds="";;
         " run show") opts="--metric --history --json -q --quiet -h --help"; cmds="";;
@@ -57,6 +57,8 @@ _mlctl() {
         " run delete") opts="--purge --json -q --quiet -h --help"; cmds="";;
         " run restore") opts="--json -q --quiet -h --help"; cmds="";;
         " run artifacts") opts="--output -o --json -q --quiet -h --help"; cmds="";;
+        " run push") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " run pull") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;
     esac

@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'status'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status'
     set -l valued --alias --artifact --columns --data --description --eval --example --experiment --filter --flavor --gate --grace --id-file --jobs --limit --link --max-count --metric --metrics-file --min-delta --must-beat --name --offset --output --param --path --plot --reason --remote --remove --rev --run --sort --tag --target --to -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
     set -l skip 0
     for w in $words[2..-1]
@@ -231,6 +231,8 @@ complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'tag' -d 'Set or remove ta
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'delete' -d 'Delete runs (soft: `mlctl run restore` brings them back; --purge removes them).'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'restore' -d 'Bring deleted runs back.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'artifacts' -d 'List a run\'s artifacts, or copy them out of the store (-o DIR).'
+complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'push' -d 'Share ended runs and their artifacts through a remote.'
+complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'pull' -d 'Fetch the runs (and their artifacts) others pushed to a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run log'" -l experiment -s e -r -d 'Experiment (default: tracking.experiment or \'default\').'
@@ -288,6 +290,18 @@ complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -l json -d 'Print o
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s h -l help -d 'Show help and exit.'
