@@ -1,0 +1,117 @@
+"""Prediction logging off the request path.
+
+The request handler only appends a tuple to a queue (no row building, no I/O). One
+background thread per worker turns queued requests into rows and hands them to the
+prediction log writer (mlctl/serving/predlog.py), which buffers and flushes parquet objects
+to the store. The thread also asks for a flush every ``flush_s`` seconds, so a crash loses
+at most the rows of the last interval; shutdown drains the queue and closes the writer.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+_STOP = object()
+
+
+class PredictionLogQueue:
+    def __init__(self, writer, flush_s: float = 5.0):
+        self.writer = writer
+        self.flush_s = flush_s
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.put_rows = 0  # written only by the event loop
+        self.done_rows = 0  # written only by the log thread
+        self.failed_rows = 0
+        self.thread = threading.Thread(target=self._run, name="mlctl-predlog", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def put(self, request_id: str, slot, X, predictions) -> None:
+        """Called on the request path: O(1), never blocks."""
+        self.put_rows += len(predictions)
+        self.queue.put((request_id, time.time(), slot, X, predictions))
+
+    def pending(self) -> int:
+        buffered = getattr(self.writer, "pending", 0)
+        buffered = buffered() if callable(buffered) else buffered
+        return max(self.put_rows - self.done_rows - self.failed_rows, 0) + int(buffered or 0)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.queue.put(_STOP)
+        self.thread.join(timeout)
+
+    # -- the log thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        while True:
+            try:
+                item = self.queue.get(timeout=self.flush_s)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                break
+            if item is not None:
+                self._write(self._drain(item))
+            if time.monotonic() - last_flush >= self.flush_s:
+                self._call(self.writer.flush)
+                last_flush = time.monotonic()
+        self._write(self._drain(None))
+        self._call(self.writer.close)
+
+    def _drain(self, first) -> list:
+        items = [first] if first is not None else []
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return items
+            if item is _STOP:
+                self.queue.put(_STOP)  # seen again by the loop, after these rows
+                return items
+            items.append(item)
+
+    def _write(self, items: list) -> None:
+        if not items:
+            return
+        rows = []
+        for item in items:
+            rows.extend(to_rows(*item))
+        if self._call(self.writer.append, rows):
+            self.done_rows += len(rows)
+        else:
+            self.failed_rows += len(rows)
+
+    def _call(self, fn, *args) -> bool:
+        try:
+            fn(*args)
+            return True
+        except Exception as exc:  # the log must never take the server down
+            sys.stderr.write(f"mlctl: warning: prediction log: {type(exc).__name__}: {exc}\n")
+            return False
+
+
+def to_rows(request_id: str, ts: float, slot, X, predictions) -> list[dict]:
+    """One dict per input row: ids, the served version, the inputs, the prediction."""
+    when = datetime.fromtimestamp(ts, tz=timezone.utc)
+    names = slot.columns.names
+    if hasattr(X, "to_dict"):
+        records = X.to_dict("records")
+    else:
+        ints = [i for i, k in enumerate(slot.columns.kinds) if k in ("int", "bool")]
+        values = X.tolist()
+        if ints:
+            for row in values:
+                for i in ints:
+                    if not math.isnan(row[i]):
+                        row[i] = int(row[i])
+        records = [dict(zip(names, row)) for row in values]
+    preds = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
+    base = {"request_id": request_id, "timestamp": when, "model": slot.name,
+            "version": slot.version, "role": slot.role}
+    return [{**base, **record, "prediction": pred} for record, pred in zip(records, preds)]
