@@ -55,6 +55,7 @@ class Columns:
         self.name_set = frozenset(self.names)
         self.numeric = all(k in ("int", "float", "bool") for k in self.kinds)
         self.int_cols = [i for i, k in enumerate(self.kinds) if k in ("int", "bool")]
+        self.bool_cols = [i for i, k in enumerate(self.kinds) if k == "bool"]
 
     @classmethod
     def from_signature(cls, signature: dict | None, model_order: list[str] | None = None) -> "Columns":
@@ -154,19 +155,23 @@ def to_array(rows: list[list], cols: Columns) -> np.ndarray:
     """Rows of JSON scalars -> a float64 array, types checked column by column at C speed."""
     try:
         arr = np.array(rows)
-    except ValueError:
-        raise InputError(f"every row must have {len(cols.names)} values") from None
-    if arr.ndim != 2 or arr.shape[1] != len(cols.names):
-        raise InputError(f"every row must have {len(cols.names)} values ({', '.join(cols.names)})")
-    if arr.dtype.kind not in "fiub":
+    except ValueError:  # ragged, or a list where a scalar belongs: find which
+        arr = _slow_numeric(rows, cols)
+    if arr.ndim != 2 or arr.shape[1] != len(cols.names) or arr.dtype.kind not in "fiub":
         arr = _slow_numeric(rows, cols)
     if arr.dtype.kind == "f" and cols.int_cols:
         _check_integral(arr, cols)
+    if cols.bool_cols and arr.dtype.kind != "b":
+        _check_boolean(arr, cols)
     return arr if arr.dtype == np.float64 else arr.astype(np.float64)
 
 
 def _slow_numeric(rows: list[list], cols: Columns) -> np.ndarray:
     """Something in the rows is not a number: name the column (nulls are NaN in floats)."""
+    width = len(cols.names)
+    for row in rows:
+        if len(row) != width:
+            raise InputError(f"a row has {len(row)} values; the model takes {width} ({', '.join(cols.names)})")
     for j, (name, kind) in enumerate(zip(cols.names, cols.kinds)):
         for value in (r[j] for r in rows):
             if value is None and kind in ("float", "any"):
@@ -174,6 +179,15 @@ def _slow_numeric(rows: list[list], cols: Columns) -> np.ndarray:
             if not isinstance(value, (int, float)) or (kind == "bool" and value not in (0, 1)):
                 raise InputError(f"column '{name}' expects {_word(kind)}, got {_show(value)}", name)
     return np.array(rows, dtype=np.float64)
+
+
+def _check_boolean(arr: np.ndarray, cols: Columns) -> None:
+    sub = arr[:, cols.bool_cols]
+    bad = (sub != 0) & (sub != 1)
+    if bad.any():
+        row, j = map(int, np.argwhere(bad)[0])
+        name = cols.names[cols.bool_cols[j]]
+        raise InputError(f"column '{name}' expects true/false, got {_show(sub[row, j].item())}", name)
 
 
 def _check_integral(arr: np.ndarray, cols: Columns) -> None:
