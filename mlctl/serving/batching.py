@@ -13,6 +13,9 @@ The policy, and the bound it honours:
   it, which is held to the bound; ``mlctl_batch_wait_seconds`` in /metrics shows it.
 - If a merged batch fails, each request in it is retried alone, so one bad request
   fails only itself.
+- A call that outlives the timeout fails its requests with PredictTimeout (504) and is
+  abandoned: the batcher moves on to a fresh model thread, so a hung model call never
+  hangs the worker. Past MAX_STUCK abandoned calls the worker asks to be replaced.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections import deque
 from typing import Any, Callable
 
 EWMA = 0.2
+MAX_STUCK = 4
 
 
 class Batcher:
@@ -37,6 +41,8 @@ class Batcher:
         self.on_batch = on_batch  # (rows, requests, wait_s_list) -> None; metrics
         self.timeout_s = timeout_s
         self.retired = False
+        self.stuck = 0
+        self.on_stuck: Callable | None = None  # called when MAX_STUCK calls hang at once
         self.queue: deque = deque()
         self.wakeup: asyncio.Event | None = None
         self.task: asyncio.Task | None = None
@@ -98,7 +104,11 @@ class Batcher:
         rows = sum(item[1] for item in batch)
         X = batch[0][0] if len(batch) == 1 else self.concat([item[0] for item in batch])
         try:
-            out = await loop.run_in_executor(self.executor, self.predict, X)
+            out = await self._run_call(X)
+        except PredictTimeout as exc:
+            for item in batch:
+                _settle(item[2], exc=exc)
+            return
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0][2], exc=exc)
@@ -114,12 +124,34 @@ class Batcher:
             start += n
 
     async def _one_by_one(self, batch: list) -> None:
-        loop = asyncio.get_running_loop()
         for X, n, future, _t in batch:
             try:
-                _settle(future, await loop.run_in_executor(self.executor, self.predict, X))
+                _settle(future, await self._run_call(X))
             except Exception as exc:
                 _settle(future, exc=exc)
+
+    async def _run_call(self, X):
+        """The model on the model thread, given up on after the timeout."""
+        call = asyncio.wrap_future(self.executor.submit(self.predict, X))
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), self.timeout_s)
+        except asyncio.TimeoutError:
+            self._abandon(call)
+            raise PredictTimeout(self.timeout_s) from None
+
+    def _abandon(self, call: asyncio.Future) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.stuck += 1
+        call.add_done_callback(self._unstuck)
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="mlctl-model")
+        if self.stuck >= MAX_STUCK and self.on_stuck:
+            self.on_stuck()
+
+    def _unstuck(self, call: asyncio.Future) -> None:
+        self.stuck -= 1
+        if not call.cancelled():
+            call.exception()  # retrieved, so asyncio does not warn about it
 
     def _learn(self, seconds: float, rows: int) -> None:
         """Split the call's time into a fixed and a per-row part (two moving averages)."""

@@ -88,8 +88,17 @@ class ServerState:
         s = self.settings
         batcher = Batcher(slot.predict, concat_inputs, executor, s.max_batch_rows, s.batch_latency_ms,
                           on_batch=self._batch_observer(slot.role), timeout_s=s.predict_timeout_s)
+        batcher.on_stuck = self._replace_me
         batcher.start()
         slot.extra["batcher"] = batcher
+
+    def _replace_me(self) -> None:
+        """Too many model calls hang: drain and exit; the supervisor starts a fresh worker."""
+        import signal
+        import sys
+
+        sys.stderr.write(f"mlctl serve: worker {self.worker} has hung model calls; replacing it\n")
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def _batch_observer(self, role: str):
         labels = (("role", role),)
