@@ -138,7 +138,7 @@ class ServerState:
         if self.canary is None:
             return self.primary
         if given:
-            point = (xxhash.xxh64_intdigest(request_id) % 10000) / 100.0
+            point = (xxhash.xxh64_intdigest(request_id.encode()) % 10000) / 100.0
         else:
             point = random.random() * 100.0
         return self.canary if point < self.canary_percent else self.primary
