@@ -6,13 +6,13 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --grace|--jobs|-C|-j) ((i++)); continue;;
+            --columns|--config|--current|--drift-share|--grace|--jobs|--method|--model|--on-drift|--prediction|--reference|--report|--since|--target|--threshold|--webhook|-C|-j) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" fsck"|" gc"|" init"|" monitor"|" monitor drift"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config fsck gc init remote status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config fsck gc init monitor remote status";;
         " config") opts="-h --help"; cmds="get set unset list";;
         " config get") opts="--json -h --help"; cmds="";;
         " config set") opts="--local -h --help"; cmds="";;
@@ -21,6 +21,8 @@ _mlctl() {
         " fsck") opts="--repair -j --jobs --json -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -h --help"; cmds="";;
         " init") opts="--no-git-ignore -h --help"; cmds="";;
+        " monitor") opts="-h --help"; cmds="drift";;
+        " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --json -q --quiet -h --help"; cmds="";;
         " remote") opts="-h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -h --help"; cmds="";;
         " remote remove") opts="-h --help"; cmds="";;

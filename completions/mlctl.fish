@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'fsck' 'gc' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
-    set -l valued --grace --jobs -C -j
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'fsck' 'gc' 'init' 'monitor' 'monitor drift' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
+    set -l valued --columns --config --current --drift-share --grace --jobs --method --model --on-drift --prediction --reference --report --since --target --threshold --webhook -C -j
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -19,6 +19,7 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write s
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'monitor' -d 'Watch models in production: drift between reference and current data.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -s C -r -d 'Run as if mlctl was started in DIR.'
@@ -57,6 +58,26 @@ complete -c mlctl -n "test (__mlctl_path) = 'gc'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -l no-git-ignore -d 'Leave the repository\'s .gitignore alone.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -a 'drift' -d 'Compare current data with reference data; exit 1 on dataset drift.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l reference -r -d 'CSV/parquet file, tracked path[@REV], or predictions:MODEL.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l current -r -d 'Same forms as --reference.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l columns -r -d 'Only these columns.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l target -r -d 'The label column (target drift, performance).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l prediction -r -d 'The prediction column (default: prediction).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l method -r -d 'auto|ks|chi2|psi|wasserstein|jensenshannon (auto: per column, see docs/monitoring.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l threshold -r -d 'For the one --method given, on its own scale.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l drift-share -r -d 'Dataset drift when this share of columns drifted (default 0.5).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l config -r -d 'Per-column methods and thresholds.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l since -r -d 'predictions: rows newer than this (7d, 12h, or an ISO time).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l model -r -d 'Record the check under this model (default: from predictions:MODEL).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l report -r -d 'Write a self-contained HTML report.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l on-drift -r -d 'On dataset drift, run CMD with the JSON verdict on stdin.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l webhook -r -d 'On dataset drift, POST the JSON verdict (with a Slack \'text\').'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'add' -d 'Add a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'remove' -d 'Remove a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'list' -d 'List remotes.'
