@@ -6,13 +6,13 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --alias|--artifact|--columns|--data|--description|--eval|--example|--experiment|--filter|--flavor|--gate|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--min-delta|--must-beat|--name|--offset|--output|--param|--path|--plot|--reason|--remote|--remove|--rev|--run|--sort|--tag|--target|--to|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
+            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--current|--data|--description|--drift-share|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--tag|--target|--threshold|--timeout|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" monitor"|" monitor drift"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" serve"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model remote run status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model monitor remote run serve status";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
@@ -44,6 +44,8 @@ _mlctl() {
         " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
         " model unalias") opts="--reason -m -q --quiet -h --help"; cmds="";;
+        " monitor") opts="-q --quiet -h --help"; cmds="drift";;
+        " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --json -q --quiet -h --help"; cmds="";;
         " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
@@ -57,6 +59,7 @@ _mlctl() {
         " run delete") opts="--purge --json -q --quiet -h --help"; cmds="";;
         " run restore") opts="--json -q --quiet -h --help"; cmds="";;
         " run artifacts") opts="--output -o --json -q --quiet -h --help"; cmds="";;
+        " serve") opts="--host --port -p --workers -w --canary --shadow --log-predictions --token --features --max-body-mb --max-batch-rows --batch-latency-ms --timeout --reload-interval --print-dockerfile -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;
     esac
