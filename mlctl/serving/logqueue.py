@@ -14,7 +14,6 @@ import queue
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 
 _STOP = object()
 
@@ -97,21 +96,20 @@ class PredictionLogQueue:
 
 
 def to_rows(request_id: str, ts: float, slot, X, predictions) -> list[dict]:
-    """One dict per input row: ids, the served version, the inputs, the prediction."""
-    when = datetime.fromtimestamp(ts, tz=timezone.utc)
+    """Rows in the prediction log's format (mlctl/serving/predlog.py): one per input row."""
     names = slot.columns.names
     if hasattr(X, "to_dict"):
         records = X.to_dict("records")
     else:
         ints = [i for i, k in enumerate(slot.columns.kinds) if k in ("int", "bool")]
         values = X.tolist()
-        if ints:
+        if ints:  # the fast path carried them as float64; log them as the client sent them
             for row in values:
                 for i in ints:
                     if not math.isnan(row[i]):
                         row[i] = int(row[i])
         records = [dict(zip(names, row)) for row in values]
     preds = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
-    base = {"request_id": request_id, "timestamp": when, "model": slot.name,
-            "version": slot.version, "role": slot.role}
-    return [{**base, **record, "prediction": pred} for record, pred in zip(records, preds)]
+    return [{"request_id": request_id, "timestamp": ts, "version": slot.version, "role": slot.role,
+             "instance": i, "inputs": record, "prediction": pred}
+            for i, (record, pred) in enumerate(zip(records, preds))]

@@ -82,10 +82,12 @@ def choose_mode(model: Any, columns, flavor: str | None) -> str:
         return "frame"
 
 
-def build_slot(model: Any, info: dict, role: str, loaded_at: float) -> ModelSlot:
+def build_slot(model: Any, info: dict, role: str, loaded_at: float, raw: Any = None) -> ModelSlot:
+    """``model`` answers predict(X); ``raw`` (default: model) is the fitted object whose
+    ``feature_names_in_`` gives the column order the model was fitted with."""
     from mlctl.serving.inputs import Columns
 
-    names = getattr(model, "feature_names_in_", None)
+    names = getattr(model if raw is None else raw, "feature_names_in_", None)
     order = [str(n) for n in names] if names is not None else None
     try:
         columns = Columns.from_signature(info.get("signature"), order)
@@ -142,11 +144,15 @@ class RegistryProvider:
 
         from mlctl.registry.loading import load_model
 
-        model = load_model(self.repo, info["_mv"])
-        return build_slot(model, info, role, time.time())
+        loaded = load_model(self.repo, info["_mv"])
+        return build_slot(loaded, info, role, time.time(), raw=loaded.raw)
 
     def alias_stamp(self, ref: ModelRef):
-        """A cheap fingerprint of where the alias points (stat of the aliases ref)."""
+        """A cheap fingerprint of where the alias points: one stat() of the ref that moves
+        it (the aliases ref; the versions index for NAME@latest)."""
+        from mlctl.registry import index
+        from mlctl.registry.names import LATEST
         from mlctl.serving.reload import stat_stamp
 
-        return stat_stamp(self.repo.refs.path(f"models/{ref.name}/aliases"))
+        name = index.versions_ref(ref.name) if ref.alias == LATEST else index.aliases_ref(ref.name)
+        return stat_stamp(self.repo.refs.path(name))

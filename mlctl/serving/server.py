@@ -75,29 +75,53 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
+    _preload_server_modules()  # once, before forking: workers inherit them
     sock = bind(settings.host, settings.port)
     run_dir = Path(repo.cache_dir) / "serve" / str(os.getpid())
     run_dir.mkdir(parents=True, exist_ok=True)
     from mlctl.serving import deployment
 
     record = deployment.record(repo, settings, loaded.primary, sock.getsockname()[1])
-    supervisor = Supervisor(repo, settings, loaded, sock, run_dir)
+    supervisor = Supervisor(repo, settings, loaded, sock, run_dir, record)
     try:
         supervisor.start_all()
         if on_ready:
-            on_ready({**record, "workers": settings.workers})
+            on_ready(record)
         return supervisor.wait()
     finally:
         supervisor.stop_all()
         sock.close()
-        deployment.remove(repo, record)
+        _quietly(deployment.remove, repo, record)
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def _preload_server_modules() -> None:
+    import uvicorn  # noqa: F401
+    from uvicorn.loops import auto  # noqa: F401
+    from uvicorn.protocols.http import auto as http_auto  # noqa: F401
+
+    from mlctl.serving import app, routes, state  # noqa: F401
+    if "uvloop" not in sys.modules:
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            pass
+
+
+def _quietly(fn, *args) -> None:
+    """Shutdown bookkeeping must not mask the exit; a leftover record shows as stale."""
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001
+        sys.stderr.write(f"mlctl: warning: {exc}\n")
+
+
 class Supervisor:
-    def __init__(self, repo, settings, loaded: Loaded, sock, run_dir: Path):
+    def __init__(self, repo, settings, loaded: Loaded, sock, run_dir: Path, record: dict):
         self.repo, self.settings, self.loaded = repo, settings, loaded
-        self.sock, self.run_dir = sock, run_dir
+        self.sock, self.run_dir, self.record = sock, run_dir, record
+        self.alias_stamp = None
+        self.next_alias_check = 0.0
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
         self.stopping = False
         self.quick_crashes = 0
@@ -131,12 +155,33 @@ class Supervisor:
             except ChildProcessError:
                 return 3
             if pid == 0:
+                self._follow_alias()
                 time.sleep(0.1)
                 continue
             code = self._reap(pid, status)
             if code is not None:
                 return code
         return 0
+
+    def _follow_alias(self) -> None:
+        """Keep the deployment record's version where the alias points (the workers swap
+        models themselves; this is only the record)."""
+        provider, ref = self.loaded.provider, self.settings.model
+        if provider is None or not ref.follows_alias or time.monotonic() < self.next_alias_check:
+            return
+        self.next_alias_check = time.monotonic() + self.settings.reload_interval_s
+        stamp = provider.alias_stamp(ref)
+        if stamp == self.alias_stamp:
+            return
+        self.alias_stamp = stamp
+        try:
+            version = provider.resolve(ref)["version"]
+            if version != self.record["version"]:
+                from mlctl.serving import deployment
+
+                deployment.update_version(self.repo, self.record, version)
+        except Exception:  # noqa: BLE001 - the workers report reload problems themselves
+            self.alias_stamp = None
 
     def _reap(self, pid: int, status: int) -> int | None:
         index, started = self.children.pop(pid, (None, 0.0))

@@ -11,7 +11,7 @@ from mlctl.errors import UsageError
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _REF = re.compile(rf"^(?P<name>{_NAME})(?:@(?P<alias>{_NAME})|:(?P<version>\d+))?$")
-DEFAULT_ALIAS = "production"
+DEFAULT_ALIAS = "latest"  # as everywhere in mlctl: NAME alone is the newest version
 TOKEN_ENV = "MLCTL_SERVE_TOKEN"
 
 
@@ -34,7 +34,7 @@ class ModelRef:
 
 
 def parse_model_ref(text: str, what: str = "model") -> ModelRef:
-    """``churn`` (= churn@production), ``churn@staging`` or ``churn:8``."""
+    """``churn`` (= churn@latest, the newest version), ``churn@staging`` or ``churn:8``."""
     match = _REF.match(text.strip())
     if not match:
         raise UsageError(f"invalid {what} {text!r}: expected NAME, NAME@ALIAS or NAME:VERSION")

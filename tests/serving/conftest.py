@@ -15,10 +15,7 @@ import pytest
 
 from tests.conftest import PROJECT
 
-LAUNCH = PROJECT / "tests" / "serving" / "launch.py"
 COLUMNS = ["age", "income", "tenure"]
-SIGNATURE = {"inputs": [{"name": "age", "type": "int64"}, {"name": "income", "type": "float64"},
-                        {"name": "tenure", "type": "float64"}], "output": {"type": "float64"}}
 
 
 def free_port() -> int:
@@ -27,29 +24,46 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def register(repo, name, model, signature=SIGNATURE, alias=None) -> int:
-    from tests.serving import fake_registry as reg
+def example_frame():
+    import pandas as pd
 
-    version = reg.register(repo, name, model, signature)
+    return pd.DataFrame({"age": [30, 40, 50, 60], "income": [1.5, 2.5, 3.0, 0.5], "tenure": [1.5, 2.0, 3.0, 4.0]})
+
+
+def register(repo, name, model, example=None, alias=None) -> int:
+    """Pickle ``model`` and register it with the real registry (signature from ``example``)."""
+    import pickle
+    import tempfile
+
+    from mlctl.registry.aliases import set_alias
+    from mlctl.registry.versions import register as registry_register
+
+    example = example_frame() if example is None else example
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.pkl"
+        path.write_bytes(pickle.dumps(model))
+        csv = Path(tmp) / "example.csv"
+        example.to_csv(csv, index=False)
+        version = registry_register(repo, name, path, example=csv).version
     if alias:
-        reg.set_alias(repo, name, alias, version)
+        set_alias(repo, name, alias, version)
     return version
 
 
 def move_alias(repo, name, alias, version) -> None:
-    from tests.serving import fake_registry as reg
+    from mlctl.registry.aliases import set_alias
 
-    reg.set_alias(repo, name, alias, version)
+    set_alias(repo, name, alias, version)
 
 
 def deployments(repo) -> list:
-    from tests.serving import fake_registry as reg
+    from mlctl.registry.deployments import list_deployments
 
-    return reg.list_deployments(repo)
+    return list_deployments(repo)
 
 
 def mlctl_cmd(*args) -> list[str]:
-    return [sys.executable, str(LAUNCH), *map(str, args)]
+    return [sys.executable, "-m", "mlctl", *map(str, args)]
 
 
 def mlctl_env(extra=None) -> dict:
@@ -118,9 +132,7 @@ def serve(repo):
 
 @pytest.fixture
 def frame():
-    import pandas as pd
-
-    return pd.DataFrame({"age": [30, 40, 50, 60], "income": [1.0, 2.5, 3.0, 0.5], "tenure": [1.0, 2.0, 3.0, 4.0]})
+    return example_frame()
 
 
 @pytest.fixture

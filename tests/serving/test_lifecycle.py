@@ -25,7 +25,7 @@ def run_cli(repo, *args, env=None, timeout=60):
 def test_workers_share_the_port_follow_the_alias_and_sum_their_metrics(serve, repo):
     register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
     register(repo, "churn", Constant(2.0, COLUMNS))
-    server = serve("churn", "--workers", "2", "--reload-interval", "0.2")
+    server = serve("churn@production", "--workers", "2", "--reload-interval", "0.2")
     pids, posts = set(), 0
     for _ in range(60):
         with httpx.Client(base_url=server.url) as fresh:  # new connections spread over workers
@@ -54,12 +54,12 @@ def test_workers_share_the_port_follow_the_alias_and_sum_their_metrics(serve, re
 
 def test_sigterm_finishes_in_flight_requests_and_removes_the_record(serve, repo):
     register(repo, "fussy", Fussy(COLUMNS), alias="production")
-    server = serve("fussy")
+    server = serve("fussy@production")
     records = deployments(repo)
     assert len(records) == 1
     rec = records[0]
-    assert (rec["model"], rec["version"], rec["alias"], rec["host"], rec["port"], rec["pid"]) == \
-        ("fussy", 1, "production", "127.0.0.1", server.port, server.proc.pid)
+    assert (rec["model"], rec["version"], rec["alias"], rec["host"], rec["port"], rec["pid"], rec["stale"]) == \
+        ("fussy", 1, "production", "127.0.0.1", server.port, server.proc.pid, False)
     result = {}
 
     def slow():
@@ -98,8 +98,9 @@ def test_a_killed_worker_is_replaced(serve, repo):
 def test_bad_command_lines_are_one_line_errors(repo):
     register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
     cases = [
-        (["serve", "nope"], "mlctl: error: model nope has no alias production"),
-        (["serve", "churn:9"], "mlctl: error: unknown model version churn:9"),
+        (["serve", "nope"], "mlctl: error: no model named 'nope'"),
+        (["serve", "churn@staging"], "mlctl: error: model churn has no alias 'staging'"),
+        (["serve", "churn:9"], "mlctl: error: model churn has no version 9"),
         (["serve", "bad name!"], "mlctl: error: invalid model 'bad name!': expected NAME, NAME@ALIAS or NAME:VERSION"),
         (["serve", "churn", "--canary", "churn:1"], "mlctl: error: invalid canary 'churn:1': expected NAME:VERSION=PERCENT, e.g. churn:8=10"),
         (["serve", "churn", "--canary", "churn:1=150"], "mlctl: error: canary percentage must be in (0, 100], got 150"),

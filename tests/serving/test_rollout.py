@@ -42,7 +42,7 @@ def test_canary_split_is_deterministic_per_request_id(serve, repo):
 
 def test_shadow_is_called_but_never_answers(serve, repo):
     two_versions(repo)
-    server = serve("churn", "--shadow", "churn:2")
+    server = serve("churn@production", "--shadow", "churn:2")
     for _ in range(20):
         assert server.post(json={"instances": [row(), row()]}).json()["predictions"] == [1.0, 1.0]
     deadline = time.monotonic() + 5
@@ -58,7 +58,7 @@ def test_shadow_is_called_but_never_answers(serve, repo):
 def test_a_failing_or_slow_shadow_never_breaks_or_slows_the_primary(serve, repo):
     register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
     register(repo, "fussy", Fussy(COLUMNS))
-    server = serve("churn", "--shadow", "fussy:1")
+    server = serve("churn@production", "--shadow", "fussy:1")
     res = server.post(json={"instances": [row(income=-5.0)]})  # the shadow raises on this
     assert res.status_code == 200 and res.json()["predictions"] == [1.0]
     t0 = time.perf_counter()
@@ -72,8 +72,9 @@ def test_a_failing_or_slow_shadow_never_breaks_or_slows_the_primary(serve, repo)
 
 def test_canary_with_different_columns_is_refused(mlctl_proc, repo):
     register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
-    sig = {"inputs": [{"name": "age", "type": "int64"}, {"name": "zip", "type": "int64"}]}
-    register(repo, "other", Constant(2.0, ["age", "zip"]), signature=sig)
+    import pandas as pd
+
+    register(repo, "other", Constant(2.0, ["age", "zip"]), example=pd.DataFrame({"age": [1], "zip": [2]}))
     from tests.serving.conftest import mlctl_cmd, mlctl_env
     import subprocess
 
