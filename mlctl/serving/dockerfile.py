@@ -43,7 +43,7 @@ def entry_command(settings) -> list[str]:
     if s.shadow:
         cmd += ["--shadow", str(s.shadow)]
     if s.log_predictions:
-        cmd.append("--log-predictions")
+        cmd += ["--log-predictions", "--log-flush-s", f"{s.log_flush_s:g}"]
     for feature in s.features:
         cmd += ["--features", feature]
     cmd += ["--max-body-mb", f"{s.max_body_bytes / 1048576:g}", "--max-batch-rows", str(s.max_batch_rows),

@@ -2,9 +2,11 @@
 
 The request handler only appends a tuple to a queue (no row building, no I/O). One
 background thread per worker turns queued requests into rows and hands them to the
-prediction log writer (mlctl/serving/predlog.py), which buffers and flushes parquet objects
-to the store. The thread also asks for a flush every ``flush_s`` seconds, so a crash loses
-at most the rows of the last interval; shutdown drains the queue and closes the writer.
+prediction log writer (mlctl/serving/predlog.py), which buffers them. This thread decides
+when the writer flushes a parquet object to the store: every ``flush_s`` seconds, or at
+``FLUSH_ROWS`` buffered rows, whichever comes first. So a crash loses at most the rows of
+the last interval, and the number of rows not yet in the store is known exactly (for
+/metrics and `mlctl status`). Shutdown drains the queue and closes the writer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 import time
 
 _STOP = object()
+FLUSH_ROWS = 10_000
 
 
 class PredictionLogQueue:
@@ -24,7 +27,8 @@ class PredictionLogQueue:
         self.flush_s = flush_s
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.put_rows = 0  # written only by the event loop
-        self.done_rows = 0  # written only by the log thread
+        self.appended_rows = 0  # the rest only by the log thread
+        self.flushed_rows = 0
         self.failed_rows = 0
         self.thread = threading.Thread(target=self._run, name="mlctl-predlog", daemon=True)
 
@@ -37,9 +41,8 @@ class PredictionLogQueue:
         self.queue.put((request_id, time.time(), slot, X, predictions))
 
     def pending(self) -> int:
-        buffered = getattr(self.writer, "pending", 0)
-        buffered = buffered() if callable(buffered) else buffered
-        return max(self.put_rows - self.done_rows - self.failed_rows, 0) + int(buffered or 0)
+        """Rows answered but not yet in the store (queued or buffered)."""
+        return max(self.put_rows - self.flushed_rows - self.failed_rows, 0)
 
     def close(self, timeout: float = 30.0) -> None:
         self.queue.put(_STOP)
@@ -57,11 +60,22 @@ class PredictionLogQueue:
                 break
             if item is not None:
                 self._write(self._drain(item))
-            if time.monotonic() - last_flush >= self.flush_s:
-                self._call(self.writer.flush)
+            due = time.monotonic() - last_flush >= self.flush_s
+            if due or self.appended_rows - self.flushed_rows >= FLUSH_ROWS:
+                self._flush()
                 last_flush = time.monotonic()
         self._write(self._drain(None))
+        self._flush()
         self._call(self.writer.close)
+
+    def _flush(self) -> None:
+        buffered = self.appended_rows - self.flushed_rows - self.failed_rows
+        if buffered <= 0:
+            return
+        if self._call(self.writer.flush):
+            self.flushed_rows += buffered
+        else:
+            self.failed_rows += buffered
 
     def _drain(self, first) -> list:
         items = [first] if first is not None else []
@@ -81,9 +95,8 @@ class PredictionLogQueue:
         rows = []
         for item in items:
             rows.extend(to_rows(*item))
-        if self._call(self.writer.append, rows):
-            self.done_rows += len(rows)
-        else:
+        self.appended_rows += len(rows)
+        if not self._call(self.writer.append, rows):
             self.failed_rows += len(rows)
 
     def _call(self, fn, *args) -> bool:

@@ -228,7 +228,8 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) 
         from mlctl.serving.predlog import PredictionLogWriter
 
         name = loaded.primary.name
-        writer_factory = lambda: PredictionLogWriter(repo, name)  # noqa: E731
+        # never flushes on its own: the log thread decides (mlctl/serving/logqueue.py)
+        writer_factory = lambda: PredictionLogWriter(repo, name, max_rows=1 << 62, max_age=float("inf"))  # noqa: E731
     state = ServerState(settings, loaded.primary, loaded.canary, loaded.shadow, loaded.provider,
                         writer_factory, run_dir, index)
     config = uvicorn.Config(

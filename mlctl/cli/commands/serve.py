@@ -34,6 +34,8 @@ def serve(
                                            help="Target time of one merged model call (batch cap adapts to it)."),
     timeout: float = typer.Option(30.0, "--timeout", help="Seconds before a prediction answers 504."),
     reload_interval: float = typer.Option(1.0, "--reload-interval", help="Seconds between alias checks."),
+    log_flush_s: float = typer.Option(5.0, "--log-flush-s",
+                                      help="Flush the prediction log at least this often (a crash loses at most this much)."),
     print_dockerfile: bool = typer.Option(False, "--print-dockerfile",
                                           help="Print a Dockerfile for this server (and write its pinned "
                                                "requirements file), then exit."),
@@ -45,7 +47,7 @@ def serve(
         model, host=host, port=port, workers=workers, canary=canary, shadow=shadow,
         log_predictions=log_predictions, token=token, features=features or [],
         max_body_mb=max_body_mb, max_batch_rows=max_batch_rows, batch_latency_ms=batch_latency_ms,
-        timeout=timeout, reload_interval=reload_interval)
+        timeout=timeout, reload_interval=reload_interval, log_flush_s=log_flush_s)
     repo = common.repo()
     if print_dockerfile:
         result = command.dockerfile(repo, settings)
