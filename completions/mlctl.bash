@@ -6,13 +6,13 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--current|--data|--description|--drift-share|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--tag|--target|--threshold|--timeout|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
+            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" monitor"|" monitor drift"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" serve"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" monitor"|" monitor drift"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" serve"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model monitor remote run serve status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model monitor remote run serve status";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
@@ -28,6 +28,11 @@ _mlctl() {
         " data push") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
         " data pull") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
         " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
+        " feature") opts="-q --quiet -h --help"; cmds="list materialize get join";;
+        " feature list") opts="--json -q --quiet -h --help"; cmds="";;
+        " feature materialize") opts="--start --end --json -q --quiet -h --help"; cmds="";;
+        " feature get") opts="--features -f --entity -e --full-names --include-expired --json -q --quiet -h --help"; cmds="";;
+        " feature join") opts="--features -f -o --output --full-names --timestamp-column --json -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -q --quiet -h --help"; cmds="";;
         " hooks") opts="-q --quiet -h --help"; cmds="install uninstall";;
@@ -59,7 +64,7 @@ _mlctl() {
         " run delete") opts="--purge --json -q --quiet -h --help"; cmds="";;
         " run restore") opts="--json -q --quiet -h --help"; cmds="";;
         " run artifacts") opts="--output -o --json -q --quiet -h --help"; cmds="";;
-        " serve") opts="--host --port -p --workers -w --canary --shadow --log-predictions --token --features --max-body-mb --max-batch-rows --batch-latency-ms --timeout --reload-interval --print-dockerfile -q --quiet -h --help"; cmds="";;
+        " serve") opts="--host --port -p --workers -w --canary --shadow --log-predictions --token --features --max-body-mb --max-batch-rows --batch-latency-ms --timeout --reload-interval --log-flush-s --print-dockerfile -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;
     esac

@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'monitor' 'monitor drift' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'serve' 'status'
-    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --current --data --description --drift-share --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --limit --link --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --tag --target --threshold --timeout --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'monitor' 'monitor drift' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'serve' 'status'
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -18,6 +18,7 @@ complete -c mlctl -f
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write settings in .mlctl/config.yaml (--local: config.local.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'feature' -d 'Feature store: point-in-time joins, materialization, online lookup (features.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks: data checkout after checkout, data push before push, a data check before commit.'
@@ -117,6 +118,38 @@ complete -c mlctl -n "test (__mlctl_path) = 'demo'" -l force -s f -d 'Use DIR ev
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'list' -d 'Feature views, their features and sources, and the last materialization.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'materialize' -d 'Push the latest value per entity within the window into the online store.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'get' -d 'Online lookup of the latest materialized values.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -a 'join' -d 'Point-in-time correct training set: per entity row at t, the latest value in (t - ttl, t].'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -l start -r -d 'Window start (exclusive): ISO 8601, now, -1d. Default: the last run\'s end.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -l end -r -d 'Window end (inclusive). Default: now.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature materialize'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l features -s f -r -d 'VIEW:FEATURE[,...]; VIEW or VIEW:* for all of a view\'s features. Repeatable.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l entity -s e -r -d 'JOIN_KEY=VALUE; repeat for more entities. Keys of several views: -e driver_id=1,rider_id=7.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l full-names -d 'Name columns VIEW__FEATURE (needed when two views share a feature name).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l include-expired -d 'Return values older than the ttl too.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature get'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l features -s f -r -d 'VIEW:FEATURE[,...]; VIEW or VIEW:* for all of a view\'s features. Repeatable.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s o -l output -r -d 'Output parquet file.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l full-names -d 'Name columns VIEW__FEATURE (needed when two views share a feature name).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l timestamp-column -r -d 'The entity rows\' time column.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l repair -d 'Delete corrupt objects so `data pull` can fetch good copies.'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s j -l jobs -r -d 'Parallel hashing (default: cores).'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
@@ -324,6 +357,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l max-batch-rows -r -d 'Ca
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l batch-latency-ms -r -d 'Target time of one merged model call (batch cap adapts to it).'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l timeout -r -d 'Seconds before a prediction answers 504.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l reload-interval -r -d 'Seconds between alias checks.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l log-flush-s -r -d 'Flush the prediction log at least this often (a crash loses at most this much).'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l print-dockerfile -d 'Print a Dockerfile for this server (and write its pinned requirements file), then exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -s h -l help -d 'Show help and exit.'

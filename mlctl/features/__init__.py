@@ -1,0 +1,34 @@
+"""The feature store: features.yaml definitions, point-in-time joins, materialization to
+an online store (SQLite in .mlctl/ or Redis), and online lookup.
+
+Python API (names resolve lazily, so ``import mlctl.features`` stays cheap):
+
+    get_online(repo_or_path, features, entity_rows, *, full_names=False, include_expired=False)
+    list_views(repo)
+    load_definitions(root, check_sources=False)
+    read_join_record(repo, record_id_or_parquet_path)
+    join_record_id(parquet_path)
+
+and, in their modules (whose names they share): mlctl.features.join.join(repo, entity_file,
+features, output, *, full_names=False, timestamp_column="event_timestamp") and
+mlctl.features.materialize.materialize(repo, views=None, start_ns=None, end_ns=None).
+"""
+
+_LAZY = {
+    "get_online": ("mlctl.features.get", "get_online"),
+    "list_views": ("mlctl.features.listing", "list_views"),
+    "load_definitions": ("mlctl.features.definitions", "load"),
+    "read_join_record": ("mlctl.features.lineage", "read_record"),
+    "join_record_id": ("mlctl.features.lineage", "record_id_of"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'mlctl.features' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(target[0]), target[1])

@@ -1,0 +1,77 @@
+"""Lineage of a training set: what `feature join` read, recorded so a run can name it.
+
+A join stores one JSON *record* object in the object store (its id is the object's hash),
+a ref ``features/joins/<id>`` that keeps it alive for gc, and writes the id into the output
+parquet's key-value metadata under ``mlctl.feature_join``. The record holds each view's
+definition, the content hash of each source file and of the entity file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from mlctl.errors import NotFoundError, StoreDamageError
+from mlctl.store.hashing import is_hash
+
+METADATA_KEY = b"mlctl.feature_join"
+REF_PREFIX = "features/joins/"
+RECORD_KIND = "mlctl.feature_join"
+
+
+def display_path(repo, path: str | os.PathLike) -> str:
+    """Workspace-relative when inside the workspace, else absolute."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(repo.root).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def store_record(repo, record: dict) -> str:
+    data = json.dumps(record, sort_keys=True, indent=1, allow_nan=False).encode("utf-8")
+    record_id = repo.objects.put_bytes(data)
+    summary = {"record": record_id, "created": record["created"], "output": record["output"]["path"],
+               "features": record["features"]}
+    repo.refs.write_json(REF_PREFIX + record_id, summary)  # object first, then the ref
+    return record_id
+
+
+def read_record(repo, target: str) -> dict:
+    """A join record by its id, or by the path of a parquet file a join wrote."""
+    record_id = target if is_hash(target) else record_id_of(target)
+    if record_id is None:
+        raise NotFoundError(f"{target} carries no feature-join record (not written by `mlctl feature join`)")
+    try:
+        record = json.loads(repo.objects.get_bytes(record_id))
+    except json.JSONDecodeError:
+        raise StoreDamageError(f"feature-join record {record_id} is not valid JSON") from None
+    record["id"] = record_id
+    return record
+
+
+def record_id_of(parquet_path: str | os.PathLike) -> str | None:
+    """The record id in a training set's parquet metadata, or None."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(parquet_path).metadata or {}
+    except FileNotFoundError:
+        raise NotFoundError(f"{parquet_path}: no such file") from None
+    value = metadata.get(METADATA_KEY)
+    return value.decode() if value else None
+
+
+def list_records(repo) -> list[dict]:
+    records = []
+    for name in repo.refs.list(REF_PREFIX.rstrip("/")):
+        summary = repo.refs.read_json(name) or {}
+        if isinstance(summary, dict):
+            records.append(summary)
+    return sorted(records, key=lambda r: r.get("created", ""))
+
+
+def referenced_objects(repo) -> list[str]:
+    return [name.rsplit("/", 1)[1] for name in repo.refs.list(REF_PREFIX.rstrip("/"))
+            if is_hash(name.rsplit("/", 1)[1])]
