@@ -1,4 +1,3 @@
-from mlctl.cli.main import main
+from mlctl.cli.entry import main
 
-if __name__ == "__main__":
-    main()
+main()

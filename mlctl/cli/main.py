@@ -11,12 +11,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import typer
 from typer import _click
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 from typer.exceptions import Abort, Exit
 
 from mlctl import __version__
@@ -52,6 +51,7 @@ class RootGroup(TyperGroup):
         module = importlib.import_module(f"mlctl.cli.commands.{stem}")
         command = typer.main.get_command(module.app)
         command.name = name
+        _add_quiet(command)
         return command
 
     def format_commands(self, ctx, formatter):
@@ -66,6 +66,16 @@ class RootGroup(TyperGroup):
         return code
 
 
+def _add_quiet(command) -> None:
+    """Every command takes -q/--quiet after its name too (`mlctl data add -q x`)."""
+    if not any("-q" in getattr(p, "opts", ()) for p in command.params):
+        command.params.append(TyperOption(
+            param_decls=["-q", "--quiet"], is_flag=True, expose_value=False, default=False,
+            callback=lambda ctx, param, value: _quiet(value), help="No progress or chatter on stderr."))
+    for sub in getattr(command, "commands", {}).values():
+        _add_quiet(sub)
+
+
 def run(group: TyperGroup, args, prog_name: str, **extra) -> int:
     debug = bool(os.environ.get("MLCTL_DEBUG"))
     try:
@@ -73,7 +83,7 @@ def run(group: TyperGroup, args, prog_name: str, **extra) -> int:
         return rv if isinstance(rv, int) else 0
     except MlctlError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         _error(exc.message, exc.hint)
         return exc.exit_code
     except _click.exceptions.NoArgsIsHelpError as exc:
@@ -96,15 +106,21 @@ def run(group: TyperGroup, args, prog_name: str, **extra) -> int:
         return 141
     except OSError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         where = f": {exc.filename}" if exc.filename else ""
         _error(f"{exc.strerror or exc}{where}")
         return EXIT_USAGE
     except Exception as exc:  # a bug, not a user error: say so, and how to see more
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         _error(f"internal error: {type(exc).__name__}: {exc}", "rerun with MLCTL_DEBUG=1 for the traceback")
         return EXIT_DAMAGE
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -171,3 +187,4 @@ cli = typer.main.get_command(app)
 
 def main(argv=None) -> None:
     cli.main(args=argv, prog_name="mlctl")
+

@@ -1,0 +1,1 @@
+"""`mlctl demo`: a complete example project and the whole lifecycle run on it."""
