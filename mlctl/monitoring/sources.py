@@ -72,8 +72,8 @@ class FrameSource(Source):
         try:
             return pa.chunked_array([pa.Array.from_pandas(series)])
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types in an object column
-            text = series.map(lambda v: None if v is None or v != v else str(v))
-            return pa.chunked_array([pa.array(text.tolist(), pa.string())])
+            text = [None if v is None or v != v else str(v) for v in series.tolist()]
+            return pa.chunked_array([pa.array(text, pa.string())])
 
     def num_rows(self) -> int:
         return len(self.frame)
