@@ -6,21 +6,33 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --grace|--jobs|-C|-j) ((i++)); continue;;
+            --grace|--jobs|--link|--max-count|--path|--remote|--rev|-C|-j|-n|-p|-r) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" demo"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config demo fsck gc init remote status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init remote status";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
         " config unset") opts="--local -q --quiet -h --help"; cmds="";;
         " config list") opts="--local --all --json -q --quiet -h --help"; cmds="";;
+        " data") opts="-q --quiet -h --help"; cmds="add status checkout diff log list push pull";;
+        " data add") opts="-j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data status") opts="--json -q --quiet -h --help"; cmds="";;
+        " data checkout") opts="--rev --link --force -f -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data diff") opts="--path -p --exit-code --json -q --quiet -h --help"; cmds="";;
+        " data log") opts="-n --max-count --json -q --quiet -h --help"; cmds="";;
+        " data list") opts="--json -q --quiet -h --help"; cmds="";;
+        " data push") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data pull") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
         " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -q --quiet -h --help"; cmds="";;
+        " hooks") opts="-q --quiet -h --help"; cmds="install uninstall";;
+        " hooks install") opts="--json -q --quiet -h --help"; cmds="";;
+        " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
         " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;

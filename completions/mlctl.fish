@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'demo' 'fsck' 'gc' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
-    set -l valued --grace --jobs -C -j
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'remote' 'remote add' 'remote remove' 'remote list' 'status'
+    set -l valued --grace --jobs --link --max-count --path --remote --rev -C -j -n -p -r
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -16,9 +16,11 @@ function __mlctl_path
 end
 complete -c mlctl -f
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write settings in .mlctl/config.yaml (--local: config.local.yaml).'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks: data checkout after checkout, data push before push, a data check before commit.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
@@ -50,6 +52,62 @@ complete -c mlctl -n "test (__mlctl_path) = 'config list'" -l json -d 'Print one
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'config list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'add' -d 'Hash files or folders into the store and write PATH.mlctl pointers.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'status' -d 'Modified / deleted / not-in-store data vs the pointers; exit 1 if anything changed.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'checkout' -d 'Make the workspace match the pointers (or GITREV\'s), verifying every object.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'diff' -d 'Added / modified / deleted files between two versions (default: HEAD vs workspace).'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'log' -d 'The versions of PATH through the git history of its pointer.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'list' -d 'Every tracked path: size, file count, hash, status.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'push' -d 'Upload the objects of tracked paths that the remote lacks.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'pull' -d 'Download the objects of tracked paths that the local store lacks (then `data checkout`).'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
+complete -c mlctl -n "test (__mlctl_path) = 'data add'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data add'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data status'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data status'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data status'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data status'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -l rev -r -d 'Take GITREV\'s pointers (and write them).'
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -l link -r -d 'How files land (default: data.link, else copy).'
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -l force -s f -d 'Discard workspace data that is not in the store.'
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l path -s p -r -d 'Only these tracked paths.'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l exit-code -d 'Exit 1 when there are differences.'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data log'" -s n -l max-count -r -d 'Show at most N versions.'
+complete -c mlctl -n "test (__mlctl_path) = 'data log'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data log'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data log'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data log'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data list'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data list'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data list'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -l rev -r -d 'Use GITREV\'s pointers instead of the workspace\'s.'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l rev -r -d 'Use GITREV\'s pointers instead of the workspace\'s.'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -l force -s f -d 'Use DIR even if it is not empty (a previous demo is replaced).'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s h -l help -d 'Show help and exit.'
@@ -66,6 +124,18 @@ complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l json -d 'Print one JSON doc
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'hooks'" -a 'install' -d 'Install post-checkout, pre-push and pre-commit hooks, chaining any already there.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks'" -a 'uninstall' -d 'Remove mlctl\'s hooks and put back the ones they chained.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks install'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks install'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks install'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks install'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'hooks uninstall'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks uninstall'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks uninstall'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'hooks uninstall'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -l no-git-ignore -d 'Leave the repository\'s .gitignore alone.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s h -l help -d 'Show help and exit.'
