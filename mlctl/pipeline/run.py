@@ -108,6 +108,9 @@ class StageRunner:
         self.processes: dict[str, StageProcess] = {}
         self._log_dir = None
         self._log_dir_lock = threading.Lock()
+        # one stage at a time talks to the data layer: its repository lock has a timeout,
+        # and a stage storing a large output must not make a parallel one time out
+        self._store_lock = threading.Lock()
 
     @property
     def log_dir(self):
@@ -157,7 +160,8 @@ class StageRunner:
         return result
 
     def _restore(self, result: StageResult, entry: runcache.Entry) -> None:
-        artifacts.restore(self.repo, entry.outs, entry.metrics)
+        with self._store_lock:
+            artifacts.restore(self.repo, entry.outs, entry.metrics)
         runcache.touch(self.repo, entry.fingerprint)
         result.outcome, result.outs, result.metrics = RESTORED, dict(entry.outs), dict(entry.metrics)
 
@@ -190,7 +194,8 @@ class StageRunner:
             result.outcome = FAILED
             result.error = f"the command succeeded but did not write {', '.join(missing)}"
             return
-        result.outs, result.metrics = artifacts.save(self.repo, list(stage.outs), list(stage.metrics))
+        with self._store_lock:
+            result.outs, result.metrics = artifacts.save(self.repo, list(stage.outs), list(stage.metrics))
         runcache.record(self.repo, runcache.Entry(
             result.fingerprint, stage.name, stage.cmd, result.deps, result.params, result.outs, result.metrics,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), duration=round(result.duration, 3)))
