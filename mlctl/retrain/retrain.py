@@ -1,0 +1,141 @@
+"""`mlctl retrain NAME`: one decision per call, recorded in the model's history.
+
+    load + validate the policy (exit 2)  ->  take the model's retrain lock (exit 3)
+    -> cooldown? -> triggers (drift, new data) -> run the pipeline -> register the model
+    -> evaluate candidate and production on the same holdout -> gates + min_improvement
+    -> promote (one atomic alias move) or keep production -> prune old versions
+
+Production only ever changes in that one alias move, made under the registry's lock and
+only if production is still the version the candidate was compared with. A retrain killed
+at any earlier point leaves production as it was (at most an unaliased new version,
+which the next retrain's pruning or `mlctl model delete` removes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Callable
+
+from mlctl.retrain import candidate as training, compare, decide, prune, records, triggers
+from mlctl.retrain.policy import Policy, PolicyError, check_project, load_policy
+from mlctl.retrain.result import RetrainResult
+
+Say = Callable[[str], None]
+
+
+def retrain(repo, name: str | None = None, policy_path: str | None = None, dry_run: bool = False,
+            force: bool = False, say: Say | None = None, now: dt.datetime | None = None) -> RetrainResult:
+    policy = resolve_policy(repo, name, policy_path)
+    say = say or (lambda line: None)
+    if dry_run:
+        from mlctl.retrain.dryrun import dry_run as plan
+
+        return plan(repo, policy, force, say, now)
+    with records.retrain_lock(repo, policy.model):
+        return Retrain(repo, policy, force, say, now).run()
+
+
+def resolve_policy(repo, name: str | None, policy_path: str | None) -> Policy:
+    policy = load_policy(repo, policy_path)
+    if name is not None and name != policy.model:
+        raise PolicyError(f"{policy.path} is the retrain policy of model {policy.model!r}, not {name!r}",
+                          hint=f"pass --policy FILE with `model: {name}`")
+    check_project(repo, policy)
+    return policy
+
+
+def check_triggers(repo, policy: Policy, production, record: bool, say: Say) -> list:
+    if production is None:
+        return [triggers.no_production(policy)]
+    from mlctl.retrain.training_data import training_inputs
+
+    inputs = training_inputs(repo, production, exclude=(policy.model_output,))
+    if policy.trigger_drift:
+        say(f"checking drift: {policy.drift.current} against "
+            f"{'what ' + production.spec + ' was trained on' if policy.drift.reference == 'auto' else policy.drift.reference}")
+    return [triggers.drift_trigger(repo, policy, production, inputs, record),
+            triggers.new_data_trigger(repo, policy, production, inputs)]
+
+
+class Retrain:
+    def __init__(self, repo, policy: Policy, force: bool, say: Say, now: dt.datetime | None):
+        self.repo, self.policy, self.force, self.say = repo, policy, force, say
+        self.clock = time.monotonic()
+        self.why = ""
+        self.result = RetrainResult(model=policy.model, policy=policy.path, forced=force,
+                                    started=now or dt.datetime.now(dt.timezone.utc))
+        self.production = records.production_version(repo, policy.model)
+        self.result.production_before = self.result.production_after = self._number(self.production)
+
+    @staticmethod
+    def _number(version) -> int | None:
+        return None if version is None else version.version
+
+    @property
+    def stays(self) -> str:
+        return f"production stays {self.production.spec}" if self.production else "no production version"
+
+    def run(self) -> RetrainResult:
+        r = self.result
+        last = decide.last_retrain(records.history(self.repo, self.policy.model))
+        r.cooldown = decide.cooldown_state(self.policy.cooldown_s, last["time"] if last else None, r.started)
+        if r.cooldown.active and not self.force:
+            return self._finish(decide.NOOP, f"cooldown {self.policy.cooldown_text}: last retrain {r.cooldown.last}, "
+                                             f"next allowed in {decide.human_duration(r.cooldown.remaining)}; {self.stays}")
+        r.triggers = [] if self.force else check_triggers(self.repo, self.policy, self.production, True, self.say)
+        go, why = decide.should_retrain(r.triggers, r.cooldown, self.force)
+        if not go:
+            return self._finish(decide.NOOP, f"{why}; {self.stays}")
+        self.why = why
+        return self._train()
+
+    def _train(self) -> RetrainResult:
+        r = self.result
+        r.training = training.run_pipeline(self.repo, self.policy, self.force, self.say)
+        if r.training.error:
+            return self._finish(decide.FAILED, f"retrain failed: {r.training.error}; {self.stays}")
+        if training.same_as(self.repo, self.policy, self.production):
+            return self._finish(decide.REJECTED, f"the pipeline reproduced {self.production.spec} exactly (same "
+                                                 f"{self.policy.model_output}; its inputs have not changed): add "
+                                                 f"fresh labelled data to retrain on; {self.stays}")
+        version = training.register_candidate(self.repo, self.policy, r.training.run_id)
+        r.candidate = version.version
+        self.say(f"registered {version.spec}" + (f" (run {r.training.run_id})" if r.training.run_id else ""))
+        self.say(f"evaluating {version.spec}" + (f" and {self.production.spec}" if self.production else "")
+                 + f" on {self.policy.eval_data}")
+        r.comparison = compare.compare(self.repo, self.policy, version, self.production)
+        if r.comparison.promote:
+            return self._promote(version)
+        return self._finish(decide.REJECTED, f"rejected {version.spec}: {'; '.join(r.comparison.failures)}; {self.stays}",
+                            gates=r.comparison.checks)
+
+    def _promote(self, version) -> RetrainResult:
+        from mlctl.registry.aliases import AliasMoved
+
+        r = self.result
+        was = f" (was {self.production.spec})" if self.production else ""
+        message = f"promoted {version.spec} to production{was}: {r.comparison.improvement.get('why')}; gates passed"
+        r.outcome, r.message = decide.PROMOTED, message
+        reason = f"retrain: {self.why}; {r.comparison.improvement.get('why')}"
+        try:
+            self._stop_clock()
+            r.entry = records.promote(self.repo, self.policy.model, version.version, r.production_before, reason,
+                                      r.summary(), r.comparison)
+        except AliasMoved as exc:
+            return self._finish(decide.REJECTED, f"not promoted: {exc.message}", gates=r.comparison.checks)
+        r.production_after = version.version
+        r.pruned = prune.prune(self.repo, self.policy.model, self.policy.max_versions_kept)
+        return r
+
+    def _finish(self, outcome: str, message: str, gates: list | None = None) -> RetrainResult:
+        r = self.result
+        r.outcome, r.message = outcome, message
+        self._stop_clock()
+        r.entry = records.record(self.repo, self.policy.model, outcome, message, r.summary(), r.candidate, gates)
+        if outcome != decide.NOOP:
+            r.pruned = prune.prune(self.repo, self.policy.model, self.policy.max_versions_kept)
+        return r
+
+    def _stop_clock(self) -> None:
+        self.result.duration = time.monotonic() - self.clock
