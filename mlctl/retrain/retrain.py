@@ -13,10 +13,12 @@ which the next retrain's pruning or `mlctl model delete` removes).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from typing import Callable
 
+from mlctl.errors import MlctlError
 from mlctl.retrain import candidate as training, compare, decide, prune, records, triggers
 from mlctl.retrain.policy import Policy, PolicyError, check_project, load_policy
 from mlctl.retrain.result import RetrainResult
@@ -88,7 +90,11 @@ class Retrain:
         if not go:
             return self._finish(decide.NOOP, f"{why}; {self.stays}")
         self.why = why
-        return self._train()
+        try:
+            return self._train()
+        except MlctlError as exc:  # e.g. the eval data lacks the target: say so in the history too
+            self._record_error(exc)
+            raise
 
     def _train(self) -> RetrainResult:
         r = self.result
@@ -116,14 +122,16 @@ class Retrain:
         r = self.result
         was = f" (was {self.production.spec})" if self.production else ""
         message = f"promoted {version.spec} to production{was}: {r.comparison.improvement.get('why')}; gates passed"
-        r.outcome, r.message = decide.PROMOTED, message
         reason = f"retrain: {self.why}; {r.comparison.improvement.get('why')}"
+        self._stop_clock()
+        r.outcome = decide.PROMOTED
+        summary, r.outcome = r.summary(), ""
         try:
-            self._stop_clock()
             r.entry = records.promote(self.repo, self.policy.model, version.version, r.production_before, reason,
-                                      r.summary(), r.comparison)
+                                      summary, r.comparison)
         except AliasMoved as exc:
             return self._finish(decide.REJECTED, f"not promoted: {exc.message}", gates=r.comparison.checks)
+        r.outcome, r.message = decide.PROMOTED, message
         r.production_after = version.version
         r.pruned = prune.prune(self.repo, self.policy.model, self.policy.max_versions_kept)
         return r
@@ -136,6 +144,15 @@ class Retrain:
         if outcome != decide.NOOP:
             r.pruned = prune.prune(self.repo, self.policy.model, self.policy.max_versions_kept)
         return r
+
+    def _record_error(self, exc: MlctlError) -> None:
+        r = self.result
+        if r.outcome:  # the decision was made (and recorded) before the error
+            return
+        r.outcome, r.message = decide.FAILED, f"retrain failed: {exc.message}; {self.stays}"
+        self._stop_clock()
+        with contextlib.suppress(MlctlError):
+            records.record(self.repo, self.policy.model, decide.FAILED, r.message, r.summary(), r.candidate)
 
     def _stop_clock(self) -> None:
         self.result.duration = time.monotonic() - self.clock

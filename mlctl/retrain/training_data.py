@@ -40,16 +40,16 @@ class ReferenceFile:
 def training_inputs(repo, version, exclude: tuple[str, ...] = ()) -> list[TrainingInput]:
     """The tracked data the version's run used, from its record and its run's tags."""
     found: dict[str, TrainingInput] = {}
-    for path, digest in (version.data or {}).items():
-        found.setdefault(path, TrainingInput(path, str(digest), "run data"))
     run = _run(repo, version.run_id)
-    if run is not None:
-        for path, digest in (getattr(run, "data", None) or {}).items():
-            found.setdefault(path, TrainingInput(path, str(digest), "run data"))
+    if run is not None:  # what the stages hashed when they ran comes first: the exact inputs
         for key, digest in sorted((getattr(run, "tags", None) or {}).items()):
             if key.startswith(DEP_TAG) and digest and digest != "missing":
                 path = key[len(DEP_TAG):]
                 found.setdefault(path, TrainingInput(path, str(digest), "pipeline dependency"))
+        for path, digest in (getattr(run, "data", None) or {}).items():
+            found.setdefault(path, TrainingInput(path, str(digest), "run data"))
+    for path, digest in (version.data or {}).items():
+        found.setdefault(path, TrainingInput(path, str(digest), "run data"))
     tracked = _tracked_roots(repo)
     return [i for path, i in sorted(found.items())
             if _inside_any(path, tracked) and not any(_same_or_inside(path, e) for e in exclude)]

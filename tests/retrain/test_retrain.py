@@ -45,7 +45,7 @@ def test_new_data_retrains_registers_with_the_pipeline_run_and_promotes(trained,
     assert doc["outcome"] == "promoted" and doc["production"] == {"before": 1, "after": 2}
     v2 = get_version(trained.repo, "cancer:2")
     assert v2.run_id == doc["pipeline"]["run_id"]
-    assert v2.data["data/raw"] != get_version(trained.repo, "cancer:1").data["data/raw"]
+    assert new_data["changed"][0]["trained_on"] != new_data["changed"][0]["now"]
     assert [c["name"] for c in v2.signature["inputs"]][:2] == ["mean_radius", "mean_texture"]
     improvement = doc["evaluation"]["improvement"]
     assert improvement["candidate"] >= improvement["production"] and improvement["passed"]
@@ -134,3 +134,15 @@ def test_max_versions_kept_prunes_after_a_decision(trained, cli):
     # v1 is production and the newest is always kept: v2 went after the second rejection
     assert res.json()["pruned"] == {"deleted": [2], "skipped": []}
     assert trained.versions() == [1, 3] and trained.production() == 1
+
+
+def test_an_error_after_training_is_exit_2_and_recorded(trained, cli):
+    trained.policy(evaluate={"data": "data/holdout.csv", "target": "diagnosis"})
+    trained.params(C=0.5)
+    res = cli("retrain", "cancer", "--force")
+    assert res.exit_code == 2
+    error = next(line for line in res.stderr.splitlines() if line.startswith("mlctl: error: "))
+    assert "diagnosis" in error
+    entry = trained.history()[-1]
+    assert entry["action"] == "retrain-fail" and "diagnosis" in entry["reason"]
+    assert entry["reason"].startswith("retrain failed: ") and trained.production() == 1
