@@ -2,9 +2,10 @@
 or run — in dependency order, independent stages in parallel, as one tracking run.
 
 Write order per stage: outputs into the store, then the run-cache entry; pipeline.lock is
-written once, by the main thread, when the scheduler returns. A stage that fails or is interrupted writes none of the three, so
-its partial outputs are never cached. Only one `pipeline run` works in a repository at a
-time (``.mlctl/locks/pipeline.lock``); a second waits up to the lock timeout, then exit 3.
+written once, by the main thread, when the scheduler returns. A stage that fails or is
+interrupted stores nothing and gets no entry, so its partial outputs are never cached.
+Only one `pipeline run` works in a repository at a time (``.mlctl/locks/pipeline.lock``);
+a second waits up to the lock timeout, then exit 3.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ def default_jobs(repo: Repo) -> int:
 def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
         observer: Observer | None = None) -> RunReport:
     observer = observer or Observer()
-    project = loader.load(repo)
-    names = dag.select(project.pipeline, targets)
-    with _pipeline_lock(repo, observer):
-        started = time.monotonic()
-        runner = StageRunner(repo, project, force, observer,
-                             Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": ",".join(names)}))
+    project = loader.load(repo)  # a bad pipeline.yaml fails before waiting for the lock
+    with _pipeline_lock(repo, observer) as lock:
+        if lock.waited:  # another run may have changed the workspace meanwhile
+            project = loader.load(repo)
+        names = dag.select(project.pipeline, targets)
+        recorder = Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": ",".join(names)})
+        runner = StageRunner(repo, project, force, observer, recorder)
         observer.planned(names)
+        started = time.monotonic()
         scheduler = Scheduler(names, project.pipeline.upstream, jobs or default_jobs(repo), runner.execute,
                               succeeded=lambda r: r.succeeded, skip=runner.skipped, on_done=runner.finished,
                               stop=runner.stop)
@@ -74,9 +77,11 @@ class _pipeline_lock:
     def __init__(self, repo: Repo, observer: Observer):
         self.lock = repo.lock("pipeline")
         self.observer = observer
+        self.waited = False
 
     def __enter__(self):
         if not self.lock.try_acquire():
+            self.waited = True
             self.observer.waiting_for_lock(_holder(self.lock.path))
             try:
                 self.lock.acquire()
