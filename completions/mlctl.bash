@@ -43,7 +43,7 @@ _mlctl() {
         " model rollback") opts="--alias --reason -m --json -q --quiet -h --help"; cmds="";;
         " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
-        " model unalias") opts="--reason -m -q --quiet -h --help"; cmds="";;
+        " model unalias") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
         " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;

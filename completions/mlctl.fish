@@ -203,6 +203,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s q -l quiet -d 'No
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F

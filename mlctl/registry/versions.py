@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlctl.errors import NotFoundError, UsageError
+from mlctl.errors import MlctlError, NotFoundError, UsageError
 from mlctl.registry import actors, artifacts, flavors, index, runs, signatures
 from mlctl.registry.names import LATEST, Spec, check_name, parse_spec
 from mlctl.store.repo import Repo
@@ -211,6 +211,19 @@ def resolve_number(repo: Repo, spec: Spec, idx: dict | None = None) -> int:
     return int(aliases[spec.alias])
 
 
+def _readable_or_bare(repo: Repo, spec: Spec) -> ModelVersion:
+    """The version to delete; a damaged or missing record must not block deleting it."""
+    idx = _existing_index(repo, spec.name)
+    number = resolve_number(repo, spec, idx)
+    try:
+        return get_version(repo, spec)
+    except MlctlError:
+        entry = idx["versions"][str(number)]
+        return ModelVersion(name=spec.name, version=number, artifact={"hash": entry.get("artifact")}, flavor="unknown",
+                            format="unknown", created=entry.get("created", ""), created_by={},
+                            record_hash=entry.get("record", ""))
+
+
 def _existing_index(repo: Repo, name: str) -> dict:
     idx = index.read_index(repo, name)
     if not idx["versions"]:
@@ -259,7 +272,7 @@ def delete_version(repo: Repo, spec) -> ModelVersion:
     if spec.version is None:
         raise UsageError(f"{spec} does not name a version", hint=f"use {spec.name}:VERSION")
     with index.model_lock(repo, spec.name):
-        version = get_version(repo, spec)
+        version = _readable_or_bare(repo, spec)
         aliased = sorted(a for a, v in index.read_aliases(repo, spec.name)["aliases"].items() if int(v) == spec.version)
         if aliased:
             raise UsageError(f"{version.spec} is {', '.join(aliased)}; it can't be deleted while an alias points at it",

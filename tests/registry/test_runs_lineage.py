@@ -178,3 +178,16 @@ def test_show_includes_run_facts(trained, cli):
     assert f"run:         {run_id}" in text and "accuracy=0.93" in text and "data/train.csv" in text
     doc = cli("model", "show", "churn:1", "--json").json()
     assert doc["run_id"] == run_id and json.dumps(doc)
+
+
+def test_lineage_shows_pipeline_stages(repo, model_files):
+    """A `pipeline run` records its stages as tags and durations as metrics on its run."""
+    tags = {"stage.prepare.outcome": "ran", "stage.prepare.cache": "miss",
+            "stage.train.outcome": "restored", "stage.train.cache": "hit"}
+    with start_run(experiment="pipeline", tags=tags, repo=repo) as run:
+        run.log_metrics({"stage.prepare.duration_s": 1.25, "accuracy": 0.9})
+    versions.register(repo, "churn", model_files / "good.pkl", run=run.id)
+    run_node = lineage(repo, "churn:1")["root"]["children"][0]
+    stages = [c for c in run_node["children"] if c["kind"] == "stage"]
+    assert [s["label"] for s in stages] == ["pipeline stage prepare  ran, cache miss, 1.2s",
+                                            "pipeline stage train  restored, cache hit"]

@@ -145,7 +145,8 @@ def delete(spec: str = typer.Argument(..., help="NAME:VERSION."),
 
 @app.command("unalias")
 def unalias(spec: str = typer.Argument(..., help="NAME@ALIAS."),
-            reason: str = typer.Option(None, "--reason", "-m", help="Why, for the history.")) -> int:
+            reason: str = typer.Option(None, "--reason", "-m", help="Why, for the history."),
+            as_json: bool = common.json_option()) -> int:
     """Remove an alias (recorded in the history; `rollback` restores it)."""
     from mlctl.errors import UsageError
     from mlctl.registry.aliases import unset_alias
@@ -155,7 +156,10 @@ def unalias(spec: str = typer.Argument(..., help="NAME@ALIAS."),
     if parsed.alias is None:
         raise UsageError(f"{spec} does not name an alias", hint=f"use {parsed.name}@ALIAS")
     entry = unset_alias(common.repo(), parsed.name, parsed.alias, reason=reason)
-    render.echo(f"removed {spec} (was {entry['from']})")
+    if as_json:
+        render.emit_json(entry)
+    else:
+        render.echo(f"removed {spec} (was {entry['from']})")
     return 0
 
 
