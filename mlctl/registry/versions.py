@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlctl.errors import MlctlError, NotFoundError, UsageError
+from mlctl.errors import MlctlError, NotFoundError, StoreDamageError, UsageError
 from mlctl.registry import actors, artifacts, flavors, index, runs, signatures
 from mlctl.registry.names import LATEST, Spec, check_name, parse_spec
 from mlctl.store.repo import Repo
@@ -208,7 +208,11 @@ def resolve_number(repo: Repo, spec: Spec, idx: dict | None = None) -> int:
     if spec.alias not in aliases:
         known = ", ".join(sorted(aliases)) or "none"
         raise NotFoundError(f"model {spec.name} has no alias {spec.alias!r}", hint=f"aliases: {known}")
-    return int(aliases[spec.alias])
+    number = int(aliases[spec.alias])
+    if number not in numbers:  # delete refuses this, so only a damaged store gets here
+        raise StoreDamageError(f"{spec} points at version {number}, which does not exist",
+                               hint=f"move it: mlctl model promote {spec.name}:VERSION --to {spec.alias}")
+    return number
 
 
 def _readable_or_bare(repo: Repo, spec: Spec) -> ModelVersion:
