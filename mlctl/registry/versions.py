@@ -136,44 +136,22 @@ def _commit(repo: Repo, draft: ModelVersion) -> ModelVersion:
 
 
 def _signature(repo: Repo, info, example, target, facts) -> tuple[dict | None, list[str]]:
+    """From --example, else the MLflow folder, else the run's data, else the model's names."""
+    from mlctl.registry.rundata import signature_from_run
+
     if example is not None:
         example = Path(example)
         cols = signatures.columns_of(example, str(example))
         return signatures.from_columns(cols, info, target, "example", str(example)), []
     if info.signature:
         return info.signature, []
-    notes: list[str] = []
-    for rel, digest in sorted((facts or {}).get("data", {}).items()):
-        found = _data_file(repo, rel, digest)
-        if found is None:
-            continue
-        try:
-            cols = signatures.columns_of(found, rel, name_hint=rel)
-            return signatures.from_columns(cols, info, target, "run data", rel), []
-        except UsageError as exc:
-            notes.append(f"signature not taken from the run's {rel}: {exc.message}")
+    found, notes = signature_from_run(repo, info, target, (facts or {}).get("data", {}))
+    if found is not None:
+        return found, []
     guessed = signatures.from_model(info)
     if guessed is None:
         notes.append("no signature recorded: pass --example DATA (and --target COL) to record one")
     return guessed, notes
-
-
-def _data_file(repo: Repo, rel: str, digest) -> Path | None:
-    """The run's version of a tracked tabular file: its store object, or the workspace file
-    when it still has the same content."""
-    from mlctl.store import hashing
-
-    if not signatures.is_tabular(rel) or not hashing.is_hash(digest):
-        return None
-    if repo.objects.exists(digest):
-        return repo.objects.path(digest)
-    try:
-        local = repo.workspace_path(rel)
-        if local.is_file() and hashing.hash_file(local) == digest:
-            return local
-    except Exception:  # a damaged or foreign path in a run record: just don't use it
-        return None
-    return None
 
 
 def _source(repo: Repo, path: Path) -> str:

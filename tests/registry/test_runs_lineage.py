@@ -191,3 +191,17 @@ def test_lineage_shows_pipeline_stages(repo, model_files):
     stages = [c for c in run_node["children"] if c["kind"] == "stage"]
     assert [s["label"] for s in stages] == ["pipeline stage prepare  ran, cache miss, 1.2s",
                                             "pipeline stage train  restored, cache hit"]
+
+
+def test_signature_from_a_file_inside_a_tracked_folder(repo, model_files):
+    folder = repo.root / "data" / "prepared"
+    folder.mkdir(parents=True)
+    (folder / "README.txt").write_text("prepared data\n")
+    make_frame(100).to_parquet(folder / "train.parquet")
+    data_api.add(repo, ["data/prepared"])
+    with start_run(experiment="churn", data=["data/prepared"], repo=repo) as run:
+        pass
+    v = versions.register(repo, "churn", model_files / "good.pkl", run=run.id)
+    assert v.signature["source"] == "run data"
+    assert v.signature["inputs"][1] == {"name": "charges", "type": "double"}
+    assert v.data == {"data/prepared": data_api.tracked(repo)[0].hash}
