@@ -9,7 +9,7 @@ _mlctl() {
             --alias|--artifact|--columns|--data|--description|--eval|--example|--experiment|--filter|--flavor|--gate|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--min-delta|--must-beat|--name|--offset|--output|--param|--path|--plot|--reason|--remote|--remove|--rev|--run|--sort|--tag|--target|--to|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status") path="$path $w";; esac
     done
     case "$path" in
         "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model remote run status";;
@@ -35,7 +35,7 @@ _mlctl() {
         " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
         " lineage") opts="--json -q --quiet -h --help"; cmds="";;
-        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete unalias";;
+        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete deployments unalias";;
         " model register") opts="--run --flavor --example --target --description -d --check --json -q --quiet -h --help"; cmds="";;
         " model list") opts="--json -q --quiet -h --help"; cmds="";;
         " model show") opts="--json -q --quiet -h --help"; cmds="";;
@@ -43,6 +43,7 @@ _mlctl() {
         " model rollback") opts="--alias --reason -m --json -q --quiet -h --help"; cmds="";;
         " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
+        " model deployments") opts="--prune --json -q --quiet -h --help"; cmds="";;
         " model unalias") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
         " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
