@@ -224,6 +224,8 @@ class _Context:
         drifted = check.get("dataset_drift", check.get("drift"))
         when = check.get("time") or check.get("created") or check.get("checked_at") or ""
         verdict = "drift detected" if drifted else "no drift"
+        if check.get("number_of_columns"):
+            verdict += f" ({check.get('number_of_drifted_columns', 0)}/{check['number_of_columns']} columns)"
         return {"kind": "drift", "label": f"last drift check: {verdict}" + (f"  {_when(when)}" if when else ""),
                 "check": check, "children": []}
 

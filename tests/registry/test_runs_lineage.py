@@ -155,7 +155,8 @@ def test_lineage_shows_the_last_drift_verdict(trained, monkeypatch):
 
     def latest_check(repo_arg, model=None):
         calls.append(model)
-        return {"dataset_drift": True, "drift_share": 0.6, "time": "2026-01-02T03:04:05+00:00"}
+        return {"dataset_drift": True, "drift_share": 0.6, "time": "2026-01-02T03:04:05+00:00",
+                "number_of_columns": 5, "number_of_drifted_columns": 3}
 
     for name in ("mlctl.monitoring", "mlctl.monitoring.records"):
         module = types.ModuleType(name)
@@ -165,7 +166,7 @@ def test_lineage_shows_the_last_drift_verdict(trained, monkeypatch):
     doc = lineage(repo, "churn:1")
     drift = [c for c in doc["root"]["children"] if c["kind"] == "drift"]
     assert drift and drift[0]["check"]["drift_share"] == 0.6
-    assert drift[0]["label"] == "last drift check: drift detected  2026-01-02 03:04:05"
+    assert drift[0]["label"] == "last drift check: drift detected (3/5 columns)  2026-01-02 03:04:05"
     assert calls == ["churn"]
     # the verdict is about the production model, not every version
     assert not [c for c in lineage(repo, "churn:2")["root"]["children"] if c["kind"] == "drift"]
