@@ -132,6 +132,12 @@ def test_bad_inputs(repo, model_files, data_files, tmp_path):
         versions.register(repo, "churn", model_files / "good.pkl", example=data_files / "holdout.csv", target="label")
     with pytest.raises(UsageError, match="no such file"):
         versions.register(repo, "churn", model_files / "good.pkl", example=tmp_path / "nope.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(UsageError, match="has no header row"):
+        versions.register(repo, "churn", model_files / "good.pkl", example=tmp_path / "empty.csv")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00garbage\x81")
+    with pytest.raises(UsageError, match="not a readable CSV"):
+        versions.register(repo, "churn", model_files / "good.pkl", example=tmp_path / "binary.csv")
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(UsageError, match="not a readable parquet"):
         versions.register(repo, "churn", model_files / "good.pkl", example=tmp_path / "broken.parquet")
