@@ -79,18 +79,34 @@ def ensure_evidently() -> None:
     subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "evidently", "pandas<3"], check=True)
 
 
+# The child reports its own peak (VmHWM) at exit: ru_maxrss from wait4 would inherit this
+# process's peak across fork, and this process holds the generated data.
+HWM_AT_EXIT = """
+import atexit, os
+def _hwm():
+    with open("/proc/self/status") as f:
+        kb = next(l for l in f if l.startswith("VmHWM")).split()[1]
+    with open(os.environ["BENCH_HWM"], "w") as out:
+        out.write(kb)
+atexit.register(_hwm)
+"""
+MLCTL_MAIN = HWM_AT_EXIT + "import sys\nfrom mlctl.cli.main import main\nmain(sys.argv[1:])\n"
+
+
 def measured(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MB, stdout) of a child process; raises on failure."""
-    out_path, err_path = cwd / ".stdout", cwd / ".stderr"
+    out_path, err_path, hwm_path = cwd / ".stdout", cwd / ".stderr", cwd / ".hwm"
+    env = dict(env or os.environ, BENCH_HWM=str(hwm_path))
+    hwm_path.unlink(missing_ok=True)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{cmd[:4]} failed ({proc.returncode}): {err_path.read_text()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, out_path.read_text()
+    return wall, int(hwm_path.read_text()) / 1024, out_path.read_text()
 
 
 def mlctl_env() -> dict:
@@ -108,7 +124,7 @@ def init_repo(folder: Path) -> Path:
 
 
 def run_mlctl(repo: Path, reference: Path, current: Path, report: Path | None = None):
-    cmd = [sys.executable, "-m", "mlctl", "monitor", "drift", "--reference", str(reference),
+    cmd = [sys.executable, "-c", MLCTL_MAIN, "monitor", "drift", "--reference", str(reference),
            "--current", str(current), "--json", "-q"] + (["--report", str(report)] if report else [])
     wall, rss, out = measured(cmd, repo, mlctl_env())
     return wall, rss, json.loads(out)
@@ -398,6 +414,8 @@ def main() -> int:
     parser.add_argument("--skip-suite", action="store_true")
     args = parser.parse_args()
     if args.worker:
+        if "BENCH_HWM" in os.environ:
+            exec(HWM_AT_EXIT, {})  # report this process's peak at exit
         evidently_worker(args.reference, args.current, args.out, args.report)
         return 0
     ensure_evidently()
