@@ -79,18 +79,34 @@ def ensure_evidently() -> None:
     subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "evidently", "pandas<3"], check=True)
 
 
+# The child reports its own peak (VmHWM) at exit: ru_maxrss from wait4 would inherit this
+# process's peak across fork, and this process holds the generated data.
+HWM_AT_EXIT = """
+import atexit, os
+def _hwm():
+    with open("/proc/self/status") as f:
+        kb = next(l for l in f if l.startswith("VmHWM")).split()[1]
+    with open(os.environ["BENCH_HWM"], "w") as out:
+        out.write(kb)
+atexit.register(_hwm)
+"""
+MLCTL_MAIN = HWM_AT_EXIT + "import sys\nfrom mlctl.cli.main import main\nmain(sys.argv[1:])\n"
+
+
 def measured(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MB, stdout) of a child process; raises on failure."""
-    out_path, err_path = cwd / ".stdout", cwd / ".stderr"
+    out_path, err_path, hwm_path = cwd / ".stdout", cwd / ".stderr", cwd / ".hwm"
+    env = dict(env or os.environ, BENCH_HWM=str(hwm_path))
+    hwm_path.unlink(missing_ok=True)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{cmd[:4]} failed ({proc.returncode}): {err_path.read_text()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, out_path.read_text()
+    return wall, int(hwm_path.read_text()) / 1024, out_path.read_text()
 
 
 def mlctl_env() -> dict:
@@ -108,7 +124,7 @@ def init_repo(folder: Path) -> Path:
 
 
 def run_mlctl(repo: Path, reference: Path, current: Path, report: Path | None = None):
-    cmd = [sys.executable, "-m", "mlctl", "monitor", "drift", "--reference", str(reference),
+    cmd = [sys.executable, "-c", MLCTL_MAIN, "monitor", "drift", "--reference", str(reference),
            "--current", str(current), "--json", "-q"] + (["--report", str(report)] if report else [])
     wall, rss, out = measured(cmd, repo, mlctl_env())
     return wall, rss, json.loads(out)
@@ -363,6 +379,17 @@ def report_agreement(cases: list[dict]) -> None:
         rows.append([label, len(group)] + [f"{sum(c[t] == c['truth'] for c in group)}/{len(group)}"
                                            for t in ("mlctl", "evidently")])
     print_table(["cases", "columns", "mlctl right", "Evidently right"], rows)
+    print("\nThe same cases as datasets (all unchanged columns of one size together, or all 1-sigma"
+          "\nshifted ones): share of drifted columns, and the dataset verdict at drift_share 0.5:\n")
+    rows = []
+    for rows_n in SIZES:
+        for label, pick in (("no shift", lambda c: c["truth"] is False), ("1-sigma shift", lambda c: c["truth"] is True)):
+            group = [c for c in cases if c["rows"] == rows_n and pick(c)]
+            if group:
+                shares = {t: sum(c[t] for c in group) / len(group) for t in ("mlctl", "evidently")}
+                rows.append([f"{label}, {rows_n:,} rows", len(group)] +
+                            [f"{shares[t]:.0%} -> {'drift' if shares[t] >= 0.5 else 'no drift'}" for t in shares])
+    print_table(["dataset", "columns", "mlctl", "Evidently"], rows)
     for c in cases:
         if c["mlctl"] != c["evidently"]:
             print(f"  differs: {c['id']} {c['description']} n={c['rows']}: mlctl {c['mlctl']} ({c['mlctl_method']}), "
@@ -396,15 +423,23 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--reuse-suite", action="store_true",
+                        help="report the verdict suites from the last run's results.json instead of rerunning them")
     args = parser.parse_args()
     if args.worker:
+        if "BENCH_HWM" in os.environ:
+            exec(HWM_AT_EXIT, {})  # report this process's peak at exit
         evidently_worker(args.reference, args.current, args.out, args.report)
         return 0
     ensure_evidently()
     WORK.mkdir(parents=True, exist_ok=True)
     if not args.skip_speed:
         report_speed(bench_speed(args.rows, args.repeats), args.rows)
-    if not args.skip_suite:
+    if args.reuse_suite:
+        standard = json.loads((WORK / "suite" / "results.json").read_text())
+        report_agreement(standard)
+        report_beyond(json.loads((WORK / "beyond" / "results.json").read_text()), standard)
+    elif not args.skip_suite:
         standard = run_suite(standard_cases(), "suite", swap=True)
         report_agreement(standard)
         report_beyond(run_suite(beyond_cases(), "beyond"), standard)
