@@ -19,7 +19,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +36,7 @@ class Loaded:
     canary: object | None = None
     shadow: object | None = None
     provider: object | None = None
-    extra: dict = field(default_factory=dict)
+    features: object | None = None
 
 
 def load_models(repo, settings, provider=None) -> Loaded:
@@ -54,6 +54,11 @@ def load_models(repo, settings, provider=None) -> Loaded:
     if settings.shadow:
         loaded.shadow = provider.load(provider.resolve(settings.shadow), "shadow")
         check_compatible(primary, loaded.shadow)
+    if settings.features:
+        from mlctl.serving.features import FeatureEnricher
+
+        loaded.features = FeatureEnricher(repo, settings.features)
+        loaded.features.check_model(primary.columns)
     return loaded
 
 
@@ -231,7 +236,7 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) 
         # never flushes on its own: the log thread decides (mlctl/serving/logqueue.py)
         writer_factory = lambda: PredictionLogWriter(repo, name, max_rows=1 << 62, max_age=float("inf"))  # noqa: E731
     state = ServerState(settings, loaded.primary, loaded.canary, loaded.shadow, loaded.provider,
-                        writer_factory, run_dir, index)
+                        writer_factory, run_dir, index, loaded.features)
     config = uvicorn.Config(
         ServingApp(state), lifespan="on", access_log=False, log_level="warning",
         server_header=False, date_header=False, timeout_graceful_shutdown=GRACE_S,

@@ -24,7 +24,7 @@ SHADOW_BACKLOG = 64  # shadow requests queued beyond this are dropped, never wai
 class ServerState:
     def __init__(self, settings, primary: ModelSlot, canary: ModelSlot | None = None,
                  shadow: ModelSlot | None = None, provider=None, log_writer_factory=None,
-                 run_dir: Path | None = None, worker: int = 0):
+                 run_dir: Path | None = None, worker: int = 0, features=None):
         self.settings = settings
         self.primary = primary
         self.canary = canary
@@ -34,6 +34,7 @@ class ServerState:
         self.log_writer_factory = log_writer_factory
         self.run_dir = run_dir
         self.worker = worker
+        self.features = features  # a FeatureEnricher with --features, else None
         self.metrics = Metrics()
         self.log = None
         self.watcher = None
@@ -196,5 +197,6 @@ class ServerState:
             "batching": {"max_batch_rows": self.settings.max_batch_rows,
                          "batch_latency_ms": self.settings.batch_latency_ms},
             "log_predictions": self.log is not None,
+            "features": self.features.describe() if self.features else None,
             "worker": {"index": self.worker, "pid": os.getpid(), "started": self.started},
         }
