@@ -373,6 +373,8 @@ def main() -> int:
         for s in servers:
             s.stop()
     report(results)
+    print(f"\nload average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(other work on the machine inflates every server's latency alike)")
     (HERE / ".work").mkdir(exist_ok=True)
     (HERE / ".work" / "serve_vs_anchors.json").write_text(json.dumps(results, indent=1, default=str))
     return 0

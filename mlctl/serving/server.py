@@ -141,11 +141,12 @@ class Supervisor:
         self.stopping = True
 
     def _spawn(self, index: int) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the CLI
             code = 1
             try:
-                code = run_worker(self.repo, self.settings, self.loaded, self.sock, self.run_dir, index)
+                code = run_worker(self.repo, self.settings, self.loaded, self.sock, self.run_dir, index, parent)
             except BaseException as exc:  # noqa: BLE001 - report and leave, the parent restarts us
                 sys.stderr.write(f"mlctl serve: worker {index} failed: {type(exc).__name__}: {exc}\n")
             finally:
@@ -219,7 +220,7 @@ class Supervisor:
             _kill(pid, signal.SIGKILL)
 
 
-def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) -> int:
+def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, parent: int) -> int:
     """One worker process: uvicorn on the shared socket with this worker's state."""
     import uvicorn
 
@@ -228,6 +229,7 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) 
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _die_with_parent(parent)
     writer_factory = None
     if settings.log_predictions:
         from mlctl.serving.predlog import PredictionLogWriter
@@ -245,6 +247,20 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) 
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: a worker gets SIGTERM (and drains) if the supervisor is killed outright, so
+    no orphan keeps the port after a `kill -9` of `mlctl serve`."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _kill(pid: int, sig: int) -> None:
