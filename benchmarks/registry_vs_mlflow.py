@@ -9,9 +9,10 @@ MLflow runs from its own venv (benchmarks/.venvs/mlflow, created on first use wi
 backend. Both sides register the same ~10 MB scikit-learn model (a pickle file):
 
 - register: mlctl `model register NAME model.pkl` vs MLflow `pickle.load` +
-  `mlflow.sklearn.log_model(..., registered_model_name=NAME)` in a run (MLflow needs the
-  object in memory; what it then does by default, such as inferring pip requirements in a
-  subprocess, is part of its cost);
+  `mlflow.sklearn.log_model(..., registered_model_name=NAME, serialization_format="cloudpickle")`
+  in a run (MLflow needs the object in memory; MLflow 3's default skops format refuses
+  random forests; what it does by default otherwise, such as inferring pip requirements
+  in a subprocess, is part of its cost);
 - alias: mlctl `model promote NAME:V --to production` vs MLflow
   `MlflowClient().set_registered_model_alias(NAME, "production", V)`; each round moves
   the alias to another version so both really write;
@@ -43,7 +44,8 @@ MLFLOW_REGISTER = """
 import pickle, sys, mlflow, mlflow.sklearn
 model = pickle.load(open(sys.argv[1], "rb"))
 with mlflow.start_run():
-    mlflow.sklearn.log_model(model, name="model", registered_model_name="churn")
+    # MLflow 3's default (skops) refuses forests; cloudpickle is what MLflow 2 always used
+    mlflow.sklearn.log_model(model, name="model", registered_model_name="churn", serialization_format="cloudpickle")
 """
 MLFLOW_ALIAS = """
 import sys
@@ -121,11 +123,14 @@ def run(work: Path, mlflow_py: Path, repeat: int, size_mb: float) -> None:
 
     def measure(name, cmd, cwd, env_):
         wall, _cpu, code = timed(cmd, cwd, env_)
-        if code != 0:
-            failures.append((name, code))
+        if code != 0:  # rerun to show why; a benchmark of failing processes means nothing
+            proc = subprocess.run(cmd, cwd=cwd, env=env_, capture_output=True, text=True)
+            failures.append((name, code, (proc.stderr or proc.stdout).strip().splitlines()[-3:]))
         samples[name].append(wall)
 
     for i in range(repeat):
+        if failures:
+            break
         version = i + 1
         measure("mlflow register", [str(mlflow_py), "register.py", str(model)], mlflow_dir, flow_env)
         measure("mlctl register", mlctl("model", "register", "churn", "model.pkl", "--run", run_id), mlctl_repo, env)

@@ -9,7 +9,7 @@ _mlctl() {
             --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" monitor"|" monitor drift"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" serve"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" monitor"|" monitor drift"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status") path="$path $w";; esac
     done
     case "$path" in
         "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model monitor remote run serve status";;
@@ -40,7 +40,7 @@ _mlctl() {
         " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
         " lineage") opts="--json -q --quiet -h --help"; cmds="";;
-        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete unalias";;
+        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete deployments unalias";;
         " model register") opts="--run --flavor --example --target --description -d --check --json -q --quiet -h --help"; cmds="";;
         " model list") opts="--json -q --quiet -h --help"; cmds="";;
         " model show") opts="--json -q --quiet -h --help"; cmds="";;
@@ -48,14 +48,15 @@ _mlctl() {
         " model rollback") opts="--alias --reason -m --json -q --quiet -h --help"; cmds="";;
         " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
-        " model unalias") opts="--reason -m -q --quiet -h --help"; cmds="";;
+        " model deployments") opts="--prune --json -q --quiet -h --help"; cmds="";;
+        " model unalias") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
         " monitor") opts="-q --quiet -h --help"; cmds="drift";;
         " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --json -q --quiet -h --help"; cmds="";;
         " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
         " remote list") opts="--json -q --quiet -h --help"; cmds="";;
-        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts";;
+        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts push pull";;
         " run log") opts="--experiment -e --name -n -p --param -m --metric -t --tag --artifact -a --data -d --metrics-file --id-file --json -q --quiet -h --help"; cmds="";;
         " run list") opts="--experiment -e --filter -f --sort -s --limit -l --offset --columns -c --deleted --json -q --quiet -h --help"; cmds="";;
         " run show") opts="--metric --history --json -q --quiet -h --help"; cmds="";;
@@ -64,6 +65,8 @@ _mlctl() {
         " run delete") opts="--purge --json -q --quiet -h --help"; cmds="";;
         " run restore") opts="--json -q --quiet -h --help"; cmds="";;
         " run artifacts") opts="--output -o --json -q --quiet -h --help"; cmds="";;
+        " run push") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " run pull") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " serve") opts="--host --port -p --workers -w --canary --shadow --log-predictions --token --features --max-body-mb --max-batch-rows --batch-latency-ms --timeout --reload-interval --log-flush-s --print-dockerfile -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;

@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'monitor' 'monitor drift' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'serve' 'status'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status'
     set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
@@ -189,6 +189,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'promote' -d 'Move ALIAS
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'rollback' -d 'Move the alias back to the version it pointed at before.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'history' -d 'Every alias move: when, from, to, gates, who, why.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'delete' -d 'Delete a version (refused while an alias points at it); gc frees its storage.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'deployments' -d 'Servers recorded as running models (stale: the process is gone).'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'unalias' -d 'Remove an alias (recorded in the history; `rollback` restores it).'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -s h -l help -d 'Show help and exit.'
@@ -237,7 +238,13 @@ complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -l json -d 'Print on
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -l prune -d 'Remove records of servers that are gone.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F
@@ -287,6 +294,8 @@ complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'tag' -d 'Set or remove ta
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'delete' -d 'Delete runs (soft: `mlctl run restore` brings them back; --purge removes them).'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'restore' -d 'Bring deleted runs back.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'artifacts' -d 'List a run\'s artifacts, or copy them out of the store (-o DIR).'
+complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'push' -d 'Share ended runs and their artifacts through a remote.'
+complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'pull' -d 'Fetch the runs (and their artifacts) others pushed to a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run log'" -l experiment -s e -r -d 'Experiment (default: tracking.experiment or \'default\').'
@@ -344,6 +353,18 @@ complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -l json -d 'Print o
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l host -r -d 'Address to bind; 0.0.0.0 exposes the server.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l port -s p -r -d 'TCP port.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l workers -s w -r -d 'Worker processes sharing the port.'

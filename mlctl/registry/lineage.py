@@ -224,16 +224,28 @@ class _Context:
         drifted = check.get("dataset_drift", check.get("drift"))
         when = check.get("time") or check.get("created") or check.get("checked_at") or ""
         verdict = "drift detected" if drifted else "no drift"
+        if check.get("number_of_columns"):
+            verdict += f" ({check.get('number_of_drifted_columns', 0)}/{check['number_of_columns']} columns)"
         return {"kind": "drift", "label": f"last drift check: {verdict}" + (f"  {_when(when)}" if when else ""),
                 "check": check, "children": []}
 
     def _stage_nodes(self, run) -> list[dict]:
-        stages = getattr(run, "stages", None)
-        if isinstance(stages, dict):
-            stages = sorted(stages)
-        if not isinstance(stages, (list, tuple)):
-            return []
-        return [{"kind": "stage", "label": f"pipeline stage {s}", "stage": str(s), "children": []} for s in stages]
+        """Pipeline stages, from the tags a `pipeline run` records on its run
+        (``stage.NAME.outcome``, ``stage.NAME.cache``, metric ``stage.NAME.duration_s``)."""
+        tags = getattr(run, "tags", None) or {}
+        metrics = getattr(run, "metrics", None) or {}
+        names = sorted(k[len("stage."):-len(".outcome")] for k in tags
+                       if k.startswith("stage.") and k.endswith(".outcome") and len(k) > len("stage..outcome"))
+        nodes = []
+        for name in names:
+            outcome, cache = tags.get(f"stage.{name}.outcome"), tags.get(f"stage.{name}.cache")
+            duration = metrics.get(f"stage.{name}.duration_s")
+            label = f"pipeline stage {name}  {outcome}" + (f", cache {cache}" if cache else "")
+            if isinstance(duration, (int, float)):
+                label += f", {duration:.1f}s"
+            nodes.append({"kind": "stage", "label": label, "stage": name, "outcome": outcome, "cache": cache,
+                          "duration_s": duration, "children": []})
+        return nodes
 
     # -- searches ------------------------------------------------------------------------
     def _versions_from(self, run_id: str) -> list[ModelVersion]:

@@ -49,7 +49,7 @@ class LocalBackend:
         names = sorted(shards) if shards is not None else _listdir(base)
         found = set()
         for shard in names:
-            found.update(shard + name for name in _listdir(base / shard) if not name.startswith("."))
+            found.update(shard + name for name in _listdir(base / shard) if len(name) == 30 and "." not in name)
         return found
 
     def open_read(self, rel: str) -> BinaryIO:
@@ -117,8 +117,10 @@ class FsspecBackend:
     def check(self, create: bool) -> None:
         if self.bucketed:  # buckets are made by their owner, never by a push
             bucket = self.root.split("/", 1)[0]
-            if not self.fs.exists(bucket):
-                raise FileNotFoundError(2, "bucket does not exist", bucket)
+            try:
+                self.fs.info(bucket)  # unlike exists(), lets a connection error through
+            except FileNotFoundError:
+                raise FileNotFoundError(2, "bucket does not exist", bucket) from None
         elif create:
             self.fs.makedirs(self.root, exist_ok=True)
         elif not self.fs.exists(self.root):
@@ -136,8 +138,8 @@ class FsspecBackend:
         found = set()
         for name in names:
             shard, _, rest = name[len(base) + 1:].partition("/")
-            if len(shard) == 2 and rest and "/" not in rest and not rest.startswith("."):
-                found.add(shard + rest)
+            if len(shard) == 2 and len(rest) == 30 and "/" not in rest and "." not in rest:
+                found.add(shard + rest)  # skips temp names of unfinished uploads
         return found
 
     def open_read(self, rel: str) -> BinaryIO:
@@ -184,12 +186,8 @@ class FsspecBackend:
             names = self.fs.find(base)
         except FileNotFoundError:
             return []
-        out = []
-        for name in names:
-            rel = name[len(self.root) + 1:]
-            if not is_temp_name(rel.rsplit("/", 1)[-1]) and ".tmp-" not in rel.rsplit("/", 1)[-1]:
-                out.append(rel)
-        return sorted(out)
+        rels = (name[len(self.root) + 1:] for name in names)
+        return sorted(rel for rel in rels if ".tmp-" not in rel.rsplit("/", 1)[-1])  # unfinished uploads
 
 
 def _listdir(path: Path) -> list[str]:

@@ -155,7 +155,8 @@ def test_lineage_shows_the_last_drift_verdict(trained, monkeypatch):
 
     def latest_check(repo_arg, model=None):
         calls.append(model)
-        return {"dataset_drift": True, "drift_share": 0.6, "time": "2026-01-02T03:04:05+00:00"}
+        return {"dataset_drift": True, "drift_share": 0.6, "time": "2026-01-02T03:04:05+00:00",
+                "number_of_columns": 5, "number_of_drifted_columns": 3}
 
     for name in ("mlctl.monitoring", "mlctl.monitoring.records"):
         module = types.ModuleType(name)
@@ -165,7 +166,7 @@ def test_lineage_shows_the_last_drift_verdict(trained, monkeypatch):
     doc = lineage(repo, "churn:1")
     drift = [c for c in doc["root"]["children"] if c["kind"] == "drift"]
     assert drift and drift[0]["check"]["drift_share"] == 0.6
-    assert drift[0]["label"] == "last drift check: drift detected  2026-01-02 03:04:05"
+    assert drift[0]["label"] == "last drift check: drift detected (3/5 columns)  2026-01-02 03:04:05"
     assert calls == ["churn"]
     # the verdict is about the production model, not every version
     assert not [c for c in lineage(repo, "churn:2")["root"]["children"] if c["kind"] == "drift"]
@@ -178,3 +179,30 @@ def test_show_includes_run_facts(trained, cli):
     assert f"run:         {run_id}" in text and "accuracy=0.93" in text and "data/train.csv" in text
     doc = cli("model", "show", "churn:1", "--json").json()
     assert doc["run_id"] == run_id and json.dumps(doc)
+
+
+def test_lineage_shows_pipeline_stages(repo, model_files):
+    """A `pipeline run` records its stages as tags and durations as metrics on its run."""
+    tags = {"stage.prepare.outcome": "ran", "stage.prepare.cache": "miss",
+            "stage.train.outcome": "restored", "stage.train.cache": "hit"}
+    with start_run(experiment="pipeline", tags=tags, repo=repo) as run:
+        run.log_metrics({"stage.prepare.duration_s": 1.25, "accuracy": 0.9})
+    versions.register(repo, "churn", model_files / "good.pkl", run=run.id)
+    run_node = lineage(repo, "churn:1")["root"]["children"][0]
+    stages = [c for c in run_node["children"] if c["kind"] == "stage"]
+    assert [s["label"] for s in stages] == ["pipeline stage prepare  ran, cache miss, 1.2s",
+                                            "pipeline stage train  restored, cache hit"]
+
+
+def test_signature_from_a_file_inside_a_tracked_folder(repo, model_files):
+    folder = repo.root / "data" / "prepared"
+    folder.mkdir(parents=True)
+    (folder / "README.txt").write_text("prepared data\n")
+    make_frame(100).to_parquet(folder / "train.parquet")
+    data_api.add(repo, ["data/prepared"])
+    with start_run(experiment="churn", data=["data/prepared"], repo=repo) as run:
+        pass
+    v = versions.register(repo, "churn", model_files / "good.pkl", run=run.id)
+    assert v.signature["source"] == "run data"
+    assert v.signature["inputs"][1] == {"name": "charges", "type": "double"}
+    assert v.data == {"data/prepared": data_api.tracked(repo)[0].hash}
