@@ -132,8 +132,13 @@ class Supervisor:
         self.quick_crashes = 0
 
     def start_all(self) -> None:
+        import gc
+
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        gc.collect()
+        gc.freeze()  # the loaded models never become garbage: keep the collector (and
+        # its copy-on-write page faults in the workers) off them
         for index in range(self.settings.workers):
             self._spawn(index)
 

@@ -190,8 +190,10 @@ class ServerState:
             pass  # the run folder went away with a stopping server
 
     def describe(self) -> dict:
+        p = self.primary
         return {
-            "model": self.primary.describe(),
+            "name": p.name, "version": p.version, "alias": p.alias, "signature": p.signature,
+            "model": p.describe(),
             "canary": {**self.canary.describe(), "percent": self.canary_percent} if self.canary else None,
             "shadow": self.shadow.describe() if self.shadow else None,
             "batching": {"max_batch_rows": self.settings.max_batch_rows,
