@@ -83,6 +83,7 @@ def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | Non
     _preload_server_modules()  # once, before forking: workers inherit them
     sock = bind(settings.host, settings.port)
     run_dir = Path(repo.cache_dir) / "serve" / str(os.getpid())
+    _remove_dead_run_dirs(run_dir.parent)
     run_dir.mkdir(parents=True, exist_ok=True)
     from mlctl.serving import deployment
 
@@ -98,6 +99,25 @@ def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | Non
         sock.close()
         _quietly(deployment.remove, repo, record)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _remove_dead_run_dirs(folder: Path) -> None:
+    """Counters left by servers that were killed outright (their pid is gone)."""
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.name.isdigit() and not _alive(int(entry.name)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _preload_server_modules() -> None:
