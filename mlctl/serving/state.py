@@ -45,6 +45,7 @@ class ServerState:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="mlctl-model")
         self.shadow_executor = ThreadPoolExecutor(1, thread_name_prefix="mlctl-shadow")
         self._stop_publish = threading.Event()
+        self._published = None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -184,8 +185,12 @@ class ServerState:
         if self.run_dir is None:
             return
         self.refresh_gauges()
+        snapshot = self.metrics.snapshot()
+        if snapshot == self._published:
+            return  # an idle server writes nothing
         try:
-            publish(self.metrics.snapshot(), self.run_dir, self.worker)
+            publish(snapshot, self.run_dir, self.worker)
+            self._published = snapshot
         except OSError:
             pass  # the run folder went away with a stopping server
 
