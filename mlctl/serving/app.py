@@ -89,7 +89,10 @@ class ServingApp:
                 raise BodyTooLarge()
             body = await self._body(receive)
             slot = state.pick(rid, given)
-            rows = formats.decode(body, ctype, slot.columns, invocations)
+            if state.features is None:
+                rows = formats.decode(body, ctype, slot.columns, invocations)
+            else:
+                rows = await self._with_features(body, ctype, slot, invocations)
             X = slot.prepare(rows)
             preds = await slot.extra["batcher"].submit(X, len(rows))
             status, payload = 200, _answer(preds, slot, rid, invocations)
@@ -112,6 +115,17 @@ class ServingApp:
                                                (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
         self._after(started, status, invocations, rid, slot, X, preds)
+
+    async def _with_features(self, body, ctype, slot, invocations: bool) -> list:
+        """Complete each row from the online store (on a thread: it queries the store)."""
+        import asyncio
+
+        from mlctl.serving.inputs import rows_from_records
+
+        records = formats.decode_records(body, ctype, invocations)
+        records = await asyncio.get_running_loop().run_in_executor(
+            None, self.state.features.enrich, records, slot.columns, not invocations)
+        return rows_from_records(records, slot.columns, strict=False)
 
     def _headers(self, headers):
         rid, given, length, ctype = None, False, None, None

@@ -19,7 +19,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +36,7 @@ class Loaded:
     canary: object | None = None
     shadow: object | None = None
     provider: object | None = None
-    extra: dict = field(default_factory=dict)
+    features: object | None = None
 
 
 def load_models(repo, settings, provider=None) -> Loaded:
@@ -54,6 +54,11 @@ def load_models(repo, settings, provider=None) -> Loaded:
     if settings.shadow:
         loaded.shadow = provider.load(provider.resolve(settings.shadow), "shadow")
         check_compatible(primary, loaded.shadow)
+    if settings.features:
+        from mlctl.serving.features import FeatureEnricher
+
+        loaded.features = FeatureEnricher(repo, settings.features)
+        loaded.features.check_model(primary.columns)
     return loaded
 
 
@@ -78,6 +83,7 @@ def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | Non
     _preload_server_modules()  # once, before forking: workers inherit them
     sock = bind(settings.host, settings.port)
     run_dir = Path(repo.cache_dir) / "serve" / str(os.getpid())
+    _remove_dead_run_dirs(run_dir.parent)
     run_dir.mkdir(parents=True, exist_ok=True)
     from mlctl.serving import deployment
 
@@ -93,6 +99,25 @@ def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | Non
         sock.close()
         _quietly(deployment.remove, repo, record)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _remove_dead_run_dirs(folder: Path) -> None:
+    """Counters left by servers that were killed outright (their pid is gone)."""
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.name.isdigit() and not _alive(int(entry.name)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _preload_server_modules() -> None:
@@ -127,8 +152,13 @@ class Supervisor:
         self.quick_crashes = 0
 
     def start_all(self) -> None:
+        import gc
+
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        gc.collect()
+        gc.freeze()  # the loaded models never become garbage: keep the collector (and
+        # its copy-on-write page faults in the workers) off them
         for index in range(self.settings.workers):
             self._spawn(index)
 
@@ -136,11 +166,12 @@ class Supervisor:
         self.stopping = True
 
     def _spawn(self, index: int) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the CLI
             code = 1
             try:
-                code = run_worker(self.repo, self.settings, self.loaded, self.sock, self.run_dir, index)
+                code = run_worker(self.repo, self.settings, self.loaded, self.sock, self.run_dir, index, parent)
             except BaseException as exc:  # noqa: BLE001 - report and leave, the parent restarts us
                 sys.stderr.write(f"mlctl serve: worker {index} failed: {type(exc).__name__}: {exc}\n")
             finally:
@@ -214,7 +245,7 @@ class Supervisor:
             _kill(pid, signal.SIGKILL)
 
 
-def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) -> int:
+def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, parent: int) -> int:
     """One worker process: uvicorn on the shared socket with this worker's state."""
     import uvicorn
 
@@ -223,6 +254,7 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) 
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _die_with_parent(parent)
     writer_factory = None
     if settings.log_predictions:
         from mlctl.serving.predlog import PredictionLogWriter
@@ -231,7 +263,7 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) 
         # never flushes on its own: the log thread decides (mlctl/serving/logqueue.py)
         writer_factory = lambda: PredictionLogWriter(repo, name, max_rows=1 << 62, max_age=float("inf"))  # noqa: E731
     state = ServerState(settings, loaded.primary, loaded.canary, loaded.shadow, loaded.provider,
-                        writer_factory, run_dir, index)
+                        writer_factory, run_dir, index, loaded.features)
     config = uvicorn.Config(
         ServingApp(state), lifespan="on", access_log=False, log_level="warning",
         server_header=False, date_header=False, timeout_graceful_shutdown=GRACE_S,
@@ -240,6 +272,20 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int) 
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: a worker gets SIGTERM (and drains) if the supervisor is killed outright, so
+    no orphan keeps the port after a `kill -9` of `mlctl serve`."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _kill(pid: int, sig: int) -> None:

@@ -24,7 +24,7 @@ SHADOW_BACKLOG = 64  # shadow requests queued beyond this are dropped, never wai
 class ServerState:
     def __init__(self, settings, primary: ModelSlot, canary: ModelSlot | None = None,
                  shadow: ModelSlot | None = None, provider=None, log_writer_factory=None,
-                 run_dir: Path | None = None, worker: int = 0):
+                 run_dir: Path | None = None, worker: int = 0, features=None):
         self.settings = settings
         self.primary = primary
         self.canary = canary
@@ -34,6 +34,7 @@ class ServerState:
         self.log_writer_factory = log_writer_factory
         self.run_dir = run_dir
         self.worker = worker
+        self.features = features  # a FeatureEnricher with --features, else None
         self.metrics = Metrics()
         self.log = None
         self.watcher = None
@@ -44,6 +45,7 @@ class ServerState:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="mlctl-model")
         self.shadow_executor = ThreadPoolExecutor(1, thread_name_prefix="mlctl-shadow")
         self._stop_publish = threading.Event()
+        self._published = None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -183,18 +185,25 @@ class ServerState:
         if self.run_dir is None:
             return
         self.refresh_gauges()
+        snapshot = self.metrics.snapshot()
+        if snapshot == self._published:
+            return  # an idle server writes nothing
         try:
-            publish(self.metrics.snapshot(), self.run_dir, self.worker)
+            publish(snapshot, self.run_dir, self.worker)
+            self._published = snapshot
         except OSError:
             pass  # the run folder went away with a stopping server
 
     def describe(self) -> dict:
+        p = self.primary
         return {
-            "model": self.primary.describe(),
+            "name": p.name, "version": p.version, "alias": p.alias, "signature": p.signature,
+            "model": p.describe(),
             "canary": {**self.canary.describe(), "percent": self.canary_percent} if self.canary else None,
             "shadow": self.shadow.describe() if self.shadow else None,
             "batching": {"max_batch_rows": self.settings.max_batch_rows,
                          "batch_latency_ms": self.settings.batch_latency_ms},
             "log_predictions": self.log is not None,
+            "features": self.features.describe() if self.features else None,
             "worker": {"index": self.worker, "pid": os.getpid(), "started": self.started},
         }

@@ -167,3 +167,21 @@ def test_print_dockerfile_for_an_unknown_model_fails_before_writing(repo):
     proc = run_cli(repo, "serve", "ghost", "--print-dockerfile")
     assert proc.returncode == 2 and proc.stderr.startswith("mlctl: error:")
     assert not (repo.root / "mlctl-serve-requirements.txt").exists()
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(serve, repo):
+    register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
+    server = serve("churn", "--workers", "2")
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(server.url + "/health", timeout=1)
+        except httpx.TransportError:
+            break  # nobody listens any more
+        time.sleep(0.1)
+    else:
+        raise AssertionError("a worker kept serving after its supervisor was killed")
+    [record] = deployments(repo)
+    assert record["stale"] is True  # the record stays, and the registry sees it is dead

@@ -131,6 +131,8 @@ def test_health_metadata_metrics_and_unknown_routes(serve, churn):
     assert server.client.get("/health/ready").status_code == 200
     assert server.client.get("/ping").status_code == 200
     meta = server.client.get("/metadata").json()
+    assert (meta["name"], meta["version"], meta["alias"]) == ("churn", 1, "production")
+    assert meta["signature"]["inputs"][1] == {"name": "income", "type": "double"}
     assert meta["model"]["name"] == "churn" and meta["model"]["alias"] == "production"
     assert [c["name"] for c in meta["model"]["inputs"]] == COLUMNS
     assert meta["model"]["signature"]["inputs"][0] == {"name": "age", "type": "long"}

@@ -13,7 +13,7 @@ app = common.new_app("Serve a registered model over HTTP (/predict, /invocations
 @app.command("serve")
 def serve(
     model: str = typer.Argument(..., metavar="NAME[@ALIAS|:VERSION]",
-                                help="The model; NAME alone follows NAME@production."),
+                                help="The model; NAME alone follows NAME@latest, the newest version."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 0.0.0.0 exposes the server."),
     port: int = typer.Option(8080, "--port", "-p", help="TCP port."),
     workers: int = typer.Option(1, "--workers", "-w", help="Worker processes sharing the port."),
