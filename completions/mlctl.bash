@@ -6,18 +6,27 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --end|--entity|--features|--grace|--jobs|--output|--start|--timestamp-column|-C|-e|-f|-j|-o) ((i++)); continue;;
+            --artifact|--columns|--data|--end|--entity|--experiment|--features|--filter|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--name|--offset|--output|--param|--path|--plot|--remote|--remove|--rev|--sort|--start|--tag|--tail|--timestamp-column|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config demo feature fsck gc init remote status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init pipeline remote run status";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
         " config unset") opts="--local -q --quiet -h --help"; cmds="";;
         " config list") opts="--local --all --json -q --quiet -h --help"; cmds="";;
+        " data") opts="-q --quiet -h --help"; cmds="add status checkout diff log list push pull";;
+        " data add") opts="-j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data status") opts="--json -q --quiet -h --help"; cmds="";;
+        " data checkout") opts="--rev --link --force -f -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data diff") opts="--path -p --exit-code --json -q --quiet -h --help"; cmds="";;
+        " data log") opts="-n --max-count --json -q --quiet -h --help"; cmds="";;
+        " data list") opts="--json -q --quiet -h --help"; cmds="";;
+        " data push") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data pull") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
         " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
         " feature") opts="-q --quiet -h --help"; cmds="list materialize get join";;
         " feature list") opts="--json -q --quiet -h --help"; cmds="";;
@@ -26,11 +35,32 @@ _mlctl() {
         " feature join") opts="--features -f -o --output --full-names --timestamp-column --json -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -q --quiet -h --help"; cmds="";;
+        " hooks") opts="-q --quiet -h --help"; cmds="install uninstall";;
+        " hooks install") opts="--json -q --quiet -h --help"; cmds="";;
+        " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
+        " pipeline") opts="-q --quiet -h --help"; cmds="run status show log push pull";;
+        " pipeline run") opts="--force -f --dry-run -n -j --jobs -v --verbose -q --quiet --json -h --help"; cmds="";;
+        " pipeline status") opts="--json -q --quiet -h --help"; cmds="";;
+        " pipeline show") opts="--mermaid --json -q --quiet -h --help"; cmds="";;
+        " pipeline log") opts="--tail -n --json -q --quiet -h --help"; cmds="";;
+        " pipeline push") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " pipeline pull") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
         " remote list") opts="--json -q --quiet -h --help"; cmds="";;
+        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts push pull";;
+        " run log") opts="--experiment -e --name -n -p --param -m --metric -t --tag --artifact -a --data -d --metrics-file --id-file --json -q --quiet -h --help"; cmds="";;
+        " run list") opts="--experiment -e --filter -f --sort -s --limit -l --offset --columns -c --deleted --json -q --quiet -h --help"; cmds="";;
+        " run show") opts="--metric --history --json -q --quiet -h --help"; cmds="";;
+        " run compare") opts="--plot --metric --json -q --quiet -h --help"; cmds="";;
+        " run tag") opts="--remove -r --json -q --quiet -h --help"; cmds="";;
+        " run delete") opts="--purge --json -q --quiet -h --help"; cmds="";;
+        " run restore") opts="--json -q --quiet -h --help"; cmds="";;
+        " run artifacts") opts="--output -o --json -q --quiet -h --help"; cmds="";;
+        " run push") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " run pull") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;
     esac
