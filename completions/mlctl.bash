@@ -6,13 +6,13 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --artifact|--columns|--data|--end|--entity|--experiment|--features|--filter|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--name|--offset|--output|--param|--path|--plot|--remote|--remove|--rev|--sort|--start|--tag|--tail|--timestamp-column|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
+            --alias|--artifact|--columns|--data|--description|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--min-delta|--must-beat|--name|--offset|--output|--param|--path|--plot|--reason|--remote|--remove|--rev|--run|--sort|--start|--tag|--tail|--target|--timestamp-column|--to|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init pipeline remote run status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model pipeline remote run status";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
@@ -39,6 +39,17 @@ _mlctl() {
         " hooks install") opts="--json -q --quiet -h --help"; cmds="";;
         " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
+        " lineage") opts="--json -q --quiet -h --help"; cmds="";;
+        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete deployments unalias";;
+        " model register") opts="--run --flavor --example --target --description -d --check --json -q --quiet -h --help"; cmds="";;
+        " model list") opts="--json -q --quiet -h --help"; cmds="";;
+        " model show") opts="--json -q --quiet -h --help"; cmds="";;
+        " model promote") opts="--to --gate --eval --target --must-beat --min-delta --reason -m --dry-run --json -q --quiet -h --help"; cmds="";;
+        " model rollback") opts="--alias --reason -m --json -q --quiet -h --help"; cmds="";;
+        " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
+        " model delete") opts="--json -q --quiet -h --help"; cmds="";;
+        " model deployments") opts="--prune --json -q --quiet -h --help"; cmds="";;
+        " model unalias") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
         " pipeline") opts="-q --quiet -h --help"; cmds="run status show log push pull";;
         " pipeline run") opts="--force -f --dry-run -n -j --jobs -v --verbose -q --quiet --json -h --help"; cmds="";;
         " pipeline status") opts="--json -q --quiet -h --help"; cmds="";;

@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status'
-    set -l valued --artifact --columns --data --end --entity --experiment --features --filter --grace --id-file --jobs --limit --link --max-count --metric --metrics-file --name --offset --output --param --path --plot --remote --remove --rev --sort --start --tag --tail --timestamp-column -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status'
+    set -l valued --alias --artifact --columns --data --description --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --id-file --jobs --limit --link --max-count --metric --metrics-file --min-delta --must-beat --name --offset --output --param --path --plot --reason --remote --remove --rev --run --sort --start --tag --tail --target --timestamp-column --to -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -23,6 +23,8 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every objec
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks: data checkout after checkout, data push before push, a data check before commit.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'lineage' -d 'Where a model, run or data path came from and went, as a tree.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'model' -d 'Model registry: register versions, promote with quality gates, roll back, inspect.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pipeline' -d 'Run, check and show the cached, parallel stage pipeline of pipeline.yaml.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
@@ -175,6 +177,76 @@ complete -c mlctl -n "test (__mlctl_path) = 'init'" -l no-git-ignore -d 'Leave t
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'init'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'lineage'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'lineage'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'lineage'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'lineage'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'register' -d 'Store a model as the next version; prints NAME:VERSION.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'list' -d 'Every model: versions, latest, aliases.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'show' -d 'A model (NAME: versions, aliases, deployments) or one version (signature, run, data, metrics).'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'promote' -d 'Move ALIAS to the version only if every gate holds; exit 1 and change nothing otherwise.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'rollback' -d 'Move the alias back to the version it pointed at before.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'history' -d 'Every alias move: when, from, to, gates, who, why.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'delete' -d 'Delete a version (refused while an alias points at it); gc frees its storage.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'deployments' -d 'Servers recorded as running models (stale: the process is gone).'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'unalias' -d 'Remove an alias (recorded in the history; `rollback` restores it).'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l run -r -d 'The run that trained it (id or unique prefix; default: $MLCTL_RUN_ID).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l flavor -r -d 'Default: detected.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l example -r -d 'CSV/parquet input example: the signature.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l target -r -d 'The label column of --example (not an input).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l description -s d -r -d 'A note kept with the version.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l check -d 'Load the model and predict on the example first (slower).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model register'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model list'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model list'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model list'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model show'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model show'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model show'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model show'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l to -r -d 'The alias to move (production, staging, ...).'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l gate -r -d 'e.g. "accuracy>=0.9"; repeatable.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l eval -r -d 'Labelled CSV/parquet to score the model on.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l target -r -d 'The label column of --eval.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l must-beat -r -d 'Also score ALIAS\'s version; the candidate must do at least as well.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l min-delta -r -d 'With --must-beat: required improvement.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l dry-run -d 'Check the gates, move nothing.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model promote'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -l alias -r -d 'The alias to move back.'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -l alias -r -d 'Only this alias.'
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model history'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -l prune -d 'Remove records of servers that are gone.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'run' -d 'Bring stages up to date: skip, restore from the run-cache, or run; exit 1 if a stage failed.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'status' -d 'Which stages are stale and the changed input that made each stale; exit 1 if any.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'show' -d 'The DAG: an indented tree of stages and their dependents, mermaid text, or --json.'

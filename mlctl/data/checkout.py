@@ -167,6 +167,7 @@ def _unsafe_error(unsafe: list[str]) -> UsageError:
 # -- carrying the plan out ------------------------------------------------------------------------
 def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
     result = CheckoutResult(link=linker.requested, unchanged=plan.unchanged)
+    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | {os.path.dirname(r) for r, _, _ in plan.writes})
     for rel in plan.deletes:
         _remove(repo.workspace_path(rel))
         result.deleted.append(rel)
@@ -190,6 +191,20 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
     result.warnings = sorted(set(linker.fallbacks.values()))
     _remember(repo, hasher, plan.writes)
     return result
+
+
+def _check_inside(repo, folders) -> None:
+    """Refuse to write through a symlinked folder that leads out of the workspace (a
+    pointer must never make mlctl write elsewhere)."""
+    root = os.path.realpath(repo.root)
+    for folder in sorted(folders):
+        path = repo.workspace_path(folder) if folder else repo.root
+        while not os.path.lexists(path) and path != repo.root:
+            path = path.parent
+        real = os.path.realpath(path)
+        if real != root and not real.startswith(root + os.sep):
+            raise UsageError(f"{folder} leads outside the workspace (through a symlink to {real})",
+                             hint="replace the symlink with a folder, then run the checkout again")
 
 
 def _remember(repo, hasher, writes) -> None:

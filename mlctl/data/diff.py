@@ -15,6 +15,7 @@ from mlctl.data.needs import entries_of
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import select, tracked
 from mlctl.errors import NotFoundError
+from mlctl.store import git
 from mlctl.store.repo import Repo
 
 Files = dict[str, tuple[str, int]]  # workspace path -> (hash, size)
@@ -38,10 +39,10 @@ class DiffReport:
 
 
 def diff(repo: Repo, rev_a: str | None = None, rev_b: str | None = None, paths: list[str] | None = None) -> DiffReport:
-    if rev_a is None:
-        rev_a = "HEAD"
+    unborn = rev_a is None and git.head_commit(repo.root) is None  # no commit yet: all is added
+    rev_a = rev_a or "HEAD"
     with TreeHasher(repo, store=False) as hasher:
-        old = _files(repo, hasher, rev_a, paths)
+        old = {} if unborn else _files(repo, hasher, rev_a, paths)
         new = _files(repo, hasher, rev_b, paths)
     if paths and not old and not new:
         raise NotFoundError(f"{paths[0]} is not tracked in {rev_a} or {rev_b or 'the workspace'}")

@@ -49,7 +49,7 @@ class LocalBackend:
         names = sorted(shards) if shards is not None else _listdir(base)
         found = set()
         for shard in names:
-            found.update(shard + name for name in _listdir(base / shard) if not name.startswith("."))
+            found.update(shard + name for name in _listdir(base / shard) if len(name) == 30 and "." not in name)
         return found
 
     def open_read(self, rel: str) -> BinaryIO:
@@ -138,8 +138,8 @@ class FsspecBackend:
         found = set()
         for name in names:
             shard, _, rest = name[len(base) + 1:].partition("/")
-            if len(shard) == 2 and rest and "/" not in rest and not rest.startswith("."):
-                found.add(shard + rest)
+            if len(shard) == 2 and len(rest) == 30 and "/" not in rest and "." not in rest:
+                found.add(shard + rest)  # skips temp names of unfinished uploads
         return found
 
     def open_read(self, rel: str) -> BinaryIO:
@@ -186,12 +186,8 @@ class FsspecBackend:
             names = self.fs.find(base)
         except FileNotFoundError:
             return []
-        out = []
-        for name in names:
-            rel = name[len(self.root) + 1:]
-            if not is_temp_name(rel.rsplit("/", 1)[-1]) and ".tmp-" not in rel.rsplit("/", 1)[-1]:
-                out.append(rel)
-        return sorted(out)
+        rels = (name[len(self.root) + 1:] for name in names)
+        return sorted(rel for rel in rels if ".tmp-" not in rel.rsplit("/", 1)[-1])  # unfinished uploads
 
 
 def _listdir(path: Path) -> list[str]:

@@ -42,6 +42,7 @@ class ActiveRun:
         self._env: dict = {}
         self._next_step: dict[str, int] = {}
         self.ended = False
+        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         return f"ActiveRun({self._id!r}, owner={self.owner})"
@@ -156,7 +157,7 @@ class ActiveRun:
             return
         self.ended = True
         session.unregister(self)
-        if not self.owner:
+        if not self.owner or os.getpid() != self._pid:  # a forked child only adds its points
             self.flush()
             return
         with self._write_mutex:

@@ -113,3 +113,12 @@ def end_all_at_exit() -> None:
             active.end(status)
         except MlctlError as exc:
             sys.stderr.write(f"mlctl: error: could not save run {active.id}: {exc.message}\n")
+
+
+def _after_fork_in_child() -> None:
+    # a forked worker must not end (at its exit) the runs its parent is logging
+    stack.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -187,3 +187,32 @@ def test_broken_symlink_inside_a_folder_is_named(cli, sample):
     res = cli("data", "add", "data/raw")
     assert res.exit_code == 2 and "data/raw/dangling is a broken symlink" in res.stderr
     assert not (sample.root / "data/raw.mlctl").exists()
+
+
+def test_parallel_adds_in_separate_processes_both_land(repo):
+    import subprocess
+
+    write_tree(repo.root, {f"data/p{k}/f{i}.bin": os.urandom(2000) for k in range(4) for i in range(50)})
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    procs = [subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", f"data/p{k}"], cwd=repo.root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for k in range(4)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    assert sorted((repo.root / "data/.gitignore").read_text().split()) == ["/p0", "/p1", "/p2", "/p3"]
+    for k in range(4):
+        assert read_pointer(repo.root, f"data/p{k}.mlctl").nfiles == 50
+
+
+@pytest.mark.parametrize("edit", [
+    lambda t: t.replace("path: model.bin", "path: ../model.bin"),
+    lambda t: t.replace("path: model.bin", "path: /etc/passwd"),
+    lambda t: t[: len(t) // 2],
+])
+def test_escaping_or_truncated_pointer_is_exit_2_for_every_command(cli, sample, edit):
+    assert cli("data", "add", "model.bin").exit_code == 0
+    pointer = sample.root / "model.bin.mlctl"
+    pointer.write_text(edit(pointer.read_text()))
+    for args in (["data", "status"], ["data", "checkout"], ["data", "diff"], ["data", "push"]):
+        res = cli(*args)
+        assert res.exit_code == 2, args
+        assert res.stderr.startswith("mlctl: error: pointer model.bin.mlctl is invalid"), (args, res.stderr)

@@ -199,3 +199,14 @@ def test_checkout_records_the_stat_cache(added, monkeypatch):
     reads = count_reads(monkeypatch)
     assert not status(added).changed
     assert reads == []
+
+
+def test_never_writes_through_a_symlink_out_of_the_workspace(cli, sample, tmp_path):
+    add(sample, ["data/raw"])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(sample.root / "data/raw")
+    os.symlink(outside, sample.root / "data/raw")
+    res = cli("data", "checkout")
+    assert res.exit_code == 2 and "leads outside the workspace" in res.stderr
+    assert list(outside.iterdir()) == []

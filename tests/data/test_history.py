@@ -93,3 +93,9 @@ def test_list_shows_every_tracked_path_with_status(cli, history):
     assert rows[0]["status"] == "invalid" and "not valid YAML" in rows[0]["error"]
     res = cli("data", "list")
     assert res.exit_code == 0 and res.stdout.splitlines()[0].split() == ["path", "kind", "size", "files", "hash", "status"]
+
+
+def test_diff_before_the_first_commit_shows_everything_added(cli, sample):
+    add(sample, ["model.bin"])
+    doc = cli("data", "diff", "--json").json()
+    assert [d["path"] for d in doc["added"]] == ["model.bin"] and doc["old"] == "HEAD"
