@@ -1,0 +1,349 @@
+"""The Python API for training scripts: ``mlctl.start_run`` and ``mlctl.active_run``.
+
+Logging calls only append to an in-memory buffer; a background thread writes the buffer
+in one transaction every ``tracking.flush_interval`` seconds (default 1), and again when
+the run ends or the process exits. So a 10,000-step loop costs microseconds per call,
+and a run killed by SIGKILL keeps every point flushed before the kill and is seen as
+``killed`` (liveness.py).
+
+Inside ``mlctl run log -- CMD`` (or a pipeline stage) the environment names a run
+(``MLCTL_RUN_ID``, and ``MLCTL_RUN_ROOT`` for its workspace); ``start_run()`` then joins
+that run instead of creating one: it logs into it and leaves finishing it to its owner.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from mlctl.errors import MlctlError, NotFoundError, UsageError
+from mlctl.tracking import values
+
+ENV_RUN_ID = "MLCTL_RUN_ID"
+ENV_RUN_ROOT = "MLCTL_RUN_ROOT"
+DEFAULT_FLUSH_INTERVAL = 1.0
+MAX_BUFFERED_POINTS = 100_000  # past this, wake the flusher early to bound memory
+
+_stack: list["ActiveRun"] = []
+_stack_lock = threading.RLock()
+
+
+class ActiveRun:
+    """A run this process is logging to. Use as a context manager, or call ``end()``."""
+
+    def __init__(self, repo, run_id: str, owner: bool, flush_interval: float):
+        self.repo = repo
+        self._id = run_id
+        self.owner = owner
+        self.flush_interval = flush_interval
+        self._mutex = threading.Lock()
+        self._write_mutex = threading.Lock()
+        self._points: list[tuple] = []
+        self._params: dict = {}
+        self._tags: dict = {}
+        self._env: dict = {}
+        self._next_step: dict[str, int] = {}
+        self._error: BaseException | None = None
+        self.ended = False
+
+    def __repr__(self) -> str:
+        return f"ActiveRun({self._id!r}, owner={self.owner})"
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def info(self):
+        """The run as stored now (after flushing what is buffered)."""
+        from mlctl.tracking.runs import get_run
+
+        self.flush()
+        return get_run(self.repo, self._id)
+
+    # -- logging (buffered) -----------------------------------------------------------------
+    def log_metric(self, key: str, value, step: int | None = None, timestamp: float | None = None) -> None:
+        values.check_key(key, "metric")
+        number = values.metric_value(value, key)
+        if step is not None:
+            step = values.metric_step(step, key)
+        ts = time.time() if timestamp is None else float(timestamp)
+        with self._mutex:
+            if step is None:
+                step = self._next_step.get(key, 0)
+            if step >= self._next_step.get(key, 0):
+                self._next_step[key] = step + 1
+            self._points.append((key, step, number, ts))
+            full = len(self._points) >= MAX_BUFFERED_POINTS
+        if full:
+            _flusher.wake()
+
+    def log_metrics(self, metrics: dict, step: int | None = None, timestamp: float | None = None) -> None:
+        ts = time.time() if timestamp is None else timestamp
+        for key, value in metrics.items():
+            self.log_metric(key, value, step=step, timestamp=ts)
+
+    def log_param(self, key: str, value) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: dict) -> None:
+        checked = {values.check_key(k, "param"): values.param_value(v, k) for k, v in params.items()}
+        with self._mutex:
+            self._params.update(checked)
+
+    def set_tag(self, key: str, value) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict) -> None:
+        checked = {values.check_key(k, "tag"): str(v) for k, v in tags.items()}
+        with self._mutex:
+            self._tags.update(checked)
+
+    def log_artifact(self, path: str | os.PathLike, name: str | None = None) -> dict:
+        """Store a file or folder in the object store now; returns {relpath: hash}."""
+        from mlctl.tracking.artifacts import log_artifact
+
+        return log_artifact(self.repo, self._id, path, name)
+
+    def log_data(self, paths) -> dict:
+        """Record the versions of tracked data paths this run used; returns {path: hash}."""
+        from mlctl.tracking.edit import add_data
+
+        return add_data(self.repo, self._id, [paths] if isinstance(paths, (str, os.PathLike)) else paths)
+
+    # -- flushing ---------------------------------------------------------------------------
+    def _take(self):
+        with self._mutex:
+            taken = (self._points, self._params, self._tags, self._env)
+            self._points, self._params, self._tags, self._env = [], {}, {}, {}
+        return taken
+
+    def _give_back(self, taken) -> None:
+        points, params, tags, env = taken
+        with self._mutex:
+            self._points[:0] = points
+            self._params = {**params, **self._params}
+            self._tags = {**tags, **self._tags}
+            self._env = {**env, **self._env}
+
+    def pending(self) -> bool:
+        return bool(self._points or self._params or self._tags or self._env)
+
+    def flush(self) -> None:
+        """Write everything buffered, in one transaction."""
+        from mlctl.tracking.writes import log_batch
+
+        with self._write_mutex:
+            taken = self._take()
+            if not any(taken):
+                return
+            try:
+                log_batch(self.repo, self._id, taken[0], taken[1], taken[2], taken[3])
+            except BaseException as exc:
+                self._give_back(taken)
+                self._error = exc
+                raise
+
+    def _background_flush(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # kept and raised by end(); the data stays buffered for a retry
+            pass
+
+    # -- ending -----------------------------------------------------------------------------
+    def end(self, status: str = "finished") -> None:
+        """Flush, then (for the run's owner) record the final status and end time."""
+        from mlctl.tracking.writes import finish_run
+
+        if self.ended:
+            return
+        self.ended = True
+        _unregister(self)
+        try:
+            self.flush()
+        finally:
+            if self.owner:
+                finish_run(self.repo, self._id, status=status)
+
+    def __enter__(self) -> "ActiveRun":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.end(_status_for(exc_type, exc))
+
+
+def _status_for(exc_type, exc) -> str:
+    if exc_type is None:
+        return "finished"
+    if issubclass(exc_type, KeyboardInterrupt):
+        return "killed"
+    if issubclass(exc_type, SystemExit) and exc.code in (None, 0):
+        return "finished"
+    return "failed"
+
+
+# -- starting -------------------------------------------------------------------------------
+def start_run(experiment: str | None = None, name: str | None = None, params: dict | None = None,
+              tags: dict | None = None, run_id: str | None = None, repo=None,
+              data: list | None = None) -> ActiveRun:
+    """Start a run (or join the one ``MLCTL_RUN_ID`` names, or resume ``run_id``).
+
+    A run started inside another active run records it as its parent. ``data`` names
+    the tracked data paths the run uses; without it every tracked pointer is recorded."""
+    from mlctl.tracking import capture, writes
+
+    repo = _resolve_repo(repo)
+    join_ref = run_id or (os.environ.get(ENV_RUN_ID) if not _stack else None)
+    if join_ref:
+        active = _join(repo, join_ref, from_env=run_id is None)
+        if params:
+            active.log_params(params)
+        if tags:
+            active.set_tags(tags)
+        if data:
+            active.log_data(data)
+    else:
+        parent = _stack[-1].id if _stack else None
+        named = capture.named_data(repo, data) if data else None
+        run = writes.create_run(repo, experiment=experiment, name=name, params=params, tags=tags,
+                                parent_id=parent, data=named)
+        active = ActiveRun(repo, run.id, owner=True, flush_interval=_flush_interval(repo))
+    _register(active)
+    return active
+
+
+def _join(repo, ref: str, from_env: bool) -> ActiveRun:
+    from mlctl.tracking import capture
+    from mlctl.tracking.runs import get_run
+    from mlctl.tracking.writes import next_steps, resume_run
+
+    try:
+        run = get_run(repo, ref, reap=False)
+    except NotFoundError:
+        where = f" (named by {ENV_RUN_ID})" if from_env else ""
+        raise NotFoundError(f"unknown run: {ref}{where}") from None
+    owner = not from_env and resume_run(repo, run.id)
+    active = ActiveRun(repo, run.id, owner=owner, flush_interval=_flush_interval(repo))
+    active._next_step.update(next_steps(repo, run.id))
+    if from_env:  # the interpreter that actually trains is the one worth recording
+        env = capture.environment()
+        active._env.update({k: env[k] for k in ("python", "implementation", "executable", "packages")})
+    return active
+
+
+def _resolve_repo(repo):
+    from mlctl.store.repo import Repo, find_repo
+
+    if isinstance(repo, Repo):
+        return repo
+    if repo is not None:
+        return find_repo(Path(repo))
+    root = os.environ.get(ENV_RUN_ROOT)
+    if root and os.environ.get(ENV_RUN_ID):
+        return find_repo(Path(root))
+    return find_repo()
+
+
+_intervals: dict[str, float] = {}
+
+
+def _flush_interval(repo) -> float:
+    key = str(repo.dot)
+    if key not in _intervals:
+        raw = os.environ.get("MLCTL_FLUSH_INTERVAL") or repo.config.get("tracking.flush_interval")
+        try:
+            _intervals[key] = max(0.01, float(raw)) if raw is not None else DEFAULT_FLUSH_INTERVAL
+        except ValueError:
+            raise UsageError(f"invalid flush interval: {raw!r}") from None
+    return _intervals[key]
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run started in this process and not yet ended, or None."""
+    with _stack_lock:
+        return _stack[-1] if _stack else None
+
+
+# -- the process's active runs, the flusher thread, and exit ---------------------------------
+def _register(active: ActiveRun) -> None:
+    with _stack_lock:
+        _stack.append(active)
+    _flusher.ensure_started()
+    _install_exit_hooks()
+
+
+def _unregister(active: ActiveRun) -> None:
+    with _stack_lock:
+        if active in _stack:
+            _stack.remove(active)
+
+
+class _Flusher:
+    """One daemon thread per process flushing every active run on its interval."""
+
+    def __init__(self):
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._pid = None
+
+    def ensure_started(self) -> None:
+        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+            return
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._loop, name="mlctl-flush", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        last: dict[int, float] = {}
+        while True:
+            with _stack_lock:
+                runs = list(_stack)
+            interval = min((r.flush_interval for r in runs), default=DEFAULT_FLUSH_INTERVAL)
+            woken = self._wake.wait(interval / 2)
+            self._wake.clear()
+            now = time.monotonic()
+            for run in runs:
+                due = now - last.get(id(run), 0.0) >= run.flush_interval
+                if run.pending() and (due or woken):
+                    run._background_flush()
+                    last[id(run)] = now
+
+
+_flusher = _Flusher()
+_hooks_installed = {"done": False}
+_crash = {"exc_type": None}
+
+
+def _install_exit_hooks() -> None:
+    if _hooks_installed["done"]:
+        return
+    _hooks_installed["done"] = True
+    previous = sys.excepthook
+
+    def excepthook(exc_type, exc, tb):
+        _crash["exc_type"] = (exc_type, exc)
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    atexit.register(_end_all_at_exit)
+
+
+def _end_all_at_exit() -> None:
+    """Runs never ended explicitly end with the process: failed after an uncaught
+    exception, killed after Ctrl-C, finished otherwise."""
+    crash = _crash["exc_type"]
+    status = _status_for(*crash) if crash else "finished"
+    with _stack_lock:
+        pending = list(reversed(_stack))
+    for active in pending:
+        try:
+            active.end(status)
+        except MlctlError as exc:
+            sys.stderr.write(f"mlctl: error: could not save run {active.id}: {exc.message}\n")

@@ -1,0 +1,163 @@
+"""The runs index: ``.mlctl/db/runs.sqlite`` (WAL), the source of truth for local runs.
+
+One row per run in ``runs`` holds its attributes and, as JSON columns, its params,
+latest metrics, tags, artifacts, data hashes and environment, so that listing and
+filtering 100,000 runs is one table scan. ``points`` holds every metric point and
+``latest`` the point each metric's current value comes from (the highest step, then
+the newest time), so that concurrent writers to one run merge correctly.
+
+Every change is one transaction (BEGIN IMMEDIATE, busy timeout instead of a lock file):
+a process killed mid-write leaves the previous state, never half a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+
+SCHEMA_VERSION = 1
+DB_NAME = "runs"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    name TEXT,
+    status TEXT NOT NULL,
+    start_time REAL NOT NULL,
+    end_time REAL,
+    updated REAL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    parent_id TEXT,
+    host TEXT,
+    pid INTEGER,
+    git_commit TEXT,
+    git_dirty INTEGER,
+    command TEXT,
+    exit_code INTEGER,
+    params TEXT NOT NULL DEFAULT '{}',
+    metrics TEXT NOT NULL DEFAULT '{}',
+    tags TEXT NOT NULL DEFAULT '{}',
+    artifacts TEXT NOT NULL DEFAULT '{}',
+    data TEXT NOT NULL DEFAULT '{}',
+    env TEXT NOT NULL DEFAULT '{}',
+    record TEXT,
+    origin TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment, id);
+CREATE INDEX IF NOT EXISTS runs_running ON runs(status) WHERE status = 'running';
+CREATE TABLE IF NOT EXISTS latest (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS points (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    value REAL
+);
+CREATE INDEX IF NOT EXISTS points_run_key ON points(run_id, key, step);
+"""
+
+COLUMNS = (
+    "id", "experiment", "name", "status", "start_time", "end_time", "updated", "deleted",
+    "parent_id", "host", "pid", "git_commit", "git_dirty", "command", "exit_code", "params",
+    "metrics", "tags", "artifacts", "data", "env", "record", "origin",
+)
+SELECT_COLUMNS = ", ".join(f"r.{c}" for c in COLUMNS)
+
+
+class Database:
+    """One connection per process and database file, shared by threads under a lock."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.mutex = threading.RLock()
+
+    @contextlib.contextmanager
+    def write(self):
+        """An immediate (writer) transaction; rolled back on any error."""
+        with self.mutex:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self):
+        """A consistent snapshot for several SELECTs."""
+        with self.mutex:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("COMMIT")
+
+
+_open: dict[str, tuple[int, int, Database]] = {}
+_open_lock = threading.Lock()
+
+
+def exists(repo) -> bool:
+    return repo.db_path(DB_NAME).is_file()
+
+
+def database(repo) -> Database:
+    """The process's connection to ``repo``'s runs index, created on first use."""
+    path = repo.db_path(DB_NAME)
+    key = str(path)
+    with _open_lock:
+        cached = _open.get(key)
+        if cached and cached[0] == os.getpid() and cached[1] == _inode(path):
+            return cached[2]
+        db = Database(repo.sqlite(DB_NAME))
+        _ensure_schema(db)
+        _open[key] = (os.getpid(), _inode(path), db)
+        return db
+
+
+def _inode(path) -> int:
+    """The file's identity, so a database replaced under the same path is reopened."""
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return -1
+
+
+def _ensure_schema(db: Database) -> None:
+    version = db.conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        from mlctl.errors import StoreDamageError
+
+        raise StoreDamageError(f"the runs index has schema {version}; this mlctl reads up to "
+                               f"{SCHEMA_VERSION}", hint="upgrade mlctl")
+    with db.write() as conn:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def forget_all() -> None:
+    """Drop cached connections (after a fork, or in tests that delete repositories)."""
+    with _open_lock:
+        for _pid, _ino, db in _open.values():
+            with contextlib.suppress(Exception):
+                db.conn.close()
+        _open.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _open.clear())

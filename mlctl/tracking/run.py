@@ -1,0 +1,129 @@
+"""``Run``: one run as read from the index. JSON columns are decoded on first use, so
+listing 100,000 runs builds 100,000 cheap objects."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+
+from mlctl.tracking import values
+from mlctl.tracking.db import COLUMNS, database
+
+_INDEX = {name: i for i, name in enumerate(COLUMNS)}
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Run:
+    """Attributes: id, experiment, name, status (running/finished/failed/killed),
+    start_time/end_time (epoch seconds), duration (seconds), host, git, command,
+    exit_code, parent_id, deleted, params, metrics (key -> latest value), tags,
+    artifacts (relpath -> object hash), data (data path -> hash), env."""
+
+    __slots__ = ("_row", "_repo", "_decoded")
+
+    def __init__(self, row: tuple, repo=None):
+        self._row = row
+        self._repo = repo
+        self._decoded: dict = {}
+
+    def __repr__(self) -> str:
+        return f"Run({self.id!r}, experiment={self.experiment!r}, status={self.status!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Run) and other._row == self._row
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def _col(self, name: str):
+        return self._row[_INDEX[name]]
+
+    def _json(self, name: str):
+        if name not in self._decoded:
+            raw = self._col(name)
+            self._decoded[name] = values.metrics_from_json(raw) if name == "metrics" else values.loads(raw)
+        return self._decoded[name]
+
+    id = property(lambda self: self._col("id"))
+    experiment = property(lambda self: self._col("experiment"))
+    name = property(lambda self: self._col("name"))
+    status = property(lambda self: self._col("status"))
+    start_time = property(lambda self: self._col("start_time"))
+    end_time = property(lambda self: self._col("end_time"))
+    host = property(lambda self: self._col("host"))
+    command = property(lambda self: self._col("command"))
+    exit_code = property(lambda self: self._col("exit_code"))
+    parent_id = property(lambda self: self._col("parent_id"))
+    record = property(lambda self: self._col("record"))
+    origin = property(lambda self: self._col("origin"))
+    deleted = property(lambda self: bool(self._col("deleted")))
+    params = property(lambda self: self._json("params"))
+    metrics = property(lambda self: self._json("metrics"))
+    tags = property(lambda self: self._json("tags"))
+    artifacts = property(lambda self: self._json("artifacts"))
+    data = property(lambda self: self._json("data"))
+    env = property(lambda self: self._json("env"))
+
+    @property
+    def git(self) -> dict:
+        dirty = self._col("git_dirty")
+        return {"commit": self._col("git_commit"), "dirty": None if dirty is None else bool(dirty)}
+
+    @property
+    def duration(self) -> float | None:
+        end = self.end_time
+        if end is None:
+            return time.time() - self.start_time if self.status == "running" else None
+        return max(0.0, end - self.start_time)
+
+    def metric_history(self, key: str) -> list[tuple[int, float, float]]:
+        """Every point of ``key`` as (step, value, timestamp), by step then time."""
+        db = database(self._repo)
+        with db.mutex:
+            rows = db.conn.execute(
+                "SELECT step, value, ts FROM points WHERE run_id = ? AND key = ? ORDER BY step, ts",
+                (self.id, key)).fetchall()
+        return [(step, math.nan if value is None else value, ts) for step, value, ts in rows]
+
+    def metric_keys_with_counts(self) -> dict[str, int]:
+        db = database(self._repo)
+        with db.mutex:
+            rows = db.conn.execute("SELECT key, COUNT(*) FROM points WHERE run_id = ? GROUP BY key ORDER BY key",
+                                   (self.id,)).fetchall()
+        return dict(rows)
+
+    def to_json(self, history: bool = False) -> dict:
+        out = {
+            "id": self.id,
+            "experiment": self.experiment,
+            "name": self.name,
+            "status": self.status,
+            "deleted": self.deleted,
+            "start_time": iso(self.start_time),
+            "end_time": iso(self.end_time),
+            "duration": self.duration,
+            "parent_id": self.parent_id,
+            "host": self.host,
+            "git": self.git,
+            "command": self.command,
+            "exit_code": self.exit_code,
+            "params": self.params,
+            "metrics": self.metrics,
+            "tags": self.tags,
+            "artifacts": self.artifacts,
+            "data": self.data,
+            "env": self.env,
+            "origin": self.origin,
+        }
+        if history:
+            out["metric_history"] = {
+                key: [{"step": s, "value": v, "timestamp": iso(t)} for s, v, t in self.metric_history(key)]
+                for key in self.metric_keys_with_counts()
+            }
+        return out

@@ -1,0 +1,120 @@
+"""Reading runs: one run by id or unique prefix, and listing with filter, sort and paging.
+
+Every read first marks runs whose owning process died as ``killed`` (liveness.py), so
+no reader ever sees a dead run as running.
+"""
+
+from __future__ import annotations
+
+from mlctl.errors import NotFoundError, UsageError
+from mlctl.tracking import ids, liveness, query, sql
+from mlctl.tracking.db import SELECT_COLUMNS, database, exists
+from mlctl.tracking.run import Run
+from mlctl.tracking.writes import create_run, finish_run, log_batch  # noqa: F401  (public API)
+
+MAX_CANDIDATES = 10
+DEFAULT_SORT = "-start_time"
+
+
+def get_run(repo, ref: str, reap: bool = True, include_deleted: bool = True) -> Run:
+    """The run named by a full id or a unique prefix (case-insensitive)."""
+    prefix = ids.normalize_prefix(ref) if isinstance(ref, str) else None
+    if prefix is None:
+        raise NotFoundError(f"unknown run: {ref!r} (run ids are 26 letters and digits)",
+                            hint="`mlctl run list` shows them")
+    db = database(repo)
+    if reap:
+        liveness.reap(db, repo)
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    with db.mutex:
+        rows = db.conn.execute(
+            f"SELECT {SELECT_COLUMNS} FROM runs r WHERE r.id >= ? AND r.id < ? ORDER BY r.id LIMIT ?",
+            (prefix, upper, MAX_CANDIDATES + 1)).fetchall()
+    if not include_deleted:
+        rows = [row for row in rows if not Run(row).deleted]
+    exact = [row for row in rows if row[0] == prefix]
+    if exact:
+        return Run(exact[0], repo)
+    if not rows:
+        raise NotFoundError(f"unknown run: {ref}", hint="`mlctl run list` shows them")
+    if len(rows) > 1:
+        shown = ", ".join(row[0] for row in rows[:MAX_CANDIDATES])
+        more = " and more" if len(rows) > MAX_CANDIDATES else ""
+        raise UsageError(f"run prefix {ref} is ambiguous: {shown}{more}", hint="give more characters of the id")
+    return Run(rows[0], repo)
+
+
+def get_runs(repo, refs) -> list[Run]:
+    return [get_run(repo, ref) for ref in refs]
+
+
+def _where(experiment, filter_expr, include_deleted) -> tuple[str, list]:
+    clauses, args = [], []
+    if not include_deleted:
+        clauses.append("r.deleted = 0")
+    if experiment is not None:
+        clauses.append("r.experiment = ?")
+        args.append(experiment)
+    if filter_expr is not None and str(filter_expr).strip():
+        node = query.parse(filter_expr) if isinstance(filter_expr, str) else filter_expr
+        text, filter_args = sql.where(node, filter_expr if isinstance(filter_expr, str) else "")
+        clauses.append(text)
+        args.extend(filter_args)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _order(sort) -> tuple[str, list]:
+    keys = []
+    for item in ([sort] if isinstance(sort, str) else list(sort or [])):
+        keys.extend(query.parse_sort(item))
+    if not keys:
+        return "r.id DESC", []
+    text, args = sql.order_by(keys)
+    return text + ", r.id DESC", args
+
+
+def list_runs(repo, experiment: str | None = None, filter_expr=None, sort=None, limit: int | None = None,
+              offset: int = 0, include_deleted: bool = False, deleted_only: bool = False) -> list[Run]:
+    """Runs matching ``filter_expr`` (see query.py), newest first unless ``sort`` says
+    otherwise (``"-metrics.acc"``, or a list of keys); ``limit``/``offset`` page."""
+    if limit is not None and limit < 0 or offset < 0:
+        raise UsageError("limit and offset must be >= 0")
+    if not exists(repo):
+        query.parse(filter_expr) if filter_expr else None
+        _order(sort)
+        return []
+    db = database(repo)
+    liveness.reap(db, repo)
+    where, args = _where(experiment, filter_expr, include_deleted or deleted_only)
+    if deleted_only:
+        where += (" AND " if where else " WHERE ") + "r.deleted = 1"
+    order, order_args = _order(sort)
+    page = " LIMIT ? OFFSET ?" if limit is not None or offset else ""
+    page_args = [-1 if limit is None else limit, offset] if page else []
+    statement = f"SELECT {SELECT_COLUMNS} FROM runs r{where} ORDER BY {order}{page}"
+    with db.mutex:
+        rows = db.conn.execute(statement, [*args, *order_args, *page_args]).fetchall()
+    return [Run(row, repo) for row in rows]
+
+
+def count_runs(repo, experiment: str | None = None, filter_expr=None, include_deleted: bool = False) -> int:
+    if not exists(repo):
+        query.parse(filter_expr) if filter_expr else None
+        return 0
+    db = database(repo)
+    liveness.reap(db, repo)
+    where, args = _where(experiment, filter_expr, include_deleted)
+    with db.mutex:
+        return db.conn.execute(f"SELECT COUNT(*) FROM runs r{where}", args).fetchone()[0]
+
+
+def experiments(repo) -> list[dict]:
+    """Every experiment with its run count and newest run id."""
+    if not exists(repo):
+        return []
+    db = database(repo)
+    with db.mutex:
+        rows = db.conn.execute(
+            "SELECT experiment, COUNT(*), MAX(id) FROM runs WHERE deleted = 0 GROUP BY experiment ORDER BY experiment"
+        ).fetchall()
+    return [{"name": name, "runs": count, "last_run": last} for name, count, last in rows]
