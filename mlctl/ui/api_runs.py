@@ -52,6 +52,8 @@ def _call(parameter, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except MlctlError as exc:
         raise from_mlctl_error(exc, parameter) from None
+    except RecursionError:  # the parser recurses per parenthesis
+        raise HTTPError(400, f"the {parameter} nests too deeply", parameter=parameter) from None
 
 
 def list_runs(request, repo) -> JSON:

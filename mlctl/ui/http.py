@@ -106,6 +106,8 @@ class Query:
         if raw is None:
             return default
         try:
+            if not raw.strip().isascii():
+                raise ValueError(raw)
             value = int(raw.strip())
         except ValueError:
             raise HTTPError(400, f"query parameter {name} must be an integer, not {raw!r}", parameter=name) from None

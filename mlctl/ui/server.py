@@ -6,8 +6,11 @@ pool because the store's reads are blocking SQLite and file reads.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import signal
 import socket
+import threading
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -118,11 +121,38 @@ def serve(repo, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str |
     app = build_app(repo, token=token, loopback_only=guard.is_loopback(host))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    server = _server_class()(config)
     if on_ready:
         on_ready(url_for(host, sock.getsockname()[1], token))
     server.run(sockets=[sock])
     return 0
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Ctrl-C or SIGTERM is how a dashboard is meant to stop: finish in-flight requests
+        and return (exit 0) instead of re-raising the signal as uvicorn does."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        def _stop(self, sig, frame) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl-C: do not wait for slow clients
+            self.should_exit = True
+
+    return Server
 
 
 def url_for(host: str, port: int, token: str | None) -> str:

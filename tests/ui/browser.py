@@ -185,8 +185,12 @@ class Page:
 
     def wait_for(self, expression: str, timeout: float = 15, interval: float = 0.05):
         deadline = time.monotonic() + timeout
+        guarded = f"(() => {{ try {{ return ({expression}); }} catch (e) {{ return null; }} }})()"
         while True:
-            value = self.eval(expression)
+            try:
+                value = self.eval(guarded)
+            except BrowserError:  # the page is between documents
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:

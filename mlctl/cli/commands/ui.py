@@ -23,13 +23,13 @@ def ui(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 0.
     from mlctl.ui.guard import is_loopback
     from mlctl.ui.server import serve
 
-    repo = common.repo()
-    if not token and not is_loopback(host):
-        render.warn(f"serving on {host} without --token: anyone who can reach this machine can read your runs")
-    return serve(repo, host=host, port=port, token=token, on_ready=_announce)
+    def announce(url: str) -> None:
+        if not token and not is_loopback(host):
+            render.warn(f"serving on {host} without --token: anyone who can reach this machine can read your runs")
+        render.echo(url)
+        sys.stdout.flush()  # a script waiting for the URL reads it now, not at exit
+        render.info("mlctl ui: read-only dashboard at the URL above; Ctrl-C stops it")
 
-
-def _announce(url: str) -> None:
-    render.echo(url)
-    sys.stdout.flush()  # a script waiting for the URL reads it now, not at exit
-    render.info("mlctl ui: read-only dashboard at the URL above; Ctrl-C stops it")
+    code = serve(common.repo(), host=host, port=port, token=token, on_ready=announce)
+    render.info("mlctl ui: stopped")
+    return code

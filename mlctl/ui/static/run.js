@@ -120,7 +120,7 @@ function artifacts(run) {
 function source(run) {
   const git = run.git || {};
   return h("table", { class: "kv" }, h("tbody", {},
-    h("tr", {}, h("td", { text: "git commit" }), h("td", { class: "mono", text: git.commit || "— (not a git repository)" })),
+    h("tr", {}, h("td", { text: "git commit" }), h("td", { class: "mono", text: git.commit || "— (no commit recorded)" })),
     h("tr", {}, h("td", { text: "working tree" }), h("td", {}, git.dirty === null || git.dirty === undefined ? "—"
       : git.dirty ? badge("dirty", "failed") : badge("clean", "ok"))),
     h("tr", {}, h("td", { text: "command" }), h("td", { class: "mono", text: run.command || "—" }))));

@@ -147,8 +147,8 @@ function drawTable(state, view, data) {
     header(state, view, "Run", "name"), header(state, view, "Status", "status"),
     header(state, view, "Experiment", "experiment", "hide-narrow"),
     header(state, view, "Started", "start_time"), header(state, view, "Duration", "duration", "num hide-narrow"),
-    cols.params.map((k) => header(state, view, k, quoteKey("params", k), "group-params keycol", `param ${k}`)),
-    cols.metrics.map((k) => header(state, view, k, quoteKey("metrics", k), "group-metrics keycol num", `metric ${k}`)));
+    cols.params.map((k) => header(state, view, k, quoteKey("params", k), "keycol", `param ${k}`)),
+    cols.metrics.map((k) => header(state, view, k, quoteKey("metrics", k), "keycol num", `metric ${k}`)));
   const rows = data.runs.map((run) => h("tr", { "data-run": run.id },
     h("td", {}, h("input", { type: "checkbox", "aria-label": `select run ${run.id}`, checked: state.selected.has(run.id),
       onchange: (ev) => { ev.target.checked ? state.selected.add(run.id) : state.selected.delete(run.id); updateCompare(state, view); } })),
@@ -160,7 +160,10 @@ function drawTable(state, view, data) {
     h("td", { class: "num hide-narrow", text: fmtDuration(run.duration) }),
     cols.params.map((k) => h("td", { class: "mono", text: k in run.params ? fmtValue(run.params[k]) : "" })),
     cols.metrics.map((k) => h("td", { class: "num mono", text: k in run.metrics ? fmtValue(run.metrics[k]) : "" }))));
-  const table = h("table", { id: "runs" }, h("thead", {}, head), h("tbody", {}, rows));
+  const groups = h("tr", { class: "groups" }, h("th", { colspan: 6 }),
+    cols.params.length ? h("th", { class: "group-params", colspan: cols.params.length, text: "params" }) : null,
+    cols.metrics.length ? h("th", { class: "group-metrics num", colspan: cols.metrics.length, text: "metrics" }) : null);
+  const table = h("table", { id: "runs" }, h("thead", {}, groups, head), h("tbody", {}, rows));
   clear(view.table).append(data.runs.length ? table : h("div", { class: "empty", text: data.filter
     ? "No run matches this filter." : "No runs yet. Log one with `mlctl run log` or mlctl.start_run()." }));
   updateCompare(state, view);
