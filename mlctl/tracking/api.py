@@ -156,18 +156,20 @@ class ActiveRun:
 
     # -- ending -----------------------------------------------------------------------------
     def end(self, status: str = "finished") -> None:
-        """Flush, then (for the run's owner) record the final status and end time."""
+        """Flush, and (for the run's owner) record the final status and end time, in one
+        transaction."""
         from mlctl.tracking.writes import finish_run
 
         if self.ended:
             return
         self.ended = True
         _unregister(self)
-        try:
+        if not self.owner:
             self.flush()
-        finally:
-            if self.owner:
-                finish_run(self.repo, self._id, status=status)
+            return
+        with self._write_mutex:
+            points, params, tags, env = self._take()
+            finish_run(self.repo, self._id, status=status, points=points, params=params, tags=tags, env=env)
 
     def __enter__(self) -> "ActiveRun":
         return self
@@ -235,17 +237,26 @@ def _join(repo, ref: str, from_env: bool) -> ActiveRun:
     return active
 
 
+_found_repos: dict[tuple, object] = {}
+
+
 def _resolve_repo(repo):
+    """The repository to log to: given, named by the environment, or found from the
+    working directory (once per directory: a sweep starts thousands of runs)."""
     from mlctl.store.repo import Repo, find_repo
 
     if isinstance(repo, Repo):
         return repo
     if repo is not None:
-        return find_repo(Path(repo))
-    root = os.environ.get(ENV_RUN_ROOT)
-    if root and os.environ.get(ENV_RUN_ID):
-        return find_repo(Path(root))
-    return find_repo()
+        start = Path(repo)
+    elif os.environ.get(ENV_RUN_ROOT) and os.environ.get(ENV_RUN_ID):
+        start = Path(os.environ[ENV_RUN_ROOT])
+    else:
+        start = Path.cwd()
+    key = (str(start), os.environ.get("MLCTL_DIR"))
+    if key not in _found_repos:
+        _found_repos[key] = find_repo(start)
+    return _found_repos[key]
 
 
 _intervals: dict[str, float] = {}

@@ -16,6 +16,22 @@ from mlctl.store.repo import check_relpath
 def log_artifact(repo, run_id: str, path: str | os.PathLike, name: str | None = None) -> dict[str, str]:
     """Store a file (or every file of a folder) and attach it to the run under ``name``
     (default: the file or folder name); returns {relpath: hash} of what was added."""
+    from mlctl.tracking.writes import merge_json_column
+
+    added = store_artifact(repo, path, name)
+    merge_json_column(repo, run_id, "artifacts", added)
+    return added
+
+
+def store_artifacts(repo, paths) -> dict[str, str]:
+    """Put several artifacts in the object store (not yet attached to any run)."""
+    out: dict[str, str] = {}
+    for path in paths:
+        out.update(store_artifact(repo, path))
+    return out
+
+
+def store_artifact(repo, path: str | os.PathLike, name: str | None = None) -> dict[str, str]:
     source = Path(path)
     if not source.exists():
         raise UsageError(f"artifact {path} does not exist")
@@ -30,9 +46,6 @@ def log_artifact(repo, run_id: str, path: str | os.PathLike, name: str | None = 
         except PermissionError:
             raise UsageError(f"artifact {file} is not readable") from None
         added[relpath] = digest
-    from mlctl.tracking.writes import merge_json_column
-
-    merge_json_column(repo, run_id, "artifacts", added)
     return added
 
 

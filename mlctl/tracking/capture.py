@@ -71,10 +71,14 @@ def _git_state(root: Path) -> dict:
 
 # -- environment ----------------------------------------------------------------------------
 def command_line() -> str:
+    """The command line that started this process, as a shell would take it."""
     argv = list(sys.argv) or [""]
-    if argv[0] in ("", "-c"):
+    program = argv[0].replace("\\", "/")
+    if program.endswith("mlctl/__main__.py") or Path(program).name == "mlctl":
+        return shlex.join(["mlctl", *argv[1:]])
+    if program in ("", "-c") or program.endswith(".py"):
         return shlex.join([Path(sys.executable).name, *argv])
-    return shlex.join([Path(sys.executable).name, *argv]) if argv[0].endswith(".py") else shlex.join(argv)
+    return shlex.join(argv)
 
 
 def host() -> str:

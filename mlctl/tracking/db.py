@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS runs (
     parent_id TEXT,
     host TEXT,
     pid INTEGER,
+    owner TEXT,
     git_commit TEXT,
     git_dirty INTEGER,
     command TEXT,
@@ -68,7 +69,7 @@ CREATE INDEX IF NOT EXISTS points_run_key ON points(run_id, key, step);
 
 COLUMNS = (
     "id", "experiment", "name", "status", "start_time", "end_time", "updated", "deleted",
-    "parent_id", "host", "pid", "git_commit", "git_dirty", "command", "exit_code", "params",
+    "parent_id", "host", "pid", "owner", "git_commit", "git_dirty", "command", "exit_code", "params",
     "metrics", "tags", "artifacts", "data", "env", "record", "origin",
 )
 SELECT_COLUMNS = ", ".join(f"r.{c}" for c in COLUMNS)
@@ -112,8 +113,26 @@ def exists(repo) -> bool:
     return repo.db_path(DB_NAME).is_file()
 
 
+_by_repo: dict[int, tuple[object, int, float, Database]] = {}
+RECHECK_SECONDS = 1.0
+
+
 def database(repo) -> Database:
     """The process's connection to ``repo``'s runs index, created on first use."""
+    import time
+
+    hit = _by_repo.get(id(repo))
+    now = time.monotonic()
+    if hit and hit[0] is repo and hit[1] == os.getpid() and now - hit[2] < RECHECK_SECONDS:
+        return hit[3]
+    db = _open_database(repo)
+    if len(_by_repo) > 64:  # a server making a Repo per request must not grow this forever
+        _by_repo.clear()
+    _by_repo[id(repo)] = (repo, os.getpid(), now, db)
+    return db
+
+
+def _open_database(repo) -> Database:
     path = repo.db_path(DB_NAME)
     key = str(path)
     with _open_lock:
@@ -157,7 +176,13 @@ def forget_all() -> None:
             with contextlib.suppress(Exception):
                 db.conn.close()
         _open.clear()
+        _by_repo.clear()
+
+
+def _after_fork_in_child() -> None:
+    _open.clear()
+    _by_repo.clear()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: _open.clear())
+    os.register_at_fork(after_in_child=_after_fork_in_child)

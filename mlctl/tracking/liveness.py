@@ -1,10 +1,12 @@
 """Is a running run's process still alive? A flock held by the owning process.
 
-The process that owns a running run holds an exclusive flock on
-``.mlctl/locks/runs/<id>.lock`` from before the run row exists until after it is
-finished. flock dies with its process, so a run whose lock can be taken (or whose lock
-file is gone) while its row still says ``running`` was killed (SIGKILL, OOM, power):
-readers mark it ``killed``, ending at its last write. Everything it flushed is kept.
+Each process that owns running runs holds an exclusive flock on one file,
+``.mlctl/locks/runs/<host>-<pid>-<random>.lock``, for its whole life; the run row names
+that file in its ``owner`` column. flock dies with its process, so a run whose row says
+``running`` but whose owner lock can be taken (or is gone) was killed (SIGKILL, OOM,
+power loss): readers mark it ``killed``, ending at its last write, and keep everything
+it flushed. One lock per process, not per run, keeps a 1,000-run sweep free of
+per-run lock files.
 """
 
 from __future__ import annotations
@@ -12,49 +14,52 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
+import socket
 import threading
 
-from mlctl.store.lock import FileLock
-
-_held: dict[str, FileLock] = {}
-_held_lock = threading.Lock()
+_mine: dict[str, tuple[str, int]] = {}  # locks folder -> (owner token, fd)
+_mine_lock = threading.Lock()
 
 
-def lock_path(repo, run_id: str):
-    return repo.dot / "locks" / "runs" / f"{run_id}.lock"
+def _locks_dir(repo):
+    return repo.dot / "locks" / "runs"
 
 
-def hold(repo, run_id: str) -> bool:
-    """Take the run's liveness lock for this process; False when another process has it."""
-    lock = FileLock(lock_path(repo, run_id), timeout=0.0, what=f"run {run_id}")
-    if not lock.try_acquire():
+def owner_token(repo) -> str:
+    """This process's owner token for ``repo``, taking its lock on first use."""
+    key = str(_locks_dir(repo))
+    held = _mine.get(key)
+    if held:
+        return held[0]
+    with _mine_lock:
+        if key not in _mine:
+            if not _mine:
+                import atexit
+
+                atexit.register(release_all)
+            _mine[key] = _take(_locks_dir(repo))
+        return _mine[key][0]
+
+
+def _take(folder) -> tuple[str, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    host = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in socket.gethostname())[:40]
+    token = f"{host}-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(folder / f"{token}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a fresh file: nobody else can hold it
+    return token, fd
+
+
+def is_alive(repo, owner: str | None) -> bool:
+    if not owner:
         return False
-    with _held_lock:
-        _held[run_id] = lock
-    return True
-
-
-def holds(run_id: str) -> bool:
-    return run_id in _held
-
-
-def release(repo, run_id: str) -> None:
-    """Drop the lock after the run's final state is committed, and its file with it."""
-    with _held_lock:
-        lock = _held.pop(run_id, None)
-    if lock is None:
-        return
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(lock.path)
-    lock.release()
-
-
-def is_alive(repo, run_id: str) -> bool:
-    if run_id in _held:
+    held = _mine.get(str(_locks_dir(repo)))
+    if held and held[0] == owner:
         return True
     try:
-        fd = os.open(lock_path(repo, run_id), os.O_RDWR)
-    except FileNotFoundError:
+        fd = os.open(_locks_dir(repo) / f"{owner}.lock", os.O_RDWR)
+    except (FileNotFoundError, NotADirectoryError):
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -68,19 +73,47 @@ def is_alive(repo, run_id: str) -> bool:
 def reap(db, repo) -> int:
     """Mark running runs whose owner is gone as killed; returns how many."""
     with db.mutex:
-        running = [r[0] for r in db.conn.execute("SELECT id FROM runs WHERE status = 'running'")]
-    dead = [run_id for run_id in running if not is_alive(repo, run_id)]
+        running = db.conn.execute("SELECT id, owner FROM runs WHERE status = 'running'").fetchall()
+    if not running:
+        return 0
+    dead = [(run_id, owner) for run_id, owner in running if not is_alive(repo, owner)]
     if not dead:
         return 0
     with db.write() as conn:
-        for run_id in dead:
-            # conditional: a run that finished since we looked keeps its real status
+        for run_id, owner in dead:
+            # conditional: a run finished or resumed since we looked keeps its real state
             conn.execute(
                 "UPDATE runs SET status = 'killed', end_time = COALESCE(updated, start_time) "
-                "WHERE id = ? AND status = 'running'", (run_id,))
+                "WHERE id = ? AND status = 'running' AND owner IS ?", (run_id, owner))
+    for owner in {owner for _run, owner in dead if owner}:
+        _remove_dead_lock(repo, owner)
     return len(dead)
 
 
+def _remove_dead_lock(repo, owner: str) -> None:
+    """Remove a dead owner's lock file (tokens are never reused, so this is safe)."""
+    with contextlib.suppress(OSError):
+        os.unlink(_locks_dir(repo) / f"{owner}.lock")
+
+
+def release_all() -> None:
+    """Drop this process's locks (at exit; the OS would do it anyway)."""
+    with _mine_lock:
+        for folder, (token, fd) in list(_mine.items()):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, f"{token}.lock"))
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _mine.clear()
+
+
+def _after_fork_in_child() -> None:
+    # the child must not keep its parent's runs alive, nor believe it owns them
+    for _token, fd in _mine.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _mine.clear()
+
+
 if hasattr(os, "register_at_fork"):
-    # a forked child must not believe it owns its parent's runs
-    os.register_at_fork(after_in_child=lambda: _held.clear())
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -72,7 +72,10 @@ class Compiler:
 
     # -- per value type -------------------------------------------------------------------
     def json_path(self, field: Field) -> str:
-        return self.arg('$."' + field.key + '"')
+        """The JSON path as an SQL literal (inlined, so an expression may repeat it)."""
+        if '"' in field.key or "\\" in field.key:
+            raise FilterError("keys cannot contain quotes or backslashes", field.column, str(field), self.expr)
+        return "'" + ('$."' + field.key + '"').replace("'", "''") + "'"
 
     def json_expr(self, field: Field) -> str:
         return f"json_extract(r.{field.scope}, {self.json_path(field)})"

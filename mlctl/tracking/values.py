@@ -67,19 +67,27 @@ def param_value(value: Any, key: str) -> Any:
     return str(value)
 
 
-def parse_scalar(text: str) -> Any:
-    """A command-line value as a YAML scalar: ``2`` is 2, ``0.1`` 0.1, ``true`` True,
-    ``rf`` "rf"; anything that is not a scalar stays the string given."""
-    import yaml
+_INT_RE = re.compile(r"^[-+]?[0-9]+$")
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_SPECIAL = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
 
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if value is None and text.strip() not in ("", "~", "null", "Null", "NULL"):
-        return text
-    if isinstance(value, (str, bool, int, float)) or value is None:
-        return value
+
+def parse_scalar(text: str) -> Any:
+    """A command-line value as a YAML 1.2 (core schema) scalar: ``2`` is 2, ``1e-3``
+    0.001, ``true`` True, ``null`` None, ``'2'`` the string "2", ``rf`` "rf"."""
+    stripped = text.strip()
+    if stripped in ("", "~", "null", "Null", "NULL"):
+        return None
+    if stripped in ("true", "True", "TRUE", "false", "False", "FALSE"):
+        return stripped[0] in "tT"
+    if _INT_RE.match(stripped):
+        return int(stripped)
+    if _FLOAT_RE.match(stripped):
+        return float(stripped)
+    if stripped.lower() in _SPECIAL:
+        return _SPECIAL[stripped.lower()]
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
+        return stripped[1:-1]
     return text
 
 

@@ -1,8 +1,8 @@
 """Changes to runs, each one transaction on the runs index (see db.py).
 
-``create_run`` takes the run's liveness lock (liveness.py) for the calling process when
-the run starts ``running``, so whoever creates a run and never finishes it (a crash,
-SIGKILL) leaves a run that readers see as ``killed``.
+``create_run`` makes the calling process the owner of a run that starts ``running``
+(liveness.py), so whoever creates a run and never finishes it (a crash, SIGKILL)
+leaves a run that readers see as ``killed``.
 """
 
 from __future__ import annotations
@@ -13,49 +13,70 @@ from typing import Iterable
 
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.tracking import capture, ids, liveness, values
-from mlctl.tracking.db import database
+from mlctl.tracking.db import COLUMNS, database
 
 DEFAULT_EXPERIMENT = "default"
 
-# (key, step or None, value, timestamp)
+# (key, step or None, value, timestamp or None)
 Point = tuple
+_experiment_cache: dict[tuple, str] = {}
 
 
 def default_experiment(repo) -> str:
-    return os.environ.get("MLCTL_EXPERIMENT") or repo.config.get("tracking.experiment") or DEFAULT_EXPERIMENT
+    """MLCTL_EXPERIMENT, else the config's tracking.experiment, else "default"."""
+    if os.environ.get("MLCTL_EXPERIMENT"):
+        return os.environ["MLCTL_EXPERIMENT"]
+    key = (str(repo.dot), *(_mtime(repo.dot / name) for name in ("config.yaml", "config.local.yaml")))
+    if key not in _experiment_cache:
+        _experiment_cache[key] = repo.config.get("tracking.experiment") or DEFAULT_EXPERIMENT
+    return _experiment_cache[key]
+
+
+def _mtime(path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def check_experiment(name: str) -> str:
+    if not isinstance(name, str) or not values.KEY_RE.match(name):
+        raise UsageError(f"invalid experiment name: {name!r}", hint=values.KEY_HINT)
+    return name
 
 
 def create_run(repo, experiment: str | None = None, name: str | None = None, params: dict | None = None,
                tags: dict | None = None, run_id: str | None = None, command: str | None = None,
                data: dict | None = None, parent_id: str | None = None, status: str = "running",
                metrics: Iterable[Point] = (), env: dict | None = None, capture_context: bool = True,
-               start_time: float | None = None):
-    """Record a new run; with ``status="running"`` this process owns it until finish_run."""
-    from mlctl.tracking.runs import get_run
+               start_time: float | None = None, artifacts: dict | None = None):
+    """Record a new run, in one transaction; with ``status="running"`` this process owns
+    it until finish_run. Returns the Run."""
+    from mlctl.tracking.run import Run
 
-    experiment = check_experiment(experiment or default_experiment(repo))
     if status not in values.STATUSES:
         raise UsageError(f"invalid run status: {status!r}")
     run_id = run_id or ids.new_id(start_time)
     if not ids.is_run_id(run_id):
         raise UsageError(f"invalid run id: {run_id!r}")
     start = time.time() if start_time is None else start_time
-    row = _new_row(repo, run_id, experiment, name, status, start, command, data, parent_id,
-                   params, tags, env, capture_context)
-    if status == "running" and not liveness.hold(repo, run_id):
-        raise UsageError(f"run {run_id} is already active in another process")
-    db = database(repo)
+    row = _new_row(repo, run_id, check_experiment(experiment or default_experiment(repo)), name, status,
+                   start, command, data, parent_id, params, tags, env, capture_context)
+    row["artifacts"] = values.dumps(artifacts or {})
     try:
-        with db.write() as conn:
-            columns = ", ".join(row)
-            conn.execute(f"INSERT INTO runs ({columns}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
-            _store_points(conn, run_id, metrics, start)
-    except BaseException as exc:
-        liveness.release(repo, run_id)
+        with database(repo).write() as conn:
+            conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         tuple(row.values()))
+            latest = _store_points(conn, run_id, metrics, start)
+            if latest is not None:
+                _update(conn, run_id, {"metrics": latest})
+    except Exception as exc:
         if "UNIQUE constraint failed" in str(exc):
             raise UsageError(f"run {run_id} already exists") from None
         raise
-    return get_run(repo, run_id, reap=False)
+    if latest is not None:
+        row["metrics"] = latest
+    return Run(tuple(row.get(col) for col in COLUMNS), repo)
 
 
 def _new_row(repo, run_id, experiment, name, status, start, command, data, parent_id, params, tags,
@@ -65,22 +86,18 @@ def _new_row(repo, run_id, experiment, name, status, start, command, data, paren
     full_env.update(env or {})
     if data is None:
         data = capture.data_pointers(repo) if capture_context else {}
+    if command is None and capture_context:
+        command = capture.command_line()
     return {
         "id": run_id, "experiment": experiment, "name": name, "status": status,
         "start_time": start, "end_time": None if status == "running" else start, "updated": start,
-        "parent_id": parent_id, "host": capture.host(), "pid": os.getpid(),
+        "deleted": 0, "parent_id": parent_id, "host": capture.host(), "pid": os.getpid(),
+        "owner": liveness.owner_token(repo) if status == "running" else None,
         "git_commit": git["commit"], "git_dirty": None if git["dirty"] is None else int(git["dirty"]),
-        "command": command if command is not None else (capture.command_line() if capture_context else None),
-        "params": values.dumps(_check_params(params)), "tags": values.dumps(_check_tags(tags)),
-        "data": values.dumps(data), "env": values.dumps(full_env),
-        "metrics": "{}", "artifacts": "{}",
+        "command": command, "params": values.dumps(_check_params(params)),
+        "tags": values.dumps(_check_tags(tags)), "data": values.dumps(data),
+        "env": values.dumps(full_env), "metrics": "{}",
     }
-
-
-def check_experiment(name: str) -> str:
-    if not isinstance(name, str) or not values.KEY_RE.match(name):
-        raise UsageError(f"invalid experiment name: {name!r}", hint=values.KEY_HINT)
-    return name
 
 
 def _check_params(params: dict | None) -> dict:
@@ -92,28 +109,33 @@ def _check_tags(tags: dict | None) -> dict:
 
 
 def log_batch(repo, run_id: str, points: Iterable[Point] = (), params: dict | None = None,
-              tags: dict | None = None, env: dict | None = None) -> None:
-    """Add metric points and merge params, tags and environment into a run, atomically."""
+              tags: dict | None = None, env: dict | None = None, finish: dict | None = None) -> None:
+    """Add metric points and merge params, tags and environment into a run, atomically;
+    ``finish`` ({"status", "exit_code", "end_time"}) also ends it in the same transaction."""
     params, tags = _check_params(params), _check_tags(tags)
+    now = time.time()
     with database(repo).write() as conn:
         row = conn.execute("SELECT params, tags, env FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"unknown run: {run_id}")
-        _store_points(conn, run_id, points, time.time())
-        updates = {"updated": time.time()}
-        if params:
-            updates["params"] = values.dumps({**values.loads(row[0]), **params})
-        if tags:
-            updates["tags"] = values.dumps({**values.loads(row[1]), **tags})
-        if env:
-            updates["env"] = values.dumps({**values.loads(row[2]), **env})
+        updates: dict = {"updated": now}
+        latest = _store_points(conn, run_id, points, now)
+        if latest is not None:
+            updates["metrics"] = latest
+        for column, changes, old in (("params", params, row[0]), ("tags", tags, row[1]), ("env", env, row[2])):
+            if changes:
+                updates[column] = values.dumps({**values.loads(old), **changes})
+        if finish:
+            end = finish.get("end_time") or now
+            updates.update(status=finish["status"], exit_code=finish.get("exit_code"), end_time=end, updated=end)
         _update(conn, run_id, updates)
 
 
-def _store_points(conn, run_id: str, points: Iterable[Point], now: float) -> None:
+def _store_points(conn, run_id: str, points: Iterable[Point], now: float) -> str | None:
+    """Insert points and move each key's latest value; returns the new metrics JSON."""
     points = list(points)
     if not points:
-        return
+        return None
     next_step: dict[str, int] = {}
     rows, newest = [], {}
     for key, step, value, ts in points:
@@ -123,19 +145,19 @@ def _store_points(conn, run_id: str, points: Iterable[Point], now: float) -> Non
                 next_step[key] = prev[0] + 1 if prev else 0
             step = next_step[key]
         next_step[key] = max(next_step.get(key, 0), step + 1)
-        ts = now if ts is None else ts
-        rows.append((run_id, key, step, ts, value))
+        row = (run_id, key, step, now if ts is None else ts, value)
+        rows.append(row)
         best = newest.get(key)
-        if best is None or (step, ts) >= (best[2], best[3]):
-            newest[key] = rows[-1]
+        if best is None or (row[2], row[3]) >= (best[2], best[3]):
+            newest[key] = row
     conn.executemany("INSERT INTO points (run_id, key, step, ts, value) VALUES (?, ?, ?, ?, ?)", rows)
     conn.executemany(
         "INSERT INTO latest (run_id, key, step, ts, value) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, ts = excluded.ts, value = excluded.value "
         "WHERE excluded.step > latest.step OR (excluded.step = latest.step AND excluded.ts >= latest.ts)",
         list(newest.values()))
-    latest = {k: v for k, v in conn.execute("SELECT key, value FROM latest WHERE run_id = ?", (run_id,))}
-    conn.execute("UPDATE runs SET metrics = ? WHERE id = ?", (values.dumps(latest), run_id))
+    latest = dict(conn.execute("SELECT key, value FROM latest WHERE run_id = ?", (run_id,)))
+    return values.dumps(latest)
 
 
 def _update(conn, run_id: str, updates: dict) -> None:
@@ -144,36 +166,27 @@ def _update(conn, run_id: str, updates: dict) -> None:
 
 
 def finish_run(repo, run_id: str, status: str = "finished", exit_code: int | None = None,
-               end_time: float | None = None, env: dict | None = None) -> None:
-    """Set a run's final status and end time, then drop this process's hold on it."""
+               end_time: float | None = None, env: dict | None = None, points: Iterable[Point] = (),
+               params: dict | None = None, tags: dict | None = None) -> None:
+    """Set a run's final status and end time (with any last points, params, tags)."""
     if status not in values.STATUSES or status == "running":
         raise UsageError(f"invalid final status: {status!r}")
-    end = time.time() if end_time is None else end_time
-    try:
-        with database(repo).write() as conn:
-            row = conn.execute("SELECT env FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"unknown run: {run_id}")
-            updates = {"status": status, "end_time": end, "updated": end, "exit_code": exit_code}
-            if env:
-                updates["env"] = values.dumps({**values.loads(row[0]), **env})
-            _update(conn, run_id, updates)
-    finally:
-        liveness.release(repo, run_id)
+    log_batch(repo, run_id, points, params, tags, env,
+              finish={"status": status, "exit_code": exit_code, "end_time": end_time})
 
 
 def resume_run(repo, run_id: str) -> bool:
-    """Mark an existing run running again, owned by this process; False if another
-    process is running it (then the caller joins instead)."""
-    if not liveness.hold(repo, run_id):
-        return False
-    try:
-        with database(repo).write() as conn:
-            _update(conn, run_id, {"status": "running", "end_time": None, "exit_code": None,
-                                   "updated": time.time(), "pid": os.getpid(), "host": capture.host()})
-    except BaseException:
-        liveness.release(repo, run_id)
-        raise
+    """Make this process the owner of an existing run, running again; False when its
+    owner is alive in another process (the caller then joins it instead)."""
+    me = liveness.owner_token(repo)
+    with database(repo).write() as conn:
+        row = conn.execute("SELECT status, owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"unknown run: {run_id}")
+        if row[0] == "running" and row[1] != me and liveness.is_alive(repo, row[1]):
+            return False
+        _update(conn, run_id, {"status": "running", "end_time": None, "exit_code": None, "owner": me,
+                               "updated": time.time(), "pid": os.getpid(), "host": capture.host()})
     return True
 
 
@@ -187,7 +200,8 @@ def next_steps(repo, run_id: str) -> dict[str, int]:
 
 def merge_json_column(repo, run_id: str, column: str, changes: dict, remove: Iterable[str] = ()) -> dict:
     """Merge ``changes`` into (and drop ``remove`` keys from) one JSON column of a run."""
-    assert column in ("params", "tags", "artifacts", "data", "env")
+    if column not in ("params", "tags", "artifacts", "data", "env"):
+        raise ValueError(column)
     with database(repo).write() as conn:
         row = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:

@@ -1,0 +1,113 @@
+"""Rows for the human views of runs (the CLI renders them; this decides what they hold)."""
+
+from __future__ import annotations
+
+import time
+
+from mlctl.tracking.run import Run
+
+BASE_COLUMNS = ("id", "experiment", "name", "status", "started", "duration")
+
+
+def local_time(ts: float | None) -> str | None:
+    return None if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def duration_text(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def list_columns(runs: list[Run], chosen: list[str] | None = None) -> list[str]:
+    """The table's columns: attributes, then every param and metric the runs have."""
+    if chosen:
+        return chosen
+    params = sorted({k for run in runs for k in run.params})
+    metrics = sorted({k for run in runs for k in run.metrics})
+    return [*BASE_COLUMNS, *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics)]
+
+
+def cell(run: Run, column: str):
+    if column == "started":
+        return local_time(run.start_time)
+    if column == "duration":
+        return duration_text(run.duration)
+    scope, dot, key = column.partition(".")
+    if dot and scope in ("params", "metrics", "tags"):
+        return getattr(run, scope).get(key)
+    if column in ("git_commit", "commit"):
+        return run.git["commit"]
+    return getattr(run, column, None)
+
+
+def list_rows(runs: list[Run], columns: list[str]) -> list[list]:
+    return [[cell(run, c) for c in columns] for run in runs]
+
+
+def show_lines(run: Run, point_counts: dict[str, int]) -> list[tuple[str, object]]:
+    """(label, value) pairs for ``run show``; section headers have value None."""
+    env = run.env
+    git = run.git
+    status = run.status + (f" (exit {run.exit_code})" if run.exit_code is not None else "")
+    packages = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
+    lines: list[tuple[str, object]] = [
+        ("run", run.id), ("experiment", run.experiment), ("name", run.name),
+        ("status", status + (" [deleted]" if run.deleted else "")),
+        ("started", local_time(run.start_time)), ("ended", local_time(run.end_time)),
+        ("duration", duration_text(run.duration)),
+        ("git", f"{git['commit'] or '-'}{' (dirty)' if git['dirty'] else ''}"),
+        ("command", run.command), ("host", run.host),
+        ("python", f"{env.get('python', '-')}" + (f"; {packages}" if packages else "")),
+    ]
+    if run.parent_id:
+        lines.append(("parent", run.parent_id))
+    if run.origin:
+        lines.append(("pulled from", run.origin))
+    lines += _section("params", run.params)
+    lines += _section("metrics", {k: _metric_cell(v, point_counts.get(k, 0)) for k, v in run.metrics.items()})
+    lines += _section("tags", run.tags)
+    lines += _section("artifacts", run.artifacts)
+    lines += _section("data", run.data)
+    for stream in ("stdout", "stderr"):
+        tail = env.get("output_tail", {}).get(stream)
+        if tail:
+            lines.append((f"{stream} (tail)", None))
+            lines += [("", line) for line in tail.rstrip("\n").splitlines()[-10:]]
+    return lines
+
+
+def number(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return f"{value:.6g}"
+
+
+def _metric_cell(value: float, count: int) -> str:
+    return f"{number(value)}  ({count} points)" if count > 1 else number(value)
+
+
+def _section(title: str, items: dict) -> list[tuple[str, object]]:
+    if not items:
+        return []
+    return [(f"{title}:", None), *((f"  {k}", v) for k, v in sorted(items.items()))]
+
+
+def compare_rows(result: dict) -> tuple[list[str], list[list]]:
+    ids = result["runs"]
+    columns = ["", "", *(i[:10] for i in ids)]
+    rows = []
+    for section in ("attributes", "params", "metrics"):
+        items = result[section]
+        if not items:
+            continue
+        rows.append(["", f"{section}:", *([""] * len(ids))])
+        for item in items:
+            rows.append(["*" if item["differs"] else "", f"  {item['key']}", *item["values"]])
+    return columns, rows
