@@ -6,26 +6,57 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --grace|--jobs|-C|-j) ((i++)); continue;;
+            --alias|--artifact|--columns|--data|--description|--eval|--example|--experiment|--filter|--flavor|--gate|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--min-delta|--must-beat|--name|--offset|--output|--param|--path|--plot|--reason|--remote|--remove|--rev|--run|--sort|--tag|--target|--to|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" demo"|" fsck"|" gc"|" init"|" remote"|" remote add"|" remote remove"|" remote list"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" status") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config demo fsck gc init remote status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model remote run status";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
         " config unset") opts="--local -q --quiet -h --help"; cmds="";;
         " config list") opts="--local --all --json -q --quiet -h --help"; cmds="";;
+        " data") opts="-q --quiet -h --help"; cmds="add status checkout diff log list push pull";;
+        " data add") opts="-j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data status") opts="--json -q --quiet -h --help"; cmds="";;
+        " data checkout") opts="--rev --link --force -f -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data diff") opts="--path -p --exit-code --json -q --quiet -h --help"; cmds="";;
+        " data log") opts="-n --max-count --json -q --quiet -h --help"; cmds="";;
+        " data list") opts="--json -q --quiet -h --help"; cmds="";;
+        " data push") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data pull") opts="-r --remote --rev -j --jobs --json -q --quiet -h --help"; cmds="";;
         " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --json -q --quiet -h --help"; cmds="";;
+        " hooks") opts="-q --quiet -h --help"; cmds="install uninstall";;
+        " hooks install") opts="--json -q --quiet -h --help"; cmds="";;
+        " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
+        " lineage") opts="--json -q --quiet -h --help"; cmds="";;
+        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete unalias";;
+        " model register") opts="--run --flavor --example --target --description -d --check --json -q --quiet -h --help"; cmds="";;
+        " model list") opts="--json -q --quiet -h --help"; cmds="";;
+        " model show") opts="--json -q --quiet -h --help"; cmds="";;
+        " model promote") opts="--to --gate --eval --target --must-beat --min-delta --reason -m --dry-run --json -q --quiet -h --help"; cmds="";;
+        " model rollback") opts="--alias --reason -m --json -q --quiet -h --help"; cmds="";;
+        " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
+        " model delete") opts="--json -q --quiet -h --help"; cmds="";;
+        " model unalias") opts="--reason -m -q --quiet -h --help"; cmds="";;
         " remote") opts="-q --quiet -h --help"; cmds="add remove list";;
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
         " remote list") opts="--json -q --quiet -h --help"; cmds="";;
+        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts";;
+        " run log") opts="--experiment -e --name -n -p --param -m --metric -t --tag --artifact -a --data -d --metrics-file --id-file --json -q --quiet -h --help"; cmds="";;
+        " run list") opts="--experiment -e --filter -f --sort -s --limit -l --offset --columns -c --deleted --json -q --quiet -h --help"; cmds="";;
+        " run show") opts="--metric --history --json -q --quiet -h --help"; cmds="";;
+        " run compare") opts="--plot --metric --json -q --quiet -h --help"; cmds="";;
+        " run tag") opts="--remove -r --json -q --quiet -h --help"; cmds="";;
+        " run delete") opts="--purge --json -q --quiet -h --help"; cmds="";;
+        " run restore") opts="--json -q --quiet -h --help"; cmds="";;
+        " run artifacts") opts="--output -o --json -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;
     esac

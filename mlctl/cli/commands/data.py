@@ -1,0 +1,187 @@
+"""Version data files and folders: add, status, checkout, diff, log, list, push, pull."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from mlctl.cli import common, render
+
+app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull.")
+
+JOBS_HELP = "Parallel jobs (default: core.jobs, else the number of cores)."
+PATHS = typer.Argument(None, help="Tracked paths (default: all).", show_default=False)
+
+
+def human(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+@app.command("add")
+def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."),
+        jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+        as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
+    """Hash files or folders into the store and write PATH.mlctl pointers."""
+    from mlctl.data.add import add as run
+
+    result = run(common.repo(), paths, jobs=jobs or None, progress=render.progress)
+    for warning in result.warnings:
+        render.warn(warning)
+    if as_json:
+        render.emit_json(result.to_json())
+        return 0
+    for p in result.pointers:
+        same = " (unchanged)" if p.path in result.unchanged else ""
+        files = "1 file" if p.nfiles == 1 else f"{p.nfiles} files"
+        render.info(f"{p.path}: {files}, {human(p.size)} -> {p.pointer_path}{same}")
+    render.info("commit the pointers: git add " + " ".join(p.pointer_path for p in result.pointers))
+    return 0
+
+
+@app.command("status")
+def status(paths: Optional[List[str]] = PATHS, as_json: bool = common.json_option()) -> int:
+    """Modified / deleted / not-in-store data vs the pointers; exit 1 if anything changed."""
+    from mlctl.data.status import status as run
+
+    report = run(common.repo(), paths)
+    if as_json:
+        render.emit_json(report.to_json())
+        return common.found(report.changed)
+    for item in report.paths:
+        if item.state != "unchanged":
+            render.echo(f"{item.state + ':':<14}{item.pointer.path}")
+        for label, files in (("added", item.added), ("modified", item.modified), ("deleted", item.deleted)):
+            for f in files:
+                render.echo(f"  {label + ':':<12}{f}")
+        if not item.in_store:
+            render.echo(f"{'not in store:':<14}{item.pointer.path}")
+    if not report.changed:
+        render.info(f"data up to date ({len(report.paths)} tracked paths)")
+    elif any(not p.in_store for p in report.paths):
+        render.info("hint: run `mlctl data pull` to fetch what is not in the store")
+    return common.found(report.changed)
+
+
+@app.command("checkout")
+def checkout(paths: Optional[List[str]] = PATHS,
+             rev: Optional[str] = typer.Option(None, "--rev", metavar="GITREV", help="Take GITREV's pointers (and write them)."),
+             link: Optional[str] = typer.Option(None, "--link", metavar="copy|reflink|hardlink|symlink",
+                                                help="How files land (default: data.link, else copy)."),
+             force: bool = typer.Option(False, "--force", "-f", help="Discard workspace data that is not in the store."),
+             jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+             as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
+    """Make the workspace match the pointers (or GITREV's), verifying every object."""
+    from mlctl.data.checkout import checkout as run
+
+    result = run(common.repo(), paths, rev=rev, link=link, force=force, jobs=jobs or None,
+                 progress=render.progress)
+    for warning in result.warnings:
+        render.warn(warning)
+    if as_json:
+        render.emit_json(result.to_json())
+        return 0
+    render.info(f"{len(result.written)} written, {len(result.deleted)} deleted, "
+                f"{result.unchanged} unchanged ({result.link})")
+    return 0
+
+
+@app.command("diff")
+def diff(rev_a: Optional[str] = typer.Argument(None, metavar="[REV_A]", help="Old side (default: HEAD)."),
+         rev_b: Optional[str] = typer.Argument(None, metavar="[REV_B]", help="New side (default: the workspace)."),
+         path: Optional[List[str]] = typer.Option(None, "--path", "-p", help="Only these tracked paths."),
+         exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences."),
+         as_json: bool = common.json_option()) -> int:
+    """Added / modified / deleted files between two versions (default: HEAD vs workspace)."""
+    from mlctl.data.diff import diff as run
+
+    report = run(common.repo(), rev_a, rev_b, paths=path)
+    if as_json:
+        render.emit_json(report.to_json())
+    else:
+        rows = [("added", d["path"], human(d["size"])) for d in report.added]
+        rows += [("modified", d["path"], f"{human(d['old_size'])} -> {human(d['new_size'])}") for d in report.modified]
+        rows += [("deleted", d["path"], human(d["size"])) for d in report.deleted]
+        for change, p, size in sorted(rows, key=lambda r: r[1]):
+            render.echo(f"{change + ':':<10}{p}  ({size})")
+        render.info(f"{report.old} -> {report.new}: {len(report.added)} added, "
+                    f"{len(report.modified)} modified, {len(report.deleted)} deleted")
+    return common.found(report.changed) if exit_code else 0
+
+
+@app.command("log")
+def log(path: str = typer.Argument(..., help="A tracked path (or its pointer file)."),
+        limit: int = typer.Option(0, "-n", "--max-count", min=0, help="Show at most N versions."),
+        as_json: bool = common.json_option()) -> int:
+    """The versions of PATH through the git history of its pointer."""
+    from mlctl.data.revs import log as run
+
+    repo = common.repo()
+    rel = repo.relpath(path).removesuffix(".mlctl")
+    versions = run(repo, rel, limit or None)
+    if as_json:
+        render.emit_json({"path": rel, "versions": [v.to_json() for v in versions]})
+        return 0
+    rows = [(v.commit[:10], v.date[:19].replace("T", " "), "deleted" if v.pointer is None else human(v.pointer.size),
+             "-" if v.pointer is None else v.pointer.nfiles, "-" if v.pointer is None else v.pointer.hash[:12],
+             v.subject) for v in versions]
+    render.table(["commit", "date", "size", "files", "hash", "subject"], rows)
+    if not versions:
+        render.info(f"no commits touch {rel}.mlctl")
+    return 0
+
+
+@app.command("list")
+def list_(as_json: bool = common.json_option()) -> int:
+    """Every tracked path: size, file count, hash, status."""
+    from mlctl.data.listing import list_tracked
+
+    rows = list_tracked(common.repo())
+    if as_json:
+        render.emit_json(rows)
+        return 0
+    render.table(["path", "kind", "size", "files", "hash", "status"],
+                 [(r["path"], r["kind"], human(r["size"]), r["nfiles"], (r["hash"] or "-")[:12], r["status"])
+                  for r in rows])
+    return 0
+
+
+def _sync(verb: str, paths, remote, jobs, rev, as_json) -> int:
+    from mlctl.data import sync
+
+    result = getattr(sync, verb)(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev,
+                                 progress=render.progress)
+    if as_json:
+        render.emit_json(result.to_json())
+    else:
+        direction = "to" if verb == "push" else "from"
+        render.info(f"{verb}: {result.transferred} objects transferred {direction} {result.remote} "
+                    f"({result.objects} needed by {result.paths} tracked paths)")
+    return 0
+
+
+REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.default_remote).")
+SYNC_REV = typer.Option(None, "--rev", metavar="GITREV", help="Use GITREV's pointers instead of the workspace's.")
+
+
+@app.command("push")
+def push(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev: Optional[str] = SYNC_REV,
+         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+         as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
+    """Upload the objects of tracked paths that the remote lacks."""
+    return _sync("push", paths, remote, jobs, rev, as_json)
+
+
+@app.command("pull")
+def pull(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev: Optional[str] = SYNC_REV,
+         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+         as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
+    """Download the objects of tracked paths that the local store lacks (then `data checkout`)."""
+    return _sync("pull", paths, remote, jobs, rev, as_json)

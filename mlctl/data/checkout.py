@@ -1,0 +1,229 @@
+"""`mlctl data checkout`: make the workspace match the pointers (or a git revision's).
+
+Three phases, so a refusal changes nothing: (1) check that every needed object is in the
+store, (2) plan per file (write, delete, keep) using the stat cache, and refuse to destroy
+any workspace file whose content is not in the store unless ``force``, (3) carry the plan
+out: deletions, then verified objects landing in parallel, then (with ``rev``) the pointers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mlctl.data import pointer as pointer_mod
+from mlctl.data.add import ignore
+from mlctl.data.hasher import TreeHasher, null_progress
+from mlctl.data.links import Linker, check_mode
+from mlctl.data.manifest import FILE_MODE, file_mode
+from mlctl.data.needs import require
+from mlctl.data.pointer import Pointer
+from mlctl.data.workspace import list_files, select, tracked
+from mlctl.errors import NotFoundError, UsageError
+from mlctl.store.repo import Repo
+
+
+@dataclass
+class Plan:
+    writes: list[tuple[str, str, int]] = field(default_factory=list)  # (rel, digest, mode)
+    deletes: list[str] = field(default_factory=list)  # files, or folders in the way of a file
+    unsafe: list[str] = field(default_factory=list)  # would be destroyed, not in the store
+    unchanged: int = 0
+
+
+@dataclass
+class CheckoutResult:
+    link: str
+    written: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    pointers_written: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"link": self.link, "written": self.written, "deleted": self.deleted,
+                "unchanged": self.unchanged, "pointers_written": self.pointers_written,
+                "warnings": self.warnings}
+
+
+def checkout(repo: Repo, paths: list[str] | None = None, rev: str | None = None, link: str | None = None,
+             force: bool = False, jobs: int | None = None, progress=None) -> CheckoutResult:
+    link = check_mode(link or repo.config.get("data.link") or "copy")
+    with repo.lock("data"):
+        pointers = _pointers(repo, paths, rev)
+        entries = require(repo, pointers)
+        linker = Linker(repo.objects, link)
+        with TreeHasher(repo, store=False, jobs=jobs) as hasher:
+            plan = Plan()
+            for p in pointers:
+                _plan_path(repo, hasher, linker, p, entries[p.path], plan, force)
+            if plan.unsafe:
+                raise _unsafe_error(plan.unsafe)
+            result = _execute(repo, hasher, linker, plan, pointers, jobs, progress or null_progress)
+        if rev is not None:
+            for p in pointers:
+                pointer_mod.write(repo.root, p)
+                result.pointers_written.append(p.pointer_path)
+        for p in pointers:
+            ignore(repo, p.path)
+    return result
+
+
+def _pointers(repo: Repo, paths: list[str] | None, rev: str | None) -> list[Pointer]:
+    if rev is None:
+        return select(repo, tracked(repo), paths)
+    from mlctl.data.revs import pointers_at
+
+    at_rev = pointers_at(repo, rev)
+    try:
+        return select(repo, at_rev, paths)
+    except NotFoundError as exc:
+        raise NotFoundError(f"{exc.message} at {rev}", hint=f"`git ls-tree -r {rev}` shows what it holds") from None
+
+
+# -- planning -------------------------------------------------------------------------------------
+def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, force: bool) -> None:
+    root = repo.workspace_path(pointer.path)
+    link = linker.requested
+    if pointer.kind == "file":
+        if root.is_dir() and not root.is_symlink():
+            _plan_clear_folder(repo, hasher, pointer.path, plan, force)
+        elif os.path.lexists(root):
+            digest = _current_hash(hasher, pointer.path)
+            if digest == pointer.hash and linker.linked_right(digest, str(root), link):
+                plan.unchanged += 1
+                return
+            _plan_destroy(repo, pointer.path, digest, plan, force, keep=digest == pointer.hash)
+        plan.writes.append((pointer.path, pointer.hash, FILE_MODE))
+        return
+    if os.path.lexists(root) and not root.is_dir():
+        _plan_destroy(repo, pointer.path, _current_hash(hasher, pointer.path), plan, force)
+        plan.deletes.append(pointer.path)
+    if not root.is_dir():
+        plan.writes.extend((f"{pointer.path}/{e.path}", e.hash, e.mode) for e in entries)
+        return
+    _plan_folder(repo, hasher, linker, pointer, entries, plan, force)
+
+
+def _plan_folder(repo, hasher, linker, pointer, entries, plan: Plan, force: bool) -> None:
+    files = list_files(str(repo.workspace_path(pointer.path)), pointer.path)
+    hashes = hasher.hash_files(pointer.path, files)
+    present = {f.rel: (f, h) for f, h in zip(files, hashes)}
+    wanted = {e.path for e in entries}
+    for e in entries:
+        rel = f"{pointer.path}/{e.path}"
+        if e.path not in present:
+            plan.writes.append((rel, e.hash, e.mode))
+            continue
+        f, digest = present[e.path]
+        if digest == e.hash and _landed_right(linker, f, digest, e.mode):
+            plan.unchanged += 1
+            continue
+        _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash)
+        plan.writes.append((rel, e.hash, e.mode))
+    for f, digest in present.values():
+        if f.rel not in wanted:
+            _plan_destroy(repo, f"{pointer.path}/{f.rel}", digest, plan, force)
+            plan.deletes.append(f"{pointer.path}/{f.rel}")
+
+
+def _landed_right(linker: Linker, f, digest: str, mode: int) -> bool:
+    link = linker.requested
+    if link in ("copy", "reflink") and not f.is_link and f.st.st_nlink == 1:
+        return file_mode(f.st.st_mode) == mode
+    return linker.linked_right(digest, f.path, link)
+
+
+def _plan_clear_folder(repo, hasher, rel: str, plan: Plan, force: bool) -> None:
+    files = list_files(str(repo.workspace_path(rel)), rel)
+    for f, digest in zip(files, hasher.hash_files(rel, files)):
+        _plan_destroy(repo, f"{rel}/{f.rel}", digest, plan, force)
+    plan.deletes.append(rel)
+
+
+def _plan_destroy(repo, rel: str, digest: str | None, plan: Plan, force: bool, keep: bool = False) -> None:
+    """Note that ``rel`` will be replaced or removed; unsafe when its content is lost."""
+    if not (force or keep or (digest and repo.objects.exists(digest))):
+        plan.unsafe.append(rel)
+
+
+def _current_hash(hasher: TreeHasher, rel: str) -> str | None:
+    try:
+        return hasher.hash_path(rel)[0].hash
+    except (UsageError, OSError):
+        return None  # a broken symlink or an unreadable file: nothing to keep
+
+
+def _unsafe_error(unsafe: list[str]) -> UsageError:
+    more = f" and {len(unsafe) - 1} more" if len(unsafe) > 1 else ""
+    return UsageError(
+        f"checkout would overwrite or delete {unsafe[0]}{more}, whose content is not in the store",
+        hint="`mlctl data add` it first to keep it, or pass --force to discard it")
+
+
+# -- carrying the plan out ------------------------------------------------------------------------
+def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
+    result = CheckoutResult(link=linker.requested, unchanged=plan.unchanged)
+    for rel in plan.deletes:
+        _remove(repo.workspace_path(rel))
+        result.deleted.append(rel)
+    for p in pointers:
+        if p.kind == "dir":
+            _prune_empty(repo.workspace_path(p.path))
+    parents = sorted({os.path.dirname(rel) for rel, _, _ in plan.writes} - {""})
+    for parent in parents:
+        _make_folder(repo.workspace_path(parent))
+    modes = {parent: linker.mode_for(repo.workspace_path(parent)) for parent in parents}
+    modes[""] = linker.mode_for(repo.root)
+    result.link = "+".join(sorted(set(modes.values())))  # "copy" when a link mode fell back
+    with progress("checkout", total=len(plan.writes)) as bar, ThreadPoolExecutor(hasher.jobs) as pool:
+        def one(item):
+            rel, digest, mode = item
+            linker.place(digest, repo.workspace_path(rel), mode, modes[os.path.dirname(rel)])
+            bar.advance(1)
+
+        list(pool.map(one, plan.writes))
+    result.written = [rel for rel, _, _ in plan.writes]
+    result.warnings = sorted(set(linker.fallbacks.values()))
+    _remember(repo, hasher, plan.writes)
+    return result
+
+
+def _remember(repo, hasher, writes) -> None:
+    """Record what was written in the stat cache, so the next status reads nothing."""
+    now = time.time_ns()
+    rows = []
+    for rel, digest, _ in writes:
+        try:
+            rows.append((rel, os.stat(repo.workspace_path(rel)), digest))
+        except FileNotFoundError:
+            continue
+    hasher.cache.record(rows, now)
+
+
+def _remove(path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _make_folder(path) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:  # a file where a folder must be: it was planned for deletion
+        raise UsageError(f"{path} is in the way of a folder the checkout needs") from None
+
+
+def _prune_empty(root) -> None:
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        if dirpath != str(root) and not os.listdir(dirpath):
+            os.rmdir(dirpath)

@@ -1,0 +1,134 @@
+"""Hashing tracked paths as `data add` records them, with the stat cache and in parallel.
+
+``TreeHasher(repo, store=True)`` is the one place a workspace file or folder becomes a
+hash: add, status, diff and the pipeline's dependency fingerprints all go through it, so
+they agree. Unchanged files (per the stat cache) are never read; the rest are read once,
+on ``jobs`` threads (file reads and hashing release the GIL), and with ``store`` their new
+content is staged and committed to the object store in durable batches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat as stat_mod
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from mlctl.data import manifest
+from mlctl.data.pointer import Pointer
+from mlctl.data.workspace import WorkFile, list_files
+from mlctl.errors import NotFoundError, UsageError
+from mlctl.store import hashing
+from mlctl.store.staging import ObjectStager
+from mlctl.store.statcache import open_stat_cache, trusted
+
+BATCH_FILES = 2000  # files hashed, then made durable together
+BATCH_BYTES = 512 << 20
+MIB = 1 << 20
+
+
+@contextlib.contextmanager
+def null_progress(description: str, total: int | None = None):
+    class _Null:
+        def advance(self, n: float = 1) -> None:
+            pass
+
+    yield _Null()
+
+
+def default_jobs(repo) -> int:
+    value = repo.config.get("core.jobs")
+    return int(value) if value else (os.cpu_count() or 2)
+
+
+class TreeHasher:
+    def __init__(self, repo, store: bool = True, jobs: int | None = None, progress=None):
+        self.repo = repo
+        self.store = store
+        self.jobs = jobs or default_jobs(repo)
+        self.progress = progress or null_progress
+        self.cache = open_stat_cache(repo)
+        self.stager = ObjectStager(repo.objects, store=store)
+
+    def close(self) -> None:
+        self.stager.abort()
+        self.cache.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- one tracked path -------------------------------------------------------------------
+    def hash_path(self, rel: str) -> tuple[Pointer, list[manifest.Entry] | None]:
+        """(pointer, manifest entries or None for a file) for workspace path ``rel``."""
+        path = str(self.repo.root / rel)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise NotFoundError(f"{rel} does not exist") from None
+        if stat_mod.S_ISREG(st.st_mode):
+            [digest] = self.hash_files(rel, [WorkFile("", path, st)], key_of=lambda f: rel)
+            return Pointer(rel, digest, st.st_size, 1, "file"), None
+        if not stat_mod.S_ISDIR(st.st_mode):
+            raise UsageError(f"{rel} is not a regular file or folder")
+        files = list_files(path, rel)
+        hashes = self.hash_files(rel, files)
+        entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode))
+                   for f, h in zip(files, hashes)]
+        data = manifest.encode(entries)
+        digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
+        return Pointer(rel, digest, sum(e.size for e in entries), len(entries), "dir"), entries
+
+    # -- many files ---------------------------------------------------------------------------
+    def hash_files(self, prefix: str, files: list[WorkFile], key_of=None) -> list[str]:
+        """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``."""
+        key_of = key_of or (lambda f: f"{prefix}/{f.rel}")
+        rows = self.cache.rows_under(prefix)
+        hashes: list[str | None] = [None] * len(files)
+        misses = []
+        for i, f in enumerate(files):
+            digest = trusted(rows.get(key_of(f)), f.st)
+            if digest and (not self.store or self.repo.objects.exists(digest)):
+                hashes[i] = digest
+            else:
+                misses.append(i)
+        if misses:
+            self._hash_misses(prefix, files, misses, hashes, key_of)
+        live = {key_of(f) for f in files}
+        self.cache.forget(k for k in rows if k not in live)
+        return hashes  # type: ignore[return-value]
+
+    def _hash_misses(self, prefix, files, misses, hashes, key_of) -> None:
+        started = time.time_ns()
+        total_mib = sum(files[i].st.st_size for i in misses) / MIB
+        label = f"hashing {prefix} (MiB)" if total_mib >= 1 else f"hashing {prefix}"
+        with self.progress(label, total=max(1, round(total_mib))) as bar, \
+                ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            def one(i: int) -> str:
+                f = files[i]
+                return self.stager.hash_file(f.path, f.st, _display(prefix, f), lambda n: bar.advance(n / MIB))
+
+            for batch in _batches(misses, files):
+                for i, digest in zip(batch, pool.map(one, batch)):
+                    hashes[i] = digest
+                self.stager.commit()
+                self.cache.record(((key_of(files[i]), files[i].st, hashes[i]) for i in batch), started)
+
+
+def _display(prefix: str, f: WorkFile) -> str:
+    return f"{prefix}/{f.rel}" if f.rel else prefix
+
+
+def _batches(indices: list[int], files: list[WorkFile]):
+    batch, size = [], 0
+    for i in indices:
+        batch.append(i)
+        size += files[i].st.st_size
+        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

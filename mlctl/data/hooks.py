@@ -1,0 +1,108 @@
+"""How data versioning plugs into `mlctl status`, `gc`, `fsck` and `config` (light imports)."""
+
+from __future__ import annotations
+
+from mlctl.errors import MlctlError, ObjectMissingError
+from mlctl.store.config import KeySpec, _bool
+
+
+def _link_mode(text: str) -> str:
+    from mlctl.data.links import MODES
+
+    if text not in MODES:
+        raise ValueError("expected copy, reflink, hardlink or symlink")
+    return text
+
+
+CONFIG_KEYS = [
+    KeySpec(r"data\.link", _link_mode, "how checkout lands files: copy (default), reflink, hardlink, symlink"),
+    KeySpec(r"data\.stat_cache", _bool, "remember file hashes by (inode, mtime, size); false re-reads every file"),
+]
+
+
+def status_section(repo) -> dict:
+    """Tracked paths and which changed (stat calls only when nothing changed)."""
+    from mlctl.data.status import status
+
+    try:
+        report = status(repo)
+    except MlctlError as exc:
+        return {"key": "data", "title": "Data", "lines": [f"error: {exc.message}"],
+                "json": {"tracked": None, "changed": [], "error": exc.message}}
+    changed = [p.pointer.path for p in report.paths if p.changed]
+    line = f"{len(report.paths)} tracked paths, {len(changed)} changed"
+    lines = [line] + [f"changed: {p}" for p in changed]
+    if any(not p.in_store for p in report.paths):
+        lines.append("some data is not in the local store: run `mlctl data pull`")
+    return {"key": "data", "title": "Data", "lines": lines,
+            "json": {"tracked": len(report.paths), "changed": changed}}
+
+
+def gc_roots(repo) -> set[str]:
+    """Objects of the pointers in the workspace and at every branch and tag tip (and HEAD),
+    with folder manifests expanded."""
+    from mlctl.data import manifest
+    from mlctl.data.workspace import tracked
+
+    pointers = tracked(repo)  # a broken workspace pointer stops gc: better than deleting its data
+    for rev in _git_tips(repo):
+        pointers.extend(_safe(lambda rev=rev: _pointers_at(repo, rev), []))
+    roots: set[str] = set()
+    for p in {(p.hash, p.kind) for p in pointers}:
+        roots.add(p[0])
+        if p[1] == "dir":
+            try:
+                roots.update(e.hash for e in manifest.load(repo.objects, p[0], verify=False))
+            except ObjectMissingError:
+                pass  # a manifest not in the store protects nothing here
+    return roots
+
+
+def fsck_refs(repo) -> list[dict]:
+    """Pointers in the workspace whose objects are not in the store."""
+    from mlctl.data import manifest
+    from mlctl.data.workspace import tracked
+
+    problems = []
+    for p in tracked(repo):
+        what = f"pointer {p.pointer_path}"
+        if not repo.objects.exists(p.hash):
+            problems.append({"what": what, "object": p.hash, "problem": "not in the store"})
+            continue
+        if p.kind == "dir":
+            try:
+                entries = manifest.load(repo.objects, p.hash, verify=False)
+            except MlctlError as exc:
+                problems.append({"what": what, "object": p.hash, "problem": exc.message})
+                continue
+            problems.extend({"what": f"{what}: {p.path}/{e.path}", "object": e.hash, "problem": "not in the store"}
+                            for e in entries if not repo.objects.exists(e.hash))
+    return problems
+
+
+def _pointers_at(repo, rev: str):
+    from mlctl.data.revs import pointers_at
+
+    return pointers_at(repo, rev, strict=False)
+
+
+def _git_tips(repo) -> list[str]:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/tags"],
+                              cwd=repo.root, capture_output=True, text=True)
+        head = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo.root,
+                              capture_output=True, text=True)
+    except FileNotFoundError:
+        return []
+    tips = proc.stdout.split() if proc.returncode == 0 else []
+    tips += head.stdout.split() if head.returncode == 0 else []
+    return list(dict.fromkeys(tips))
+
+
+def _safe(fn, default):
+    try:
+        return fn()
+    except MlctlError:
+        return default

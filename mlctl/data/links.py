@@ -1,0 +1,160 @@
+"""How an object lands in the workspace: copy, reflink, hardlink or symlink.
+
+Each mode is probed once per destination filesystem (a real clone/link of a scratch file)
+and falls back to copy when the filesystem can't do it; the fallback is reported, never
+silent. Every object is verified against its hash before it lands: copy hashes while it
+copies, the link modes hash the object first. Hardlinks and symlinks share the store's
+read-only (0444) file, so an in-place edit fails instead of corrupting the store.
+Files land atomically: written or linked under a temp name beside the target, then renamed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+from mlctl.data.manifest import EXEC_MODE
+from mlctl.errors import UsageError
+from mlctl.store import hashing
+from mlctl.store.atomic import temp_path_for
+from mlctl.store.remote_fs import check_digest
+
+MODES = ("copy", "reflink", "hardlink", "symlink")
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+WHOLE_READ = 8 << 20
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise UsageError(f"unknown link mode {mode!r}", hint="use copy, reflink, hardlink or symlink")
+    return mode
+
+
+class Linker:
+    def __init__(self, objects, mode: str):
+        self.objects = objects
+        self.requested = check_mode(mode)
+        self.fallbacks: dict[int, str] = {}  # st_dev -> why the requested mode is not possible
+        self._modes: dict[int, str] = {}
+        self._verified: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- capability probe -------------------------------------------------------------------
+    def mode_for(self, folder: Path) -> str:
+        dev = os.stat(folder).st_dev
+        with self._lock:
+            if dev not in self._modes:
+                self._modes[dev] = self._probe(folder, dev)
+            return self._modes[dev]
+
+    def _probe(self, folder: Path, dev: int) -> str:
+        if self.requested == "copy":
+            return "copy"
+        self.objects.tmp_dir.mkdir(parents=True, exist_ok=True)
+        src = temp_path_for(self.objects.tmp_dir / "probe")
+        dst = temp_path_for(folder / "probe")
+        try:
+            src.write_bytes(b"mlctl link probe\n")
+            self._link(self.requested, src, dst)
+            return self.requested
+        except OSError as exc:
+            self.fallbacks[dev] = f"{self.requested} is not possible here ({os.strerror(exc.errno or 0)}); copied instead"
+            return "copy"
+        finally:
+            for p in (src, dst):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(p)
+
+    @staticmethod
+    def _link(mode: str, src: Path, dst: Path) -> None:
+        if mode == "hardlink":
+            os.link(src, dst)
+        elif mode == "symlink":
+            os.symlink(src, dst)
+        else:
+            _reflink(src, dst)
+
+    # -- landing one object -------------------------------------------------------------------
+    def place(self, digest: str, dest: Path, mode_bits: int, link: str) -> None:
+        """Put verified object ``digest`` at ``dest`` (replacing what is there) with ``link``."""
+        tmp = temp_path_for(dest)
+        try:
+            if link == "copy":
+                self._copy(digest, tmp, mode_bits)
+            else:
+                self._verify(digest)
+                src = self.objects.path(digest)
+                if link == "reflink":
+                    _reflink(src, tmp, _perms(mode_bits))
+                else:
+                    self._link(link, src.resolve() if link == "symlink" else src, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _copy(self, digest: str, tmp: Path, mode_bits: int) -> None:
+        with self.objects.open(digest, verify=False) as src:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _perms(mode_bits))
+            with os.fdopen(fd, "wb") as out:
+                size = os.fstat(src.fileno()).st_size
+                if size <= WHOLE_READ:
+                    data = src.read()
+                    check_digest(hashing.hash_bytes(data), digest)
+                    out.write(data)
+                else:
+                    from mlctl.store.remote_fs import copy_verified
+
+                    copy_verified(src, out, digest)
+
+    def _verify(self, digest: str) -> None:
+        with self._lock:
+            if digest in self._verified:
+                return
+        check_digest(self.objects_hash(digest), digest)
+        with self._lock:
+            self._verified.add(digest)
+
+    def objects_hash(self, digest: str) -> str:
+        from mlctl.errors import ObjectMissingError
+
+        try:
+            return hashing.hash_file(self.objects.path(digest))
+        except FileNotFoundError:
+            raise ObjectMissingError(digest) from None
+
+    # -- is a workspace file already landed the right way? ----------------------------------
+    def linked_right(self, digest: str, path: str, link: str) -> bool:
+        """True when ``path`` (whose content is ``digest``) is already a ``link`` of it."""
+        lst = os.lstat(path)
+        obj = self.objects.path(digest)
+        if link == "symlink":
+            return os.path.islink(path) and os.readlink(path) == str(obj.resolve())
+        if os.path.islink(path):
+            return False
+        try:
+            same_inode = os.stat(obj).st_ino == lst.st_ino and os.stat(obj).st_dev == lst.st_dev
+        except FileNotFoundError:
+            same_inode = False
+        return same_inode if link == "hardlink" else not same_inode
+
+
+def _perms(mode_bits: int) -> int:
+    return 0o777 if mode_bits == EXEC_MODE else 0o666  # the umask applies, as for any new file
+
+
+def _reflink(src: Path, dst: Path, perms: int = 0o444) -> None:
+    """A copy-on-write clone (btrfs, XFS, bcachefs, APFS-like filesystems on Linux)."""
+    with open(src, "rb") as s:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, perms)
+        try:
+            fcntl.ioctl(fd, FICLONE, s.fileno())
+        except OSError:
+            os.close(fd)
+            os.unlink(dst)
+            raise
+        os.close(fd)

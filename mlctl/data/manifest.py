@@ -1,0 +1,86 @@
+"""Folder manifests: one object listing every file of a tracked folder.
+
+A manifest is canonical JSON (sorted keys, no spaces) with its files sorted by path:
+
+    {"files":[["a/b.jpg","<hash>",51200,420],...],"kind":"mlctl.manifest","version":1}
+
+Each row is (path relative to the folder, content hash, size, mode). ``mode`` keeps only
+what git keeps, executable (0o755) or not (0o644), so the same folder hashes the same on
+every machine whatever the umask. The folder's hash is the manifest object's hash.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from mlctl.errors import StoreDamageError
+from mlctl.store.hashing import is_hash
+
+KIND = "mlctl.manifest"
+VERSION = 1
+EXEC_MODE, FILE_MODE = 0o755, 0o644
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    hash: str
+    size: int
+    mode: int = FILE_MODE
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "hash": self.hash, "size": self.size, "mode": self.mode}
+
+
+def file_mode(st_mode: int) -> int:
+    return EXEC_MODE if st_mode & 0o111 else FILE_MODE
+
+
+def encode(entries: list[Entry]) -> bytes:
+    rows = sorted(([e.path, e.hash, e.size, e.mode] for e in entries), key=lambda r: r[0])
+    doc = {"files": rows, "kind": KIND, "version": VERSION}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode(data: bytes, digest: str = "?") -> list[Entry]:
+    """Parse a manifest, refusing anything that could point outside its folder."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise StoreDamageError(f"object {digest} is not a folder manifest") from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND or not isinstance(doc.get("files"), list):
+        raise StoreDamageError(f"object {digest} is not a folder manifest")
+    if doc.get("version") != VERSION:
+        raise StoreDamageError(f"manifest {digest} has version {doc.get('version')}; this mlctl reads {VERSION}",
+                               hint="upgrade mlctl")
+    return [_entry(row, digest) for row in doc["files"]]
+
+
+def _entry(row, digest: str) -> Entry:
+    if not (isinstance(row, list) and len(row) == 4):
+        raise StoreDamageError(f"manifest {digest} has a malformed row")
+    path, hash_, size, mode = row
+    if not (is_hash(hash_) and isinstance(size, int) and size >= 0 and mode in (EXEC_MODE, FILE_MODE)):
+        raise StoreDamageError(f"manifest {digest} has a malformed row for {path!r}")
+    check_member(path, digest)
+    return Entry(path, hash_, size, mode)
+
+
+def check_member(path, digest: str = "?") -> str:
+    if not isinstance(path, str) or not path or "\\" in path or "\0" in path:
+        raise StoreDamageError(f"manifest {digest} holds an invalid path {path!r}")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or any(p in ("..", ".", "") for p in path.split("/")):
+        raise StoreDamageError(f"manifest {digest} holds a path that escapes its folder: {path!r}")
+    return path
+
+
+def load(objects, digest: str, verify: bool = True) -> list[Entry]:
+    """The entries of manifest ``digest`` from the store (ObjectMissingError if absent)."""
+    return decode(objects.get_bytes(digest, verify=verify), digest)
+
+
+def store(objects, entries: list[Entry]) -> str:
+    return objects.put_bytes(encode(entries))

@@ -1,0 +1,127 @@
+"""The workspace side: which pointers exist, which tracked paths a user means, and the
+files of a tracked folder with their stat results."""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+import subprocess
+from dataclasses import dataclass
+
+from mlctl.data import pointer as pointer_mod
+from mlctl.data.pointer import SUFFIX, Pointer
+from mlctl.errors import NotFoundError, UsageError
+from mlctl.store.repo import DOT, Repo
+
+SKIP_DIRS = {".git", DOT}
+
+
+@dataclass
+class WorkFile:
+    rel: str  # posix path inside the tracked folder ("" for a tracked file)
+    path: str  # absolute path
+    st: os.stat_result
+    is_link: bool = False
+
+
+def pointer_files(repo: Repo) -> list[str]:
+    """Workspace-relative paths of every pointer file, sorted. Asks git (which skips what
+    .gitignore hides, tracked folders among it) and falls back to walking the folders."""
+    found = _git_pointer_files(repo)
+    if found is None:
+        found = _walk_pointer_files(repo)
+    return sorted(found)
+
+
+def _git_pointer_files(repo: Repo) -> list[str] | None:
+    if not (repo.root / ".git").exists() and not _inside_git(repo):
+        return None
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", f"*{SUFFIX}"],
+            cwd=repo.root, capture_output=True, check=False)
+    except FileNotFoundError:
+        return None
+    if proc.returncode != 0:
+        return None
+    names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
+    return [n for n in names if not n.startswith(DOT + "/") and os.path.isfile(repo.root / n)]
+
+
+def _inside_git(repo: Repo) -> bool:
+    return any((parent / ".git").exists() for parent in repo.root.parents)
+
+
+def _walk_pointer_files(repo: Repo) -> list[str]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(repo.root):
+        rel_dir = os.path.relpath(dirpath, repo.root)
+        tracked_dirs = {f[: -len(SUFFIX)] for f in filenames if f.endswith(SUFFIX)}
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and d not in tracked_dirs]
+        for name in filenames:
+            if name.endswith(SUFFIX) and name != SUFFIX:
+                out.append(name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/"))
+    return out
+
+
+def tracked(repo: Repo) -> list[Pointer]:
+    """Every pointer in the workspace, parsed and checked, sorted by path."""
+    return [pointer_mod.read(repo.root, rel) for rel in pointer_files(repo)]
+
+
+def select(repo: Repo, pointers: list[Pointer], user_paths: list[str] | None) -> list[Pointer]:
+    """The pointers a user's paths name: a tracked path, its pointer file, a folder holding
+    tracked paths, or a path inside a tracked folder. Unknown paths are exit 2."""
+    if not user_paths:
+        return pointers
+    chosen: dict[str, Pointer] = {}
+    for raw in user_paths:
+        rel = repo.relpath(raw)
+        if rel.endswith(SUFFIX):
+            rel = rel[: -len(SUFFIX)]
+        hits = [p for p in pointers if _covers(rel, p.path)]
+        if not hits:
+            raise NotFoundError(f"{raw} is not tracked", hint="`mlctl data list` shows tracked paths")
+        chosen.update((p.path, p) for p in hits)
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def _covers(rel: str, tracked_path: str) -> bool:
+    if rel == ".":
+        return True
+    return (tracked_path == rel or tracked_path.startswith(rel + "/")
+            or rel.startswith(tracked_path + "/"))
+
+
+def list_files(abs_root: str, display: str) -> list[WorkFile]:
+    """Every regular file under a folder (following file symlinks), sorted by path."""
+    out: list[WorkFile] = []
+    _scan(abs_root, "", display, out)
+    out.sort(key=lambda f: f.rel)
+    return out
+
+
+def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except NotADirectoryError:
+        return
+    for entry in entries:
+        rel = prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in SKIP_DIRS:
+                _scan(entry.path, rel + "/", display, out)
+            continue
+        try:
+            st = entry.stat()
+        except FileNotFoundError:
+            if entry.is_symlink():
+                raise UsageError(f"{display}/{rel} is a broken symlink") from None
+            continue  # deleted while we looked
+        if stat_mod.S_ISREG(st.st_mode):
+            out.append(WorkFile(rel, entry.path, st, entry.is_symlink()))
+        elif stat_mod.S_ISDIR(st.st_mode):
+            raise UsageError(f"{display}/{rel} is a symlink to a folder; mlctl does not follow those",
+                             hint="replace it with the folder or a copy")
+        else:
+            raise UsageError(f"{display}/{rel} is not a regular file (socket, fifo or device)")

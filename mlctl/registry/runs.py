@@ -1,0 +1,58 @@
+"""The registry's view of experiment tracking: a run's id, metrics, params and data.
+
+Everything the registry needs from tracking goes through here, so the rest of the
+registry never depends on the shape of a tracking record.
+"""
+
+from __future__ import annotations
+
+import os
+
+from mlctl.store.repo import Repo
+
+RUN_ENV = "MLCTL_RUN_ID"  # set by `mlctl run log -- CMD` and pipeline stages
+
+
+def get_run(repo: Repo, ref: str):
+    """The run for a full id or unique prefix; tracking raises exit 2 for unknown/ambiguous."""
+    from mlctl.tracking.runs import get_run as tracking_get_run
+
+    return tracking_get_run(repo, ref)
+
+
+def list_runs(repo: Repo) -> list:
+    from mlctl.tracking.runs import list_runs as tracking_list_runs
+
+    return list(tracking_list_runs(repo))
+
+
+def default_run_ref() -> str | None:
+    """Inside `mlctl run log -- CMD` (or a pipeline stage) a registration belongs to that run."""
+    return os.environ.get(RUN_ENV) or None
+
+
+def facts(run) -> dict:
+    """The plain facts the registry copies into a version and shows in lineage."""
+    return {
+        "id": run.id,
+        "experiment": getattr(run, "experiment", None),
+        "name": getattr(run, "name", None),
+        "status": getattr(run, "status", None),
+        "start_time": _iso(getattr(run, "start_time", None)),
+        "git_commit": getattr(run, "git_commit", None),
+        "metrics": dict(getattr(run, "metrics", None) or {}),
+        "params": dict(getattr(run, "params", None) or {}),
+        "data": dict(getattr(run, "data", None) or {}),
+    }
+
+
+def _iso(value):
+    if value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="milliseconds")
+    return str(value)

@@ -1,0 +1,219 @@
+"""Where a remote's bytes live: a local folder (plain os calls) or any fsspec filesystem.
+
+Both backends expose the same small surface, addressed by posix paths relative to the
+remote's root, and both make a file visible under its final name only when it is
+complete: the folder backend writes a temp beside it, fsyncs and renames; object stores
+(S3, GCS, Azure, memory) publish a PUT atomically; other fsspec filesystems get a temp
+name and a move. The transfer logic (mlctl/store/transfer.py) is written once against
+this surface and tested against each backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from mlctl.errors import CorruptObjectError
+from mlctl.store.atomic import atomic_write_bytes, is_temp_name, temp_path_for
+from mlctl.store.durable import install_all
+from mlctl.store.hashing import hash_bytes, hash_file, new_hasher
+
+SMALL_OBJECT = 16 << 20
+BUCKET_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
+ATOMIC_PUT_PROTOCOLS = BUCKET_PROTOCOLS | {"memory"}
+
+
+class LocalBackend:
+    """A remote that is a folder on this machine (or a mounted share)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.url = str(root)
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def check(self, create: bool) -> None:
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise FileNotFoundError(2, "remote folder does not exist", str(self.root))
+
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).is_file()
+
+    def list_objects(self, shards: set[str] | None = None) -> set[str]:
+        base = self.root / "objects"
+        names = sorted(shards) if shards is not None else _listdir(base)
+        found = set()
+        for shard in names:
+            found.update(shard + name for name in _listdir(base / shard) if not name.startswith("."))
+        return found
+
+    def open_read(self, rel: str) -> BinaryIO:
+        return open(self.path(rel), "rb")
+
+    def stage(self, rel: str) -> Path:
+        """A temp path beside ``rel``'s final name (same filesystem, so rename is atomic)."""
+        dest = self.path(rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return temp_path_for(dest)
+
+    def put_object(self, local: Path, rel: str, digest: str) -> Path:
+        """Copy a local object beside its final name, verifying it on the way; the copy
+        becomes visible only in ``commit``."""
+        tmp = self.stage(rel)
+        try:
+            with open(local, "rb") as src, open(tmp, "wb") as out:
+                copy_verified(src, out, digest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return tmp
+
+    def commit(self, staged: list[tuple[Path, str]]) -> None:
+        install_all([(tmp, self.path(rel)) for tmp, rel in staged])
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Create or replace a small file atomically."""
+        atomic_write_bytes(self.path(rel), data)
+
+    def read_bytes(self, rel: str) -> bytes | None:
+        try:
+            return self.path(rel).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def list_files(self, prefix: str) -> list[str]:
+        base = self.path(prefix) if prefix else self.root
+        if base.is_file():
+            return [prefix]
+        out = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for name in filenames:
+                if not is_temp_name(name):
+                    out.append(Path(dirpath, name).relative_to(self.root).as_posix())
+        return sorted(out)
+
+
+class FsspecBackend:
+    """A remote reached through an fsspec filesystem (s3://, gs://, memory://, ...)."""
+
+    def __init__(self, fs, root: str, url: str):
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.url = url
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        self.atomic_put = protocol in ATOMIC_PUT_PROTOCOLS
+        self.bucketed = protocol in BUCKET_PROTOCOLS
+
+    def path(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def check(self, create: bool) -> None:
+        if self.bucketed:  # buckets are made by their owner, never by a push
+            bucket = self.root.split("/", 1)[0]
+            if not self.fs.exists(bucket):
+                raise FileNotFoundError(2, "bucket does not exist", bucket)
+        elif create:
+            self.fs.makedirs(self.root, exist_ok=True)
+        elif not self.fs.exists(self.root):
+            raise FileNotFoundError(2, "remote folder does not exist", self.root)
+
+    def exists(self, rel: str) -> bool:
+        return self.fs.isfile(self.path(rel))
+
+    def list_objects(self, shards: set[str] | None = None) -> set[str]:
+        base = self.path("objects")
+        try:
+            names = self.fs.find(base)
+        except FileNotFoundError:
+            return set()
+        found = set()
+        for name in names:
+            shard, _, rest = name[len(base) + 1:].partition("/")
+            if len(shard) == 2 and rest and "/" not in rest and not rest.startswith("."):
+                found.add(shard + rest)
+        return found
+
+    def open_read(self, rel: str) -> BinaryIO:
+        return self.fs.open(self.path(rel), "rb", block_size=1 << 22)
+
+    def put_object(self, local: Path, rel: str, digest: str) -> None:
+        """Upload a local object after checking it; published whole or not at all."""
+        size = local.stat().st_size
+        if size <= SMALL_OBJECT:
+            data = local.read_bytes()
+            check_digest(hash_bytes(data), digest)
+            self.write_bytes(rel, data)
+            return
+        check_digest(hash_file(local), digest)
+        target = self.path(rel)
+        if self.atomic_put:
+            self.fs.put_file(str(local), target)
+            return
+        tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
+        self.fs.put_file(str(local), tmp)
+        self.fs.mv(tmp, target)
+
+    def commit(self, staged: list) -> None:
+        """Nothing to do: every upload was published whole."""
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        target = self.path(rel)
+        if self.atomic_put:
+            self.fs.pipe_file(target, data)
+            return
+        tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
+        self.fs.pipe_file(tmp, data)
+        self.fs.mv(tmp, target)
+
+    def read_bytes(self, rel: str) -> bytes | None:
+        try:
+            return self.fs.cat_file(self.path(rel))
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def list_files(self, prefix: str) -> list[str]:
+        base = self.path(prefix)
+        try:
+            names = self.fs.find(base)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            rel = name[len(self.root) + 1:]
+            if not is_temp_name(rel.rsplit("/", 1)[-1]) and ".tmp-" not in rel.rsplit("/", 1)[-1]:
+                out.append(rel)
+        return sorted(out)
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def check_digest(actual: str, digest: str) -> None:
+    if actual != digest:
+        raise CorruptObjectError(digest, actual)
+
+
+def copy_verified(src: BinaryIO, out: BinaryIO, digest: str, chunk: int = 1 << 22) -> int:
+    """Copy ``src`` to ``out`` while hashing; raise CorruptObjectError if it is not ``digest``."""
+    hasher = new_hasher()
+    size = 0
+    while True:
+        block = src.read(chunk)
+        if not block:
+            break
+        hasher.update(block)
+        out.write(block)
+        size += len(block)
+    check_digest(hasher.hexdigest(), digest)
+    return size

@@ -1,0 +1,134 @@
+"""The stat cache: (path, inode, mtime, size) -> content hash, so an unchanged file is never
+read twice.
+
+It lives in ``.mlctl/cache/stat.sqlite`` (WAL; rebuildable, never tracked) and is keyed by
+workspace-relative path. An entry is trusted only when the file's inode, mtime (ns) and
+size all match *and* the file's mtime is safely older than the moment the entry was
+recorded: a file rewritten within the filesystem's timestamp granularity of being hashed
+could otherwise keep its old stat and hide the change (git's "racy" entries). Such entries
+are simply re-hashed once, after which they are trusted.
+
+``NullStatCache`` is the no-op twin (``data.stat_cache: false``): every lookup misses.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+RACY_NS = 50_000_000  # 50 ms: far above the kernel's coarse clock tick (1-10 ms)
+RACY_COARSE_NS = 2_000_000_000  # filesystems with whole-second (or 2 s) timestamps
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    inode INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    recorded_ns INTEGER NOT NULL
+) WITHOUT ROWID
+"""
+
+Row = tuple  # (inode, mtime_ns, size, hash, recorded_ns)
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def trusted(row: Row | None, st: os.stat_result) -> str | None:
+    """The cached hash if ``row`` still describes the file ``st``, else None."""
+    if row is None or (row[0], row[1], row[2]) != stat_key(st):
+        return None
+    window = RACY_COARSE_NS if st.st_mtime_ns % 1_000_000_000 == 0 else RACY_NS
+    if st.st_mtime_ns >= row[4] - window:
+        return None
+    return row[3]
+
+
+class StatCache:
+    def __init__(self, path: str | os.PathLike, timeout: float = 60.0):
+        self.path = Path(path)
+        self.timeout = timeout
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            from mlctl.store.sqlite import connect
+
+            self._conn = connect(self.path, timeout=self.timeout)
+            self._conn.execute(SCHEMA)
+        return self._conn
+
+    def rows_under(self, prefix: str) -> dict[str, Row]:
+        """Every entry for ``prefix`` itself or below it (a folder's files, in one query)."""
+        with self._lock:
+            cur = self._db().execute(
+                "SELECT path, inode, mtime_ns, size, hash, recorded_ns FROM files "
+                "WHERE path = ? OR (path >= ? AND path < ?)", (prefix, prefix + "/", prefix + "0"))
+            return {r[0]: r[1:] for r in cur}
+
+    def get(self, path: str, st: os.stat_result) -> str | None:
+        with self._lock:
+            row = self._db().execute(
+                "SELECT inode, mtime_ns, size, hash, recorded_ns FROM files WHERE path = ?", (path,)).fetchone()
+        return trusted(row, st)
+
+    def record(self, entries: Iterable[tuple[str, os.stat_result, str]], recorded_ns: int | None = None) -> None:
+        """Remember each (path, stat, hash); ``recorded_ns`` is when hashing started."""
+        now = recorded_ns if recorded_ns is not None else time.time_ns()
+        rows = [(p, st.st_ino, st.st_mtime_ns, st.st_size, h, now) for p, st, h in entries]
+        if not rows:
+            return
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def forget(self, paths: Iterable[str]) -> None:
+        paths = [(p,) for p in paths]
+        if paths:
+            with self._lock:
+                self._db().executemany("DELETE FROM files WHERE path = ?", paths)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class NullStatCache:
+    """The no-op twin: remembers nothing, so every file is hashed."""
+
+    def rows_under(self, prefix: str) -> dict[str, Row]:
+        return {}
+
+    def get(self, path: str, st: os.stat_result) -> str | None:
+        return None
+
+    def record(self, entries, recorded_ns: int | None = None) -> None:
+        for _ in entries:
+            pass
+
+    def forget(self, paths) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def open_stat_cache(repo) -> StatCache | NullStatCache:
+    if repo.config.get("data.stat_cache", True) is False:
+        return NullStatCache()
+    return StatCache(repo.cache_dir / "stat.sqlite", timeout=repo.lock_timeout())

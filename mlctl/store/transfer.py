@@ -1,0 +1,235 @@
+"""Sync objects (and small files) between the local store and a remote.
+
+The remote mirrors the local layout: ``<root>/objects/ab/cdef...``. Transfers move only
+what the other side lacks, run in parallel, verify every object's hash (before it leaves,
+and on arrival before it enters the local store), and are resumable: an object appears on
+either side only once it is complete, so a rerun after an interruption moves just the rest.
+
+    remote = RemoteStore.open(repo, "origin")        # None: the default remote
+    remote.push(digests)                              # -> how many were uploaded
+    remote.pull(digests)                              # -> how many were downloaded
+    remote.put_file_bytes("runs/01H.../run.json", b"...")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable
+
+from mlctl.errors import CorruptObjectError, MlctlError, ObjectMissingError, StoreDamageError, UsageError
+from mlctl.store.atomic import temp_path_for
+from mlctl.store.durable import install_all
+from mlctl.store.hashing import is_hash
+from mlctl.store.remote_fs import copy_verified
+from mlctl.store.remote_open import open_backend
+from mlctl.store.repo import Repo
+
+BATCH = 512  # objects made durable (parallel fsync) and renamed together
+FEW = 64  # up to this many digests, ask per object instead of listing the remote
+
+
+class RemoteError(MlctlError):
+    """The remote is unreachable, refuses us, or lacks what we need (exit 2)."""
+
+
+class RemoteMissingError(RemoteError):
+    def __init__(self, remote: str, digests: list[str]):
+        super().__init__(
+            f"remote {remote} lacks {len(digests)} object(s), e.g. {digests[0]}",
+            hint="push them from a machine that has them (`mlctl data push`)",
+        )
+        self.digests = digests
+
+
+def object_relpath(digest: str) -> str:
+    return f"objects/{digest[:2]}/{digest[2:]}"
+
+
+class RemoteStore:
+    def __init__(self, repo: Repo, name: str, backend, jobs: int):
+        self.repo = repo
+        self.name = name
+        self.backend = backend
+        self.jobs = jobs
+
+    @classmethod
+    def open(cls, repo: Repo, remote_name: str | None = None) -> "RemoteStore":
+        from mlctl.store.remotes import get_remote
+
+        remote = get_remote(repo, remote_name)
+        with remote_errors(remote.name, remote.url):
+            backend = open_backend(repo, remote)
+        return cls(repo, remote.name, backend, default_jobs(repo, remote.name))
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.name!r}, {self.backend.url!r})"
+
+    # -- objects --------------------------------------------------------------------------
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        """The digests the remote does not have."""
+        wanted = _checked(digests)
+        if not wanted:
+            return set()
+        with remote_errors(self.name, self.backend.url):
+            if len(wanted) <= FEW:
+                with ThreadPoolExecutor(max_workers=min(self.jobs, len(wanted))) as pool:
+                    flags = dict(zip(wanted, pool.map(lambda d: self.backend.exists(object_relpath(d)), wanted)))
+                return {d for d, present in flags.items() if not present}
+            shards = {d[:2] for d in wanted}
+            present = self.backend.list_objects(shards if len(shards) < 16 else None)
+        return wanted - present
+
+    def push(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
+        """Upload the objects the remote lacks; returns how many were uploaded."""
+        wanted = _checked(digests)
+        absent = sorted(d for d in wanted if not self.repo.objects.exists(d))
+        if absent:
+            raise ObjectMissingError(absent[0], what=f"object to push ({len(absent)} missing)")
+        with remote_errors(self.name, self.backend.url):
+            self.backend.check(create=True)
+            todo = sorted(self.missing(wanted))
+            advance = _advancer(progress)
+            for batch in _chunks(todo, BATCH):
+                staged = self._map(jobs, self._upload_one, batch)
+                self.backend.commit([(tmp, object_relpath(d)) for d, tmp in zip(batch, staged)])
+                advance(len(batch))
+        return len(todo)
+
+    def pull(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
+        """Download the objects the local store lacks, each verified before it lands;
+        returns how many arrived. Raises RemoteMissingError after fetching the rest."""
+        todo = sorted(d for d in _checked(digests) if not self.repo.objects.exists(d))
+        if not todo:
+            return 0
+        advance = _advancer(progress)
+        lacking: list[str] = []
+        done = 0
+        with remote_errors(self.name, self.backend.url):
+            self.backend.check(create=False)
+            for batch in _chunks(todo, BATCH):
+                staged = self._map(jobs, self._download_one, batch)
+                pairs = [(tmp, self.repo.objects.path(d)) for d, tmp in zip(batch, staged) if tmp]
+                lacking.extend(d for d, tmp in zip(batch, staged) if tmp is None)
+                done += install_all(pairs)
+                advance(len(batch))
+        if lacking:
+            raise RemoteMissingError(self.name, lacking)
+        return done
+
+    def _upload_one(self, digest: str):
+        return self.backend.put_object(self.repo.objects.path(digest), object_relpath(digest), digest)
+
+    def _download_one(self, digest: str) -> Path | None:
+        tmp_dir = self.repo.tmp_dir
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path_for(tmp_dir / "object")
+        try:
+            with self.backend.open_read(object_relpath(digest)) as src, open(tmp, "wb") as out:
+                copy_verified(src, out, digest)
+        except FileNotFoundError:
+            _unlink(tmp)
+            return None
+        except CorruptObjectError as exc:
+            _unlink(tmp)
+            raise StoreDamageError(f"object {digest} on remote {self.name} is corrupt: {exc.message}",
+                                   hint="push a good copy from a machine that has one") from None
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return tmp
+
+    def _map(self, jobs: int | None, fn: Callable, items: list) -> list:
+        """``fn`` over ``items`` in parallel; on any failure, drop the temps the others
+        staged and raise the first error."""
+        workers = max(1, min(jobs or self.jobs, len(items)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            for f in futures:
+                if f.exception() is None and isinstance(f.result(), Path):
+                    _unlink(f.result())
+            raise errors[0]
+        return [f.result() for f in futures]
+
+    # -- small files (run records, indexes) -----------------------------------------------
+    def put_file_bytes(self, relpath: str, data: bytes) -> None:
+        """Create or replace ``relpath`` on the remote, atomically."""
+        with remote_errors(self.name, self.backend.url):
+            self.backend.check(create=True)
+            self.backend.write_bytes(_check_remote_relpath(relpath), data)
+
+    def get_file_bytes(self, relpath: str) -> bytes | None:
+        """The file's bytes, or None when the remote has no such file."""
+        with remote_errors(self.name, self.backend.url):
+            return self.backend.read_bytes(_check_remote_relpath(relpath))
+
+    def list_files(self, prefix: str) -> list[str]:
+        """Every file below ``prefix`` (a folder-like relpath; "" for all), sorted."""
+        prefix = prefix.strip("/")
+        with remote_errors(self.name, self.backend.url):
+            return self.backend.list_files(_check_remote_relpath(prefix) if prefix else "")
+
+
+def default_jobs(repo: Repo, name: str) -> int:
+    for key in (f"remote.{name}.jobs", "core.jobs"):
+        value = repo.config.get(key)
+        if value:
+            return int(value)
+    return min(32, 4 * (os.cpu_count() or 2))
+
+
+@contextlib.contextmanager
+def remote_errors(name: str, url: str):
+    """Turn the many ways a remote fails into one exit-2 error that names it."""
+    try:
+        yield
+    except MlctlError:
+        raise
+    except FileNotFoundError as exc:
+        what = exc.filename or url
+        raise RemoteError(f"remote {name} ({url}): {exc.strerror or 'not found'}: {what}",
+                          hint="check the URL with `mlctl remote list`") from None
+    except PermissionError as exc:
+        raise RemoteError(f"remote {name} ({url}): permission denied",
+                          hint="check the credentials in .mlctl/config.local.yaml or the environment") from exc
+    except Exception as exc:  # botocore, aiohttp, ssh...: their classes are not importable here
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RemoteError(f"remote {name} ({url}) is unreachable or refused the request: {detail}",
+                          hint="check the URL, endpoint_url and credentials") from None
+
+
+def _check_remote_relpath(relpath: str) -> str:
+    pure = PurePosixPath(relpath)
+    if not relpath or pure.is_absolute() or any(p in ("..", ".", "") for p in relpath.split("/")):
+        raise UsageError(f"invalid remote path: {relpath!r}")
+    return relpath
+
+
+def _checked(digests: Iterable[str]) -> set[str]:
+    wanted = set(digests)
+    bad = [d for d in wanted if not is_hash(d)]
+    if bad:
+        raise UsageError(f"not an object id: {bad[0]!r}")
+    return wanted
+
+
+def _advancer(progress) -> Callable[[int], None]:
+    if progress is None:
+        return lambda n: None
+    if hasattr(progress, "advance"):
+        return progress.advance
+    return progress
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
