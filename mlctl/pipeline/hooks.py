@@ -1,0 +1,92 @@
+"""The pipeline's part in `mlctl status`, `gc`, `fsck` and `config` (light imports only)."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from mlctl.errors import MlctlError
+from mlctl.store.config import KeySpec, _positive_int
+from mlctl.store.repo import Repo
+
+CONFIG_KEYS = [
+    KeySpec(r"pipeline\.jobs", _positive_int, "independent stages `pipeline run` runs at once (default: CPU count)"),
+    KeySpec(r"pipeline\.runcache_size", _positive_int, "run-cache entries kept, least recently used dropped (default 1000)"),
+    KeySpec(r"pipeline\.keep_logs", _positive_int, "`pipeline run` log folders kept under .mlctl/logs (default 20)"),
+    KeySpec(r"pipeline\.experiment", str, "experiment that pipeline runs are recorded in (default: pipeline)"),
+]
+
+
+def status_section(repo: Repo) -> dict | None:
+    """Stale stages; costs one stat per dep and output file (the data layer's stat cache)."""
+    from mlctl.pipeline import loader
+
+    if not loader.exists(repo):
+        return None
+    try:
+        from mlctl.pipeline.status import status
+
+        report = status(repo)
+    except MlctlError as exc:
+        return {"key": "pipeline", "title": "Pipeline", "lines": [f"pipeline.yaml: {exc.message}"],
+                "json": {"stages": None, "stale": [], "error": exc.message}}
+    stale = [{"stage": item.stage, "restorable": item.action == "restore",
+              "reasons": [r.text() for r in item.reasons]} for item in report.stale]
+    lines = [f"{len(report.items)} stages, {len(stale)} stale"]
+    lines += [f"{s['stage']}: {'; '.join(s['reasons'])}" for s in stale]
+    return {"key": "pipeline", "title": "Pipeline", "lines": lines,
+            "json": {"stages": len(report.items), "stale": stale, "error": None}}
+
+
+def gc_roots(repo: Repo) -> Iterator[str]:
+    """Run-cache entries and every object of the outputs they name; pipeline.lock's outputs."""
+    from mlctl.pipeline import artifacts, lockfile, runcache
+
+    for _fingerprint, digest, entry in _entries(repo):
+        yield digest
+        if entry is not None:
+            for pointer in entry.products.values():
+                yield from _quiet_objects(repo, artifacts, pointer)
+    try:
+        records = lockfile.read(repo)
+    except MlctlError:
+        records = {}
+    for record in records.values():
+        for pointer in record.products.values():
+            yield from _quiet_objects(repo, artifacts, pointer)
+
+
+def _quiet_objects(repo: Repo, artifacts, pointer) -> Iterable[str]:
+    try:
+        return artifacts.objects_of(repo, pointer)
+    except MlctlError:
+        return [pointer.hash]
+
+
+def _entries(repo: Repo):
+    from mlctl.pipeline import runcache
+    from mlctl.store.hashing import is_hash
+
+    for fingerprint, digest in runcache.iter_refs(repo):
+        if not is_hash(digest):
+            yield fingerprint, digest, None
+            continue
+        try:
+            entry = runcache.load_entry(repo, digest)
+        except MlctlError:
+            entry = None
+        yield fingerprint, digest, entry
+
+
+def fsck_refs(repo: Repo) -> Iterator[dict]:
+    """Run-cache entries that name a missing or unreadable object."""
+    from mlctl.pipeline import artifacts
+
+    for fingerprint, digest, entry in _entries(repo):
+        what = f"pipeline run-cache entry {fingerprint}"
+        if entry is None:
+            yield {"what": what, "object": digest, "problem": "entry object missing or unreadable"}
+            continue
+        for path, pointer in entry.products.items():
+            for obj in _quiet_objects(repo, artifacts, pointer):
+                if not repo.objects.exists(obj):
+                    yield {"what": f"{what} (stage {entry.stage}, {path})", "object": obj, "problem": "not in the store"}

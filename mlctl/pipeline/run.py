@@ -1,0 +1,235 @@
+"""`pipeline run`: bring the selected stages up to date — skip, restore from the run-cache,
+or run — in dependency order, independent stages in parallel, as one tracking run.
+
+Write order per stage: outputs into the store, then the run-cache entry, then (in the main
+thread) pipeline.lock. A stage that fails or is interrupted writes none of the three, so
+its partial outputs are never cached. Only one `pipeline run` works in a repository at a
+time (``.mlctl/locks/pipeline.lock``); a second waits up to the lock timeout, then exit 3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+from mlctl.errors import LockTimeoutError
+from mlctl.pipeline import artifacts, dag, loader, lockfile, logs, runcache
+from mlctl.pipeline.lockfile import StageRecord
+from mlctl.pipeline.plan import OK, RESTORE, decide
+from mlctl.pipeline.process import StageProcess
+from mlctl.pipeline.recording import Recorder, run_params
+from mlctl.pipeline.report import (FAILED, INTERRUPTED, NOT_RUN, RAN, RESTORED, SKIPPED, UP_TO_DATE,
+                                   RunReport, StageResult)
+from mlctl.pipeline.scheduler import Scheduler
+from mlctl.pipeline.state import Reason, evaluate
+from mlctl.store.atomic import atomic_write_text
+from mlctl.store.repo import Repo
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+
+
+class Observer:
+    """Progress callbacks (called from worker threads); the CLI renders them."""
+
+    def planned(self, stages: list[str]) -> None: ...
+    def waiting_for_lock(self, holder: str) -> None: ...
+    def stage_started(self, stage: str, action: str, reasons: list[Reason], cmd: str) -> None: ...
+    def stage_output(self, stage: str, line: str) -> None: ...
+    def stage_finished(self, result: StageResult) -> None: ...
+
+
+def default_jobs(repo: Repo) -> int:
+    value = repo.config.get("pipeline.jobs")
+    return int(value) if value is not None else (os.cpu_count() or 1)
+
+
+def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
+        observer: Observer | None = None) -> RunReport:
+    observer = observer or Observer()
+    project = loader.load(repo)
+    names = dag.select(project.pipeline, targets)
+    with _pipeline_lock(repo, observer):
+        started = time.monotonic()
+        runner = StageRunner(repo, project, force, observer,
+                             Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": ",".join(names)}))
+        observer.planned(names)
+        scheduler = Scheduler(names, project.pipeline.upstream, jobs or default_jobs(repo), runner.execute,
+                              succeeded=lambda r: r.succeeded, skip=runner.skipped, on_done=runner.finished,
+                              stop=runner.stop)
+        results = scheduler.run()
+        ordered = [results.get(n) or StageResult(n, NOT_RUN, cmd=project.pipeline.stages[n].cmd) for n in names]
+        report = RunReport(ordered, interrupted=scheduler.interrupted, duration=time.monotonic() - started,
+                           log_dir=os.path.relpath(runner.log_dir, repo.root) if runner.log_dir else None)
+        runner.record(report)
+    return report
+
+
+class _pipeline_lock:
+    def __init__(self, repo: Repo, observer: Observer):
+        self.lock = repo.lock("pipeline")
+        self.observer = observer
+
+    def __enter__(self):
+        if not self.lock.try_acquire():
+            self.observer.waiting_for_lock(_holder(self.lock.path))
+            try:
+                self.lock.acquire()
+            except LockTimeoutError as exc:
+                raise LockTimeoutError(f"another `mlctl pipeline run` is running in this repository{_holder(self.lock.path)}",
+                                       hint=exc.hint) from None
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+def _holder(path) -> str:
+    try:
+        pid, host = path.read_text().split()[:2]
+        return f" (pid {pid} on {host})"
+    except (OSError, ValueError):
+        return ""
+
+
+class StageRunner:
+    """Does one stage's work in a worker thread; keeps pipeline.lock in the main thread."""
+
+    def __init__(self, repo: Repo, project: loader.Project, force: bool, observer: Observer, recorder: Recorder):
+        self.repo, self.project, self.force, self.observer, self.recorder = repo, project, force, observer, recorder
+        self.records = lockfile.read(repo)
+        self.stopping = threading.Event()
+        self.processes: dict[str, StageProcess] = {}
+        self._log_dir = None
+        self._log_dir_lock = threading.Lock()
+
+    @property
+    def log_dir(self):
+        return self._log_dir
+
+    def _ensure_log_dir(self):
+        with self._log_dir_lock:
+            if self._log_dir is None:
+                self._log_dir = logs.new_run_dir(self.repo)
+            return self._log_dir
+
+    # -- worker side ---------------------------------------------------------------------
+    def execute(self, name: str) -> StageResult:
+        """One stage's work; never raises, so one stage's trouble cannot stop the others."""
+        stage = self.project.pipeline.stages[name]
+        if self.stopping.is_set():
+            return StageResult(name, NOT_RUN, cmd=stage.cmd)
+        started = time.monotonic()
+        try:
+            result = self._execute(stage)
+        except Exception as exc:  # noqa: BLE001 - reported as the stage's failure
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            hint = getattr(exc, "hint", None)
+            result = StageResult(name, FAILED, cmd=stage.cmd, error=message + (f" ({hint})" if hint else ""))
+        result.duration = time.monotonic() - started
+        return result
+
+    def _execute(self, stage) -> StageResult:
+        name = stage.name
+        record = self.records.get(name)
+        ev = evaluate(self.repo, stage, self.project.params, record)
+        item = decide(self.repo, ev, record, self.force)
+        result = StageResult(name, UP_TO_DATE, item.reasons, fingerprint=ev.fingerprint, cmd=stage.cmd,
+                             deps=ev.deps, params=ev.params)
+        if item.action == OK:
+            result.outs = dict(record.outs) if record else {}
+            result.metrics = dict(record.metrics) if record else {}
+        elif item.action == RESTORE:
+            self.recorder.ensure_started()
+            self.observer.stage_started(name, "restoring", item.reasons, stage.cmd)
+            self._restore(result, item.entry)
+        else:
+            self.recorder.ensure_started()
+            self.observer.stage_started(name, "running", item.reasons, stage.cmd)
+            self._run(stage, result)
+        return result
+
+    def _restore(self, result: StageResult, entry: runcache.Entry) -> None:
+        artifacts.restore(self.repo, entry.outs, entry.metrics)
+        runcache.touch(self.repo, entry.fingerprint)
+        result.outcome, result.outs, result.metrics = RESTORED, dict(entry.outs), dict(entry.metrics)
+
+    def _run(self, stage, result: StageResult) -> None:
+        for path in stage.products:
+            artifacts.remove(self.repo, path)
+            (self.repo.root / path).parent.mkdir(parents=True, exist_ok=True)
+        log_path = self._ensure_log_dir() / f"{stage.name}.log"
+        result.log = os.path.relpath(log_path, self.repo.root)
+        proc = StageProcess(stage.cmd, self.repo.root, self._env(stage.name), log_path,
+                            on_line=lambda line: self.observer.stage_output(stage.name, line))
+        self.processes[stage.name] = proc
+        if self.stopping.is_set():
+            result.outcome = NOT_RUN
+            return
+        started = time.monotonic()
+        result.exit_code = proc.run()
+        result.duration = time.monotonic() - started
+        result.log_tail = list(proc.tail)
+        if self.stopping.is_set():
+            result.outcome, result.error = INTERRUPTED, "interrupted"
+        elif result.exit_code != 0:
+            result.outcome, result.error = FAILED, _exit_text(result.exit_code)
+        else:
+            self._save(stage, result)
+
+    def _save(self, stage, result: StageResult) -> None:
+        missing = [p for p in stage.products if not os.path.lexists(self.repo.root / p)]
+        if missing:
+            result.outcome = FAILED
+            result.error = f"the command succeeded but did not write {', '.join(missing)}"
+            return
+        result.outs, result.metrics = artifacts.save(self.repo, list(stage.outs), list(stage.metrics))
+        runcache.record(self.repo, runcache.Entry(
+            result.fingerprint, stage.name, stage.cmd, result.deps, result.params, result.outs, result.metrics,
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), duration=round(result.duration, 3)))
+        result.outcome = RAN
+
+    def _env(self, stage: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["MLCTL_RUN_ID"] = self.recorder.ensure_started()
+        env["MLCTL_STAGE"] = stage
+        env.setdefault("PYTHONUNBUFFERED", "1")  # live progress lines from Python stages
+        return env
+
+    def skipped(self, name: str, failed_upstream: str) -> StageResult:
+        stage = self.project.pipeline.stages[name]
+        return StageResult(name, SKIPPED, [Reason("upstream", failed_upstream, new="failed")], cmd=stage.cmd,
+                           error=f"upstream {failed_upstream} failed")
+
+    def stop(self, level: int) -> None:
+        self.stopping.set()
+        for proc in list(self.processes.values()):
+            proc.signal(STOP_SIGNALS[min(level, 2)])
+
+    # -- main-thread side ----------------------------------------------------------------
+    def finished(self, result: StageResult) -> None:
+        if result.outcome in (RAN, RESTORED):
+            self.records[result.stage] = StageRecord(result.fingerprint, result.cmd, result.deps, result.params,
+                                                     result.outs, result.metrics)
+            lockfile.write(self.repo, self.records, self.project.pipeline.order)
+        self.observer.stage_finished(result)
+
+    def record(self, report: RunReport) -> None:
+        if self.recorder.run is None:
+            return
+        report.run_id = self.recorder.run_id
+        path = self._ensure_log_dir() / "report.json"
+        report.log_dir = os.path.relpath(path.parent, self.repo.root)
+        atomic_write_text(path, json.dumps(report.to_json(), indent=1, default=str) + "\n")
+        self.recorder.finish(report, path)
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
