@@ -186,3 +186,112 @@ def page(browser):
 
 def shot(page, name: str, full_page: bool = True) -> Path:
     return page.screenshot(ARTIFACTS / f"{name}.png", full_page=full_page)
+
+
+# -- the other components: a model with a release history, drift checks, a pipeline ----------
+def sklearn_pickle(path: Path) -> Path:
+    """A pickle naming a scikit-learn estimator, written by hand (nothing needs loading it)."""
+    path.write_bytes(b"\x80\x02csklearn.linear_model._logistic\nLogisticRegression\n)\x81}b.")
+    return path
+
+
+def build_registry(repo, run_ids: dict) -> None:
+    """churn v1..v3 from three runs; production promoted with gates, moved on, rolled back;
+    staging on v3; one live deployment record."""
+    from mlctl.registry.aliases import rollback, set_alias
+    from mlctl.registry.deployments import record_deployment
+    from mlctl.registry.gates import promote
+    from mlctl.registry.versions import register
+
+    model = sklearn_pickle(repo.root / "model.pkl")
+    for name in ("rf-3", "rf-6", "rf-9"):
+        register(repo, "churn", model, run=run_ids[name], flavor="sklearn")
+    register(repo, "fraud", model, run=run_ids["lr-10"], flavor="sklearn")
+    promote(repo, "churn:1", "production", gates=["acc>=0.8"], reason="first release")
+    promote(repo, "churn:2", "production", gates=["acc>=0.9"], reason="better recall")
+    set_alias(repo, "churn", "staging", 3, reason="candidate from the nightly sweep")
+    rollback(repo, "churn", reason="latency regression in v2")
+    record_deployment(repo, "churn", 1, "127.0.0.1", 8080, alias="production")
+
+
+def build_drift(repo) -> list[dict]:
+    """Two recorded checks with HTML reports: one drifted, one not."""
+    import random
+
+    from mlctl.monitoring.check import run_drift_check
+
+    rng = random.Random(7)
+    folder = repo.root / "drift"
+    folder.mkdir()
+
+    def table(name: str, shift: float) -> str:
+        lines = ["tenure,charges,plan"]
+        for _ in range(400):
+            lines.append(f"{rng.gauss(30 + shift, 8):.3f},{rng.gauss(70, 15):.2f},{rng.choice('abc')}")
+        (folder / name).write_text("\n".join(lines) + "\n")
+        return str(folder / name)
+
+    reference = table("reference.csv", 0)
+    records = []
+    for name, shift in (("calm.csv", 0), ("shifted.csv", 25)):
+        report = folder / f"{name}.html"
+        check = run_drift_check(repo, reference, table(name, shift), model="churn", report=str(report))
+        records.append(check.record)
+    return records
+
+
+PIPELINE = """\
+params: params.yaml
+stages:
+  prepare:
+    cmd: python -c "import shutil; shutil.copy('raw.csv', 'prepared.csv')"
+    deps: [raw.csv]
+    outs: [prepared.csv]
+  features:
+    cmd: python -c "open('features.csv', 'w').write(open('prepared.csv').read())"
+    deps: [prepared.csv]
+    params: [features.window]
+    outs: [features.csv]
+  train:
+    cmd: python -c "import json; json.dump(dict(acc=0.9), open('metrics.json', 'w')); open('model.bin', 'w').write('m')"
+    deps: [features.csv]
+    params: [train.C]
+    outs: [model.bin]
+    metrics: [metrics.json]
+  report:
+    cmd: python -c "open('report.txt', 'w').write('r')"
+    deps: [model.bin, prepared.csv]
+    outs: [report.txt]
+"""
+
+
+def build_pipeline(repo) -> None:
+    """Four stages, run once, then a param changed so that train and report are stale."""
+    (repo.root / "raw.csv").write_text("a,b\n1,2\n")
+    (repo.root / "params.yaml").write_text("features:\n  window: 7\ntrain:\n  C: 1.0\n")
+    (repo.root / "pipeline.yaml").write_text(PIPELINE)
+    env = dict(os.environ, PYTHONPATH=str(PROJECT), PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    proc = subprocess.run([sys.executable, "-m", "mlctl", "pipeline", "run", "-q"], cwd=repo.root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (repo.root / "params.yaml").write_text("features:\n  window: 7\ntrain:\n  C: 2.5\n")
+
+
+def build_lifecycle(repo) -> None:
+    repo.known_runs = build_runs(repo)
+    build_registry(repo, repo.known_runs)
+    repo.checks = build_drift(repo)
+    build_pipeline(repo)
+
+
+@pytest.fixture(scope="module")
+def lifecycle_repo(tmp_path_factory):
+    """A repository holding runs, models with history, drift checks and a stale pipeline."""
+    from mlctl.store.repo import init_repo
+
+    root = tmp_path_factory.mktemp("life") / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    repo, _ = init_repo(root)
+    build_lifecycle(repo)
+    return repo

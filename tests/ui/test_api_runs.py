@@ -107,7 +107,7 @@ def test_show_run_by_prefix(client, shared_repo):
     png = body["artifacts"][1]
     assert png["type"] == "image/png" and png["inline"] and png["present"] and png["size"] > 0
     assert body["git"] == {"commit": None, "dirty": None}
-    assert body["lineage"] == {"parent": None, "children": [], "data": []}
+    assert body["lineage"] == {"parent": None, "children": [], "data": [], "models": []}
 
 
 def test_unknown_and_ambiguous_runs(client):

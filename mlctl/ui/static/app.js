@@ -1,5 +1,5 @@
 // The router: every page URL serves the same shell; this picks the page module by path.
-import { api, clear, h } from "./util.js";
+import { api, h, replace } from "./util.js";
 
 const ROUTES = [
   [/^\/runs\/?$/, "runs", () => import("./runs.js")],
@@ -28,7 +28,7 @@ async function main() {
   const root = document.getElementById("app");
   const health = showComponents();
   if (document.body.dataset.status === "404") {
-    clear(root).append(h("div", { class: "empty" }, h("h1", { text: "Page not found" }),
+    replace(root, h("div", { class: "empty" }, h("h1", { text: "Page not found" }),
       h("p", {}, "There is no page at ", h("code", { text: location.pathname }), ". ",
         h("a", { href: "/runs", text: "Back to the runs" }))));
     return;
@@ -47,6 +47,6 @@ async function main() {
 
 main().catch((err) => {
   const root = document.getElementById("app");
-  clear(root).append(h("div", { class: "error", text: "The page failed: " + err.message }));
+  replace(root, h("div", { class: "error", text: "The page failed: " + err.message }));
   document.body.dataset.ready = "1";
 });

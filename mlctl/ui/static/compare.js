@@ -1,6 +1,6 @@
 // Compare runs: params, metrics and tags side by side (differences marked), curves overlaid.
 import { lineChart } from "./chart.js";
-import { api, badge, clear, errorBox, fmtValue, h, PALETTE, shortId } from "./util.js";
+import { api, badge, errorBox, fmtValue, h, PALETTE, shortId, replace } from "./util.js";
 
 export async function render(root) {
   const refs = new URLSearchParams(location.search).get("runs") || "";
@@ -8,20 +8,20 @@ export async function render(root) {
   try {
     data = await api("/api/compare", { runs: refs });
   } catch (err) {
-    clear(root).append(h("p", {}, h("a", { href: "/runs", text: "← Runs" })), errorBox(err));
+    replace(root, h("p", {}, h("a", { href: "/runs", text: "← Runs" })), errorBox(err));
     return;
   }
   document.title = `Compare ${data.runs.length} runs · mlctl`;
   const colors = data.runs.map((_, i) => PALETTE[i % PALETTE.length]);
   const onlyDiff = h("input", { type: "checkbox", id: "only-diff" });
   const tables = h("div", {});
-  const draw = () => clear(tables).append(
+  const draw = () => replace(tables, 
     section("Params", "params", data.params, data.runs, colors, onlyDiff.checked),
     section("Metrics", "metrics", data.metrics, data.runs, colors, onlyDiff.checked),
     data.tags.length ? section("Tags", "tags", data.tags, data.runs, colors, onlyDiff.checked) : null);
   onlyDiff.addEventListener("change", draw);
   const charts = h("div", { class: "charts", id: "curves" });
-  clear(root).append(
+  replace(root, 
     h("p", { class: "small" }, h("a", { href: "/runs", text: "← Runs" })),
     h("div", { class: "page-head" }, h("h1", { text: `Comparing ${data.runs.length} runs` }), h("span", { class: "spacer" }),
       h("label", { class: "small" }, onlyDiff, " only differences")),

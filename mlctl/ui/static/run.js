@@ -1,6 +1,6 @@
 // One run: params, metrics and their curves (live while it runs), artifacts, git, data, lineage.
 import { lineChart } from "./chart.js";
-import { api, badge, clear, errorBox, fmtBytes, fmtDuration, fmtTime, fmtValue, h, kvTable, panel, PALETTE, shortId } from "./util.js";
+import { api, badge, clear, errorBox, fmtBytes, fmtDuration, fmtTime, fmtValue, h, kvTable, panel, PALETTE, shortId, replace } from "./util.js";
 
 const LIVE_MS = 2000;
 
@@ -9,14 +9,14 @@ export async function render(root, [ref]) {
   try {
     run = await api(`/api/runs/${encodeURIComponent(ref)}`);
   } catch (err) {
-    clear(root).append(h("p", {}, h("a", { href: "/runs", text: "← Runs" })), errorBox(err));
+    replace(root, h("p", {}, h("a", { href: "/runs", text: "← Runs" })), errorBox(err));
     return;
   }
   document.title = `${run.name || shortId(run.id)} · mlctl`;
   const charts = h("div", { class: "charts", id: "charts" });
   const metricsBox = h("div", { id: "metrics" });
   const head = h("div", { id: "run-head" });
-  clear(root).append(head,
+  replace(root, head,
     h("div", { class: "grid" },
       panel("Metrics", metricsBox),
       panel("Params", kvTable(run.params, "no params")),
@@ -35,7 +35,7 @@ export async function render(root, [ref]) {
 
 function drawHead(head, run) {
   const live = run.status === "running" ? h("span", { class: "live-dot", title: "live: refreshing every 2 s" }) : null;
-  clear(head).append(
+  replace(head, 
     h("p", { class: "small" }, h("a", { href: "/runs", text: "← Runs" })),
     h("div", { class: "page-head" },
       h("div", {},
@@ -51,8 +51,8 @@ function drawHead(head, run) {
 
 function drawMetrics(box, metrics, counts) {
   const keys = Object.keys(metrics || {}).sort();
-  if (!keys.length) { clear(box).append(h("p", { class: "muted", text: "no metrics yet" })); return; }
-  clear(box).append(h("table", { class: "kv" }, h("tbody", {}, keys.map((k) => h("tr", { "data-metric": k },
+  if (!keys.length) { replace(box, h("p", { class: "muted", text: "no metrics yet" })); return; }
+  replace(box, h("table", { class: "kv" }, h("tbody", {}, keys.map((k) => h("tr", { "data-metric": k },
     h("td", { class: "mono", text: k }),
     h("td", { class: "mono num", text: fmtValue(metrics[k]) }),
     h("td", { class: "muted small num", text: counts && counts[k] > 1 ? `${counts[k]} points` : "" }))))));
@@ -62,7 +62,7 @@ async function drawCurves(box, runId) {
   const body = await api(`/api/runs/${runId}/metrics`);
   const keys = Object.keys(body.curves).filter((k) => body.curves[k].total > 1).sort();
   if (!keys.length) {
-    clear(box).append(h("p", { class: "muted", text: "No metric has more than one point." }));
+    replace(box, h("p", { class: "muted", text: "No metric has more than one point." }));
     return body;
   }
   const existing = new Map([...box.querySelectorAll(".chart")].map((el) => [el.dataset.key, el]));

@@ -1,5 +1,5 @@
 // The runs table: server-side filter (the `run list` language), sort and paging.
-import { api, ApiError, badge, clear, errorBox, fmtDuration, fmtTime, fmtValue, h, shortId } from "./util.js";
+import { api, ApiError, badge, clear, errorBox, fmtDuration, fmtTime, fmtValue, h, shortId, replace } from "./util.js";
 
 const PAGE_SIZES = [25, 50, 100, 200];
 const REFRESH_MS = 5000;
@@ -16,7 +16,7 @@ export async function render(root, _args) {
   };
   document.title = "Runs · mlctl";
   const view = buildView(state);
-  clear(root).append(view.el);
+  replace(root, view.el);
   loadExperiments(view.experiment, state);
   await load(state, view);
   setInterval(() => {
@@ -93,7 +93,7 @@ async function load(state, view, { quiet } = {}) {
     if (err instanceof ApiError && err.status === 400 && ["filter", "sort"].includes(err.body.parameter)) {
       showFilterError(view, err, state);
     } else {
-      clear(view.table).append(errorBox(err));
+      replace(view.table, errorBox(err));
     }
   } finally {
     view.table.classList.remove("loading");
@@ -104,7 +104,7 @@ function showFilterError(view, err, state) {
   const body = err.body;
   const expr = body.parameter === "sort" ? state.sort : state.filter;
   const caret = body.column ? " ".repeat(Math.max(0, body.column - 1)) + "^".repeat(Math.max(1, (body.token || "").length)) : "";
-  clear(view.error).append(h("div", { class: "filter-error" },
+  replace(view.error, h("div", { class: "filter-error" },
     h("div", { text: body.error }),
     caret ? h("pre", { text: `${expr}\n${caret}` }) : null,
     body.hint ? h("div", { class: "small", text: body.hint }) : null));
@@ -164,7 +164,7 @@ function drawTable(state, view, data) {
     cols.params.length ? h("th", { class: "group-params", colspan: cols.params.length, text: "params" }) : null,
     cols.metrics.length ? h("th", { class: "group-metrics num", colspan: cols.metrics.length, text: "metrics" }) : null);
   const table = h("table", { id: "runs" }, h("thead", {}, groups, head), h("tbody", {}, rows));
-  clear(view.table).append(data.runs.length ? table : h("div", { class: "empty", text: data.filter
+  replace(view.table, data.runs.length ? table : h("div", { class: "empty", text: data.filter
     ? "No run matches this filter." : "No runs yet. Log one with `mlctl run log` or mlctl.start_run()." }));
   updateCompare(state, view);
 }
@@ -186,7 +186,7 @@ function drawPager(state, view, data) {
     state.limit = parseInt(ev.target.value, 10); state.offset = 0; load(state, view);
   } }, PAGE_SIZES.map((n) => h("option", { value: n, text: `${n} per page` })));
   size.value = String(state.limit);
-  clear(view.pager).append(
+  replace(view.pager, 
     h("button", { id: "prev", text: "← Previous", disabled: data.offset === 0, onclick: () => go(data.offset - state.limit) }),
     h("button", { id: "next", text: "Next →", disabled: last >= data.total, onclick: () => go(data.offset + state.limit) }),
     h("span", { class: "muted small", text: `page ${Math.floor(data.offset / state.limit) + 1} of ${Math.max(1, Math.ceil(data.total / state.limit))}` }),

@@ -118,3 +118,6 @@ export function panel(title, ...children) {
 
 export const PALETTE = ["#2457c5", "#d9480f", "#2b8a3e", "#ae3ec9", "#e67700", "#0c8599", "#c2255c",
   "#5c940d", "#364fc7", "#862e9c"];
+
+// Empty ``el`` and fill it with ``children`` (null/false children are skipped).
+export function replace(el, ...children) { clear(el); return append(el, children); }
