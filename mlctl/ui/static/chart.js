@@ -12,9 +12,9 @@ function svg(tag, attrs, parent) {
   return el;
 }
 
-export function niceTicks(lo, hi, count) {
+export function niceTicks(lo, hi, count, minStep = 0) {
   if (!(hi > lo)) { const pad = Math.abs(lo) * 0.1 || 1; lo -= pad; hi += pad; }
-  const raw = (hi - lo) / Math.max(1, count);
+  const raw = Math.max(minStep, (hi - lo) / Math.max(1, count));
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
   const start = Math.floor(lo / step) * step;
@@ -65,7 +65,8 @@ function render(container, series, options) {
   const yt = niceTicks(y0, y1, height > 200 ? 5 : 4);
   y0 = Math.min(y0, yt[0]); y1 = Math.max(y1, yt[yt.length - 1]);
   if (x1 === x0) { x0 -= 1; x1 += 1; }
-  const xt = niceTicks(x0, x1, Math.max(2, Math.floor(width / 90))).filter((v) => v >= x0 && v <= x1);
+  // steps are whole numbers: never a tick at step 2.5
+  const xt = niceTicks(x0, x1, Math.max(2, Math.floor(width / 90)), 1).filter((v) => v >= x0 && v <= x1);
   const sx = (x) => m.left + ((x - x0) / (x1 - x0)) * (width - m.left - m.right);
   const sy = (y) => height - m.bottom - ((y - y0) / (y1 - y0 || 1)) * (height - m.top - m.bottom);
   for (const t of yt) {

@@ -52,6 +52,7 @@ async function renderCheck(root, id) {
           h("span", { class: "mono", text: c.id }))),
       h("span", { class: "spacer" }),
       c.report ? h("a", { class: "button", href: reportUrl, target: "_blank", rel: "noopener", text: "Open in a new tab" }) : null),
-    c.report ? h("iframe", { class: "report", id: "report", src: reportUrl, title: "drift report" })
+    c.report ? h("iframe", { class: "report", id: "report", src: reportUrl, title: "drift report",
+      onload: (ev) => { ev.target.dataset.loaded = "1"; } })
       : h("div", { class: "empty", text: "This check wrote no HTML report (use --report FILE.html)." }));
 }

@@ -111,8 +111,8 @@ function artifacts(run) {
   });
   const images = run.artifacts.filter((a) => a.present && a.type.startsWith("image/") && a.inline).slice(0, 4);
   return h("div", {},
-    h("table", { id: "artifacts" }, h("thead", {}, h("tr", {}, h("th", { text: "path" }), h("th", { class: "num", text: "size" }),
-      h("th", { text: "hash" }))), h("tbody", {}, rows)),
+    h("div", { class: "table-wrap" }, h("table", { id: "artifacts" }, h("thead", {}, h("tr", {}, h("th", { text: "path" }),
+      h("th", { class: "num", text: "size" }), h("th", { text: "hash" }))), h("tbody", {}, rows))),
     images.map((a) => h("img", { class: "preview", alt: a.path, src: `${base}${a.path.split("/").map(encodeURIComponent).join("/")}?inline=1` })),
     h("p", { class: "hint", text: "Downloads are verified against their xxh3-128 hash before they are sent." }));
 }
