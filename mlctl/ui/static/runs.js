@@ -89,6 +89,7 @@ async function load(state, view, { quiet } = {}) {
     drawTable(state, view, data);
     drawPager(state, view, data);
     syncUrl(state);
+    if (!performance.getEntriesByName("runs-rendered").length) performance.mark("runs-rendered");
   } catch (err) {
     if (err instanceof ApiError && err.status === 400 && ["filter", "sort"].includes(err.body.parameter)) {
       showFilterError(view, err, state);
