@@ -65,12 +65,17 @@ def list_runs(request, repo) -> JSON:
     offset = q.integer("offset", 0, 0, 10**9)
     if sort:
         _call("sort", _check_sort, sort)
-    total = _call("filter", tracking.count_runs, repo, experiment=experiment, filter_expr=expr)
     page = _call("filter", tracking.list_runs, repo, experiment=experiment, filter_expr=expr, sort=sort,
                  limit=limit, offset=offset)
+    total = _cache(request).get(("count", experiment, expr), lambda: _call(
+        "filter", tracking.count_runs, repo, experiment=experiment, filter_expr=expr))
     return JSON({"runs": [summary(r) for r in page], "total": total, "offset": offset, "limit": limit,
                  "experiment": experiment, "filter": expr, "sort": sort or "-start_time",
                  "columns": columns(page)})
+
+
+def _cache(request):
+    return request.app.state.runs_cache
 
 
 def _check_sort(sort: str) -> None:
@@ -83,7 +88,7 @@ def experiments(request, repo) -> JSON:
     from mlctl.tracking.runs import experiments as list_experiments
 
     Query(request)
-    return JSON({"experiments": list_experiments(repo)})
+    return JSON({"experiments": _cache(request).get(("experiments",), lambda: list_experiments(repo))})
 
 
 def get_run(repo, ref: str):

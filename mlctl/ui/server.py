@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from mlctl.errors import MlctlError, UsageError
 from mlctl.ui import api_runs, api_store, guard, pages
+from mlctl.ui.cache import IndexCache
 from mlctl.ui.http import JSON, HTTPError, error_response, from_mlctl_error
 
 STATIC = Path(__file__).with_name("static")
@@ -63,6 +64,7 @@ def build_app(repo, token: str | None = None, loopback_only: bool = True):
                 Exception: _internal_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.repo = repo
+    app.state.runs_cache = IndexCache(repo)
     return guard.Guard(app, token=token, loopback_only=loopback_only)
 
 

@@ -220,3 +220,13 @@ def test_an_empty_repository_lists_nothing(repo):
         assert c.get("/api/runs").json()["total"] == 0
         assert c.get("/api/runs", params={"filter": "metrics.a >"}).status_code == 400
         assert c.get("/api/experiments").json() == {"experiments": []}
+
+
+def test_cached_counts_follow_new_runs(own_client, runs_repo):
+    from mlctl.tracking.runs import create_run
+
+    assert own_client.get("/api/runs", params={"filter": "metrics.acc > 0"}).json()["total"] == 12
+    assert own_client.get("/api/experiments").json()["experiments"][0]["runs"] == 8
+    create_run(runs_repo, experiment="churn", status="finished", metrics=[("acc", 0, 0.5, None)], capture_context=False)
+    assert own_client.get("/api/runs", params={"filter": "metrics.acc > 0"}).json()["total"] == 13
+    assert own_client.get("/api/experiments").json()["experiments"][0]["runs"] == 9

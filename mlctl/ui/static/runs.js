@@ -17,8 +17,8 @@ export async function render(root, _args) {
   document.title = "Runs · mlctl";
   const view = buildView(state);
   replace(root, view.el);
-  loadExperiments(view.experiment, state);
   await load(state, view);
+  loadExperiments(view.experiment, state);  // after the table: counting experiments scans every run
   setInterval(() => {
     if (document.visibilityState === "visible" && state.data && state.data.runs.some((r) => r.status === "running")) {
       load(state, view, { quiet: true });
