@@ -53,9 +53,9 @@ class Guard:
         refusal = self.refusal(scope)
         if refusal is not None:
             return await _send_json(send, *refusal)
+        if self.token and _token_param(scope) is not None and _same(_token_param(scope), self.token):
+            return await self.accept_token(scope, receive, send)
         if self.token and not self.authorised(scope):
-            if _token_param(scope) == self.token:
-                return await self.accept_token(scope, receive, send)
             return await _send_json(send, 401, "missing or wrong token",
                                     "open the URL `mlctl ui` printed (it ends in ?token=...), or send "
                                     "'Authorization: Bearer TOKEN'", [(b"www-authenticate", b"Bearer")])
