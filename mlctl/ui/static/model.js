@@ -29,14 +29,14 @@ function versions(m) {
   const rows = m.versions.map((v) => h("tr", { "data-version": v.version },
     h("td", {}, h("strong", { text: `v${v.version}` })),
     h("td", { class: "wrap" }, v.aliases.map((a) => badge(a, "alias"))),
-    h("td", { text: fmtTime(v.created) }),
-    h("td", { class: "wrap" }, v.flavor, v.model_class ? h("div", { class: "muted small", text: v.model_class.split(".").pop() }) : null),
     h("td", {}, v.run_id ? h("a", { href: `/runs/${v.run_id}`, class: "mono", text: shortId(v.run_id) }) : "—"),
     h("td", { class: "mono small wrap", text: metricsText(v.metrics) }),
+    h("td", { text: fmtTime(v.created) }),
+    h("td", { class: "wrap" }, v.flavor, v.model_class ? h("div", { class: "muted small", text: v.model_class.split(".").pop() }) : null),
     h("td", { class: "num hide-narrow", text: fmtBytes(v.artifact && v.artifact.size) }),
     h("td", { class: "mono muted hide-narrow", title: v.artifact_hash, text: (v.artifact_hash || "").slice(0, 10) })));
   return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["version", "aliases", "registered", "flavor", "run", "metrics"].map((t) => h("th", { text: t })),
+    h("thead", {}, h("tr", {}, ["version", "aliases", "run", "metrics", "registered", "flavor"].map((t) => h("th", { text: t })),
       h("th", { class: "num hide-narrow", text: "size" }), h("th", { class: "hide-narrow", text: "artifact" }))),
     h("tbody", {}, rows)));
 }
@@ -58,13 +58,13 @@ function history(entries) {
     return h("span", { class: "mono", text: `${from} → ${to}` });
   };
   return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["when", "action", "alias", "move", "reason and gates", "by"].map((t) => h("th", { text: t })))),
+    h("thead", {}, h("tr", {}, ["action", "alias", "move", "reason and gates", "when", "by"].map((t) => h("th", { text: t })))),
     h("tbody", {}, entries.map((e) => h("tr", { "data-seq": e.seq },
-      h("td", { text: fmtTime(e.time) }),
       h("td", {}, badge(e.action, e.action === "rollback" ? "failed" : e.action === "promote" ? "ok" : "alias")),
       h("td", { text: e.alias || "—" }),
       h("td", {}, move(e)),
       h("td", { class: "wrap" }, e.reason ? h("div", { text: e.reason }) : h("div", { class: "muted", text: "no reason given" }), gates(e.gates)),
+      h("td", { text: fmtTime(e.time) }),
       h("td", { class: "muted small", text: e.actor || e.user || "" }))))));
 }
 
