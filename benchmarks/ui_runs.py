@@ -276,7 +276,7 @@ def main() -> int:
             anchor = measure_mlflow(bin_dir, build_mlflow(bin_dir, args.anchor_runs), args.anchor_runs,
                                     args.repeat, browser)
             print(f"\nmlctl ui vs mlflow ui with {args.anchor_runs:,} runs (median of {args.repeat})\n")
-            rows = [[name, f"{small[name]:.3f}", f"{anchor[name]:.3f}", f"{small[name] / anchor[name]:.2f}"]
+            rows = [[name, f"{small[name]:.3f}", f"{anchor[name]:.3f}", f"{small[name] / anchor[name]:.3f}"]
                     for name in small if name in anchor]
             print_table(["case", "mlctl s", "mlflow s", "mlctl/mlflow"], rows)
     finally:
