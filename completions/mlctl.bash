@@ -9,7 +9,7 @@ _mlctl() {
             --alias|--artifact|--columns|--config|--current|--data|--description|--drift-share|--eval|--example|--experiment|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--remote|--remove|--report|--rev|--run|--since|--sort|--tag|--tail|--target|--threshold|--to|--token|--webhook|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" monitor"|" monitor drift"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" status"|" ui") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" monitor"|" monitor drift"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status"|" ui") path="$path $w";; esac
     done
     case "$path" in
         "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model monitor pipeline remote run status ui";;
@@ -57,7 +57,7 @@ _mlctl() {
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
         " remote list") opts="--json -q --quiet -h --help"; cmds="";;
-        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts";;
+        " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts push pull";;
         " run log") opts="--experiment -e --name -n -p --param -m --metric -t --tag --artifact -a --data -d --metrics-file --id-file --json -q --quiet -h --help"; cmds="";;
         " run list") opts="--experiment -e --filter -f --sort -s --limit -l --offset --columns -c --deleted --json -q --quiet -h --help"; cmds="";;
         " run show") opts="--metric --history --json -q --quiet -h --help"; cmds="";;
@@ -66,6 +66,8 @@ _mlctl() {
         " run delete") opts="--purge --json -q --quiet -h --help"; cmds="";;
         " run restore") opts="--json -q --quiet -h --help"; cmds="";;
         " run artifacts") opts="--output -o --json -q --quiet -h --help"; cmds="";;
+        " run push") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
+        " run pull") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
         " ui") opts="--host --port -p --token -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;

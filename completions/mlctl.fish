@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'status' 'ui'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status' 'ui'
     set -l valued --alias --artifact --columns --config --current --data --description --drift-share --eval --example --experiment --filter --flavor --gate --grace --host --id-file --jobs --limit --link --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --remote --remove --report --rev --run --since --sort --tag --tail --target --threshold --to --token --webhook -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
     set -l skip 0
     for w in $words[2..-1]
@@ -297,6 +297,8 @@ complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'tag' -d 'Set or remove ta
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'delete' -d 'Delete runs (soft: `mlctl run restore` brings them back; --purge removes them).'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'restore' -d 'Bring deleted runs back.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'artifacts' -d 'List a run\'s artifacts, or copy them out of the store (-o DIR).'
+complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'push' -d 'Share ended runs and their artifacts through a remote.'
+complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'pull' -d 'Fetch the runs (and their artifacts) others pushed to a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run log'" -l experiment -s e -r -d 'Experiment (default: tracking.experiment or \'default\').'
@@ -354,6 +356,18 @@ complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -l json -d 'Print o
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run artifacts'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'run push'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s h -l help -d 'Show help and exit.'

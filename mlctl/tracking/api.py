@@ -13,23 +13,17 @@ that run instead of creating one: it logs into it and leaves finishing it to its
 
 from __future__ import annotations
 
-import atexit
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 
-from mlctl.errors import MlctlError, NotFoundError, UsageError
-from mlctl.tracking import values
+from mlctl.errors import NotFoundError, UsageError
+from mlctl.tracking import session, values
 
 ENV_RUN_ID = "MLCTL_RUN_ID"
 ENV_RUN_ROOT = "MLCTL_RUN_ROOT"
-DEFAULT_FLUSH_INTERVAL = 1.0
 MAX_BUFFERED_POINTS = 100_000  # past this, wake the flusher early to bound memory
-
-_stack: list["ActiveRun"] = []
-_stack_lock = threading.RLock()
 
 
 class ActiveRun:
@@ -47,8 +41,8 @@ class ActiveRun:
         self._tags: dict = {}
         self._env: dict = {}
         self._next_step: dict[str, int] = {}
-        self._error: BaseException | None = None
         self.ended = False
+        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         return f"ActiveRun({self._id!r}, owner={self.owner})"
@@ -80,7 +74,7 @@ class ActiveRun:
             self._points.append((key, step, number, ts))
             full = len(self._points) >= MAX_BUFFERED_POINTS
         if full:
-            _flusher.wake()
+            session.flusher.wake()
 
     def log_metrics(self, metrics: dict, step: int | None = None, timestamp: float | None = None) -> None:
         ts = time.time() if timestamp is None else timestamp
@@ -143,15 +137,14 @@ class ActiveRun:
                 return
             try:
                 log_batch(self.repo, self._id, taken[0], taken[1], taken[2], taken[3])
-            except BaseException as exc:
+            except BaseException:
                 self._give_back(taken)
-                self._error = exc
                 raise
 
-    def _background_flush(self) -> None:
+    def background_flush(self) -> None:
         try:
             self.flush()
-        except Exception:  # kept and raised by end(); the data stays buffered for a retry
+        except Exception:  # the data stays buffered: the next flush or end() retries (and raises)
             pass
 
     # -- ending -----------------------------------------------------------------------------
@@ -163,8 +156,8 @@ class ActiveRun:
         if self.ended:
             return
         self.ended = True
-        _unregister(self)
-        if not self.owner:
+        session.unregister(self)
+        if not self.owner or os.getpid() != self._pid:  # a forked child only adds its points
             self.flush()
             return
         with self._write_mutex:
@@ -175,17 +168,7 @@ class ActiveRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.end(_status_for(exc_type, exc))
-
-
-def _status_for(exc_type, exc) -> str:
-    if exc_type is None:
-        return "finished"
-    if issubclass(exc_type, KeyboardInterrupt):
-        return "killed"
-    if issubclass(exc_type, SystemExit) and exc.code in (None, 0):
-        return "finished"
-    return "failed"
+        self.end(session.status_for(exc_type, exc))
 
 
 # -- starting -------------------------------------------------------------------------------
@@ -199,7 +182,7 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
     from mlctl.tracking import capture, writes
 
     repo = _resolve_repo(repo)
-    join_ref = run_id or (os.environ.get(ENV_RUN_ID) if not _stack else None)
+    join_ref = run_id or (os.environ.get(ENV_RUN_ID) if session.innermost() is None else None)
     if join_ref:
         active = _join(repo, join_ref, from_env=run_id is None)
         if params:
@@ -209,12 +192,12 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
         if data:
             active.log_data(data)
     else:
-        parent = _stack[-1].id if _stack else None
+        parent = session.innermost().id if session.innermost() is not None else None
         named = capture.named_data(repo, data) if data else None
         run = writes.create_run(repo, experiment=experiment, name=name, params=params, tags=tags,
                                 parent_id=parent, data=named)
         active = ActiveRun(repo, run.id, owner=True, flush_interval=_flush_interval(repo))
-    _register(active)
+    session.register(active)
     return active
 
 
@@ -267,7 +250,7 @@ def _flush_interval(repo) -> float:
     if key not in _intervals:
         raw = os.environ.get("MLCTL_FLUSH_INTERVAL") or repo.config.get("tracking.flush_interval")
         try:
-            _intervals[key] = max(0.01, float(raw)) if raw is not None else DEFAULT_FLUSH_INTERVAL
+            _intervals[key] = max(0.01, float(raw)) if raw is not None else session.DEFAULT_FLUSH_INTERVAL
         except ValueError:
             raise UsageError(f"invalid flush interval: {raw!r}") from None
     return _intervals[key]
@@ -275,86 +258,4 @@ def _flush_interval(repo) -> float:
 
 def active_run() -> ActiveRun | None:
     """The innermost run started in this process and not yet ended, or None."""
-    with _stack_lock:
-        return _stack[-1] if _stack else None
-
-
-# -- the process's active runs, the flusher thread, and exit ---------------------------------
-def _register(active: ActiveRun) -> None:
-    with _stack_lock:
-        _stack.append(active)
-    _flusher.ensure_started()
-    _install_exit_hooks()
-
-
-def _unregister(active: ActiveRun) -> None:
-    with _stack_lock:
-        if active in _stack:
-            _stack.remove(active)
-
-
-class _Flusher:
-    """One daemon thread per process flushing every active run on its interval."""
-
-    def __init__(self):
-        self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
-        self._pid = None
-
-    def ensure_started(self) -> None:
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-            return
-        self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._loop, name="mlctl-flush", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        last: dict[int, float] = {}
-        while True:
-            with _stack_lock:
-                runs = list(_stack)
-            interval = min((r.flush_interval for r in runs), default=DEFAULT_FLUSH_INTERVAL)
-            woken = self._wake.wait(interval / 2)
-            self._wake.clear()
-            now = time.monotonic()
-            for run in runs:
-                due = now - last.get(id(run), 0.0) >= run.flush_interval
-                if run.pending() and (due or woken):
-                    run._background_flush()
-                    last[id(run)] = now
-
-
-_flusher = _Flusher()
-_hooks_installed = {"done": False}
-_crash = {"exc_type": None}
-
-
-def _install_exit_hooks() -> None:
-    if _hooks_installed["done"]:
-        return
-    _hooks_installed["done"] = True
-    previous = sys.excepthook
-
-    def excepthook(exc_type, exc, tb):
-        _crash["exc_type"] = (exc_type, exc)
-        previous(exc_type, exc, tb)
-
-    sys.excepthook = excepthook
-    atexit.register(_end_all_at_exit)
-
-
-def _end_all_at_exit() -> None:
-    """Runs never ended explicitly end with the process: failed after an uncaught
-    exception, killed after Ctrl-C, finished otherwise."""
-    crash = _crash["exc_type"]
-    status = _status_for(*crash) if crash else "finished"
-    with _stack_lock:
-        pending = list(reversed(_stack))
-    for active in pending:
-        try:
-            active.end(status)
-        except MlctlError as exc:
-            sys.stderr.write(f"mlctl: error: could not save run {active.id}: {exc.message}\n")
+    return session.innermost()

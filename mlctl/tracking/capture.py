@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import socket
 import subprocess
@@ -44,29 +45,63 @@ def clear_cache() -> None:
 
 
 # -- git ------------------------------------------------------------------------------------
+GIT_STATUS = ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"]
+
+
 def git_state(root: Path) -> dict:
     """{"commit": sha or None, "dirty": bool or None} (None outside git)."""
-    return dict(_cached(("git", str(root)), lambda: _git_state(root)))
+    return dict(_cached(("git", str(root)), lambda: _parse_status(_run_git(root, GIT_STATUS))))
 
 
-def _git_state(root: Path) -> dict:
+def _start_git(root: Path, argv: list[str]):
     try:
-        proc = subprocess.run(
-            ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
-            cwd=root, capture_output=True, check=False,
-        )
-    except (FileNotFoundError, OSError):
-        return {"commit": None, "dirty": None}
-    if proc.returncode != 0:
+        return subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def _finish_git(proc) -> bytes | None:
+    if proc is None:
+        return None
+    out, _ = proc.communicate()
+    return out if proc.returncode == 0 else None
+
+
+def _run_git(root: Path, argv: list[str]) -> bytes | None:
+    return _finish_git(_start_git(root, argv))
+
+
+def _parse_status(out: bytes | None) -> dict:
+    if out is None:
         return {"commit": None, "dirty": None}
     commit, dirty = None, False
-    for line in proc.stdout.decode(errors="replace").splitlines():
+    for line in out.decode(errors="replace").splitlines():
         if line.startswith("# branch.oid "):
             oid = line.split()[2]
             commit = None if oid == "(initial)" else oid
         elif line and not line.startswith("#"):
             dirty = True
     return {"commit": commit, "dirty": dirty}
+
+
+def prefetch(repo) -> None:
+    """Ask git for its state and the pointer files at once (two processes in parallel:
+    a CLI `run log` pays for one git start, not two)."""
+    root = repo.root
+    need_git = ("git", str(root)) not in _cache or not _fresh(("git", str(root)))
+    need_data = not _fresh(("data", str(root)))
+    if not (need_git and need_data and (root / ".git").exists()):
+        return
+    status = _start_git(root, GIT_STATUS)
+    listing = _start_git(root, LS_POINTERS)
+    _cache[("git", str(root))] = (time.monotonic(), _parse_status(_finish_git(status)))
+    files = _pointer_names(root, _finish_git(listing))
+    _cache[("data", str(root))] = (time.monotonic(), _hashes(repo, files))
+
+
+def _fresh(key: tuple) -> bool:
+    hit = _cache.get(key)
+    return bool(hit) and time.monotonic() - hit[0] < CACHE_SECONDS
 
 
 # -- environment ----------------------------------------------------------------------------
@@ -133,28 +168,31 @@ def data_pointers(repo) -> dict[str, str]:
     return dict(_cached(("data", str(repo.root)), lambda: _all_pointers(repo)))
 
 
+LS_POINTERS = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*" + POINTER_SUFFIX]
+
+
 def _all_pointers(repo) -> dict[str, str]:
+    if (repo.root / ".git").exists():
+        files = _pointer_names(repo.root, _run_git(repo.root, LS_POINTERS))
+    else:
+        files = _walk_pointers(repo.root)
+    return _hashes(repo, files)
+
+
+def _hashes(repo, files: list[str]) -> dict[str, str]:
     out = {}
-    for rel in _pointer_files(repo.root):
+    for rel in files:
         digest = _read_pointer_hash(repo.root / rel)
         if digest:
             out[rel[: -len(POINTER_SUFFIX)]] = digest
     return dict(sorted(out.items()))
 
 
-def _pointer_files(root: Path) -> list[str]:
-    if (root / ".git").exists():
-        try:
-            proc = subprocess.run(
-                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*" + POINTER_SUFFIX],
-                cwd=root, capture_output=True, check=False,
-            )
-            if proc.returncode == 0:
-                names = [n for n in proc.stdout.decode(errors="replace").split("\0") if n]
-                return sorted({n for n in names if (root / n).is_file()})
-        except OSError:
-            pass
-    return _walk_pointers(root)
+def _pointer_names(root: Path, out: bytes | None) -> list[str]:
+    if out is None:  # not a git work tree after all
+        return _walk_pointers(root)
+    names = [n for n in out.decode(errors="replace").split("\0") if n]
+    return sorted({n for n in names if (root / n).is_file()})
 
 
 def _walk_pointers(root: Path) -> list[str]:
@@ -169,17 +207,18 @@ def _walk_pointers(root: Path) -> list[str]:
     return sorted(found)
 
 
+_HASH_LINE = re.compile(r"""^hash:\s*["']?([0-9a-f]{32})["']?\s*(#.*)?$""", re.MULTILINE)
+
+
 def _read_pointer_hash(path: Path) -> str | None:
-    import yaml
-
-    from mlctl.store.hashing import is_hash
-
+    """The ``hash`` of a pointer file. Read as text, not through YAML typing: an
+    all-digit hash would otherwise come back as an integer without its leading zeros."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
-    digest = data.get("hash") if isinstance(data, dict) else None
-    return digest if is_hash(digest) else None
+    match = _HASH_LINE.search(text)
+    return match.group(1) if match else None
 
 
 def named_data(repo, paths) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from mlctl.errors import UsageError
 from mlctl.tracking import values
-from mlctl.tracking.run import iso
 from mlctl.tracking.runs import get_runs
 
 MISSING = None
@@ -14,7 +13,6 @@ ATTRIBUTE_ROWS = (
     ("experiment", lambda r: r.experiment),
     ("name", lambda r: r.name),
     ("status", lambda r: r.status),
-    ("start_time", lambda r: iso(r.start_time)),
     ("duration", lambda r: r.duration),
     ("git_commit", lambda r: (r.git["commit"] or "")[:12] or None),
     ("git_dirty", lambda r: r.git["dirty"]),

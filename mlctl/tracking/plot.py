@@ -16,8 +16,11 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
 
 
 def curves(runs, keys: list[str] | None = None) -> dict[str, dict[str, list[tuple[int, float]]]]:
-    """{metric: {run id: [(step, value), ...]}} for the chosen (default: all) metrics."""
-    wanted = keys or sorted({k for run in runs for k in run.metrics})
+    """{metric: {run id: [(step, value), ...]}} for the chosen metrics; by default those
+    with more than one point in some run (the curves), or all when none has."""
+    counts = [run.metric_keys_with_counts() for run in runs]
+    curved = sorted({k for c in counts for k, n in c.items() if n > 1})
+    wanted = keys or curved or sorted({k for run in runs for k in run.metrics})
     missing = [k for k in wanted if not any(k in run.metrics for run in runs)]
     if missing:
         raise UsageError(f"no run has metric {', '.join(missing)}")

@@ -10,7 +10,18 @@ from mlctl.errors import NotFoundError, UsageError
 from mlctl.tracking import ids, liveness, query, sql
 from mlctl.tracking.db import SELECT_COLUMNS, database, exists
 from mlctl.tracking.run import Run
-from mlctl.tracking.writes import create_run, finish_run, log_batch  # noqa: F401  (public API)
+
+_WRITES = ("create_run", "finish_run", "log_batch")
+
+
+def __getattr__(name: str):
+    """create_run, finish_run and log_batch live in writes.py; re-exported here lazily so
+    a read-only command does not import what capturing a run needs (git, subprocess)."""
+    if name in _WRITES:
+        from mlctl.tracking import writes
+
+        return getattr(writes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 MAX_CANDIDATES = 10
 DEFAULT_SORT = "-start_time"

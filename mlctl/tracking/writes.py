@@ -81,6 +81,8 @@ def create_run(repo, experiment: str | None = None, name: str | None = None, par
 
 def _new_row(repo, run_id, experiment, name, status, start, command, data, parent_id, params, tags,
              env, capture_context) -> dict:
+    if capture_context:
+        capture.prefetch(repo)
     git = capture.git_state(repo.root) if capture_context else {"commit": None, "dirty": None}
     full_env = dict(capture.environment()) if capture_context else {}
     full_env.update(env or {})

@@ -8,14 +8,14 @@ import pytest
 @pytest.fixture(autouse=True)
 def fast_flush(monkeypatch):
     monkeypatch.setenv("MLCTL_FLUSH_INTERVAL", "0.05")
-    from mlctl.tracking import api, capture
+    from mlctl.tracking import api, capture, session
 
     api._intervals.clear()
     capture.clear_cache()
     yield
-    for active in list(api._stack):  # a failing test must not leak runs into the next
+    for active in list(session.stack):  # a failing test must not leak runs into the next
         active.ended = True
-        api._unregister(active)
+        session.unregister(active)
 
 
 @pytest.fixture

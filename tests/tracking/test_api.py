@@ -175,3 +175,29 @@ def test_run_without_context_manager_ends_explicitly(repo):
     run.end()
     run.end()  # idempotent
     assert get_run(repo, run.id).status == "finished"
+
+
+def test_a_forked_child_does_not_end_its_parents_run(repo, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.conftest import PROJECT
+
+    script = tmp_path / "fork.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys, mlctl
+        from mlctl.tracking.runs import get_run
+        with mlctl.start_run() as run:
+            pid = os.fork()
+            if pid == 0:
+                assert mlctl.active_run() is None
+                sys.exit(0)  # the child's atexit handlers run here
+            os.waitpid(pid, 0)
+            print(get_run(run.repo, run.id).status, run.id)
+    """))
+    out = subprocess.run([sys.executable, str(script)], cwd=repo.root, capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(PROJECT)), check=True).stdout.split()
+    assert out[0] == "running"
+    assert get_run(repo, out[1]).status == "finished"

@@ -208,3 +208,37 @@ def artifacts(run: str = typer.Argument(..., metavar="RUN"),
     else:
         render.table(["artifact", "object"], sorted(found.artifacts.items()))
     return 0
+
+
+def _share(verb: str, remote: str | None, runs: list[str] | None, jobs: int, as_json: bool) -> int:
+    from mlctl.tracking import share
+
+    with render.progress(f"{verb}ing objects") as bar:
+        result = getattr(share, verb)(common.repo(), remote, runs or None, jobs=jobs or None, progress=bar)
+    if as_json:
+        render.emit_json(result.to_json())
+        return 0
+    done = "pushed to" if verb == "push" else "pulled from"
+    render.info(f"{len(result.runs)} runs {done} {result.remote} ({result.objects} objects); "
+                f"{result.unchanged} already there")
+    for run_id in result.conflicts:
+        render.warn(f"run {run_id} changed here and on {result.remote} since it was last shared; kept the local one")
+    return 0
+
+
+@app.command("push")
+def push(runs: list[str] = typer.Argument(None, metavar="[RUN...]", help="Only these runs (default: every ended run)."),
+         remote: str = typer.Option(None, "-r", "--remote", help="Remote name (default: the default remote)."),
+         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers."),
+         as_json: bool = common.json_option()) -> int:
+    """Share ended runs and their artifacts through a remote."""
+    return _share("push", remote, runs, jobs, as_json)
+
+
+@app.command("pull")
+def pull(runs: list[str] = typer.Argument(None, metavar="[RUN...]", help="Only these runs (id or prefix on the remote)."),
+         remote: str = typer.Option(None, "-r", "--remote", help="Remote name (default: the default remote)."),
+         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers."),
+         as_json: bool = common.json_option()) -> int:
+    """Fetch the runs (and their artifacts) others pushed to a remote."""
+    return _share("pull", remote, runs, jobs, as_json)

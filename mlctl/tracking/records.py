@@ -1,0 +1,75 @@
+"""Run records: one ended run as canonical JSON (sorted keys, strict numbers), stored as
+an object in the content-addressed store. They are what `run push`/`run pull` carry.
+
+Export and import round-trip exactly, so a run imported from a record exports to the
+same bytes (the same hash) until something changes it locally.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlctl.errors import StoreDamageError
+from mlctl.tracking import ids, values
+from mlctl.tracking.db import database
+
+KIND = "mlctl.run"
+VERSION = 1
+ATTRIBUTES = ("id", "experiment", "name", "status", "start_time", "end_time", "updated", "parent_id",
+              "host", "pid", "git_commit", "git_dirty", "command", "exit_code")
+JSON_COLUMNS = ("params", "metrics", "tags", "artifacts", "data", "env")
+
+
+def export_record(repo, run_id: str) -> bytes:
+    db = database(repo)
+    with db.read() as conn:
+        row = conn.execute(f"SELECT {', '.join(ATTRIBUTES + JSON_COLUMNS)} FROM runs WHERE id = ?",
+                           (run_id,)).fetchone()
+        points = conn.execute("SELECT key, step, ts, value FROM points WHERE run_id = ? ORDER BY key, step, ts, rowid",
+                              (run_id,)).fetchall()
+    record = {"kind": KIND, "version": VERSION, **dict(zip(ATTRIBUTES, row[: len(ATTRIBUTES)]))}
+    for column, raw in zip(JSON_COLUMNS, row[len(ATTRIBUTES):]):
+        record[column] = json.loads(raw)
+    history: dict[str, list] = {}
+    for key, step, ts, value in points:
+        history.setdefault(key, []).append([step, ts, value])
+    record["points"] = history
+    return values.dumps(record).encode("utf-8")
+
+
+def parse_record(data: bytes, digest: str) -> dict:
+    try:
+        record = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise StoreDamageError(f"run record {digest} is not valid JSON") from None
+    if not isinstance(record, dict) or record.get("kind") != KIND or not ids.is_run_id(record.get("id")):
+        raise StoreDamageError(f"object {digest} is not a run record")
+    if record.get("version", 0) > VERSION:
+        raise StoreDamageError(f"run record {digest} has format {record['version']}", hint="upgrade mlctl")
+    return record
+
+
+def import_records(repo, records: list[tuple[str, dict]], origin: str) -> None:
+    """Write pulled runs (replacing older copies of the same ids) in one transaction."""
+    with database(repo).write() as conn:
+        for digest, record in records:
+            run_id = record["id"]
+            for table, column in (("points", "run_id"), ("latest", "run_id"), ("runs", "id")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (run_id,))
+            row = {name: record.get(name) for name in ATTRIBUTES}
+            row.update({column: values.dumps(record.get(column) or {}) for column in JSON_COLUMNS})
+            row.update(deleted=0, record=digest, origin=origin)
+            conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         tuple(row.values()))
+            _import_points(conn, run_id, record.get("points") or {})
+
+
+def _import_points(conn, run_id: str, history: dict) -> None:
+    rows = [(run_id, key, step, ts, value) for key, points in history.items() for step, ts, value in points]
+    conn.executemany("INSERT INTO points (run_id, key, step, ts, value) VALUES (?, ?, ?, ?, ?)", rows)
+    latest = {}
+    for row in rows:
+        best = latest.get(row[1])
+        if best is None or (row[2], row[3]) >= (best[2], best[3]):
+            latest[row[1]] = row
+    conn.executemany("INSERT INTO latest (run_id, key, step, ts, value) VALUES (?, ?, ?, ?, ?)", list(latest.values()))
