@@ -9,7 +9,7 @@ _mlctl() {
             --alias|--artifact|--columns|--config|--current|--data|--description|--drift-share|--eval|--example|--experiment|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--remote|--remove|--report|--rev|--run|--since|--sort|--tag|--tail|--target|--threshold|--to|--token|--webhook|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model unalias"|" monitor"|" monitor drift"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status"|" ui") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" monitor"|" monitor drift"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status"|" ui") path="$path $w";; esac
     done
     case "$path" in
         "") opts="-C -q --quiet --version -h --help"; cmds="config data demo fsck gc hooks init lineage model monitor pipeline remote run status ui";;
@@ -35,7 +35,7 @@ _mlctl() {
         " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
         " lineage") opts="--json -q --quiet -h --help"; cmds="";;
-        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete unalias";;
+        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete deployments unalias";;
         " model register") opts="--run --flavor --example --target --description -d --check --json -q --quiet -h --help"; cmds="";;
         " model list") opts="--json -q --quiet -h --help"; cmds="";;
         " model show") opts="--json -q --quiet -h --help"; cmds="";;
@@ -43,7 +43,8 @@ _mlctl() {
         " model rollback") opts="--alias --reason -m --json -q --quiet -h --help"; cmds="";;
         " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
-        " model unalias") opts="--reason -m -q --quiet -h --help"; cmds="";;
+        " model deployments") opts="--prune --json -q --quiet -h --help"; cmds="";;
+        " model unalias") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
         " monitor") opts="-q --quiet -h --help"; cmds="drift";;
         " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --json -q --quiet -h --help"; cmds="";;
         " pipeline") opts="-q --quiet -h --help"; cmds="run status show log push pull";;

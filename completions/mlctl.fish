@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status' 'ui'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status' 'ui'
     set -l valued --alias --artifact --columns --config --current --data --description --drift-share --eval --example --experiment --filter --flavor --gate --grace --host --id-file --jobs --limit --link --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --remote --remove --report --rev --run --since --sort --tag --tail --target --threshold --to --token --webhook -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
     set -l skip 0
     for w in $words[2..-1]
@@ -157,6 +157,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'promote' -d 'Move ALIAS
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'rollback' -d 'Move the alias back to the version it pointed at before.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'history' -d 'Every alias move: when, from, to, gates, who, why.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'delete' -d 'Delete a version (refused while an alias points at it); gc frees its storage.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'deployments' -d 'Servers recorded as running models (stale: the process is gone).'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'unalias' -d 'Remove an alias (recorded in the history; `rollback` restores it).'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -s h -l help -d 'Show help and exit.'
@@ -205,7 +206,13 @@ complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -l json -d 'Print on
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model delete'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -l prune -d 'Remove records of servers that are gone.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model deployments'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F

@@ -16,15 +16,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from mlctl.data import manifest
+from mlctl.data.needs import present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import WorkFile, list_files
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store import hashing
+from mlctl.store.durable import install_all
 from mlctl.store.staging import ObjectStager
-from mlctl.store.statcache import open_stat_cache, trusted
+from mlctl.store.statcache import fingerprint, open_stat_cache, trusted
 
-BATCH_FILES = 2000  # files hashed, then made durable together
-BATCH_BYTES = 512 << 20
+BATCH_FILES = 1000  # files hashed, then made durable together (while the next batch is read)
+BATCH_BYTES = 128 << 20
 MIB = 1 << 20
 
 
@@ -74,12 +76,14 @@ class TreeHasher:
             return Pointer(rel, digest, st.st_size, 1, "file"), None
         if not stat_mod.S_ISDIR(st.st_mode):
             raise UsageError(f"{rel} is not a regular file or folder")
+        started = time.time_ns()
         files = list_files(path, rel)
         hashes = self.hash_files(rel, files)
         entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode))
                    for f, h in zip(files, hashes)]
         data = manifest.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
+        self.cache.record_folder(rel, fingerprint(((f.rel, f.st) for f in files), started), digest)
         return Pointer(rel, digest, sum(e.size for e in entries), len(entries), "dir"), entries
 
     # -- many files ---------------------------------------------------------------------------
@@ -89,9 +93,10 @@ class TreeHasher:
         rows = self.cache.rows_under(prefix)
         hashes: list[str | None] = [None] * len(files)
         misses = []
+        exists = present(self.repo.objects)
         for i, f in enumerate(files):
             digest = trusted(rows.get(key_of(f)), f.st)
-            if digest and (not self.store or self.repo.objects.exists(digest)):
+            if digest and (not self.store or exists(digest)):
                 hashes[i] = digest
             else:
                 misses.append(i)
@@ -102,20 +107,34 @@ class TreeHasher:
         return hashes  # type: ignore[return-value]
 
     def _hash_misses(self, prefix, files, misses, hashes, key_of) -> None:
+        """Read the files the stat cache can't vouch for, in batches. While one batch's
+        objects are made durable and renamed into place (mostly waiting on the disk), the
+        next batch is already being read and hashed."""
         started = time.time_ns()
         total_mib = sum(files[i].st.st_size for i in misses) / MIB
         label = f"hashing {prefix} (MiB)" if total_mib >= 1 else f"hashing {prefix}"
         with self.progress(label, total=max(1, round(total_mib))) as bar, \
-                ThreadPoolExecutor(max_workers=self.jobs) as pool:
+                ThreadPoolExecutor(max_workers=self.jobs) as pool, \
+                ThreadPoolExecutor(max_workers=1) as committer:
             def one(i: int) -> str:
                 f = files[i]
                 return self.stager.hash_file(f.path, f.st, _display(prefix, f), lambda n: bar.advance(n / MIB))
 
+            def commit(staged, rows) -> None:
+                install_all(staged)
+                self.cache.record(rows, started)
+
+            previous = None
             for batch in _batches(misses, files):
                 for i, digest in zip(batch, pool.map(one, batch)):
                     hashes[i] = digest
-                self.stager.commit()
-                self.cache.record(((key_of(files[i]), files[i].st, hashes[i]) for i in batch), started)
+                staged = self.stager.take()
+                rows = [(key_of(files[i]), files[i].st, hashes[i]) for i in batch]
+                if previous is not None:
+                    previous.result()
+                previous = committer.submit(commit, staged, rows)
+            if previous is not None:
+                previous.result()
 
 
 def _display(prefix: str, f: WorkFile) -> str:

@@ -61,6 +61,7 @@ def gc_roots(repo) -> set[str]:
 def fsck_refs(repo) -> list[dict]:
     """Pointers in the workspace whose objects are not in the store."""
     from mlctl.data import manifest
+    from mlctl.data.needs import present
     from mlctl.data.workspace import tracked
 
     problems = []
@@ -75,8 +76,9 @@ def fsck_refs(repo) -> list[dict]:
             except MlctlError as exc:
                 problems.append({"what": what, "object": p.hash, "problem": exc.message})
                 continue
+            exists = present(repo.objects)
             problems.extend({"what": f"{what}: {p.path}/{e.path}", "object": e.hash, "problem": "not in the store"}
-                            for e in entries if not repo.objects.exists(e.hash))
+                            for e in entries if not exists(e.hash))
     return problems
 
 

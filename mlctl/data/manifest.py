@@ -12,8 +12,7 @@ every machine whatever the umask. The folder's hash is the manifest object's has
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from mlctl.errors import StoreDamageError
 from mlctl.store.hashing import is_hash
@@ -23,8 +22,7 @@ VERSION = 1
 EXEC_MODE, FILE_MODE = 0o755, 0o644
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple: 20,000 of them build in milliseconds
     path: str
     hash: str
     size: int
@@ -62,19 +60,34 @@ def _entry(row, digest: str) -> Entry:
     if not (isinstance(row, list) and len(row) == 4):
         raise StoreDamageError(f"manifest {digest} has a malformed row")
     path, hash_, size, mode = row
-    if not (is_hash(hash_) and isinstance(size, int) and size >= 0 and mode in (EXEC_MODE, FILE_MODE)):
+    if not (type(size) is int and size >= 0 and mode in (EXEC_MODE, FILE_MODE) and is_hash(hash_)):
         raise StoreDamageError(f"manifest {digest} has a malformed row for {path!r}")
     check_member(path, digest)
     return Entry(path, hash_, size, mode)
 
 
 def check_member(path, digest: str = "?") -> str:
+    """Refuse paths that could leave the folder: absolute, ``..``, empty parts, backslashes."""
     if not isinstance(path, str) or not path or "\\" in path or "\0" in path:
         raise StoreDamageError(f"manifest {digest} holds an invalid path {path!r}")
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or any(p in ("..", ".", "") for p in path.split("/")):
+    if path[0] == "/" or path[-1] == "/" or "//" in path or (
+            "." in path and any(p in ("..", ".") for p in path.split("/"))):
         raise StoreDamageError(f"manifest {digest} holds a path that escapes its folder: {path!r}")
     return path
+
+
+def hashes(objects, digest: str) -> list[str]:
+    """Only the content hashes a manifest lists (verified object, hashes checked): the
+    cheap way to ask whether a folder's objects are all in the store."""
+    try:
+        doc = json.loads(objects.get_bytes(digest))
+        rows = doc["files"]
+        out = [row[1] for row in rows]
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise StoreDamageError(f"object {digest} is not a folder manifest") from None
+    if not all(type(h) is str and len(h) == 32 and h.isalnum() for h in out):  # safe to build paths from
+        raise StoreDamageError(f"manifest {digest} has a malformed hash")
+    return out
 
 
 def load(objects, digest: str, verify: bool = True) -> list[Entry]:

@@ -3,6 +3,9 @@ not in the local store."""
 
 from __future__ import annotations
 
+import os
+from typing import Callable
+
 from mlctl.data import manifest
 from mlctl.data.pointer import Pointer
 from mlctl.errors import ObjectMissingError
@@ -16,6 +19,43 @@ class DataMissingError(ObjectMissingError):
         self.message = f"{path} needs {count} not in the local store (e.g. {digests[0]})"
         self.args = (self.message,)
         self.digests = digests
+
+
+def present(objects) -> Callable[[str], bool]:
+    """A fast ``objects.exists`` for digests already checked (from a pointer or manifest):
+    one stat on a string path, no pathlib, no regex."""
+    root = str(objects.root)
+    isfile = os.path.isfile
+    return lambda digest: isfile(f"{root}/{digest[:2]}/{digest[2:]}")
+
+
+def missing_objects(objects, digests: list[str]) -> list[str]:
+    """The digests not in the store. Many digests against a store not much bigger than
+    them: list the 256 shard folders (a few hundred syscalls) instead of one stat each."""
+    if len(digests) < 2048:
+        exists = present(objects)
+        return [d for d in digests if not exists(d)]
+    root = str(objects.root)
+    try:
+        sample = len(os.listdir(f"{root}/{digests[0][:2]}"))
+    except FileNotFoundError:
+        sample = 0
+    if sample * 256 > 8 * len(digests):  # a big store: stats are cheaper than listing it all
+        exists = present(objects)
+        return [d for d in digests if not exists(d)]
+    listed: dict[str, set[str]] = {}
+    out = []
+    for d in digests:
+        shard = d[:2]
+        names = listed.get(shard)
+        if names is None:
+            try:
+                names = listed[shard] = set(os.listdir(f"{root}/{shard}"))
+            except FileNotFoundError:
+                names = listed[shard] = set()
+        if d[2:] not in names:
+            out.append(d)
+    return out
 
 
 def entries_of(repo: Repo, pointer: Pointer) -> list[manifest.Entry] | None:
@@ -41,7 +81,7 @@ def require(repo: Repo, pointers: list[Pointer]) -> dict[str, list[manifest.Entr
     out = {}
     for pointer in pointers:
         entries = entries_of(repo, pointer)
-        absent = [d for d in file_objects(pointer, entries) if not repo.objects.exists(d)]
+        absent = missing_objects(repo.objects, file_objects(pointer, entries))
         if absent:
             raise DataMissingError(pointer.path, absent)
         out[pointer.path] = entries

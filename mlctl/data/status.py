@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
+import time
 from dataclasses import dataclass, field
 
 from mlctl.data import manifest
 from mlctl.data.hasher import TreeHasher
+from mlctl.data.needs import missing_objects, present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
 from mlctl.errors import ObjectMissingError
 from mlctl.store.repo import Repo
+from mlctl.store.statcache import fingerprint
 
 
 @dataclass
@@ -59,52 +62,53 @@ def status(repo: Repo, paths: list[str] | None = None, jobs: int | None = None) 
 def path_status(repo: Repo, hasher: TreeHasher, pointer: Pointer) -> PathStatus:
     result = PathStatus(pointer)
     path = repo.workspace_path(pointer.path)
+    result.in_store = _in_store(repo, pointer)
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        st = None
-    entries = _manifest(repo, pointer)
-    result.in_store = _in_store(repo, pointer, entries)
-    if st is None:
         result.state = "deleted"
-    elif pointer.kind == "file" or entries is None or not stat_mod.S_ISDIR(st.st_mode):
+        return result
+    if pointer.kind == "dir" and stat_mod.S_ISDIR(st.st_mode):
+        _compare_folder(repo, hasher, pointer, str(path), result)
+    else:
         current, _ = hasher.hash_path(pointer.path)
         result.state = "unchanged" if current.hash == pointer.hash else "modified"
-    else:
-        _compare_folder(hasher, pointer, entries, str(path), result)
     return result
 
 
-def _manifest(repo: Repo, pointer: Pointer) -> list[manifest.Entry] | None:
-    if pointer.kind != "dir":
-        return None
-    try:
-        return manifest.load(repo.objects, pointer.hash)
-    except ObjectMissingError:
-        return None
-
-
-def _in_store(repo: Repo, pointer: Pointer, entries: list[manifest.Entry] | None) -> bool:
-    if pointer.kind == "dir" and entries is None:
+def _in_store(repo: Repo, pointer: Pointer) -> bool:
+    exists = present(repo.objects)
+    if not exists(pointer.hash):
         return False
-    exists = repo.objects.exists
-    if entries is None:
-        return exists(pointer.hash)
-    return all(exists(e.hash) for e in entries)
+    if pointer.kind == "file":
+        return True
+    return not missing_objects(repo.objects, manifest.hashes(repo.objects, pointer.hash))
 
 
-def _compare_folder(hasher: TreeHasher, pointer: Pointer, entries, path: str, result: PathStatus) -> None:
+def _compare_folder(repo: Repo, hasher: TreeHasher, pointer: Pointer, path: str, result: PathStatus) -> None:
+    started = time.time_ns()
     files = list_files(path, pointer.path)
+    fp = fingerprint(((f.rel, f.st) for f in files), started)
+    if hasher.cache.folder_hash(pointer.path, fp) == pointer.hash:
+        return  # the listing is exactly the one last seen matching this pointer
+    try:
+        entries = manifest.load(repo.objects, pointer.hash)
+    except ObjectMissingError:  # can't say which files differ; the folder hash still can
+        current, _ = hasher.hash_path(pointer.path)
+        result.state = "unchanged" if current.hash == pointer.hash else "modified"
+        return
     hashes = hasher.hash_files(pointer.path, files)
     recorded = {e.path: e for e in entries}
-    present = set()
+    present_now = set()
     for f, digest in zip(files, hashes):
-        present.add(f.rel)
+        present_now.add(f.rel)
         entry = recorded.get(f.rel)
         if entry is None:
             result.added.append(f"{pointer.path}/{f.rel}")
         elif entry.hash != digest:  # content only: link checkouts cannot carry the exec bit
             result.modified.append(f"{pointer.path}/{f.rel}")
-    result.deleted = [f"{pointer.path}/{e.path}" for e in entries if e.path not in present]
+    result.deleted = [f"{pointer.path}/{e.path}" for e in entries if e.path not in present_now]
     if result.added or result.modified or result.deleted:
         result.state = "modified"
+    else:
+        hasher.cache.record_folder(pointer.path, fp, pointer.hash)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import subprocess
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.pointer import SUFFIX, Pointer
@@ -16,8 +16,7 @@ from mlctl.store.repo import DOT, Repo
 SKIP_DIRS = {".git", DOT}
 
 
-@dataclass
-class WorkFile:
+class WorkFile(NamedTuple):
     rel: str  # posix path inside the tracked folder ("" for a tracked file)
     path: str  # absolute path
     st: os.stat_result
@@ -103,24 +102,27 @@ def list_files(abs_root: str, display: str) -> list[WorkFile]:
 
 def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
     try:
-        entries = list(os.scandir(folder))
+        with os.scandir(folder) as it:
+            entries = list(it)
     except NotADirectoryError:
         return
+    append, is_reg = out.append, stat_mod.S_ISREG
     for entry in entries:
-        rel = prefix + entry.name
         if entry.is_dir(follow_symlinks=False):
             if entry.name not in SKIP_DIRS:
-                _scan(entry.path, rel + "/", display, out)
+                _scan(entry.path, prefix + entry.name + "/", display, out)
             continue
         try:
             st = entry.stat()
         except FileNotFoundError:
             if entry.is_symlink():
-                raise UsageError(f"{display}/{rel} is a broken symlink") from None
+                raise UsageError(f"{display}/{prefix}{entry.name} is a broken symlink") from None
             continue  # deleted while we looked
-        if stat_mod.S_ISREG(st.st_mode):
-            out.append(WorkFile(rel, entry.path, st, entry.is_symlink()))
-        elif stat_mod.S_ISDIR(st.st_mode):
+        if is_reg(st.st_mode):
+            append(WorkFile(prefix + entry.name, entry.path, st, entry.is_symlink()))
+            continue
+        rel = prefix + entry.name
+        if stat_mod.S_ISDIR(st.st_mode):
             raise UsageError(f"{display}/{rel} is a symlink to a folder; mlctl does not follow those",
                              hint="replace it with the folder or a copy")
         else:

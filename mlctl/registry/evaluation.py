@@ -85,6 +85,10 @@ def _classification(y, y_pred, proba, classes) -> dict:
     from sklearn.metrics import accuracy_score, f1_score
 
     labels = list(classes) if classes is not None else sorted(set(y) | set(y_pred), key=str)
+    if classes is not None and not set(y.unique()) & set(labels):
+        seen = ", ".join(map(str, list(y.unique())[:5]))
+        raise UsageError(f"the target column holds {seen}, none of which is one of the model's classes "
+                         f"({', '.join(map(str, labels[:5]))})")
     out = {"accuracy": float(accuracy_score(y, y_pred))}
     if len(labels) == 2:
         out["f1"] = float(f1_score(y, y_pred, pos_label=labels[1], labels=labels, zero_division=0))

@@ -56,6 +56,8 @@ def resolve(repo: Repo, target: str):
 
 
 def _data_path(repo: Repo, target: str) -> str | None:
+    if target.endswith(".mlctl") and not os.path.isdir(target):  # a data pointer file names its data
+        target = target[: -len(".mlctl")]
     try:
         rel = repo.relpath(target)
     except UsageError:
@@ -101,6 +103,10 @@ def _related(a: str, b: str) -> bool:
     return pa == pb or pb in pa.parents or pa in pb.parents
 
 
+def _when(iso) -> str:
+    return str(iso)[:19].replace("T", " ")
+
+
 def _spec_key(spec: str):
     name, _, number = spec.partition(":")
     return name, int(number or 0)
@@ -133,7 +139,7 @@ class _Context:
         drift = self._drift_node(version, aliases)
         children += [drift] if drift else []
         what = version.model_class.rsplit(".", 1)[-1] if version.model_class else version.flavor
-        return {"kind": "model", "label": f"model {version.spec}  {version.flavor} {what}  registered {version.created[:19]}",
+        return {"kind": "model", "label": f"model {version.spec}  {version.flavor} {what}  registered {_when(version.created)}",
                 "spec": version.spec, "name": version.name, "version": version.version, "flavor": version.flavor,
                 "created": version.created, "run_id": version.run_id, "children": [c for c in children if c]}
 
@@ -164,7 +170,7 @@ class _Context:
             if facts.get(key):
                 label += f"  {key} {facts[key]}" if key != "status" else f"  {facts[key]}"
         if facts.get("start_time"):
-            label += f"  {str(facts['start_time'])[:19]}"
+            label += f"  {_when(facts['start_time'])}"
         if used:
             label += f"  used {used[0]} {str(used[1])[:12]}{' (current)' if used[2] else ''}"
         node = {"kind": "run", "label": label, **{k: facts[k] for k in ("id", "experiment", "name", "status",
@@ -198,7 +204,7 @@ class _Context:
     def _alias_node(self, version: ModelVersion, alias: str, aliases: dict) -> dict:
         since = next((e["time"] for e in reversed(index.read_aliases(self.repo, version.name)["history"])
                       if e.get("alias") == alias and e.get("moved", True)), None)
-        return {"kind": "alias", "label": f"alias {version.name}@{alias}" + (f"  since {since[:19]}" if since else ""),
+        return {"kind": "alias", "label": f"alias {version.name}@{alias}" + (f"  since {_when(since)}" if since else ""),
                 "alias": alias, "since": since, "children": []}
 
     def _deployment_node(self, d: dict) -> dict:
@@ -218,16 +224,28 @@ class _Context:
         drifted = check.get("dataset_drift", check.get("drift"))
         when = check.get("time") or check.get("created") or check.get("checked_at") or ""
         verdict = "drift detected" if drifted else "no drift"
-        return {"kind": "drift", "label": f"last drift check: {verdict}" + (f"  {str(when)[:19]}" if when else ""),
+        if check.get("number_of_columns"):
+            verdict += f" ({check.get('number_of_drifted_columns', 0)}/{check['number_of_columns']} columns)"
+        return {"kind": "drift", "label": f"last drift check: {verdict}" + (f"  {_when(when)}" if when else ""),
                 "check": check, "children": []}
 
     def _stage_nodes(self, run) -> list[dict]:
-        stages = getattr(run, "stages", None)
-        if isinstance(stages, dict):
-            stages = sorted(stages)
-        if not isinstance(stages, (list, tuple)):
-            return []
-        return [{"kind": "stage", "label": f"pipeline stage {s}", "stage": str(s), "children": []} for s in stages]
+        """Pipeline stages, from the tags a `pipeline run` records on its run
+        (``stage.NAME.outcome``, ``stage.NAME.cache``, metric ``stage.NAME.duration_s``)."""
+        tags = getattr(run, "tags", None) or {}
+        metrics = getattr(run, "metrics", None) or {}
+        names = sorted(k[len("stage."):-len(".outcome")] for k in tags
+                       if k.startswith("stage.") and k.endswith(".outcome") and len(k) > len("stage..outcome"))
+        nodes = []
+        for name in names:
+            outcome, cache = tags.get(f"stage.{name}.outcome"), tags.get(f"stage.{name}.cache")
+            duration = metrics.get(f"stage.{name}.duration_s")
+            label = f"pipeline stage {name}  {outcome}" + (f", cache {cache}" if cache else "")
+            if isinstance(duration, (int, float)):
+                label += f", {duration:.1f}s"
+            nodes.append({"kind": "stage", "label": label, "stage": name, "outcome": outcome, "cache": cache,
+                          "duration_s": duration, "children": []})
+        return nodes
 
     # -- searches ------------------------------------------------------------------------
     def _versions_from(self, run_id: str) -> list[ModelVersion]:

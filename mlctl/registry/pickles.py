@@ -256,7 +256,8 @@ class _ZlibReader(io.RawIOBase):
         while not self._buf:
             chunk = self._f.read(1 << 16)
             if not chunk:
-                self._buf = self._z.flush()
+                if not self._z.eof:  # zlib's end marker and checksum never came
+                    raise NotAPickle("the compressed stream is truncated")
                 break
             self._buf = self._z.decompress(chunk)
         n = min(len(b), len(self._buf))

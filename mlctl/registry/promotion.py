@@ -136,6 +136,7 @@ def _move(repo, result: PromotionResult, must_beat, incumbent, actor) -> Promoti
         return result
     result.entry = entry
     result.promoted = True
+    result.previous = entry["from"]  # read under the lock: another move may have come first
     if entry["moved"]:
         result.message = f"{result.name}@{result.alias}: {result.previous or '-'} -> {result.version}"
     else:

@@ -39,7 +39,7 @@ def facts(run) -> dict:
         "name": getattr(run, "name", None),
         "status": getattr(run, "status", None),
         "start_time": _iso(getattr(run, "start_time", None)),
-        "git_commit": getattr(run, "git_commit", None),
+        "git_commit": (getattr(run, "git", None) or {}).get("commit"),
         "metrics": dict(getattr(run, "metrics", None) or {}),
         "params": dict(getattr(run, "params", None) or {}),
         "data": dict(getattr(run, "data", None) or {}),

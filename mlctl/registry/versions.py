@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlctl.errors import NotFoundError, UsageError
+from mlctl.errors import MlctlError, NotFoundError, StoreDamageError, UsageError
 from mlctl.registry import actors, artifacts, flavors, index, runs, signatures
 from mlctl.registry.names import LATEST, Spec, check_name, parse_spec
 from mlctl.store.repo import Repo
@@ -136,44 +136,22 @@ def _commit(repo: Repo, draft: ModelVersion) -> ModelVersion:
 
 
 def _signature(repo: Repo, info, example, target, facts) -> tuple[dict | None, list[str]]:
+    """From --example, else the MLflow folder, else the run's data, else the model's names."""
+    from mlctl.registry.rundata import signature_from_run
+
     if example is not None:
         example = Path(example)
         cols = signatures.columns_of(example, str(example))
         return signatures.from_columns(cols, info, target, "example", str(example)), []
     if info.signature:
         return info.signature, []
-    notes: list[str] = []
-    for rel, digest in sorted((facts or {}).get("data", {}).items()):
-        found = _data_file(repo, rel, digest)
-        if found is None:
-            continue
-        try:
-            cols = signatures.columns_of(found, rel, name_hint=rel)
-            return signatures.from_columns(cols, info, target, "run data", rel), []
-        except UsageError as exc:
-            notes.append(f"signature not taken from the run's {rel}: {exc.message}")
+    found, notes = signature_from_run(repo, info, target, (facts or {}).get("data", {}))
+    if found is not None:
+        return found, []
     guessed = signatures.from_model(info)
     if guessed is None:
         notes.append("no signature recorded: pass --example DATA (and --target COL) to record one")
     return guessed, notes
-
-
-def _data_file(repo: Repo, rel: str, digest) -> Path | None:
-    """The run's version of a tracked tabular file: its store object, or the workspace file
-    when it still has the same content."""
-    from mlctl.store import hashing
-
-    if not signatures.is_tabular(rel) or not hashing.is_hash(digest):
-        return None
-    if repo.objects.exists(digest):
-        return repo.objects.path(digest)
-    try:
-        local = repo.workspace_path(rel)
-        if local.is_file() and hashing.hash_file(local) == digest:
-            return local
-    except Exception:  # a damaged or foreign path in a run record: just don't use it
-        return None
-    return None
 
 
 def _source(repo: Repo, path: Path) -> str:
@@ -208,7 +186,24 @@ def resolve_number(repo: Repo, spec: Spec, idx: dict | None = None) -> int:
     if spec.alias not in aliases:
         known = ", ".join(sorted(aliases)) or "none"
         raise NotFoundError(f"model {spec.name} has no alias {spec.alias!r}", hint=f"aliases: {known}")
-    return int(aliases[spec.alias])
+    number = int(aliases[spec.alias])
+    if number not in numbers:  # delete refuses this, so only a damaged store gets here
+        raise StoreDamageError(f"{spec} points at version {number}, which does not exist",
+                               hint=f"move it: mlctl model promote {spec.name}:VERSION --to {spec.alias}")
+    return number
+
+
+def _readable_or_bare(repo: Repo, spec: Spec) -> ModelVersion:
+    """The version to delete; a damaged or missing record must not block deleting it."""
+    idx = _existing_index(repo, spec.name)
+    number = resolve_number(repo, spec, idx)
+    try:
+        return get_version(repo, spec)
+    except MlctlError:
+        entry = idx["versions"][str(number)]
+        return ModelVersion(name=spec.name, version=number, artifact={"hash": entry.get("artifact")}, flavor="unknown",
+                            format="unknown", created=entry.get("created", ""), created_by={},
+                            record_hash=entry.get("record", ""))
 
 
 def _existing_index(repo: Repo, name: str) -> dict:
@@ -259,7 +254,7 @@ def delete_version(repo: Repo, spec) -> ModelVersion:
     if spec.version is None:
         raise UsageError(f"{spec} does not name a version", hint=f"use {spec.name}:VERSION")
     with index.model_lock(repo, spec.name):
-        version = get_version(repo, spec)
+        version = _readable_or_bare(repo, spec)
         aliased = sorted(a for a, v in index.read_aliases(repo, spec.name)["aliases"].items() if int(v) == spec.version)
         if aliased:
             raise UsageError(f"{version.spec} is {', '.join(aliased)}; it can't be deleted while an alias points at it",

@@ -116,11 +116,16 @@ class ObjectStager:
     def pending(self) -> int:
         return len(self._pending)
 
-    def commit(self) -> int:
-        """Make every staged object durable, then move it into place; returns how many."""
+    def take(self) -> list[tuple[Path, Path]]:
+        """Detach what is staged so far as (temp, final path) pairs for ``install_all``;
+        lets the caller make one batch durable while the next is being read."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        return install_all([(tmp, self.objects.path(d)) for d, tmp in pending.items()])
+        return [(tmp, self.objects.path(d)) for d, tmp in pending.items()]
+
+    def commit(self) -> int:
+        """Make every staged object durable, then move it into place; returns how many."""
+        return install_all(self.take())
 
     def abort(self) -> None:
         with self._lock:

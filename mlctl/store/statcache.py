@@ -8,6 +8,10 @@ recorded: a file rewritten within the filesystem's timestamp granularity of bein
 could otherwise keep its old stat and hide the change (git's "racy" entries). Such entries
 are simply re-hashed once, after which they are trusted.
 
+A second table remembers whole folders: a fingerprint of the folder's listing (every
+file's path, inode, mtime and size) -> the folder's hash, so `data status` on an
+unchanged 20,000-file folder costs the listing's stat calls and one row.
+
 ``NullStatCache`` is the no-op twin (``data.stat_cache: false``): every lookup misses.
 """
 
@@ -31,7 +35,12 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     hash TEXT NOT NULL,
     recorded_ns INTEGER NOT NULL
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS folders (
+    path TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    hash TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 Row = tuple  # (inode, mtime_ns, size, hash, recorded_ns)
@@ -51,6 +60,22 @@ def trusted(row: Row | None, st: os.stat_result) -> str | None:
     return row[3]
 
 
+def fingerprint(items: Iterable[tuple[str, os.stat_result]], now_ns: int | None = None) -> str | None:
+    """One hash over a folder listing's (path, inode, mtime, size); None when any file is
+    too recent to trust (see ``trusted``), so racy folders are never remembered whole."""
+    from mlctl.store.hashing import hash_bytes
+
+    now = now_ns if now_ns is not None else time.time_ns()
+    items = list(items)
+    parts = [f"{rel}\x1f{st.st_ino}\x1f{st.st_mtime_ns}\x1f{st.st_size}" for rel, st in items]
+    if items:
+        newest = max(st.st_mtime_ns for _, st in items)
+        coarse = all(st.st_mtime_ns % 1_000_000_000 == 0 for _, st in items[:64])
+        if newest >= now - (RACY_COARSE_NS if coarse else RACY_NS):
+            return None
+    return hash_bytes("\x1e".join(parts).encode("utf-8", "surrogateescape"))
+
+
 class StatCache:
     def __init__(self, path: str | os.PathLike, timeout: float = 60.0):
         self.path = Path(path)
@@ -63,7 +88,7 @@ class StatCache:
             from mlctl.store.sqlite import connect
 
             self._conn = connect(self.path, timeout=self.timeout)
-            self._conn.execute(SCHEMA)
+            self._conn.executescript(SCHEMA)
         return self._conn
 
     def rows_under(self, prefix: str) -> dict[str, Row]:
@@ -102,6 +127,21 @@ class StatCache:
             with self._lock:
                 self._db().executemany("DELETE FROM files WHERE path = ?", paths)
 
+    # -- whole folders: one row answers "unchanged" for 20,000 files --------------------------
+    def folder_hash(self, path: str, fingerprint: str | None) -> str | None:
+        """The folder hash recorded for exactly this listing fingerprint, if any."""
+        if fingerprint is None:
+            return None
+        with self._lock:
+            row = self._db().execute("SELECT fingerprint, hash FROM folders WHERE path = ?", (path,)).fetchone()
+        return row[1] if row and row[0] == fingerprint else None
+
+    def record_folder(self, path: str, fingerprint: str | None, digest: str) -> None:
+        if fingerprint is None:
+            return
+        with self._lock:
+            self._db().execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", (path, fingerprint, digest))
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -122,6 +162,12 @@ class NullStatCache:
             pass
 
     def forget(self, paths) -> None:
+        pass
+
+    def folder_hash(self, path: str, fingerprint: str | None) -> str | None:
+        return None
+
+    def record_folder(self, path: str, fingerprint: str | None, digest: str) -> None:
         pass
 
     def close(self) -> None:

@@ -92,10 +92,14 @@ class RemoteStore:
             self.backend.check(create=True)
             todo = sorted(self.missing(wanted))
             advance = _advancer(progress)
-            for batch in _chunks(todo, BATCH):
-                staged = self._map(jobs, self._upload_one, batch)
+
+            def commit(batch, staged) -> None:
                 self.backend.commit([(tmp, object_relpath(d)) for d, tmp in zip(batch, staged)])
                 advance(len(batch))
+
+            with _Pipeline() as pipeline:  # batch k is made durable while batch k+1 copies
+                for batch in _chunks(todo, BATCH):
+                    pipeline.submit(commit, batch, self._map(jobs, self._upload_one, batch))
         return len(todo)
 
     def pull(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
@@ -106,15 +110,21 @@ class RemoteStore:
             return 0
         advance = _advancer(progress)
         lacking: list[str] = []
-        done = 0
+        counts = []
+
+        def commit(batch, pairs) -> None:
+            counts.append(install_all(pairs))
+            advance(len(batch))
+
         with remote_errors(self.name, self.backend.url):
             self.backend.check(create=False)
-            for batch in _chunks(todo, BATCH):
-                staged = self._map(jobs, self._download_one, batch)
-                pairs = [(tmp, self.repo.objects.path(d)) for d, tmp in zip(batch, staged) if tmp]
-                lacking.extend(d for d, tmp in zip(batch, staged) if tmp is None)
-                done += install_all(pairs)
-                advance(len(batch))
+            with _Pipeline() as pipeline:
+                for batch in _chunks(todo, BATCH):
+                    staged = self._map(jobs, self._download_one, batch)
+                    lacking.extend(d for d, tmp in zip(batch, staged) if tmp is None)
+                    pairs = [(tmp, self.repo.objects.path(d)) for d, tmp in zip(batch, staged) if tmp]
+                    pipeline.submit(commit, batch, pairs)
+        done = sum(counts)
         if lacking:
             raise RemoteMissingError(self.name, lacking)
         return done
@@ -223,6 +233,35 @@ def _advancer(progress) -> Callable[[int], None]:
     if hasattr(progress, "advance"):
         return progress.advance
     return progress
+
+
+class _Pipeline:
+    """Runs each submitted step on one background thread, one at a time and in order,
+    so the disk flushes one batch while the caller prepares the next; the caller waits
+    for the previous step before handing over another (bounded temp space)."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._last = None
+
+    def submit(self, fn, *args) -> None:
+        self.wait()
+        self._last = self._pool.submit(fn, *args)
+
+    def wait(self) -> None:
+        if self._last is not None:
+            last, self._last = self._last, None
+            last.result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        try:
+            if exc_type is None:
+                self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _chunks(items: list, size: int):

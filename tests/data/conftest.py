@@ -83,3 +83,24 @@ def write_tree(root: Path, files: dict[str, bytes | str]) -> Path:
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def commit_all(root: Path, message: str) -> str:
+    from tests.conftest import git
+
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def sample(repo):
+    """The repo fixture plus data/raw (a folder of 4 files in 2 levels) and model.bin."""
+    write_tree(repo.root, {
+        "data/raw/a.txt": "alpha\n",
+        "data/raw/b.txt": "bravo\n",
+        "data/raw/sub/c.txt": "charlie\n",
+        "data/raw/sub/deep/d.bin": bytes(range(256)) * 10,
+        "model.bin": b"\x00weights\x01" * 100,
+    })
+    return repo

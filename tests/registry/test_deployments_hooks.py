@@ -99,3 +99,16 @@ def test_fsck_reports_missing_registry_objects(churn, cli, mlflow_sklearn):
     missing = {(m["what"], m["object"]) for m in res.json()["missing"]}
     assert ("model churn:1 artifact", v1.artifact_hash) in missing
     assert ("model folder:1 artifact", member) in missing
+
+
+def test_deployments_command(churn, cli):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    deployments.record_deployment(churn, "churn", 1, host="127.0.0.1", port=9000, pid=proc.pid)
+    deployments.record_deployment(churn, "churn", 1, host="127.0.0.1", port=9001, alias="production")
+    lines = cli("model", "deployments").stdout.splitlines()
+    assert lines[0].split() == ["model", "version", "alias", "address", "pid", "host", "state", "started"]
+    assert sorted(line.split()[-3] for line in lines[1:]) == ["running", "stale"]
+    doc = cli("model", "deployments", "churn", "--prune", "--json").json()
+    assert len(doc["pruned"]) == 1 and [d["port"] for d in doc["deployments"]] == [9001]
+    assert cli("model", "deployments", "nope/x").exit_code == 2

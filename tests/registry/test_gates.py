@@ -165,3 +165,13 @@ def test_model_failing_on_data_is_exit_2(churn, data_files, tmp_path):
     frame.to_csv(tmp_path / "strings.csv", index=False)
     with pytest.raises(UsageError, match="churn:2 failed on the evaluation data"):
         promote(churn, "churn:2", "production", [], eval_data=tmp_path / "strings.csv", target="churned")
+
+
+def test_labels_that_are_not_the_models_classes(churn, data_files, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(data_files / "holdout.csv")
+    frame["churned"] = (frame["churned"] == "yes").astype(int)
+    frame.to_csv(tmp_path / "ints.csv", index=False)
+    with pytest.raises(UsageError, match="none of which is one of the model's classes \\(no, yes\\)"):
+        promote(churn, "churn:2", "production", [], eval_data=tmp_path / "ints.csv", target="churned")

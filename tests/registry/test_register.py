@@ -162,3 +162,57 @@ def test_delete_frees_the_number_for_nobody(repo, model_files):
         versions.delete_version(repo, "churn:2")
     with pytest.raises(UsageError, match="does not name a version"):
         versions.delete_version(repo, "churn")
+
+
+def test_concurrent_registrations_get_distinct_numbers(repo, model_files):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    script = ("import sys\nfrom mlctl.store.repo import find_repo\nfrom mlctl.registry import versions\n"
+              "repo = find_repo()\nfor _ in range(3):\n    versions.register(repo, 'churn', sys.argv[1])\n")
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(model_files / name)], cwd=repo.root, env=env)
+             for name in ("good.pkl", "weak.pkl", "reg.pkl", "constant.pkl")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    found = versions.list_versions(repo, "churn")
+    assert [v.version for v in found] == list(range(1, 13))
+    assert sorted(v.artifact["filename"] for v in found) == sorted(["good.pkl", "weak.pkl", "reg.pkl", "constant.pkl"] * 3)
+
+
+def test_killed_registration_leaves_a_clean_store(repo, model_files):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import PROJECT, run_mlctl
+
+    script = ("import sys\nfrom mlctl.store.repo import find_repo\nfrom mlctl.registry import versions\n"
+              "repo = find_repo()\nwhile True:\n    versions.register(repo, 'churn', sys.argv[1])\n")
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    for delay in (0.4, 0.55, 0.7):
+        proc = subprocess.Popen([sys.executable, "-c", script, str(model_files / "good.joblib")], cwd=repo.root, env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    numbers = [v.version for v in versions.list_versions(repo, "churn")]
+    assert numbers == list(range(1, len(numbers) + 1))
+    fsck = run_mlctl("fsck", "--json", cwd=repo.root)
+    assert fsck.returncode == 0, fsck.stdout
+    assert versions.register(repo, "churn", model_files / "weak.pkl").version == len(numbers) + 1
+
+
+def test_a_version_with_a_missing_record_can_still_be_deleted(repo, model_files):
+    import os
+
+    v = versions.register(repo, "churn", model_files / "good.pkl")
+    versions.register(repo, "churn", model_files / "weak.pkl")
+    os.unlink(repo.objects.path(v.record_hash))
+    with pytest.raises(Exception, match="not in the local store"):
+        versions.get_version(repo, "churn:1")
+    assert versions.delete_version(repo, "churn:1").version == 1
+    assert [x.version for x in versions.list_versions(repo, "churn")] == [2]

@@ -143,9 +143,32 @@ def delete(spec: str = typer.Argument(..., help="NAME:VERSION."),
     return 0
 
 
+@app.command("deployments")
+def deployments_(name: str = typer.Argument(None, help="Only this model."),
+                 prune: bool = typer.Option(False, "--prune", help="Remove records of servers that are gone."),
+                 as_json: bool = common.json_option()) -> int:
+    """Servers recorded as running models (stale: the process is gone)."""
+    from mlctl.registry import deployments
+
+    repo = common.repo()
+    removed = deployments.prune_stale(repo, name) if prune else []
+    items = deployments.list_deployments(repo, name)
+    if as_json:
+        render.emit_json({"deployments": items, "pruned": removed})
+        return 0
+    render.table(["model", "version", "alias", "address", "pid", "host", "state", "started"],
+                 [(d["model"], d["version"], d.get("alias"), f"{d['host']}:{d['port']}", d["pid"], d.get("hostname"),
+                   {True: "stale", False: "running", None: "unknown"}[d["stale"]], _time(d.get("started")))
+                  for d in items])
+    if removed:
+        render.info(f"removed {len(removed)} stale record{'s' if len(removed) != 1 else ''}")
+    return 0
+
+
 @app.command("unalias")
 def unalias(spec: str = typer.Argument(..., help="NAME@ALIAS."),
-            reason: str = typer.Option(None, "--reason", "-m", help="Why, for the history.")) -> int:
+            reason: str = typer.Option(None, "--reason", "-m", help="Why, for the history."),
+            as_json: bool = common.json_option()) -> int:
     """Remove an alias (recorded in the history; `rollback` restores it)."""
     from mlctl.errors import UsageError
     from mlctl.registry.aliases import unset_alias
@@ -155,7 +178,10 @@ def unalias(spec: str = typer.Argument(..., help="NAME@ALIAS."),
     if parsed.alias is None:
         raise UsageError(f"{spec} does not name an alias", hint=f"use {parsed.name}@ALIAS")
     entry = unset_alias(common.repo(), parsed.name, parsed.alias, reason=reason)
-    render.echo(f"removed {spec} (was {entry['from']})")
+    if as_json:
+        render.emit_json(entry)
+    else:
+        render.echo(f"removed {spec} (was {entry['from']})")
     return 0
 
 

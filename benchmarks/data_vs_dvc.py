@@ -1,0 +1,267 @@
+"""mlctl data versioning against DVC 3.x on the same data, run alternately in one process.
+
+    python benchmarks/data_vs_dvc.py [--files 20000] [--file-kb 50] [--big-mib 1024] [--rounds 3]
+
+DVC is installed into benchmarks/.venvs/dvc (never into the project). Both tools get an
+identical copy of the data: N files of K KB in data/ and one big file. Each round runs
+every operation for both tools, in alternating order, and the table shows medians and the
+mlctl/DVC ratio with the issue's target. Equivalent commands:
+
+    cold add (empty store and stat cache)     dvc add data        | mlctl data add data
+    status, nothing changed                   dvc status          | mlctl data status
+    add after one file changed                dvc add data        | mlctl data add data
+    checkout (copy) of the deleted folder     dvc checkout        | mlctl data checkout     (and cp -r)
+    push to a local folder remote (empty)     dvc push            | mlctl data push
+    pull into an empty store                  dvc fetch           | mlctl data pull
+    hash the big file with a cold stat cache  dvc status          | mlctl data status big.bin (and cat)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import BENCH, anchor_venv, mlctl_env, print_table  # noqa: E402
+
+WORK = BENCH / ".work" / "data_vs_dvc"
+DVC_ENV = {"DVC_NO_ANALYTICS": "1", "DVC_NO_UPDATER": "1"}
+
+
+def sh(cmd, cwd, env=None, check=True) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    if check and proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return wall
+
+
+def generate(src: Path, files: int, kb: int, big_mib: int) -> None:
+    marker = src / f".done-{files}-{kb}-{big_mib}"
+    if marker.exists():
+        return
+    shutil.rmtree(src, ignore_errors=True)
+    rng = random.Random(42)
+    for i in range(files):
+        folder = src / "data" / f"shard{i % 100:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"img{i:06d}.bin").write_bytes(rng.randbytes(kb * 1024))
+    with open(src / "big.bin", "wb") as f:
+        for _ in range(big_mib):
+            f.write(rng.randbytes(1 << 20))
+    marker.touch()
+
+
+class Tool:
+    name = ""
+
+    def __init__(self, root: Path, src: Path, remote: Path):
+        self.root, self.src, self.remote = root, src, remote
+
+    def setup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q"], cwd=self.root, check=True)
+        subprocess.run(["cp", "-r", str(self.src / "data"), str(self.root / "data")], check=True)
+        subprocess.run(["cp", str(self.src / "big.bin"), str(self.root / "big.bin")], check=True)
+        self.init()
+
+    def run(self, *args) -> float:
+        return sh(self.cmd(*args), self.root, self.env())
+
+
+class Dvc(Tool):
+    name = "dvc"
+
+    def __init__(self, root, src, remote, bin_dir: Path):
+        super().__init__(root, src, remote)
+        self.bin = bin_dir / "dvc"
+
+    def cmd(self, *args):
+        return [str(self.bin), *args]
+
+    def env(self):
+        return {**os.environ, **DVC_ENV}
+
+    def init(self):
+        self.run("init", "-q")
+        self.run("config", "core.analytics", "false")
+        self.run("config", "cache.type", "copy")
+        self.run("config", "core.site_cache_dir", str(self.root / ".dvc-site"))
+        self.run("remote", "add", "-d", "local", str(self.remote))
+
+    def clear_store(self):
+        for p in (".dvc/cache", ".dvc-site", ".dvc/tmp"):
+            shutil.rmtree(self.root / p, ignore_errors=True)
+
+    def add(self, target="data"):
+        return self.run("add", "-q", target)
+
+    def status(self, target=None):
+        return self.run("status", *([target + ".dvc"] if target else []))
+
+    def checkout(self):
+        return self.run("checkout", "-q")
+
+    def push(self):
+        return self.run("push", "-q")
+
+    def pull(self):
+        return self.run("fetch", "-q")
+
+
+class Mlctl(Tool):
+    name = "mlctl"
+
+    def cmd(self, *args):
+        return [sys.executable, "-m", "mlctl", *args]
+
+    def env(self):
+        return mlctl_env()
+
+    def init(self):
+        self.run("init")
+        self.run("remote", "add", "local", str(self.remote), "--default")
+
+    def clear_store(self):
+        shutil.rmtree(self.root / ".mlctl" / "objects", ignore_errors=True)
+        for p in (self.root / ".mlctl" / "cache").glob("stat.sqlite*"):
+            p.unlink()
+
+    def add(self, target="data"):
+        return self.run("-q", "data", "add", target)
+
+    def status(self, target=None):
+        return self.run("data", "status", *([target] if target else []))
+
+    def checkout(self):
+        return self.run("-q", "data", "checkout")
+
+    def push(self):
+        return self.run("-q", "data", "push")
+
+    def pull(self):
+        return self.run("-q", "data", "pull")
+
+
+def touch_one(root: Path, round_no: int) -> None:
+    victim = root / "data" / "shard007" / "img000007.bin"
+    data = bytearray(victim.read_bytes())
+    data[:8] = round_no.to_bytes(8, "little")
+    victim.write_bytes(bytes(data))
+
+
+def one_round(tool: Tool, round_no: int, samples: dict, status_repeat: int) -> None:
+    rec = lambda op, t: samples.setdefault((op, tool.name), []).append(t)  # noqa: E731
+    tool.clear_store()
+    for pointer in ("data.dvc", "data.mlctl"):
+        (tool.root / pointer).unlink(missing_ok=True)
+    time.sleep(0.1)
+    rec("cold add (20k files)", tool.add())
+    tool.status()  # settles racy stat-cache entries (files written just before the add)
+    for _ in range(status_repeat):
+        rec("status, unchanged", tool.status())
+    touch_one(tool.root, round_no)
+    time.sleep(0.1)
+    rec("add after 1 file changed", tool.add())
+    shutil.rmtree(tool.root / "data")
+    rec("checkout (copy)", tool.checkout())
+    shutil.rmtree(tool.remote, ignore_errors=True)
+    rec("push to local remote", tool.push())
+    tool.clear_store()
+    rec("pull from local remote", tool.pull())
+    tool.checkout()
+
+
+def big_round(tool: Tool, samples: dict) -> None:
+    rec = lambda op, t: samples.setdefault((op, tool.name), []).append(t)  # noqa: E731
+    big = tool.root / "big.bin"
+    if not (tool.root / ("big.bin.dvc" if tool.name == "dvc" else "big.bin.mlctl")).exists():
+        rec("add 1 GiB file", tool.add("big.bin"))
+    os.utime(big)  # new mtime: the stat cache misses, the file is hashed again
+    time.sleep(0.1)
+    rec("hash 1 GiB (cold stat cache)", tool.status("big.bin"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=20000)
+    ap.add_argument("--file-kb", type=int, default=50)
+    ap.add_argument("--big-mib", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--status-repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    dvc_bin = anchor_venv("dvc", "dvc>=3,<4")
+    version = subprocess.run([str(dvc_bin / "dvc"), "--version"], capture_output=True, text=True).stdout.strip()
+    src = WORK / "src"
+    print(f"generating {args.files} x {args.file_kb} KB and a {args.big_mib} MiB file ...", file=sys.stderr)
+    generate(src, args.files, args.file_kb, args.big_mib)
+    tools = [Dvc(WORK / "dvc", src, WORK / "remote-dvc", dvc_bin), Mlctl(WORK / "mlctl", src, WORK / "remote-mlctl")]
+    for tool in tools:
+        tool.setup()
+    samples: dict = {}
+    for r in range(args.rounds):
+        order = tools if r % 2 == 0 else tools[::-1]
+        for tool in order:
+            print(f"round {r + 1}/{args.rounds}: {tool.name}", file=sys.stderr)
+            one_round(tool, r + 1, samples, args.status_repeat)
+            big_round(tool, samples)
+        cp_dest = WORK / "cp-copy"
+        shutil.rmtree(cp_dest, ignore_errors=True)
+        samples.setdefault(("checkout (copy)", "cp -r"), []).append(sh(["cp", "-r", str(src / "data"), str(cp_dest)], WORK))
+        samples.setdefault(("hash 1 GiB (cold stat cache)", "cat"), []).append(
+            sh(["sh", "-c", f"cat '{src / 'big.bin'}' > /dev/null"], WORK))
+    report(samples, version, args)
+
+
+TARGETS = {
+    "cold add (20k files)": 0.33,
+    "status, unchanged": 0.2,
+    "add after 1 file changed": 0.2,
+    "checkout (copy)": 0.5,
+    "push to local remote": 0.5,
+    "pull from local remote": 0.5,
+}
+
+
+def report(samples: dict, version: str, args) -> None:
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    rows = []
+    for op in [*TARGETS, "add 1 GiB file", "hash 1 GiB (cold stat cache)"]:
+        d, m = med.get((op, "dvc")), med.get((op, "mlctl"))
+        if d is None or m is None:
+            continue
+        target = TARGETS.get(op)
+        verdict = "" if target is None else ("ok" if m / d <= target else "MISSED")
+        rows.append([op, f"{d:.3f}", f"{m:.3f}", f"{m / d:.3f}", f"<= {target}" if target else "-", verdict])
+    print(f"\nDVC {version} vs mlctl; {args.files} files x {args.file_kb} KB, {args.big_mib} MiB file; "
+          f"medians of {args.rounds} rounds (seconds)\n")
+    print_table(["operation", "dvc", "mlctl", "mlctl/dvc", "target", ""], rows)
+    extra = []
+    cp, co = med.get(("checkout (copy)", "cp -r")), med.get(("checkout (copy)", "mlctl"))
+    if cp and co:
+        extra.append(["mlctl checkout vs cp -r", f"{cp:.3f}", f"{co:.3f}", f"{co / cp:.2f}", "<= 1.5",
+                      "ok" if co / cp <= 1.5 else "MISSED"])
+    st = med.get(("status, unchanged", "mlctl"))
+    if st:
+        extra.append(["mlctl status absolute", "-", f"{st:.3f}", "-", "< 0.5 s", "ok" if st < 0.5 else "MISSED"])
+    cat, hb = med.get(("hash 1 GiB (cold stat cache)", "cat")), med.get(("hash 1 GiB (cold stat cache)", "mlctl"))
+    if cat and hb:
+        extra.append(["mlctl 1 GiB hash vs cat", f"{cat:.3f}", f"{hb:.3f}", f"{hb / cat:.2f}", "<= 1.5",
+                      "ok" if hb / cat <= 1.5 else "MISSED"])
+    if extra:
+        print()
+        print_table(["check", "reference", "mlctl", "ratio", "target", ""], extra)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""`mlctl data checkout`: exact bytes back, refusal before destroying unsaved data, --rev,
+link modes with probe and fallback, and verification before anything lands."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import pytest
+
+from mlctl.data import manifest
+from mlctl.data.add import add
+from mlctl.data.checkout import checkout
+from mlctl.data.links import Linker
+from mlctl.data.pointer import read as read_pointer
+from tests.data.conftest import commit_all, tree_bytes, write_tree
+from tests.data.test_add import settle
+
+
+@pytest.fixture
+def added(sample):
+    add(sample, ["data/raw", "model.bin"])
+    return sample
+
+
+def snapshot(repo):
+    return tree_bytes(repo.root / "data/raw"), (repo.root / "model.bin").read_bytes()
+
+
+def test_restores_deleted_modified_and_extra_files(cli, added):
+    before = snapshot(added)
+    shutil.rmtree(added.root / "data/raw/sub")
+    (added.root / "data/raw/a.txt").write_text("alpha\n")  # same content rewritten: fine
+    os.unlink(added.root / "model.bin")
+    res = cli("data", "checkout")
+    assert res.exit_code == 0, res.stderr
+    assert snapshot(added) == before
+    assert "3 written, 0 deleted, 2 unchanged (copy)" in res.stderr
+
+
+def test_refuses_to_destroy_data_not_in_the_store(cli, added):
+    (added.root / "data/raw/a.txt").write_text("unsaved edit\n")
+    (added.root / "data/raw/sub/extra.txt").write_text("unsaved new file\n")
+    os.unlink(added.root / "data/raw/b.txt")
+    res = cli("data", "checkout")
+    assert res.exit_code == 2
+    assert res.stderr.splitlines() == [
+        "mlctl: error: checkout would overwrite or delete data/raw/a.txt and 1 more, whose content is not in the store",
+        "hint: `mlctl data add` it first to keep it, or pass --force to discard it"]
+    assert (added.root / "data/raw/a.txt").read_text() == "unsaved edit\n"  # nothing changed at all
+    assert not (added.root / "data/raw/b.txt").exists()
+    res = cli("data", "checkout", "--force", "--json")
+    assert res.exit_code == 0
+    doc = res.json()
+    assert doc["deleted"] == ["data/raw/sub/extra.txt"] and sorted(doc["written"]) == ["data/raw/a.txt", "data/raw/b.txt"]
+    assert (added.root / "data/raw/a.txt").read_text() == "alpha\n"
+    assert not (added.root / "data/raw/sub/extra.txt").exists()
+
+
+def test_extra_file_whose_content_is_stored_is_removed_and_empty_folders_pruned(cli, added):
+    write_tree(added.root, {"data/raw/new/copy.txt": "alpha\n"})  # same bytes as a.txt: in the store
+    assert cli("data", "checkout").exit_code == 0
+    assert not (added.root / "data/raw/new").exists()
+
+
+def test_rev_brings_back_an_old_version_and_its_pointer(cli, added):
+    v1 = snapshot(added)
+    commit_all(added.root, "v1")
+    (added.root / "data/raw/a.txt").write_text("v2 alpha\n")
+    os.unlink(added.root / "data/raw/b.txt")
+    (added.root / "model.bin").write_bytes(b"v2 model")
+    add(added, ["data/raw", "model.bin"])
+    commit_all(added.root, "v2")
+    v2_pointer = (added.root / "data/raw.mlctl").read_text()
+    res = cli("data", "checkout", "--rev", "HEAD~1")
+    assert res.exit_code == 0, res.stderr
+    assert snapshot(added) == v1
+    assert (added.root / "data/raw.mlctl").read_text() != v2_pointer
+    assert cli("data", "status").exit_code == 0
+    assert cli("data", "checkout", "--rev", "HEAD", "model.bin").exit_code == 0
+    assert (added.root / "model.bin").read_bytes() == b"v2 model"
+    assert (added.root / "data/raw/a.txt").read_text() == "alpha\n"  # only the named path moved
+
+
+def test_rev_errors(cli, added):
+    commit_all(added.root, "v1")
+    res = cli("data", "checkout", "--rev", "no-such-rev")
+    assert res.exit_code == 2 and "unknown git revision: no-such-rev" in res.stderr
+    res = cli("data", "checkout", "--rev", "HEAD", "not/tracked")
+    assert res.exit_code == 2 and "not tracked at HEAD" in res.stderr
+
+
+def test_missing_object_names_pull_and_changes_nothing(cli, added):
+    shutil.rmtree(added.root / "data/raw")
+    entries = manifest.load(added.objects, read_pointer(added.root, "data/raw.mlctl").hash)
+    added.objects.remove(entries[-1].hash)
+    res = cli("data", "checkout")
+    assert res.exit_code == 2
+    assert res.stderr.splitlines()[0] == (f"mlctl: error: data/raw needs an object not in the local store "
+                                          f"(e.g. {entries[-1].hash})")
+    assert "mlctl data pull" in res.stderr
+    assert not (added.root / "data/raw").exists()
+
+
+def test_corrupt_object_never_lands(cli, added):
+    os.unlink(added.root / "model.bin")
+    obj = added.objects.path(read_pointer(added.root, "model.bin.mlctl").hash)
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"bit rot" * 100)
+    for link in ("copy", "hardlink", "symlink"):
+        res = cli("data", "checkout", "model.bin", "--link", link)
+        assert res.exit_code == 3, (link, res.stderr)
+        assert "is corrupt" in res.stderr and "fsck --repair" in res.stderr
+        assert not os.path.lexists(added.root / "model.bin")
+        assert [p.name for p in added.root.iterdir() if ".tmp-" in p.name] == []
+
+
+@pytest.mark.parametrize("link", ["hardlink", "symlink"])
+def test_link_modes_share_the_store_read_only(cli, added, link):
+    before = snapshot(added)
+    res = cli("data", "checkout", "--link", link, "--json")
+    assert res.exit_code == 0 and res.json()["link"] == link
+    assert snapshot(added) == before
+    for path in [added.root / "model.bin", *(p for p in (added.root / "data/raw").rglob("*") if p.is_file())]:
+        st = os.stat(path)
+        assert stat.S_IMODE(st.st_mode) == 0o444, path
+        assert os.path.islink(path) == (link == "symlink")
+        if link == "hardlink":
+            assert st.st_nlink >= 2
+    assert cli("data", "status").exit_code == 0
+    assert cli("data", "checkout", "--link", "copy").exit_code == 0  # back to independent copies
+    assert os.stat(added.root / "model.bin").st_nlink == 1 and not os.path.islink(added.root / "model.bin")
+    assert stat.S_IMODE(os.stat(added.root / "model.bin").st_mode) & 0o200
+
+
+def test_reflink_probe_falls_back_to_copy_with_a_warning(cli, added, monkeypatch):
+    def no_clone(src, dst, perms=0o444):
+        raise OSError(95, "Operation not supported")
+
+    monkeypatch.setattr("mlctl.data.links._reflink", no_clone)
+    os.unlink(added.root / "model.bin")
+    res = cli("data", "checkout", "--link", "reflink", "--json")
+    assert res.exit_code == 0 and res.json()["link"] == "copy"
+    assert "mlctl: warning: reflink is not possible here (Operation not supported); copied instead" in res.stderr
+    assert os.stat(added.root / "model.bin").st_nlink == 1
+
+
+def test_reflink_on_this_filesystem_gives_a_private_copy(cli, added):
+    linker = Linker(added.objects, "reflink")
+    mode = linker.mode_for(added.root)
+    os.unlink(added.root / "model.bin")
+    assert cli("data", "checkout", "--link", "reflink").exit_code == 0
+    assert mode in ("reflink", "copy")
+    assert os.stat(added.root / "model.bin").st_nlink == 1
+    assert stat.S_IMODE(os.stat(added.root / "model.bin").st_mode) & 0o200
+
+
+def test_configured_link_mode_and_add_relinks(cli, sample):
+    assert cli("config", "set", "data.link", "hardlink").exit_code == 0
+    assert cli("data", "add", "model.bin").exit_code == 0
+    assert os.stat(sample.root / "model.bin").st_nlink == 2  # add made it a link into the store
+    res = cli("config", "set", "data.link", "softlink")
+    assert res.exit_code == 2 and "expected copy, reflink, hardlink or symlink" in res.stderr
+    res = cli("data", "checkout", "--link", "junction")
+    assert res.exit_code == 2 and "unknown link mode 'junction'" in res.stderr
+
+
+def test_exec_bit_survives_a_copy_checkout(cli, sample):
+    tool = sample.root / "data/raw/run.sh"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    add(sample, ["data/raw"])
+    shutil.rmtree(sample.root / "data/raw")
+    assert cli("data", "checkout").exit_code == 0
+    assert os.stat(tool).st_mode & 0o100 and not os.stat(sample.root / "data/raw/a.txt").st_mode & 0o100
+
+
+def test_file_and_folder_swap_places(cli, sample):
+    add(sample, ["model.bin"])
+    os.unlink(sample.root / "model.bin")
+    write_tree(sample.root, {"model.bin/part": "x"})
+    res = cli("data", "checkout")
+    assert res.exit_code == 2 and "model.bin/part" in res.stderr
+    assert cli("data", "checkout", "--force").exit_code == 0
+    assert (sample.root / "model.bin").is_file()
+
+
+def test_checkout_records_the_stat_cache(added, monkeypatch):
+    """What checkout wrote is in the stat cache: status re-reads nothing (with the racy
+    window shrunk to zero, since every file here was written within milliseconds)."""
+    from mlctl.data.status import status
+    from tests.data.test_add import count_reads
+
+    monkeypatch.setattr("mlctl.store.statcache.RACY_NS", 0)
+    shutil.rmtree(added.root / "data/raw")
+    os.unlink(added.root / "model.bin")
+    checkout(added)
+    reads = count_reads(monkeypatch)
+    assert not status(added).changed
+    assert reads == []

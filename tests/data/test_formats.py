@@ -1,0 +1,87 @@
+"""Pointer and manifest formats: round trips (hypothesis) and every malformed shape."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlctl.data import manifest, pointer
+from mlctl.data.manifest import EXEC_MODE, FILE_MODE, Entry
+from mlctl.errors import StoreDamageError, UsageError
+from mlctl.store.hashing import hash_bytes
+
+segment = st.text(st.characters(blacklist_characters="/\\\0", blacklist_categories=("Cs",)), min_size=1,
+                  max_size=12).filter(lambda s: s not in (".", ".."))
+rel_path = st.lists(segment, min_size=1, max_size=4).map("/".join)
+digest = st.binary(max_size=8).map(hash_bytes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(rel_path, st.tuples(digest, st.integers(0, 2**40), st.sampled_from([FILE_MODE, EXEC_MODE])),
+                       max_size=20))
+def test_manifest_round_trip_is_canonical(files):
+    entries = [Entry(p, h, s, m) for p, (h, s, m) in files.items()]
+    data = manifest.encode(entries)
+    assert manifest.decode(data) == sorted(entries)
+    assert manifest.encode(list(reversed(entries))) == data  # order-independent, so hash-stable
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a//b", "a/./b", "a/../../b", "", "a\\b", "a/", "."])
+def test_manifest_rejects_paths_that_escape(bad):
+    data = manifest.encode([Entry("ok", "0" * 32, 1)]).replace(b'"ok"', f'"{bad}"'.replace("\\", "\\\\").encode())
+    with pytest.raises(StoreDamageError):
+        manifest.decode(data)
+
+
+@pytest.mark.parametrize("data", [b"not json", b"[]", b'{"kind":"other","files":[]}',
+                                  b'{"kind":"mlctl.manifest","version":9,"files":[]}',
+                                  b'{"kind":"mlctl.manifest","version":1,"files":[["a","zz",1,420]]}',
+                                  b'{"kind":"mlctl.manifest","version":1,"files":[["a","' + b"0" * 32 + b'",-1,420]]}'])
+def test_manifest_rejects_malformed_documents(data):
+    with pytest.raises(StoreDamageError):
+        manifest.decode(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(segment, min_size=0, max_size=2), segment, digest, st.integers(0, 2**50), st.booleans())
+def test_pointer_round_trip(parents, name, h, size, is_dir):
+    path = "/".join([*parents, name])
+    p = pointer.Pointer(path, h, size, 7 if is_dir else 1, "dir" if is_dir else "file")
+    assert pointer.parse(pointer.dumps(p), path + ".mlctl") == p
+
+
+GOOD = "path: raw\nkind: dir\nhash: " + "a" * 32 + "\nsize: 10\nnfiles: 2\n"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("path: [unclosed", "not valid YAML"),
+    ("- a\n- b\n", "not a YAML map"),
+    ("", "not a YAML map"),
+    ("path: raw\nkind: dir\n", "missing hash, size, nfiles"),
+    (GOOD + "extra: 1\n", "unknown field extra"),
+    (GOOD.replace("path: raw", "path: ../raw"), "plain name"),
+    (GOOD.replace("path: raw", "path: /etc/raw"), "plain name"),
+    (GOOD.replace("path: raw", "path: other"), "does not match"),
+    (GOOD.replace("kind: dir", "kind: link"), "kind must be"),
+    (GOOD.replace("a" * 32, "A" * 32), "hash must be"),
+    (GOOD.replace("size: 10", "size: -1"), "size must be"),
+    (GOOD.replace("size: 10", "size: true"), "size must be"),
+    (GOOD.replace("nfiles: 2", "nfiles: two"), "nfiles must be"),
+    (GOOD.replace("kind: dir", "kind: file"), "nfiles 1"),
+])
+def test_malformed_pointers_are_exit_2_with_the_reason(text, problem):
+    with pytest.raises(UsageError) as info:
+        pointer.parse(text, "data/raw.mlctl")
+    assert problem in info.value.message and "data/raw.mlctl" in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_truncated_pointer_is_rejected():
+    full = pointer.dumps(pointer.Pointer("raw", "b" * 32, 5, 1, "file"))
+    for cut in range(0, len(full) - 1, 7):
+        text = full[:cut]
+        if "nfiles: 1" in text:
+            continue
+        with pytest.raises(UsageError):
+            pointer.parse(text, "raw.mlctl")

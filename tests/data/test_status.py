@@ -1,0 +1,103 @@
+"""`mlctl data status`: stat-only when nothing changed; file-level changes; exit codes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mlctl.data import manifest
+from mlctl.data.add import add
+from mlctl.data.status import status
+from tests.data.test_add import count_reads, settle
+
+
+@pytest.fixture
+def added(sample):
+    settle(sample.root)
+    add(sample, ["data/raw", "model.bin"])
+    return sample
+
+
+def test_unchanged_is_exit_0_and_reads_no_file(cli, added, monkeypatch):
+    reads = count_reads(monkeypatch)
+    res = cli("data", "status")
+    assert res.exit_code == 0 and res.stdout == "" and "data up to date (2 tracked paths)" in res.stderr
+    assert reads == []
+    loads = []
+    monkeypatch.setattr(manifest, "load", lambda *a, **k: loads.append(a) or [])
+    assert cli("data", "status", "--json").json() == {"changed": False, "tracked": 2, "paths": []}
+    assert reads == [] and loads == []  # the folder's listing fingerprint answered
+
+
+def test_changes_inside_a_folder_are_listed_file_by_file(cli, added):
+    (added.root / "data/raw/a.txt").write_text("ALPHA\n")
+    (added.root / "data/raw/sub/new.txt").write_text("new\n")
+    os.unlink(added.root / "data/raw/sub/deep/d.bin")
+    os.unlink(added.root / "model.bin")
+    res = cli("data", "status")
+    assert res.exit_code == 1
+    assert res.stdout.splitlines() == [
+        "modified:     data/raw",
+        "  added:      data/raw/sub/new.txt",
+        "  modified:   data/raw/a.txt",
+        "  deleted:    data/raw/sub/deep/d.bin",
+        "deleted:      model.bin",
+    ]
+    doc = cli("data", "status", "--json").json()
+    assert doc["changed"] is True and doc["tracked"] == 2
+    raw, model = doc["paths"]
+    assert raw == {"path": "data/raw", "kind": "dir", "state": "modified", "in_store": True,
+                   "added": ["data/raw/sub/new.txt"], "modified": ["data/raw/a.txt"],
+                   "deleted": ["data/raw/sub/deep/d.bin"]}
+    assert model["state"] == "deleted"
+
+
+def test_modified_tracked_file(cli, added):
+    (added.root / "model.bin").write_bytes(b"retrained")
+    res = cli("data", "status", "model.bin")
+    assert res.exit_code == 1 and res.stdout.strip() == "modified:     model.bin"
+
+
+def test_not_in_store_names_pull(cli, added):
+    entries = manifest.load(added.objects, (added.root / "data/raw.mlctl").read_text().split("hash: ")[1][:32])
+    added.objects.remove(entries[0].hash)
+    res = cli("data", "status")
+    assert res.exit_code == 1
+    assert "not in store: data/raw" in res.stdout and "mlctl data pull" in res.stderr
+    doc = cli("data", "status", "--json").json()
+    assert doc["paths"][0]["in_store"] is False and doc["paths"][0]["state"] == "unchanged"
+
+
+def test_fresh_clone_without_objects(cli, added):
+    import shutil
+
+    shutil.rmtree(added.objects.root)
+    shutil.rmtree(added.root / "data/raw")
+    doc = cli("data", "status", "--json").json()
+    assert {p["path"]: (p["state"], p["in_store"]) for p in doc["paths"]} == {
+        "data/raw": ("deleted", False), "model.bin": ("unchanged", False)}
+
+
+def test_path_filter_and_unknown_path(cli, added):
+    (added.root / "model.bin").write_bytes(b"changed")
+    assert cli("data", "status", "data/raw").exit_code == 0
+    assert cli("data", "status", "data/raw/sub").exit_code == 0  # inside a tracked folder: that folder
+    res = cli("data", "status", "elsewhere")
+    assert res.exit_code == 2 and res.stderr.startswith("mlctl: error: elsewhere is not tracked")
+
+
+def test_hand_edited_pointer_is_exit_2(cli, added):
+    path = added.root / "data/raw.mlctl"
+    path.write_text(path.read_text().replace("kind: dir", "kind: folder"))
+    res = cli("data", "status")
+    assert res.exit_code == 2
+    assert res.stderr.splitlines()[0] == ("mlctl: error: pointer data/raw.mlctl is invalid: "
+                                          "kind must be file or dir, not 'folder'")
+
+
+def test_core_report_object(added):
+    (added.root / "data/raw/b.txt").write_text("B\n")
+    report = status(added)
+    assert report.changed and [p.pointer.path for p in report.paths] == ["data/raw", "model.bin"]
+    assert report.paths[0].modified == ["data/raw/b.txt"] and not report.paths[1].changed
