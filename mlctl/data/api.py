@@ -39,10 +39,15 @@ def hash_path(repo: Repo, relpath: str) -> Pointer:
     """Hash a workspace file or folder exactly as `data add` would (stat-cached), storing
     its objects, without writing a pointer. ``relpath`` is workspace-relative."""
     from mlctl.data.hasher import TreeHasher
+    from mlctl.errors import StoreDamageError
     from mlctl.store.repo import check_relpath
 
+    try:
+        rel = check_relpath(str(relpath).rstrip("/"))
+    except StoreDamageError as exc:
+        raise UsageError(f"not a workspace-relative path: {relpath!r}") from exc
     with TreeHasher(repo, store=True) as hasher:
-        pointer, _ = hasher.hash_path(check_relpath(str(relpath).strip("/")))
+        pointer, _ = hasher.hash_path(rel)
     return pointer
 
 

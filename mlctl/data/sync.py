@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlctl.data import manifest
-from mlctl.data.needs import DataMissingError, file_objects, require
+from mlctl.data.needs import file_objects, require
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import select, tracked
 from mlctl.errors import ObjectMissingError
@@ -54,23 +54,45 @@ def push(repo: Repo, paths: list[str] | None = None, remote: str | None = None, 
 
 def pull(repo: Repo, paths: list[str] | None = None, remote: str | None = None, jobs: int | None = None,
          rev: str | None = None, progress=None) -> SyncResult:
-    from mlctl.store.transfer import RemoteStore
+    """Fetch what the pointers need; whatever the remote lacks is reported (naming the
+    paths) only after everything else has arrived."""
+    from mlctl.store.transfer import RemoteMissingError, RemoteStore
 
     pointers = _pointers(repo, paths, rev)
     store = RemoteStore.open(repo, remote)
     manifests = _unique(p.hash for p in pointers if p.kind == "dir")
-    got = store.pull(manifests, jobs=jobs)
-    files = []
+    got, lacking = _pull_some(store, manifests, jobs, None)
+    files, incomplete = [], []
     for p in pointers:
         try:
             entries = manifest.load(repo.objects, p.hash) if p.kind == "dir" else None
         except ObjectMissingError:
-            raise DataMissingError(p.path, [p.hash]) from None
+            incomplete.append(p.path)
+            continue
         files.extend(file_objects(p, entries))
     files = _unique(files)
     with _bar(progress, f"pull from {store.name}", len(files)) as bar:
-        got += store.pull(files, jobs=jobs, progress=bar)
+        more, lacking_files = _pull_some(store, files, jobs, bar)
+    got += more
+    lacking += lacking_files
+    if lacking:
+        incomplete += [p.path for p in pointers if p.kind == "file" and p.hash in set(lacking_files)]
+        named = _names(incomplete or [p.path for p in pointers])
+        raise RemoteMissingError(store.name, lacking, got, what=f" needed by {named}")
     return SyncResult(store.name, got, len(files) + len(manifests), len(pointers))
+
+
+def _pull_some(store, digests: list[str], jobs, bar) -> tuple[int, list[str]]:
+    from mlctl.store.transfer import RemoteMissingError
+
+    try:
+        return store.pull(digests, jobs=jobs, progress=bar), []
+    except RemoteMissingError as exc:
+        return exc.done, exc.digests
+
+
+def _names(paths: list[str]) -> str:
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def _unique(items) -> list[str]:

@@ -38,19 +38,35 @@ class Pointer:
         return cls(data_pointer.hash, data_pointer.size, data_pointer.nfiles, data_pointer.kind)
 
 
-def hash_path(repo: Repo, relpath: str) -> Pointer | None:
-    """The content hash of a workspace file or folder (stat-cached, nothing stored);
-    None when it does not exist."""
-    # the data layer's hasher without storing: deps are read, not cached (data/api.hash_path stores)
-    from mlctl.data.hasher import TreeHasher
+class PathHasher:
+    """Content hashes of workspace paths through the data layer's stat cache (opened once
+    for many paths; one per thread). Nothing is stored: deps are read, not cached."""
 
-    try:
-        with TreeHasher(repo, store=False) as hasher:
-            return Pointer.of(hasher.hash_path(relpath)[0])
-    except (NotFoundError, FileNotFoundError):
-        return None
-    except UsageError:  # a socket, a broken symlink: not content a stage can depend on
-        return None
+    def __init__(self, repo: Repo):
+        from mlctl.data.hasher import TreeHasher  # data/api.hash_path would store the objects
+
+        self._hasher = TreeHasher(repo, store=False)
+
+    def hash_path(self, relpath: str) -> Pointer | None:
+        """The path's hash; None when it does not exist (or is a socket, a broken link...)."""
+        try:
+            return Pointer.of(self._hasher.hash_path(relpath)[0])
+        except (NotFoundError, FileNotFoundError, UsageError):
+            return None
+
+    def close(self) -> None:
+        self._hasher.close()
+
+    def __enter__(self) -> "PathHasher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def hash_path(repo: Repo, relpath: str) -> Pointer | None:
+    with PathHasher(repo) as hasher:
+        return hasher.hash_path(relpath)
 
 
 def save(repo: Repo, outs: list[str], metrics: list[str]) -> tuple[dict[str, Pointer], dict[str, Pointer]]:

@@ -55,25 +55,33 @@ def decide(repo: Repo, ev: Evaluation, record: StageRecord | None, force: bool) 
 
 
 def plan(repo: Repo, project: Project, records: dict[str, StageRecord], targets=(), force: bool = False) -> list[PlanItem]:
-    pipeline = project.pipeline
-    predicted: dict[str, tuple[str, str]] = {}  # product path -> (hash after a restore, stage)
-    running: dict[str, str] = {}  # product path -> the stage that will rewrite it
-    items = []
-    for name in dag.select(pipeline, targets):
-        stage = pipeline.stages[name]
-        after = _runs_before(stage.deps, running, predicted)
-        if after and not force:
-            items.append(PlanItem(name, RUN, [Reason("upstream", up, new=why) for up, why in after.items()]))
+    with artifacts.PathHasher(repo) as hasher:
+        planner = _Planner(repo, hasher, project, records, force)
+        return [planner.stage(name) for name in dag.select(project.pipeline, targets)]
+
+
+class _Planner:
+    def __init__(self, repo: Repo, hasher, project: Project, records: dict[str, StageRecord], force: bool):
+        self.repo, self.hasher, self.project, self.records, self.force = repo, hasher, project, records, force
+        self.predicted: dict[str, tuple[str, str]] = {}  # product path -> (hash after a restore, stage)
+        self.running: dict[str, str] = {}  # product path -> the stage that will rewrite it
+
+    def stage(self, name: str) -> PlanItem:
+        stage = self.project.pipeline.stages[name]
+        after = _runs_before(stage.deps, self.running, self.predicted)
+        if after and not self.force:
+            item = PlanItem(name, RUN, [Reason("upstream", up, new=why) for up, why in after.items()])
         else:
-            ev = evaluate(repo, stage, project.params, records.get(name), predicted={d: predicted[d][0] for d in stage.deps if d in predicted})
-            items.append(decide(repo, ev, records.get(name), force))
-        item = items[-1]
+            known = {d: self.predicted[d][0] for d in stage.deps if d in self.predicted}
+            record = self.records.get(name)
+            ev = evaluate(self.hasher, stage, self.project.params, record, predicted=known)
+            item = decide(self.repo, ev, record, self.force)
         for path in stage.products:
             if item.action == RUN:
-                running[path] = name
+                self.running[path] = name
             elif item.action == RESTORE:
-                predicted[path] = (item.entry.products[path].hash, name)
-    return items
+                self.predicted[path] = (item.entry.products[path].hash, name)
+        return item
 
 
 def _runs_before(deps, running: dict[str, str], predicted: dict[str, tuple[str, str]]) -> dict[str, str]:

@@ -1,10 +1,11 @@
 """`pipeline run`: bring the selected stages up to date — skip, restore from the run-cache,
 or run — in dependency order, independent stages in parallel, as one tracking run.
 
-Write order per stage: outputs into the store, then the run-cache entry, then (in the main
-thread) pipeline.lock. A stage that fails or is interrupted writes none of the three, so
-its partial outputs are never cached. Only one `pipeline run` works in a repository at a
-time (``.mlctl/locks/pipeline.lock``); a second waits up to the lock timeout, then exit 3.
+Write order per stage: outputs into the store, then the run-cache entry; pipeline.lock is
+written once, by the main thread, when the scheduler returns. A stage that fails or is
+interrupted stores nothing and gets no entry, so its partial outputs are never cached.
+Only one `pipeline run` works in a repository at a time (``.mlctl/locks/pipeline.lock``);
+a second waits up to the lock timeout, then exit 3.
 """
 
 from __future__ import annotations
@@ -49,17 +50,22 @@ def default_jobs(repo: Repo) -> int:
 def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
         observer: Observer | None = None) -> RunReport:
     observer = observer or Observer()
-    project = loader.load(repo)
-    names = dag.select(project.pipeline, targets)
-    with _pipeline_lock(repo, observer):
-        started = time.monotonic()
-        runner = StageRunner(repo, project, force, observer,
-                             Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": ",".join(names)}))
+    project = loader.load(repo)  # a bad pipeline.yaml fails before waiting for the lock
+    with _pipeline_lock(repo, observer) as lock:
+        if lock.waited:  # another run may have changed the workspace meanwhile
+            project = loader.load(repo)
+        names = dag.select(project.pipeline, targets)
+        recorder = Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": ",".join(names)})
+        runner = StageRunner(repo, project, force, observer, recorder)
         observer.planned(names)
+        started = time.monotonic()
         scheduler = Scheduler(names, project.pipeline.upstream, jobs or default_jobs(repo), runner.execute,
                               succeeded=lambda r: r.succeeded, skip=runner.skipped, on_done=runner.finished,
                               stop=runner.stop)
-        results = scheduler.run()
+        try:
+            results = scheduler.run()
+        finally:
+            runner.write_lock()
         ordered = [results.get(n) or StageResult(n, NOT_RUN, cmd=project.pipeline.stages[n].cmd) for n in names]
         report = RunReport(ordered, interrupted=scheduler.interrupted, duration=time.monotonic() - started,
                            log_dir=os.path.relpath(runner.log_dir, repo.root) if runner.log_dir else None)
@@ -71,9 +77,11 @@ class _pipeline_lock:
     def __init__(self, repo: Repo, observer: Observer):
         self.lock = repo.lock("pipeline")
         self.observer = observer
+        self.waited = False
 
     def __enter__(self):
         if not self.lock.try_acquire():
+            self.waited = True
             self.observer.waiting_for_lock(_holder(self.lock.path))
             try:
                 self.lock.acquire()
@@ -100,10 +108,14 @@ class StageRunner:
     def __init__(self, repo: Repo, project: loader.Project, force: bool, observer: Observer, recorder: Recorder):
         self.repo, self.project, self.force, self.observer, self.recorder = repo, project, force, observer, recorder
         self.records = lockfile.read(repo)
+        self.changed = False
         self.stopping = threading.Event()
         self.processes: dict[str, StageProcess] = {}
         self._log_dir = None
         self._log_dir_lock = threading.Lock()
+        # one stage at a time talks to the data layer: its repository lock has a timeout,
+        # and a stage storing a large output must not make a parallel one time out
+        self._store_lock = threading.Lock()
 
     @property
     def log_dir(self):
@@ -134,7 +146,8 @@ class StageRunner:
     def _execute(self, stage) -> StageResult:
         name = stage.name
         record = self.records.get(name)
-        ev = evaluate(self.repo, stage, self.project.params, record)
+        with artifacts.PathHasher(self.repo) as hasher:
+            ev = evaluate(hasher, stage, self.project.params, record)
         item = decide(self.repo, ev, record, self.force)
         result = StageResult(name, UP_TO_DATE, item.reasons, fingerprint=ev.fingerprint, cmd=stage.cmd,
                              deps=ev.deps, params=ev.params)
@@ -152,7 +165,8 @@ class StageRunner:
         return result
 
     def _restore(self, result: StageResult, entry: runcache.Entry) -> None:
-        artifacts.restore(self.repo, entry.outs, entry.metrics)
+        with self._store_lock:
+            artifacts.restore(self.repo, entry.outs, entry.metrics)
         runcache.touch(self.repo, entry.fingerprint)
         result.outcome, result.outs, result.metrics = RESTORED, dict(entry.outs), dict(entry.metrics)
 
@@ -185,7 +199,8 @@ class StageRunner:
             result.outcome = FAILED
             result.error = f"the command succeeded but did not write {', '.join(missing)}"
             return
-        result.outs, result.metrics = artifacts.save(self.repo, list(stage.outs), list(stage.metrics))
+        with self._store_lock:
+            result.outs, result.metrics = artifacts.save(self.repo, list(stage.outs), list(stage.metrics))
         runcache.record(self.repo, runcache.Entry(
             result.fingerprint, stage.name, stage.cmd, result.deps, result.params, result.outs, result.metrics,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), duration=round(result.duration, 3)))
@@ -194,6 +209,7 @@ class StageRunner:
     def _env(self, stage: str) -> dict[str, str]:
         env = dict(os.environ)
         env["MLCTL_RUN_ID"] = self.recorder.ensure_started()
+        env["MLCTL_RUN_ROOT"] = str(self.repo.root)  # joins the run even from another folder
         env["MLCTL_STAGE"] = stage
         env.setdefault("PYTHONUNBUFFERED", "1")  # live progress lines from Python stages
         return env
@@ -213,8 +229,14 @@ class StageRunner:
         if result.outcome in (RAN, RESTORED):
             self.records[result.stage] = StageRecord(result.fingerprint, result.cmd, result.deps, result.params,
                                                      result.outs, result.metrics)
-            lockfile.write(self.repo, self.records, self.project.pipeline.order)
+            self.changed = True
         self.observer.stage_finished(result)
+
+    def write_lock(self) -> None:
+        """pipeline.lock once, at the end (also after a failure or an interrupt). A process
+        killed before this loses no work: the run-cache restores those stages next time."""
+        if self.changed:
+            lockfile.write(self.repo, self.records, self.project.pipeline.order)
 
     def record(self, report: RunReport) -> None:
         if self.recorder.run is None:

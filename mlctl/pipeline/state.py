@@ -16,7 +16,6 @@ from mlctl.pipeline.lockfile import StageRecord
 from mlctl.pipeline.params import flatten, stage_params
 from mlctl.pipeline.spec import Stage
 from mlctl.store.hashing import hash_bytes
-from mlctl.store.repo import Repo
 
 FINGERPRINT_VERSION = 1
 
@@ -74,14 +73,14 @@ class Evaluation:
         return bool(self.reasons)
 
 
-def dep_hashes(repo: Repo, stage: Stage, predicted: dict[str, str | None] | None = None) -> dict[str, str | None]:
+def dep_hashes(hasher: artifacts.PathHasher, stage: Stage, predicted: dict[str, str | None] | None = None) -> dict[str, str | None]:
     """Each dep's content hash; ``predicted`` overrides paths (for plans of not-yet-run stages)."""
     out = {}
     for dep in stage.deps:
         if predicted is not None and dep in predicted:
             out[dep] = predicted[dep]
             continue
-        pointer = artifacts.hash_path(repo, dep)
+        pointer = hasher.hash_path(dep)
         out[dep] = pointer.hash if pointer else None
     return out
 
@@ -92,9 +91,9 @@ def fingerprint(stage: Stage, deps: dict[str, str | None], params: dict[str, Any
     return hash_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode())
 
 
-def evaluate(repo: Repo, stage: Stage, all_params: dict | None, record: StageRecord | None,
+def evaluate(hasher: artifacts.PathHasher, stage: Stage, all_params: dict | None, record: StageRecord | None,
              predicted: dict[str, str | None] | None = None) -> Evaluation:
-    deps = dep_hashes(repo, stage, predicted)
+    deps = dep_hashes(hasher, stage, predicted)
     params = json.loads(json.dumps(stage_params(all_params, stage), default=str))
     ev = Evaluation(stage.name, fingerprint(stage, deps, params), deps, params)
     if stage.always_changed:
@@ -104,7 +103,7 @@ def evaluate(repo: Repo, stage: Stage, all_params: dict | None, record: StageRec
     elif record.fingerprint != ev.fingerprint:
         ev.reasons.extend(input_changes(stage, record, deps, params))
     else:
-        ev.reasons.extend(output_changes(repo, record))
+        ev.reasons.extend(output_changes(hasher, record))
     return ev
 
 
@@ -143,10 +142,10 @@ def _leaves(params: dict) -> dict:
     return out
 
 
-def output_changes(repo: Repo, record: StageRecord) -> list[Reason]:
+def output_changes(hasher: artifacts.PathHasher, record: StageRecord) -> list[Reason]:
     reasons = []
     for path, pointer in record.products.items():
-        now = artifacts.hash_path(repo, path)
+        now = hasher.hash_path(path)
         if now is None:
             reasons.append(Reason("out", path, pointer.hash, None))
         elif now.hash != pointer.hash:

@@ -117,8 +117,10 @@ class FsspecBackend:
     def check(self, create: bool) -> None:
         if self.bucketed:  # buckets are made by their owner, never by a push
             bucket = self.root.split("/", 1)[0]
-            if not self.fs.exists(bucket):
-                raise FileNotFoundError(2, "bucket does not exist", bucket)
+            try:
+                self.fs.info(bucket)  # unlike exists(), lets a connection error through
+            except FileNotFoundError:
+                raise FileNotFoundError(2, "bucket does not exist", bucket) from None
         elif create:
             self.fs.makedirs(self.root, exist_ok=True)
         elif not self.fs.exists(self.root):

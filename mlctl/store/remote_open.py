@@ -60,7 +60,7 @@ def s3_options(repo: Repo, remote: Remote) -> dict:
         options["client_kwargs"] = {"region_name": region}
     # fail in seconds, not minutes, when the endpoint is down
     options["config_kwargs"] = {"connect_timeout": 5, "read_timeout": 60,
-                                "retries": {"max_attempts": 3, "mode": "standard"}}
+                                "retries": {"max_attempts": 2, "mode": "standard"}}
     return options
 
 
@@ -70,4 +70,6 @@ def _s3_filesystem(repo: Repo, remote: Remote):
     except ImportError:
         raise UsageError("S3 remotes need the s3fs package",
                          hint="pip install 'mlctl[s3]'") from None
-    return s3fs.S3FileSystem(**s3_options(repo, remote))
+    fs = s3fs.S3FileSystem(**s3_options(repo, remote))
+    fs.retries = 3  # s3fs's own retry loop (default 5) on top of botocore's
+    return fs

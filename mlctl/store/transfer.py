@@ -36,12 +36,17 @@ class RemoteError(MlctlError):
 
 
 class RemoteMissingError(RemoteError):
-    def __init__(self, remote: str, digests: list[str]):
+    """Raised after everything else was transferred; ``done`` counts what was."""
+
+    def __init__(self, remote: str, digests: list[str], done: int = 0, what: str = ""):
+        count = f"{len(digests)} objects" if len(digests) > 1 else "1 object"
         super().__init__(
-            f"remote {remote} lacks {len(digests)} object(s), e.g. {digests[0]}",
+            f"remote {remote} lacks {count}{what}, e.g. {digests[0]}",
             hint="push them from a machine that has them (`mlctl data push`)",
         )
+        self.remote = remote
         self.digests = digests
+        self.done = done
 
 
 def object_relpath(digest: str) -> str:
@@ -126,7 +131,7 @@ class RemoteStore:
                     pipeline.submit(commit, batch, pairs)
         done = sum(counts)
         if lacking:
-            raise RemoteMissingError(self.name, lacking)
+            raise RemoteMissingError(self.name, lacking, done)
         return done
 
     def _upload_one(self, digest: str):

@@ -24,7 +24,8 @@ sys.stderr.write("HEAVY=" + ",".join(heavy) + "\n")
 """ % (HEAVY,)
 
 
-@pytest.mark.parametrize("args", [["--version"], ["--help"], ["status"], ["status", "--json"]])
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["status"], ["status", "--json"],
+                                  ["data", "status"], ["data", "status", "--json"], ["data", "--help"]])
 def test_no_heavy_imports(repo, args):
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=repo.root, capture_output=True,
                           text=True, env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
@@ -46,3 +47,16 @@ def test_debug_env_shows_traceback(mlctl_proc, tmp_path):
     assert proc.returncode == 2 and "Traceback" in proc.stderr
     proc = mlctl_proc("status", cwd=tmp_path)
     assert "Traceback" not in proc.stderr
+
+
+def test_data_status_on_tracked_data_imports_nothing_heavy(repo, mlctl_proc):
+    for i in range(3):
+        (repo.root / "data").mkdir(exist_ok=True)
+        (repo.root / "data" / f"f{i}.csv").write_text(f"a,b\n{i},{i}\n")
+    assert mlctl_proc("data", "add", "data", cwd=repo.root).returncode == 0
+    (repo.root / "data" / "f0.csv").write_text("changed\n")
+    for args in (["data", "status"], ["status"], ["data", "list"]):
+        proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=repo.root, capture_output=True,
+                              text=True, env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
+        line = [l for l in proc.stderr.splitlines() if l.startswith("HEAVY=")]
+        assert line == ["HEAVY="], (args, proc.stderr)

@@ -106,8 +106,10 @@ class LiveObserver(PlainObserver):
             self.rows = {name: {"state": "waiting", "line": "", "started": None, "duration": None} for name in stages}
 
     def stage_started(self, stage, action, reasons, cmd) -> None:
-        with self._lock:
-            self.rows[stage].update(state=action, started=time.monotonic(), line=cmd)
+        from rich.spinner import Spinner
+
+        with self._lock:  # one spinner per stage: a new one each frame would never turn
+            self.rows[stage].update(state=action, started=time.monotonic(), line=cmd, spinner=Spinner("dots"))
 
     def stage_output(self, stage, line) -> None:
         with self._lock:
@@ -122,7 +124,6 @@ class LiveObserver(PlainObserver):
             self._say("\n".join(failure_lines(result)))
 
     def __rich__(self):
-        from rich.spinner import Spinner
         from rich.table import Table
         from rich.text import Text
 
@@ -131,7 +132,7 @@ class LiveObserver(PlainObserver):
             for name, row in self.rows.items():
                 state = row["state"]
                 busy = state in ("running", "restoring")
-                icon = Spinner("dots") if busy else Text.from_markup(ICONS.get(state, "[dim]·[/]"))
+                icon = row["spinner"] if busy else Text.from_markup(ICONS.get(state, "[dim]·[/]"))
                 seconds = time.monotonic() - row["started"] if busy else row["duration"]
                 table.add_row(icon, Text(name, style="bold"), Text(OUTCOME_TEXT.get(state, state)),
                               Text(f"{seconds:.1f}s" if seconds is not None else "", style="dim"),
@@ -140,7 +141,8 @@ class LiveObserver(PlainObserver):
 
 
 def print_summary(report: RunReport, live: bool = False) -> None:
-    if not live:
+    """The table on stdout, unless the live view already shows it on this same terminal."""
+    if not (live and render.stdout_is_tty()):
         render.table(["stage", "outcome", "cache", "seconds", "why"],
                      [(r.stage, OUTCOME_TEXT.get(r.outcome, r.outcome), r.cache, f"{r.duration:.2f}",
                        r.error or "; ".join(x.text() for x in r.reasons)) for r in report.results])
