@@ -69,8 +69,7 @@ def compute_drift(reference, current, columns=None, method="auto", threshold=Non
     """Compare ``current`` with ``reference`` (pandas DataFrames or Sources).
 
     ``config`` is a DriftConfig, a path to a YAML config, or None; the other arguments
-    override its top level (``method="auto"``/``drift_share=0.5`` count as not given only
-    when a config is passed and they keep their defaults)."""
+    override its top level (left at their defaults, they leave it alone)."""
     cfg = _config(config, method, threshold, drift_share, target, prediction)
     ref = reference if isinstance(reference, Source) else FrameSource(reference, "reference")
     cur = current if isinstance(current, Source) else FrameSource(current, "current")
@@ -78,22 +77,12 @@ def compute_drift(reference, current, columns=None, method="auto", threshold=Non
 
 
 def _config(config, method, threshold, drift_share, target, prediction) -> DriftConfig:
-    given = {"method": method, "threshold": threshold, "drift_share": drift_share, "target": target,
-             "prediction": prediction}
-    if isinstance(config, DriftConfig):
-        base = {k: v for k, v in config.__dict__.items()}
-        if method == "auto":
-            given.pop("method")
-        if drift_share == 0.5:
-            given.pop("drift_share")
-        base.update({k: v for k, v in given.items() if v is not None})
-        cfg = load_config(None, base)
-    else:
-        if config is not None and method == "auto":
-            given.pop("method")
-        if config is not None and drift_share == 0.5:
-            given.pop("drift_share")
-        cfg = load_config(config, given)
+    """The config with the keyword arguments on top; the defaults (``method="auto"``,
+    ``drift_share=0.5``) leave the config's own values alone."""
+    base = config if isinstance(config, DriftConfig) else load_config(config)
+    given = {"method": None if method == "auto" else method, "threshold": threshold,
+             "drift_share": None if drift_share == 0.5 else drift_share, "target": target, "prediction": prediction}
+    cfg = load_config(None, {**base.__dict__, **{k: v for k, v in given.items() if v is not None}})
     if cfg.threshold is not None and cfg.method == "auto":
         raise UsageError("a threshold needs a single method (each auto method has its own scale)",
                          hint="add --method, or set per-method thresholds in the config")

@@ -17,6 +17,7 @@ from mlctl.errors import MlctlError, NotFoundError, UsageError
 
 PREDICTIONS = "predictions:"
 CSV_IN_MEMORY_BYTES = 64 << 20   # larger CSV files are streamed into a temporary parquet
+SPEC_HINT = "give a CSV or parquet file, a tracked data path (optionally PATH@GITREV), or predictions:MODEL"
 
 
 class Source:
@@ -72,8 +73,8 @@ class FrameSource(Source):
         try:
             return pa.chunked_array([pa.Array.from_pandas(series)])
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types in an object column
-            text = series.map(lambda v: None if v is None or v != v else str(v))
-            return pa.chunked_array([pa.array(text.tolist(), pa.string())])
+            text = [None if v is None or v != v else str(v) for v in series.tolist()]
+            return pa.chunked_array([pa.array(text, pa.string())])
 
     def num_rows(self) -> int:
         return len(self.frame)
@@ -155,15 +156,17 @@ def _resolve_path(repo, spec: str) -> Path:
     except ImportError:
         if plain.exists():
             return plain
-        raise NotFoundError(f"no such file: {spec}") from None
+        raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT) from None
     if repo is None:
-        raise NotFoundError(f"no such file: {spec}")
+        raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT)
     try:
         return Path(resolve_file(repo, spec))
     except NotFoundError:
         if plain.exists():
             return plain
-        raise
+        if "@" in spec:
+            raise
+        raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT) from None
 
 
 def open_file(path: Path, label: str, tmp_dir: Path | None = None) -> Source:

@@ -20,11 +20,15 @@ _TRIMMED_NORMAL_STD = 0.9345934897670763
 # -- numeric ------------------------------------------------------------------------------
 def ks(a, b) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov: (D, p-value)."""
+    import warnings
+
     from scipy.stats import ks_2samp
 
     if len(a) < len(b):  # scipy's exact p-value path is not symmetric in argument order
         a, b = b, a
-    res = ks_2samp(a, b, method="auto")
+    with warnings.catch_warnings():  # "exact calculation unsuccessful, using asymp": fine, not news
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = ks_2samp(a, b, method="auto")
     return float(res.statistic), float(res.pvalue)
 
 
