@@ -6,13 +6,13 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --alias|--artifact|--columns|--data|--description|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--id-file|--jobs|--limit|--link|--max-count|--metric|--metrics-file|--min-delta|--must-beat|--name|--offset|--output|--param|--path|--plot|--reason|--remote|--remove|--rev|--run|--sort|--start|--tag|--tail|--target|--timestamp-column|--to|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
+            --alias|--artifact|--columns|--config|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--remote|--remove|--report|--rev|--run|--since|--sort|--start|--tag|--tail|--target|--threshold|--timestamp-column|--to|--token|--webhook|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" monitor"|" monitor drift"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" status"|" ui") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model pipeline remote run status";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model monitor pipeline remote run status ui";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
@@ -50,6 +50,8 @@ _mlctl() {
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
         " model deployments") opts="--prune --json -q --quiet -h --help"; cmds="";;
         " model unalias") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
+        " monitor") opts="-q --quiet -h --help"; cmds="drift";;
+        " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --json -q --quiet -h --help"; cmds="";;
         " pipeline") opts="-q --quiet -h --help"; cmds="run status show log push pull";;
         " pipeline run") opts="--force -f --dry-run -n -j --jobs -v --verbose -q --quiet --json -h --help"; cmds="";;
         " pipeline status") opts="--json -q --quiet -h --help"; cmds="";;
@@ -73,6 +75,7 @@ _mlctl() {
         " run push") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " run pull") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " status") opts="--json -q --quiet -h --help"; cmds="";;
+        " ui") opts="--host --port -p --token -q --quiet -h --help"; cmds="";;
         *) opts=""; cmds="";;
     esac
     if [[ "$cur" == -* ]]; then

@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status'
-    set -l valued --alias --artifact --columns --data --description --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --id-file --jobs --limit --link --max-count --metric --metrics-file --min-delta --must-beat --name --offset --output --param --path --plot --reason --remote --remove --rev --run --sort --start --tag --tail --target --timestamp-column --to -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status' 'ui'
+    set -l valued --alias --artifact --columns --config --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --limit --link --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --remote --remove --report --rev --run --since --sort --start --tag --tail --target --threshold --timestamp-column --to --token --webhook -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -25,10 +25,12 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'lineage' -d 'Where a model, run or data path came from and went, as a tree.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'model' -d 'Model registry: register versions, promote with quality gates, roll back, inspect.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'monitor' -d 'Watch models in production: drift between reference and current data.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pipeline' -d 'Run, check and show the cached, parallel stage pipeline of pipeline.yaml.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'ui' -d 'Serve the dashboard until Ctrl-C. It prints its URL on stdout.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -s C -r -d 'Run as if mlctl was started in DIR.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -l version -d 'Show the version and exit.'
@@ -247,6 +249,27 @@ complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l json -d 'Print o
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -a 'drift' -d 'Compare current data with reference data; exit 1 on dataset drift.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l reference -r -d 'CSV/parquet file, tracked path[@REV], or predictions:MODEL.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l current -r -d 'Same forms as --reference.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l columns -r -d 'Only these columns.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l target -r -d 'The label column (target drift, performance).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l prediction -r -d 'The prediction column (default: prediction).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l method -r -d 'auto|ks|chi2|psi|wasserstein|jensenshannon (auto: per column, see docs/monitoring.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l threshold -r -d 'For the one --method given, on its own scale.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l drift-share -r -d 'Dataset drift when this share of columns drifted (default 0.5).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l config -r -d 'Per-column methods and thresholds.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l since -r -d 'predictions: rows newer than this (7d, 12h, or an ISO time).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l model -r -d 'Record the check under this model (default: from predictions:MODEL).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l report -r -d 'Write a self-contained HTML report.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l on-drift -r -d 'On dataset drift, run CMD with the JSON verdict on stdin.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l webhook -r -d 'On dataset drift, POST the JSON verdict (with a Slack \'text\').'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'run' -d 'Bring stages up to date: skip, restore from the run-cache, or run; exit 1 if a stage failed.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'status' -d 'Which stages are stale and the changed input that made each stale; exit 1 if any.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'show' -d 'The DAG: an indented tree of stages and their dependents, mermaid text, or --json.'
@@ -389,3 +412,9 @@ complete -c mlctl -n "test (__mlctl_path) = 'status'" -l json -d 'Print one JSON
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -l host -r -d 'Address to bind; 0.0.0.0 exposes the dashboard.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -l port -s p -r -d 'TCP port (0: any free port).'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -l token -r -d 'Require this token (Authorization: Bearer, or ?token= once per browser); default: $MLCTL_UI_TOKEN.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -F

@@ -1,0 +1,165 @@
+"""One column of one side, reduced to what the statistics need.
+
+Numeric columns become their sorted finite values (float64); categorical columns their
+value counts (keys as text, so ``1`` and ``1.0`` and ``"1"`` meet). Missing means null,
+NaN or +-inf; it is counted, never compared as a value. Datetimes keep their values as
+epoch seconds, compared only when the config asks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NUMERIC, CATEGORICAL, DATETIME, UNSUPPORTED = "numeric", "categorical", "datetime", "unsupported"
+MAX_FEW_VALUES = 5          # any numeric column with at most this many values is categorical
+MAX_FEW_INT_VALUES = 20     # integer columns: at most this many values is categorical
+
+
+@dataclass
+class ColumnData:
+    name: str
+    kind: str
+    rows: int
+    missing: int
+    type_name: str
+    integer: bool = False
+    values: object = None                         # numpy float64, sorted, finite (numeric/datetime)
+    counts: dict[str, int] = field(default_factory=dict)  # categorical
+    note: str | None = None                       # how it was reinterpreted, for the result
+
+    @property
+    def present(self) -> int:
+        return self.rows - self.missing
+
+    def distinct(self) -> int:
+        if self.kind == CATEGORICAL:
+            return len(self.counts)
+        return distinct_sorted(self.values)
+
+    def as_categorical(self) -> "ColumnData":
+        """A numeric column with few values, counted per value."""
+        counts = sorted_value_counts(self.values)
+        return ColumnData(self.name, CATEGORICAL, self.rows, self.missing, self.type_name,
+                          self.integer, None, counts)
+
+
+def from_arrow(name: str, array) -> ColumnData:
+    """Reduce an arrow (Chunked)Array to a ColumnData."""
+    import pyarrow as pa
+
+    kind = arrow_kind(array.type)
+    type_name = str(array.type)
+    if kind == NUMERIC:
+        return _numeric(name, array, type_name, pa.types.is_integer(array.type))
+    if kind == DATETIME:
+        return _numeric(name, _epoch_seconds(array), type_name, False, kind=DATETIME)
+    if kind == CATEGORICAL:
+        return _categorical(name, array, type_name)
+    return ColumnData(name, UNSUPPORTED, len(array), array.null_count, type_name)
+
+
+def arrow_kind(arrow_type) -> str:
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_dictionary(arrow_type):
+        return arrow_kind(arrow_type.value_type)
+    if t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type) or t.is_duration(arrow_type):
+        return NUMERIC
+    if t.is_timestamp(arrow_type) or t.is_date(arrow_type):
+        return DATETIME
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type) or t.is_boolean(arrow_type) or t.is_null(arrow_type):
+        return CATEGORICAL
+    if getattr(t, "is_string_view", lambda _: False)(arrow_type):
+        return CATEGORICAL
+    return UNSUPPORTED
+
+
+def _numeric(name, array, type_name, integer, kind=NUMERIC) -> ColumnData:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        array = pc.cast(array, array.type.value_type)
+    if pa.types.is_duration(array.type):
+        array = pc.cast(array, pa.int64())
+    values = _to_numpy(pc.cast(array, pa.float64(), safe=False))
+    finite = values[np.isfinite(values)]
+    finite.sort()
+    return ColumnData(name, kind, len(values), len(values) - len(finite), type_name, integer, finite)
+
+
+def _to_numpy(array):
+    import numpy as np
+
+    if hasattr(array, "combine_chunks"):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _epoch_seconds(array):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_date(array.type):
+        array = pc.cast(array, pa.timestamp("s"))
+    unit = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[array.type.unit]
+    return pc.divide(pc.cast(pc.cast(array, pa.int64()), pa.float64()), unit)
+
+
+def _categorical(name, array, type_name) -> ColumnData:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        array = pc.cast(array, array.type.value_type)
+    if pa.types.is_null(array.type):
+        return ColumnData(name, CATEGORICAL, len(array), len(array), type_name)
+    counted = pc.value_counts(array)
+    counts: dict[str, int] = {}
+    missing = 0
+    for value, count in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
+        if value is None:
+            missing += count
+        else:
+            key = category_key(value)
+            counts[key] = counts.get(key, 0) + count
+    return ColumnData(name, CATEGORICAL, len(array), missing, type_name, False, None, counts)
+
+
+def category_key(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def distinct_sorted(values) -> int:
+    import numpy as np
+
+    if values is None or len(values) == 0:
+        return 0
+    return int(np.count_nonzero(values[1:] != values[:-1])) + 1
+
+
+def sorted_value_counts(values) -> dict[str, int]:
+    import numpy as np
+
+    if len(values) == 0:
+        return {}
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    counts = np.diff(np.append(starts, len(values)))
+    return {category_key(float(values[i])): int(c) for i, c in zip(starts, counts)}
+
+
+def few_values(ref: ColumnData, cur: ColumnData) -> bool:
+    """Numeric columns with few distinct values are compared as categories."""
+    limit = MAX_FEW_INT_VALUES if (ref.integer and cur.integer) else MAX_FEW_VALUES
+    if ref.distinct() > limit or cur.distinct() > limit:
+        return False
+    import numpy as np
+
+    pooled = np.union1d(np.unique(ref.values), np.unique(cur.values))
+    return 0 < len(pooled) <= limit

@@ -1,0 +1,95 @@
+"""CSV input: small files parsed whole by pyarrow (type inference over the whole file);
+large ones streamed batch by batch into a temporary parquet file of text columns, whose
+types are inferred one column at a time when read. Memory stays at one batch or one
+column, whatever the file's size."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from mlctl.errors import UsageError
+from mlctl.monitoring.sources import ParquetSource, _arrow_message
+
+BLOCK_BYTES = 8 << 20
+
+
+def read_csv(path: Path, label: str):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        return pacsv.read_csv(path)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {label} as CSV: {_arrow_message(exc)}") from None
+
+
+def csv_to_parquet(path: Path, label: str, tmp_dir: Path | None) -> Path:
+    """Stream the CSV into a temporary parquet file of text columns; returns its path."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    names = _header(path, label)
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
+    out = _temp_path(tmp_dir)
+    try:
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+                                convert_options=convert)
+        with pq.ParquetWriter(out, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(out)
+        raise UsageError(f"cannot read {label} as CSV: {_arrow_message(exc)}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(out)
+        raise
+    return out
+
+
+def _header(path: Path, label: str) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+        return list(reader.schema.names)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {label} as CSV: {_arrow_message(exc)}") from None
+
+
+def _temp_path(tmp_dir: Path | None) -> Path:
+    from mlctl.store.atomic import temp_path_for
+
+    folder = Path(tmp_dir) if tmp_dir else Path(tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    return temp_path_for(folder / "drift-csv.parquet")  # gc removes it if we are killed
+
+
+class StreamedCsvSource(ParquetSource):
+    """The temporary parquet of a large CSV: text columns typed when read."""
+
+    def __init__(self, path: Path, label: str):
+        super().__init__(path, label, cleanup=True)
+
+    def read_column(self, name: str):
+        return infer_type(super().read_column(name))
+
+
+def infer_type(column):
+    """Text as integers, else floats, else booleans, else timestamps, else text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(column)
+    for target in (pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")):
+        try:
+            return pc.cast(stripped, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return column

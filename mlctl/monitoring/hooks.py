@@ -1,0 +1,61 @@
+"""Monitoring in `mlctl status`, gc and fsck (light imports only: json and sqlite).
+
+gc keeps the stored drift reports and every prediction-log object (the log's format is
+owned here, in mlctl/serving/predlog.py, and monitoring is its reader).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def status_section(repo) -> dict | None:
+    from mlctl.monitoring.records import latest_check
+
+    last = latest_check(repo)
+    if last is None:
+        return {"key": "drift", "title": "Drift", "lines": ["no drift check yet"], "json": None}
+    verdict = "DRIFT" if last["dataset_drift"] else "no drift"
+    drifted = last["drifted_columns"]
+    detail = f"{last['number_of_drifted_columns']}/{last['number_of_columns']} columns drifted"
+    if drifted:
+        detail += ": " + ", ".join(drifted[:5]) + (" ..." if len(drifted) > 5 else "")
+    lines = [f"last check {_ago(last['time'])}: {verdict} ({detail})",
+             f"{last['reference']} -> {last['current']}" + (f" (model {last['model']})" if last["model"] else "")]
+    return {"key": "drift", "title": "Drift", "lines": lines, "json": last}
+
+
+def _ago(iso: str) -> str:
+    seconds = (dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(iso)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def gc_roots(repo):
+    from mlctl.monitoring.records import report_objects
+
+    yield from report_objects(repo)
+    for _model, entry in _log_entries(repo):
+        yield entry["object"]
+
+
+def fsck_refs(repo):
+    from mlctl.monitoring.records import report_objects
+
+    for digest in report_objects(repo):
+        if not repo.objects.exists(digest):
+            yield {"what": "drift report", "object": digest, "problem": "not in the store"}
+    for model, entry in _log_entries(repo):
+        if not repo.objects.exists(entry["object"]):
+            yield {"what": f"prediction log of {model}", "object": entry["object"], "problem": "not in the store"}
+
+
+def _log_entries(repo):
+    from mlctl.serving.predlog import list_logged_models, ref_name
+
+    for model in list_logged_models(repo):
+        log = repo.refs.read_json(ref_name(model)) or {}
+        for entry in log.get("entries", []):
+            yield model, entry

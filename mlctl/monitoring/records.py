@@ -1,0 +1,137 @@
+"""Every drift check is recorded, for `mlctl status`, lineage and retraining.
+
+Records live in ``.mlctl/db/monitoring.sqlite`` (WAL; concurrent checks each insert one
+row in one transaction). An HTML report, when one was written, is also put in the object
+store, so the record keeps it after the file is gone; gc keeps those objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+
+DB = "monitoring"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS checks (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    model TEXT,
+    reference TEXT NOT NULL,
+    current TEXT NOT NULL,
+    dataset_drift INTEGER NOT NULL,
+    share_drifted REAL NOT NULL,
+    drift_share REAL NOT NULL,
+    n_columns INTEGER NOT NULL,
+    n_drifted INTEGER NOT NULL,
+    drifted_columns TEXT NOT NULL,
+    report_object TEXT,
+    report_path TEXT,
+    result TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checks_created ON checks (created);
+CREATE INDEX IF NOT EXISTS checks_model ON checks (model, created);
+"""
+SUMMARY_COLUMNS = ("id", "created", "model", "reference", "current", "dataset_drift", "share_drifted",
+                   "drift_share", "n_columns", "n_drifted", "drifted_columns", "report_object", "report_path")
+
+
+def new_check_id() -> str:
+    """Sortable by time, unique across machines: ``20240601T120000123Z-1a2b3c4d``."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
+    return f"{stamp}-{secrets.token_hex(4)}"
+
+
+def _connect(repo):
+    conn = repo.sqlite(DB)
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def record_check(repo, result, reference: str, current: str, model: str | None = None,
+                 report_path: str | os.PathLike | None = None) -> dict:
+    """Store one check; returns its record (see ``to_record``)."""
+    report_object = None
+    if report_path is not None and Path(report_path).is_file():
+        report_object = repo.objects.put_bytes(Path(report_path).read_bytes())  # object before row
+    data = result.to_json()
+    row = {
+        "id": new_check_id(), "created": time.time(), "model": model, "reference": reference,
+        "current": current, "dataset_drift": int(data["dataset_drift"]), "share_drifted": data["share_drifted"],
+        "drift_share": data["drift_share"], "n_columns": data["number_of_columns"],
+        "n_drifted": data["number_of_drifted_columns"], "drifted_columns": json.dumps(data["drifted_columns"]),
+        "report_object": report_object, "report_path": str(report_path) if report_path else None,
+        "result": json.dumps(data, allow_nan=True, default=_plain),
+    }
+    conn = _connect(repo)
+    try:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"INSERT INTO checks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         list(row.values()))
+    finally:
+        conn.close()
+    return to_record(row)
+
+
+def _plain(value):
+    """numpy scalars as Python numbers, anything else as text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def to_record(row: dict) -> dict:
+    """The public shape of a record (docs/json.md, "drift check record")."""
+    return {
+        "id": row["id"],
+        "time": dt.datetime.fromtimestamp(row["created"], dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": row["model"], "reference": row["reference"], "current": row["current"],
+        "dataset_drift": bool(row["dataset_drift"]), "share_drifted": row["share_drifted"],
+        "drift_share": row["drift_share"], "number_of_columns": row["n_columns"],
+        "number_of_drifted_columns": row["n_drifted"], "drifted_columns": json.loads(row["drifted_columns"]),
+        "report": {"object": row["report_object"], "path": row["report_path"]} if row["report_object"] else None,
+    }
+
+
+def _query(repo, sql: str, args=()) -> list[dict]:
+    if not repo.db_path(DB).is_file():  # never create the database just to read it
+        return []
+    conn = _connect(repo)
+    try:
+        cursor = conn.execute(sql, args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values)) for values in cursor.fetchall()]
+    finally:
+        conn.close()
+
+
+def latest_check(repo, model: str | None = None) -> dict | None:
+    where, args = ("WHERE model = ?", (model,)) if model else ("", ())
+    rows = _query(repo, f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM checks {where} "
+                        "ORDER BY created DESC, id DESC LIMIT 1", args)
+    return to_record(rows[0]) if rows else None
+
+
+def list_checks(repo, limit: int = 50, model: str | None = None) -> list[dict]:
+    where, args = ("WHERE model = ?", (model,)) if model else ("", ())
+    rows = _query(repo, f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM checks {where} "
+                        "ORDER BY created DESC, id DESC LIMIT ?", (*args, int(limit)))
+    return [to_record(r) for r in rows]
+
+
+def get_check(repo, check_id: str) -> dict | None:
+    """A record with the full drift result under ``result``."""
+    rows = _query(repo, f"SELECT {', '.join(SUMMARY_COLUMNS)}, result FROM checks WHERE id = ?", (check_id,))
+    if not rows:
+        return None
+    record = to_record(rows[0])
+    record["result"] = json.loads(rows[0]["result"])
+    return record
+
+
+def report_objects(repo) -> list[str]:
+    rows = _query(repo, "SELECT DISTINCT report_object FROM checks WHERE report_object IS NOT NULL")
+    return [r["report_object"] for r in rows]

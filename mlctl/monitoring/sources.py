@@ -1,0 +1,198 @@
+"""Where drift data comes from: files, tracked data paths, the prediction log, DataFrames.
+
+Every source reads one column at a time (parquet and the prediction log straight from
+disk), so a drift check holds one column of each side in memory, not two whole tables.
+A spec is a path to a CSV or parquet file (or a folder of parquet files), a tracked data
+path optionally at a git revision (``data/train.parquet@v1``, resolved by the data layer),
+or ``predictions:MODEL`` (the serve log; ``since`` keeps its recent rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from mlctl.errors import MlctlError, NotFoundError, UsageError
+
+PREDICTIONS = "predictions:"
+CSV_IN_MEMORY_BYTES = 64 << 20   # larger CSV files are streamed into a temporary parquet
+SPEC_HINT = "give a CSV or parquet file, a tracked data path (optionally PATH@GITREV), or predictions:MODEL"
+
+
+class Source:
+    """A table read column by column. ``meta_columns`` are not features."""
+
+    label: str = ""
+    meta_columns: frozenset = frozenset()
+    model: str | None = None
+
+    def column_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def read_column(self, name: str):
+        """The column as a pyarrow ChunkedArray."""
+        raise NotImplementedError
+
+    def num_rows(self) -> int:
+        raise NotImplementedError
+
+    def to_pandas(self, columns: list[str] | None = None):
+        import pyarrow as pa
+
+        names = columns if columns is not None else self.column_names()
+        missing = [c for c in names if c not in self.column_names()]
+        if missing:
+            raise UsageError(f"{self.label} has no column {', '.join(map(repr, missing))}")
+        table = pa.table({name: self.read_column(name) for name in names}) if names else pa.table({})
+        return table.to_pandas()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class FrameSource(Source):
+    """A pandas DataFrame, converted to arrow one column at a time."""
+
+    def __init__(self, frame, label: str = "DataFrame"):
+        self.frame, self.label = frame, label
+
+    def column_names(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    def read_column(self, name: str):
+        import pyarrow as pa
+
+        series = self.frame[name]
+        try:
+            return pa.chunked_array([pa.Array.from_pandas(series)])
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types in an object column
+            text = [None if v is None or v != v else str(v) for v in series.tolist()]
+            return pa.chunked_array([pa.array(text, pa.string())])
+
+    def num_rows(self) -> int:
+        return len(self.frame)
+
+
+class TableSource(Source):
+    """An arrow table already in memory."""
+
+    def __init__(self, table, label: str):
+        self.table, self.label = table, label
+
+    def column_names(self) -> list[str]:
+        return list(self.table.column_names)
+
+    def read_column(self, name: str):
+        return self.table.column(name)
+
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+
+class ParquetSource(Source):
+    """A parquet file or a folder of parquet files, read column by column."""
+
+    def __init__(self, path: Path, label: str, cleanup: bool = False):
+        import pyarrow.dataset as ds
+
+        self.path, self.label, self._cleanup = path, label, cleanup
+        try:
+            self.dataset = ds.dataset(str(path), format="parquet")
+            self._names = list(self.dataset.schema.names)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise UsageError(f"cannot read {label} as parquet: {_arrow_message(exc)}") from None
+
+    def column_names(self) -> list[str]:
+        return self._names
+
+    def read_column(self, name: str):
+        try:
+            return self.dataset.to_table(columns=[name]).column(0)
+        except Exception as exc:
+            raise UsageError(f"cannot read column {name!r} of {self.label}: {_arrow_message(exc)}") from None
+
+    def num_rows(self) -> int:
+        return self.dataset.count_rows()
+
+    def close(self) -> None:
+        if self._cleanup:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+
+def _arrow_message(exc) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# -- opening a spec -----------------------------------------------------------------------
+def open_source(repo, spec: str, since=None) -> Source:
+    """The source a user-given spec names (see the module docstring)."""
+    if spec.startswith(PREDICTIONS):
+        from mlctl.monitoring.predsource import PredictionSource
+
+        model = spec[len(PREDICTIONS):]
+        if not model:
+            raise UsageError("predictions: needs a model name, e.g. predictions:churn")
+        return PredictionSource(repo, model, since)
+    if since is not None:
+        raise UsageError(f"--since applies to predictions:MODEL inputs, not to {spec}")
+    path = _resolve_path(repo, spec)
+    return open_file(path, spec, tmp_dir=repo.tmp_dir if repo is not None else None)
+
+
+def _resolve_path(repo, spec: str) -> Path:
+    plain = Path(spec)
+    if plain.exists() and "@" not in spec:
+        return plain
+    try:
+        from mlctl.data.api import resolve_file
+    except ImportError:
+        if plain.exists():
+            return plain
+        raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT) from None
+    if repo is None:
+        raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT)
+    try:
+        return Path(resolve_file(repo, spec))
+    except NotFoundError:
+        if plain.exists():
+            return plain
+        if "@" in spec:
+            raise
+        raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT) from None
+
+
+def open_file(path: Path, label: str, tmp_dir: Path | None = None) -> Source:
+    """A CSV or parquet file (sniffed from its first bytes, not its name) or a folder."""
+    if path.is_dir():
+        return ParquetSource(path, label)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise UsageError(f"cannot read {label}: {exc.strerror}") from None
+    if head == b"PAR1":
+        return ParquetSource(path, label)
+    from mlctl.monitoring import csvread
+
+    if path.stat().st_size <= CSV_IN_MEMORY_BYTES:
+        return TableSource(csvread.read_csv(path, label), label)
+    return csvread.StreamedCsvSource(csvread.csv_to_parquet(path, label, tmp_dir), label)
+
+
+def load_frame(repo, spec: str, since=None, columns: list[str] | None = None):
+    """A spec as a pandas DataFrame (only ``columns`` when given)."""
+    try:
+        with open_source(repo, spec, since) as source:
+            return source.to_pandas(columns)
+    except MlctlError:
+        raise
+    except OSError as exc:
+        raise UsageError(f"cannot read {spec}: {exc.strerror or exc}") from None

@@ -1,0 +1,105 @@
+"""Descriptive numbers and chart data for one column's two sides (for JSON and the report)."""
+
+from __future__ import annotations
+
+HIST_BINS = 30
+TAIL = 0.005          # histograms cover the central 99% of both sides; the rest is counted
+TOP_CATEGORIES = 12
+LIST_LIMIT = 10
+LOG_RATIO = 100       # positive columns spanning this factor get a log-scale histogram
+
+
+def numeric_summary(ref, cur) -> dict:
+    return {"reference": _describe(ref), "current": _describe(cur)}
+
+
+def _describe(values) -> dict:
+    from mlctl.monitoring.stats import quantiles
+
+    import numpy as np
+
+    q = quantiles(values, np.array([0.25, 0.5, 0.75]))
+    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values[0]),
+            "p25": float(q[0]), "median": float(q[1]), "p75": float(q[2]), "max": float(values[-1])}
+
+
+def histogram(ref, cur) -> dict:
+    """Shares per bin over a shared range; what falls outside it is counted as tails."""
+    import numpy as np
+
+    from mlctl.monitoring.stats import quantiles
+
+    ends = np.array([TAIL, 1 - TAIL])
+    lo = float(min(quantiles(ref, ends)[0], quantiles(cur, ends)[0]))
+    hi = float(max(quantiles(ref, ends)[1], quantiles(cur, ends)[1]))
+    if hi <= lo:
+        lo, hi = float(min(ref[0], cur[0])), float(max(ref[-1], cur[-1]))
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    log = lo > 0 and hi / lo >= LOG_RATIO  # a long right tail: bins on a log scale show the bulk
+    edges = np.geomspace(lo, hi, HIST_BINS + 1) if log else np.linspace(lo, hi, HIST_BINS + 1)
+    chart = {"type": "histogram", "edges": edges.tolist(), "scale": "log" if log else "linear"}
+    for side, values in (("reference", ref), ("current", cur)):
+        pos = np.searchsorted(values, edges, side="left")
+        pos[-1] = np.searchsorted(values, hi, side="right")
+        n = max(len(values), 1)
+        chart[side] = (np.diff(pos) / n).tolist()
+        chart[side + "_tails"] = [float(pos[0] / n), float((len(values) - pos[-1]) / n)]
+    return chart
+
+
+def category_changes(ref_counts: dict, cur_counts: dict) -> dict:
+    """Categories new in current, and those the current data no longer has."""
+    cur_total = max(sum(cur_counts.values()), 1)
+    ref_total = max(sum(ref_counts.values()), 1)
+    new = sorted(((k, c) for k, c in cur_counts.items() if k not in ref_counts), key=lambda kc: (-kc[1], kc[0]))
+    gone = sorted(((k, c) for k, c in ref_counts.items() if k not in cur_counts), key=lambda kc: (-kc[1], kc[0]))
+    return {
+        "new": [{"value": k, "count": c, "share": c / cur_total} for k, c in new[:LIST_LIMIT]],
+        "new_count": len(new),
+        "new_share": sum(c for _, c in new) / cur_total,
+        "absent": [{"value": k, "count": c, "share": c / ref_total} for k, c in gone[:LIST_LIMIT]],
+        "absent_count": len(gone),
+        "absent_share": sum(c for _, c in gone) / ref_total,
+    }
+
+
+def categorical_summary(ref_counts: dict, cur_counts: dict) -> dict:
+    return {"reference": _top(ref_counts), "current": _top(cur_counts)}
+
+
+def _top(counts: dict) -> dict:
+    if not counts:
+        return {"distinct": 0, "top": None, "top_share": None}
+    key, count = max(counts.items(), key=lambda kc: (kc[1], kc[0]))
+    return {"distinct": len(counts), "top": key, "top_share": count / sum(counts.values())}
+
+
+def bars(ref_counts: dict, cur_counts: dict) -> dict:
+    """Shares of the most frequent categories (pooled), the rest as "(other)"."""
+    ref_total = max(sum(ref_counts.values()), 1)
+    cur_total = max(sum(cur_counts.values()), 1)
+    pooled = {k: ref_counts.get(k, 0) / ref_total + cur_counts.get(k, 0) / cur_total
+              for k in set(ref_counts) | set(cur_counts)}
+    ordered = sorted(pooled, key=lambda k: (-pooled[k], k))
+    shown, rest = ordered[:TOP_CATEGORIES], ordered[TOP_CATEGORIES:]
+    numbers = _as_numbers(shown)
+    if numbers is not None:  # numbers (a count column compared as categories) read best in order
+        shown = [k for _, k in sorted(zip(numbers, shown))]
+    chart = {"type": "bars", "categories": list(shown),
+             "reference": [ref_counts.get(k, 0) / ref_total for k in shown],
+             "current": [cur_counts.get(k, 0) / cur_total for k in shown],
+             "new": [k not in ref_counts for k in shown]}
+    if rest:
+        chart["categories"].append(f"(other {len(rest)})")
+        chart["reference"].append(sum(ref_counts.get(k, 0) for k in rest) / ref_total)
+        chart["current"].append(sum(cur_counts.get(k, 0) for k in rest) / cur_total)
+        chart["new"].append(False)
+    return chart
+
+
+def _as_numbers(keys: list[str]) -> list[float] | None:
+    try:
+        return [float(k) for k in keys]
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Serving: the HTTP model server and its prediction log (``predlog``)."""

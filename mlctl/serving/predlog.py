@@ -1,0 +1,261 @@
+"""The prediction log: what a model server saw and answered, as parquet objects in the store.
+
+Format (docs/monitoring.md, "Prediction log"): each flush writes one parquet object with
+the columns ``request_id, timestamp (UTC), model, version, role, instance, <inputs...>,
+prediction`` and appends an entry ``{object, rows, first_ts, last_ts, versions}`` to the
+JSON ref ``predictions/<model>`` (``{"format": 1, "entries": [...]}``) under the ref's lock.
+Object before ref: a writer killed between the two leaves only an unreferenced object,
+which ``gc`` removes; several writer processes never lose each other's entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import threading
+import time
+from typing import Any, Iterable, Mapping
+
+from mlctl.errors import NotFoundError, StoreDamageError, UsageError
+
+REF_PREFIX = "predictions/"
+FORMAT = 1
+ROLES = ("primary", "canary", "shadow")
+META_COLUMNS = ("request_id", "timestamp", "model", "version", "role", "instance")
+RESERVED = frozenset(META_COLUMNS + ("prediction",))
+INPUT_PREFIX = "input."
+
+
+def ref_name(model: str) -> str:
+    return REF_PREFIX + model
+
+
+def input_column(name: str) -> str:
+    """The log column of an input feature; names that collide with ours get ``input.``."""
+    return INPUT_PREFIX + name if name in RESERVED else name
+
+
+class PredictionLogWriter:
+    """Buffers rows and flushes them as one parquet object per flush.
+
+    A row is a mapping with ``request_id``, ``version``, ``prediction``, ``inputs`` (feature
+    -> value) and optionally ``role`` (primary/canary/shadow, default primary), ``instance``
+    (position in the request, default 0) and ``timestamp`` (aware datetime or epoch
+    seconds; default now). Thread-safe; flushes by itself past ``max_rows`` rows or when the
+    oldest buffered row is ``max_age`` seconds old.
+    """
+
+    def __init__(self, repo, model: str, max_rows: int = 10_000, max_age: float = 60.0):
+        repo.refs.path(ref_name(model))  # validates the model name early
+        self.repo, self.model = repo, model
+        self.max_rows, self.max_age = max_rows, max_age
+        self._rows: list[dict] = []
+        self._oldest: float | None = None
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+
+    def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        checked = [_check_row(row) for row in rows]
+        with self._lock:
+            if checked and self._oldest is None:
+                self._oldest = time.monotonic()
+            self._rows.extend(checked)
+            due = len(self._rows) >= self.max_rows or (
+                self._oldest is not None and time.monotonic() - self._oldest >= self.max_age)
+        if due:
+            self.flush()
+
+    def flush(self) -> dict | None:
+        """Write the buffered rows; returns the log entry, or None when nothing was buffered."""
+        with self._flush_lock:
+            with self._lock:
+                rows, self._rows, self._oldest = self._rows, [], None
+            if not rows:
+                return None
+            data = _to_parquet(self.model, rows)
+            digest = self.repo.objects.put_bytes(data)
+            entry = _entry(digest, rows)
+            self.repo.refs.update_json(ref_name(self.model), lambda log: _add_entry(log, entry))
+            return entry
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> "PredictionLogWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _check_row(row: Mapping[str, Any]) -> dict:
+    missing = [k for k in ("request_id", "version", "prediction", "inputs") if k not in row]
+    if missing:
+        raise UsageError(f"prediction log row lacks {', '.join(missing)}")
+    role = row.get("role", "primary")
+    if role not in ROLES:
+        raise UsageError(f"prediction log role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not isinstance(row["inputs"], Mapping):
+        raise UsageError("prediction log row 'inputs' must be a mapping of feature -> value")
+    return {"request_id": str(row["request_id"]), "version": int(row["version"]), "role": role,
+            "instance": int(row.get("instance", 0)), "timestamp": _timestamp(row.get("timestamp")),
+            "inputs": dict(row["inputs"]), "prediction": row["prediction"]}
+
+
+def _timestamp(value) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.timezone.utc)
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    raise UsageError(f"prediction log timestamp must be a datetime or epoch seconds, not {value!r}")
+
+
+def _to_parquet(model: str, rows: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {
+        "request_id": pa.array([r["request_id"] for r in rows], pa.string()),
+        "timestamp": pa.array([r["timestamp"] for r in rows], pa.timestamp("us", tz="UTC")),
+        "model": pa.array([model] * len(rows), pa.string()),
+        "version": pa.array([r["version"] for r in rows], pa.int64()),
+        "role": pa.array([r["role"] for r in rows], pa.string()),
+        "instance": pa.array([r["instance"] for r in rows], pa.int32()),
+    }
+    features: dict[str, None] = {}
+    for r in rows:
+        features.update(dict.fromkeys(r["inputs"]))
+    for name in features:
+        columns[input_column(name)] = _column([r["inputs"].get(name) for r in rows])
+    columns["prediction"] = _column([r["prediction"] for r in rows])
+    buf = io.BytesIO()
+    pq.write_table(pa.table(columns), buf, compression="zstd")
+    return buf.getvalue()
+
+
+def _column(values: list):
+    """An arrow array of the values as given; lists/dicts become JSON text, and a column
+    whose values mix types (3 and "x") falls back to text rather than losing the batch."""
+    import pyarrow as pa
+
+    if any(isinstance(v, (list, dict, tuple)) for v in values):
+        values = [None if v is None else json.dumps(v, sort_keys=True, default=str) for v in values]
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def _entry(digest: str, rows: list[dict]) -> dict:
+    stamps = [r["timestamp"] for r in rows]
+    return {"object": digest, "rows": len(rows),
+            "first_ts": min(stamps).isoformat(), "last_ts": max(stamps).isoformat(),
+            "versions": sorted({r["version"] for r in rows})}
+
+
+def _add_entry(log: dict | None, entry: dict) -> dict:
+    log = log or {"format": FORMAT, "entries": []}
+    log["entries"].append(entry)
+    return log
+
+
+# -- reading ------------------------------------------------------------------------------
+def log_entries(repo, model: str, since: dt.datetime | None = None) -> list[dict]:
+    """The log's entries (oldest first) that may hold rows at or after ``since``."""
+    log = repo.refs.read_json(ref_name(model))
+    if log is None:
+        raise NotFoundError(f"no prediction log for model {model!r}",
+                            hint=f"serve it with `mlctl serve {model} --log-predictions`")
+    if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
+        raise StoreDamageError(f"ref {ref_name(model)} is not a prediction log")
+    entries = log["entries"]
+    if since is not None:
+        entries = [e for e in entries if dt.datetime.fromisoformat(e["last_ts"]) >= since]
+    return entries
+
+
+def list_logged_models(repo) -> list[str]:
+    return [name[len(REF_PREFIX):] for name in repo.refs.list(REF_PREFIX.rstrip("/"))]
+
+
+def parse_since(value, now: dt.datetime | None = None) -> dt.datetime | None:
+    """``None``, an aware datetime, a duration back from now ("7d", "12h") or an ISO time."""
+    if value is None or isinstance(value, dt.datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    from mlctl.store.gc import parse_duration
+
+    text = str(value).strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        pass
+    try:
+        seconds = parse_duration(text)
+    except UsageError:
+        raise UsageError(f"invalid --since {text!r}", hint="use a duration (7d, 12h) or an ISO time") from None
+    return (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(seconds=seconds)
+
+
+def segment_path(repo, entry: dict):
+    """The file of one entry's parquet object; ObjectMissingError when it is gone."""
+    path = repo.objects.path(entry["object"])
+    if not path.is_file():
+        from mlctl.errors import ObjectMissingError
+
+        raise ObjectMissingError(entry["object"], "prediction log object")
+    return path
+
+
+def read_segment(repo, entry: dict, columns: list[str] | None = None):
+    """One entry's rows as an arrow table (only ``columns`` when given)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(segment_path(repo, entry), columns=columns)
+
+
+def read_predictions(repo, model: str, since=None):
+    """The log of ``model`` as a pandas DataFrame, oldest first (rows at/after ``since``)."""
+    import pyarrow.compute as pc
+
+    since = parse_since(since)
+    entries = log_entries(repo, model, since)
+    tables = [read_segment(repo, e) for e in entries]
+    table = concat_tables(tables) if tables else _empty_table()
+    if since is not None and table.num_rows:
+        table = table.filter(pc.greater_equal(table["timestamp"], _arrow_time(since)))
+    return table.to_pandas()
+
+
+def concat_tables(tables: list):
+    """Concatenate segments whose inputs may differ (a feature added, int became float);
+    columns whose types cannot be unified are read as text."""
+    import pyarrow as pa
+
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        names = {f.name for t in tables for f in t.schema}
+        conflicting = {n for n in names if len({str(t.schema.field(n).type) for t in tables if n in t.schema.names}) > 1}
+        fixed = [t.cast(pa.schema([pa.field(f.name, pa.string()) if f.name in conflicting else f for f in t.schema]))
+                 for t in tables]
+        return pa.concat_tables(fixed, promote_options="permissive")
+
+
+def _empty_table():
+    import pyarrow as pa
+
+    return pa.table({"request_id": pa.array([], pa.string()),
+                     "timestamp": pa.array([], pa.timestamp("us", tz="UTC")),
+                     "model": pa.array([], pa.string()), "version": pa.array([], pa.int64()),
+                     "role": pa.array([], pa.string()), "instance": pa.array([], pa.int32()),
+                     "prediction": pa.array([], pa.null())})
+
+
+def _arrow_time(when: dt.datetime):
+    import pyarrow as pa
+
+    return pa.scalar(when.astimezone(dt.timezone.utc), pa.timestamp("us", tz="UTC"))

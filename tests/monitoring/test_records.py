@@ -1,0 +1,83 @@
+"""Drift check records: stored, listed, concurrent-safe, in status, kept by gc, seen by fsck."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import numpy as np
+import pandas as pd
+
+from mlctl.monitoring import hooks, records
+from mlctl.monitoring.drift import compute_drift
+
+
+def result(shift=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    ref = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    cur = pd.DataFrame({"a": rng.normal(shift, 1, 2000), "b": rng.normal(size=2000)})
+    return compute_drift(ref, cur, drift_share=0.5)
+
+
+def test_record_latest_list(repo):
+    assert records.latest_check(repo) is None and records.list_checks(repo) == []
+    assert not repo.db_path("monitoring").exists()  # reading never creates the database
+    first = records.record_check(repo, result(), "ref.csv", "cur.csv")
+    second = records.record_check(repo, result(shift=2.0), "ref.csv", "predictions:churn", model="churn")
+    assert second["id"] > first["id"]
+    assert records.latest_check(repo)["id"] == second["id"]
+    assert records.latest_check(repo, model="churn")["dataset_drift"] is True
+    assert records.latest_check(repo, model="other") is None
+    listed = records.list_checks(repo)
+    assert [r["id"] for r in listed] == [second["id"], first["id"]]
+    assert listed[0]["drifted_columns"] == ["a"] and listed[0]["number_of_columns"] == 2
+    full = records.get_check(repo, first["id"])
+    assert full["result"]["columns"][0]["column"] == "a"
+    assert records.get_check(repo, "nope") is None
+
+
+def test_reports_are_stored_and_kept_by_gc(repo, tmp_path, mlctl_proc):
+    report = tmp_path / "r.html"
+    report.write_text("<html>report</html>")
+    record = records.record_check(repo, result(), "a", "b", report_path=report)
+    digest = record["report"]["object"]
+    assert repo.objects.get_bytes(digest) == b"<html>report</html>"
+    assert digest in set(hooks.gc_roots(repo))
+    assert mlctl_proc("gc", "--grace", "0s", cwd=repo.root).returncode == 0
+    assert repo.objects.exists(digest)
+    import os
+
+    os.chmod(repo.objects.path(digest), 0o644)
+    os.unlink(repo.objects.path(digest))
+    problems = list(hooks.fsck_refs(repo))
+    assert problems == [{"what": "drift report", "object": digest, "problem": "not in the store"}]
+    assert mlctl_proc("fsck", cwd=repo.root).returncode == 1
+
+
+def _record_many(root, worker):
+    from mlctl.store.repo import Repo
+
+    repo = Repo(root)
+    for i in range(10):
+        records.record_check(repo, result(seed=worker * 100 + i), f"ref{worker}", f"cur{i}")
+
+
+def test_concurrent_checks_are_all_recorded(repo):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_record_many, args=(str(repo.root), w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    listed = records.list_checks(repo, limit=100)
+    assert len(listed) == 40 and len({r["id"] for r in listed}) == 40
+
+
+def test_status_section(repo, cli):
+    section = hooks.status_section(repo)
+    assert section["key"] == "drift" and section["json"] is None
+    records.record_check(repo, result(shift=3.0), "train.csv", "live.csv", model="churn")
+    out = cli("status", "--json").json()
+    assert out["drift"]["dataset_drift"] is True and out["drift"]["model"] == "churn"
+    text = cli("status").stdout
+    assert "DRIFT (1/2 columns drifted: a)" in text and "train.csv -> live.csv (model churn)" in text

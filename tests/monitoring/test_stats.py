@@ -1,0 +1,128 @@
+"""The statistics: symmetric where the method is, zero drift on identical samples, and the
+robust distance that sees through a few extremes (hypothesis where a property says it all)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlctl.monitoring import methods, stats
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+samples = st.lists(finite, min_size=1, max_size=300).map(lambda xs: np.sort(np.array(xs)))
+counts = st.lists(st.integers(min_value=0, max_value=500), min_size=1, max_size=25)
+
+
+@settings(max_examples=120, deadline=None)
+@given(a=samples, b=samples, method=st.sampled_from(["ks", "wasserstein", "psi", "jensenshannon"]))
+def test_numeric_statistics_are_symmetric(a, b, method):
+    forward = methods.run_numeric(method, a, b)
+    backward = methods.run_numeric(method, b, a)
+    for key in ("statistic", "p_value", "distance"):
+        if forward[key] is None:
+            assert backward[key] is None
+        else:
+            assert forward[key] == pytest.approx(backward[key], rel=1e-12, abs=1e-15), key
+
+
+@settings(max_examples=120, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1, max_size=25),
+       method=st.sampled_from(["chi2", "psi", "jensenshannon"]))
+def test_categorical_statistics_are_symmetric(pairs, method):
+    p, q = [a for a, _ in pairs], [b for _, b in pairs]
+    forward, backward = methods.run_counts(method, p, q), methods.run_counts(method, q, p)
+    assert forward["statistic"] == backward["statistic"]
+    assert forward["p_value"] == backward["p_value"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(a=samples, method=st.sampled_from(["ks", "wasserstein", "psi", "jensenshannon"]))
+def test_identical_numeric_samples_never_drift(a, method):
+    outcome = methods.run_numeric(method, a, a.copy())
+    threshold = methods.METHODS[method].default_threshold
+    assert not methods.is_drift(method, methods.decision_value(method, outcome), threshold)
+    if outcome["distance"] is not None:
+        assert outcome["distance"] == pytest.approx(0.0, abs=1e-12)
+
+
+@settings(max_examples=120, deadline=None)
+@given(c=counts, method=st.sampled_from(["chi2", "psi", "jensenshannon"]))
+def test_identical_counts_never_drift(c, method):
+    outcome = methods.run_counts(method, c, list(c))
+    threshold = methods.METHODS[method].default_threshold
+    assert not methods.is_drift(method, methods.decision_value(method, outcome), threshold)
+
+
+def test_wasserstein_equals_the_std_normed_distance_on_normal_data():
+    rng = np.random.default_rng(3)
+    a = np.sort(rng.normal(size=200_000))
+    b = np.sort(rng.normal(0.3, 1.0, 200_000))
+    assert stats.wasserstein(a, b) == pytest.approx(0.3, abs=0.01)
+
+
+def test_wasserstein_sees_a_shift_that_a_few_extremes_hide_from_the_std():
+    from scipy.stats import wasserstein_distance
+
+    rng = np.random.default_rng(4)
+
+    def contaminated(shift):
+        x = rng.normal(size=50_000) + shift
+        x[rng.random(50_000) < 0.001] = 1000.0
+        return np.sort(x)
+
+    a, b = contaminated(0.0), contaminated(0.3)
+    std_normed = wasserstein_distance(a, b) / a.std()
+    assert std_normed < 0.1                      # the established default misses it
+    assert stats.wasserstein(a, b) > 0.25        # ours sees the bulk move by 0.3 sigma
+    assert stats.wasserstein(contaminated(0.0), contaminated(0.0)) < 0.05  # and outliers' noise is not drift
+
+
+def test_chi2_is_a_homogeneity_test_matching_scipy():
+    from scipy.stats import chi2_contingency
+
+    p, q = [120, 80, 50], [100, 110, 40]
+    statistic, p_value, dof = stats.chi2_homogeneity(p, q)
+    expected = chi2_contingency(np.array([p, q]), correction=False)
+    assert statistic == pytest.approx(expected.statistic)
+    assert p_value == pytest.approx(expected.pvalue)
+    assert dof == 2
+
+
+def test_chi2_pools_rare_categories_and_handles_degenerate_tables():
+    statistic, p_value, dof = stats.chi2_homogeneity([500, 500, 1, 1], [500, 500, 0, 2])
+    assert dof == 2  # the two rare categories became one
+    assert stats.chi2_homogeneity([10], [20]) == (0.0, 1.0, 0)
+    assert stats.chi2_homogeneity([0, 0], [5, 5]) == (0.0, 1.0, 0)
+
+
+def test_jensenshannon_matches_scipy_natural_log():
+    from scipy.spatial.distance import jensenshannon
+
+    p, q = [10, 20, 30, 0], [5, 25, 20, 10]
+    assert stats.jensenshannon(p, q) == pytest.approx(jensenshannon(np.array(p) / 60, np.array(q) / 60))
+    assert stats.jensenshannon([1, 0], [0, 1]) == pytest.approx(math.sqrt(math.log(2)))
+
+
+def test_psi_grows_with_the_shift_and_survives_empty_bins():
+    assert stats.psi([100, 100], [100, 100]) == pytest.approx(0.0)
+    small, large = stats.psi([100, 100], [90, 110]), stats.psi([100, 100], [50, 150])
+    assert 0 < small < large
+    assert math.isfinite(stats.psi([100, 0], [0, 100]))
+
+
+def test_missing_share_test():
+    assert stats.two_proportion_p(0, 1000, 0, 1000) == 1.0
+    assert stats.two_proportion_p(0, 1000, 200, 1000) < 1e-10
+    assert stats.two_proportion_p(10, 1000, 12, 1000) > 0.5
+    assert stats.two_proportion_p(5, 0, 1, 10) == 1.0
+
+
+def test_auto_method_follows_the_smaller_sample():
+    assert methods.auto_method("numeric", 1_000_000, 200) == "ks"
+    assert methods.auto_method("numeric", 5000, 5000) == "wasserstein"
+    assert methods.auto_method("categorical", 1000, 1000) == "chi2"
+    assert methods.auto_method("categorical", 1001, 1001) == "jensenshannon"
