@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
     set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
@@ -32,6 +32,7 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'retrain' -d 'Check drift and
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'serve' -d 'Serve a registered model over HTTP until SIGTERM/Ctrl-C.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'ui' -d 'Serve the dashboard until Ctrl-C. It prints its URL on stdout.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -s C -r -d 'Run as if mlctl was started in DIR.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -l version -d 'Show the version and exit.'
@@ -450,3 +451,9 @@ complete -c mlctl -n "test (__mlctl_path) = 'status'" -l json -d 'Print one JSON
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -l host -r -d 'Address to bind; 0.0.0.0 exposes the dashboard.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -l port -s p -r -d 'TCP port (0: any free port).'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -l token -r -d 'Require this token (Authorization: Bearer, or ?token= once per browser); default: $MLCTL_UI_TOKEN.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'ui'" -F

@@ -60,7 +60,7 @@ def write_vitals(frame, dest: Path) -> None:
     """Feature rows with event timestamps: three readings per patient, a day apart."""
     import pandas as pd
 
-    base = pd.Timestamp("2026-01-01", tz="UTC")
+    base = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(days=3)
     parts = []
     for day in range(3):
         part = frame[["mean_radius", "mean_texture", "mean_smoothness"]].copy() * (1 + 0.01 * day)

@@ -1,4 +1,4 @@
-"""`mlctl demo` end to end in a temp dir, and its refusal to clobber a folder."""
+"""`mlctl demo` end to end in a temp dir: the state it leaves, and its refusal to clobber."""
 
 from __future__ import annotations
 
@@ -17,16 +17,31 @@ def demo_dir(tmp_path_factory):
     return root, proc
 
 
-def test_demo_builds_a_repository(demo_dir):
+def mlctl_json(root, *args):
+    proc = run_mlctl(*args, "--json", cwd=root)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_demo_leaves_the_lifecycle_state(demo_dir):
     root, proc = demo_dir
-    assert (root / ".mlctl" / "config.yaml").is_file()
-    assert (root / "data" / "raw" / "patients.csv").is_file()
-    metrics = json.loads((root / "metrics.json").read_text())
-    assert metrics["accuracy"] > 0.9
-    status = run_mlctl("status", "--json", cwd=root)
-    assert status.returncode == 0
-    assert json.loads(status.stdout)["remotes"][0]["name"] == "team"
     assert "Try next" in proc.stdout
+    runs = mlctl_json(root, "run", "list")
+    runs = runs["runs"] if isinstance(runs, dict) else runs
+    assert len(runs) >= 2
+    assert {r["status"] for r in runs} == {"finished"}
+    show = mlctl_json(root, "model", "show", "cancer")
+    assert show["aliases"]["production"] >= 1
+    status = mlctl_json(root, "status")
+    assert status["data"]["changed"] == []
+    assert status["drift"]["dataset_drift"] is True
+    assert status["remotes"][0]["name"] == "team"
+    lineage = mlctl_json(root, "lineage", "cancer@production")
+    assert lineage["root"]["spec"] == "cancer:1"
+    assert lineage["root"]["run_id"] in {r["id"] for r in runs}
+    assert "data/raw/patients.csv" in json.dumps(lineage)
+    assert (root / "drift.html").is_file() and (root / "compare.png").is_file()
+    assert run_mlctl("fsck", cwd=root).returncode == 0
 
 
 def test_demo_refuses_non_empty_dir(tmp_path):

@@ -1,0 +1,66 @@
+"""``/api/models``, ``/api/models/{name}`` and ``/api/lineage``: the registry's read
+functions (versions, aliases, alias history, deployments, lineage) as JSON."""
+
+from __future__ import annotations
+
+from mlctl.errors import MlctlError
+from mlctl.ui.http import JSON, HTTPError, Query, from_mlctl_error
+
+
+def _call(parameter, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except MlctlError as exc:
+        raise from_mlctl_error(exc, parameter) from None
+
+
+def list_models(request, repo) -> JSON:
+    from mlctl.registry.deployments import list_deployments
+    from mlctl.registry.versions import list_models as registry_models
+
+    Query(request)
+    deployed: dict[str, int] = {}
+    for record in list_deployments(repo):
+        if record.get("stale") is not True:
+            deployed[record.get("model")] = deployed.get(record.get("model"), 0) + 1
+    return JSON({"models": [{**m.to_json(), "live_deployments": deployed.get(m.name, 0)}
+                            for m in registry_models(repo)]})
+
+
+def show_model(request, repo) -> JSON:
+    from mlctl.registry.aliases import get_aliases, history
+    from mlctl.registry.deployments import list_deployments
+    from mlctl.registry.versions import list_versions
+
+    Query(request)
+    name = request.path_params["name"]
+    versions = _call("name", list_versions, repo, name)
+    aliases = get_aliases(repo, name)
+    by_version: dict[int, list[str]] = {}
+    for alias, number in sorted(aliases.items()):
+        by_version.setdefault(number, []).append(alias)
+    return JSON({
+        "name": name,
+        "aliases": aliases,
+        "versions": [{**v.to_json(), "aliases": by_version.get(v.version, [])} for v in reversed(versions)],
+        "history": list(reversed(history(repo, name))),
+        "deployments": list_deployments(repo, name),
+    })
+
+
+def lineage(request, repo) -> JSON:
+    from mlctl.registry.lineage import lineage as registry_lineage
+
+    q = Query(request, ("target",))
+    target = q.text("target")
+    if target is None:
+        raise HTTPError(400, "lineage needs ?target=NAME@ALIAS, NAME:VERSION, a run id or a data path",
+                        parameter="target")
+    return JSON(_call("target", registry_lineage, repo, target))
+
+
+ROUTES = [
+    ("/api/models", list_models),
+    ("/api/models/{name}", show_model),
+    ("/api/lineage", lineage),
+]

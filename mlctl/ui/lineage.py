@@ -1,0 +1,36 @@
+"""A run's lineage as the dashboard shows it: the run it belongs to, its child runs, the
+data versions it read, and the model versions registered from it (through the
+registry's lineage core, in builds that have the registry)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+MAX_CHILDREN = 100
+
+
+def for_run(repo, run) -> dict:
+    from mlctl.tracking.runs import list_runs
+
+    children = list_runs(repo, filter_expr=f"parent_id == '{run.id}'", limit=MAX_CHILDREN)
+    return {
+        "parent": run.parent_id,
+        "children": [{"id": c.id, "name": c.name, "status": c.status} for c in children],
+        "data": [{"path": path, "hash": digest} for path, digest in sorted(run.data.items())],
+        "models": _models_from(repo, run.id),
+    }
+
+
+def _models_from(repo, run_id: str) -> list[dict]:
+    """Model versions registered from the run, with the aliases pointing at each."""
+    if importlib.util.find_spec("mlctl.registry") is None:
+        return []
+    from mlctl.registry.lineage import lineage
+
+    tree = lineage(repo, run_id)
+    out = []
+    for node in tree["root"]["children"]:
+        if node.get("kind") == "model":
+            aliases = [c["alias"] for c in node["children"] if c.get("kind") == "alias"]
+            out.append({"name": node["name"], "version": node["version"], "aliases": aliases})
+    return out
