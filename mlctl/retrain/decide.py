@@ -82,8 +82,9 @@ def should_retrain(triggers: list[Trigger], cooldown: Cooldown, force: bool) -> 
     if not fired:
         return False, "; ".join(t.summary for t in triggers) or "no trigger is enabled in the policy"
     if cooldown.active:
-        return False, (f"{'; '.join(t.summary for t in fired)}, but the cooldown holds: last retrain "
-                       f"{cooldown.last}, next allowed in {human_duration(cooldown.remaining)}")
+        return False, (f"{'; '.join(t.summary for t in fired)}; but the cooldown ({human_duration(cooldown.seconds)}) "
+                       f"holds: last retrain {cooldown.last[:19].replace('T', ' ')}, next allowed in "
+                       f"{human_duration(cooldown.remaining)}")
     return True, "; ".join(t.summary for t in fired)
 
 

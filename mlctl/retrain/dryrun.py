@@ -27,13 +27,13 @@ def dry_run(repo, policy: Policy, force: bool, say, now: dt.datetime | None) -> 
     r.cooldown = decide.cooldown_state(policy.cooldown_s, last["time"] if last else None, r.started)
     r.triggers = [] if force else check_triggers(repo, policy, production, False, say)
     go, why = decide.should_retrain(r.triggers, r.cooldown, force)
-    r.would_retrain = go
+    r.would_retrain, r.reason = go, why
     stays = f"production stays {production.spec}" if production else "no production version"
     if not go:
         r.outcome, r.message = decide.NOOP, f"would do nothing: {why}; {stays}"
         return r
     r.plan = _pipeline_plan(repo, policy, force)
-    r.outcome, r.message = WOULD_RETRAIN, f"would retrain ({why}): {_steps(repo, policy, production, r.plan)}"
+    r.outcome, r.message = WOULD_RETRAIN, f"would retrain: {_steps(repo, policy, production, r.plan)}"
     return r
 
 
@@ -48,10 +48,14 @@ def _steps(repo, policy: Policy, production, plan: list[dict]) -> str:
 
     work = [f"{p['stage']} ({p['action']})" for p in plan if p["action"] != "ok"]
     number = read_index(repo, policy.model).get("next", 1)
-    gates = ", ".join(g.text for g in policy.gates) or "no gates"
-    improvement = policy.min_improvement
-    metric = improvement.metric or "the primary metric"
+    conditions = []
+    if policy.gates:
+        conditions.append(", ".join(g.text for g in policy.gates) + (" holds" if len(policy.gates) == 1 else " hold"))
+    if production:
+        improvement = policy.min_improvement
+        conditions.append(f"{improvement.metric or 'the primary metric'} beats {production.spec} "
+                          f"by >= {improvement.delta:g}")
     against = f" and {production.spec}" if production else ""
-    beat = f", and {metric} beats {production.spec} by >= {improvement.delta:g}" if production else ""
     return (f"run the pipeline ({', '.join(work) if work else 'every stage is up to date'}), register "
-            f"{policy.model}:{number}, evaluate it{against} on {policy.eval_data}, promote it if {gates} hold{beat}")
+            f"{policy.model}:{number}, evaluate it{against} on {policy.eval_data}, promote it if "
+            f"{' and '.join(conditions) if conditions else 'it evaluates (no gates, no production)'}")

@@ -15,6 +15,7 @@ class RetrainResult:
     policy: str
     outcome: str = ""                       # no-op | promoted | rejected | failed
     message: str = ""
+    reason: str = ""                        # why it retrained or not (the triggers, the cooldown, --force)
     dry_run: bool = False
     forced: bool = False
     would_retrain: bool | None = None       # dry run: whether a real run would retrain
@@ -42,6 +43,7 @@ class RetrainResult:
     def to_json(self) -> dict:
         return {
             "model": self.model, "policy": self.policy, "outcome": self.outcome, "message": self.message,
+            "reason": self.reason,
             "exit_code": self.exit_code, "dry_run": self.dry_run, "forced": self.forced,
             "would_retrain": self.would_retrain,
             "production": {"before": self.production_before, "after": self.production_after},

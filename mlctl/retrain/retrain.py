@@ -82,11 +82,9 @@ class Retrain:
         r = self.result
         last = decide.last_retrain(records.history(self.repo, self.policy.model))
         r.cooldown = decide.cooldown_state(self.policy.cooldown_s, last["time"] if last else None, r.started)
-        if r.cooldown.active and not self.force:
-            return self._finish(decide.NOOP, f"cooldown {self.policy.cooldown_text}: last retrain {r.cooldown.last}, "
-                                             f"next allowed in {decide.human_duration(r.cooldown.remaining)}; {self.stays}")
         r.triggers = [] if self.force else check_triggers(self.repo, self.policy, self.production, True, self.say)
         go, why = decide.should_retrain(r.triggers, r.cooldown, self.force)
+        r.reason = why
         if not go:
             return self._finish(decide.NOOP, f"{why}; {self.stays}")
         self.why = why

@@ -99,7 +99,7 @@ def test_cooldown_holds_a_triggered_retrain_and_force_skips_it(trained, cli):
     trained.set_data(pd.concat([patients(), shifted(patients(), rows=300)], ignore_index=True))
     res = cli("retrain", "cancer")
     assert res.exit_code == 0
-    assert "cooldown 1d: last retrain" in res.stdout
+    assert "new data: data/raw changed since cancer:1 was trained; but the cooldown (1d) holds" in res.stdout
     assert re.search(r"next allowed in (1d|23h\d*m?); production stays cancer:1", res.stdout), res.stdout
     assert trained.versions() == [1]
     assert cli("retrain", "cancer", "--force").exit_code == 0
@@ -111,18 +111,20 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(trained, cli):
     before = trained.history()
     res = cli("retrain", "cancer", "--dry-run")
     assert res.exit_code == 0, res.stderr
-    assert "would retrain (new data: data/raw changed since cancer:1 was trained)" in res.stdout
-    assert "register cancer:2, evaluate it and cancer:1 on data/holdout.csv" in res.stdout
+    assert "new data: data/raw changed since cancer:1 was trained" in res.stdout
+    assert ("would retrain: run the pipeline (train (run)), register cancer:2, evaluate it and cancer:1 on "
+            "data/holdout.csv, promote it if accuracy>=0.85 holds and accuracy beats cancer:1 by >= 0") in res.stdout
     assert "train" in res.stdout and "dep data/raw changed" in res.stdout
     assert trained.history() == before and trained.versions() == [1]
     doc = cli("retrain", "cancer", "--dry-run", "--json").json()
     assert doc["dry_run"] is True and doc["would_retrain"] is True and doc["outcome"] == "would-retrain"
+    assert doc["reason"].startswith("new data: data/raw changed")
     assert doc["plan"][0]["stage"] == "train" and doc["plan"][0]["action"] == "run"
 
 
 def test_dry_run_of_a_rejected_retrain_is_still_exit_0(trained, cli):
     res = cli("retrain", "cancer", "--dry-run", "--force")
-    assert res.exit_code == 0 and "would retrain (forced" in res.stdout
+    assert res.exit_code == 0 and "would retrain: run the pipeline (train (run))" in res.stdout
 
 
 def test_max_versions_kept_prunes_after_a_decision(trained, cli):

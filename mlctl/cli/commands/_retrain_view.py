@@ -30,6 +30,8 @@ def show_retrain(result) -> None:
     if result.outcome not in ("no-op",):  # a no-op's message already gives the triggers
         for trigger in result.triggers:
             render.echo(trigger.summary)
+        if result.forced:
+            render.echo(result.reason)
     if result.plan:
         render.table(["stage", "would", "why"], [(p["stage"], p["action"], _reasons(p)) for p in result.plan])
     if result.training is not None:
