@@ -84,15 +84,17 @@ def _producing_run(repo, model_output: str) -> str | None:
     return found[0].id if found else None
 
 
-def same_as(repo, policy: Policy, version) -> bool:
-    """Is the model the pipeline wrote byte for byte ``version``'s artifact?"""
+def existing_version(repo, policy: Policy) -> int | None:
+    """The version whose artifact is byte for byte the model the pipeline wrote, if any
+    (a pipeline with nothing to do writes the model it wrote last time)."""
     from mlctl.registry.artifacts import put_artifact
+    from mlctl.registry.index import read_index
 
-    if version is None:
-        return False
-    # put_artifact hashes exactly as registration does (objects it stores are what
+    # put_artifact hashes exactly as registration does (the objects it stores are the ones
     # registration would store anyway; unreferenced ones go with gc)
-    return put_artifact(repo, repo.root / policy.model_output)["hash"] == version.artifact_hash
+    digest = put_artifact(repo, repo.root / policy.model_output)["hash"]
+    matches = [int(n) for n, e in read_index(repo, policy.model)["versions"].items() if e.get("artifact") == digest]
+    return max(matches) if matches else None
 
 
 def register_candidate(repo, policy: Policy, run_id: str | None):

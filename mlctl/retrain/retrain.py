@@ -99,13 +99,12 @@ class Retrain:
         r.training = training.run_pipeline(self.repo, self.policy, self.force, self.say)
         if r.training.error:
             return self._finish(decide.FAILED, f"retrain failed: {r.training.error}; {self.stays}")
-        if training.same_as(self.repo, self.policy, self.production):
+        version = self._candidate()
+        if version is None:
             return self._finish(decide.REJECTED, f"the pipeline reproduced {self.production.spec} exactly (same "
                                                  f"{self.policy.model_output}; its inputs have not changed): add "
                                                  f"fresh labelled data to retrain on; {self.stays}")
-        version = training.register_candidate(self.repo, self.policy, r.training.run_id)
         r.candidate = version.version
-        self.say(f"registered {version.spec}" + (f" (run {r.training.run_id})" if r.training.run_id else ""))
         self.say(f"evaluating {version.spec}" + (f" and {self.production.spec}" if self.production else "")
                  + f" on {self.policy.eval_data}")
         r.comparison = compare.compare(self.repo, self.policy, version, self.production)
@@ -113,6 +112,22 @@ class Retrain:
             return self._promote(version)
         return self._finish(decide.REJECTED, f"rejected {version.spec}: {'; '.join(r.comparison.failures)}; {self.stays}",
                             gates=r.comparison.checks)
+
+    def _candidate(self):
+        """The new version; an existing one when the pipeline wrote a model registered
+        before (never a duplicate); None when that is production itself."""
+        from mlctl.registry.versions import get_version
+
+        number = training.existing_version(self.repo, self.policy)
+        if number is not None and self.production is not None and number == self.production.version:
+            return None
+        if number is not None:
+            self.result.notes.append(f"{self.policy.model_output} is {self.policy.model}:{number} already "
+                                     "(the pipeline had nothing new to do): judging that version again")
+            return get_version(self.repo, f"{self.policy.model}:{number}")
+        version = training.register_candidate(self.repo, self.policy, self.result.training.run_id)
+        self.say(f"registered {version.spec}" + (f" (run {version.run_id})" if version.run_id else ""))
+        return version
 
     def _promote(self, version) -> RetrainResult:
         from mlctl.registry.aliases import AliasMoved

@@ -63,6 +63,11 @@ def test_degraded_candidate_is_rejected_with_exit_1_and_reasons(trained, cli):
     entry = trained.history()[-1]
     assert entry["action"] == "retrain-reject" and entry["to"] == 2 and entry["from"] == 1
     assert entry["retrain"]["forced"] is True and entry["gates"][0]["passed"] is False
+    # the same model again is judged again, never registered twice
+    doc = cli("retrain", "cancer", "--force", "--json").json()
+    assert doc["outcome"] == "rejected" and doc["candidate"] == "cancer:2"
+    assert doc["notes"] == ["model.pkl is cancer:2 already (the pipeline had nothing new to do): judging that version again"]
+    assert trained.versions() == [1, 2]
 
 
 def test_min_improvement_rejects_a_model_that_is_not_better_enough(trained, cli):
