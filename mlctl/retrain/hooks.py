@@ -33,9 +33,9 @@ def status_section(repo) -> dict | None:
 
 def _last(entry: dict) -> dict:
     info = entry.get("retrain") or {}
+    production = entry.get("to") if entry.get("moved") else entry.get("from")
     return {"time": entry.get("time"), "outcome": info.get("outcome"), "action": entry.get("action"),
-            "candidate": info.get("candidate"), "production": entry.get("to") if entry.get("moved") else entry.get("from"),
-            "reason": entry.get("reason")}
+            "candidate": info.get("candidate"), "production": production, "reason": entry.get("reason")}
 
 
 def _brief(text: str, width: int = 100) -> str:

@@ -24,6 +24,11 @@ class Joined:
     unmatched: int           # labels whose request is not in the (windowed) log
     ambiguous: int           # labels of multi-row requests without an instance column
 
+    @property
+    def matched(self) -> int:
+        """Labels that found their prediction (a shadow row repeats a request: counted once)."""
+        return int(self.frame[[KEY, INSTANCE]].drop_duplicates().shape[0])
+
 
 def read_labels(path, target: str):
     from mlctl.registry.evaluation import read_frame
@@ -81,6 +86,13 @@ def task_of(version, labels) -> str:
     from mlctl.monitoring.performance import task_of as guess
 
     return guess(list(labels))
+
+
+def positive_class(version):
+    """The class f1 is about for a two-class model: the second of its classes, as the
+    registry scores it."""
+    classes = (version.classes or []) if version is not None else []
+    return classes[1] if len(classes) == 2 else None
 
 
 def live_metrics(task: str, labels, predictions, positive=None) -> dict:

@@ -57,8 +57,8 @@ def performance(repo, name: str, labels_path, policy_file: str | None = None, ta
     task = live.task_of(production, table["label"])
     metric = floor.metric if floor else ("accuracy" if task == "classification" else "rmse")
     report = PerformanceReport(name, target, task, metric, {
-        "path": str(labels_path), "rows": joined.labels, "matched": int(joined.frame[["request_id", "instance"]].drop_duplicates().shape[0]),
-        "unmatched": joined.unmatched, "ambiguous": joined.ambiguous, "since": None if since is None else str(since)})
+        "path": str(labels_path), "rows": joined.labels, "matched": joined.matched, "unmatched": joined.unmatched,
+        "ambiguous": joined.ambiguous, "since": None if since is None else str(since)})
     entries = history(repo, name)
     report.versions = _versions(repo, name, joined.frame, task, metric, entries)
     report.production = _judge(production, joined.frame, task, floor, metric)
@@ -103,8 +103,8 @@ def _versions(repo, name: str, frame, task: str, metric: str, entries: list[dict
         return out
     for (number, role), rows in frame.groupby(["version", "role"], sort=True):
         version = _version(repo, name, int(number))
-        positive = (version.classes or [None, None])[1] if version and len(version.classes or []) == 2 else None
-        figures = live.live_metrics(task, rows["label"].tolist(), rows["prediction"].tolist(), positive)
+        figures = live.live_metrics(task, rows["label"].tolist(), rows["prediction"].tolist(),
+                                    live.positive_class(version))
         value, source = validation_figure(version, metric, entries)
         live_value = figures.get(metric)
         out.append({"version": int(number), "role": role,
@@ -153,9 +153,9 @@ def _judge(production, frame, task: str, floor: Floor | None, metric: str) -> di
     """Production's live figure over every row it served (primary and canary, not shadow)."""
     if production is None:
         return None
-    served = frame[(frame["version"] == production.version) & (frame["role"] != "shadow")] if len(frame) else frame
-    positive = (production.classes or [None, None])[1] if len(production.classes or []) == 2 else None
-    figures = live.live_metrics(task, served["label"].tolist(), served["prediction"].tolist(), positive) if len(served) else {}
+    served = frame[(frame["version"] == production.version) & (frame["role"] != "shadow")]
+    figures = live.live_metrics(task, served["label"].tolist(), served["prediction"].tolist(),
+                                live.positive_class(production))
     labelled, value = len(served), figures.get(metric)
     out = {"version": production.version, "spec": production.spec, "labelled": labelled, "live": value,
            "floor": None if floor is None else {"metric": floor.metric, "bound": floor.bound, "text": floor.text(),

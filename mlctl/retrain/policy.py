@@ -110,7 +110,8 @@ def read_policy_file(path: Path, label: str):
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PolicyError(f"{label}: no such file", hint="write a retrain policy; docs/retrain.md shows the format") from None
+        raise PolicyError(f"{label}: no such file",
+                          hint="write a retrain policy; docs/retrain.md shows the format") from None
     except IsADirectoryError:
         raise PolicyError(f"{label} is a folder, not a policy file") from None
     except UnicodeDecodeError:

@@ -54,8 +54,9 @@ def check_triggers(repo, policy: Policy, production, record: bool, say: Say) -> 
 
     inputs = training_inputs(repo, production, exclude=(policy.model_output,))
     if policy.trigger_drift:
+        auto = policy.drift.reference == "auto"
         say(f"checking drift: {policy.drift.current} against "
-            f"{'what ' + production.spec + ' was trained on' if policy.drift.reference == 'auto' else policy.drift.reference}")
+            + (f"what {production.spec} was trained on" if auto else policy.drift.reference))
     return [triggers.drift_trigger(repo, policy, production, inputs, record),
             triggers.new_data_trigger(repo, policy, production, inputs)]
 
@@ -64,7 +65,6 @@ class Retrain:
     def __init__(self, repo, policy: Policy, force: bool, say: Say, now: dt.datetime | None):
         self.repo, self.policy, self.force, self.say = repo, policy, force, say
         self.clock = time.monotonic()
-        self.why = ""
         self.result = RetrainResult(model=policy.model, policy=policy.path, forced=force,
                                     started=now or dt.datetime.now(dt.timezone.utc))
         self.production = records.production_version(repo, policy.model)
@@ -87,7 +87,6 @@ class Retrain:
         r.reason = why
         if not go:
             return self._finish(decide.NOOP, f"{why}; {self.stays}")
-        self.why = why
         try:
             return self._train()
         except MlctlError as exc:  # e.g. the eval data lacks the target: say so in the history too
@@ -110,7 +109,8 @@ class Retrain:
         r.comparison = compare.compare(self.repo, self.policy, version, self.production)
         if r.comparison.promote:
             return self._promote(version)
-        return self._finish(decide.REJECTED, f"rejected {version.spec}: {'; '.join(r.comparison.failures)}; {self.stays}",
+        failures = "; ".join(r.comparison.failures)
+        return self._finish(decide.REJECTED, f"rejected {version.spec}: {failures}; {self.stays}",
                             gates=r.comparison.checks)
 
     def _candidate(self):
@@ -135,7 +135,7 @@ class Retrain:
         r = self.result
         was = f" (was {self.production.spec})" if self.production else ""
         message = f"promoted {version.spec} to production{was}: {r.comparison.improvement.get('why')}; gates passed"
-        reason = f"retrain: {self.why}; {r.comparison.improvement.get('why')}"
+        reason = f"retrain: {r.reason}; {r.comparison.improvement.get('why')}"
         self._stop_clock()
         r.outcome = decide.PROMOTED
         summary, r.outcome = r.summary(), ""

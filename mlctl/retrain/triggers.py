@@ -112,4 +112,5 @@ def _drift_verdict(result, ref_label: str, cur_label: str, check) -> Trigger:
         shown = ", ".join(drifted[:4]) + (", ..." if len(drifted) > 4 else "")
         return Trigger("drift", True, True, f"drift: {len(drifted)} of {tested} columns drifted "
                        f"(share {result.share_drifted:.2f} >= {result.drift_share:g}: {shown})", detail)
-    return Trigger("drift", True, False, f"no drift (share {result.share_drifted:.2f} < {result.drift_share:g})", detail)
+    return Trigger("drift", True, False, f"no drift (share {result.share_drifted:.2f} < {result.drift_share:g})",
+                   detail)
