@@ -97,7 +97,10 @@ class Retrain:
         r = self.result
         r.training = training.run_pipeline(self.repo, self.policy, self.force, self.say)
         if r.training.error:
-            return self._finish(decide.FAILED, f"retrain failed: {r.training.error}; {self.stays}")
+            self._finish(decide.FAILED, f"retrain failed: {r.training.error}; {self.stays}")
+            if r.training.report.interrupted:  # Ctrl-C / SIGTERM: recorded, then exit 130 like any command
+                raise KeyboardInterrupt
+            return r
         version = self._candidate()
         if version is None:
             return self._finish(decide.REJECTED, f"the pipeline reproduced {self.production.spec} exactly (same "

@@ -78,3 +78,17 @@ def _stage_running(repo, pid: int) -> bool:
     from mlctl.pipeline.logs import logs_root
 
     return any((folder / "train.log").exists() for folder in logs_root(repo).glob(f"*-{pid}"))
+
+
+def test_sigterm_mid_pipeline_is_recorded_and_exit_130(trained):
+    project = trained
+    project.params(sleep=60)
+    proc = start(project, "--force")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _stage_running(project.repo, proc.pid):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130, proc.stderr.read()
+    entry = project.history()[-1]
+    assert entry["action"] == "retrain-fail" and "interrupted" in entry["reason"]
+    assert project.production() == 1 and project.versions() == [1]
