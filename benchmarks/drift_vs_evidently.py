@@ -379,6 +379,17 @@ def report_agreement(cases: list[dict]) -> None:
         rows.append([label, len(group)] + [f"{sum(c[t] == c['truth'] for c in group)}/{len(group)}"
                                            for t in ("mlctl", "evidently")])
     print_table(["cases", "columns", "mlctl right", "Evidently right"], rows)
+    print("\nThe same cases as datasets (all unchanged columns of one size together, or all 1-sigma"
+          "\nshifted ones): share of drifted columns, and the dataset verdict at drift_share 0.5:\n")
+    rows = []
+    for rows_n in SIZES:
+        for label, pick in (("no shift", lambda c: c["truth"] is False), ("1-sigma shift", lambda c: c["truth"] is True)):
+            group = [c for c in cases if c["rows"] == rows_n and pick(c)]
+            if group:
+                shares = {t: sum(c[t] for c in group) / len(group) for t in ("mlctl", "evidently")}
+                rows.append([f"{label}, {rows_n:,} rows", len(group)] +
+                            [f"{shares[t]:.0%} -> {'drift' if shares[t] >= 0.5 else 'no drift'}" for t in shares])
+    print_table(["dataset", "columns", "mlctl", "Evidently"], rows)
     for c in cases:
         if c["mlctl"] != c["evidently"]:
             print(f"  differs: {c['id']} {c['description']} n={c['rows']}: mlctl {c['mlctl']} ({c['mlctl_method']}), "
@@ -412,6 +423,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--reuse-suite", action="store_true",
+                        help="report the verdict suites from the last run's results.json instead of rerunning them")
     args = parser.parse_args()
     if args.worker:
         if "BENCH_HWM" in os.environ:
@@ -422,7 +435,11 @@ def main() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     if not args.skip_speed:
         report_speed(bench_speed(args.rows, args.repeats), args.rows)
-    if not args.skip_suite:
+    if args.reuse_suite:
+        standard = json.loads((WORK / "suite" / "results.json").read_text())
+        report_agreement(standard)
+        report_beyond(json.loads((WORK / "beyond" / "results.json").read_text()), standard)
+    elif not args.skip_suite:
         standard = run_suite(standard_cases(), "suite", swap=True)
         report_agreement(standard)
         report_beyond(run_suite(beyond_cases(), "beyond"), standard)

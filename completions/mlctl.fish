@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'status' 'ui'
-    set -l valued --alias --artifact --columns --config --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --limit --link --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --remote --remove --report --rev --run --since --sort --start --tag --tail --target --threshold --timestamp-column --to --token --webhook -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -29,6 +29,7 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'monitor' -d 'Watch models in
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pipeline' -d 'Run, check and show the cached, parallel stage pipeline of pipeline.yaml.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'serve' -d 'Serve a registered model over HTTP until SIGTERM/Ctrl-C.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'ui' -d 'Serve the dashboard until Ctrl-C. It prints its URL on stdout.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -s C -r -d 'Run as if mlctl was started in DIR.'
@@ -408,6 +409,24 @@ complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -l json -d 'Print one JS
 complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run pull'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l host -r -d 'Address to bind; 0.0.0.0 exposes the server.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l port -s p -r -d 'TCP port.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l workers -s w -r -d 'Worker processes sharing the port.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l canary -r -d 'Send PERCENT% of requests to this version.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l shadow -r -d 'Also predict with this version (logged, never returned).'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l log-predictions -d 'Log inputs and predictions to the store (predictions:NAME).'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l token -r -d 'Require \'Authorization: Bearer TOKEN\' (default: $MLCTL_SERVE_TOKEN).'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l features -r -d 'Fetch these features from the online store by the entity key in each row (repeatable).'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l max-body-mb -r -d 'Larger request bodies get 413.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l max-batch-rows -r -d 'Cap on rows merged into one model call.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l batch-latency-ms -r -d 'Target time of one merged model call (batch cap adapts to it).'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l timeout -r -d 'Seconds before a prediction answers 504.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l reload-interval -r -d 'Seconds between alias checks.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l log-flush-s -r -d 'Flush the prediction log at least this often (a crash loses at most this much).'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l print-dockerfile -d 'Print a Dockerfile for this server (and write its pinned requirements file), then exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'status'" -s h -l help -d 'Show help and exit.'

@@ -11,9 +11,26 @@ import tempfile
 from pathlib import Path
 
 from mlctl.errors import UsageError
-from mlctl.monitoring.sources import ParquetSource, _arrow_message
+from mlctl.monitoring.sources import ParquetSource, arrow_message
 
 BLOCK_BYTES = 8 << 20
+
+
+def delimiter(path: Path) -> str:
+    """Comma, unless the header line has none but tabs, semicolons or pipes (TSV, European CSV)."""
+    with open(path, "rb") as f:
+        header = f.readline().decode("utf-8", "replace")
+    if "," in header:
+        return ","
+    counts = {d: header.count(d) for d in ("\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def parse_options(path: Path):
+    import pyarrow.csv as pacsv
+
+    return pacsv.ParseOptions(delimiter=delimiter(path))
 
 
 def read_csv(path: Path, label: str):
@@ -21,9 +38,9 @@ def read_csv(path: Path, label: str):
     import pyarrow.csv as pacsv
 
     try:
-        return pacsv.read_csv(path)
+        return pacsv.read_csv(path, parse_options=parse_options(path))
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {label} as CSV: {_arrow_message(exc)}") from None
+        raise UsageError(f"cannot read {label} as CSV: {arrow_message(exc)}") from None
 
 
 def csv_to_parquet(path: Path, label: str, tmp_dir: Path | None) -> Path:
@@ -37,14 +54,14 @@ def csv_to_parquet(path: Path, label: str, tmp_dir: Path | None) -> Path:
     out = _temp_path(tmp_dir)
     try:
         reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
-                                convert_options=convert)
+                                parse_options=parse_options(path), convert_options=convert)
         with pq.ParquetWriter(out, reader.schema) as writer:
             for batch in reader:
                 writer.write_batch(batch)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
         with contextlib.suppress(OSError):
             os.unlink(out)
-        raise UsageError(f"cannot read {label} as CSV: {_arrow_message(exc)}") from None
+        raise UsageError(f"cannot read {label} as CSV: {arrow_message(exc)}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(out)
@@ -57,10 +74,11 @@ def _header(path: Path, label: str) -> list[str]:
     import pyarrow.csv as pacsv
 
     try:
-        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16),
+                                parse_options=parse_options(path))
         return list(reader.schema.names)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {label} as CSV: {_arrow_message(exc)}") from None
+        raise UsageError(f"cannot read {label} as CSV: {arrow_message(exc)}") from None
 
 
 def _temp_path(tmp_dir: Path | None) -> Path:

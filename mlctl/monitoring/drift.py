@@ -90,6 +90,9 @@ def _config(config, method, threshold, drift_share, target, prediction) -> Drift
 
 
 def _compare(ref: Source, cur: Source, cfg: DriftConfig, columns, on_column) -> DriftResult:
+    for side, source in (("reference", ref), ("current", cur)):
+        if source.num_rows() == 0:  # e.g. a prediction log with nothing --since: no verdict, not "no drift"
+            raise UsageError(f"the {side} data has no rows ({source.label}): nothing to compare")
     ref_names, cur_names = _features(ref, cfg), _features(cur, cfg)
     wanted = _wanted(columns, ref_names, cur_names, ref, cur)
     both = [c for c in wanted if c in ref_names and c in cur_names]

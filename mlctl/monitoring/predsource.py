@@ -7,7 +7,7 @@ columns (request_id, timestamp, ...) are not features; ``prediction`` is the mod
 
 from __future__ import annotations
 
-from mlctl.monitoring.sources import Source
+from mlctl.monitoring.sources import Source, unify_chunks
 from mlctl.serving import predlog
 
 
@@ -55,28 +55,10 @@ class PredictionSource(Source):
                 chunks.append(column.filter(mask))
             else:
                 chunks.append(pa.nulls(_count(mask)))
-        return _unify(chunks)
+        return unify_chunks(chunks)
 
 
 def _count(mask) -> int:
     import pyarrow.compute as pc
 
     return int(pc.sum(pc.cast(mask, "int64")).as_py() or 0)
-
-
-def _unify(chunks):
-    """One chunked array from segments whose types may differ (int in one, float in the
-    next, or a column missing from old segments)."""
-    import pyarrow as pa
-
-    arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
-    typed = {a.type for a in arrays if not pa.types.is_null(a.type)}
-    if not typed:
-        return pa.chunked_array(arrays, pa.null())
-    if len(typed) == 1:
-        target = typed.pop()
-    elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in typed):
-        target = pa.float64()
-    else:
-        target = pa.string()
-    return pa.chunked_array([a.cast(target) for a in arrays], target)

@@ -97,37 +97,70 @@ class TableSource(Source):
 
 
 class ParquetSource(Source):
-    """A parquet file or a folder of parquet files, read column by column."""
+    """A parquet file or a folder of parquet files, read column by column (pyarrow.parquet:
+    pyarrow.dataset would import pandas, a second of startup for nothing)."""
 
     def __init__(self, path: Path, label: str, cleanup: bool = False):
-        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
 
         self.path, self.label, self._cleanup = path, label, cleanup
+        files = sorted(p for p in path.rglob("*.parquet") if p.is_file()) if path.is_dir() else [path]
+        if not files:
+            raise UsageError(f"{label} is a folder with no .parquet files")
         try:
-            self.dataset = ds.dataset(str(path), format="parquet")
-            self._names = list(self.dataset.schema.names)
+            self.files = [pq.ParquetFile(f) for f in files]
         except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise UsageError(f"cannot read {label} as parquet: {_arrow_message(exc)}") from None
+            raise UsageError(f"cannot read {label} as parquet: {arrow_message(exc)}") from None
+        names: dict[str, None] = {}
+        for f in self.files:
+            names.update(dict.fromkeys(f.schema_arrow.names))
+        self._names = list(names)
 
     def column_names(self) -> list[str]:
         return self._names
 
     def read_column(self, name: str):
+        import pyarrow as pa
+
         try:
-            return self.dataset.to_table(columns=[name]).column(0)
+            chunks = [f.read(columns=[name]).column(0) if name in f.schema_arrow.names
+                      else pa.nulls(f.metadata.num_rows) for f in self.files]
         except Exception as exc:
-            raise UsageError(f"cannot read column {name!r} of {self.label}: {_arrow_message(exc)}") from None
+            raise UsageError(f"cannot read column {name!r} of {self.label}: {arrow_message(exc)}") from None
+        return unify_chunks(chunks)
 
     def num_rows(self) -> int:
-        return self.dataset.count_rows()
+        return sum(f.metadata.num_rows for f in self.files)
 
     def close(self) -> None:
+        for f in getattr(self, "files", ()):
+            f.close()
         if self._cleanup:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
 
 
-def _arrow_message(exc) -> str:
+def unify_chunks(chunks):
+    """One chunked array from pieces whose types may differ (int in one file, float in the
+    next, or a column some files lack): numbers become float64, other mixes text."""
+    import pyarrow as pa
+
+    arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
+    if len(arrays) == 1:
+        return pa.chunked_array(arrays)
+    typed = {a.type for a in arrays if not pa.types.is_null(a.type)}
+    if not typed:
+        return pa.chunked_array(arrays, pa.null())
+    if len(typed) == 1:
+        target = typed.pop()
+    elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in typed):
+        target = pa.float64()
+    else:
+        target = pa.string()
+    return pa.chunked_array([a.cast(target) for a in arrays], target)
+
+
+def arrow_message(exc) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 

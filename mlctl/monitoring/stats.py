@@ -46,8 +46,18 @@ def robust_scale(sorted_values) -> float:
     n = len(sorted_values)
     cut = int(TRIM * n)
     core = sorted_values[cut:n - cut] if n - 2 * cut >= 2 else sorted_values
-    scale = float(core.std()) / _TRIMMED_NORMAL_STD
-    return scale if scale > 0 else float(sorted_values.std())
+    scale = std(core) / _TRIMMED_NORMAL_STD
+    return scale if scale > 0 else std(sorted_values)
+
+
+def std(values) -> float:
+    """Population std in one subtraction and one dot product (numpy's std is ~4x slower)."""
+    import numpy as np
+
+    if len(values) == 0:
+        return 0.0
+    deviations = values - values.mean()
+    return math.sqrt(float(np.dot(deviations, deviations)) / len(values))
 
 
 def wasserstein(a, b) -> float:

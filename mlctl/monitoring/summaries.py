@@ -14,12 +14,12 @@ def numeric_summary(ref, cur) -> dict:
 
 
 def _describe(values) -> dict:
-    from mlctl.monitoring.stats import quantiles
-
     import numpy as np
 
+    from mlctl.monitoring.stats import quantiles, std
+
     q = quantiles(values, np.array([0.25, 0.5, 0.75]))
-    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values[0]),
+    return {"mean": float(values.mean()), "std": std(values), "min": float(values[0]),
             "p25": float(q[0]), "median": float(q[1]), "p75": float(q[2]), "max": float(values[-1])}
 
 

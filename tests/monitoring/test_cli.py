@@ -138,3 +138,17 @@ def test_json_is_strict_even_with_infinite_distances(repo, cli):
     assert res.exit_code == 1
     out = json.loads(res.stdout)
     assert out["columns"][0]["distance"] == "Infinity"
+
+
+def test_a_log_with_nothing_recent_is_no_verdict(data, mlctl_proc):
+    import datetime as dt
+
+    from mlctl.serving.predlog import PredictionLogWriter
+
+    with PredictionLogWriter(data, "churn") as writer:
+        writer.append([{"request_id": "old", "version": 1, "prediction": 0, "inputs": {"age": 40.0},
+                        "timestamp": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)}])
+    proc = mlctl_proc("monitor", "drift", "--reference", "ref.csv", "--current", "predictions:churn",
+                      "--since", "1d", cwd=data.root)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("mlctl: error: the current data has no rows (predictions:churn since ")

@@ -52,6 +52,25 @@ def test_large_csv_is_streamed_with_types_inferred_per_column(repo, monkeypatch)
     assert types == {"num": "int64", "late": "double", "word": "string", "flag": "bool", "when": "timestamp[us]"}
 
 
+def test_tab_and_semicolon_separated_files(repo, frames):
+    frames.to_csv("x.tsv", index=False, sep="\t")
+    frames.to_csv("y.csv", index=False, sep=";")
+    assert list(load_frame(repo, "x.tsv").columns) == ["n", "i", "c", "b"]
+    assert list(load_frame(repo, "y.csv").columns) == ["n", "i", "c", "b"]
+
+
+def test_header_only_and_empty_sides(repo, cli):
+    (repo.root / "empty.csv").write_text("a,b\n")
+    (repo.root / "full.csv").write_text("a,b\n" + "".join(f"{i},x\n" for i in range(50)))
+    res = cli("monitor", "drift", "--reference", "full.csv", "--current", "empty.csv", "--json")
+    assert res.exit_code == 2 and res.stdout == ""  # no verdict, rather than a silent "no drift"
+    assert res.stderr == "mlctl: error: the current data has no rows (empty.csv): nothing to compare\n"
+    (repo.root / "holes.csv").write_text("a,b\n" + ",\n" * 50)
+    res = cli("monitor", "drift", "--reference", "full.csv", "--current", "holes.csv", "--json")
+    assert res.exit_code == 1  # every value went missing
+    assert all(c["reasons"] == ["missing_share"] for c in res.json()["columns"])
+
+
 def test_parquet_folder(repo, frames):
     (repo.root / "parts").mkdir()
     frames.iloc[:100].to_parquet("parts/a.parquet")

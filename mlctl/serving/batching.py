@@ -1,0 +1,187 @@
+"""Adaptive micro-batching: requests that arrive while the model is busy share its next call.
+
+The policy, and the bound it honours:
+- No request is ever held back to wait for company. When the model is idle, whatever is
+  queued goes at once (a lone request at low load is answered with no batching delay).
+  Batches form only from requests that arrived while the previous call was running.
+- A request is never split: a request of any size is one slice of one call. A request
+  larger than the current batch cap runs alone.
+- The batch cap adapts so that one model call is expected to take at most
+  ``latency_ms`` (default 20 ms): the batcher keeps a moving estimate of the model's
+  per-call and per-row cost and caps the rows of a merged batch accordingly (never above
+  ``max_rows``). So the time a request waits in the queue is at most the one call ahead of
+  it, which is held to the bound; ``mlctl_batch_wait_seconds`` in /metrics shows it.
+- If a merged batch fails, each request in it is retried alone, so one bad request
+  fails only itself.
+- A call that outlives the timeout fails its requests with PredictTimeout (504) and is
+  abandoned: the batcher moves on to a fresh model thread, so a hung model call never
+  hangs the worker. Past MAX_STUCK abandoned calls the worker asks to be replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Any, Callable
+
+EWMA = 0.2
+MAX_STUCK = 4
+
+
+class Batcher:
+    def __init__(self, predict: Callable[[Any], Any], concat: Callable[[list], Any], executor,
+                 max_rows: int = 256, latency_ms: float = 20.0, on_batch: Callable | None = None,
+                 timeout_s: float = 30.0):
+        self.predict = predict
+        self.concat = concat
+        self.executor = executor
+        self.max_rows = max_rows
+        self.latency_s = latency_ms / 1000.0
+        self.on_batch = on_batch  # (rows, requests, wait_s_list) -> None; metrics
+        self.timeout_s = timeout_s
+        self.retired = False
+        self.stuck = 0
+        self.on_stuck: Callable | None = None  # called when MAX_STUCK calls hang at once
+        self.queue: deque = deque()
+        self.wakeup: asyncio.Event | None = None
+        self.task: asyncio.Task | None = None
+        self.per_call = 0.0002  # seconds; refined by every call
+        self.per_row = 0.00001
+
+    def start(self) -> None:
+        self.wakeup = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def submit(self, X, n: int):
+        """Predictions for X (n rows), from a call that may include other requests."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.queue.append((X, n, future, time.perf_counter()))
+        self.wakeup.set()
+        timer = loop.call_later(self.timeout_s, _settle, future, None, PredictTimeout(self.timeout_s))
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+    def retire(self) -> None:
+        """Stop once the queue is empty (after a hot reload replaced this slot)."""
+        self.retired = True
+        self.wakeup.set()
+
+    def cap(self) -> int:
+        rows = int((self.latency_s - self.per_call) / self.per_row) if self.per_row > 0 else self.max_rows
+        return max(1, min(self.max_rows, rows))
+
+    def pending(self) -> int:
+        return len(self.queue)
+
+    async def _run(self) -> None:
+        while True:
+            if not self.queue:
+                if self.retired:
+                    return
+                self.wakeup.clear()
+                await self.wakeup.wait()
+                continue
+            batch = self._take()
+            await self._call(batch)
+
+    def _take(self) -> list:
+        cap = self.cap()
+        first = self.queue.popleft()
+        batch, rows = [first], first[1]
+        while self.queue and rows + self.queue[0][1] <= cap:
+            item = self.queue.popleft()
+            batch.append(item)
+            rows += item[1]
+        return batch
+
+    async def _call(self, batch: list) -> None:
+        loop = asyncio.get_running_loop()
+        now = time.perf_counter()
+        rows = sum(item[1] for item in batch)
+        X = batch[0][0] if len(batch) == 1 else self.concat([item[0] for item in batch])
+        try:
+            out = await self._run_call(X)
+        except PredictTimeout as exc:
+            for item in batch:
+                _settle(item[2], exc=exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][2], exc=exc)
+            else:
+                await self._one_by_one(batch)
+            return
+        self._learn(time.perf_counter() - now, rows)
+        if self.on_batch:
+            self.on_batch(rows, len(batch), [now - item[3] for item in batch])
+        start = 0
+        for _X, n, future, _t in batch:
+            _settle(future, out[start:start + n])
+            start += n
+
+    async def _one_by_one(self, batch: list) -> None:
+        for X, n, future, _t in batch:
+            try:
+                _settle(future, await self._run_call(X))
+            except Exception as exc:
+                _settle(future, exc=exc)
+
+    async def _run_call(self, X):
+        """The model on the model thread, given up on after the timeout."""
+        call = asyncio.wrap_future(self.executor.submit(self.predict, X))
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), self.timeout_s)
+        except asyncio.TimeoutError:
+            self._abandon(call)
+            raise PredictTimeout(self.timeout_s) from None
+
+    def _abandon(self, call: asyncio.Future) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.stuck += 1
+        call.add_done_callback(self._unstuck)
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="mlctl-model")
+        if self.stuck >= MAX_STUCK and self.on_stuck:
+            self.on_stuck()
+
+    def _unstuck(self, call: asyncio.Future) -> None:
+        self.stuck -= 1
+        if not call.cancelled():
+            call.exception()  # retrieved, so asyncio does not warn about it
+
+    def _learn(self, seconds: float, rows: int) -> None:
+        """Split the call's time into a fixed and a per-row part (two moving averages)."""
+        if rows <= 2:
+            self.per_call += EWMA * (seconds - self.per_call)
+        else:
+            per_row = max(seconds - self.per_call, 0.0) / rows
+            self.per_row += EWMA * (per_row - self.per_row)
+
+
+class PredictTimeout(Exception):
+    def __init__(self, seconds: float):
+        super().__init__(f"the model did not answer within {seconds:g} s")
+
+
+def _settle(future: asyncio.Future, result: Any = None, exc: BaseException | None = None) -> None:
+    if future.done():  # the client went away or timed out
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+def concat_inputs(parts: list):
+    first = parts[0]
+    if hasattr(first, "iloc"):
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
+    import numpy as np
+
+    return np.concatenate(parts, axis=0)

@@ -1,0 +1,128 @@
+"""Prediction logging off the request path.
+
+The request handler only appends a tuple to a queue (no row building, no I/O). One
+background thread per worker turns queued requests into rows and hands them to the
+prediction log writer (mlctl/serving/predlog.py), which buffers them. This thread decides
+when the writer flushes a parquet object to the store: every ``flush_s`` seconds, or at
+``FLUSH_ROWS`` buffered rows, whichever comes first. So a crash loses at most the rows of
+the last interval, and the number of rows not yet in the store is known exactly (for
+/metrics and `mlctl status`). Shutdown drains the queue and closes the writer.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import sys
+import threading
+import time
+
+_STOP = object()
+FLUSH_ROWS = 10_000
+
+
+class PredictionLogQueue:
+    def __init__(self, writer, flush_s: float = 5.0):
+        self.writer = writer
+        self.flush_s = flush_s
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.put_rows = 0  # written only by the event loop
+        self.appended_rows = 0  # the rest only by the log thread
+        self.flushed_rows = 0
+        self.failed_rows = 0
+        self.thread = threading.Thread(target=self._run, name="mlctl-predlog", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def put(self, request_id: str, slot, X, predictions) -> None:
+        """Called on the request path: O(1), never blocks."""
+        self.put_rows += len(predictions)
+        self.queue.put((request_id, time.time(), slot, X, predictions))
+
+    def pending(self) -> int:
+        """Rows answered but not yet in the store (queued or buffered)."""
+        return max(self.put_rows - self.flushed_rows - self.failed_rows, 0)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.queue.put(_STOP)
+        self.thread.join(timeout)
+
+    # -- the log thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        while True:
+            try:
+                item = self.queue.get(timeout=self.flush_s)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                break
+            if item is not None:
+                self._write(self._drain(item))
+            due = time.monotonic() - last_flush >= self.flush_s
+            if due or self.appended_rows - self.flushed_rows >= FLUSH_ROWS:
+                self._flush()
+                last_flush = time.monotonic()
+        self._write(self._drain(None))
+        self._flush()
+        self._call(self.writer.close)
+
+    def _flush(self) -> None:
+        buffered = self.appended_rows - self.flushed_rows - self.failed_rows
+        if buffered <= 0:
+            return
+        if self._call(self.writer.flush):
+            self.flushed_rows += buffered
+        else:
+            self.failed_rows += buffered
+
+    def _drain(self, first) -> list:
+        items = [first] if first is not None else []
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return items
+            if item is _STOP:
+                self.queue.put(_STOP)  # seen again by the loop, after these rows
+                return items
+            items.append(item)
+
+    def _write(self, items: list) -> None:
+        if not items:
+            return
+        rows = []
+        for item in items:
+            rows.extend(to_rows(*item))
+        self.appended_rows += len(rows)
+        if not self._call(self.writer.append, rows):
+            self.failed_rows += len(rows)
+
+    def _call(self, fn, *args) -> bool:
+        try:
+            fn(*args)
+            return True
+        except Exception as exc:  # the log must never take the server down
+            sys.stderr.write(f"mlctl: warning: prediction log: {type(exc).__name__}: {exc}\n")
+            return False
+
+
+def to_rows(request_id: str, ts: float, slot, X, predictions) -> list[dict]:
+    """Rows in the prediction log's format (mlctl/serving/predlog.py): one per input row."""
+    names = slot.columns.names
+    if hasattr(X, "to_dict"):
+        records = X.to_dict("records")
+    else:
+        ints = [i for i, k in enumerate(slot.columns.kinds) if k in ("int", "bool")]
+        values = X.tolist()
+        if ints:  # the fast path carried them as float64; log them as the client sent them
+            for row in values:
+                for i in ints:
+                    if not math.isnan(row[i]):
+                        row[i] = int(row[i])
+        records = [dict(zip(names, row)) for row in values]
+    preds = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
+    return [{"request_id": request_id, "timestamp": ts, "version": slot.version, "role": slot.role,
+             "instance": i, "inputs": record, "prediction": pred}
+            for i, (record, pred) in enumerate(zip(records, preds))]

@@ -1,0 +1,137 @@
+"""The micro-batcher: merges while busy, never splits, never waits for company, isolates failures."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from mlctl.serving.batching import Batcher, PredictTimeout, concat_inputs
+
+
+class Recorder:
+    """A 'model' that doubles its input and records the size of every call."""
+
+    def __init__(self, delay: float = 0.0, fail_on: float | None = None):
+        self.calls: list[int] = []
+        self.delay = delay
+        self.fail_on = fail_on
+
+    def __call__(self, X):
+        self.calls.append(len(X))
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail_on is not None and (X == self.fail_on).any():
+            raise ValueError("bad value")
+        return X[:, 0] * 2
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def make(model, **kw) -> Batcher:
+    b = Batcher(model, concat_inputs, ThreadPoolExecutor(1), **kw)
+    b.start()
+    return b
+
+
+def test_lone_request_goes_at_once_and_answers_its_rows():
+    async def main():
+        model = Recorder()
+        b = make(model)
+        t0 = time.perf_counter()
+        out = await b.submit(np.array([[1.0], [2.0]]), 2)
+        return out, time.perf_counter() - t0, model.calls
+    out, took, calls = run(main())
+    assert out.tolist() == [2.0, 4.0] and calls == [2]
+    assert took < 0.5
+
+
+def test_requests_arriving_while_busy_share_one_call_and_get_their_own_slices():
+    async def main():
+        model = Recorder(delay=0.05)
+        b = make(model)
+        first = asyncio.ensure_future(b.submit(np.array([[0.0]]), 1))
+        await asyncio.sleep(0.01)  # the model is now busy with the first
+        rest = [asyncio.ensure_future(b.submit(np.array([[float(i)]] * i), i)) for i in range(1, 6)]
+        outs = await asyncio.gather(first, *rest)
+        return outs, model.calls
+    outs, calls = run(main())
+    assert calls == [1, 15]
+    for i, out in enumerate(outs[1:], start=1):
+        assert out.tolist() == [2.0 * i] * i
+
+
+def test_a_request_bigger_than_the_cap_runs_whole_and_alone():
+    async def main():
+        model = Recorder(delay=0.02)
+        b = make(model, max_rows=8)
+        first = asyncio.ensure_future(b.submit(np.ones((1, 1)), 1))
+        await asyncio.sleep(0.005)
+        big = asyncio.ensure_future(b.submit(np.ones((1000, 1)), 1000))
+        small = asyncio.ensure_future(b.submit(np.ones((3, 1)), 3))
+        outs = await asyncio.gather(first, big, small)
+        return [len(o) for o in outs], model.calls
+    sizes, calls = run(main())
+    assert sizes == [1, 1000, 3]
+    assert 1000 in calls and all(c in (1, 1000, 3) for c in calls)
+
+
+def test_cap_adapts_to_the_latency_bound():
+    b = Batcher(lambda X: X, concat_inputs, None, max_rows=10_000, latency_ms=10)
+    b.per_call, b.per_row = 0.001, 0.0001  # 1 ms + 0.1 ms/row -> 90 rows fit in 10 ms
+    assert b.cap() == 90
+    b.per_row = 1.0
+    assert b.cap() == 1
+
+
+def test_one_bad_request_fails_alone():
+    async def main():
+        model = Recorder(delay=0.03, fail_on=-1.0)
+        b = make(model)
+        first = asyncio.ensure_future(b.submit(np.array([[1.0]]), 1))
+        await asyncio.sleep(0.01)
+        good = asyncio.ensure_future(b.submit(np.array([[2.0]]), 1))
+        bad = asyncio.ensure_future(b.submit(np.array([[-1.0]]), 1))
+        return await asyncio.gather(first, good, bad, return_exceptions=True)
+    first, good, bad = run(main())
+    assert first.tolist() == [2.0] and good.tolist() == [4.0]
+    assert isinstance(bad, ValueError)
+
+
+def test_a_hung_model_times_out_instead_of_hanging_the_request():
+    release = threading.Event()
+
+    async def main():
+        b = make(lambda X: release.wait(2) and X[:, 0], timeout_s=0.2)
+        try:
+            await b.submit(np.ones((1, 1)), 1)
+        finally:
+            release.set()
+    with pytest.raises(PredictTimeout):
+        run(main())
+
+
+def test_retired_batcher_finishes_its_queue_then_stops():
+    async def main():
+        model = Recorder(delay=0.02)
+        b = make(model)
+        futures = [asyncio.ensure_future(b.submit(np.array([[1.0]]), 1)) for _ in range(3)]
+        await asyncio.sleep(0)
+        b.retire()
+        outs = await asyncio.gather(*futures)
+        await asyncio.wait_for(b.task, 1)
+        return outs
+    assert [o.tolist() for o in run(main())] == [[2.0]] * 3
+
+
+def test_frames_are_concatenated_too():
+    import pandas as pd
+
+    merged = concat_inputs([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2, 3]})])
+    assert merged["a"].tolist() == [1, 2, 3] and list(merged.index) == [0, 1, 2]

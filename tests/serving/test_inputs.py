@@ -1,0 +1,145 @@
+"""Request bodies -> model input: formats, signature checks, the numpy fast path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlctl.serving.formats import decode
+from mlctl.serving.inputs import Columns, InputError, kind_of, to_array, to_frame
+
+SIG = {"inputs": [{"name": "age", "type": "int64"}, {"name": "income", "type": "float64"},
+                  {"name": "member", "type": "bool"}]}
+COLS = Columns.from_signature(SIG)
+
+
+def body(doc) -> bytes:
+    return json.dumps(doc).encode()
+
+
+def predict_input(doc):
+    return to_array(decode(body(doc), None, COLS, invocations=False), COLS)
+
+
+def test_records_become_a_float_array_in_signature_order():
+    X = predict_input({"instances": [{"income": 2.5, "member": True, "age": 40}, {"age": 1, "income": 0, "member": False}]})
+    assert X.dtype == np.float64
+    assert X.tolist() == [[40, 2.5, 1], [1, 0, 0]]
+
+
+def test_model_order_wins_over_signature_order():
+    cols = Columns.from_signature(SIG, ["income", "member", "age"])
+    assert cols.names == ["income", "member", "age"]
+    X = to_array(decode(body({"instances": [{"age": 3, "income": 1.5, "member": 1}]}), None, cols, False), cols)
+    assert X.tolist() == [[1.5, 1, 3]]
+
+
+@pytest.mark.parametrize("doc, column, words", [
+    ({"instances": [{"age": 1, "income": 2.0}]}, "member", "missing column 'member'"),
+    ({"instances": [{"age": 1, "income": 2.0, "member": True, "zip": 1}]}, "zip", "unknown column 'zip'"),
+    ({"instances": [{"age": "old", "income": 2.0, "member": True}]}, "age", "column 'age' expects an integer, got string 'old'"),
+    ({"instances": [{"age": 1.5, "income": 2.0, "member": True}]}, "age", "column 'age' expects an integer, got 1.5"),
+    ({"instances": [{"age": 1, "income": [1], "member": True}]}, "income", "column 'income' expects a number"),
+    ({"instances": [{"age": 1, "income": 1.0, "member": 3}]}, "member", "column 'member' expects true/false"),
+    ({"instances": [{"age": None, "income": 1.0, "member": 1}]}, "age", "column 'age' expects an integer, got null"),
+])
+def test_bad_rows_name_the_column(doc, column, words):
+    with pytest.raises(InputError) as info:
+        predict_input(doc)
+    assert info.value.column == column
+    assert words in info.value.message
+    assert info.value.status == 400
+
+
+@pytest.mark.parametrize("raw, words", [
+    (b"", "empty body"), (b"  \n", "empty body"), (b"{nope", "malformed JSON"),
+    (b"[1, 2]", "expected {\"instances\""), (b'{"rows": []}', "expected {\"instances\""),
+    (b'{"instances": []}', "no rows"), (b'{"instances": {"age": 1}}', "list of rows"),
+    (b'{"instances": [1]}', "object of column"), (b'{"instances": [[1, 2]]}', "has 2 values"),
+    (b'{"instances": [{"age": 1, "income": 1, "member": 1}], "extra": 1}', "unknown field 'extra'"),
+])
+def test_bad_bodies(raw, words):
+    with pytest.raises(InputError) as info:
+        to_array(decode(raw, None, COLS, False), COLS)
+    assert words in info.value.message
+
+
+def test_null_in_a_float_column_is_nan():
+    X = predict_input({"instances": [{"age": 1, "income": None, "member": 0}]})
+    assert np.isnan(X[0, 1])
+
+
+def test_mlflow_formats_agree_and_ignore_extra_columns():
+    expected = [[40, 2.5, 1], [2, 1.0, 0]]
+    docs = [
+        {"dataframe_split": {"columns": ["member", "age", "income", "zip"], "data": [[True, 40, 2.5, 9], [False, 2, 1.0, 9]]}},
+        {"dataframe_split": {"columns": ["age", "income", "member"], "data": [[40, 2.5, True], [2, 1.0, False]]}},
+        {"dataframe_records": [{"age": 40, "income": 2.5, "member": True, "zip": 1}, {"age": 2, "income": 1.0, "member": False}]},
+        {"instances": [{"age": 40, "income": 2.5, "member": True}, {"age": 2, "income": 1.0, "member": False}]},
+        {"inputs": {"age": [40, 2], "income": [2.5, 1.0], "member": [True, False], "zip": [0, 0]}},
+        {"inputs": [[40, 2.5, True], [2, 1.0, False]]},
+    ]
+    for doc in docs:
+        assert to_array(decode(body(doc), b"application/json", COLS, True), COLS).tolist() == expected, doc
+
+
+def test_mlflow_csv_body():
+    rows = decode(b"income,age,member\n2.5,40,1\n", b"text/csv; charset=utf-8", COLS, True)
+    assert to_array(rows, COLS).tolist() == [[40, 2.5, 1]]
+    with pytest.raises(InputError, match="missing column 'member'"):
+        decode(b"income,age\n2.5,40\n", b"text/csv", COLS, True)
+
+
+@pytest.mark.parametrize("doc, words", [
+    ({"dataframe_split": {"columns": ["age", "income"], "data": [[1, 2]]}}, "missing column 'member'"),
+    ({"dataframe_records": [{"age": 1}]}, "missing column 'income'"),
+    ({"inputs": {"age": [1, 2], "income": [1], "member": [1, 1]}}, "same number of values"),
+    ({"dataframe_split": {"columns": ["age", "income", "member"], "data": [[1, 2]]}}, "3 values"),
+    ({"instances": [], "inputs": []}, "exactly one of"), ({}, "exactly one of"),
+])
+def test_bad_mlflow_bodies(doc, words):
+    with pytest.raises(InputError, match=words):
+        to_array(decode(body(doc), None, COLS, True), COLS)
+
+
+def test_frame_mode_checks_strings_and_casts_ints():
+    cols = Columns.from_signature({"inputs": [{"name": "plan", "type": "object"}, {"name": "n", "type": "int64"}]})
+    assert not cols.numeric
+    frame = to_frame([["gold", 3], ["basic", 4]], cols)
+    assert list(frame.columns) == ["plan", "n"] and str(frame["n"].dtype) == "int64"
+    with pytest.raises(InputError, match="column 'plan' expects a string, got 5"):
+        to_frame([[5, 3]], cols)
+
+
+def test_kinds():
+    assert [kind_of(t) for t in ("int64", "uint8", "float32", "double", "bool", "object", "string",
+                                 "category", "datetime64[ns]", "mystery", None)] == \
+        ["int", "int", "float", "float", "bool", "str", "str", "str", "datetime", "any", "any"]
+
+
+def test_no_signature_falls_back_to_model_columns():
+    cols = Columns.from_signature(None, ["a", "b"])
+    assert cols.names == ["a", "b"] and not cols.typed
+    with pytest.raises(ValueError):
+        Columns.from_signature(None, None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False, width=32),
+                          st.booleans()), min_size=1, max_size=20))
+def test_fast_path_matches_python_reference(rows):
+    """The vectorised path gives exactly what a per-value conversion would."""
+    doc = {"instances": [{"age": a, "income": f, "member": m} for a, f, m in rows]}
+    X = to_array(decode(orjson_body(doc), None, COLS, False), COLS)
+    reference = [[float(a), float(f), float(m)] for a, f, m in rows]
+    assert X.tolist() == reference
+
+
+def orjson_body(doc) -> bytes:
+    import orjson
+
+    return orjson.dumps(doc)
