@@ -160,12 +160,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test of the script)")
     parser.add_argument("--runs-100k", dest="big", action="store_true", help="also measure run list at 100,000 runs")
+    parser.add_argument("--only", choices=["sweep", "list", "big"], help="run one workload (mlctl-side checks)")
     args = parser.parse_args()
     n_points, n_runs = (1000, 100) if args.quick else (10_000, 1000)
     mlflow_py = ensure_mlflow()
+    global WORK
+    if args.only:  # its own folder: a full run may be going on beside it
+        WORK = WORK.with_name(f"tracking-{args.only}")
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     bench = Bench(args.repeat, mlflow_py)
+    if args.only:
+        run_only(bench, args.only, n_runs, 20 if args.quick else 200)
+        return
     sqlite_uri = f"sqlite:///{WORK / 'mlflow' / 'mlflow.db'}"
     file_uri = f"file:{WORK / 'mlflow' / 'mlruns'}"
     (WORK / "mlflow").mkdir()
@@ -199,6 +206,23 @@ def main() -> None:
     shell_sweep(bench, repo, 20 if args.quick else 200)
     if args.big:
         big_list(bench, 100_000)
+    report(bench.rows)
+
+
+def run_only(bench: Bench, which: str, n_runs: int, sweep_n: int) -> None:
+    if which == "sweep":
+        shell_sweep(bench, make_mlctl_repo(WORK / "mlctl-repo"), sweep_n)
+    elif which == "big":
+        big_list(bench, 100_000)
+    else:
+        repo = make_mlctl_repo(WORK / "list-repo")
+        timed([PY, str(bench.script(MLCTL_RUNS.format(n=n_runs), WORK / "scripts"))], env=mlctl_env(), cwd=repo)
+        argv = [PY, "-m", "mlctl", "run", "list", "--filter", FILTER_MLCTL, "--sort", "-metrics.m0"]
+        row = bench.compare(f"run list, filter + sort, {n_runs:,} runs (mlctl only)", "< 0.3 s", {
+            "mlctl": lambda: timed(argv, env=mlctl_env(), cwd=repo),
+            "mlctl --version": lambda: timed([PY, "-m", "mlctl", "--version"], env=mlctl_env(), cwd=repo),
+        })
+        row["absolute"] = True
     report(bench.rows)
 
 
@@ -242,9 +266,10 @@ def shell_sweep(bench: Bench, repo: Path, n: int) -> None:
             return time.perf_counter() - started
         return run
 
-    row = bench.compare(f"shell sweep: {n} x `mlctl run log -p -m` vs {n} x `mlctl --version`", "startup-bound", {
+    row = bench.compare(f"shell sweep: {n} x `mlctl run log -p -m` (vs {n} x --version, x status)", "startup-bound", {
         "mlctl": sweep(lambda i: ["run", "log", "-e", "shell", "-p", f"C={i}", "-m", f"acc=0.{i}"]),
         "mlctl --version": sweep(lambda i: ["--version"]),
+        "mlctl status": sweep(lambda i: ["status"]),
     })
     row["absolute"] = True
 

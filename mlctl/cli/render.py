@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Any, Iterable, Sequence
 
+from mlctl.jsonsafe import json_safe
+
 _state = {"quiet": False}
 
 
@@ -40,29 +42,6 @@ def color_enabled(stream=None) -> bool:
 
 
 # -- JSON -----------------------------------------------------------------------------------
-def json_safe(value: Any) -> Any:
-    """Make ``value`` strict-JSON-safe: NaN/inf as strings, numpy scalars as Python."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_safe(v) for v in value]
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    if hasattr(value, "item") and callable(value.item):  # numpy / pandas scalars
-        return json_safe(value.item())
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "to_json") and callable(value.to_json):
-        return json_safe(value.to_json())
-    return str(value)
-
-
 def dumps_json(value: Any, indent: int | None = 2) -> str:
     return json.dumps(json_safe(value), indent=indent, allow_nan=False, ensure_ascii=False)
 

@@ -142,13 +142,34 @@ def features(demo: Demo) -> None:
     demo.run("feature", "get", "--features", "vitals:mean_radius,vitals:mean_texture", "--entity", "patient_id=3")
 
 
+def serve(demo: Demo) -> None:
+    demo.step("Serve production over HTTP, logging every prediction; then a drifted population arrives")
+    from mlctl.demo.serving import DemoServer
+
+    server = DemoServer(demo.root, demo.env, f"{MODEL}@production")
+    demo.say(f"$ mlctl {' '.join(server.args)} &")
+    try:
+        meta = server.wait_ready()
+        demo.say(f"  serving {meta['name']}:{meta['version']} on {server.url}")
+        frame = project.patients_frame()
+        normal = frame.drop(columns=[project.TARGET]).sample(n=60, random_state=1).to_dict("records")
+        drifted = project.drifted_batch(frame, rows=240).to_dict("records")
+        answer = server.predict(normal[:3], "demo-0")
+        demo.say(f"  POST /predict (3 patients) -> {answer['predictions']} from version {answer['version']}")
+        for i in range(0, len(normal), 20):
+            server.predict(normal[i:i + 20], f"demo-normal-{i}")
+        for i in range(0, len(drifted), 40):
+            server.predict(drifted[i:i + 40], f"demo-drift-{i}")
+        demo.say(f"  sent {len(normal)} ordinary and {len(drifted)} drifted rows")
+    finally:
+        code = server.stop()
+    demo.say(f"  stopped with SIGTERM (exit {code}); the prediction log was flushed to the store")
+
+
 def drift(demo: Demo) -> None:
-    demo.step("A drifted batch arrives: larger, rougher tumours than in training")
-    batch = project.drifted_batch(project.patients_frame())
-    batch.to_csv(demo.root / "data" / "incoming.csv", index=False)
-    demo.say(f"  {len(batch)} rows in data/incoming.csv")
+    demo.step("Check the live traffic for drift against the training data")
     doc = demo.run_json("monitor", "drift", "--reference", "data/prepared/train.csv", "--current",
-                        "data/incoming.csv", "--report", "drift.html", ok_codes=(0, 1))
+                        f"predictions:{MODEL}", "--report", "drift.html", ok_codes=(0, 1))
     share = doc.get("share_drifted", doc.get("drift_share"))
     verdict = "DRIFT" if doc["dataset_drift"] else "no drift"
     demo.say(f"  {verdict}: {share:.0%} of columns drifted (exit {doc['_exit']}); report: drift.html")
@@ -165,7 +186,7 @@ def summary(demo: Demo) -> None:
     demo.run("status", lines=40)
 
 
-STEPS = [create, version_data, train_twice, register_and_promote, features, drift, lineage, summary]
+STEPS = [create, version_data, train_twice, register_and_promote, features, serve, drift, lineage, summary]
 
 NEXT_COMMANDS = [
     "mlctl status                          # everything on one screen",

@@ -67,6 +67,6 @@ def _alert(verdict: dict, on_drift: str | None, webhook: str | None) -> dict:
 
 
 def _json_safe(value):
-    from mlctl.cli.render import json_safe  # the one definition of strict JSON (NaN as strings)
+    from mlctl.jsonsafe import json_safe
 
     return json_safe(value)

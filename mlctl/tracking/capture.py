@@ -10,10 +10,8 @@ thousands of runs in one process does not run git thousands of times.
 from __future__ import annotations
 
 import os
-import platform
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -117,7 +115,7 @@ def command_line() -> str:
 
 
 def host() -> str:
-    return socket.gethostname()
+    return os.uname().nodename  # what socket.gethostname() returns, without importing socket
 
 
 def environment() -> dict:
@@ -131,8 +129,8 @@ def _environment() -> dict:
     packages = installed_versions(KEY_PACKAGES)
     packages["mlctl"] = __version__
     return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(sys.implementation.name, sys.implementation.name),
         "platform": sys.platform,
         "executable": sys.executable,
         "packages": dict(sorted(packages.items())),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import socket
 import threading
 
 _mine: dict[str, tuple[str, int]] = {}  # locks folder -> (owner token, fd)
@@ -43,7 +42,7 @@ def owner_token(repo) -> str:
 
 def _take(folder) -> tuple[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
-    host = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in socket.gethostname())[:40]
+    host = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in os.uname().nodename)[:40]
     token = f"{host}-{os.getpid()}-{os.urandom(4).hex()}"
     fd = os.open(folder / f"{token}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)  # a fresh file: nobody else can hold it

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
 
 from mlctl.tracking import values
 from mlctl.tracking.db import COLUMNS, database
@@ -16,6 +15,8 @@ _INDEX = {name: i for i, name in enumerate(COLUMNS)}
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
+    from datetime import datetime, timezone
+
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
 

@@ -11,7 +11,6 @@ come last in either direction.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 
 from mlctl.tracking.query import BoolOp, Compare, Field, FilterError, Not
 
@@ -212,6 +211,8 @@ def _like_to_glob(pattern: str) -> str:
 
 
 def _parse_time(text: str, node: Compare, compiler: Compiler) -> float:
+    from datetime import datetime
+
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -7,11 +7,11 @@ An endpoint declares the parameters it takes; anything else in the query string 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from starlette.responses import Response
 
+from mlctl.jsonsafe import json_safe
 from mlctl.errors import MlctlError, NotFoundError, ObjectMissingError, StoreDamageError
 
 # parameters the guard consumes on any URL
@@ -33,26 +33,11 @@ class HTTPError(Exception):
         return out
 
 
-def strict(value: Any) -> Any:
-    """``value`` with non-finite floats as the strings "NaN", "Infinity", "-Infinity"."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, dict):
-        return {str(k): strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    return value
-
-
 class JSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(strict(content), ensure_ascii=False, allow_nan=False,
+        return json.dumps(json_safe(content), ensure_ascii=False, allow_nan=False,
                           separators=(",", ":")).encode("utf-8")
 
 

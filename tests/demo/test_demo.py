@@ -35,6 +35,8 @@ def test_demo_leaves_the_lifecycle_state(demo_dir):
     status = mlctl_json(root, "status")
     assert status["data"]["changed"] == []
     assert status["drift"]["dataset_drift"] is True
+    assert status["drift"]["current"] == "predictions:cancer"
+    assert status["serving"] == {"servers": [], "pending_log_rows": 0}  # stopped cleanly, log flushed
     assert status["remotes"][0]["name"] == "team"
     lineage = mlctl_json(root, "lineage", "cancer@production")
     assert lineage["root"]["spec"] == "cancer:1"

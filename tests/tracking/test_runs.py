@@ -81,7 +81,9 @@ def test_delete_restore_and_purge(repo, make_run):
     keep, gone = make_run(), make_run()
     with pytest.raises(UsageError, match="not deleted"):
         edit.purge_runs(repo, [gone.id])
-    edit.delete_runs(repo, [gone.id[:12]])
+    # ids made in the same millisecond share a long prefix: take the shortest unique one
+    prefix = next(gone.id[:i] for i in range(8, len(gone.id) + 1) if not keep.id.startswith(gone.id[:i]))
+    edit.delete_runs(repo, [prefix])
     assert [r.id for r in list_runs(repo)] == [keep.id]
     assert [r.id for r in list_runs(repo, deleted_only=True)] == [gone.id]
     assert get_run(repo, gone.id).deleted
