@@ -80,17 +80,6 @@ class Policy:
     max_versions_kept: int | None = None
     performance_floor: Floor | None = None
 
-    def to_json(self) -> dict:
-        return {"path": self.path, "model": self.model, "triggers": {"drift": self.trigger_drift,
-                "new_data": self.trigger_new_data}, "drift": dict(self.drift.__dict__,
-                columns=list(self.drift.columns) if self.drift.columns else None),
-                "pipeline": {"stages": list(self.stages), "model_output": self.model_output},
-                "evaluate": {"data": self.eval_data, "target": self.target},
-                "gates": [g.text for g in self.gates],
-                "min_improvement": dict(self.min_improvement.__dict__), "cooldown": self.cooldown_text,
-                "cooldown_seconds": self.cooldown_s, "max_versions_kept": self.max_versions_kept,
-                "performance_floor": dict(self.performance_floor.__dict__) if self.performance_floor else None}
-
 
 def policy_path(repo, given: str | None) -> Path:
     """The policy file: ``--policy`` as given (relative to the working directory), else

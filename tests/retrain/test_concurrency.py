@@ -11,7 +11,6 @@ import time
 
 import pandas as pd
 
-from mlctl.retrain.records import is_locked
 from tests.conftest import run_mlctl
 from tests.retrain.conftest import mlctl_env, patients, shifted
 
@@ -22,32 +21,30 @@ def start(project, *args) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def test_two_retrains_at_once_one_proceeds_the_other_exits_3(project):
-    project.params(sleep=3)  # the winner is still training when the loser starts
+def test_two_retrains_at_once_one_proceeds_the_other_exits_3(project, cli):
+    project.params(sleep=6)  # the winner is still training when the loser starts, and after
     first, second = start(project, "--json"), start(project, "--json")
-    results = [(p.wait(timeout=180), *p.communicate()) for p in (first, second)]
-    codes = sorted(code for code, _, _ in results)
-    assert codes == [0, 3], results
-    loser = next(r for r in results if r[0] == 3)
-    assert loser[2].startswith("mlctl: error: another retrain of cancer is running (pid ")
-    assert loser[1] == ""
-    winner = json.loads(next(r for r in results if r[0] == 0)[1])
-    assert winner["outcome"] == "promoted" and project.production() == 1
+    loser = _first_to_exit(first, second, timeout=120)
+    code, out, err = loser.returncode, *loser.communicate()
+    assert code == 3, (code, out, err)
+    assert err.startswith("mlctl: error: another retrain of cancer is running (pid ") and out == ""
+    # a dry run meanwhile reads the lock too (and never takes it)
+    res = cli("retrain", "cancer", "--dry-run")
+    assert res.exit_code == 0 and "note: another retrain of cancer is running right now" in res.stdout
+    winner = first if loser is second else second
+    assert winner.wait(timeout=180) == 0, winner.stderr.read()
+    assert json.loads(winner.stdout.read())["outcome"] == "promoted" and project.production() == 1
     assert [e["action"] for e in project.history()] == ["promote"]
 
 
-def test_dry_run_while_a_retrain_runs_says_so(project):
-    project.params(sleep=4)
-    proc = start(project)
-    try:
-        deadline = time.monotonic() + 60
-        while not is_locked(project.repo, "cancer") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        res = run_mlctl("retrain", "cancer", "--dry-run", cwd=project.root)
-        assert res.returncode == 0, res.stderr
-        assert "note: another retrain of cancer is running right now" in res.stdout
-    finally:
-        assert proc.wait(timeout=120) == 0
+def _first_to_exit(*procs, timeout: float) -> subprocess.Popen:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                return proc
+        time.sleep(0.05)
+    raise AssertionError("neither retrain finished")
 
 
 def test_a_retrain_killed_mid_pipeline_leaves_production_untouched(trained):
