@@ -13,7 +13,8 @@ mlctl/DVC ratio with the issue's target. Equivalent commands:
     checkout (copy) of the deleted folder     dvc checkout        | mlctl data checkout     (and cp -r)
     push to a local folder remote (empty)     dvc push            | mlctl data push
     pull into an empty store                  dvc fetch           | mlctl data pull
-    hash the big file with a cold stat cache  dvc status          | mlctl data status big.bin (and cat)
+    status of the big file, cold stat cache   dvc status big.bin.dvc | mlctl data status big.bin
+    hashing alone (in-process) vs `cat big.bin > /dev/null` (warm page cache)
 """
 
 from __future__ import annotations
@@ -105,17 +106,17 @@ class Dvc(Tool):
     def add(self, target="data"):
         return self.run("add", "-q", target)
 
-    def status(self, target=None):
-        return self.run("status", *([target + ".dvc"] if target else []))
+    def status(self, target="data"):
+        return self.run("status", target + ".dvc")
 
     def checkout(self):
-        return self.run("checkout", "-q")
+        return self.run("checkout", "-q", "data.dvc")
 
     def push(self):
-        return self.run("push", "-q")
+        return self.run("push", "-q", "data.dvc")
 
     def pull(self):
-        return self.run("fetch", "-q")
+        return self.run("fetch", "-q", "data.dvc")
 
 
 class Mlctl(Tool):
@@ -139,17 +140,17 @@ class Mlctl(Tool):
     def add(self, target="data"):
         return self.run("-q", "data", "add", target)
 
-    def status(self, target=None):
-        return self.run("data", "status", *([target] if target else []))
+    def status(self, target="data"):
+        return self.run("data", "status", target)
 
     def checkout(self):
-        return self.run("-q", "data", "checkout")
+        return self.run("-q", "data", "checkout", "data")
 
     def push(self):
-        return self.run("-q", "data", "push")
+        return self.run("-q", "data", "push", "data")
 
     def pull(self):
-        return self.run("-q", "data", "pull")
+        return self.run("-q", "data", "pull", "data")
 
 
 def touch_one(root: Path, round_no: int) -> None:
@@ -181,6 +182,20 @@ def one_round(tool: Tool, round_no: int, samples: dict, status_repeat: int) -> N
     tool.checkout()
 
 
+HASH_PROBE = """
+import os, sys, time
+from mlctl.store.repo import find_repo
+from mlctl.data.hasher import TreeHasher
+repo = find_repo()
+os.utime("big.bin")  # a new mtime: the stat cache misses
+time.sleep(0.1)
+start = time.perf_counter()
+with TreeHasher(repo, store=False) as hasher:
+    hasher.hash_path("big.bin")
+print(time.perf_counter() - start)
+"""
+
+
 def big_round(tool: Tool, samples: dict) -> None:
     rec = lambda op, t: samples.setdefault((op, tool.name), []).append(t)  # noqa: E731
     big = tool.root / "big.bin"
@@ -188,7 +203,11 @@ def big_round(tool: Tool, samples: dict) -> None:
         rec("add 1 GiB file", tool.add("big.bin"))
     os.utime(big)  # new mtime: the stat cache misses, the file is hashed again
     time.sleep(0.1)
-    rec("hash 1 GiB (cold stat cache)", tool.status("big.bin"))
+    rec("status 1 GiB file, cold stat cache", tool.status("big.bin"))
+    if tool.name == "mlctl":  # the hashing alone, without process startup, against cat
+        out = subprocess.run([sys.executable, "-c", HASH_PROBE], cwd=tool.root, env=tool.env(),
+                             capture_output=True, text=True, check=True).stdout
+        samples.setdefault(("hash 1 GiB in-process", "mlctl"), []).append(float(out))
 
 
 def main() -> None:
@@ -218,7 +237,7 @@ def main() -> None:
         cp_dest = WORK / "cp-copy"
         shutil.rmtree(cp_dest, ignore_errors=True)
         samples.setdefault(("checkout (copy)", "cp -r"), []).append(sh(["cp", "-r", str(src / "data"), str(cp_dest)], WORK))
-        samples.setdefault(("hash 1 GiB (cold stat cache)", "cat"), []).append(
+        samples.setdefault(("hash 1 GiB in-process", "cat"), []).append(
             sh(["sh", "-c", f"cat '{src / 'big.bin'}' > /dev/null"], WORK))
     report(samples, version, args)
 
@@ -236,7 +255,7 @@ TARGETS = {
 def report(samples: dict, version: str, args) -> None:
     med = {k: statistics.median(v) for k, v in samples.items()}
     rows = []
-    for op in [*TARGETS, "add 1 GiB file", "hash 1 GiB (cold stat cache)"]:
+    for op in [*TARGETS, "add 1 GiB file", "status 1 GiB file, cold stat cache"]:
         d, m = med.get((op, "dvc")), med.get((op, "mlctl"))
         if d is None or m is None:
             continue
@@ -254,9 +273,9 @@ def report(samples: dict, version: str, args) -> None:
     st = med.get(("status, unchanged", "mlctl"))
     if st:
         extra.append(["mlctl status absolute", "-", f"{st:.3f}", "-", "< 0.5 s", "ok" if st < 0.5 else "MISSED"])
-    cat, hb = med.get(("hash 1 GiB (cold stat cache)", "cat")), med.get(("hash 1 GiB (cold stat cache)", "mlctl"))
+    cat, hb = med.get(("hash 1 GiB in-process", "cat")), med.get(("hash 1 GiB in-process", "mlctl"))
     if cat and hb:
-        extra.append(["mlctl 1 GiB hash vs cat", f"{cat:.3f}", f"{hb:.3f}", f"{hb / cat:.2f}", "<= 1.5",
+        extra.append(["1 GiB cold hash vs cat > /dev/null", f"{cat:.3f}", f"{hb:.3f}", f"{hb / cat:.2f}", "<= 1.5",
                       "ok" if hb / cat <= 1.5 else "MISSED"])
     if extra:
         print()

@@ -6,13 +6,13 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
+            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--cron|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--labels|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--policy|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" monitor"|" monitor drift"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status"|" ui") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" monitor"|" monitor drift"|" monitor performance"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" retrain"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status"|" ui") path="$path $w";; esac
     done
     case "$path" in
-        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model monitor pipeline remote run serve status ui";;
+        "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model monitor pipeline remote retrain run serve status ui";;
         " config") opts="-q --quiet -h --help"; cmds="get set unset list";;
         " config get") opts="--json -q --quiet -h --help"; cmds="";;
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
@@ -50,8 +50,9 @@ _mlctl() {
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
         " model deployments") opts="--prune --json -q --quiet -h --help"; cmds="";;
         " model unalias") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
-        " monitor") opts="-q --quiet -h --help"; cmds="drift";;
+        " monitor") opts="-q --quiet -h --help"; cmds="drift performance";;
         " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --json -q --quiet -h --help"; cmds="";;
+        " monitor performance") opts="--labels --rollback-on-degrade --policy --target --since --json -q --quiet -h --help"; cmds="";;
         " pipeline") opts="-q --quiet -h --help"; cmds="run status show log push pull";;
         " pipeline run") opts="--force -f --dry-run -n -j --jobs -v --verbose -q --quiet --json -h --help"; cmds="";;
         " pipeline status") opts="--json -q --quiet -h --help"; cmds="";;
@@ -63,6 +64,7 @@ _mlctl() {
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
         " remote list") opts="--json -q --quiet -h --help"; cmds="";;
+        " retrain") opts="--policy --dry-run --force --print-schedule --cron --json -q --quiet -h --help"; cmds="";;
         " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts push pull";;
         " run log") opts="--experiment -e --name -n -p --param -m --metric -t --tag --artifact -a --data -d --metrics-file --id-file --json -q --quiet -h --help"; cmds="";;
         " run list") opts="--experiment -e --filter -f --sort -s --limit -l --offset --columns -c --deleted --json -q --quiet -h --help"; cmds="";;

@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
-    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -25,9 +25,10 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'lineage' -d 'Where a model, run or data path came from and went, as a tree.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'model' -d 'Model registry: register versions, promote with quality gates, roll back, inspect.'
-complete -c mlctl -n "test (__mlctl_path) = ''" -a 'monitor' -d 'Watch models in production: drift between reference and current data.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'monitor' -d 'Watch models in production: input drift, and live performance from late labels.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pipeline' -d 'Run, check and show the cached, parallel stage pipeline of pipeline.yaml.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'retrain' -d 'Check drift and new data; if triggered, run the pipeline, register, evaluate against production on the same holdout, and promote only if every gate passes and it improves enough. Exit 0 nothing to do or promoted, 1 rejected or failed, 2 bad policy, 3 another retrain is running.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'serve' -d 'Serve a registered model over HTTP until SIGTERM/Ctrl-C.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
@@ -251,6 +252,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s q -l quiet -d 'N
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -a 'drift' -d 'Compare current data with reference data; exit 1 on dataset drift.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -a 'performance' -d 'Live accuracy per version from late labels, against each version\'s validation figure; exit 1 when production is below the policy\'s performance floor.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l reference -r -d 'CSV/parquet file, tracked path[@REV], or predictions:MODEL.'
@@ -271,6 +273,15 @@ complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l json -d 'Print o
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -l labels -r -d 'CSV/parquet with request_id (and instance) and the target column.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -l rollback-on-degrade -d 'Move production back when it is below the policy\'s floor.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -l policy -r -d 'Retrain policy with evaluate.target and performance_floor (default: retrain.yaml).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -l target -r -d 'The label column (default: the policy\'s).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -l since -r -d 'Only predictions newer than this (7d, 12h, or an ISO time).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor performance'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'run' -d 'Bring stages up to date: skip, restore from the run-cache, or run; exit 1 if a stage failed.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'status' -d 'Which stages are stale and the changed input that made each stale; exit 1 if any.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline'" -a 'show' -d 'The DAG: an indented tree of stages and their dependents, mermaid text, or --json.'
@@ -330,6 +341,15 @@ complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -l json -d 'Print one
 complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote list'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l policy -r -d 'Retrain policy (default: retrain.yaml at the repository root).'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l dry-run -d 'Say what it would do and why; change nothing.'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l force -d 'Retrain now: skip the drift check and the cooldown, rerun the stages.'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l print-schedule -d 'Print a crontab line and GitHub Actions / GitLab CI jobs.'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l cron -r -d 'Schedule for --print-schedule (default "17 2 * * *", nightly).'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'log' -d 'Record a run and print its id; with `-- COMMAND`, run it as the run and exit with its code.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'list' -d 'List runs, newest first: filter, sort, limit.'
 complete -c mlctl -n "test (__mlctl_path) = 'run'" -a 'show' -d 'Show one run: context, params, metrics, tags, artifacts, data.'

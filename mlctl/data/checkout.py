@@ -87,7 +87,7 @@ def _pointers(repo: Repo, paths: list[str] | None, rev: str | None) -> list[Poin
 # -- planning -------------------------------------------------------------------------------------
 def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, force: bool) -> None:
     root = repo.workspace_path(pointer.path)
-    link = linker.requested
+    link = linker.mode_for(_nearest_folder(root))  # what will really happen there, after any fallback
     if pointer.kind == "file":
         if root.is_dir() and not root.is_symlink():
             _plan_clear_folder(repo, hasher, pointer.path, plan, force)
@@ -105,10 +105,16 @@ def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, forc
     if not root.is_dir():
         plan.writes.extend((f"{pointer.path}/{e.path}", e.hash, e.mode) for e in entries)
         return
-    _plan_folder(repo, hasher, linker, pointer, entries, plan, force)
+    _plan_folder(repo, hasher, linker, link, pointer, entries, plan, force)
 
 
-def _plan_folder(repo, hasher, linker, pointer, entries, plan: Plan, force: bool) -> None:
+def _nearest_folder(path):
+    while not path.is_dir():
+        path = path.parent
+    return path
+
+
+def _plan_folder(repo, hasher, linker, link, pointer, entries, plan: Plan, force: bool) -> None:
     files = list_files(str(repo.workspace_path(pointer.path)), pointer.path)
     hashes = hasher.hash_files(pointer.path, files)
     present = {f.rel: (f, h) for f, h in zip(files, hashes)}
@@ -119,7 +125,7 @@ def _plan_folder(repo, hasher, linker, pointer, entries, plan: Plan, force: bool
             plan.writes.append((rel, e.hash, e.mode))
             continue
         f, digest = present[e.path]
-        if digest == e.hash and _landed_right(linker, f, digest, e.mode):
+        if digest == e.hash and _landed_right(linker, link, f, digest, e.mode):
             plan.unchanged += 1
             continue
         _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash)
@@ -130,8 +136,7 @@ def _plan_folder(repo, hasher, linker, pointer, entries, plan: Plan, force: bool
             plan.deletes.append(f"{pointer.path}/{f.rel}")
 
 
-def _landed_right(linker: Linker, f, digest: str, mode: int) -> bool:
-    link = linker.requested
+def _landed_right(linker: Linker, link: str, f, digest: str, mode: int) -> bool:
     if link in ("copy", "reflink") and not f.is_link and f.st.st_nlink == 1:
         return file_mode(f.st.st_mode) == mode
     return linker.linked_right(digest, f.path, link)
@@ -180,10 +185,11 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
     modes = {parent: linker.mode_for(repo.workspace_path(parent)) for parent in parents}
     modes[""] = linker.mode_for(repo.root)
     result.link = "+".join(sorted(set(modes.values())))  # "copy" when a link mode fell back
+    base = str(repo.root) + "/"  # every rel was checked (pointer and manifest rules), folders just above
     with progress("checkout", total=len(plan.writes)) as bar, ThreadPoolExecutor(hasher.jobs) as pool:
         def one(item):
             rel, digest, mode = item
-            linker.place(digest, repo.workspace_path(rel), mode, modes[os.path.dirname(rel)])
+            linker.place(digest, base + rel, mode, modes[os.path.dirname(rel)])
             bar.advance(1)
 
         list(pool.map(one, plan.writes))
@@ -213,7 +219,7 @@ def _remember(repo, hasher, writes) -> None:
     rows = []
     for rel, digest, _ in writes:
         try:
-            rows.append((rel, os.stat(repo.workspace_path(rel)), digest))
+            rows.append((rel, os.stat(f"{repo.root}/{rel}"), digest))
         except FileNotFoundError:
             continue
     hasher.cache.record(rows, now)

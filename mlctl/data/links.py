@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import threading
 from pathlib import Path
 
 from mlctl.data.manifest import EXEC_MODE
 from mlctl.errors import UsageError
 from mlctl.store import hashing
-from mlctl.store.atomic import temp_path_for
+from mlctl.store.atomic import TEMP_MARKER, temp_path_for
 from mlctl.store.remote_fs import check_digest
 
 MODES = ("copy", "reflink", "hardlink", "symlink")
@@ -78,9 +79,10 @@ class Linker:
             _reflink(src, dst)
 
     # -- landing one object -------------------------------------------------------------------
-    def place(self, digest: str, dest: Path, mode_bits: int, link: str) -> None:
+    def place(self, digest: str, dest: str, mode_bits: int, link: str) -> None:
         """Put verified object ``digest`` at ``dest`` (replacing what is there) with ``link``."""
-        tmp = temp_path_for(dest)
+        folder, name = os.path.split(dest)
+        tmp = f"{folder}/.{name}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"  # as atomic.temp_path_for
         try:
             if link == "copy":
                 self._copy(digest, tmp, mode_bits)
@@ -97,7 +99,7 @@ class Linker:
                 os.unlink(tmp)
             raise
 
-    def _copy(self, digest: str, tmp: Path, mode_bits: int) -> None:
+    def _copy(self, digest: str, tmp: str, mode_bits: int) -> None:
         with self.objects.open(digest, verify=False) as src:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _perms(mode_bits))
             with os.fdopen(fd, "wb") as out:
@@ -147,7 +149,7 @@ def _perms(mode_bits: int) -> int:
     return 0o777 if mode_bits == EXEC_MODE else 0o666  # the umask applies, as for any new file
 
 
-def _reflink(src: Path, dst: Path, perms: int = 0o444) -> None:
+def _reflink(src, dst, perms: int = 0o444) -> None:
     """A copy-on-write clone (btrfs, XFS, bcachefs, APFS-like filesystems on Linux)."""
     with open(src, "rb") as s:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, perms)

@@ -72,15 +72,20 @@ def unset_alias(repo: Repo, name: str, alias: str, reason: str | None = None, ac
 
 
 def rollback(repo: Repo, name: str, alias: str = "production", reason: str | None = None,
-             actor: str | None = None, extra: dict | None = None) -> dict:
+             actor: str | None = None, extra: dict | None = None, expect_version: int | None = None) -> dict:
     """Move ``alias`` back to the version it pointed at before its last move (skipping
-    versions deleted since); a second rollback goes further back, not forward again."""
+    versions deleted since); a second rollback goes further back, not forward again.
+    ``expect_version`` makes it conditional: AliasMoved when the alias no longer points
+    there (a caller that judged that version must not roll back another one)."""
     check_name(name)
     check_alias(alias, settable=True)
     with index.model_lock(repo, name):
         idx = _existing_index(repo, name)
         doc = index.read_aliases(repo, name)
         current = doc["aliases"].get(alias)
+        if expect_version is not None and current != expect_version:
+            raise AliasMoved(f"{name}@{alias} moved to {current} while this command ran; nothing changed",
+                             hint="run the command again")
         stack = alias_stack(doc["history"], alias)
         if stack and stack[-1] != current:  # trust the alias itself over a history it disagrees with
             stack.append(current)

@@ -10,7 +10,8 @@ from mlctl.cli import common, render
 
 app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull.")
 
-JOBS_HELP = "Parallel jobs (default: core.jobs, else the number of cores)."
+JOBS = typer.Option(0, "-j", "--jobs", min=0, metavar="N", show_default=False,
+                    help="Parallel jobs (default: core.jobs, else the number of cores).")
 PATHS = typer.Argument(None, help="Tracked paths (default: all).", show_default=False)
 
 
@@ -27,7 +28,7 @@ def human(size: int | None) -> str:
 
 @app.command("add")
 def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."),
-        jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+        jobs: int = JOBS,
         as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Hash files or folders into the store and write PATH.mlctl pointers."""
     from mlctl.data.add import add as run
@@ -76,7 +77,7 @@ def checkout(paths: Optional[List[str]] = PATHS,
              link: Optional[str] = typer.Option(None, "--link", metavar="copy|reflink|hardlink|symlink",
                                                 help="How files land (default: data.link, else copy)."),
              force: bool = typer.Option(False, "--force", "-f", help="Discard workspace data that is not in the store."),
-             jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+             jobs: int = JOBS,
              as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Make the workspace match the pointers (or GITREV's), verifying every object."""
     from mlctl.data.checkout import checkout as run
@@ -173,7 +174,7 @@ SYNC_REV = typer.Option(None, "--rev", metavar="GITREV", help="Use GITREV's poin
 
 @app.command("push")
 def push(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev: Optional[str] = SYNC_REV,
-         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+         jobs: int = JOBS,
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Upload the objects of tracked paths that the remote lacks."""
     return _sync("push", paths, remote, jobs, rev, as_json)
@@ -181,7 +182,7 @@ def push(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev
 
 @app.command("pull")
 def pull(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev: Optional[str] = SYNC_REV,
-         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help=JOBS_HELP),
+         jobs: int = JOBS,
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Download the objects of tracked paths that the local store lacks (then `data checkout`)."""
     return _sync("pull", paths, remote, jobs, rev, as_json)

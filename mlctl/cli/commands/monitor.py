@@ -1,4 +1,4 @@
-"""Watch models in production: drift between reference and current data."""
+"""Watch models in production: input drift, and live performance from late labels."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import typer
 
 from mlctl.cli import common, render
 
-app = common.new_app("Watch models in production: drift between reference and current data.")
+app = common.new_app("Watch models in production: input drift, and live performance from late labels.")
 
 METHOD_HELP = "auto|ks|chi2|psi|wasserstein|jensenshannon (auto: per column, see docs/monitoring.md)."
 
@@ -60,3 +60,29 @@ def _warn_alerts(sent: dict) -> None:
     for kind, outcome in sent.items():
         if not outcome.get("ok"):
             render.warn(f"{kind.replace('_', '-')} alert failed: {outcome.get('error')}")
+
+
+@app.command("performance")
+def performance(name: str = typer.Argument(..., help="Model name."),
+                labels: str = typer.Option(..., "--labels", metavar="FILE",
+                                           help="CSV/parquet with request_id (and instance) and the target column."),
+                rollback_on_degrade: bool = typer.Option(False, "--rollback-on-degrade",
+                                                         help="Move production back when it is below the policy's floor."),
+                policy: str = typer.Option(None, "--policy", metavar="FILE",
+                                           help="Retrain policy with evaluate.target and performance_floor "
+                                                "(default: retrain.yaml)."),
+                target: str = typer.Option(None, "--target", metavar="COL", help="The label column (default: the policy's)."),
+                since: str = typer.Option(None, "--since", help="Only predictions newer than this (7d, 12h, or an ISO time)."),
+                as_json: bool = common.json_option()) -> int:
+    """Live accuracy per version from late labels, against each version's validation
+    figure; exit 1 when production is below the policy's performance floor."""
+    from mlctl.cli.commands._retrain_view import show_performance
+    from mlctl.retrain.performance import performance as core
+
+    report = core(common.repo(), name, labels, policy_file=policy, target=target, since=since,
+                  rollback=rollback_on_degrade)
+    if as_json:
+        render.emit_json(report.to_json())
+    else:
+        show_performance(report)
+    return common.found(report.degraded)

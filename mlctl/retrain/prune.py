@@ -1,0 +1,42 @@
+"""max_versions_kept: delete the oldest versions no alias needs, through the registry.
+
+Never pruned: a version an alias points at, the version each alias would roll back to
+(so `--rollback-on-degrade` always has somewhere to go), the newest version, and a
+version a live server is running (the registry refuses; it is reported as skipped).
+Deleting drops the version from the index; `mlctl gc` frees its objects later.
+"""
+
+from __future__ import annotations
+
+from mlctl.errors import MlctlError
+from mlctl.retrain.decide import versions_to_prune
+
+
+def protected_versions(aliases: dict, history: list[dict]) -> set[int]:
+    from mlctl.registry.aliases import alias_stack
+
+    keep = {int(v) for v in aliases.values()}
+    for alias, current in aliases.items():
+        stack = alias_stack(history, alias)
+        earlier = [v for v in stack[:-1] if v is not None and v != current]
+        if earlier:
+            keep.add(int(earlier[-1]))
+    return keep
+
+
+def prune(repo, model: str, keep: int | None) -> dict:
+    from mlctl.registry import index
+    from mlctl.registry.versions import delete_version
+
+    result = {"deleted": [], "skipped": []}
+    if keep is None:
+        return result
+    numbers = sorted(int(v) for v in index.read_index(repo, model)["versions"])
+    doc = index.read_aliases(repo, model)
+    for number in versions_to_prune(numbers, protected_versions(doc["aliases"], doc["history"]), keep):
+        try:
+            delete_version(repo, f"{model}:{number}")
+            result["deleted"].append(number)
+        except MlctlError as exc:  # an alias moved onto it meanwhile, or a server runs it
+            result["skipped"].append({"version": number, "why": exc.message})
+    return result

@@ -1,0 +1,100 @@
+"""Where retrain decisions go: the model's alias history (`mlctl model history NAME`),
+through the registry's API, plus the lock that keeps two retrains of a model apart.
+
+A promotion is the alias move itself (action ``promote``); a no-op, a rejection or a
+failed pipeline is an entry that moves nothing (``retrain-noop``, ``retrain-reject``,
+``retrain-fail``). Each carries ``retrain``: the outcome, the triggers, the pipeline run,
+the candidate and the measured metrics, so `model history --json` tells the whole story
+and the cooldown is computed from the history alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from mlctl.errors import EXIT_DAMAGE, MlctlError, NotFoundError
+from mlctl.retrain import decide
+
+ALIAS = "production"
+ACTIONS = {decide.NOOP: "retrain-noop", decide.REJECTED: "retrain-reject", decide.FAILED: "retrain-fail"}
+
+
+class RetrainLocked(MlctlError):
+    """Another retrain of the same model holds the lock (exit 3)."""
+
+    exit_code = EXIT_DAMAGE
+
+
+@contextlib.contextmanager
+def retrain_lock(repo, model: str):
+    """Held for the whole retrain; never waits: a second retrain (a second CI job) exits 3
+    at once. flock dies with its process, so a killed retrain never blocks the next one."""
+    lock = repo.lock(f"retrain-{model}", timeout=0)
+    if not lock.try_acquire():
+        raise RetrainLocked(f"another retrain of {model} is running{holder(lock.path)}",
+                            hint="it decides on its own; see `mlctl model history " + model + "` when it is done")
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def holder(path) -> str:
+    try:
+        pid, host = path.read_text().split()[:2]
+        return f" (pid {pid} on {host})"
+    except (OSError, ValueError):
+        return ""
+
+
+def is_locked(repo, model: str) -> bool:
+    lock = repo.lock(f"retrain-{model}", timeout=0)
+    if lock.try_acquire():
+        lock.release()
+        return False
+    return True
+
+
+def history(repo, model: str) -> list[dict]:
+    """The model's alias history; empty for a model with no versions yet."""
+    from mlctl.registry.aliases import history as registry_history
+
+    try:
+        return registry_history(repo, model)
+    except NotFoundError:
+        return []
+
+
+def decisions(repo, model: str) -> list[dict]:
+    return [e for e in history(repo, model) if isinstance(e.get("retrain"), dict)]
+
+
+def production_version(repo, model: str):
+    from mlctl.registry.aliases import get_aliases
+    from mlctl.registry.versions import get_version
+
+    number = get_aliases(repo, model).get(ALIAS)
+    return None if number is None else get_version(repo, f"{model}:{number}")
+
+
+def record(repo, model: str, outcome: str, message: str, summary: dict, candidate: int | None = None,
+           gates: list | None = None) -> dict | None:
+    """An entry that moves nothing; None when the model has no version to attach it to."""
+    from mlctl.registry.aliases import record_event
+    from mlctl.registry.index import read_index
+
+    if not read_index(repo, model)["versions"]:
+        return None
+    return record_event(repo, model, ACTIONS[outcome], alias=ALIAS, version=candidate, reason=message,
+                        gates=gates or None, extra={"retrain": summary})
+
+
+def promote(repo, model: str, candidate: int, production: int | None, message: str, summary: dict,
+            comparison) -> dict:
+    """Move production to the candidate, only if it still points where it did when the
+    candidate was compared with it (AliasMoved otherwise: the caller reports, nothing moves)."""
+    from mlctl.registry.aliases import set_alias
+
+    return set_alias(repo, model, ALIAS, candidate, reason=message, gates=comparison.checks or None,
+                     action="promote", expect={ALIAS: production},
+                     extra={"eval": comparison.eval_record(), "retrain": summary})
