@@ -70,10 +70,11 @@ def write_vitals(frame, dest: Path) -> None:
     pd.concat(parts, ignore_index=True).to_parquet(dest, index=False)
 
 
-def drifted_batch(frame, rows: int = 200, seed: int = 3):
-    """Serving traffic from a shifted population: larger, rougher tumours."""
-    sample = frame.drop(columns=[TARGET]).sample(n=rows, replace=True, random_state=seed).reset_index(drop=True)
+def drifted_batch(frame, rows: int = 200, seed: int = 3, labelled: bool = False):
+    """Patients from a shifted population: larger, rougher tumours. With ``labelled`` the
+    diagnosis comes along (new training data); without, it is serving traffic."""
+    sample = frame.sample(n=rows, replace=True, random_state=seed).reset_index(drop=True)
     for col in sample.columns:
         if col.startswith(("mean_", "worst_")):
             sample[col] = sample[col] * 1.35
-    return sample
+    return sample if labelled else sample.drop(columns=[TARGET])

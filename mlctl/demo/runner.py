@@ -51,7 +51,8 @@ class Demo:
             return [sys.executable, *args[1:]], list(args)
         return [sys.executable, "-m", "mlctl", *args], ["mlctl", *args]
 
-    def run(self, *args: str, ok_codes=(0,), show: bool = True, lines: int = 12) -> subprocess.CompletedProcess:
+    def run(self, *args: str, ok_codes=(0,), show: bool = True, lines: int = 12,
+            stderr: bool = True) -> subprocess.CompletedProcess:
         cmd, shown = self.command(args)
         if show:
             self.say(f"$ {' '.join(shown)}")
@@ -60,7 +61,8 @@ class Demo:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             raise DemoStepError(f"demo step failed: {' '.join(shown)} (exit {proc.returncode}): " + " | ".join(tail))
         if show:
-            out = [line for line in (proc.stdout + proc.stderr).strip().splitlines() if line.strip()]
+            text = proc.stdout + (proc.stderr if stderr else "")
+            out = [line for line in text.strip().splitlines() if line.strip()]
             for line in out[:lines]:
                 self.say(f"  {line if len(line) <= 160 else line[:157] + '...'}")
             if len(out) > lines:
@@ -176,6 +178,22 @@ def drift(demo: Demo) -> None:
     demo.facts["drift"] = doc["dataset_drift"]
 
 
+def retrain(demo: Demo) -> None:
+    demo.step("Labelled data from the new population arrives; retrain decides")
+    import pandas as pd
+
+    raw = demo.root / "data" / "raw" / "patients.csv"
+    frame = pd.read_csv(raw)
+    fresh = project.drifted_batch(frame, rows=200, seed=11, labelled=True)
+    pd.concat([frame, fresh], ignore_index=True).to_csv(raw, index=False)
+    demo.say(f"  appended {len(fresh)} labelled patients to data/raw/patients.csv")
+    demo.run("data", "add", "data/raw/patients.csv")
+    demo.git_commit("new labelled data")
+    proc = demo.run("retrain", MODEL, ok_codes=(0, 1), lines=16, stderr=False)
+    demo.facts["retrain_exit"] = proc.returncode
+    demo.run("model", "history", MODEL)
+
+
 def lineage(demo: Demo) -> None:
     demo.step("Where the production model came from")
     demo.run("lineage", f"{MODEL}@production", lines=30)
@@ -186,7 +204,8 @@ def summary(demo: Demo) -> None:
     demo.run("status", lines=40)
 
 
-STEPS = [create, version_data, train_twice, register_and_promote, features, serve, drift, lineage, summary]
+STEPS = [create, version_data, train_twice, register_and_promote, features, serve, drift, retrain,
+         lineage, summary]
 
 NEXT_COMMANDS = [
     "mlctl status                          # everything on one screen",
