@@ -9,6 +9,8 @@ or ``predictions:MODEL`` (the serve log; ``since`` keeps its recent rows).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import contextlib
 import os
 from pathlib import Path
@@ -20,22 +22,24 @@ CSV_IN_MEMORY_BYTES = 64 << 20   # larger CSV files are streamed into a temporar
 SPEC_HINT = "give a CSV or parquet file, a tracked data path (optionally PATH@GITREV), or predictions:MODEL"
 
 
-class Source:
+class Source(ABC):
     """A table read column by column. ``meta_columns`` are not features."""
 
     label: str = ""
     meta_columns: frozenset = frozenset()
     model: str | None = None
 
+    @abstractmethod
     def column_names(self) -> list[str]:
-        raise NotImplementedError
+        """The columns, in file order."""
 
+    @abstractmethod
     def read_column(self, name: str):
         """The column as a pyarrow ChunkedArray."""
-        raise NotImplementedError
 
+    @abstractmethod
     def num_rows(self) -> int:
-        raise NotImplementedError
+        """The number of rows."""
 
     def to_pandas(self, columns: list[str] | None = None):
         import pyarrow as pa

@@ -12,7 +12,6 @@ deployment record and exits 0.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import signal
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from mlctl.net import bind_listener
 from mlctl.errors import MlctlError, UsageError
 
 GRACE_S = 30.0
@@ -63,19 +63,7 @@ def load_models(repo, settings, provider=None) -> Loaded:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise UsageError(f"port {port} on {host} is already in use", hint="pick another with --port") from None
-        raise UsageError(f"cannot bind {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
+    return bind_listener(host, port, backlog=2048)
 
 
 def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | None = None) -> int:

@@ -7,7 +7,6 @@ pool because the store's reads are blocking SQLite and file reads.
 from __future__ import annotations
 
 import contextlib
-import errno
 import signal
 import socket
 import threading
@@ -19,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mlctl.net import bind_listener
 from mlctl.errors import MlctlError, UsageError
 from mlctl.ui import api_runs, api_store, guard, pages
 from mlctl.ui.cache import IndexCache
@@ -92,24 +92,7 @@ async def _internal_error(request, exc: Exception):
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket, or a clear UsageError (port in use, bad address)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise UsageError(f"cannot bind {host}: {exc.strerror}", hint="give --host an address such as 127.0.0.1")
-    family, kind, proto, _name, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise UsageError(f"port {port} on {host} is already in use", hint="choose another with --port") from None
-        raise UsageError(f"cannot bind {host}:{port}: {exc.strerror}") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
+    return bind_listener(host, port, backlog=128)
 
 
 def serve(repo, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
