@@ -39,7 +39,7 @@ def status_section(repo: Repo) -> dict | None:
 
 def gc_roots(repo: Repo) -> Iterator[str]:
     """Run-cache entries and every object of the outputs they name; pipeline.lock's outputs."""
-    from mlctl.pipeline import artifacts, lockfile, runcache
+    from mlctl.pipeline import artifacts, lockfile
 
     for _fingerprint, digest, entry in _entries(repo):
         yield digest

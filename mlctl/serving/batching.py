@@ -99,7 +99,6 @@ class Batcher:
         return batch
 
     async def _call(self, batch: list) -> None:
-        loop = asyncio.get_running_loop()
         now = time.perf_counter()
         rows = sum(item[1] for item in batch)
         X = batch[0][0] if len(batch) == 1 else self.concat([item[0] for item in batch])

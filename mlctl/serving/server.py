@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from mlctl.net import bind_listener
-from mlctl.errors import MlctlError, UsageError
+from mlctl.errors import MlctlError
 
 GRACE_S = 30.0
 CRASH_WINDOW_S = 5.0
