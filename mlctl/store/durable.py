@@ -95,11 +95,12 @@ def syncfs(folder: str) -> bool:
         os.close(fd)
 
 
-def install_all(pairs: list[tuple[str | Path, str | Path]], read_only: bool = True, fsync: bool = True) -> int:
+def install_all(pairs: list[tuple[str | Path, str | Path]], fsync: bool = True) -> int:
     """Move each staged temp onto its final name once every temp is durable.
 
-    A destination that already exists is kept (objects are written once) and its temp is
-    dropped. Returns how many destinations were created.
+    Temps must already have their final mode (objects are created 0444). A destination
+    that already exists is kept (objects are written once) and its temp is dropped.
+    Returns how many destinations were created.
     """
     if fsync:
         fsync_all(tmp for tmp, _ in pairs)
@@ -111,8 +112,6 @@ def install_all(pairs: list[tuple[str | Path, str | Path]], read_only: bool = Tr
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             continue
-        if read_only:
-            os.chmod(tmp, 0o444)
         parent = os.path.dirname(dest)
         try:
             os.replace(tmp, dest)

@@ -59,11 +59,11 @@ class LocalBackend:
     def open_read(self, rel: str) -> BinaryIO:
         return open(self.path(rel), "rb")
 
-    def put_object(self, local: Path, rel: str, digest: str) -> str:
+    def put_object(self, local: str, rel: str, digest: str) -> str:
         """Copy a local object to a temp beside its final name (so the rename in ``commit``
         is atomic), verifying it on the way."""
         tmp = shard_temp(self._objects, digest, self._shards)
-        fastio.copy_verified(str(local), tmp, digest, 0o444)
+        fastio.copy_verified(os.fspath(local), tmp, digest, 0o444)
         return tmp
 
     def fetch_object(self, rel: str, dest: str, digest: str) -> None:
@@ -143,21 +143,22 @@ class FsspecBackend:
     def open_read(self, rel: str) -> BinaryIO:
         return self.fs.open(self.path(rel), "rb", block_size=1 << 22)
 
-    def put_object(self, local: Path, rel: str, digest: str) -> None:
+    def put_object(self, local: str, rel: str, digest: str) -> None:
         """Upload a local object after checking it; published whole or not at all."""
-        size = local.stat().st_size
-        if size <= SMALL_OBJECT:
-            data = local.read_bytes()
+        local = os.fspath(local)
+        if os.stat(local).st_size <= SMALL_OBJECT:
+            with open(local, "rb") as f:
+                data = f.read()
             check_digest(hash_bytes(data), digest)
             self.write_bytes(rel, data)
             return
         check_digest(hash_file(local), digest)
         target = self.path(rel)
         if self.atomic_put:
-            self.fs.put_file(str(local), target)
+            self.fs.put_file(local, target)
             return
         tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-        self.fs.put_file(str(local), tmp)
+        self.fs.put_file(local, tmp)
         self.fs.mv(tmp, target)
 
     def commit(self, staged: list) -> None:
@@ -165,7 +166,7 @@ class FsspecBackend:
 
     def fetch_object(self, rel: str, dest: str, digest: str) -> None:
         try:
-            with self.open_read(rel) as src, open(dest, "xb") as out:
+            with self.open_read(rel) as src, open(os.open(dest, fastio.CREATE, 0o444), "wb") as out:
                 copy_verified(src, out, digest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -58,7 +58,7 @@ class ObjectStager:
         digest = hashing.hash_bytes(data)
         if self._wanted(digest):
             tmp = shard_temp(self._root, digest, self._shards)
-            fastio.write_new(tmp, data, 0o644)
+            fastio.write_new(tmp, data, 0o444)  # born read-only, as objects are
             self._keep(digest, tmp)
         if on_bytes:
             on_bytes(st.st_size)
@@ -70,7 +70,7 @@ class ObjectStager:
         with self._lock:
             if digest in self._pending:
                 return False
-        return not self.objects.exists(digest)
+        return not os.path.isfile(f"{self._root}/{digest[:2]}/{digest[2:]}")
 
     def _stream(self, f, st: os.stat_result, display: str, on_bytes) -> str:
         hasher = hashing.new_hasher()
@@ -99,6 +99,7 @@ class ObjectStager:
         digest = hasher.hexdigest()
         if out:
             out.close()
+            os.chmod(tmp, 0o444)  # objects are read-only; install_all expects the final mode
             if self._wanted(digest):
                 self._keep(digest, tmp)
             else:

@@ -20,11 +20,11 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
 from mlctl.errors import CorruptObjectError, MlctlError, ObjectMissingError, StoreDamageError, UsageError
-from mlctl.store.staging import shard_temp
 from mlctl.store.durable import install_all
 from mlctl.store.hashing import is_hash
 from mlctl.store.remote_open import open_backend
 from mlctl.store.repo import Repo
+from mlctl.store.staging import shard_temp
 
 BATCH = 512  # objects made durable (parallel fsync) and renamed together
 TASK = 16  # objects per thread task
@@ -60,6 +60,7 @@ class RemoteStore:
         self.backend = backend
         self.jobs = jobs
         self._shards: set[str] = set()
+        self._objects = str(repo.objects.root)
 
     @classmethod
     def open(cls, repo: Repo, remote_name: str | None = None) -> "RemoteStore":
@@ -91,7 +92,7 @@ class RemoteStore:
     def push(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
         """Upload the objects the remote lacks; returns how many were uploaded."""
         wanted = _checked(digests)
-        absent = sorted(d for d in wanted if not self.repo.objects.exists(d))
+        absent = sorted(d for d in wanted if not os.path.isfile(self._local(d)))
         if absent:
             raise ObjectMissingError(absent[0], what=f"object to push ({len(absent)} missing)")
         with remote_errors(self.name, self.backend.url):
@@ -111,7 +112,7 @@ class RemoteStore:
     def pull(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
         """Download the objects the local store lacks, each verified before it lands;
         returns how many arrived. Raises RemoteMissingError after fetching the rest."""
-        todo = sorted(d for d in _checked(digests) if not self.repo.objects.exists(d))
+        todo = sorted(d for d in _checked(digests) if not os.path.isfile(self._local(d)))
         if not todo:
             return 0
         advance = _advancer(progress)
@@ -128,18 +129,22 @@ class RemoteStore:
                 for batch in _chunks(todo, BATCH):
                     staged = self._map(jobs, self._download_one, batch)
                     lacking.extend(d for d, tmp in zip(batch, staged) if tmp is None)
-                    pairs = [(tmp, self.repo.objects.path(d)) for d, tmp in zip(batch, staged) if tmp]
+                    pairs = [(tmp, self._local(d)) for d, tmp in zip(batch, staged) if tmp]
                     pipeline.submit(commit, batch, pairs)
         done = sum(counts)
         if lacking:
             raise RemoteMissingError(self.name, lacking, done)
         return done
 
+    def _local(self, digest: str) -> str:
+        """The local object's path (digests are checked by ``_checked`` first)."""
+        return f"{self._objects}/{digest[:2]}/{digest[2:]}"
+
     def _upload_one(self, digest: str):
-        return self.backend.put_object(self.repo.objects.path(digest), object_relpath(digest), digest)
+        return self.backend.put_object(self._local(digest), object_relpath(digest), digest)
 
     def _download_one(self, digest: str) -> str | None:
-        tmp = shard_temp(str(self.repo.objects.root), digest, self._shards)
+        tmp = shard_temp(self._objects, digest, self._shards)
         try:
             self.backend.fetch_object(object_relpath(digest), tmp, digest)
         except FileNotFoundError:

@@ -53,6 +53,7 @@ def test_push_uploads_only_missing_then_pull_verifies(pair):
     assert other.pull(digests, jobs=4) == 70
     for d in digests:
         assert b.objects.get_bytes(d) == a.objects.get_bytes(d)
+        assert os.stat(b.objects.path(d)).st_mode & 0o777 == 0o444  # objects are read-only
     assert other.pull(digests) == 0
 
 
