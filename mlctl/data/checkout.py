@@ -26,6 +26,9 @@ from mlctl.errors import NotFoundError, UsageError
 from mlctl.store.repo import Repo
 
 
+CHUNK = 256  # files per task: per-file task overhead would cost more than a small copy
+
+
 @dataclass
 class Plan:
     writes: list[tuple[str, str, int]] = field(default_factory=list)  # (rel, digest, mode)
@@ -186,17 +189,33 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
     modes[""] = linker.mode_for(repo.root)
     result.link = "+".join(sorted(set(modes.values())))  # "copy" when a link mode fell back
     base = str(repo.root) + "/"  # every rel was checked (pointer and manifest rules), folders just above
-    with progress("checkout", total=len(plan.writes)) as bar, ThreadPoolExecutor(hasher.jobs) as pool:
-        def one(item):
-            rel, digest, mode = item
-            linker.place(digest, base + rel, mode, modes[os.path.dirname(rel)])
-            bar.advance(1)
 
-        list(pool.map(one, plan.writes))
+    def land(chunk) -> None:
+        for rel, digest, mode in chunk:
+            linker.place(digest, base + rel, mode, modes[os.path.dirname(rel)])
+        bar.advance(len(chunk))
+
+    chunks = _chunks_by_folder(plan.writes)
+    with progress("checkout", total=len(plan.writes)) as bar:
+        if hasher.jobs == 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                land(chunk)
+        else:
+            with ThreadPoolExecutor(hasher.jobs) as pool:
+                list(pool.map(land, chunks))
     result.written = [rel for rel, _, _ in plan.writes]
     result.warnings = sorted(set(linker.fallbacks.values()))
     _remember(repo, hasher, plan.writes)
     return result
+
+
+def _chunks_by_folder(writes) -> list[list]:
+    """Tasks of at most CHUNK files from one folder each, so parallel workers create files
+    in different folders (a folder's entries are updated under one lock)."""
+    by_folder: dict[str, list] = {}
+    for item in writes:
+        by_folder.setdefault(os.path.dirname(item[0]), []).append(item)
+    return [items[i:i + CHUNK] for items in by_folder.values() for i in range(0, len(items), CHUNK)]
 
 
 def _check_inside(repo, folders) -> None:

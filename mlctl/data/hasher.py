@@ -28,6 +28,7 @@ from mlctl.store.statcache import fingerprint, open_stat_cache, trusted
 BATCH_FILES = 1000  # files hashed, then made durable together (while the next batch is read)
 BATCH_BYTES = 128 << 20
 MIB = 1 << 20
+TASK = 32  # files per thread task
 
 
 @contextlib.contextmanager
@@ -116,9 +117,12 @@ class TreeHasher:
         with self.progress(label, total=max(1, round(total_mib))) as bar, \
                 ThreadPoolExecutor(max_workers=self.jobs) as pool, \
                 ThreadPoolExecutor(max_workers=1) as committer:
-            def one(i: int) -> str:
-                f = files[i]
-                return self.stager.hash_file(f.path, f.st, _display(prefix, f), lambda n: bar.advance(n / MIB))
+            def step(n: int) -> None:
+                bar.advance(n / MIB)
+
+            def some(chunk: list[int]) -> list[str]:  # tasks of many files: per-task overhead adds up
+                return [self.stager.hash_file(files[i].path, files[i].st, _display(prefix, files[i]), step)
+                        for i in chunk]
 
             def commit(staged, rows) -> None:
                 install_all(staged)
@@ -126,8 +130,10 @@ class TreeHasher:
 
             previous = None
             for batch in _batches(misses, files):
-                for i, digest in zip(batch, pool.map(one, batch)):
-                    hashes[i] = digest
+                chunks = [batch[k:k + TASK] for k in range(0, len(batch), TASK)]
+                for chunk, digests in zip(chunks, pool.map(some, chunks)):
+                    for i, digest in zip(chunk, digests):
+                        hashes[i] = digest
                 staged = self.stager.take()
                 rows = [(key_of(files[i]), files[i].st, hashes[i]) for i in batch]
                 if previous is not None:

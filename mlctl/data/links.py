@@ -21,11 +21,11 @@ from mlctl.data.manifest import EXEC_MODE
 from mlctl.errors import UsageError
 from mlctl.store import hashing
 from mlctl.store.atomic import TEMP_MARKER, temp_path_for
+from mlctl.store.fastio import copy_verified
 from mlctl.store.remote_fs import check_digest
 
 MODES = ("copy", "reflink", "hardlink", "symlink")
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
-WHOLE_READ = 8 << 20
 
 
 def check_mode(mode: str) -> str:
@@ -38,6 +38,7 @@ class Linker:
     def __init__(self, objects, mode: str):
         self.objects = objects
         self.requested = check_mode(mode)
+        self._root = str(objects.root)
         self.fallbacks: dict[int, str] = {}  # st_dev -> why the requested mode is not possible
         self._modes: dict[int, str] = {}
         self._verified: set[str] = set()
@@ -100,18 +101,17 @@ class Linker:
             raise
 
     def _copy(self, digest: str, tmp: str, mode_bits: int) -> None:
-        with self.objects.open(digest, verify=False) as src:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _perms(mode_bits))
-            with os.fdopen(fd, "wb") as out:
-                size = os.fstat(src.fileno()).st_size
-                if size <= WHOLE_READ:
-                    data = src.read()
-                    check_digest(hashing.hash_bytes(data), digest)
-                    out.write(data)
-                else:
-                    from mlctl.store.remote_fs import copy_verified
+        from mlctl.errors import ObjectMissingError
 
-                    copy_verified(src, out, digest)
+        try:
+            copy_verified(self._object(digest), tmp, digest, _perms(mode_bits))
+        except FileNotFoundError as exc:
+            if exc.filename == self._object(digest):
+                raise ObjectMissingError(digest) from None
+            raise
+
+    def _object(self, digest: str) -> str:
+        return f"{self._root}/{digest[:2]}/{digest[2:]}"
 
     def _verify(self, digest: str) -> None:
         with self._lock:

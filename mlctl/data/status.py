@@ -15,7 +15,7 @@ from mlctl.data import manifest
 from mlctl.data.hasher import TreeHasher
 from mlctl.data.needs import missing_objects, present
 from mlctl.data.pointer import Pointer
-from mlctl.data.workspace import list_files, select, tracked
+from mlctl.data.workspace import list_files, listing_fingerprint, select, tracked
 from mlctl.errors import ObjectMissingError
 from mlctl.store.repo import Repo
 from mlctl.store.statcache import fingerprint
@@ -87,10 +87,10 @@ def _in_store(repo: Repo, pointer: Pointer) -> bool:
 
 def _compare_folder(repo: Repo, hasher: TreeHasher, pointer: Pointer, path: str, result: PathStatus) -> None:
     started = time.time_ns()
+    if hasher.cache.folder_hash(pointer.path, listing_fingerprint(path, started)) == pointer.hash:
+        return  # the listing is exactly the one last seen matching this pointer
     files = list_files(path, pointer.path)
     fp = fingerprint(((f.rel, f.st) for f in files), started)
-    if hasher.cache.folder_hash(pointer.path, fp) == pointer.hash:
-        return  # the listing is exactly the one last seen matching this pointer
     try:
         entries = manifest.load(repo.objects, pointer.hash)
     except ObjectMissingError:  # can't say which files differ; the folder hash still can

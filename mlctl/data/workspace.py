@@ -12,6 +12,7 @@ from mlctl.data import pointer as pointer_mod
 from mlctl.data.pointer import SUFFIX, Pointer
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store.repo import DOT, Repo
+from mlctl.store.statcache import fingerprint_of
 
 SKIP_DIRS = {".git", DOT}
 
@@ -127,3 +128,35 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
                              hint="replace it with the folder or a copy")
         else:
             raise UsageError(f"{display}/{rel} is not a regular file (socket, fifo or device)")
+
+
+def listing_fingerprint(abs_root: str, started_ns: int) -> str | None:
+    """The stat cache's fingerprint of a folder listing, computed in one tight pass (the
+    common case of `data status`: nothing changed). None when the folder holds anything
+    unusual (broken or folder symlinks, special files), which the full listing reports."""
+    parts: list[str] = []
+    newest, coarse, checked = 0, True, 0
+    stack = [(abs_root, "")]
+    is_reg = stat_mod.S_ISREG
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIP_DIRS:
+                        stack.append((entry.path, prefix + entry.name + "/"))
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    return None
+                if not is_reg(st.st_mode):
+                    return None
+                mtime = st.st_mtime_ns
+                parts.append(f"{prefix}{entry.name}\x1f{st.st_ino}\x1f{mtime}\x1f{st.st_size}")
+                if mtime > newest:
+                    newest = mtime
+                if checked < 64:
+                    checked += 1
+                    coarse = coarse and mtime % 1_000_000_000 == 0
+    return fingerprint_of(parts, newest, coarse, started_ns)

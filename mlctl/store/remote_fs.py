@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mlctl.errors import CorruptObjectError
-from mlctl.store.atomic import atomic_write_bytes, is_temp_name, temp_path_for
+from mlctl.store.atomic import atomic_write_bytes, is_temp_name
+from mlctl.store import fastio
 from mlctl.store.durable import install_all
 from mlctl.store.hashing import hash_bytes, hash_file, new_hasher
+from mlctl.store.staging import shard_temp
 
 SMALL_OBJECT = 16 << 20
 BUCKET_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
@@ -31,6 +33,8 @@ class LocalBackend:
     def __init__(self, root: Path):
         self.root = root
         self.url = str(root)
+        self._objects = f"{root}/objects"
+        self._shards: set[str] = set()
 
     def path(self, rel: str) -> Path:
         return self.root / rel
@@ -55,27 +59,21 @@ class LocalBackend:
     def open_read(self, rel: str) -> BinaryIO:
         return open(self.path(rel), "rb")
 
-    def stage(self, rel: str) -> Path:
-        """A temp path beside ``rel``'s final name (same filesystem, so rename is atomic)."""
-        dest = self.path(rel)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        return temp_path_for(dest)
-
-    def put_object(self, local: Path, rel: str, digest: str) -> Path:
-        """Copy a local object beside its final name, verifying it on the way; the copy
-        becomes visible only in ``commit``."""
-        tmp = self.stage(rel)
-        try:
-            with open(local, "rb") as src, open(tmp, "wb") as out:
-                copy_verified(src, out, digest)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+    def put_object(self, local: str, rel: str, digest: str) -> str:
+        """Copy a local object to a temp beside its final name (so the rename in ``commit``
+        is atomic), verifying it on the way."""
+        tmp = shard_temp(self._objects, digest, self._shards)
+        fastio.copy_verified(os.fspath(local), tmp, digest, 0o444)
         return tmp
 
-    def commit(self, staged: list[tuple[Path, str]]) -> None:
-        install_all([(tmp, self.path(rel)) for tmp, rel in staged])
+    def fetch_object(self, rel: str, dest: str, digest: str) -> None:
+        """Copy a remote object to new local file ``dest``, verified (FileNotFoundError if
+        the remote lacks it)."""
+        fastio.copy_verified(str(self.path(rel)), dest, digest, 0o444)
+
+    def commit(self, staged: list[tuple[str, str]]) -> None:
+        root = str(self.root)
+        install_all([(tmp, f"{root}/{rel}") for tmp, rel in staged])
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Create or replace a small file atomically."""
@@ -145,25 +143,35 @@ class FsspecBackend:
     def open_read(self, rel: str) -> BinaryIO:
         return self.fs.open(self.path(rel), "rb", block_size=1 << 22)
 
-    def put_object(self, local: Path, rel: str, digest: str) -> None:
+    def put_object(self, local: str, rel: str, digest: str) -> None:
         """Upload a local object after checking it; published whole or not at all."""
-        size = local.stat().st_size
-        if size <= SMALL_OBJECT:
-            data = local.read_bytes()
+        local = os.fspath(local)
+        if os.stat(local).st_size <= SMALL_OBJECT:
+            with open(local, "rb") as f:
+                data = f.read()
             check_digest(hash_bytes(data), digest)
             self.write_bytes(rel, data)
             return
         check_digest(hash_file(local), digest)
         target = self.path(rel)
         if self.atomic_put:
-            self.fs.put_file(str(local), target)
+            self.fs.put_file(local, target)
             return
         tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-        self.fs.put_file(str(local), tmp)
+        self.fs.put_file(local, tmp)
         self.fs.mv(tmp, target)
 
     def commit(self, staged: list) -> None:
         """Nothing to do: every upload was published whole."""
+
+    def fetch_object(self, rel: str, dest: str, digest: str) -> None:
+        try:
+            with self.open_read(rel) as src, open(os.open(dest, fastio.CREATE, 0o444), "wb") as out:
+                copy_verified(src, out, digest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+            raise
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         target = self.path(rel)

@@ -63,16 +63,25 @@ def trusted(row: Row | None, st: os.stat_result) -> str | None:
 def fingerprint(items: Iterable[tuple[str, os.stat_result]], now_ns: int | None = None) -> str | None:
     """One hash over a folder listing's (path, inode, mtime, size); None when any file is
     too recent to trust (see ``trusted``), so racy folders are never remembered whole."""
+    items = list(items)
+    parts = [listing_part(rel, st) for rel, st in items]
+    newest = max((st.st_mtime_ns for _, st in items), default=0)
+    coarse = all(st.st_mtime_ns % 1_000_000_000 == 0 for _, st in items[:64])
+    return fingerprint_of(parts, newest, coarse, now_ns)
+
+
+def listing_part(rel: str, st: os.stat_result) -> str:
+    return f"{rel}\x1f{st.st_ino}\x1f{st.st_mtime_ns}\x1f{st.st_size}"
+
+
+def fingerprint_of(parts: list[str], newest_ns: int, coarse: bool, now_ns: int | None = None) -> str | None:
+    """The fingerprint of listing parts (in any order); None if the newest mtime is racy."""
     from mlctl.store.hashing import hash_bytes
 
     now = now_ns if now_ns is not None else time.time_ns()
-    items = list(items)
-    parts = [f"{rel}\x1f{st.st_ino}\x1f{st.st_mtime_ns}\x1f{st.st_size}" for rel, st in items]
-    if items:
-        newest = max(st.st_mtime_ns for _, st in items)
-        coarse = all(st.st_mtime_ns % 1_000_000_000 == 0 for _, st in items[:64])
-        if newest >= now - (RACY_COARSE_NS if coarse else RACY_NS):
-            return None
+    if parts and newest_ns >= now - (RACY_COARSE_NS if coarse else RACY_NS):
+        return None
+    parts.sort()
     return hash_bytes("\x1e".join(parts).encode("utf-8", "surrogateescape"))
 
 

@@ -20,14 +20,14 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
 from mlctl.errors import CorruptObjectError, MlctlError, ObjectMissingError, StoreDamageError, UsageError
-from mlctl.store.atomic import temp_path_for
 from mlctl.store.durable import install_all
 from mlctl.store.hashing import is_hash
-from mlctl.store.remote_fs import copy_verified
 from mlctl.store.remote_open import open_backend
 from mlctl.store.repo import Repo
+from mlctl.store.staging import shard_temp
 
 BATCH = 512  # objects made durable (parallel fsync) and renamed together
+TASK = 16  # objects per thread task
 FEW = 64  # up to this many digests, ask per object instead of listing the remote
 
 
@@ -59,6 +59,8 @@ class RemoteStore:
         self.name = name
         self.backend = backend
         self.jobs = jobs
+        self._shards: set[str] = set()
+        self._objects = str(repo.objects.root)
 
     @classmethod
     def open(cls, repo: Repo, remote_name: str | None = None) -> "RemoteStore":
@@ -90,7 +92,7 @@ class RemoteStore:
     def push(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
         """Upload the objects the remote lacks; returns how many were uploaded."""
         wanted = _checked(digests)
-        absent = sorted(d for d in wanted if not self.repo.objects.exists(d))
+        absent = sorted(d for d in wanted if not os.path.isfile(self._local(d)))
         if absent:
             raise ObjectMissingError(absent[0], what=f"object to push ({len(absent)} missing)")
         with remote_errors(self.name, self.backend.url):
@@ -110,7 +112,7 @@ class RemoteStore:
     def pull(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
         """Download the objects the local store lacks, each verified before it lands;
         returns how many arrived. Raises RemoteMissingError after fetching the rest."""
-        todo = sorted(d for d in _checked(digests) if not self.repo.objects.exists(d))
+        todo = sorted(d for d in _checked(digests) if not os.path.isfile(self._local(d)))
         if not todo:
             return 0
         advance = _advancer(progress)
@@ -127,23 +129,24 @@ class RemoteStore:
                 for batch in _chunks(todo, BATCH):
                     staged = self._map(jobs, self._download_one, batch)
                     lacking.extend(d for d, tmp in zip(batch, staged) if tmp is None)
-                    pairs = [(tmp, self.repo.objects.path(d)) for d, tmp in zip(batch, staged) if tmp]
+                    pairs = [(tmp, self._local(d)) for d, tmp in zip(batch, staged) if tmp]
                     pipeline.submit(commit, batch, pairs)
         done = sum(counts)
         if lacking:
             raise RemoteMissingError(self.name, lacking, done)
         return done
 
-    def _upload_one(self, digest: str):
-        return self.backend.put_object(self.repo.objects.path(digest), object_relpath(digest), digest)
+    def _local(self, digest: str) -> str:
+        """The local object's path (digests are checked by ``_checked`` first)."""
+        return f"{self._objects}/{digest[:2]}/{digest[2:]}"
 
-    def _download_one(self, digest: str) -> Path | None:
-        tmp_dir = self.repo.tmp_dir
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path_for(tmp_dir / "object")
+    def _upload_one(self, digest: str):
+        return self.backend.put_object(self._local(digest), object_relpath(digest), digest)
+
+    def _download_one(self, digest: str) -> str | None:
+        tmp = shard_temp(self._objects, digest, self._shards)
         try:
-            with self.backend.open_read(object_relpath(digest)) as src, open(tmp, "wb") as out:
-                copy_verified(src, out, digest)
+            self.backend.fetch_object(object_relpath(digest), tmp, digest)
         except FileNotFoundError:
             _unlink(tmp)
             return None
@@ -157,18 +160,31 @@ class RemoteStore:
         return tmp
 
     def _map(self, jobs: int | None, fn: Callable, items: list) -> list:
-        """``fn`` over ``items`` in parallel; on any failure, drop the temps the others
-        staged and raise the first error."""
-        workers = max(1, min(jobs or self.jobs, len(items)))
+        """``fn`` over ``items`` in parallel, in tasks of a few items (per-task overhead
+        matters for small objects); on any failure, drop the temps already staged and
+        raise the first error."""
+        chunks = [items[i:i + TASK] for i in range(0, len(items), TASK)]
+        workers = max(1, min(jobs or self.jobs, len(chunks)))
+
+        def run(chunk: list) -> list:
+            done = []
+            try:
+                for item in chunk:
+                    done.append(fn(item))
+            except BaseException:
+                _drop(done)
+                raise
+            return done
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(fn, item) for item in items]
+            futures = [pool.submit(run, chunk) for chunk in chunks]
         errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:
             for f in futures:
-                if f.exception() is None and isinstance(f.result(), Path):
-                    _unlink(f.result())
+                if f.exception() is None:
+                    _drop(f.result())
             raise errors[0]
-        return [f.result() for f in futures]
+        return [result for f in futures for result in f.result()]
 
     # -- small files (run records, indexes) -----------------------------------------------
     def put_file_bytes(self, relpath: str, data: bytes) -> None:
@@ -190,6 +206,8 @@ class RemoteStore:
 
 
 def default_jobs(repo: Repo, name: str) -> int:
+    """remote.NAME.jobs, else core.jobs, else four per core (at most 32): transfers mostly
+    wait, on round trips or on file creation."""
     for key in (f"remote.{name}.jobs", "core.jobs"):
         value = repo.config.get(key)
         if value:
@@ -274,6 +292,12 @@ def _chunks(items: list, size: int):
         yield items[start:start + size]
 
 
-def _unlink(path: Path) -> None:
+def _drop(staged: list) -> None:
+    for tmp in staged:
+        if isinstance(tmp, (str, Path)):
+            _unlink(tmp)
+
+
+def _unlink(path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)

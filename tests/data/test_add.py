@@ -15,6 +15,7 @@ from mlctl.data import manifest
 from mlctl.data.add import add
 from mlctl.data.pointer import read as read_pointer
 from mlctl.store import hashing
+from mlctl.store.fsck import iter_temp_files
 from mlctl.store.staging import FileChangedError, ObjectStager
 from tests.conftest import PROJECT, git
 from tests.data.conftest import write_tree
@@ -125,7 +126,7 @@ def test_file_changing_while_hashed_is_refused_and_writes_no_pointer(repo, monke
         add(repo, ["growing.log"])
     assert "growing.log changed while it was being hashed" in info.value.message
     assert not (repo.root / "growing.log.mlctl").exists()
-    assert list(repo.tmp_dir.iterdir()) == []
+    assert list(iter_temp_files(repo)) == []
 
 
 def test_killed_add_writes_no_pointer_and_leaves_the_store_clean(repo, mlctl_proc):
@@ -136,7 +137,7 @@ def test_killed_add_writes_no_pointer_and_leaves_the_store_clean(repo, mlctl_pro
     proc = subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", "-j", "1", "data/big"], cwd=repo.root,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(repo.tmp_dir.glob(".object*")):
+    while time.monotonic() < deadline and not any(iter_temp_files(repo)):
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -144,7 +145,7 @@ def test_killed_add_writes_no_pointer_and_leaves_the_store_clean(repo, mlctl_pro
     fsck = mlctl_proc("fsck", cwd=repo.root)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     assert mlctl_proc("gc", "--grace", "0s", cwd=repo.root).returncode == 0
-    assert list(repo.tmp_dir.glob(".object*")) == []
+    assert list(iter_temp_files(repo)) == []
     res = mlctl_proc("data", "add", "data/big", cwd=repo.root)
     assert res.returncode == 0 and read_pointer(repo.root, "data/big.mlctl").nfiles == 1500
 

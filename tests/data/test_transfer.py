@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from mlctl.errors import CorruptObjectError, ObjectMissingError, StoreDamageError, UsageError
+from mlctl.store.fsck import iter_temp_files
 from mlctl.store.remotes import add_remote
 from mlctl.store.transfer import RemoteError, RemoteMissingError, RemoteStore, object_relpath
 from tests.data.conftest import free_port
@@ -52,6 +53,7 @@ def test_push_uploads_only_missing_then_pull_verifies(pair):
     assert other.pull(digests, jobs=4) == 70
     for d in digests:
         assert b.objects.get_bytes(d) == a.objects.get_bytes(d)
+        assert os.stat(b.objects.path(d)).st_mode & 0o777 == 0o444  # objects are read-only
     assert other.pull(digests) == 0
 
 
@@ -86,7 +88,7 @@ def test_corrupt_remote_object_never_enters_the_store(pair):
         RemoteStore.open(b).pull([digest])
     assert "corrupt" in info.value.message and info.value.exit_code == 3
     assert not b.objects.exists(digest)
-    assert not [p for p in b.tmp_dir.iterdir()]
+    assert list(iter_temp_files(b)) == []
 
 
 def test_push_refuses_missing_and_corrupt_local_objects(pair):
