@@ -136,6 +136,11 @@ class Batcher:
             return await asyncio.wait_for(asyncio.shield(call), self.timeout_s)
         except asyncio.TimeoutError:
             self._abandon(call)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Python 3.11's wait_for can turn a cancel that races its timeout into a
+                # TimeoutError; swallowing it would leave shutdown waiting on this task forever
+                raise asyncio.CancelledError from None
             raise PredictTimeout(self.timeout_s) from None
 
     def _abandon(self, call: asyncio.Future) -> None:
