@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from mlctl.data import manifest
-from mlctl.data.needs import present
+from mlctl.data.needs import missing_objects
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import WorkFile, list_files
 from mlctl.errors import NotFoundError, UsageError
@@ -92,15 +92,11 @@ class TreeHasher:
         """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``."""
         key_of = key_of or (lambda f: f"{prefix}/{f.rel}")
         rows = self.cache.rows_under(prefix)
-        hashes: list[str | None] = [None] * len(files)
-        misses = []
-        exists = present(self.repo.objects)
-        for i, f in enumerate(files):
-            digest = trusted(rows.get(key_of(f)), f.st)
-            if digest and (not self.store or exists(digest)):
-                hashes[i] = digest
-            else:
-                misses.append(i)
+        hashes: list[str | None] = [trusted(rows.get(key_of(f)), f.st) for f in files]
+        if self.store:  # a cached hash only counts if the store still has the object
+            absent = set(missing_objects(self.repo.objects, [h for h in hashes if h]))
+            hashes = [None if h in absent else h for h in hashes]
+        misses = [i for i, h in enumerate(hashes) if h is None]
         if misses:
             self._hash_misses(prefix, files, misses, hashes, key_of)
         live = {key_of(f) for f in files}
