@@ -36,3 +36,17 @@ def hash_file(path: str | os.PathLike, chunk: int = CHUNK) -> str:
 
 def is_hash(value: object) -> bool:
     return isinstance(value, str) and bool(HASH_RE.match(value))
+
+
+def copy_hashed(src, out, chunk: int = CHUNK) -> tuple[str, int]:
+    """Copy ``src`` to ``out`` in one pass while hashing; returns (hash, size)."""
+    h = xxhash.xxh3_128()
+    size = 0
+    while True:
+        block = src.read(chunk)
+        if not block:
+            break
+        h.update(block)
+        out.write(block)
+        size += len(block)
+    return h.hexdigest(), size

@@ -61,22 +61,13 @@ class ObjectStore:
             return self.put_stream(src, fsync=fsync)
 
     def put_stream(self, src, fsync: bool = True) -> tuple[str, int]:
-        hasher = hashing.new_hasher()
         tmp = self._temp()
-        size = 0
         try:
             with open(tmp, "wb") as out:
-                while True:
-                    chunk = src.read(COPY_CHUNK)
-                    if not chunk:
-                        break
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
+                digest, size = hashing.copy_hashed(src, out, COPY_CHUNK)
                 if fsync:
                     out.flush()
                     os.fsync(out.fileno())
-            digest = hasher.hexdigest()
             self._install(tmp, self.path(digest), fsync)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -19,7 +19,7 @@ from mlctl.errors import CorruptObjectError
 from mlctl.store.atomic import atomic_write_bytes, is_temp_name
 from mlctl.store import fastio
 from mlctl.store.durable import install_all
-from mlctl.store.hashing import hash_bytes, hash_file, new_hasher
+from mlctl.store.hashing import copy_hashed, hash_bytes, hash_file
 from mlctl.store.staging import shard_temp
 
 SMALL_OBJECT = 16 << 20
@@ -153,13 +153,7 @@ class FsspecBackend:
             self.write_bytes(rel, data)
             return
         check_digest(hash_file(local), digest)
-        target = self.path(rel)
-        if self.atomic_put:
-            self.fs.put_file(local, target)
-            return
-        tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-        self.fs.put_file(local, tmp)
-        self.fs.mv(tmp, target)
+        self._publish(rel, lambda path: self.fs.put_file(local, path))
 
     def commit(self, staged: list) -> None:
         """Nothing to do: every upload was published whole."""
@@ -174,12 +168,17 @@ class FsspecBackend:
             raise
 
     def write_bytes(self, rel: str, data: bytes) -> None:
+        self._publish(rel, lambda path: self.fs.pipe_file(path, data))
+
+    def _publish(self, rel: str, upload) -> None:
+        """Upload under the final name where the backend publishes whole objects (S3),
+        else under a temp name then rename, so a reader never sees half a file."""
         target = self.path(rel)
         if self.atomic_put:
-            self.fs.pipe_file(target, data)
+            upload(target)
             return
         tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-        self.fs.pipe_file(tmp, data)
+        upload(tmp)
         self.fs.mv(tmp, target)
 
     def read_bytes(self, rel: str) -> bytes | None:
@@ -212,14 +211,6 @@ def check_digest(actual: str, digest: str) -> None:
 
 def copy_verified(src: BinaryIO, out: BinaryIO, digest: str, chunk: int = 1 << 22) -> int:
     """Copy ``src`` to ``out`` while hashing; raise CorruptObjectError if it is not ``digest``."""
-    hasher = new_hasher()
-    size = 0
-    while True:
-        block = src.read(chunk)
-        if not block:
-            break
-        hasher.update(block)
-        out.write(block)
-        size += len(block)
-    check_digest(hasher.hexdigest(), digest)
+    actual, size = copy_hashed(src, out, chunk)
+    check_digest(actual, digest)
     return size
