@@ -27,6 +27,18 @@ class MlctlError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):
+        """Pickle by state, not by __init__ arguments (subclasses take different ones), so
+        an error raised in a worker process arrives in the command unchanged."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls, args, state):
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class UsageError(MlctlError):
     """Bad arguments or malformed input files."""
