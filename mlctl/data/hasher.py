@@ -3,13 +3,15 @@
 ``TreeHasher(repo, store=True)`` is the one place a workspace file or folder becomes a
 hash: add, status, diff and the pipeline's dependency fingerprints all go through it, so
 they agree. Unchanged files (per the stat cache) are never read; the rest are read once,
-on ``jobs`` threads (file reads and hashing release the GIL), and with ``store`` their new
-content is staged and committed to the object store in durable batches.
+on ``jobs`` workers (processes for many files, threads for few: store/workers.py), and
+with ``store`` their new content is staged and committed to the object store in durable
+batches.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat as stat_mod
 import time
@@ -21,8 +23,9 @@ from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import WorkFile, list_files
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store import hashing
-from mlctl.store.durable import install_all
-from mlctl.store.staging import ObjectStager
+from mlctl.store.durable import discard, install_all
+from mlctl.store.staging import ObjectStager, stage_files
+from mlctl.store.workers import FilePool, wants_processes
 from mlctl.store.statcache import fingerprint, open_stat_cache, trusted
 
 BATCH_FILES = 1000  # files hashed, then made durable together (while the next batch is read)
@@ -52,7 +55,7 @@ class TreeHasher:
         self.jobs = jobs or default_jobs(repo)
         self.progress = progress or null_progress
         self.cache = open_stat_cache(repo)
-        self.stager = ObjectStager(repo.objects, store=store)
+        self.stager = ObjectStager(repo.objects.root, repo.objects.tmp_dir, store=store)
 
     def close(self) -> None:
         self.stager.abort()
@@ -106,19 +109,25 @@ class TreeHasher:
     def _hash_misses(self, prefix, files, misses, hashes, key_of) -> None:
         """Read the files the stat cache can't vouch for, in batches. While one batch's
         objects are made durable and renamed into place (mostly waiting on the disk), the
-        next batch is already being read and hashed."""
+        next batch is already being read and hashed. Many files are read by worker
+        processes (see store/workers.py), few on threads."""
         started = time.time_ns()
         total_mib = sum(files[i].st.st_size for i in misses) / MIB
         label = f"hashing {prefix} (MiB)" if total_mib >= 1 else f"hashing {prefix}"
-        with self.progress(label, total=max(1, round(total_mib))) as bar, \
-                ThreadPoolExecutor(max_workers=self.jobs) as pool, \
+        processes = wants_processes(self.jobs, len(misses))
+        with FilePool(self.jobs, processes) as pool, \
+                self.progress(label, total=max(1, round(total_mib))) as bar, \
                 ThreadPoolExecutor(max_workers=1) as committer:
-            def step(n: int) -> None:
-                bar.advance(n / MIB)
+            on_bytes = None if processes else (lambda n: bar.advance(n / MIB))
+            task = functools.partial(stage_files, self.stager.objects_root, self.stager.tmp_dir,
+                                     self.store, on_bytes=on_bytes)
 
-            def some(chunk: list[int]) -> list[str]:  # tasks of many files: per-task overhead adds up
-                return [self.stager.hash_file(files[i].path, files[i].st, _display(prefix, files[i]), step)
-                        for i in chunk]
+            def arrived(staged: list) -> None:
+                for digest, tmp, _ in staged:
+                    if tmp:
+                        self.stager.adopt(digest, tmp)
+                if processes:
+                    bar.advance(sum(size for _, _, size in staged) / MIB)
 
             def commit(staged, rows) -> None:
                 install_all(staged)
@@ -127,16 +136,21 @@ class TreeHasher:
             previous = None
             for batch in _batches(misses, files):
                 chunks = [batch[k:k + TASK] for k in range(0, len(batch), TASK)]
-                for chunk, digests in zip(chunks, pool.map(some, chunks)):
-                    for i, digest in zip(chunk, digests):
+                items = [[(files[i].path, files[i].st, _display(prefix, files[i])) for i in chunk] for chunk in chunks]
+                results = pool.map_all(task, items, drop=_drop_staged, done=arrived)
+                for chunk, staged in zip(chunks, results):
+                    for i, (digest, _, _) in zip(chunk, staged):
                         hashes[i] = digest
-                staged = self.stager.take()
                 rows = [(key_of(files[i]), files[i].st, hashes[i]) for i in batch]
                 if previous is not None:
                     previous.result()
-                previous = committer.submit(commit, staged, rows)
+                previous = committer.submit(commit, self.stager.take(), rows)
             if previous is not None:
                 previous.result()
+
+
+def _drop_staged(staged: list) -> None:
+    discard(tmp for _, tmp, _ in staged if tmp)
 
 
 def _display(prefix: str, f: WorkFile) -> str:

@@ -8,6 +8,10 @@ before its bytes are on disk, and a crash leaves only temp files for ``gc``.
 
 A file that changes while it is read (its size or mtime moves, or it yields a different
 number of bytes than stat said) raises FileChangedError; what was staged for it is dropped.
+
+``stage_files`` is the same work as a task for a worker process or thread (see
+workers.py): it returns each file's hash with the temp it staged, and the caller adopts
+the temps into its own stager to commit them.
 """
 
 from __future__ import annotations
@@ -35,14 +39,13 @@ class FileChangedError(UsageError):
 class ObjectStager:
     """Hash files and stage the new ones; ``store=False`` only hashes."""
 
-    def __init__(self, objects, store: bool = True):
-        self.objects = objects
+    def __init__(self, objects_root: str | os.PathLike, tmp_dir: str | os.PathLike, store: bool = True):
         self.store = store
         self._pending: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._tmp_dir: str | None = None
-        self._root = str(objects.root)
-        self._shards: set[str] = set()
+        self._root = os.fspath(objects_root)
+        self._tmp_dir = os.fspath(tmp_dir)
+        self._tmp_made = False
 
     def hash_file(self, path: str, st: os.stat_result, display: str | None = None, on_bytes=None) -> str:
         """The content hash of ``path`` (whose stat was ``st``), staging it when new."""
@@ -56,10 +59,8 @@ class ObjectStager:
         finally:
             os.close(fd)
         digest = hashing.hash_bytes(data)
-        if self._wanted(digest):
-            tmp = shard_temp(self._root, digest, self._shards)
-            fastio.write_new(tmp, data, 0o444)  # born read-only, as objects are
-            self._keep(digest, tmp)
+        if self._wanted(digest):  # born read-only, as objects are
+            self._keep(digest, write_in_shard(self._root, digest, lambda tmp: fastio.write_new(tmp, data, 0o444)))
         if on_bytes:
             on_bytes(st.st_size)
         return digest
@@ -106,6 +107,11 @@ class ObjectStager:
                 discard([tmp])
         return digest
 
+    def adopt(self, digest: str, tmp: str) -> None:
+        """Take over a temp another worker staged for ``digest`` (dropped if one is already
+        pending)."""
+        self._keep(digest, tmp)
+
     def _keep(self, digest: str, tmp: str) -> None:
         with self._lock:
             if digest in self._pending:
@@ -114,10 +120,18 @@ class ObjectStager:
                 self._pending[digest] = tmp
 
     def _temp(self) -> str:
-        if self._tmp_dir is None:
-            self.objects.tmp_dir.mkdir(parents=True, exist_ok=True)
-            self._tmp_dir = str(self.objects.tmp_dir)
+        if not self._tmp_made:
+            os.makedirs(self._tmp_dir, exist_ok=True)
+            self._tmp_made = True
         return f"{self._tmp_dir}/.object{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(6)}"  # see atomic.py
+
+    @property
+    def objects_root(self) -> str:
+        return self._root
+
+    @property
+    def tmp_dir(self) -> str:
+        return self._tmp_dir
 
     @property
     def pending(self) -> int:
@@ -126,9 +140,13 @@ class ObjectStager:
     def take(self) -> list[tuple[str, str]]:
         """Detach what is staged so far as (temp, final path) pairs for ``install_all``;
         lets the caller make one batch durable while the next is being read."""
+        return [(tmp, f"{self._root}/{d[:2]}/{d[2:]}") for tmp, d in self.take_digests()]
+
+    def take_digests(self) -> list[tuple[str, str]]:
+        """Like ``take`` but (temp, digest) pairs."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        return [(tmp, f"{self._root}/{d[:2]}/{d[2:]}") for d, tmp in pending.items()]
+        return [(tmp, digest) for digest, tmp in pending.items()]
 
     def commit(self) -> int:
         """Make every staged object durable, then move it into place; returns how many."""
@@ -145,6 +163,35 @@ class ObjectStager:
     def __exit__(self, exc_type, *exc):
         if exc_type is not None:
             self.abort()
+
+
+def stage_files(objects_root: str, tmp_dir: str, store: bool, items: list, on_bytes=None) -> list:
+    """A worker's task: hash ``items`` ((path, stat, display) each) and stage new content.
+    Returns (digest, temp or None, size) per item; the caller adopts the temps. On an
+    error the task's temps are dropped and the error raised."""
+    stager = ObjectStager(objects_root, tmp_dir, store)
+    try:
+        digests = [stager.hash_file(path, st, display, on_bytes) for path, st, display in items]
+    except BaseException:
+        stager.abort()
+        raise
+    staged = {digest: tmp for tmp, digest in stager.take_digests()}
+    return [(digest, staged.pop(digest, None), st.st_size) for digest, (_, st, _) in zip(digests, items)]
+
+
+def write_in_shard(objects_root: str, digest: str, write) -> str:
+    """Create a temp for ``digest`` in its shard folder with ``write(temp)``, making the
+    folder only when it is missing (no mkdir call per file, and no cache of made folders
+    to go stale); returns the temp's path."""
+    tmp = f"{objects_root}/{digest[:2]}/.{digest[2:]}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        write(tmp)
+    except FileNotFoundError as exc:
+        if exc.filename != tmp:
+            raise
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        write(tmp)
+    return tmp
 
 
 def shard_temp(objects_root: str, digest: str, made: set[str]) -> str:
