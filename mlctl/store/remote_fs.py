@@ -20,7 +20,7 @@ from mlctl.store.atomic import atomic_write_bytes, is_temp_name
 from mlctl.store import fastio
 from mlctl.store.durable import install_all
 from mlctl.store.hashing import copy_hashed, hash_bytes, hash_file
-from mlctl.store.staging import shard_temp
+from mlctl.store.staging import shard_temp, write_in_shard
 
 SMALL_OBJECT = 16 << 20
 BUCKET_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
@@ -33,7 +33,7 @@ class LocalBackend:
     def __init__(self, root: Path):
         self.root = root
         self.url = str(root)
-        self._objects = f"{root}/objects"
+        self.objects_root = f"{root}/objects"
         self._shards: set[str] = set()
 
     def path(self, rel: str) -> Path:
@@ -62,7 +62,7 @@ class LocalBackend:
     def put_object(self, local: str, rel: str, digest: str) -> str:
         """Copy a local object to a temp beside its final name (so the rename in ``commit``
         is atomic), verifying it on the way."""
-        tmp = shard_temp(self._objects, digest, self._shards)
+        tmp = shard_temp(self.objects_root, digest, self._shards)
         fastio.copy_verified(os.fspath(local), tmp, digest, 0o444)
         return tmp
 
@@ -195,6 +195,31 @@ class FsspecBackend:
             return []
         rels = (name[len(self.root) + 1:] for name in names)
         return sorted(rel for rel in rels if ".tmp-" not in rel.rsplit("/", 1)[-1])  # unfinished uploads
+
+
+def copy_objects(src_root: str, dest_root: str, missing_ok: bool, digests: list[str]) -> list[str | None]:
+    """A worker's task (see workers.py) between two object folders on this machine (a
+    push to or pull from a folder remote): copy each object, verified, to a temp beside
+    its final name for ``install_all``. None for an object the source lacks when
+    ``missing_ok``; on an error, the task's temps are dropped and the error raised."""
+    out: list[str | None] = []
+    try:
+        for digest in digests:
+            src = f"{src_root}/{digest[:2]}/{digest[2:]}"
+            try:
+                out.append(write_in_shard(dest_root, digest,
+                                          lambda tmp: fastio.copy_verified(src, tmp, digest, 0o444)))
+            except FileNotFoundError as exc:
+                if not (missing_ok and exc.filename == src):
+                    raise
+                out.append(None)
+    except BaseException:
+        for tmp in out:
+            if tmp:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+        raise
+    return out
 
 
 def _listdir(path: Path) -> list[str]:
