@@ -8,22 +8,23 @@ out: deletions, then verified objects landing in parallel, then (with ``rev``) t
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.add import ignore
 from mlctl.data.hasher import TreeHasher, null_progress
-from mlctl.data.links import Linker, check_mode
+from mlctl.data.links import Linker, check_mode, land_files
 from mlctl.data.manifest import FILE_MODE, file_mode
 from mlctl.data.needs import require
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store.repo import Repo
+from mlctl.store.workers import FilePool, wants_processes
 
 
 CHUNK = 256  # files per task: per-file task overhead would cost more than a small copy
@@ -189,23 +190,18 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
     modes[""] = linker.mode_for(repo.root)
     result.link = "+".join(sorted(set(modes.values())))  # "copy" when a link mode fell back
     base = str(repo.root) + "/"  # every rel was checked (pointer and manifest rules), folders just above
-
-    def land(chunk) -> None:
-        for rel, digest, mode in chunk:
-            linker.place(digest, base + rel, mode, modes[os.path.dirname(rel)])
-        bar.advance(len(chunk))
-
     chunks = _chunks_by_folder(plan.writes)
-    with progress("checkout", total=len(plan.writes)) as bar:
-        if hasher.jobs == 1 or len(chunks) <= 1:
-            for chunk in chunks:
-                land(chunk)
-        else:
-            with ThreadPoolExecutor(hasher.jobs) as pool:
-                list(pool.map(land, chunks))
+    tasks = [[(digest, base + rel, mode, modes[os.path.dirname(rel)]) for rel, digest, mode in chunk]
+             for chunk in chunks]
+    jobs = max(1, min(hasher.jobs, len(chunks)))
+    with FilePool(jobs, wants_processes(jobs, len(plan.writes))) as pool, \
+            progress("checkout", total=len(plan.writes)) as bar:
+        landed = pool.map_all(functools.partial(land_files, repo.objects, linker.requested), tasks,
+                              done=lambda stats: bar.advance(len(stats)))
     result.written = [rel for rel, _, _ in plan.writes]
     result.warnings = sorted(set(linker.fallbacks.values()))
-    _remember(repo, hasher, plan.writes)
+    _remember(hasher, [(rel, st, digest) for chunk, stats in zip(chunks, landed)
+                       for (rel, digest, _), st in zip(chunk, stats) if st is not None])
     return result
 
 
@@ -232,16 +228,9 @@ def _check_inside(repo, folders) -> None:
                              hint="replace the symlink with a folder, then run the checkout again")
 
 
-def _remember(repo, hasher, writes) -> None:
+def _remember(hasher, rows) -> None:
     """Record what was written in the stat cache, so the next status reads nothing."""
-    now = time.time_ns()
-    rows = []
-    for rel, digest, _ in writes:
-        try:
-            rows.append((rel, os.stat(f"{repo.root}/{rel}"), digest))
-        except FileNotFoundError:
-            continue
-    hasher.cache.record(rows, now)
+    hasher.cache.record(rows, time.time_ns())
 
 
 def _remove(path) -> None:

@@ -145,6 +145,20 @@ class Linker:
         return same_inode if link == "hardlink" else not same_inode
 
 
+def land_files(objects, requested: str, items: list) -> list:
+    """A worker's task (see store/workers.py): land each (digest, dest, mode bits, link)
+    with ``Linker.place``; returns each landed file's stat (for the stat cache)."""
+    linker = Linker(objects, requested)
+    out = []
+    for digest, dest, mode_bits, link in items:
+        linker.place(digest, dest, mode_bits, link)
+        try:
+            out.append(os.stat(dest))
+        except FileNotFoundError:  # removed by someone else already: not worth caching
+            out.append(None)
+    return out
+
+
 def _perms(mode_bits: int) -> int:
     return 0o777 if mode_bits == EXEC_MODE else 0o666  # the umask applies, as for any new file
 
