@@ -54,6 +54,12 @@ class RootGroup(TyperGroup):
         _add_quiet(command)
         return command
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # typer would turn it into a silent exit 130
+            raise MlctlError("interrupted", exit_code=130) from None
+
     def format_commands(self, ctx, formatter):
         rows = [(name, short_help(stem)) for name, stem in sorted(command_modules().items())]
         with formatter.section("Commands"):

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import time
 from typing import Any, Iterable, Sequence
 
 from mlctl.jsonsafe import json_safe
@@ -120,9 +121,9 @@ def progress(description: str, total: int | None = None):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    with Progress(  # no refresh thread: commands fork workers only from a single-threaded process
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=get_console(stderr=True), transient=True,
+        console=get_console(stderr=True), transient=True, auto_refresh=False,
     ) as bar:
         task = bar.add_task(description, total=total)
         yield _Advancer(bar, task)
@@ -137,11 +138,22 @@ class _NullProgress:
 
 
 class _Advancer:
+    EVERY = 0.1  # seconds between redraws
+
     def __init__(self, bar, task):
         self.bar, self.task = bar, task
+        self._drawn = 0.0
 
     def advance(self, n: int = 1) -> None:
         self.bar.advance(self.task, n)
+        self._redraw()
 
     def update(self, **kwargs) -> None:
         self.bar.update(self.task, **kwargs)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        now = time.monotonic()
+        if now - self._drawn >= self.EVERY:
+            self._drawn = now
+            self.bar.refresh()
