@@ -11,6 +11,7 @@ and the cooldown is computed from the history alone.
 from __future__ import annotations
 
 import contextlib
+import time
 
 from mlctl.errors import EXIT_DAMAGE, MlctlError, NotFoundError
 from mlctl.retrain import decide
@@ -39,12 +40,18 @@ def retrain_lock(repo, model: str):
         lock.release()
 
 
-def holder(path) -> str:
-    try:
-        pid, host = path.read_text().split()[:2]
-        return f" (pid {pid} on {host})"
-    except (OSError, ValueError):
-        return ""
+def holder(path, tries: int = 25) -> str:
+    """The " (pid N on HOST)" naming the lock's holder. One that has just taken the lock may
+    not have written its name yet, so an empty file is read again for a moment."""
+    for _ in range(tries):
+        try:
+            pid, host = path.read_text().split()[:2]
+            return f" (pid {pid} on {host})"
+        except ValueError:
+            time.sleep(0.02)
+        except OSError:
+            break
+    return ""
 
 
 def is_locked(repo, model: str) -> bool:

@@ -92,8 +92,9 @@ class FileLock:
 
 def _write_holder(fd: int) -> None:
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        data = f"{os.getpid()} {socket.gethostname()}\n".encode()
+        os.pwrite(fd, data, 0)  # then cut what a longer previous name left: never empty between
+        os.ftruncate(fd, len(data))
     except OSError:
         pass
 
