@@ -5,7 +5,9 @@
 DVC is installed into benchmarks/.venvs/dvc (never into the project). Both tools get an
 identical copy of the data: N files of K KB in data/ and one big file. Each round runs
 every operation for both tools, in alternating order, and the table shows medians and the
-mlctl/DVC ratio with the issue's target. Equivalent commands:
+mlctl/DVC ratio with the issue's target. Before each timed step the disk is flushed
+(sync), so a tool never pays for writeback the step before it left behind. Equivalent
+commands:
 
     cold add (empty store and stat cache)     dvc add data        | mlctl data add data
     status, nothing changed                   dvc status          | mlctl data status
@@ -153,6 +155,14 @@ class Mlctl(Tool):
         return self.run("-q", "data", "pull", "data")
 
 
+def quiet_disk() -> None:
+    """Flush everything written so far before a timed step, so no tool pays for the
+    writeback of what the previous step (or the other tool) left in the page cache: mlctl
+    makes its objects durable, and its flush would otherwise include DVC's dirty pages."""
+    os.sync()
+    time.sleep(0.2)
+
+
 def touch_one(root: Path, round_no: int) -> None:
     victim = root / "data" / "shard007" / "img000007.bin"
     data = bytearray(victim.read_bytes())
@@ -165,19 +175,22 @@ def one_round(tool: Tool, round_no: int, samples: dict, status_repeat: int) -> N
     tool.clear_store()
     for pointer in ("data.dvc", "data.mlctl"):
         (tool.root / pointer).unlink(missing_ok=True)
-    time.sleep(0.1)
+    quiet_disk()
     rec("cold add (20k files)", tool.add())
     tool.status()  # settles racy stat-cache entries (files written just before the add)
     for _ in range(status_repeat):
         rec("status, unchanged", tool.status())
     touch_one(tool.root, round_no)
-    time.sleep(0.1)
+    quiet_disk()
     rec("add after 1 file changed", tool.add())
     shutil.rmtree(tool.root / "data")
+    quiet_disk()
     rec("checkout (copy)", tool.checkout())
     shutil.rmtree(tool.remote, ignore_errors=True)
+    quiet_disk()
     rec("push to local remote", tool.push())
     tool.clear_store()
+    quiet_disk()
     rec("pull from local remote", tool.pull())
     tool.checkout()
 
@@ -200,6 +213,7 @@ def big_round(tool: Tool, samples: dict) -> None:
     rec = lambda op, t: samples.setdefault((op, tool.name), []).append(t)  # noqa: E731
     big = tool.root / "big.bin"
     if not (tool.root / ("big.bin.dvc" if tool.name == "dvc" else "big.bin.mlctl")).exists():
+        quiet_disk()
         rec("add 1 GiB file", tool.add("big.bin"))
     os.utime(big)  # new mtime: the stat cache misses, the file is hashed again
     time.sleep(0.1)
@@ -236,6 +250,7 @@ def main() -> None:
             big_round(tool, samples)
         cp_dest = WORK / "cp-copy"
         shutil.rmtree(cp_dest, ignore_errors=True)
+        quiet_disk()
         samples.setdefault(("checkout (copy)", "cp -r"), []).append(sh(["cp", "-r", str(src / "data"), str(cp_dest)], WORK))
         samples.setdefault(("hash 1 GiB in-process", "cat"), []).append(
             sh(["sh", "-c", f"cat '{src / 'big.bin'}' > /dev/null"], WORK))

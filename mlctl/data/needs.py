@@ -4,12 +4,15 @@ not in the local store."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Callable
 
 from mlctl.data import manifest
 from mlctl.data.pointer import Pointer
 from mlctl.errors import ObjectMissingError
+from mlctl.store import hashing
 from mlctl.store.repo import Repo
+from mlctl.store.statcache import RACY_COARSE_NS, RACY_NS
 
 
 class DataMissingError(ObjectMissingError):
@@ -56,6 +59,39 @@ def missing_objects(objects, digests: list[str]) -> list[str]:
         if d[2:] not in names:
             out.append(d)
     return out
+
+
+def store_fingerprint(objects, now_ns: int) -> str | None:
+    """One hash over the object folders' identities and change times. Adding or removing
+    an object changes its folder's ctime (which no one can set back), so while this
+    fingerprint stays the same, no object came or went. None when a folder changed too
+    recently for its ctime to be trusted (the clock's tick, as for the stat cache)."""
+    parts = []
+    try:
+        with os.scandir(objects.root) as it:
+            for entry in it:
+                if len(entry.name) != 2 or not entry.is_dir(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                coarse = st.st_ctime_ns % 1_000_000_000 == 0
+                if st.st_ctime_ns >= now_ns - (RACY_COARSE_NS if coarse else RACY_NS):
+                    return None
+                parts.append(f"{entry.name}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}")
+    except FileNotFoundError:
+        return None
+    return hashing.hash_bytes("\n".join(sorted(parts)).encode())
+
+
+def all_present(objects, cache, manifest_digest: str, hashes: Callable[[], list[str]]) -> bool:
+    """Whether every object of the manifest is in the store; remembered in the stat cache
+    against the store's fingerprint, so an unchanged store answers without a listing."""
+    fingerprint = store_fingerprint(objects, time.time_ns())
+    if cache.complete(manifest_digest, fingerprint):
+        return True
+    if missing_objects(objects, hashes()):
+        return False
+    cache.record_complete(manifest_digest, fingerprint)
+    return True
 
 
 def entries_of(repo: Repo, pointer: Pointer) -> list[manifest.Entry] | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from mlctl.data import manifest
 from mlctl.data.hasher import TreeHasher
-from mlctl.data.needs import missing_objects, present
+from mlctl.data.needs import all_present, present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, listing_fingerprint, select, tracked
 from mlctl.errors import ObjectMissingError
@@ -62,7 +62,7 @@ def status(repo: Repo, paths: list[str] | None = None, jobs: int | None = None) 
 def path_status(repo: Repo, hasher: TreeHasher, pointer: Pointer) -> PathStatus:
     result = PathStatus(pointer)
     path = repo.workspace_path(pointer.path)
-    result.in_store = _in_store(repo, pointer)
+    result.in_store = _in_store(repo, hasher, pointer)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -76,13 +76,13 @@ def path_status(repo: Repo, hasher: TreeHasher, pointer: Pointer) -> PathStatus:
     return result
 
 
-def _in_store(repo: Repo, pointer: Pointer) -> bool:
+def _in_store(repo: Repo, hasher: TreeHasher, pointer: Pointer) -> bool:
     exists = present(repo.objects)
     if not exists(pointer.hash):
         return False
     if pointer.kind == "file":
         return True
-    return not missing_objects(repo.objects, manifest.hashes(repo.objects, pointer.hash))
+    return all_present(repo.objects, hasher.cache, pointer.hash, lambda: manifest.hashes(repo.objects, pointer.hash))
 
 
 def _compare_folder(repo: Repo, hasher: TreeHasher, pointer: Pointer, path: str, result: PathStatus) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from mlctl.data import manifest
 from mlctl.data.add import add
+from mlctl.data.pointer import read as read_pointer
 from mlctl.data.status import status
+from mlctl.store.statcache import RACY_NS
 from tests.data.test_add import count_reads, settle
 
 
@@ -101,3 +104,39 @@ def test_core_report_object(added):
     report = status(added)
     assert report.changed and [p.pointer.path for p in report.paths] == ["data/raw", "model.bin"]
     assert report.paths[0].modified == ["data/raw/b.txt"] and not report.paths[1].changed
+
+
+def test_the_store_check_is_remembered_until_an_object_comes_or_goes(added, monkeypatch):
+    from mlctl.data import needs
+
+    time.sleep(2 * RACY_NS / 1e9)  # the add just changed the object folders: let their ctime settle
+    checks = []
+    real = needs.missing_objects
+    monkeypatch.setattr(needs, "missing_objects", lambda objects, digests: checks.append(len(digests))
+                        or real(objects, digests))
+    in_store = lambda: {p.pointer.path: p.in_store for p in status(added).paths}  # noqa: E731
+    assert in_store() == {"data/raw": True, "model.bin": True} and checks == [4]
+    assert in_store()["data/raw"] and checks == [4]  # remembered: no listing of the store
+
+    [victim, *_] = manifest.load(added.objects, read_pointer(added.root, "data/raw.mlctl").hash)
+    data = added.objects.get_bytes(victim.hash)
+    added.objects.remove(victim.hash)
+    assert in_store()["data/raw"] is False and len(checks) == 2  # its folder changed: checked again
+    time.sleep(2 * RACY_NS / 1e9)
+    assert in_store()["data/raw"] is False and len(checks) == 3  # settled, but not what was remembered
+    added.objects.put_bytes(data)
+    time.sleep(2 * RACY_NS / 1e9)
+    assert in_store()["data/raw"] is True and len(checks) == 4
+    assert in_store()["data/raw"] is True and len(checks) == 4
+
+
+def test_store_fingerprint_ignores_folders_changed_within_the_clock_tick(added):
+    from mlctl.data.needs import store_fingerprint
+
+    assert store_fingerprint(added.objects, time.time_ns()) is None  # just written by the add
+    time.sleep(2 * RACY_NS / 1e9)
+    first = store_fingerprint(added.objects, time.time_ns())
+    assert first is not None and first == store_fingerprint(added.objects, time.time_ns())
+    added.objects.put_bytes(b"one more object")
+    time.sleep(2 * RACY_NS / 1e9)
+    assert store_fingerprint(added.objects, time.time_ns()) not in (None, first)
