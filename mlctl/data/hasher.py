@@ -83,7 +83,8 @@ class TreeHasher:
         started = time.time_ns()
         files = list_files(path, rel)
         hashes = self.hash_files(rel, files)
-        entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode))
+        exec_mode, file_mode = manifest.EXEC_MODE, manifest.FILE_MODE
+        entries = [manifest.Entry(f.rel, h, f.st.st_size, exec_mode if f.st.st_mode & 0o111 else file_mode)
                    for f, h in zip(files, hashes)]
         data = manifest.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
@@ -94,15 +95,17 @@ class TreeHasher:
     def hash_files(self, prefix: str, files: list[WorkFile], key_of=None) -> list[str]:
         """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``."""
         key_of = key_of or (lambda f: f"{prefix}/{f.rel}")
+        keys = [key_of(f) for f in files]
         rows = self.cache.rows_under(prefix)
-        hashes: list[str | None] = [trusted(rows.get(key_of(f)), f.st) for f in files]
+        get = rows.get
+        hashes: list[str | None] = [trusted(get(key), f.st) for key, f in zip(keys, files)]
         if self.store:  # a cached hash only counts if the store still has the object
             absent = set(missing_objects(self.repo.objects, [h for h in hashes if h]))
             hashes = [None if h in absent else h for h in hashes]
         misses = [i for i, h in enumerate(hashes) if h is None]
         if misses:
             self._hash_misses(prefix, files, misses, hashes, key_of)
-        live = {key_of(f) for f in files}
+        live = set(keys)
         self.cache.forget(k for k in rows if k not in live)
         return hashes  # type: ignore[return-value]
 

@@ -17,6 +17,22 @@ MOTO_KEY = "testing-key"
 MOTO_SECRET = "testing-secret"
 
 
+def start_add_until_staging(repo, *args: str, **popen) -> subprocess.Popen:
+    """`mlctl data add ARGS` as a real process, returned once it has staged its first
+    objects (temp files in the store), for tests that interrupt it there."""
+    from mlctl.store.fsck import iter_temp_files
+    from tests.conftest import PROJECT
+
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", *args], cwd=repo.root, env=env, **popen)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(iter_temp_files(repo)):
+        time.sleep(0.005)
+    return proc
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

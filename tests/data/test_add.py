@@ -18,7 +18,7 @@ from mlctl.store import hashing
 from mlctl.store.fsck import iter_temp_files
 from mlctl.store.staging import FileChangedError, ObjectStager
 from tests.conftest import PROJECT, git
-from tests.data.conftest import write_tree
+from tests.data.conftest import start_add_until_staging, write_tree
 
 
 def settle(root, seconds: float = 1.0) -> None:
@@ -131,14 +131,7 @@ def test_file_changing_while_hashed_is_refused_and_writes_no_pointer(repo, monke
 
 def test_killed_add_writes_no_pointer_and_leaves_the_store_clean(repo, mlctl_proc):
     write_tree(repo.root, {f"data/big/f{i:04d}.bin": os.urandom(30_000) for i in range(1500)})
-    import subprocess
-
-    env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    proc = subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", "-j", "1", "data/big"], cwd=repo.root,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(iter_temp_files(repo)):
-        time.sleep(0.005)
+    proc = start_add_until_staging(repo, "-j", "1", "data/big")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (repo.root / "data/big.mlctl").exists()
@@ -217,3 +210,17 @@ def test_escaping_or_truncated_pointer_is_exit_2_for_every_command(cli, sample, 
         res = cli(*args)
         assert res.exit_code == 2, args
         assert res.stderr.startswith("mlctl: error: pointer model.bin.mlctl is invalid"), (args, res.stderr)
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_by_name(cli, sample):
+    (sample.root / "data/raw").joinpath(os.fsdecode(b"caf\xe9.txt")).write_bytes(b"latin-1 name")
+    res = cli("data", "add", "data/raw")
+    assert res.exit_code == 2
+    assert res.stderr.splitlines()[0] == ("mlctl: error: data/raw/caf\\xe9.txt: the name is not valid UTF-8, "
+                                          "which manifests require")
+    assert not (sample.root / "data/raw.mlctl").exists()
+    os.unlink(sample.root / "data/raw" / os.fsdecode(b"caf\xe9.txt"))
+    assert cli("data", "add", "data/raw").exit_code == 0
+    (sample.root / "data/raw").joinpath(os.fsdecode(b"caf\xe9.txt")).write_bytes(b"again")
+    status = cli("data", "status")  # a tracked folder that gains one: the same clear refusal
+    assert status.exit_code == 2 and "caf\\xe9.txt: the name is not valid UTF-8" in status.stderr

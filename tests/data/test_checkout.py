@@ -210,3 +210,13 @@ def test_never_writes_through_a_symlink_out_of_the_workspace(cli, sample, tmp_pa
     res = cli("data", "checkout")
     assert res.exit_code == 2 and "leads outside the workspace" in res.stderr
     assert list(outside.iterdir()) == []
+
+
+def test_an_empty_tracked_folder_comes_back_as_a_folder(cli, sample):
+    (sample.root / "data/empty").mkdir()
+    assert cli("data", "add", "data/empty").exit_code == 0
+    (sample.root / "data/empty").rmdir()
+    assert cli("data", "status").exit_code == 1
+    res = cli("data", "checkout", "data/empty")
+    assert res.exit_code == 0, res.stderr
+    assert (sample.root / "data/empty").is_dir() and cli("data", "status", "data/empty").exit_code == 0

@@ -27,6 +27,21 @@ def test_manifest_round_trip_is_canonical(files):
     assert manifest.encode(list(reversed(entries))) == data  # order-independent, so hash-stable
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(rel_path, digest, st.integers(0, 2**62), st.sampled_from([FILE_MODE, EXEC_MODE])),
+                max_size=12))
+def test_manifest_bytes_are_what_the_json_module_writes(rows):
+    """Manifest hashes must never change between versions: encode (orjson) is held to the
+    bytes the standard library would write for the same document."""
+    import json
+
+    entries = [Entry(*row) for row in rows]
+    doc = {"files": sorted(([e.path, e.hash, e.size, e.mode] for e in entries), key=lambda r: r[0]),
+           "kind": manifest.KIND, "version": manifest.VERSION}
+    expected = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert manifest.encode(entries) == expected
+
+
 @pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a//b", "a/./b", "a/../../b", "", "a\\b", "a/", "."])
 def test_manifest_rejects_paths_that_escape(bad):
     data = manifest.encode([Entry("ok", "0" * 32, 1)]).replace(b'"ok"', f'"{bad}"'.replace("\\", "\\\\").encode())

@@ -18,7 +18,7 @@ import pytest
 from mlctl.store.fsck import iter_temp_files
 from mlctl.store.workers import PROCESS_FROM
 from tests.conftest import PROJECT
-from tests.data.conftest import tree_bytes, write_tree
+from tests.data.conftest import start_add_until_staging, tree_bytes, write_tree
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 
@@ -90,12 +90,7 @@ def test_add_push_pull_checkout_on_worker_processes(repo, mlctl_proc, tmp_path):
 
 def test_killed_add_takes_its_workers_along_and_frees_the_lock(repo, mlctl_proc):
     write_tree(repo.root, {f"data/big/f{i:05d}.bin": os.urandom(40_000) for i in range(3 * PROCESS_FROM)})
-    env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    proc = subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", "-j", "2", "data/big"], cwd=repo.root,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(iter_temp_files(repo)):
-        time.sleep(0.005)
+    proc = start_add_until_staging(repo, "-j", "2", "data/big")
     children = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -153,13 +148,8 @@ def _rot(path) -> str:
 
 def test_ctrl_c_stops_the_add_and_its_workers_quietly(repo, mlctl_proc):
     write_tree(repo.root, {f"data/big/f{i:05d}.bin": os.urandom(40_000) for i in range(3 * PROCESS_FROM)})
-    env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    proc = subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", "-j", "2", "data/big"], cwd=repo.root,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(iter_temp_files(repo)):
-        time.sleep(0.005)
+    proc = start_add_until_staging(repo, "-j", "2", "data/big", stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
     children = _children(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _, stderr = proc.communicate(timeout=60)
