@@ -48,14 +48,17 @@ def read_all(fd: int, size: int) -> bytes:
         parts.append(more)
 
 
-def copy_verified(src: str, dest: str, digest: str, perms: int = 0o666) -> int:
+def copy_verified(src: str, dest: str, digest: str, perms: int = 0o666, small_only: bool = False) -> int:
     """Copy ``src`` to a new file ``dest``, hashing on the way; raise CorruptObjectError
-    (leaving no ``dest``) when the bytes are not ``digest``. Returns the size."""
+    (leaving no ``dest``) when the bytes are not ``digest``. Returns the size. With
+    ``small_only``, a source too big to verify before writing is left alone (returns -1)."""
     from mlctl.store.remote_fs import check_digest, copy_verified as stream_verified
 
     fd = os.open(src, READ)
     try:
         size = os.fstat(fd).st_size
+        if size > SMALL and small_only:
+            return -1
         if size <= SMALL:
             data = read_all(fd, size)
             check_digest(hashing.hash_bytes(data), digest)

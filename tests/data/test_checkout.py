@@ -15,7 +15,6 @@ from mlctl.data.checkout import checkout
 from mlctl.data.links import Linker
 from mlctl.data.pointer import read as read_pointer
 from tests.data.conftest import commit_all, tree_bytes, write_tree
-from tests.data.test_add import settle
 
 
 @pytest.fixture
@@ -220,3 +219,24 @@ def test_an_empty_tracked_folder_comes_back_as_a_folder(cli, sample):
     res = cli("data", "checkout", "data/empty")
     assert res.exit_code == 0, res.stderr
     assert (sample.root / "data/empty").is_dir() and cli("data", "status", "data/empty").exit_code == 0
+
+
+def test_new_small_files_are_written_in_place_others_through_a_rename(repo, monkeypatch):
+    from mlctl.data.links import Linker
+    from mlctl.store import fastio
+
+    small = repo.objects.put_bytes(b"small\n")
+    big_bytes = os.urandom(fastio.SMALL + 1)
+    big = repo.objects.put_bytes(big_bytes)
+    renames = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: renames.append(os.path.basename(b)) or real_replace(a, b))
+    linker = Linker(repo.objects, "copy")
+    linker.place(small, str(repo.root / "new.txt"), 0o644, "copy")
+    (repo.root / "old.txt").write_text("edited\n")
+    linker.place(small, str(repo.root / "old.txt"), 0o644, "copy")
+    linker.place(big, str(repo.root / "big.bin"), 0o644, "copy")
+    assert renames == ["old.txt", "big.bin"]  # replacing, or too big to verify before writing
+    assert (repo.root / "new.txt").read_bytes() == (repo.root / "old.txt").read_bytes() == b"small\n"
+    assert (repo.root / "big.bin").read_bytes() == big_bytes
+    assert not [p for p in repo.root.iterdir() if ".tmp-" in p.name]
