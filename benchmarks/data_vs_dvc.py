@@ -276,10 +276,12 @@ def report(samples: dict, version: str, args) -> None:
             continue
         target = TARGETS.get(op)
         verdict = "" if target is None else ("ok" if m / d <= target else "MISSED")
-        rows.append([op, f"{d:.3f}", f"{m:.3f}", f"{m / d:.3f}", f"<= {target}" if target else "-", verdict])
+        per_round = [a / b for a, b in zip(samples[(op, "mlctl")], samples[(op, "dvc")])]
+        spread = f"{min(per_round):.2f}-{max(per_round):.2f}"
+        rows.append([op, f"{d:.3f}", f"{m:.3f}", f"{m / d:.3f}", spread, f"<= {target}" if target else "-", verdict])
     print(f"\nDVC {version} vs mlctl; {args.files} files x {args.file_kb} KB, {args.big_mib} MiB file; "
           f"medians of {args.rounds} rounds (seconds)\n")
-    print_table(["operation", "dvc", "mlctl", "mlctl/dvc", "target", ""], rows)
+    print_table(["operation", "dvc", "mlctl", "mlctl/dvc", "rounds' range", "target", ""], rows)
     extra = []
     cp, co = med.get(("checkout (copy)", "cp -r")), med.get(("checkout (copy)", "mlctl"))
     if cp and co:
