@@ -110,10 +110,10 @@ class TreeHasher:
         return hashes  # type: ignore[return-value]
 
     def _hash_misses(self, prefix, files, misses, hashes, key_of) -> None:
-        """Read the files the stat cache can't vouch for, in batches. While one batch's
-        objects are made durable and renamed into place (mostly waiting on the disk), the
-        next batch is already being read and hashed. Many files are read by worker
-        processes (see store/workers.py), few on threads."""
+        """Read the files the stat cache can't vouch for. As results come in they are
+        gathered into batches; while one batch's objects are made durable and renamed into
+        place (mostly waiting on the disk), the workers go on reading. Many files are read
+        by worker processes (see store/workers.py), few on threads."""
         started = time.time_ns()
         total_mib = sum(files[i].st.st_size for i in misses) / MIB
         label = f"hashing {prefix} (MiB)" if total_mib >= 1 else f"hashing {prefix}"
@@ -124,32 +124,57 @@ class TreeHasher:
             on_bytes = None if processes else (lambda n: bar.advance(n / MIB))
             task = functools.partial(stage_files, self.stager.objects_root, self.stager.tmp_dir,
                                      self.store, on_bytes=on_bytes)
+            chunks = [misses[k:k + TASK] for k in range(0, len(misses), TASK)]
+            batch = _Batch(self.stager, committer, lambda rows: self.cache.record(rows, started))
+            arrivals = iter(chunks)
 
             def arrived(staged: list) -> None:
-                for digest, tmp, _ in staged:
+                for i, (digest, tmp, size) in zip(next(arrivals), staged):
+                    hashes[i] = digest
                     if tmp:
                         self.stager.adopt(digest, tmp)
+                    batch.add((key_of(files[i]), files[i].st, digest), size)
                 if processes:
                     bar.advance(sum(size for _, _, size in staged) / MIB)
 
-            def commit(staged, rows) -> None:
-                install_all(staged)
-                self.cache.record(rows, started)
+            items = [[(files[i].path, files[i].st, _display(prefix, files[i])) for i in chunk] for chunk in chunks]
+            pool.map_all(task, items, drop=_drop_staged, done=arrived)
+            batch.flush()
+            batch.wait()
 
-            previous = None
-            for batch in _batches(misses, files):
-                chunks = [batch[k:k + TASK] for k in range(0, len(batch), TASK)]
-                items = [[(files[i].path, files[i].st, _display(prefix, files[i])) for i in chunk] for chunk in chunks]
-                results = pool.map_all(task, items, drop=_drop_staged, done=arrived)
-                for chunk, staged in zip(chunks, results):
-                    for i, (digest, _, _) in zip(chunk, staged):
-                        hashes[i] = digest
-                rows = [(key_of(files[i]), files[i].st, hashes[i]) for i in batch]
-                if previous is not None:
-                    previous.result()
-                previous = committer.submit(commit, self.stager.take(), rows)
-            if previous is not None:
-                previous.result()
+
+class _Batch:
+    """Hashed files gathered until a batch is full; then its staged objects are committed
+    (made durable, renamed into place) and only then its stat-cache rows recorded, on the
+    committer thread, one batch at a time."""
+
+    def __init__(self, stager, committer, record):
+        self.stager, self.committer, self.record = stager, committer, record
+        self.rows: list = []
+        self.bytes = 0
+        self.previous = None
+
+    def add(self, row, size: int) -> None:
+        self.rows.append(row)
+        self.bytes += size
+        if len(self.rows) >= BATCH_FILES or self.bytes >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        self.wait()
+        rows, self.rows, self.bytes = self.rows, [], 0
+        self.previous = self.committer.submit(self._commit, self.stager.take(), rows)
+
+    def _commit(self, staged, rows) -> None:
+        install_all(staged)
+        self.record(rows)
+
+    def wait(self) -> None:
+        if self.previous is not None:
+            previous, self.previous = self.previous, None
+            previous.result()
 
 
 def _drop_staged(staged: list) -> None:
@@ -158,15 +183,3 @@ def _drop_staged(staged: list) -> None:
 
 def _display(prefix: str, f: WorkFile) -> str:
     return f"{prefix}/{f.rel}" if f.rel else prefix
-
-
-def _batches(indices: list[int], files: list[WorkFile]):
-    batch, size = [], 0
-    for i in indices:
-        batch.append(i)
-        size += files[i].st.st_size
-        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch

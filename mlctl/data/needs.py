@@ -112,13 +112,18 @@ def file_objects(pointer: Pointer, entries: list[manifest.Entry] | None) -> list
     return list(dict.fromkeys(e.hash for e in entries))
 
 
-def require(repo: Repo, pointers: list[Pointer]) -> dict[str, list[manifest.Entry] | None]:
-    """Every pointer's entries, after checking all their objects are present."""
+def require(repo: Repo, pointers: list[Pointer], cache=None) -> dict[str, list[manifest.Entry] | None]:
+    """Every pointer's entries, after checking all their objects are present (with a stat
+    cache, a folder already found complete in an unchanged store is not checked again)."""
     out = {}
     for pointer in pointers:
         entries = entries_of(repo, pointer)
-        absent = missing_objects(repo.objects, file_objects(pointer, entries))
-        if absent:
-            raise DataMissingError(pointer.path, absent)
+        needed = file_objects(pointer, entries)
+        known = cache is not None and entries is not None and all_present(
+            repo.objects, cache, pointer.hash, lambda: needed)
+        if not known:
+            absent = missing_objects(repo.objects, needed)
+            if absent:
+                raise DataMissingError(pointer.path, absent)
         out[pointer.path] = entries
     return out

@@ -57,10 +57,10 @@ class FilePool:
 
     def map_all(self, fn: Callable, tasks: Iterable, drop: Callable[[object], None] | None = None,
                 done: Callable[[object], None] | None = None) -> list:
-        """Every task's result, in task order; ``done(result)`` as each one arrives. When a
-        task fails, tasks not started are cancelled, running ones finish (nothing is left
-        half-done behind our back), the results of the others go to ``drop`` (to delete
-        what they staged), and the first error is raised."""
+        """Every task's result, in task order; ``done(result)`` as each one arrives (the
+        workers go on meanwhile). When a task (or ``done``) fails, tasks not started are
+        cancelled, running ones finish (nothing is left half-done behind our back), every
+        result goes to ``drop`` (to delete what it staged), and the first error is raised."""
         futures = [self._pool.submit(fn, task) for task in tasks]
         results, error = [], None
         for future in futures:
@@ -68,15 +68,14 @@ class FilePool:
                 continue
             try:
                 result = future.result()
+                if error is None and done:
+                    done(result)
+                results.append(result)
             except BaseException as exc:  # KeyboardInterrupt too: drop, then re-raise
                 if error is None:
                     error = exc
                     for later in futures:
                         later.cancel()  # those not started yet never will
-                continue
-            results.append(result)
-            if error is None and done:
-                done(result)
         if error is not None:
             for result in results:
                 if drop:
