@@ -15,7 +15,6 @@ import functools
 import os
 import stat as stat_mod
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from mlctl.data import manifest
 from mlctl.data.needs import missing_objects
@@ -25,7 +24,7 @@ from mlctl.errors import NotFoundError, UsageError
 from mlctl.store import hashing
 from mlctl.store.durable import discard, install_all
 from mlctl.store.staging import ObjectStager, stage_files
-from mlctl.store.workers import FilePool, wants_processes
+from mlctl.store.workers import FilePool, Pipeline, wants_processes
 from mlctl.store.statcache import fingerprint, open_stat_cache, trusted
 
 BATCH_FILES = 1000  # files hashed, then made durable together (while the next batch is read)
@@ -120,7 +119,7 @@ class TreeHasher:
         processes = wants_processes(self.jobs, len(misses))
         with FilePool(self.jobs, processes) as pool, \
                 self.progress(label, total=max(1, round(total_mib))) as bar, \
-                ThreadPoolExecutor(max_workers=1) as committer:
+                Pipeline() as committer:
             on_bytes = None if processes else (lambda n: bar.advance(n / MIB))
             task = functools.partial(stage_files, self.stager.objects_root, self.stager.tmp_dir,
                                      self.store, on_bytes=on_bytes)
@@ -140,19 +139,17 @@ class TreeHasher:
             items = [[(files[i].path, files[i].st, _display(prefix, files[i])) for i in chunk] for chunk in chunks]
             pool.map_all(task, items, drop=_drop_staged, done=arrived)
             batch.flush()
-            batch.wait()
 
 
 class _Batch:
     """Hashed files gathered until a batch is full; then its staged objects are committed
     (made durable, renamed into place) and only then its stat-cache rows recorded, on the
-    committer thread, one batch at a time."""
+    committer, one batch at a time."""
 
     def __init__(self, stager, committer, record):
         self.stager, self.committer, self.record = stager, committer, record
         self.rows: list = []
         self.bytes = 0
-        self.previous = None
 
     def add(self, row, size: int) -> None:
         self.rows.append(row)
@@ -161,20 +158,13 @@ class _Batch:
             self.flush()
 
     def flush(self) -> None:
-        if not self.rows:
-            return
-        self.wait()
-        rows, self.rows, self.bytes = self.rows, [], 0
-        self.previous = self.committer.submit(self._commit, self.stager.take(), rows)
+        if self.rows:
+            rows, self.rows, self.bytes = self.rows, [], 0
+            self.committer.submit(self._commit, self.stager.take(), rows)
 
     def _commit(self, staged, rows) -> None:
         install_all(staged)
         self.record(rows)
-
-    def wait(self) -> None:
-        if self.previous is not None:
-            previous, self.previous = self.previous, None
-            previous.result()
 
 
 def _drop_staged(staged: list) -> None:

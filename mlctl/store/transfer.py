@@ -27,7 +27,7 @@ from mlctl.store.remote_fs import LocalBackend, copy_objects
 from mlctl.store.remote_open import open_backend
 from mlctl.store.repo import Repo
 from mlctl.store.staging import shard_temp
-from mlctl.store.workers import FilePool, wants_processes
+from mlctl.store.workers import FilePool, Pipeline, wants_processes
 
 BATCH = 512  # objects made durable (parallel fsync) and renamed together
 TASK = 16  # objects per thread task
@@ -108,7 +108,7 @@ class RemoteStore:
                 advance(len(batch))
 
             # batch k is made durable while batch k+1 copies; the workers outlive the commits
-            with self._workers(jobs, len(todo)) as pool, _Pipeline() as pipeline:
+            with self._workers(jobs, len(todo)) as pool, Pipeline() as pipeline:
                 for batch in _chunks(todo, BATCH):
                     pipeline.submit(commit, batch, self._copy(pool, batch, upload=True))
         return len(todo)
@@ -129,7 +129,7 @@ class RemoteStore:
 
         with remote_errors(self.name, self.backend.url):
             self.backend.check(create=False)
-            with self._workers(jobs, len(todo)) as pool, _Pipeline() as pipeline:
+            with self._workers(jobs, len(todo)) as pool, Pipeline() as pipeline:
                 for batch in _chunks(todo, BATCH):
                     staged = self._copy(pool, batch, upload=False)
                     lacking.extend(d for d, tmp in zip(batch, staged) if tmp is None)
@@ -257,35 +257,6 @@ def _advancer(progress) -> Callable[[int], None]:
     if hasattr(progress, "advance"):
         return progress.advance
     return progress
-
-
-class _Pipeline:
-    """Runs each submitted step on one background thread, one at a time and in order,
-    so the disk flushes one batch while the caller prepares the next; the caller waits
-    for the previous step before handing over another (bounded temp space)."""
-
-    def __init__(self):
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._last = None
-
-    def submit(self, fn, *args) -> None:
-        self.wait()
-        self._last = self._pool.submit(fn, *args)
-
-    def wait(self) -> None:
-        if self._last is not None:
-            last, self._last = self._last, None
-            last.result()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        try:
-            if exc_type is None:
-                self.wait()
-        finally:
-            self._pool.shutdown(wait=True)
 
 
 def _spread(digests: Iterable[str]) -> list[str]:

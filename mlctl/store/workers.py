@@ -15,6 +15,9 @@ ignore Ctrl-C (the parent handles it and stops the pool) and exit on their own w
 parent dies, so a killed command never leaves a worker behind holding the repository's
 lock. Task functions must be module-level and take picklable arguments; errors,
 MlctlError included, come back as raised.
+
+``Pipeline`` is the other half of such jobs: the one background thread that commits
+(makes durable, renames into place) one batch while the workers produce the next.
 """
 
 from __future__ import annotations
@@ -91,6 +94,35 @@ class FilePool:
 
     def __exit__(self, exc_type, *exc) -> None:
         self.close(cancel=exc_type is not None)
+
+
+class Pipeline:
+    """Runs each submitted step on one background thread, one at a time and in order,
+    so the disk flushes one batch while the caller prepares the next; the caller waits
+    for the previous step before handing over another (bounded temp space)."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._last = None
+
+    def submit(self, fn, *args) -> None:
+        self.wait()
+        self._last = self._pool.submit(fn, *args)
+
+    def wait(self) -> None:
+        if self._last is not None:
+            last, self._last = self._last, None
+            last.result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        try:
+            if exc_type is None:
+                self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _nothing() -> None:
