@@ -23,6 +23,7 @@ from mlctl.data.needs import require
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
 from mlctl.errors import NotFoundError, UsageError
+from mlctl.store.atomic import dead_writers_temp
 from mlctl.store.repo import Repo
 from mlctl.store.workers import FilePool, wants_processes
 
@@ -136,7 +137,8 @@ def _plan_folder(repo, hasher, linker, link, pointer, entries, plan: Plan, force
         plan.writes.append((rel, e.hash, e.mode))
     for f, digest in present.values():
         if f.rel not in wanted:
-            _plan_destroy(repo, f"{pointer.path}/{f.rel}", digest, plan, force)
+            if not dead_writers_temp(os.path.basename(f.rel)):  # what a killed checkout left is garbage
+                _plan_destroy(repo, f"{pointer.path}/{f.rel}", digest, plan, force)
             plan.deletes.append(f"{pointer.path}/{f.rel}")
 
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 from mlctl.net import bind_listener
 from mlctl.errors import MlctlError
+from mlctl.store.atomic import process_alive
 
 GRACE_S = 30.0
 CRASH_WINDOW_S = 5.0
@@ -94,18 +95,8 @@ def _remove_dead_run_dirs(folder: Path) -> None:
     if not folder.is_dir():
         return
     for entry in folder.iterdir():
-        if entry.name.isdigit() and not _alive(int(entry.name)):
+        if entry.name.isdigit() and not process_alive(int(entry.name)):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 def _preload_server_modules() -> None:

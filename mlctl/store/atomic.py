@@ -32,6 +32,25 @@ def temp_owner_pid(name: str) -> int | None:
         return None
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still be running (e.g. the writer named in a temp file)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dead_writers_temp(name: str) -> bool:
+    """A temp file whose writer is gone (killed mid-write): garbage, safe to remove."""
+    pid = temp_owner_pid(name) if is_temp_name(name) else None
+    return pid is not None and not process_alive(pid)
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename in ``path`` durable (a no-op where directories can't be opened)."""
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from mlctl.components import iter_hooks
 from mlctl.errors import UsageError
-from mlctl.store.atomic import temp_owner_pid
+from mlctl.store.atomic import temp_owner_pid, process_alive
 from mlctl.store.fsck import iter_temp_files
 from mlctl.store.repo import Repo
 
@@ -87,7 +87,7 @@ def _remove_temps(repo: Repo, cutoff: float, dry_run: bool) -> int:
     count = 0
     for path in iter_temp_files(repo):
         pid = temp_owner_pid(os.path.basename(path))
-        if pid is not None and _alive(pid):
+        if pid is not None and process_alive(pid):
             try:
                 if os.stat(path).st_mtime > cutoff:
                     continue
@@ -100,15 +100,3 @@ def _remove_temps(repo: Repo, cutoff: float, dry_run: bool) -> int:
             except FileNotFoundError:
                 pass
     return count
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

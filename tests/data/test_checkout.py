@@ -240,3 +240,21 @@ def test_new_small_files_are_written_in_place_others_through_a_rename(repo, monk
     assert (repo.root / "new.txt").read_bytes() == (repo.root / "old.txt").read_bytes() == b"small\n"
     assert (repo.root / "big.bin").read_bytes() == big_bytes
     assert not [p for p in repo.root.iterdir() if ".tmp-" in p.name]
+
+
+def test_temp_files_a_killed_checkout_left_are_removed_not_refused(cli, added):
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that has exited: its temp files are garbage
+    dead = added.root / f"data/raw/sub/.c.txt.tmp-{gone.pid}-0a1b2c3d"
+    dead.write_text("half a file")
+    live = added.root / f"data/raw/.a.txt.tmp-{os.getpid()}-0a1b2c3d"  # a writer still running: hands off
+    live.write_text("being written")
+    res = cli("data", "checkout")
+    assert res.exit_code == 2 and ".a.txt.tmp-" in res.stderr and ".c.txt.tmp-" not in res.stderr
+    live.unlink()
+    res = cli("data", "checkout")
+    assert res.exit_code == 0, res.stderr
+    assert not dead.exists() and cli("data", "status").exit_code == 0
