@@ -186,10 +186,8 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
         if p.kind == "dir":
             _prune_empty(repo.workspace_path(p.path))
     parents = sorted({os.path.dirname(rel) for rel, _, _ in plan.writes} - {""})
-    for folder in sorted({p.path for p in pointers if p.kind == "dir"} - set(parents)):
+    for folder in sorted(set(parents) | {p.path for p in pointers if p.kind == "dir"}):
         _make_folder(repo.workspace_path(folder))  # a tracked folder that is empty is still a folder
-    for parent in parents:
-        _make_folder(repo.workspace_path(parent))
     modes = {parent: linker.mode_for(repo.workspace_path(parent)) for parent in parents}
     modes[""] = linker.mode_for(repo.root)
     result.link = "+".join(sorted(set(modes.values())))  # "copy" when a link mode fell back

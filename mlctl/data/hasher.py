@@ -82,8 +82,7 @@ class TreeHasher:
         started = time.time_ns()
         files = list_files(path, rel)
         hashes = self.hash_files(rel, files)
-        exec_mode, file_mode = manifest.EXEC_MODE, manifest.FILE_MODE
-        entries = [manifest.Entry(f.rel, h, f.st.st_size, exec_mode if f.st.st_mode & 0o111 else file_mode)
+        entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode))
                    for f, h in zip(files, hashes)]
         data = manifest.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)

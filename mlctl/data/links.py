@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 import threading
 from pathlib import Path
 
 from mlctl.data.manifest import EXEC_MODE
 from mlctl.errors import UsageError
 from mlctl.store import hashing
-from mlctl.store.atomic import TEMP_MARKER, temp_path_for
+from mlctl.store.atomic import temp_name, temp_path_for
 from mlctl.store.fastio import copy_verified
 from mlctl.store.remote_fs import check_digest
 
@@ -88,7 +87,7 @@ class Linker:
         if link == "copy" and self._copy_new(digest, dest, mode_bits):
             return
         folder, name = os.path.split(dest)
-        tmp = f"{folder}/.{name}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"  # as atomic.temp_path_for
+        tmp = temp_name(folder, name)
         try:
             if link == "copy":
                 self._copy(digest, tmp, mode_bits)

@@ -82,16 +82,17 @@ def store_fingerprint(objects, now_ns: int) -> str | None:
     return hashing.hash_bytes("\n".join(sorted(parts)).encode())
 
 
-def all_present(objects, cache, manifest_digest: str, hashes: Callable[[], list[str]]) -> bool:
-    """Whether every object of the manifest is in the store; remembered in the stat cache
-    against the store's fingerprint, so an unchanged store answers without a listing."""
+def missing_from_manifest(objects, cache, manifest_digest: str, hashes: Callable[[], list[str]]) -> list[str]:
+    """``missing_objects`` for a manifest's objects, remembering a complete answer in the
+    stat cache against the store's fingerprint, so an unchanged store answers without a
+    listing (and without ``hashes()``)."""
     fingerprint = store_fingerprint(objects, time.time_ns())
     if cache.complete(manifest_digest, fingerprint):
-        return True
-    if missing_objects(objects, hashes()):
-        return False
-    cache.record_complete(manifest_digest, fingerprint)
-    return True
+        return []
+    absent = missing_objects(objects, hashes())
+    if not absent:
+        cache.record_complete(manifest_digest, fingerprint)
+    return absent
 
 
 def entries_of(repo: Repo, pointer: Pointer) -> list[manifest.Entry] | None:
@@ -119,11 +120,11 @@ def require(repo: Repo, pointers: list[Pointer], cache=None) -> dict[str, list[m
     for pointer in pointers:
         entries = entries_of(repo, pointer)
         needed = file_objects(pointer, entries)
-        known = cache is not None and entries is not None and all_present(
-            repo.objects, cache, pointer.hash, lambda: needed)
-        if not known:
+        if cache is not None and entries is not None:
+            absent = missing_from_manifest(repo.objects, cache, pointer.hash, lambda: needed)
+        else:
             absent = missing_objects(repo.objects, needed)
-            if absent:
-                raise DataMissingError(pointer.path, absent)
+        if absent:
+            raise DataMissingError(pointer.path, absent)
         out[pointer.path] = entries
     return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from mlctl.data import manifest
 from mlctl.data.hasher import TreeHasher
-from mlctl.data.needs import all_present, present
+from mlctl.data.needs import missing_from_manifest, present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, listing_fingerprint, select, tracked
 from mlctl.errors import ObjectMissingError
@@ -82,7 +82,8 @@ def _in_store(repo: Repo, hasher: TreeHasher, pointer: Pointer) -> bool:
         return False
     if pointer.kind == "file":
         return True
-    return all_present(repo.objects, hasher.cache, pointer.hash, lambda: manifest.hashes(repo.objects, pointer.hash))
+    return not missing_from_manifest(repo.objects, hasher.cache, pointer.hash,
+                                     lambda: manifest.hashes(repo.objects, pointer.hash))
 
 
 def _compare_folder(repo: Repo, hasher: TreeHasher, pointer: Pointer, path: str, result: PathStatus) -> None:

@@ -109,7 +109,7 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
         return
     append, is_reg = out.append, stat_mod.S_ISREG
     for entry in entries:
-        if not (entry.name.isascii() or _utf8(entry.name)):
+        if not _utf8(entry.name):
             shown = os.fsencode(entry.name).decode("utf-8", "backslashreplace")
             raise UsageError(f"{display}/{prefix}{shown}: the name is not valid UTF-8, which manifests require",
                              hint="rename it (e.g. with convmv) and run the command again")
@@ -137,6 +137,8 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
 def _utf8(name: str) -> bool:
     """False for a name that came off the disk as bytes that are not UTF-8 (Python keeps
     them as lone surrogates, which no manifest or pointer can hold)."""
+    if name.isascii():  # nearly every name: no encoding needed
+        return True
     try:
         name.encode("utf-8")
         return True
@@ -156,7 +158,7 @@ def listing_fingerprint(abs_root: str, started_ns: int) -> str | None:
         folder, prefix = stack.pop()
         with os.scandir(folder) as it:
             for entry in it:
-                if not (entry.name.isascii() or _utf8(entry.name)):
+                if not _utf8(entry.name):
                     return None  # the full listing says what is wrong with it
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name not in SKIP_DIRS:

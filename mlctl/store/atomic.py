@@ -17,7 +17,12 @@ TEMP_MARKER = ".tmp-"
 
 def temp_path_for(path: Path) -> Path:
     """A unique temp path beside ``path`` that names the writing process."""
-    return path.with_name(f".{path.name}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}")
+    return Path(temp_name(str(path.parent), path.name))
+
+
+def temp_name(folder: str, name: str) -> str:
+    """``folder/.name.tmp-<pid>-<rand>`` as a string (hot paths build thousands)."""
+    return f"{folder}/.{name}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def is_temp_name(name: str) -> bool:

@@ -126,6 +126,19 @@ def install_all(pairs: list[tuple[str | Path, str | Path]], fsync: bool = True) 
     return created
 
 
+def each_staged(stage, items) -> list:
+    """``stage(item)`` for each item, each returning a staged temp (or None); if one
+    fails, the temps staged so far are discarded and the error raised."""
+    staged = []
+    try:
+        for item in items:
+            staged.append(stage(item))
+    except BaseException:
+        discard(tmp for tmp in staged if tmp)
+        raise
+    return staged
+
+
 def discard(paths: Iterable[str | os.PathLike]) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):

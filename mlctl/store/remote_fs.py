@@ -18,7 +18,7 @@ from typing import BinaryIO
 from mlctl.errors import CorruptObjectError
 from mlctl.store.atomic import atomic_write_bytes, is_temp_name
 from mlctl.store import fastio
-from mlctl.store.durable import install_all
+from mlctl.store.durable import each_staged, install_all
 from mlctl.store.hashing import copy_hashed, hash_bytes, hash_file
 from mlctl.store.staging import shard_temp, write_in_shard
 
@@ -202,24 +202,16 @@ def copy_objects(src_root: str, dest_root: str, missing_ok: bool, digests: list[
     push to or pull from a folder remote): copy each object, verified, to a temp beside
     its final name for ``install_all``. None for an object the source lacks when
     ``missing_ok``; on an error, the task's temps are dropped and the error raised."""
-    out: list[str | None] = []
-    try:
-        for digest in digests:
-            src = f"{src_root}/{digest[:2]}/{digest[2:]}"
-            try:
-                out.append(write_in_shard(dest_root, digest,
-                                          lambda tmp: fastio.copy_verified(src, tmp, digest, 0o444)))
-            except FileNotFoundError as exc:
-                if not (missing_ok and exc.filename == src):
-                    raise
-                out.append(None)
-    except BaseException:
-        for tmp in out:
-            if tmp:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-        raise
-    return out
+    def copy_one(digest: str) -> str | None:
+        src = f"{src_root}/{digest[:2]}/{digest[2:]}"
+        try:
+            return write_in_shard(dest_root, digest, lambda tmp: fastio.copy_verified(src, tmp, digest, 0o444))
+        except FileNotFoundError as exc:
+            if missing_ok and exc.filename == src:
+                return None
+            raise
+
+    return each_staged(copy_one, digests)
 
 
 def _listdir(path: Path) -> list[str]:

@@ -23,7 +23,7 @@ import threading
 from mlctl.errors import UsageError
 from mlctl.store import hashing
 from mlctl.store import fastio
-from mlctl.store.atomic import TEMP_MARKER
+from mlctl.store.atomic import TEMP_MARKER, temp_name
 from mlctl.store.durable import discard, install_all
 
 WHOLE_READ = 8 << 20  # files up to this size are read in one call
@@ -183,7 +183,7 @@ def write_in_shard(objects_root: str, digest: str, write) -> str:
     """Create a temp for ``digest`` in its shard folder with ``write(temp)``, making the
     folder only when it is missing (no mkdir call per file, and no cache of made folders
     to go stale); returns the temp's path."""
-    tmp = f"{objects_root}/{digest[:2]}/.{digest[2:]}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = temp_name(f"{objects_root}/{digest[:2]}", digest[2:])
     try:
         write(tmp)
     except FileNotFoundError as exc:
@@ -202,7 +202,7 @@ def shard_temp(objects_root: str, digest: str, made: set[str]) -> str:
     if shard not in made:  # ``made``: shard folders this writer already ensured (set.add is atomic)
         os.makedirs(shard, exist_ok=True)
         made.add(shard)
-    return f"{shard}/.{digest[2:]}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
+    return temp_name(shard, digest[2:])
 
 
 def _check_unchanged(fd: int, before: os.stat_result, nread: int, display: str) -> None:

@@ -17,11 +17,11 @@ import contextlib
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Callable, Iterable
 
 from mlctl.errors import CorruptObjectError, MlctlError, ObjectMissingError, StoreDamageError, UsageError
-from mlctl.store.durable import install_all
+from mlctl.store.durable import discard, each_staged, install_all
 from mlctl.store.hashing import is_hash
 from mlctl.store.remote_fs import LocalBackend, copy_objects
 from mlctl.store.remote_open import open_backend
@@ -148,9 +148,9 @@ class RemoteStore:
         """Processes for many objects between two folders on this machine (copying is
         then CPU-bound, one per core); threads for a network remote (mostly waiting)."""
         jobs = jobs or self.jobs
-        local = isinstance(self.backend, LocalBackend)
-        if local and wants_processes(min(jobs, os.cpu_count() or 1), count):
-            return FilePool(min(jobs, os.cpu_count() or 1), processes=True)
+        per_core = min(jobs, os.cpu_count() or 1)
+        if isinstance(self.backend, LocalBackend) and wants_processes(per_core, count):
+            return FilePool(per_core, processes=True)
         return FilePool(max(1, min(jobs, -(-count // TASK))), processes=False)
 
     def _copy(self, pool: FilePool, batch: list[str], upload: bool) -> list:
@@ -162,7 +162,7 @@ class RemoteStore:
             src, dest = ends if upload else ends[::-1]
             fn = functools.partial(copy_objects, src, dest, not upload)
         else:
-            fn = functools.partial(_each, self._upload_one if upload else self._download_one)
+            fn = functools.partial(each_staged, self._upload_one if upload else self._download_one)
         try:
             results = pool.map_all(fn, tasks, drop=_drop)
         except CorruptObjectError as exc:
@@ -266,27 +266,13 @@ def _spread(digests: Iterable[str]) -> list[str]:
     return sorted(digests, key=lambda d: d[2:])
 
 
-def _each(fn: Callable, items: list) -> list:
-    """A thread task: ``fn`` over a few items; on a failure, drop what they staged."""
-    done = []
-    try:
-        for item in items:
-            done.append(fn(item))
-    except BaseException:
-        _drop(done)
-        raise
-    return done
-
-
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
 def _drop(staged: list) -> None:
-    for tmp in staged:
-        if isinstance(tmp, (str, Path)):
-            _unlink(tmp)
+    discard(tmp for tmp in staged if tmp)
 
 
 def _unlink(path) -> None:
