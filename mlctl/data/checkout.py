@@ -33,7 +33,7 @@ CHUNK = 256  # files per task: per-file task overhead would cost more than a sma
 
 @dataclass
 class Plan:
-    writes: list[tuple[str, str, int]] = field(default_factory=list)  # (rel, digest, mode)
+    writes: list[tuple[str, str, int, int]] = field(default_factory=list)  # (rel, digest, mode, size)
     deletes: list[str] = field(default_factory=list)  # files, or folders in the way of a file
     unsafe: list[str] = field(default_factory=list)  # would be destroyed, not in the store
     unchanged: int = 0
@@ -102,13 +102,13 @@ def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, forc
                 plan.unchanged += 1
                 return
             _plan_destroy(repo, pointer.path, digest, plan, force, keep=digest == pointer.hash)
-        plan.writes.append((pointer.path, pointer.hash, FILE_MODE))
+        plan.writes.append((pointer.path, pointer.hash, FILE_MODE, pointer.size))
         return
     if os.path.lexists(root) and not root.is_dir():
         _plan_destroy(repo, pointer.path, _current_hash(hasher, pointer.path), plan, force)
         plan.deletes.append(pointer.path)
     if not root.is_dir():
-        plan.writes.extend((f"{pointer.path}/{e.path}", e.hash, e.mode) for e in entries)
+        plan.writes.extend((f"{pointer.path}/{e.path}", e.hash, e.mode, e.size) for e in entries)
         return
     _plan_folder(repo, hasher, linker, link, pointer, entries, plan, force)
 
@@ -127,14 +127,14 @@ def _plan_folder(repo, hasher, linker, link, pointer, entries, plan: Plan, force
     for e in entries:
         rel = f"{pointer.path}/{e.path}"
         if e.path not in present:
-            plan.writes.append((rel, e.hash, e.mode))
+            plan.writes.append((rel, e.hash, e.mode, e.size))
             continue
         f, digest = present[e.path]
         if digest == e.hash and _landed_right(linker, link, f, digest, e.mode):
             plan.unchanged += 1
             continue
         _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash)
-        plan.writes.append((rel, e.hash, e.mode))
+        plan.writes.append((rel, e.hash, e.mode, e.size))
     for f, digest in present.values():
         if f.rel not in wanted:
             if not dead_writers_temp(os.path.basename(f.rel)):  # what a killed checkout left is garbage
@@ -178,14 +178,14 @@ def _unsafe_error(unsafe: list[str]) -> UsageError:
 # -- carrying the plan out ------------------------------------------------------------------------
 def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
     result = CheckoutResult(link=linker.requested, unchanged=plan.unchanged)
-    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | {os.path.dirname(r) for r, _, _ in plan.writes})
+    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | {os.path.dirname(w[0]) for w in plan.writes})
     for rel in plan.deletes:
         _remove(repo.workspace_path(rel))
         result.deleted.append(rel)
     for p in pointers:
         if p.kind == "dir":
             _prune_empty(repo.workspace_path(p.path))
-    parents = sorted({os.path.dirname(rel) for rel, _, _ in plan.writes} - {""})
+    parents = sorted({os.path.dirname(w[0]) for w in plan.writes} - {""})
     for folder in sorted(set(parents) | {p.path for p in pointers if p.kind == "dir"}):
         _make_folder(repo.workspace_path(folder))  # a tracked folder that is empty is still a folder
     modes = {parent: linker.mode_for(repo.workspace_path(parent)) for parent in parents}
@@ -193,7 +193,7 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
     result.link = "+".join(sorted(set(modes.values())))  # "copy" when a link mode fell back
     base = str(repo.root) + "/"  # every rel was checked (pointer and manifest rules), folders just above
     chunks = _chunks_by_folder(plan.writes)
-    tasks = [[(digest, base + rel, mode, modes[os.path.dirname(rel)]) for rel, digest, mode in chunk]
+    tasks = [[(digest, base + rel, mode, modes[os.path.dirname(rel)], size) for rel, digest, mode, size in chunk]
              for chunk in chunks]
     jobs = max(1, min(hasher.jobs, len(chunks)))
     remember = _Remember(hasher.cache, iter(chunks))
@@ -202,7 +202,7 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
         pool.map_all(functools.partial(land_files, repo.objects, linker.requested), tasks,
                      done=lambda stats: (remember.landed(stats), bar.advance(len(stats))))
     remember.flush()
-    result.written = [rel for rel, _, _ in plan.writes]
+    result.written = [w[0] for w in plan.writes]
     result.warnings = sorted(set(linker.fallbacks.values()))
     return result
 
@@ -219,7 +219,7 @@ class _Remember:
 
     def landed(self, stats: list) -> None:
         chunk = next(self.chunks)
-        self.rows.extend((rel, st, digest) for (rel, digest, _), st in zip(chunk, stats) if st is not None)
+        self.rows.extend((w[0], st, w[1]) for w, st in zip(chunk, stats) if st is not None)
         if len(self.rows) >= self.EVERY:
             self.flush()
 

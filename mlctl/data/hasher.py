@@ -25,7 +25,7 @@ from mlctl.store import hashing
 from mlctl.store.durable import discard, install_all
 from mlctl.store.staging import ObjectStager, stage_files
 from mlctl.store.workers import FilePool, Pipeline, wants_processes
-from mlctl.store.statcache import fingerprint, open_stat_cache, trusted
+from mlctl.store.statcache import FileStat, fingerprint, open_stat_cache, trusted
 
 BATCH_FILES = 1000  # files hashed, then made durable together (while the next batch is read)
 BATCH_BYTES = 128 << 20
@@ -135,7 +135,8 @@ class TreeHasher:
                 if processes:
                     bar.advance(sum(size for _, _, size in staged) / MIB)
 
-            items = [[(files[i].path, files[i].st, _display(prefix, files[i])) for i in chunk] for chunk in chunks]
+            items = [[(files[i].path, FileStat.of(files[i].st), _display(prefix, files[i])) for i in chunk]
+                     for chunk in chunks]
             pool.map_all(task, items, drop=_drop_staged, done=arrived)
             batch.flush()
 

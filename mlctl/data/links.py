@@ -20,11 +20,11 @@ import threading
 from pathlib import Path
 
 from mlctl.data.manifest import EXEC_MODE
-from mlctl.errors import UsageError
+from mlctl.errors import ObjectMissingError, UsageError
 from mlctl.store import hashing
 from mlctl.store.atomic import temp_name, temp_path_for
-from mlctl.store.fastio import copy_verified
-from mlctl.store.remote_fs import check_digest
+from mlctl.store.fastio import check_digest, copy_verified
+from mlctl.store.statcache import FileStat
 
 MODES = ("copy", "reflink", "hardlink", "symlink")
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
@@ -82,15 +82,20 @@ class Linker:
             _reflink(src, dst)
 
     # -- landing one object -------------------------------------------------------------------
-    def place(self, digest: str, dest: str, mode_bits: int, link: str) -> None:
-        """Put verified object ``digest`` at ``dest`` (replacing what is there) with ``link``."""
-        if link == "copy" and self._copy_new(digest, dest, mode_bits):
-            return
+    def place(self, digest: str, dest: str, mode_bits: int, link: str, size: int = -1) -> FileStat | None:
+        """Put verified object ``digest`` (of ``size`` bytes, when known) at ``dest``
+        (replacing what is there) with ``link``; returns the landed copy's stat (None for
+        a link: its stat is the store's file)."""
+        if link == "copy":
+            landed = self._copy_new(digest, dest, mode_bits, size)
+            if landed is not None:
+                return landed
         folder, name = os.path.split(dest)
         tmp = temp_name(folder, name)
+        landed = None
         try:
             if link == "copy":
-                self._copy(digest, tmp, mode_bits)
+                landed = self._copy(digest, tmp, mode_bits, size=size)
             else:
                 self._verify(digest)
                 src = self.objects.path(digest)
@@ -103,22 +108,21 @@ class Linker:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        return landed
 
-    def _copy_new(self, digest: str, dest: str, mode_bits: int) -> bool:
+    def _copy_new(self, digest: str, dest: str, mode_bits: int, size: int) -> FileStat | None:
         """Where nothing is at ``dest`` yet, a small object is written straight to it (no
         temp, no rename: a tenth of a fresh checkout's time), verified before its first
-        byte; False (nothing done) when something is there or the object is big, which
+        byte; None (nothing done) when something is there or the object is big, which
         then land through a temp and a rename so no one sees a torn or unverified file."""
         try:
-            return self._copy(digest, dest, mode_bits, small_only=True) >= 0
+            return self._copy(digest, dest, mode_bits, small_only=True, size=size)
         except FileExistsError:
-            return False
+            return None
 
-    def _copy(self, digest: str, tmp: str, mode_bits: int, small_only: bool = False) -> int:
-        from mlctl.errors import ObjectMissingError
-
+    def _copy(self, digest: str, tmp: str, mode_bits: int, small_only: bool = False, size: int = -1) -> FileStat | None:
         try:
-            return copy_verified(self._object(digest), tmp, digest, _perms(mode_bits), small_only)
+            return copy_verified(self._object(digest), tmp, digest, _perms(mode_bits), small_only, size)
         except FileNotFoundError as exc:
             if exc.filename == self._object(digest):
                 raise ObjectMissingError(digest) from None
@@ -136,8 +140,6 @@ class Linker:
             self._verified.add(digest)
 
     def objects_hash(self, digest: str) -> str:
-        from mlctl.errors import ObjectMissingError
-
         try:
             return hashing.hash_file(self.objects.path(digest))
         except FileNotFoundError:
@@ -159,17 +161,19 @@ class Linker:
         return same_inode if link == "hardlink" else not same_inode
 
 
-def land_files(objects, requested: str, items: list) -> list:
-    """A worker's task (see store/workers.py): land each (digest, dest, mode bits, link)
-    with ``Linker.place``; returns each landed file's stat (for the stat cache)."""
+def land_files(objects, requested: str, items: list) -> list[FileStat | None]:
+    """A worker's task (see store/workers.py): land each (digest, dest, mode bits, link,
+    size) with ``Linker.place``; returns each landed file's stat (for the stat cache)."""
     linker = Linker(objects, requested)
     out = []
-    for digest, dest, mode_bits, link in items:
-        linker.place(digest, dest, mode_bits, link)
-        try:
-            out.append(os.stat(dest))
-        except FileNotFoundError:  # removed by someone else already: not worth caching
-            out.append(None)
+    for digest, dest, mode_bits, link, size in items:
+        landed = linker.place(digest, dest, mode_bits, link, size)
+        if landed is None:
+            try:
+                landed = FileStat.of(os.stat(dest))
+            except FileNotFoundError:  # removed by someone else already: not worth caching
+                pass
+        out.append(landed)
     return out
 
 

@@ -12,6 +12,7 @@ every machine whatever the umask. The folder's hash is the manifest object's has
 from __future__ import annotations
 
 import json
+import re
 from typing import NamedTuple
 
 from mlctl.errors import StoreDamageError
@@ -57,7 +58,36 @@ def decode(data: bytes, digest: str = "?") -> list[Entry]:
     if doc.get("version") != VERSION:
         raise StoreDamageError(f"manifest {digest} has version {doc.get('version')}; this mlctl reads {VERSION}",
                                hint="upgrade mlctl")
-    return [_entry(row, digest) for row in doc["files"]]
+    rows = doc["files"]
+    if _all_valid(rows):
+        return [Entry(*row) for row in rows]
+    return [_entry(row, digest) for row in rows]  # finds the bad row, to name it
+
+
+_BAD_PART = re.compile(r"(?:^|[/\0])\.\.?(?:[/\0]|$)")
+
+
+def _all_valid(rows: list) -> bool:
+    """True when every row would pass ``_entry``, checked column by column in C-speed
+    passes (a 20,000-file manifest in a few ms instead of 30)."""
+    if not all(type(row) is list and len(row) == 4 for row in rows):
+        return False
+    if not rows:
+        return True
+    paths, hashes, sizes, modes = zip(*rows)
+    if not (all(type(p) is str and p for p in paths) and all(type(h) is str and len(h) == 32 for h in hashes)
+            and all(type(n) is int for n in sizes) and min(sizes) >= 0 and set(modes) <= {EXEC_MODE, FILE_MODE}):
+        return False
+    try:
+        if "".join(hashes).encode("ascii").translate(None, b"0123456789abcdef"):
+            return False
+    except UnicodeEncodeError:
+        return False
+    joined = "\0".join(paths)
+    dotted = joined[0] == "." or "/." in joined or "\0." in joined  # any part that starts with a dot
+    return (joined.count("\0") == len(paths) - 1 and "\\" not in joined and "//" not in joined
+            and "\0/" not in joined and "/\0" not in joined and joined[0] != "/" and joined[-1] != "/"
+            and not (dotted and _BAD_PART.search(joined)))
 
 
 def _entry(row, digest: str) -> Entry:

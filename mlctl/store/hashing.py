@@ -8,7 +8,7 @@ import re
 import xxhash
 
 HASH_LEN = 32
-HASH_RE = re.compile(r"^[0-9a-f]{32}$")
+HASH_RE = re.compile(r"[0-9a-f]{32}")  # fullmatch: "$" would let a trailing newline through
 CHUNK = 1 << 20
 
 
@@ -35,7 +35,7 @@ def hash_file(path: str | os.PathLike, chunk: int = CHUNK) -> str:
 
 
 def is_hash(value: object) -> bool:
-    return isinstance(value, str) and bool(HASH_RE.match(value))
+    return isinstance(value, str) and bool(HASH_RE.fullmatch(value))
 
 
 def copy_hashed(src, out, chunk: int = CHUNK) -> tuple[str, int]:

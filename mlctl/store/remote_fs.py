@@ -15,11 +15,11 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from mlctl.errors import CorruptObjectError
 from mlctl.store.atomic import atomic_write_bytes, is_temp_name
 from mlctl.store import fastio
+from mlctl.store.fastio import check_digest, stream_verified
 from mlctl.store.durable import each_staged, install_all
-from mlctl.store.hashing import copy_hashed, hash_bytes, hash_file
+from mlctl.store.hashing import hash_bytes, hash_file
 from mlctl.store.staging import shard_temp, write_in_shard
 
 SMALL_OBJECT = 16 << 20
@@ -161,7 +161,7 @@ class FsspecBackend:
     def fetch_object(self, rel: str, dest: str, digest: str) -> None:
         try:
             with self.open_read(rel) as src, open(os.open(dest, fastio.CREATE, 0o444), "wb") as out:
-                copy_verified(src, out, digest)
+                stream_verified(src, out, digest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(dest)
@@ -220,14 +220,3 @@ def _listdir(path: Path) -> list[str]:
     except (FileNotFoundError, NotADirectoryError):
         return []
 
-
-def check_digest(actual: str, digest: str) -> None:
-    if actual != digest:
-        raise CorruptObjectError(digest, actual)
-
-
-def copy_verified(src: BinaryIO, out: BinaryIO, digest: str, chunk: int = 1 << 22) -> int:
-    """Copy ``src`` to ``out`` while hashing; raise CorruptObjectError if it is not ``digest``."""
-    actual, size = copy_hashed(src, out, chunk)
-    check_digest(actual, digest)
-    return size

@@ -17,7 +17,6 @@ the temps into its own stager to commit them.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 
 from mlctl.errors import UsageError
@@ -25,6 +24,7 @@ from mlctl.store import hashing
 from mlctl.store import fastio
 from mlctl.store.atomic import TEMP_MARKER, temp_name
 from mlctl.store.durable import discard, install_all
+from mlctl.store.statcache import FileStat
 
 WHOLE_READ = 8 << 20  # files up to this size are read in one call
 CHUNK = 4 << 20  # larger files stream through a buffer of this size (constant memory)
@@ -47,7 +47,7 @@ class ObjectStager:
         self._tmp_dir = os.fspath(tmp_dir)
         self._tmp_made = False
 
-    def hash_file(self, path: str, st: os.stat_result, display: str | None = None, on_bytes=None) -> str:
+    def hash_file(self, path: str, st: os.stat_result | FileStat, display: str | None = None, on_bytes=None) -> str:
         """The content hash of ``path`` (whose stat was ``st``), staging it when new."""
         if st.st_size > WHOLE_READ:
             with open(path, "rb", buffering=0) as f:
@@ -73,7 +73,7 @@ class ObjectStager:
                 return False
         return not os.path.isfile(f"{self._root}/{digest[:2]}/{digest[2:]}")
 
-    def _stream(self, f, st: os.stat_result, display: str, on_bytes) -> str:
+    def _stream(self, f, st: os.stat_result | FileStat, display: str, on_bytes) -> str:
         hasher = hashing.new_hasher()
         tmp = self._temp() if self.store else None
         out = open(tmp, "wb") if tmp else None
@@ -123,7 +123,7 @@ class ObjectStager:
         if not self._tmp_made:
             os.makedirs(self._tmp_dir, exist_ok=True)
             self._tmp_made = True
-        return f"{self._tmp_dir}/.object{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(6)}"  # see atomic.py
+        return f"{self._tmp_dir}/.object{TEMP_MARKER}{os.getpid()}-{os.urandom(6).hex()}"  # see atomic.py
 
     @property
     def objects_root(self) -> str:
@@ -205,7 +205,7 @@ def shard_temp(objects_root: str, digest: str, made: set[str]) -> str:
     return temp_name(shard, digest[2:])
 
 
-def _check_unchanged(fd: int, before: os.stat_result, nread: int, display: str) -> None:
+def _check_unchanged(fd: int, before: os.stat_result | FileStat, nread: int, display: str) -> None:
     after = os.fstat(fd)
     if nread != before.st_size or after.st_size != before.st_size or after.st_mtime_ns != before.st_mtime_ns:
         raise FileChangedError(display)

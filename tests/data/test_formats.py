@@ -49,6 +49,35 @@ def test_manifest_rejects_paths_that_escape(bad):
         manifest.decode(data)
 
 
+valid_row = st.tuples(rel_path, digest, st.integers(0, 2**40), st.sampled_from([FILE_MODE, EXEC_MODE])).map(list)
+odd_values = [  # (column, value): each breaks a row, but for the few noted valid ones
+    (0, "a//b"), (0, "/a"), (0, "a/"), (0, "."), (0, ".."), (0, "a/./b"), (0, "x/../y"), (0, "a\\b"),
+    (0, "a\0b"), (0, ""), (0, 7), (0, ".hidden/ok"), (0, "a/.b"), (0, "..a/b.."),  # the last three are fine
+    (1, "0" * 31), (1, "0" * 32 + "\n"), (1, "G" * 32), (1, "é" * 32), (1, "A" * 32), (1, None),
+    (2, -1), (2, True), (2, 1.0), (3, 0o600), (3, 420.0), (3, None), (None, [1, 2, 3]), (None, "abcd")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(valid_row, min_size=1, max_size=5), st.data())
+def test_fast_manifest_check_agrees_with_the_row_by_row_one(rows, data):
+    """decode checks a whole manifest column by column (fast); it must accept exactly the
+    rows the per-row check accepts, or a hand-made manifest could slip a path through."""
+    for _ in range(data.draw(st.integers(0, 2))):
+        i = data.draw(st.integers(0, len(rows) - 1))
+        column, value = data.draw(st.sampled_from(odd_values))
+        if column is None:
+            rows[i] = value
+        elif isinstance(rows[i], list):
+            rows[i][column] = value
+    try:
+        for row in rows:
+            manifest._entry(row, "x")
+        per_row = True
+    except StoreDamageError:
+        per_row = False
+    assert manifest._all_valid(rows) == per_row
+
+
 @pytest.mark.parametrize("data", [b"not json", b"[]", b'{"kind":"other","files":[]}',
                                   b'{"kind":"mlctl.manifest","version":9,"files":[]}',
                                   b'{"kind":"mlctl.manifest","version":1,"files":[["a","zz",1,420]]}',
