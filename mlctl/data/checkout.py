@@ -178,23 +178,21 @@ def _unsafe_error(unsafe: list[str]) -> UsageError:
 # -- carrying the plan out ------------------------------------------------------------------------
 def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
     result = CheckoutResult(link=linker.requested, unchanged=plan.unchanged)
-    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | {os.path.dirname(w[0]) for w in plan.writes})
+    by_folder = _by_folder(plan.writes)
+    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | by_folder.keys())
     for rel in plan.deletes:
         _remove(repo.workspace_path(rel))
         result.deleted.append(rel)
     for p in pointers:
         if p.kind == "dir":
             _prune_empty(repo.workspace_path(p.path))
-    parents = sorted({os.path.dirname(w[0]) for w in plan.writes} - {""})
-    for folder in sorted(set(parents) | {p.path for p in pointers if p.kind == "dir"}):
+    parents = by_folder.keys() - {""}
+    for folder in sorted(parents | {p.path for p in pointers if p.kind == "dir"}):
         _make_folder(repo.workspace_path(folder))  # a tracked folder that is empty is still a folder
     modes = {parent: linker.mode_for(repo.workspace_path(parent)) for parent in parents}
     modes[""] = linker.mode_for(repo.root)
     result.link = "+".join(sorted(set(modes.values())))  # "copy" when a link mode fell back
-    base = str(repo.root) + "/"  # every rel was checked (pointer and manifest rules), folders just above
-    chunks = _chunks_by_folder(plan.writes)
-    tasks = [[(digest, base + rel, mode, modes[os.path.dirname(rel)], size) for rel, digest, mode, size in chunk]
-             for chunk in chunks]
+    chunks, tasks = _tasks(str(repo.root) + "/", by_folder, modes)
     jobs = max(1, min(hasher.jobs, len(chunks)))
     remember = _Remember(hasher.cache, iter(chunks))
     with FilePool(jobs, wants_processes(jobs, len(plan.writes))) as pool, \
@@ -205,6 +203,29 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
     result.written = [w[0] for w in plan.writes]
     result.warnings = sorted(set(linker.fallbacks.values()))
     return result
+
+
+def _by_folder(writes) -> dict[str, list]:
+    """The planned writes grouped by their folder (workspace-relative, "" for the root)."""
+    out: dict[str, list] = {}
+    for item in writes:
+        out.setdefault(item[0].rpartition("/")[0], []).append(item)
+    return out
+
+
+def _tasks(base: str, by_folder: dict[str, list], modes: dict[str, str]) -> tuple[list, list]:
+    """Worker tasks of at most CHUNK files from one folder each, so parallel workers create
+    files in different folders (a folder's entries are updated under one lock); returns
+    the chunks of planned writes and, for each, its task. Every rel was checked (pointer
+    and manifest rules) and its folder just above, so ``base + rel`` is safe."""
+    chunks, tasks = [], []
+    for folder, items in by_folder.items():
+        link = modes[folder]
+        for i in range(0, len(items), CHUNK):
+            chunk = items[i:i + CHUNK]
+            chunks.append(chunk)
+            tasks.append([(digest, base + rel, mode, link, size) for rel, digest, mode, size in chunk])
+    return chunks, tasks
 
 
 class _Remember:
@@ -226,15 +247,6 @@ class _Remember:
     def flush(self) -> None:
         rows, self.rows = self.rows, []
         self.cache.record(rows, time.time_ns())
-
-
-def _chunks_by_folder(writes) -> list[list]:
-    """Tasks of at most CHUNK files from one folder each, so parallel workers create files
-    in different folders (a folder's entries are updated under one lock)."""
-    by_folder: dict[str, list] = {}
-    for item in writes:
-        by_folder.setdefault(os.path.dirname(item[0]), []).append(item)
-    return [items[i:i + CHUNK] for items in by_folder.values() for i in range(0, len(items), CHUNK)]
 
 
 def _check_inside(repo, folders) -> None:
