@@ -39,7 +39,7 @@ def write_new(path: str, data: bytes, perms: int = 0o666, stat: bool = False) ->
             os.unlink(path)
         raise
     os.close(fd)
-    return FileStat(st.st_ino, st.st_mtime_ns, st.st_size) if st else None
+    return FileStat.of(st) if st else None
 
 
 def read_all(fd: int, size: int) -> bytes:
@@ -68,20 +68,22 @@ def copy_verified(src: str, dest: str, digest: str, perms: int = 0o666, small_on
         if 0 <= size_hint <= SMALL:
             data = read_all(fd, size_hint)
             if len(data) == size_hint:
-                check_digest(hashing.hash_bytes(data), digest)
-                return write_new(dest, data, perms, stat=True)
+                return _write_verified(data, dest, digest, perms)
             os.lseek(fd, 0, os.SEEK_SET)
         return _copy_fd(fd, dest, digest, perms, small_only)
     finally:
         os.close(fd)
 
 
+def _write_verified(data: bytes, dest: str, digest: str, perms: int) -> FileStat:
+    check_digest(hashing.hash_bytes(data), digest)  # before the first byte lands
+    return write_new(dest, data, perms, stat=True)
+
+
 def _copy_fd(fd: int, dest: str, digest: str, perms: int, small_only: bool) -> FileStat | None:
     size = os.fstat(fd).st_size
     if size <= SMALL:
-        data = read_all(fd, size)
-        check_digest(hashing.hash_bytes(data), digest)
-        return write_new(dest, data, perms, stat=True)
+        return _write_verified(read_all(fd, size), dest, digest, perms)
     if small_only:
         return None
     with os.fdopen(os.dup(fd), "rb") as reader, open(os.open(dest, CREATE, perms), "wb", closefd=True) as out:
