@@ -73,7 +73,7 @@ def parse(text: str | bytes, pointer_rel: str, where: str | None = None) -> Poin
     expected = tracked_path_of(pointer_rel)
     where = where or pointer_rel
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PointerError(where, f"not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):

@@ -22,6 +22,11 @@ def _git(root: str | os.PathLike, *args: str, check: bool = True) -> subprocess.
     return proc
 
 
+def run(root: str | os.PathLike, *args: str) -> bytes:
+    """stdout of a git command that must succeed (exit 2 naming git's complaint otherwise)."""
+    return _git(root, *args).stdout
+
+
 def toplevel(path: str | os.PathLike) -> Path | None:
     proc = _git(path, "rev-parse", "--show-toplevel", check=False)
     if proc.returncode != 0:

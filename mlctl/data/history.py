@@ -1,0 +1,84 @@
+"""Pointers anywhere in git history, read in two processes whatever the history's length.
+
+gc must keep, and push must send, the data of every commit a user can still check out. One
+``git log --raw`` lists the pointer blobs that any commit in range added or changed (merges
+diffed against each parent, so an evil merge's blobs count too); one ``git cat-file --batch``
+reads them. Cost grows with the number of pointer versions, not commits x tracked paths.
+
+The default range is what git itself keeps: every branch, tag, remote-tracking branch, stash
+entry and reflog entry (an amended or rebased-away commit stays checkout-able until git's
+own gc expires its reflog, so its data stays too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlctl.data import pointer as pointer_mod
+from mlctl.data.pointer import SUFFIX, Pointer
+from mlctl.data.revs import cat_files
+from mlctl.errors import UsageError
+from mlctl.store import git
+from mlctl.store.repo import DOT, Repo
+
+ALL = ("--all", "--reflog")
+_ZERO = "0" * 40
+
+
+@dataclass
+class HistoryPointers:
+    """The pointers found, and the pointer blobs that were malformed (named, not fatal)."""
+
+    pointers: list[Pointer] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+
+
+def in_git(repo: Repo) -> bool:
+    return git.toplevel(repo.root) is not None and git.head_commit(repo.root) is not None
+
+
+def pointers_in_history(repo: Repo, revs: list[str] | None = None) -> HistoryPointers:
+    """Every pointer version in the commits reachable from ``revs`` (default: everything git
+    keeps, see the module doc). Outside git or before the first commit: nothing."""
+    found = HistoryPointers()
+    if not in_git(repo):
+        return found
+    for rev in revs or ():
+        if rev.startswith("-"):
+            raise UsageError(f"unknown git revision: {rev}")
+        git.resolve_rev(repo.root, rev)  # exit 2 naming an unknown revision
+    blobs = _pointer_blobs(repo, list(revs) if revs else list(ALL))
+    order = sorted(blobs)
+    for (rel, blob), text in zip(order, cat_files(repo, [b for _, b in order])):
+        if text is None:
+            continue
+        try:
+            found.pointers.append(pointer_mod.parse(text, rel, where=f"{rel} (blob {blob[:10]})"))
+        except UsageError:
+            found.malformed.append(f"{rel} (blob {blob[:10]})")
+    return found
+
+
+def _pointer_blobs(repo: Repo, rev_args: list[str]) -> set[tuple[str, str]]:
+    """(workspace-relative pointer path, blob id) for every pointer version in range."""
+    out = git.run(repo.root, "log", "--format=", "--raw", "-z", "--no-abbrev", "--no-renames",
+                  "--diff-merges=separate", "--root", "--relative", *rev_args, "--", "*" + SUFFIX)
+    fields = out.split(b"\0")
+    blobs: set[tuple[str, str]] = set()
+    i = 0
+    while i + 1 < len(fields):
+        meta, path = fields[i], fields[i + 1]
+        i += 2
+        parts = meta.lstrip(b"\n").split()
+        if len(parts) < 5 or not parts[0].startswith(b":"):
+            i -= 1  # out of step (should not happen with -z): resync on the next field
+            continue
+        blob = parts[3].decode()
+        rel = path.decode("utf-8", "surrogateescape")
+        if blob != _ZERO and _is_pointer_name(rel):
+            blobs.add((rel, blob))
+    return blobs
+
+
+def _is_pointer_name(rel: str) -> bool:
+    return rel.endswith(SUFFIX) and rel != SUFFIX and not rel.startswith(DOT + "/")
