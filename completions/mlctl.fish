@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
     set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
@@ -194,6 +194,8 @@ complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'history' -d 'Every alia
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'delete' -d 'Delete a version (refused while an alias points at it); gc frees its storage.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'deployments' -d 'Servers recorded as running models (stale: the process is gone).'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'unalias' -d 'Remove an alias (recorded in the history; `rollback` restores it).'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'push' -d 'Share versions, artifacts, aliases, their history and deployments through a remote.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'pull' -d 'Fetch the registry others pushed and merge it; exit 1 if an alias move lost a conflict.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model register'" -l run -r -d 'The run that trained it (id or unique prefix; default: $MLCTL_RUN_ID).'
@@ -251,6 +253,18 @@ complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -l json -d 'Print o
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model unalias'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model push'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'model push'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'model push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model push'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model push'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model push'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model pull'" -s r -l remote -r -d 'Remote name (default: the default remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'model pull'" -s j -l jobs -r -d 'Parallel transfers.'
+complete -c mlctl -n "test (__mlctl_path) = 'model pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model pull'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model pull'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -a 'drift' -d 'Compare current data with reference data; exit 1 on dataset drift.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -a 'performance' -d 'Live accuracy per version from late labels, against each version\'s validation figure; exit 1 when production is below the policy\'s performance floor.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor'" -s q -l quiet -d 'No progress or chatter on stderr.'

@@ -274,7 +274,12 @@ def _run(repo, *args) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_sigkill_during_push_and_pull_leaves_both_clones_sound(folder_clones, monkeypatch, model_files, tmp_path):
+def _fsck_ok(cli, monkeypatch, repo) -> bool:
+    _in(monkeypatch, repo)
+    return cli("fsck", "--json").json()["ok"]
+
+
+def test_sigkill_during_push_and_pull_leaves_both_clones_sound(cli, folder_clones, monkeypatch, model_files):
     alice, bob = folder_clones
     rng = random.Random(17)
     for i, f in enumerate(["weak.pkl", "good.pkl", "reg.pkl", "numpy.pkl", "good_z.joblib"], 1):
@@ -283,11 +288,11 @@ def test_sigkill_during_push_and_pull_leaves_both_clones_sound(folder_clones, mo
     deployments.record_deployment(alice, "churn", 5, host="127.0.0.1", port=8080)
     for _ in range(10):
         _kill_at_random(alice, "push", rng)
-        assert _run(alice, "fsck").returncode == 0
+        assert _fsck_ok(cli, monkeypatch, alice)
     assert _run(alice, "model", "push").returncode == 0
     for _ in range(10):
         _kill_at_random(bob, "pull", rng)
-        assert _run(bob, "fsck").returncode == 0, _run(bob, "fsck").stdout
+        assert _fsck_ok(cli, monkeypatch, bob)
     done = _run(bob, "model", "pull")
     assert done.returncode == 0, done.stderr
     assert _state(bob) == _state(alice)
