@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlctl.errors import MlctlError, ObjectMissingError
+from mlctl.errors import MlctlError
 from mlctl.store.config import KeySpec, _bool
 
 

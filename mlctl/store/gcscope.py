@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from mlctl.components import iter_hooks
 from mlctl.store.repo import Repo
+from mlctl.store.transfer import RemoteStore
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,6 @@ def _narrow(repo: Repo, scope: Scope, always: set[str], histories, versions) -> 
 
 def unpushed(repo: Repo, remote: str, versions, kept: set[str]) -> list:
     """The versions not already kept whose objects ``remote`` does not all hold."""
-    from mlctl.store.transfer import RemoteStore
-
     candidates = [v for v in versions if not kept.issuperset(v.objects)]
     wanted = {o for v in candidates for o in v.objects}
     absent = RemoteStore.open(repo, remote).missing(wanted) if wanted else set()

@@ -159,3 +159,44 @@ def test_gc_waits_for_the_lock_up_to_mlctl_lock_timeout(repo, monkeypatch, mlctl
                                   ["--remote", "--workspace-only"]])
 def test_contradictory_flags_are_exit_2(cli, repo, args):
     assert cli("gc", *args).exit_code == 2
+
+
+def _run_on_a_tty(repo, args: list[str], answer: bytes) -> tuple[int, str]:
+    """mlctl in a real pseudo-terminal, answering its question with ``answer``."""
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    main, child = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    proc = subprocess.Popen([sys.executable, "-m", "mlctl", *args], cwd=repo.root, env=env,
+                            stdin=child, stdout=child, stderr=child)
+    os.close(child)
+    seen = b""
+    while b"Remove them?" not in seen:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.write(main, answer)
+    try:
+        while chunk := os.read(main, 4096):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(main)
+    return proc.wait(30), seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("answer, code", [(b"n\n", 1), (b"y\n", 0)])
+def test_on_a_terminal_a_narrower_scope_asks_first(repo, answer, code):
+    v1, v2 = _two_versions(repo)
+    status, output = _run_on_a_tty(repo, ["gc", "--grace", "0", "--workspace-only"], answer)
+    assert "a.csv@" in output and "Remove them?" in output
+    assert status == code
+    assert repo.objects.exists(v1) == (answer == b"n\n") and repo.objects.exists(v2)
