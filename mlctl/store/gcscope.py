@@ -81,9 +81,9 @@ def _narrow(repo: Repo, scope: Scope, always: set[str], histories, versions) -> 
 
 def unpushed(repo: Repo, remote: str, versions, kept: set[str]) -> list:
     """The versions not already kept whose objects ``remote`` does not all hold."""
+    store = RemoteStore.open(repo, remote)  # an unknown remote is exit 2 even with no history
     candidates = [v for v in versions if not kept.issuperset(v.objects)]
-    wanted = {o for v in candidates for o in v.objects}
-    absent = RemoteStore.open(repo, remote).missing(wanted) if wanted else set()
+    absent = store.missing({o for v in candidates for o in v.objects})
     return [v for v in candidates if not absent.isdisjoint(v.objects)]
 
 

@@ -155,7 +155,7 @@ def test_gc_waits_for_the_lock_up_to_mlctl_lock_timeout(repo, monkeypatch, mlctl
     assert res.returncode == 3 and "gc is locked by another process" in res.stderr
 
 
-@pytest.mark.parametrize("args", [["--workspace-only", "--keep-rev", "HEAD"], ["origin"],
+@pytest.mark.parametrize("args", [["--workspace-only", "--keep-rev", "HEAD"], ["origin"], ["--only-pushed", "nope"],
                                   ["--remote", "--workspace-only"]])
 def test_contradictory_flags_are_exit_2(cli, repo, args):
     assert cli("gc", *args).exit_code == 2
