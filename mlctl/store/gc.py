@@ -87,7 +87,10 @@ def gc(repo: Repo, grace: float = 86400.0, dry_run: bool = False, scope: Scope =
     scope removes more than the default would, ``confirm(result)`` (result filled in as
     a dry run) decides; None means yes."""
     result = GcResult(dry_run=dry_run, scope=scope.name)
-    with repo.lock("gc"):  # waits MLCTL_LOCK_TIMEOUT / core.lock_timeout, like every command
+    # Both locks wait MLCTL_LOCK_TIMEOUT / core.lock_timeout, like every command. The data
+    # lock keeps `data add`/`checkout` out while gc runs: an add that finds an old,
+    # unreferenced object already stored skips writing it and would lose it to this gc.
+    with repo.lock("gc"), repo.lock("data"):
         roots = collect(repo, scope)
         result.malformed_pointers = roots.malformed
         cutoff = time.time() - grace
@@ -97,7 +100,7 @@ def gc(repo: Repo, grace: float = 86400.0, dry_run: bool = False, scope: Scope =
             result.removed, result.bytes_freed = [], 0
             return result
         if not dry_run:
-            _remove_objects(repo, result.removed)
+            result.removed = _remove_objects(repo, result.removed, cutoff)
         result.temp_removed = _remove_temps(repo, cutoff, dry_run)
     return result
 
@@ -125,13 +128,22 @@ def _plan(repo: Repo, roots: Roots, cutoff: float, result: GcResult) -> None:
     result.beyond_default.lost = lost_versions(roots.versions, beyond) if beyond else []
 
 
-def _remove_objects(repo: Repo, digests: list[str]) -> None:
-    """Records first, then everything else (see the module doc)."""
+def _remove_objects(repo: Repo, digests: list[str], cutoff: float) -> list[str]:
+    """Records first, then everything else (see the module doc). An object written again
+    since the plan (a writer that found it stored touches it) is spared."""
     records, others = [], []
     for digest in digests:
         (records if _is_record(repo, digest) else others).append(digest)
+    removed = []
     for digest in records + others:
+        try:
+            if repo.objects.path(digest).stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
         repo.objects.remove(digest)
+        removed.append(digest)
+    return removed
 
 
 def _is_record(repo: Repo, digest: str) -> bool:

@@ -200,3 +200,21 @@ def test_on_a_terminal_a_narrower_scope_asks_first(repo, answer, code):
     assert "a.csv@" in output and "Remove them?" in output
     assert status == code
     assert repo.objects.exists(v1) == (answer == b"n\n") and repo.objects.exists(v2)
+
+
+def test_gc_waits_for_a_running_data_add(repo, mlctl_proc):
+    """gc holds the data lock: an add that finds an old unreferenced object already stored
+    (and so skips writing it) cannot have it deleted under it."""
+    with repo.lock("data", timeout=0):
+        res = mlctl_proc("gc", "--grace", "0", cwd=repo.root, env={"MLCTL_LOCK_TIMEOUT": "0.2"})
+    assert res.returncode == 3 and "data is locked by another process" in res.stderr
+
+
+def test_an_old_object_stored_again_counts_as_new_for_the_grace_period(cli, repo):
+    digest = repo.objects.put_bytes(b"stored long ago, unreferenced")
+    past = time.time() - 3 * 86400
+    os.utime(repo.objects.path(digest), (past, past))
+    assert repo.objects.put_bytes(b"stored long ago, unreferenced") == digest  # a writer reuses it
+    res = cli("gc", "--grace", "1h", "--json")
+    assert res.json()["removed"] == 0 and res.json()["kept_recent"] == 1
+    assert repo.objects.exists(digest)
