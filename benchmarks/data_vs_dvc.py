@@ -23,7 +23,12 @@ just deleted (the old one moved aside, removed after the last round). Equivalent
     push to a local folder remote (empty)     dvc push            | mlctl data push
     pull into an empty store                  dvc fetch           | mlctl data pull
     status of the big file, cold stat cache   dvc status big.bin.dvc | mlctl data status big.bin
+    gc keeping every commit (history below)   dvc gc -A -f        | mlctl gc --grace 0
     hashing alone (in-process) vs `cat big.bin > /dev/null` (warm page cache)
+
+For gc, each round first commits --history versions of data/ (one file changed each) and
+leaves one uncommitted version behind as garbage, so both tools walk a history, keep every
+committed version's objects and remove the garbage.
 """
 
 from __future__ import annotations
@@ -127,6 +132,11 @@ class Dvc(Tool):
     def pull(self):
         return self.run("fetch", "-q", "data.dvc")
 
+    pointer = "data.dvc"
+
+    def gc(self):
+        return self.run("gc", "--all-commits", "--force", "-q")
+
 
 class Mlctl(Tool):
     name = "mlctl"
@@ -160,6 +170,11 @@ class Mlctl(Tool):
 
     def pull(self):
         return self.run("-q", "data", "pull", "data")
+
+    pointer = "data.mlctl"
+
+    def gc(self):
+        return self.run("-q", "gc", "--grace", "0")
 
 
 def quiet_disk() -> None:
@@ -240,6 +255,24 @@ def fresh_pair(tool: Tool, round_no: int, samples: dict) -> None:
         step()
 
 
+def gc_round(tool: Tool, round_no: int, samples: dict, history: int) -> None:
+    """Commit ``history`` versions of data/, leave one more uncommitted (garbage once the
+    pointer is restored), then time gc keeping every commit."""
+    git = lambda *a: subprocess.run(["git", *a], cwd=tool.root, check=True, capture_output=True)  # noqa: E731
+    for k in range(history):
+        touch_one(tool.root, 1000 * round_no + k)
+        tool.add()
+        git("add", tool.pointer, ".gitignore")
+        git("-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", f"v{round_no}.{k}")
+    touch_one(tool.root, 1000 * round_no + 999)
+    tool.add()
+    git("checkout", "--", tool.pointer)
+    shutil.rmtree(tool.root / "data")
+    tool.checkout()
+    quiet_disk()
+    samples.setdefault(("gc, all commits kept", tool.name), []).append(tool.gc())
+
+
 HASH_PROBE = """
 import os, sys, time
 from mlctl.store.repo import find_repo
@@ -276,6 +309,7 @@ def main() -> None:
     ap.add_argument("--big-mib", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--status-repeat", type=int, default=3)
+    ap.add_argument("--history", type=int, default=3, help="commits of data/ made before each gc")
     args = ap.parse_args()
 
     dvc_bin = anchor_venv("dvc", "dvc>=3,<4")
@@ -294,6 +328,7 @@ def main() -> None:
             one_round(tool, r + 1, samples, args.status_repeat)
             if tool.name == "mlctl":
                 fresh_pair(tool, r + 1, samples)
+            gc_round(tool, r + 1, samples, args.history)
             big_round(tool, samples)
         samples.setdefault(("hash 1 GiB in-process", "cat"), []).append(
             sh(["sh", "-c", f"cat '{src / 'big.bin'}' > /dev/null"], WORK))
@@ -317,7 +352,7 @@ def report(samples: dict, version: str, args) -> None:
         return
     med = {k: statistics.median(v) for k, v in samples.items()}
     rows = []
-    for op in [*TARGETS, "add 1 GiB file", "status 1 GiB file, cold stat cache"]:
+    for op in [*TARGETS, "gc, all commits kept", "add 1 GiB file", "status 1 GiB file, cold stat cache"]:
         d, m = med.get((op, "dvc")), med.get((op, "mlctl"))
         if d is None or m is None:
             continue

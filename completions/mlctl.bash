@@ -6,7 +6,7 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--cron|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--labels|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--output|--param|--path|--plot|--policy|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
+            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--cron|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--host|--id-file|--jobs|--keep-rev|--labels|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--only-pushed|--output|--param|--path|--plot|--policy|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
             -*) continue;;
         esac
         case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" model push"|" model pull"|" monitor"|" monitor drift"|" monitor performance"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" remote"|" remote add"|" remote remove"|" remote list"|" retrain"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status"|" ui") path="$path $w";; esac
@@ -34,7 +34,7 @@ _mlctl() {
         " feature get") opts="--features -f --entity -e --full-names --include-expired --json -q --quiet -h --help"; cmds="";;
         " feature join") opts="--features -f -o --output --full-names --timestamp-column --json -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
-        " gc") opts="--dry-run -n --grace --json -q --quiet -h --help"; cmds="";;
+        " gc") opts="--dry-run -n --grace --workspace-only --keep-rev --only-pushed --yes -y --remote --json -q --quiet -h --help"; cmds="";;
         " hooks") opts="-q --quiet -h --help"; cmds="install uninstall";;
         " hooks install") opts="--json -q --quiet -h --help"; cmds="";;
         " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;

@@ -3,7 +3,7 @@ function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
     set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
-    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --keep-rev --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -20,7 +20,7 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'feature' -d 'Feature store: point-in-time joins, materialization, online lookup (features.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
-complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing refers to, older than a grace period.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing reachable refers to, older than a grace period.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks: data checkout after checkout, data push before push, a data check before commit.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'lineage' -d 'Where a model, run or data path came from and went, as a tree.'
@@ -161,6 +161,11 @@ complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s h -l help -d 'Show help a
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l dry-run -s n -d 'Only say what would be removed.'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l grace -r -d 'Keep unreferenced objects younger than this (30m, 12h, 1d).'
+complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l workspace-only -d 'Keep only what the workspace (and runs, models, stages...) needs; not git history.'
+complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l keep-rev -r -d 'Keep the history reachable from REV (repeatable), not all of it.'
+complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l only-pushed -r -d 'Also remove history\'s data that REMOTE holds whole.'
+complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l yes -s y -d 'Do not ask before a narrower scope removes data of older commits.'
+complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l remote -d 'Remove stale temp files on remote NAME instead (never objects).'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'gc'" -s h -l help -d 'Show help and exit.'

@@ -5,7 +5,9 @@ stays light to import (no pandas, pyarrow, sklearn or scipy at module level) and
 any of:
 
     status_section(repo) -> dict | None      a section of `mlctl status` (see mlctl/status.py)
-    gc_roots(repo) -> Iterable[str]         every object hash it still needs (expanded)
+    gc_roots(repo) -> Iterable[str]         every object hash it still needs (expanded), kept by every gc scope
+    gc_history(repo, revs=None)             versions in git history and their objects, kept as far as
+                                            gc's scope says (data.gcroots.HistoryRoots; data only)
     fsck_refs(repo) -> Iterable[dict]       problems in its references: {"what", "object", "problem"}
     CONFIG_KEYS: list[KeySpec]              config keys it owns
 """

@@ -12,6 +12,7 @@ own gc expires its reflog, so its data stays too).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mlctl.data import pointer as pointer_mod
@@ -22,15 +23,17 @@ from mlctl.store import git
 from mlctl.store.repo import DOT, Repo
 
 ALL = ("--all", "--reflog")
-_ZERO = "0" * 40
+_HEX = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 @dataclass
 class HistoryPointers:
-    """The pointers found, and the pointer blobs that were malformed (named, not fatal)."""
+    """The pointers found, and the pointer blobs that were malformed (named, not fatal).
+    ``commits[i]`` is the newest commit in range that wrote ``pointers[i]`` (to name it)."""
 
     pointers: list[Pointer] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)
 
 
 def in_git(repo: Repo) -> bool:
@@ -52,31 +55,38 @@ def pointers_in_history(repo: Repo, revs: list[str] | None = None) -> HistoryPoi
     for (rel, blob), text in zip(order, cat_files(repo, [b for _, b in order])):
         if text is None:
             continue
+        where = f"{rel} at {blobs[rel, blob][:10]}"
         try:
-            found.pointers.append(pointer_mod.parse(text, rel, where=f"{rel} (blob {blob[:10]})"))
+            found.pointers.append(pointer_mod.parse(text, rel, where=where))
         except UsageError:
-            found.malformed.append(f"{rel} (blob {blob[:10]})")
+            found.malformed.append(where)
+            continue
+        found.commits.append(blobs[rel, blob])
     return found
 
 
-def _pointer_blobs(repo: Repo, rev_args: list[str]) -> set[tuple[str, str]]:
-    """(workspace-relative pointer path, blob id) for every pointer version in range."""
-    out = git.run(repo.root, "log", "--format=", "--raw", "-z", "--no-abbrev", "--no-renames",
+def _pointer_blobs(repo: Repo, rev_args: list[str]) -> dict[tuple[str, str], str]:
+    """(workspace-relative pointer path, blob id) -> the newest commit that wrote it, for
+    every pointer version in range (git log lists newest first)."""
+    out = git.run(repo.root, "log", "--format=%H", "--raw", "-z", "--no-abbrev", "--no-renames",
                   "--diff-merges=separate", "--root", "--relative", *rev_args, "--", "*" + SUFFIX)
     fields = out.split(b"\0")
-    blobs: set[tuple[str, str]] = set()
+    blobs: dict[tuple[str, str], str] = {}
+    commit = ""
     i = 0
     while i + 1 < len(fields):
-        meta, path = fields[i], fields[i + 1]
-        i += 2
-        parts = meta.lstrip(b"\n").split()
+        meta, path = fields[i].lstrip(b"\n"), fields[i + 1]
+        parts = meta.split()
         if len(parts) < 5 or not parts[0].startswith(b":"):
-            i -= 1  # out of step (should not happen with -z): resync on the next field
+            if _HEX.fullmatch(meta):
+                commit = meta.decode()  # a commit's header (%H); its changes follow
+            i += 1
             continue
+        i += 2
         blob = parts[3].decode()
         rel = path.decode("utf-8", "surrogateescape")
-        if blob != _ZERO and _is_pointer_name(rel):
-            blobs.add((rel, blob))
+        if blob.strip("0") and _is_pointer_name(rel):
+            blobs.setdefault((rel, blob), commit)
     return blobs
 
 

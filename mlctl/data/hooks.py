@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlctl.errors import MlctlError, ObjectMissingError
+from mlctl.errors import MlctlError
 from mlctl.store.config import KeySpec, _bool
 
 
@@ -39,23 +39,19 @@ def status_section(repo) -> dict:
 
 
 def gc_roots(repo) -> set[str]:
-    """Objects of the pointers in the workspace and at every branch and tag tip (and HEAD),
-    with folder manifests expanded."""
-    from mlctl.data import manifest
-    from mlctl.data.workspace import tracked
+    """Objects of the workspace's pointers, folder manifests expanded: kept by every gc
+    scope (history is ``gc_history``'s, which gc keeps as far as its scope says)."""
+    from mlctl.data.gcroots import workspace_objects
 
-    pointers = tracked(repo)  # a broken workspace pointer stops gc: better than deleting its data
-    for rev in _git_tips(repo):
-        pointers.extend(_safe(lambda rev=rev: _pointers_at(repo, rev), []))
-    roots: set[str] = set()
-    for p in {(p.hash, p.kind) for p in pointers}:
-        roots.add(p[0])
-        if p[1] == "dir":
-            try:
-                roots.update(e.hash for e in manifest.load(repo.objects, p[0], verify=False))
-            except ObjectMissingError:
-                pass  # a manifest not in the store protects nothing here
-    return roots
+    return workspace_objects(repo)
+
+
+def gc_history(repo, revs=None):
+    """Every pointer version in the git history reachable from ``revs`` (default: all git
+    keeps) with the objects it needs: a data.gcroots.HistoryRoots."""
+    from mlctl.data.gcroots import history_roots
+
+    return history_roots(repo, revs)
 
 
 def fsck_refs(repo) -> list[dict]:
@@ -80,31 +76,3 @@ def fsck_refs(repo) -> list[dict]:
             problems.extend({"what": f"{what}: {p.path}/{e.path}", "object": e.hash, "problem": "not in the store"}
                             for e in entries if not exists(e.hash))
     return problems
-
-
-def _pointers_at(repo, rev: str):
-    from mlctl.data.revs import pointers_at
-
-    return pointers_at(repo, rev, strict=False)
-
-
-def _git_tips(repo) -> list[str]:
-    import subprocess
-
-    try:
-        proc = subprocess.run(["git", "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/tags"],
-                              cwd=repo.root, capture_output=True, text=True)
-        head = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo.root,
-                              capture_output=True, text=True)
-    except FileNotFoundError:
-        return []
-    tips = proc.stdout.split() if proc.returncode == 0 else []
-    tips += head.stdout.split() if head.returncode == 0 else []
-    return list(dict.fromkeys(tips))
-
-
-def _safe(fn, default):
-    try:
-        return fn()
-    except MlctlError:
-        return default

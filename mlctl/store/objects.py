@@ -45,6 +45,7 @@ class ObjectStore:
         digest = hashing.hash_bytes(data)
         dest = self.path(digest)
         if dest.exists():
+            _touch(dest)
             return digest
         tmp = self._temp()
         with open(tmp, "wb") as f:
@@ -82,6 +83,7 @@ class ObjectStore:
     def _install(self, tmp: Path, dest: Path, fsync: bool) -> None:
         if dest.exists():  # written once: an existing object is never replaced
             os.unlink(tmp)
+            _touch(dest)
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, 0o444)
@@ -144,6 +146,14 @@ class ObjectStore:
     def remove(self, digest: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(digest))
+
+
+def _touch(path: Path) -> None:
+    """Mark an object just written again as young, so gc's grace period covers it like a
+    new one (its content is unchanged; only the mtime moves). Best effort: another
+    user's object in a shared store may refuse."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 class VerifyingReader:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,6 +36,7 @@ class LocalBackend:
         self.url = str(root)
         self.objects_root = f"{root}/objects"
         self._shards: set[str] = set()
+        self._temps_seen: dict[str, list[str]] = {}  # shard -> temp names list_objects saw
 
     def path(self, rel: str) -> Path:
         return self.root / rel
@@ -53,8 +55,36 @@ class LocalBackend:
         names = sorted(shards) if shards is not None else _listdir(base)
         found = set()
         for shard in names:
-            found.update(shard + name for name in _listdir(base / shard) if len(name) == 30 and "." not in name)
+            listed = _listdir(base / shard)
+            found.update(shard + name for name in listed if len(name) == 30 and "." not in name)
+            self._temps_seen[shard] = [name for name in listed if name[0] == "." and is_remote_temp(name)]
         return found
+
+    def remove_stale_temps(self, shards: set[str], cutoff: float) -> int:
+        """Remove temps older than ``cutoff`` in these object shards (what killed pushes
+        left), reusing the listing ``list_objects`` made of a shard where there is one."""
+        removed = 0
+        for shard in shards:
+            names = self._temps_seen.pop(shard, None)
+            if names is None:
+                names = [name for name in _listdir(self.root / "objects" / shard) if is_remote_temp(name)]
+            removed += sum(_unlink_if_older(self.root / "objects" / shard / name, cutoff) for name in names)
+        return removed
+
+    def list_temps(self) -> list[tuple[str, float | None]]:
+        """(relpath, mtime) of every temp file under the remote's root."""
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            for name in filenames:
+                if is_remote_temp(name):
+                    path = Path(dirpath, name)
+                    with contextlib.suppress(FileNotFoundError):
+                        out.append((path.relative_to(self.root).as_posix(), path.lstat().st_mtime))
+        return sorted(out)
+
+    def remove(self, rel: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(rel))
 
     def open_read(self, rel: str) -> BinaryIO:
         return open(self.path(rel), "rb")
@@ -181,6 +211,19 @@ class FsspecBackend:
         upload(tmp)
         self.fs.mv(tmp, target)
 
+    def list_temps(self) -> list[tuple[str, float | None]]:
+        """(relpath, mtime or None where the backend gives none) of every temp file."""
+        try:
+            infos = self.fs.find(self.root, detail=True)
+        except FileNotFoundError:
+            return []
+        return sorted((name[len(self.root) + 1:], _info_mtime(info)) for name, info in infos.items()
+                      if is_remote_temp(name.rsplit("/", 1)[-1]))
+
+    def remove(self, rel: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self.path(rel))
+
     def read_bytes(self, rel: str) -> bytes | None:
         try:
             return self.fs.cat_file(self.path(rel))
@@ -212,6 +255,37 @@ def copy_objects(src_root: str, dest_root: str, missing_ok: bool, digests: list[
             raise
 
     return each_staged(copy_one, digests)
+
+
+def is_remote_temp(name: str) -> bool:
+    """A temp file name any mlctl writer uses on a remote: ``.<name>.tmp-<pid>-<hex>``
+    (folder remotes) or ``<name>.tmp-<pid>-<hex>`` (fsspec moves). Objects never match."""
+    return _TEMP_NAME.search(name) is not None
+
+
+_TEMP_NAME = re.compile(r"\.tmp-\d+-[0-9a-f]+$")
+
+
+def _unlink_if_older(path: Path, cutoff: float) -> bool:
+    try:
+        if path.lstat().st_mtime > cutoff:
+            return False
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _info_mtime(info: dict) -> float | None:
+    """An fsspec entry's modification time as a timestamp: S3 gives LastModified, local
+    and memory filesystems mtime or created."""
+    for key in ("LastModified", "mtime", "created"):
+        value = info.get(key)
+        if hasattr(value, "timestamp"):
+            return value.timestamp()
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
 
 
 def _listdir(path: Path) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Callable, Iterable
@@ -32,6 +33,7 @@ from mlctl.store.workers import FilePool, Pipeline, wants_processes
 BATCH = 512  # objects made durable (parallel fsync) and renamed together
 TASK = 16  # objects per thread task
 FEW = 64  # up to this many digests, ask per object instead of listing the remote
+STALE_TEMP_AGE = 86400.0  # a push removes temps this old in the shards it writes
 
 
 class RemoteError(MlctlError):
@@ -111,7 +113,16 @@ class RemoteStore:
             with self._workers(jobs, len(todo)) as pool, Pipeline() as pipeline:
                 for batch in _chunks(todo, BATCH):
                     pipeline.submit(commit, batch, self._copy(pool, batch, upload=True))
+            self._sweep_temps({d[:2] for d in todo})
         return len(todo)
+
+    def _sweep_temps(self, shards: set[str]) -> None:
+        """Remove what killed pushes left in the shards this push wrote: temps untouched
+        for STALE_TEMP_AGE (a live writer's temp grows as it is written, so stays fresh).
+        Folder remotes only; object stores publish whole objects and leave none."""
+        sweep = getattr(self.backend, "remove_stale_temps", None)
+        if sweep and shards:
+            sweep(shards, time.time() - STALE_TEMP_AGE)
 
     def pull(self, digests: Iterable[str], jobs: int | None = None, progress=None) -> int:
         """Download the objects the local store lacks, each verified before it lands;

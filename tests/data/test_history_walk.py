@@ -44,8 +44,20 @@ def test_other_branches_tags_stash_and_amended_commits_count(repo):
     git(repo.root, "commit", "-q", "--amend", "-m", "b amended")
     stashed = _add(repo, "a.csv", "stashed\n")
     git(repo.root, "stash", "-q")
-    git(repo.root, "stash", "list")
     found = _hashes(repo)
+    assert {base, side, amended, final, stashed} <= found
+
+
+def test_each_version_names_the_newest_commit_that_wrote_it(repo):
+    v1 = _add(repo, "a.csv", "v1\n")
+    first = commit_all(repo.root, "v1")
+    _add(repo, "b.csv", "b\n")
+    commit_all(repo.root, "b")
+    v2 = _add(repo, "a.csv", "v2\n")
+    last = commit_all(repo.root, "v2")
+    found = pointers_in_history(repo)
+    where = {(p.path, p.hash): c for p, c in zip(found.pointers, found.commits)}
+    assert where[("a.csv", v1)] == first and where[("a.csv", v2)] == last
 
 
 def test_deleted_pointer_versions_still_count(repo):

@@ -9,7 +9,7 @@ import types
 import pytest
 
 from mlctl.store import fsck as fsck_mod
-from mlctl.store import gc as gc_mod
+from mlctl.store import gcscope as gc_mod
 from mlctl.store.atomic import temp_path_for
 
 

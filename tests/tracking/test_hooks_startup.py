@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from mlctl.store.gc import gc
+from mlctl.tracking.hooks import _run_objects
 from tests.cli.test_startup import PROBE
 from tests.conftest import PROJECT
 
@@ -43,3 +44,16 @@ def test_config_keys(cli, repo):
     run_id = cli("run", "log").stdout.strip()
     assert cli("run", "show", run_id, "--json").json()["experiment"] == "churn"
     assert cli("config", "set", "tracking.flush_interval", "-1").exit_code == 2
+
+
+def test_gc_keeps_shared_run_records(cli, repo, tmp_path):
+    """A pushed run's exported record is an object the runs index names: gc keeps it."""
+    (repo.root / "model.pkl").write_bytes(b"weights")
+    run_id = cli("run", "log", "--artifact", "model.pkl").stdout.strip()
+    assert cli("remote", "add", "origin", tmp_path / "remote", "--default").exit_code == 0
+    assert cli("run", "push").exit_code == 0
+    records = {record for _run, what, record in _run_objects(repo) if what == "record"}
+    assert len(records) == 1
+    assert cli("gc", "--grace", "0").exit_code == 0
+    assert all(repo.objects.exists(d) for d in records)
+    assert cli("fsck").exit_code == 0
