@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mlctl.net import bind_listener
+from mlctl.net import bind_listener, host_check
 from mlctl.errors import MlctlError
 from mlctl.store.atomic import process_alive
 
@@ -244,7 +244,7 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
     state = ServerState(settings, loaded.primary, loaded.canary, loaded.shadow, loaded.provider,
                         writer_factory, run_dir, index, loaded.features)
     config = uvicorn.Config(
-        ServingApp(state), lifespan="on", access_log=False, log_level="warning",
+        ServingApp(state, host_check(settings.host, sock.getsockname()[1])), lifespan="on", access_log=False, log_level="warning",
         server_header=False, date_header=False, timeout_graceful_shutdown=GRACE_S,
         timeout_keep_alive=15, backlog=2048,
     )

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mlctl.net import bind_listener
+from mlctl.net import HostCheck, bind_listener, host_check
 from mlctl.errors import MlctlError, UsageError
 from mlctl.ui import api_runs, api_store, guard, pages
 from mlctl.ui.cache import IndexCache
@@ -50,8 +50,9 @@ def api_routes(repo) -> list[Route]:
     return [Route(path, _endpoint(fn, repo), methods=["GET"]) for path, fn in table]
 
 
-def build_app(repo, token: str | None = None, loopback_only: bool = True):
-    """The ASGI app: API, pages and static assets behind the read-only guard."""
+def build_app(repo, token: str | None = None, hosts: HostCheck | None = None):
+    """The ASGI app: API, pages and static assets behind the read-only guard (which
+    answers only the Host values ``hosts`` allows, when given)."""
     routes = [
         Route("/", lambda request: RedirectResponse("/runs", status_code=307), methods=["GET"]),
         *api_routes(repo),
@@ -65,7 +66,7 @@ def build_app(repo, token: str | None = None, loopback_only: bool = True):
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.repo = repo
     app.state.runs_cache = IndexCache(repo)
-    return guard.Guard(app, token=token, loopback_only=loopback_only)
+    return guard.Guard(app, token=token, hosts=hosts)
 
 
 def _api_not_found(request):
@@ -103,7 +104,7 @@ def serve(repo, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str |
     if token is not None and not token.strip():
         raise UsageError("an empty --token would let nobody in", hint="give a token, or leave --token out")
     sock = bind(host, port)
-    app = build_app(repo, token=token, loopback_only=guard.is_loopback(host))
+    app = build_app(repo, token=token, hosts=host_check(host, sock.getsockname()[1]))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=3)
     server = _server_class()(config)
