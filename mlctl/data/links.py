@@ -10,7 +10,8 @@ private copy-on-write clone) or copy, and say so.
 A file replacing another lands atomically: written or linked under a temp name beside the
 target, then renamed. A small file where nothing is yet is written in place (created
 exclusively, after its bytes were verified); a failed write removes it, and only a kill -9
-in mid-write can leave it short (as with cp), which `data status` then shows as modified.
+in mid-write can leave it short (as with cp): checkout's journal (data/journal.py) lets the
+rerun overwrite it.
 """
 
 from __future__ import annotations
