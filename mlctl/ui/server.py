@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mlctl.connlimits import uvicorn_options
 from mlctl.net import HostCheck, bind_listener, host_check
 from mlctl.errors import MlctlError, UsageError
 from mlctl.ui import api_runs, api_store, guard, pages
@@ -27,6 +28,7 @@ from mlctl.ui.http import JSON, HTTPError, error_response, from_mlctl_error
 STATIC = Path(__file__).with_name("static")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
+UI_MAX_CONNECTIONS = 1024  # a dashboard has a handful of users; see mlctl/connlimits.py
 
 
 def _endpoint(fn, repo):
@@ -106,7 +108,7 @@ def serve(repo, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str |
     sock = bind(host, port)
     app = build_app(repo, token=token, hosts=host_check(host, sock.getsockname()[1]))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=3)
+                            timeout_graceful_shutdown=3, **uvicorn_options(UI_MAX_CONNECTIONS, keep_alive=5.0))
     server = _server_class()(config)
     if on_ready:
         on_ready(url_for(host, sock.getsockname()[1], token))
