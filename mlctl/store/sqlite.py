@@ -24,7 +24,9 @@ def connect(path: str | os.PathLike, timeout: float = 60.0) -> sqlite3.Connectio
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # the switch takes a write lock
+        # only a database not yet in WAL is switched: the switch takes a write lock, which a
+        # read-only command must not need (it fails on a full disk)
+        if _retry_locked(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0], timeout) != "wal":
             _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), timeout)
         conn.execute("PRAGMA synchronous=NORMAL")
     except BaseException:
@@ -76,7 +78,7 @@ def move_aside(path: str | os.PathLike) -> Path:
     return aside
 
 
-def _retry_locked(statement, timeout: float) -> None:
+def _retry_locked(statement, timeout: float):
     """Run ``statement`` again while the database is locked. Switching a new database to
     WAL takes an exclusive lock, and SQLite can answer "locked" at once, without its busy
     handler, when several processes open the same new database together."""
@@ -84,8 +86,7 @@ def _retry_locked(statement, timeout: float) -> None:
     delay = 0.005
     while True:
         try:
-            statement()
-            return
+            return statement()
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
