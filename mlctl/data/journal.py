@@ -5,8 +5,9 @@ A fresh checkout writes small files straight to their final name (no temp, no re
 most of its speed), so a SIGKILL can leave a file there that holds only a prefix of its
 content (often 0 bytes). Such a file is neither the user's edit nor anything in the
 store, and a rerun would refuse to overwrite it. So before it writes, checkout records
-the workspace paths it is about to write in ``.mlctl/journal/checkout.json`` (atomically,
-one small file per checkout), and removes them from it once they have landed. A rerun
+the workspace paths it is about to write in ``.mlctl/journal/checkout.paths``
+(NUL-separated, written atomically; about 1% of a 20,000-file checkout), and removes
+them from it once they have landed. A rerun
 (under the same ``data`` lock, so the journal it finds belongs to a checkout that died)
 may overwrite every path the journal names without asking.
 
@@ -17,12 +18,12 @@ checkout plans; nothing is ever opened by the name it holds.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 
 from mlctl.store.atomic import atomic_write_bytes
 
-NAME = "checkout.json"
+NAME = "checkout.paths"
+SEP = b"\0"  # the one byte no path can hold; a list of 20,000 paths joins in a millisecond
 
 
 def _path(repo):
@@ -33,17 +34,15 @@ def leftovers(repo) -> frozenset[str]:
     """The paths a killed (or failed) checkout was writing; empty when there was none.
     An unreadable journal counts as empty: the rerun then asks before overwriting."""
     try:
-        doc = json.loads(_path(repo).read_bytes())
-    except (OSError, ValueError):
+        data = _path(repo).read_bytes()
+    except OSError:
         return frozenset()
-    if not isinstance(doc, dict) or not isinstance(doc.get("writing"), list):
-        return frozenset()
-    return frozenset(p for p in doc["writing"] if isinstance(p, str))
+    return frozenset(p.decode("utf-8", "surrogateescape") for p in data.split(SEP) if p)
 
 
 def begin(repo, writing) -> None:
     """Record ``writing`` (with any earlier leftovers) before the first byte lands."""
-    atomic_write_bytes(_path(repo), json.dumps({"writing": sorted(writing)}).encode())
+    atomic_write_bytes(_path(repo), SEP.join(p.encode("utf-8", "surrogateescape") for p in writing))
 
 
 def finish(repo, still_pending) -> None:

@@ -54,7 +54,7 @@ def test_rerun_after_a_killed_fresh_checkout_always_finishes(cli, repo):
         res = cli("data", "checkout", "data/big")
         assert res.exit_code == 0, res.stderr
         assert tree_bytes(repo.root / "data/big") == expected
-    assert not (repo.dot / "journal" / "checkout.json").exists()
+    assert not (repo.dot / "journal" / "checkout.paths").exists()
     assert cli("fsck").exit_code == 0
     assert cli("data", "status").exit_code == 0
 
