@@ -214,8 +214,6 @@ def _torn_hint(plan: Plan, pointers) -> str:
     return hint
 
 
-
-
 # -- carrying the plan out ------------------------------------------------------------------------
 def _execute_journaled(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
     """``_execute`` with the paths it writes in the journal, so a kill never leaves files a

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from mlctl.store.sqlite import connect, connect_readonly, is_damage, is_unwritable, move_aside
+from mlctl.store.sqlite import connect, connect_readonly, is_damage, is_unwritable
 
 RACY_NS = 50_000_000  # 50 ms: far above the kernel's coarse clock tick (1-10 ms)
 RACY_COARSE_NS = 2_000_000_000  # filesystems with whole-second (or 2 s) timestamps
@@ -106,7 +106,7 @@ def fingerprint_of(parts: list[str], newest_ns: int, coarse: bool, now_ns: int |
 
 
 class StatCache:
-    """The cache, which never stops a command: a damaged file is moved aside and rebuilt
+    """The cache, which never stops a command: a damaged file is deleted and rebuilt
     (said once on stderr), and where the disk is full or read-only the cache is read
     without writing (or not at all), so read-only commands still work."""
 
@@ -151,9 +151,7 @@ class StatCache:
             return default
 
     def _rebuild(self, exc: BaseException) -> None:
-        aside = move_aside(self.path)
-        with contextlib.suppress(OSError):
-            _remove_sqlite(aside)  # a cache: nothing in it is worth a post-mortem
+        _remove_sqlite(self.path)  # a cache: nothing in it is worth a post-mortem
         _say_once(f"the stat cache {self.path} was damaged ({exc}); started a new one "
                   f"(the next status hashes files again)")
 
