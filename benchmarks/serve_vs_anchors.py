@@ -187,14 +187,15 @@ class Server:
 def http_post(port: int, path: str, body: bytes, timeout: float = 60) -> tuple[int, bytes]:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(request_bytes(path, body))
+            s.sendall(request_bytes(path, body, port))
             return read_response_blocking(s)
     except OSError:
         return 0, b""
 
 
-def request_bytes(path: str, body: bytes) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+def request_bytes(path: str, body: bytes, port: int) -> bytes:
+    # the Host a browser or HTTP client sends: with the port (a loopback server refuses others)
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
@@ -279,7 +280,7 @@ async def load(port: int, payload: bytes, concurrency: int, seconds: float):
 
 
 def measure(server: Server, concurrency: int, seconds: float, one_row) -> dict:
-    payload = request_bytes(server.path, server.make_body([one_row]))
+    payload = request_bytes(server.path, server.make_body([one_row]), server.port)
     asyncio.run(load(server.port, payload, concurrency, 0.5))  # warm up
     cpu0 = server.cpu_seconds()
     latencies, errors, elapsed = asyncio.run(load(server.port, payload, concurrency, seconds))

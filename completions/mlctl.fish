@@ -3,7 +3,7 @@ function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
     set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
-    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --host --id-file --jobs --keep-rev --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -153,7 +153,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l json -d 'Print on
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -F
-complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l repair -d 'Delete corrupt objects so `data pull` can fetch good copies.'
+complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l repair -d 'Delete corrupt objects so `data pull` can fetch good copies, and rebuild a damaged runs index.'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s j -l jobs -r -d 'Parallel hashing (default: cores).'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s q -l quiet -d 'No progress or chatter on stderr.'
@@ -462,6 +462,9 @@ complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l batch-latency-ms -r -d '
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l timeout -r -d 'Seconds before a prediction answers 504.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l reload-interval -r -d 'Seconds between alias checks.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l log-flush-s -r -d 'Flush the prediction log at least this often (a crash loses at most this much).'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l max-connections -r -d 'Open connections per worker; past it idle ones are closed first, then requests get 503.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l header-timeout -r -d 'Seconds a client has to send a whole request header.'
+complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l keep-alive-timeout -r -d 'Seconds an idle keep-alive connection stays open.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -l print-dockerfile -d 'Print a Dockerfile for this server (and write its pinned requirements file), then exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'serve'" -s h -l help -d 'Show help and exit.'

@@ -119,8 +119,20 @@ def run(group: TyperGroup, args, prog_name: str, **extra) -> int:
     except Exception as exc:  # a bug, not a user error: say so, and how to see more
         if debug:
             _print_traceback()
+        if _damaged_database(exc):
+            _error(f"a database under .mlctl is damaged: {exc}", "`mlctl fsck` names it; `mlctl fsck --repair` rebuilds it")
+            return EXIT_DAMAGE
         _error(f"internal error: {type(exc).__name__}: {exc}", "rerun with MLCTL_DEBUG=1 for the traceback")
         return EXIT_DAMAGE
+
+
+def _damaged_database(exc: Exception) -> bool:
+    """SQLite's own word that a file is damaged (found mid-query, after it opened)."""
+    if type(exc).__module__ != "sqlite3":
+        return False
+    from mlctl.store.sqlite import is_damage
+
+    return is_damage(exc)
 
 
 def _print_traceback() -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 import shutil
 import time
 from dataclasses import dataclass, field
 
+from mlctl.data import journal
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.add import ignore
 from mlctl.data.hasher import TreeHasher, null_progress
@@ -36,6 +38,8 @@ class Plan:
     writes: list[tuple[str, str, int, int]] = field(default_factory=list)  # (rel, digest, mode, size)
     deletes: list[str] = field(default_factory=list)  # files, or folders in the way of a file
     unsafe: list[str] = field(default_factory=list)  # would be destroyed, not in the store
+    torn: set[str] = field(default_factory=set)  # unsafe ones shorter than the version planned
+    ours: frozenset[str] = frozenset()  # what a killed checkout was writing (see journal.py)
     unchanged: int = 0
 
 
@@ -62,12 +66,12 @@ def checkout(repo: Repo, paths: list[str] | None = None, rev: str | None = None,
         linker = Linker(repo.objects, link)
         with TreeHasher(repo, store=False, jobs=jobs) as hasher:
             entries = require(repo, pointers, hasher.cache)
-            plan = Plan()
+            plan = Plan(ours=journal.leftovers(repo))
             for p in pointers:
                 _plan_path(repo, hasher, linker, p, entries[p.path], plan, force)
             if plan.unsafe:
-                raise _unsafe_error(plan.unsafe)
-            result = _execute(repo, hasher, linker, plan, pointers, jobs, progress or null_progress)
+                raise _unsafe_error(plan, pointers)
+            result = _execute_journaled(repo, hasher, linker, plan, pointers, jobs, progress or null_progress)
         if rev is not None:
             for p in pointers:
                 pointer_mod.write(repo.root, p)
@@ -101,7 +105,8 @@ def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, forc
             if digest == pointer.hash and linker.linked_right(digest, str(root), link):
                 plan.unchanged += 1
                 return
-            _plan_destroy(repo, pointer.path, digest, plan, force, keep=digest == pointer.hash)
+            _plan_destroy(repo, pointer.path, digest, plan, force, keep=digest == pointer.hash,
+                          torn=_size(root) < pointer.size)
         plan.writes.append((pointer.path, pointer.hash, FILE_MODE, pointer.size))
         return
     if os.path.lexists(root) and not root.is_dir():
@@ -133,7 +138,7 @@ def _plan_folder(repo, hasher, linker, link, pointer, entries, plan: Plan, force
         if digest == e.hash and _landed_right(linker, link, f, digest, e.mode):
             plan.unchanged += 1
             continue
-        _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash)
+        _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash, torn=f.st.st_size < e.size)
         plan.writes.append((rel, e.hash, e.mode, e.size))
     for f, digest in present.values():
         if f.rel not in wanted:
@@ -155,10 +160,23 @@ def _plan_clear_folder(repo, hasher, rel: str, plan: Plan, force: bool) -> None:
     plan.deletes.append(rel)
 
 
-def _plan_destroy(repo, rel: str, digest: str | None, plan: Plan, force: bool, keep: bool = False) -> None:
-    """Note that ``rel`` will be replaced or removed; unsafe when its content is lost."""
-    if not (force or keep or (digest and repo.objects.exists(digest))):
+def _plan_destroy(repo, rel: str, digest: str | None, plan: Plan, force: bool, keep: bool = False,
+                  torn: bool = False) -> None:
+    """Note that ``rel`` will be replaced or removed; unsafe when its content is lost
+    (unless a killed checkout was writing it: then the content is a torn copy of ours).
+    ``torn``: the file is shorter than the version planned for it, as a checkout killed
+    before the journal existed would leave it."""
+    if not (force or keep or rel in plan.ours or (digest and repo.objects.exists(digest))):
         plan.unsafe.append(rel)
+        if torn:
+            plan.torn.add(rel)
+
+
+def _size(path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return -1
 
 
 def _current_hash(hasher: TreeHasher, rel: str) -> str | None:
@@ -168,14 +186,50 @@ def _current_hash(hasher: TreeHasher, rel: str) -> str | None:
         return None  # a broken symlink or an unreadable file: nothing to keep
 
 
-def _unsafe_error(unsafe: list[str]) -> UsageError:
+def _unsafe_error(plan: Plan, pointers) -> UsageError:
+    unsafe = plan.unsafe
     more = f" and {len(unsafe) - 1} more" if len(unsafe) > 1 else ""
-    return UsageError(
-        f"checkout would overwrite or delete {unsafe[0]}{more}, whose content is not in the store",
-        hint="`mlctl data add` it first to keep it, or pass --force to discard it")
+    message = f"checkout would overwrite or delete {unsafe[0]}{more}, whose content is not in the store"
+    if not plan.torn:
+        return UsageError(message, hint="`mlctl data add` it first to keep it, or pass --force to discard it")
+    return UsageError(message, hint=_torn_hint(plan, pointers))
+
+
+def _torn_hint(plan: Plan, pointers) -> str:
+    """Some files are shorter than their stored version, as an interrupted checkout leaves
+    them: recording them (`data add`) would store the damage, so never suggest it. Name
+    ``--force PATH`` for the tracked paths where every file at stake is such a leftover."""
+    owners: dict[str, list[str]] = {}
+    for rel in plan.unsafe:
+        owner = next((p.path for p in pointers if _covered(rel, [p])), rel)
+        owners.setdefault(owner, []).append(rel)
+    safe = [o for o, rels in owners.items() if all(r in plan.torn for r in rels)]
+    others = [o for o in owners if o not in safe]
+    hint = f"{len(plan.torn)} of them are shorter than their stored version, as a killed checkout leaves them"
+    if safe:
+        hint += f"; `mlctl data checkout --force {' '.join(shlex.quote(o) for o in safe)}` restores them"
+    if others:
+        hint += (f"; {', '.join(others)} hold{'s' if len(others) == 1 else ''} other changes: copy what you "
+                 f"want to keep elsewhere, then check out with --force")
+    return hint
 
 
 # -- carrying the plan out ------------------------------------------------------------------------
+def _execute_journaled(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
+    """``_execute`` with the paths it writes in the journal, so a kill never leaves files a
+    rerun would refuse to overwrite; a checkout that writes nothing touches no journal."""
+    if not plan.writes and not plan.ours:
+        return _execute(repo, hasher, linker, plan, pointers, jobs, progress)
+    journal.begin(repo, plan.ours | {w[0] for w in plan.writes})
+    result = _execute(repo, hasher, linker, plan, pointers, jobs, progress)
+    journal.finish(repo, {rel for rel in plan.ours if not _covered(rel, pointers)})  # the rest is settled
+    return result
+
+
+def _covered(rel: str, pointers) -> bool:
+    return any(rel == p.path or rel.startswith(p.path + "/") for p in pointers)
+
+
 def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
     result = CheckoutResult(link=linker.requested, unchanged=plan.unchanged)
     by_folder = _by_folder(plan.writes)

@@ -4,11 +4,14 @@ Each mode is probed once per destination filesystem (a real clone/link of a scra
 and falls back to copy when the filesystem can't do it; the fallback is reported, never
 silent. Every object is verified against its hash before it lands: copy hashes while it
 copies, the link modes hash the object first. Hardlinks and symlinks share the store's
-read-only (0444) file, so an in-place edit fails instead of corrupting the store.
+read-only (0444) file, so an in-place edit fails instead of corrupting the store, except
+for root, whom 0444 does not stop: as root, hardlink and symlink fall back to reflink (a
+private copy-on-write clone) or copy, and say so.
 A file replacing another lands atomically: written or linked under a temp name beside the
 target, then renamed. A small file where nothing is yet is written in place (created
 exclusively, after its bytes were verified); a failed write removes it, and only a kill -9
-in mid-write can leave it short (as with cp), which `data status` then shows as modified.
+in mid-write can leave it short (as with cp): checkout's journal (data/journal.py) lets the
+rerun overwrite it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from mlctl.store.fastio import check_digest, copy_verified
 from mlctl.store.statcache import FileStat
 
 MODES = ("copy", "reflink", "hardlink", "symlink")
+SHARED = ("hardlink", "symlink")  # modes where the workspace file *is* the stored object
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 
 
@@ -34,6 +38,10 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise UsageError(f"unknown link mode {mode!r}", hint="use copy, reflink, hardlink or symlink")
     return mode
+
+
+def running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 class Linker:
@@ -57,16 +65,29 @@ class Linker:
     def _probe(self, folder: Path, dev: int) -> str:
         if self.requested == "copy":
             return "copy"
+        if self.requested in SHARED and running_as_root():
+            mode = "reflink" if self._works("reflink", folder) is None else "copy"
+            self.fallbacks[dev] = (f"{self.requested} as root would let a write to a checked-out file change the "
+                                   f"only stored copy (root ignores the read-only mode); "
+                                   f"{'reflinked' if mode == 'reflink' else 'copied'} instead")
+            return mode
+        error = self._works(self.requested, folder)
+        if error is None:
+            return self.requested
+        self.fallbacks[dev] = f"{self.requested} is not possible here ({error}); copied instead"
+        return "copy"
+
+    def _works(self, mode: str, folder: Path) -> str | None:
+        """None when ``mode`` works from the store into ``folder``, else why not."""
         self.objects.tmp_dir.mkdir(parents=True, exist_ok=True)
         src = temp_path_for(self.objects.tmp_dir / "probe")
         dst = temp_path_for(folder / "probe")
         try:
             src.write_bytes(b"mlctl link probe\n")
-            self._link(self.requested, src, dst)
-            return self.requested
+            self._link(mode, src, dst)
+            return None
         except OSError as exc:
-            self.fallbacks[dev] = f"{self.requested} is not possible here ({os.strerror(exc.errno or 0)}); copied instead"
-            return "copy"
+            return os.strerror(exc.errno or 0)
         finally:
             for p in (src, dst):
                 with contextlib.suppress(FileNotFoundError):

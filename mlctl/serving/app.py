@@ -17,6 +17,7 @@ import uuid
 
 import orjson
 
+from mlctl.net import MISDIRECTED, HostCheck, host_header
 from mlctl.serving import formats
 from mlctl.serving.batching import PredictTimeout
 from mlctl.serving.inputs import InputError
@@ -32,8 +33,9 @@ class BodyTooLarge(Exception):
 
 
 class ServingApp:
-    def __init__(self, state):
+    def __init__(self, state, hosts: HostCheck | None = None):
         self.state = state
+        self.hosts = hosts  # bound to loopback: only literal loopback Host values (DNS rebinding)
         token = state.settings.token
         self.auth = ("Bearer " + token).encode() if token else None
         self.max_body = state.settings.max_body_bytes
@@ -45,6 +47,8 @@ class ServingApp:
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
         if kind == "http":
+            if self.hosts is not None and not self.hosts.allows(host_header(scope["headers"])):
+                return await _misdirected(send)
             invocations = self.fast.get(scope["path"])
             if invocations is not None and scope["method"] == "POST":
                 await self.predict(scope, receive, send, invocations)
@@ -190,6 +194,12 @@ class ServingApp:
 
 class ClientGone(Exception):
     pass
+
+
+async def _misdirected(send) -> None:
+    await send({"type": "http.response.start", "status": 421,
+                "headers": JSON_HEADERS + [(b"content-length", str(len(MISDIRECTED)).encode())]})
+    await send({"type": "http.response.body", "body": MISDIRECTED})
 
 
 def _answer(preds, slot, rid: str, invocations: bool) -> bytes:

@@ -11,6 +11,7 @@ import sys
 from importlib import metadata
 
 from mlctl import __version__
+from mlctl.connlimits import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS
 from mlctl.serving.spec import TOKEN_ENV
 from mlctl.store.atomic import atomic_write_text
 
@@ -48,6 +49,12 @@ def entry_command(settings) -> list[str]:
         cmd += ["--features", feature]
     cmd += ["--max-body-mb", f"{s.max_body_bytes / 1048576:g}", "--max-batch-rows", str(s.max_batch_rows),
             "--batch-latency-ms", f"{s.batch_latency_ms:g}", "--timeout", f"{s.predict_timeout_s:g}"]
+    limits = [("--max-connections", s.max_connections, MAX_CONNECTIONS),
+              ("--header-timeout", s.header_timeout_s, HEADER_TIMEOUT_S),
+              ("--keep-alive-timeout", s.keep_alive_s, KEEP_ALIVE_S)]
+    for flag, value, default in limits:
+        if value != default:
+            cmd += [flag, f"{value:g}"]
     return cmd
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mlctl.net import bind_listener
+from mlctl.connlimits import uvicorn_options
+from mlctl.net import bind_listener, host_check
 from mlctl.errors import MlctlError
 from mlctl.store.atomic import process_alive
 
@@ -243,11 +244,10 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
         writer_factory = lambda: PredictionLogWriter(repo, name, max_rows=1 << 62, max_age=float("inf"))  # noqa: E731
     state = ServerState(settings, loaded.primary, loaded.canary, loaded.shadow, loaded.provider,
                         writer_factory, run_dir, index, loaded.features)
-    config = uvicorn.Config(
-        ServingApp(state), lifespan="on", access_log=False, log_level="warning",
-        server_header=False, date_header=False, timeout_graceful_shutdown=GRACE_S,
-        timeout_keep_alive=15, backlog=2048,
-    )
+    app = ServingApp(state, host_check(settings.host, sock.getsockname()[1]))
+    limits = uvicorn_options(settings.max_connections, settings.header_timeout_s, settings.keep_alive_s)
+    config = uvicorn.Config(app, lifespan="on", access_log=False, log_level="warning", server_header=False,
+                            date_header=False, timeout_graceful_shutdown=GRACE_S, backlog=2048, **limits)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else 1

@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from mlctl.connlimits import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS
 from mlctl.errors import UsageError
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
@@ -77,6 +78,9 @@ class ServeSettings:
     reload_interval_s: float = 1.0
     log_flush_s: float = 5.0
     features: list[str] = field(default_factory=list)
+    max_connections: int = MAX_CONNECTIONS  # per worker; past it idle connections are shed, then 503
+    header_timeout_s: float = HEADER_TIMEOUT_S  # a request header must arrive whole within this
+    keep_alive_s: float = KEEP_ALIVE_S  # an idle keep-alive connection is closed after this
 
     def validate(self) -> None:
         if not 0 < self.port < 65536:
@@ -87,6 +91,10 @@ class ServeSettings:
             raise UsageError("--max-batch-rows must be >= 1")
         if self.batch_latency_ms <= 0:
             raise UsageError("--batch-latency-ms must be > 0")
+        if self.max_connections < 1:
+            raise UsageError(f"--max-connections must be >= 1, got {self.max_connections}")
+        if self.header_timeout_s <= 0 or self.keep_alive_s <= 0:
+            raise UsageError("--header-timeout and --keep-alive-timeout must be > 0")
         if self.token is not None and not self.token.strip():
             raise UsageError(f"an empty token would let nobody in; unset {TOKEN_ENV} or give --token")
 
@@ -98,6 +106,8 @@ class ServeSettings:
             "log_predictions": self.log_predictions, "auth": self.token is not None,
             "max_body_bytes": self.max_body_bytes, "max_batch_rows": self.max_batch_rows,
             "batch_latency_ms": self.batch_latency_ms, "features": list(self.features),
+            "max_connections": self.max_connections, "header_timeout_s": self.header_timeout_s,
+            "keep_alive_s": self.keep_alive_s,
         }
 
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlctl.components import iter_hooks
+from mlctl.errors import MlctlError
 from mlctl.store import hashing
 from mlctl.store.atomic import is_temp_name
 from mlctl.store.repo import Repo
@@ -19,10 +20,11 @@ class FsckResult:
     missing: list[dict] = field(default_factory=list)
     temp_files: int = 0
     repaired: list[str] = field(default_factory=list)
+    rebuilt: list[dict] = field(default_factory=list)  # indexes --repair rebuilt
 
     @property
     def ok(self) -> bool:
-        return not self.corrupt and not self.missing
+        return not self.corrupt and not self.missing and not self.rebuilt
 
     def to_json(self) -> dict:
         return {
@@ -32,6 +34,7 @@ class FsckResult:
             "missing": self.missing,
             "temp_files": self.temp_files,
             "repaired": self.repaired,
+            "rebuilt": self.rebuilt,
         }
 
 
@@ -58,12 +61,23 @@ def fsck(repo: Repo, jobs: int | None = None, repair: bool = False) -> FsckResul
         for problem in result.corrupt:
             repo.objects.remove(problem["object"])
             result.repaired.append(problem["object"])
-    for _name, hooks in iter_hooks():
+    for name, hooks in iter_hooks():
+        if repair and getattr(hooks, "fsck_repair", None):
+            result.rebuilt.extend(hooks.fsck_repair(repo))
         fsck_refs = getattr(hooks, "fsck_refs", None)
         if fsck_refs:
-            result.missing.extend(fsck_refs(repo))
+            result.missing.extend(_component_refs(name, fsck_refs, repo))
     result.temp_files = sum(1 for _ in iter_temp_files(repo))
     return result
+
+
+def _component_refs(name: str, fsck_refs, repo: Repo) -> list[dict]:
+    """One component's reference check; its damaged state is a finding, not a crash
+    that hides every other component's."""
+    try:
+        return list(fsck_refs(repo))
+    except MlctlError as exc:
+        return [{"what": f"{name} state", "object": None, "problem": exc.message}]
 
 
 def iter_temp_files(repo: Repo):

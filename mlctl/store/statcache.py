@@ -19,12 +19,16 @@ a given fingerprint (see data/needs.py), so that check costs 256 stats, not a li
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Iterable, NamedTuple
+
+from mlctl.store.sqlite import connect, connect_readonly, is_damage, is_unwritable
 
 RACY_NS = 50_000_000  # 50 ms: far above the kernel's coarse clock tick (1-10 ms)
 RACY_COARSE_NS = 2_000_000_000  # filesystems with whole-second (or 2 s) timestamps
@@ -102,91 +106,152 @@ def fingerprint_of(parts: list[str], newest_ns: int, coarse: bool, now_ns: int |
 
 
 class StatCache:
+    """The cache, which never stops a command: a damaged file is deleted and rebuilt
+    (said once on stderr), and where the disk is full or read-only the cache is read
+    without writing (or not at all), so read-only commands still work."""
+
     def __init__(self, path: str | os.PathLike, timeout: float = 60.0):
         self.path = Path(path)
         self.timeout = timeout
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._readonly = False  # the disk refused a write: read what is there, write nothing
+        self._off = False  # not even readable: every lookup misses
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            from mlctl.store.sqlite import connect
-
-            self._conn = connect(self.path, timeout=self.timeout)
-            self._conn.executescript(SCHEMA)
+            if self._readonly:
+                self._conn = connect_readonly(self.path, timeout=self.timeout)
+            else:
+                conn = connect(self.path, timeout=self.timeout)
+                try:
+                    conn.executescript(SCHEMA)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._conn = conn
         return self._conn
+
+    def _run(self, op, default=None, write: bool = False):
+        """``op(connection)`` under the lock, with the failure rules above."""
+        with self._lock:
+            for _attempt in range(3):
+                if self._off or (write and self._readonly):
+                    return default
+                try:
+                    return op(self._db())
+                except sqlite3.DatabaseError as exc:
+                    self._close()
+                    if is_damage(exc) and not self._readonly:
+                        self._rebuild(exc)
+                    elif is_unwritable(exc) or is_damage(exc):
+                        self._degrade(exc)
+                    else:
+                        raise
+            return default
+
+    def _rebuild(self, exc: BaseException) -> None:
+        _remove_sqlite(self.path)  # a cache: nothing in it is worth a post-mortem
+        _say_once(f"the stat cache {self.path} was damaged ({exc}); started a new one "
+                  f"(the next status hashes files again)")
+
+    def _degrade(self, exc: BaseException) -> None:
+        if self._readonly:
+            self._off = True
+        self._readonly = True
+        _say_once(f"cannot write the stat cache {self.path} ({exc}); going on without saving hashes")
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
 
     def rows_under(self, prefix: str) -> dict[str, Row]:
         """Every entry for ``prefix`` itself or below it (a folder's files, in one query)."""
-        with self._lock:
-            cur = self._db().execute(
+        def op(db):
+            cur = db.execute(
                 "SELECT path, inode, mtime_ns, size, hash, recorded_ns FROM files "
                 "WHERE path = ? OR (path >= ? AND path < ?)", (prefix, prefix + "/", prefix + "0"))
             return {r[0]: r[1:] for r in cur}
+        return self._run(op, {})
 
     def get(self, path: str, st: os.stat_result) -> str | None:
-        with self._lock:
-            row = self._db().execute(
-                "SELECT inode, mtime_ns, size, hash, recorded_ns FROM files WHERE path = ?", (path,)).fetchone()
+        row = self._run(lambda db: db.execute(
+            "SELECT inode, mtime_ns, size, hash, recorded_ns FROM files WHERE path = ?", (path,)).fetchone())
         return trusted(row, st)
 
     def record(self, entries: Iterable[tuple[str, os.stat_result | FileStat, str]], recorded_ns: int | None = None) -> None:
         """Remember each (path, stat, hash); ``recorded_ns`` is when hashing started."""
         now = recorded_ns if recorded_ns is not None else time.time_ns()
         rows = [(p, st.st_ino, st.st_mtime_ns, st.st_size, h, now) for p, st, h in entries]
-        if not rows:
-            return
-        with self._lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        if rows:
+            self._run(lambda db: _in_transaction(
+                db, lambda: db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)),
+                write=True)
 
     def forget(self, paths: Iterable[str]) -> None:
         paths = [(p,) for p in paths]
         if paths:
-            with self._lock:
-                self._db().executemany("DELETE FROM files WHERE path = ?", paths)
+            self._run(lambda db: db.executemany("DELETE FROM files WHERE path = ?", paths), write=True)
 
     # -- whole folders: one row answers "unchanged" for 20,000 files --------------------------
     def folder_hash(self, path: str, fingerprint: str | None) -> str | None:
         """The folder hash recorded for exactly this listing fingerprint, if any."""
         if fingerprint is None:
             return None
-        with self._lock:
-            row = self._db().execute("SELECT fingerprint, hash FROM folders WHERE path = ?", (path,)).fetchone()
+        row = self._run(lambda db: db.execute("SELECT fingerprint, hash FROM folders WHERE path = ?",
+                                              (path,)).fetchone())
         return row[1] if row and row[0] == fingerprint else None
 
     def record_folder(self, path: str, fingerprint: str | None, digest: str) -> None:
-        if fingerprint is None:
-            return
-        with self._lock:
-            self._db().execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", (path, fingerprint, digest))
+        if fingerprint is not None:
+            self._run(lambda db: db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)",
+                                            (path, fingerprint, digest)), write=True)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
+        with self._lock:
+            self._close()
 
     # -- a manifest whose objects were all present, while the store looked like this -------
     def complete(self, manifest: str, store_fingerprint: str | None) -> bool:
         if store_fingerprint is None:
             return False
-        with self._lock:
-            row = self._db().execute("SELECT store_fingerprint FROM complete WHERE manifest = ?",
-                                     (manifest,)).fetchone()
+        row = self._run(lambda db: db.execute("SELECT store_fingerprint FROM complete WHERE manifest = ?",
+                                              (manifest,)).fetchone())
         return bool(row) and row[0] == store_fingerprint
 
     def record_complete(self, manifest: str, store_fingerprint: str | None) -> None:
-        if store_fingerprint is None:
-            return
-        with self._lock:
-            self._db().execute("INSERT OR REPLACE INTO complete VALUES (?, ?)", (manifest, store_fingerprint))
+        if store_fingerprint is not None:
+            self._run(lambda db: db.execute("INSERT OR REPLACE INTO complete VALUES (?, ?)",
+                                            (manifest, store_fingerprint)), write=True)
+
+
+def _in_transaction(db: sqlite3.Connection, statements) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        statements()
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    """A warning on stderr, once per process (a long status must not repeat it per file)."""
+    if message not in _said:
+        _said.add(message)
+        sys.stderr.write(f"mlctl: warning: {message}\n")
 
 
 class NullStatCache:

@@ -17,6 +17,9 @@ import os
 import sqlite3
 import threading
 
+from mlctl.errors import StoreDamageError
+from mlctl.store.sqlite import connect_readonly, is_damage
+
 SCHEMA_VERSION = 1
 DB_NAME = "runs"
 
@@ -139,10 +142,38 @@ def _open_database(repo) -> Database:
         cached = _open.get(key)
         if cached and cached[0] == os.getpid() and cached[1] == _inode(path):
             return cached[2]
-        db = Database(repo.sqlite(DB_NAME))
-        _ensure_schema(db)
+        try:
+            db = Database(repo.sqlite(DB_NAME))
+            _ensure_schema(db)
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise damaged(repo, exc) from None
+            raise
         _open[key] = (os.getpid(), _inode(path), db)
         return db
+
+
+def read_only_database(repo) -> Database:
+    """A connection that never writes (not cached), for read-only views such as
+    `mlctl status`: it works on a full disk (see store/sqlite.py)."""
+    try:
+        db = Database(connect_readonly(repo.db_path(DB_NAME), timeout=repo.lock_timeout()))
+        version = db.conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            raise damaged(repo, exc) from None
+        raise
+    if version != SCHEMA_VERSION:
+        db.conn.close()
+        raise StoreDamageError(f"the runs index has schema {version}, not {SCHEMA_VERSION}",
+                               hint="run any `mlctl run` command once to bring it up to date")
+    return db
+
+
+def damaged(repo, exc: BaseException) -> StoreDamageError:
+    return StoreDamageError(f"the runs index {repo.db_path(DB_NAME)} is damaged ({exc})",
+                            hint="`mlctl fsck --repair` rebuilds it from what is readable and the run records "
+                                 "in the store")
 
 
 def _inode(path) -> int:
@@ -158,8 +189,6 @@ def _ensure_schema(db: Database) -> None:
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
-        from mlctl.errors import StoreDamageError
-
         raise StoreDamageError(f"the runs index has schema {version}; this mlctl reads up to "
                                f"{SCHEMA_VERSION}", hint="upgrade mlctl")
     with db.write() as conn:

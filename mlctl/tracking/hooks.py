@@ -21,15 +21,16 @@ CONFIG_KEYS = [
 
 
 def status_section(repo) -> dict:
+    from mlctl.errors import StoreDamageError
     from mlctl.tracking.db import exists
 
     count, running, last = 0, 0, None
     if exists(repo):
-        from mlctl.tracking import liveness
-        from mlctl.tracking.db import database
-
-        db = database(repo)
-        liveness.reap(db, repo)
+        try:
+            db = _status_database(repo)
+        except StoreDamageError as exc:
+            return {"key": "runs", "title": "Runs", "lines": [f"{exc.message}; {exc.hint}"],
+                    "json": {"count": None, "running": None, "last": None, "error": exc.message}}
         with db.mutex:
             count, running = db.conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(status = 'running'), 0) FROM runs WHERE deleted = 0").fetchone()
@@ -45,6 +46,25 @@ def status_section(repo) -> dict:
         lines.append(f"last: {last['id']}{label} in {last['experiment']}, {last['status']}")
     return {"key": "runs", "title": "Runs", "lines": lines,
             "json": {"count": count, "running": running, "last": last}}
+
+
+def _status_database(repo):
+    """The runs index, with runs whose process died marked crashed; where the disk
+    takes no write (full, read-only), read as it is (status is a read-only command)."""
+    import sqlite3
+
+    from mlctl.store.sqlite import is_unwritable
+    from mlctl.tracking import liveness
+    from mlctl.tracking.db import database, read_only_database
+
+    try:
+        db = database(repo)
+        liveness.reap(db, repo)
+        return db
+    except sqlite3.OperationalError as exc:
+        if not is_unwritable(exc):
+            raise
+    return read_only_database(repo)
 
 
 def _run_objects(repo):
@@ -68,18 +88,23 @@ def gc_roots(repo):
 
 
 def fsck_refs(repo):
-    from mlctl.tracking.db import exists
+    from mlctl.tracking.rebuild import problem
 
+    damage = problem(repo)
+    if damage is not None:  # its references cannot be listed reliably; say so instead
+        return [{"what": "runs index (.mlctl/db/runs.sqlite)", "object": None,
+                 "problem": f"damaged: {damage}; `mlctl fsck --repair` rebuilds it"}]
     problems = []
     for run_id, what, digest in _run_objects(repo):
         if not repo.objects.exists(digest):
             problems.append({"what": f"run {run_id} {what}", "object": digest, "problem": "not in the store"})
-    if exists(repo):
-        from mlctl.tracking.db import database
-
-        db = database(repo)
-        with db.mutex:
-            verdict = db.conn.execute("PRAGMA quick_check").fetchone()[0]
-        if verdict != "ok":
-            problems.append({"what": "runs index (.mlctl/db/runs.sqlite)", "object": None, "problem": verdict})
     return problems
+
+
+def fsck_repair(repo) -> list[dict]:
+    """Rebuild the runs index when it is damaged (see tracking/rebuild.py)."""
+    from mlctl.tracking.rebuild import problem, rebuild
+
+    if problem(repo) is None:
+        return []
+    return [rebuild(repo)]

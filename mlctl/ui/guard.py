@@ -3,8 +3,9 @@ the token, and the security headers every response carries.
 
 - No write endpoint exists, and any other method is refused here (405) before routing,
   so a route added later cannot accept a write by accident.
-- Bound to a loopback address, only ``Host: localhost/127.0.0.1/[::1]`` is served: a web
-  page on another site cannot reach the dashboard by DNS rebinding.
+- Bound to a loopback address, only a literal loopback ``Host`` with the server's port
+  (``localhost:PORT``, ``127.x.y.z:PORT``, ``[::1]:PORT``; see mlctl/net.py) is served: a
+  web page on another site cannot reach the dashboard by DNS rebinding.
 - With a token: ``Authorization: Bearer TOKEN``, or the ``mlctl_ui_token`` cookie that
   ``?token=TOKEN`` sets (a page URL with the token is redirected to the same URL
   without it, so it does not linger in the address bar or the history).
@@ -17,9 +18,10 @@ import json
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode
 
+from mlctl.net import HostCheck, host_header
+
 COOKIE = "mlctl_ui_token"
 ALLOWED_METHODS = (b"GET", b"HEAD")
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
 SECURITY_HEADERS = [
@@ -30,22 +32,11 @@ SECURITY_HEADERS = [
 ]
 
 
-def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_NAMES or host.startswith("127.")
-
-
-def host_name(header: str) -> str:
-    """``[::1]:5000`` -> ``::1``, ``localhost:5000`` -> ``localhost``."""
-    if header.startswith("["):
-        return header[1:header.find("]")] if "]" in header else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
 class Guard:
-    def __init__(self, app, token: str | None = None, loopback_only: bool = True):
+    def __init__(self, app, token: str | None = None, hosts: HostCheck | None = None):
         self.app = app
         self.token = token
-        self.loopback_only = loopback_only
+        self.hosts = hosts  # None: bound to a non-loopback address, any Host is answered
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -66,11 +57,12 @@ class Guard:
         if method not in ALLOWED_METHODS:
             return (405, f"method {scope['method']} not allowed: the dashboard is read-only",
                     "only GET and HEAD are served", [(b"allow", b"GET, HEAD")])
-        if self.loopback_only:
-            host = host_name(_header(scope, b"host") or "")
-            if host and not is_loopback(host.lower()):
-                return (421, f"host {host!r} not served: the dashboard listens on a loopback address",
-                        "open it as http://127.0.0.1:PORT/ or start it with --host", [])
+        if self.hosts is not None:
+            host = host_header(scope.get("headers", ()))
+            if not self.hosts.allows(host):
+                return (421, f"host {host.decode('latin-1')[:100]!r} not served: the dashboard listens on a "
+                             f"loopback address", f"open it as http://127.0.0.1:{self.hosts.port}/ or start "
+                                                  f"it with --host", [])
         return None
 
     def authorised(self, scope) -> bool:

@@ -18,7 +18,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mlctl.net import bind_listener
+from mlctl.connlimits import uvicorn_options
+from mlctl.net import HostCheck, bind_listener, host_check
 from mlctl.errors import MlctlError, UsageError
 from mlctl.ui import api_runs, api_store, guard, pages
 from mlctl.ui.cache import IndexCache
@@ -27,6 +28,7 @@ from mlctl.ui.http import JSON, HTTPError, error_response, from_mlctl_error
 STATIC = Path(__file__).with_name("static")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
+UI_MAX_CONNECTIONS = 1024  # a dashboard has a handful of users; see mlctl/connlimits.py
 
 
 def _endpoint(fn, repo):
@@ -50,8 +52,9 @@ def api_routes(repo) -> list[Route]:
     return [Route(path, _endpoint(fn, repo), methods=["GET"]) for path, fn in table]
 
 
-def build_app(repo, token: str | None = None, loopback_only: bool = True):
-    """The ASGI app: API, pages and static assets behind the read-only guard."""
+def build_app(repo, token: str | None = None, hosts: HostCheck | None = None):
+    """The ASGI app: API, pages and static assets behind the read-only guard (which
+    answers only the Host values ``hosts`` allows, when given)."""
     routes = [
         Route("/", lambda request: RedirectResponse("/runs", status_code=307), methods=["GET"]),
         *api_routes(repo),
@@ -65,7 +68,7 @@ def build_app(repo, token: str | None = None, loopback_only: bool = True):
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.repo = repo
     app.state.runs_cache = IndexCache(repo)
-    return guard.Guard(app, token=token, loopback_only=loopback_only)
+    return guard.Guard(app, token=token, hosts=hosts)
 
 
 def _api_not_found(request):
@@ -103,9 +106,9 @@ def serve(repo, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str |
     if token is not None and not token.strip():
         raise UsageError("an empty --token would let nobody in", hint="give a token, or leave --token out")
     sock = bind(host, port)
-    app = build_app(repo, token=token, loopback_only=guard.is_loopback(host))
+    app = build_app(repo, token=token, hosts=host_check(host, sock.getsockname()[1]))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=3)
+                            timeout_graceful_shutdown=3, **uvicorn_options(UI_MAX_CONNECTIONS, keep_alive=5.0))
     server = _server_class()(config)
     if on_ready:
         on_ready(url_for(host, sock.getsockname()[1], token))

@@ -115,8 +115,16 @@ def test_corrupt_object_never_lands(cli, added):
         assert [p.name for p in added.root.iterdir() if ".tmp-" in p.name] == []
 
 
+@pytest.fixture
+def as_non_root(monkeypatch):
+    """Link modes as an ordinary user sees them (the suite often runs as root, which gets
+    copies instead: see test_root_gets_copies_not_links); a process cannot be non-root for
+    one test and root again after it."""
+    monkeypatch.setattr("mlctl.data.links.running_as_root", lambda: False)
+
+
 @pytest.mark.parametrize("link", ["hardlink", "symlink"])
-def test_link_modes_share_the_store_read_only(cli, added, link):
+def test_link_modes_share_the_store_read_only(cli, added, link, as_non_root):
     before = snapshot(added)
     res = cli("data", "checkout", "--link", link, "--json")
     assert res.exit_code == 0 and res.json()["link"] == link
@@ -131,6 +139,40 @@ def test_link_modes_share_the_store_read_only(cli, added, link):
     assert cli("data", "checkout", "--link", "copy").exit_code == 0  # back to independent copies
     assert os.stat(added.root / "model.bin").st_nlink == 1 and not os.path.islink(added.root / "model.bin")
     assert stat.S_IMODE(os.stat(added.root / "model.bin").st_mode) & 0o200
+
+
+@pytest.mark.parametrize("link", ["hardlink", "symlink"])
+def test_root_gets_copies_not_links(cli, added, link, monkeypatch):
+    """Root writes through 0444, so a hardlink or symlink would let an ordinary append
+    change the only stored copy: as root they fall back to reflink/copy, with a warning."""
+    if os.geteuid() != 0:  # the claim is about root; elsewhere, pretend to be it
+        monkeypatch.setattr("mlctl.data.links.running_as_root", lambda: True)
+    digest = read_pointer(added.root, "model.bin.mlctl").hash
+    os.unlink(added.root / "model.bin")
+    res = cli("data", "checkout", "--link", link, "--json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["link"] in ("reflink", "copy")
+    assert f"mlctl: warning: {link} as root would let a write to a checked-out file change the only stored copy" in res.stderr
+    target = added.root / "model.bin"
+    assert not os.path.islink(target) and os.stat(target).st_ino != os.stat(added.objects.path(digest)).st_ino
+    with open(target, "ab") as out:
+        out.write(b"appended")
+    assert cli("fsck").exit_code == 0  # the store's copy is untouched
+    assert cli("data", "status").exit_code == 1
+
+
+def test_fsck_names_an_object_changed_through_a_link(cli, added):
+    """What the root fallback prevents: a write through a hardlink changes the object;
+    fsck names it."""
+    digest = read_pointer(added.root, "model.bin.mlctl").hash
+    os.unlink(added.root / "model.bin")
+    os.link(added.objects.path(digest), added.root / "model.bin")
+    os.chmod(added.root / "model.bin", 0o644)
+    with open(added.root / "model.bin", "ab") as out:
+        out.write(b"appended")
+    res = cli("fsck", "--json")
+    assert res.exit_code == 1
+    assert [c["object"] for c in res.json()["corrupt"]] == [digest]
 
 
 def test_reflink_probe_falls_back_to_copy_with_a_warning(cli, added, monkeypatch):
@@ -155,7 +197,7 @@ def test_reflink_on_this_filesystem_gives_a_private_copy(cli, added):
     assert stat.S_IMODE(os.stat(added.root / "model.bin").st_mode) & 0o200
 
 
-def test_configured_link_mode_and_add_relinks(cli, sample):
+def test_configured_link_mode_and_add_relinks(cli, sample, as_non_root):
     assert cli("config", "set", "data.link", "hardlink").exit_code == 0
     assert cli("data", "add", "model.bin").exit_code == 0
     assert os.stat(sample.root / "model.bin").st_nlink == 2  # add made it a link into the store

@@ -83,3 +83,24 @@ def test_null_twin_and_config_switch(repo):
     st = os.stat(repo.root)
     null.record([("x", st, "h")])
     assert null.get("x", st) is None and null.rows_under("x") == {} and null.folder_hash("x", "f") is None
+
+
+def test_a_damaged_stat_cache_is_rebuilt_and_blocks_nothing(cli, sample):
+    assert cli("data", "add", "data/raw", "model.bin").exit_code == 0
+    assert cli("data", "status").exit_code == 0
+    cache = sample.cache_dir / "stat.sqlite"
+    cache.write_bytes(b"this is not a database " * 300)
+    (sample.root / "data/raw/a.txt").write_text("alpha, edited\n")
+    res = cli("data", "status")
+    assert res.exit_code == 1 and "data/raw" in res.stdout, res.stderr
+    assert res.stderr.count("stat cache") == 1 and "damaged" in res.stderr  # said once
+    cache.write_bytes(b"\0garbage" * 2000)
+    res = cli("data", "add", "data/raw")
+    assert res.exit_code == 0, res.stderr
+    cache.write_bytes(b"\0garbage" * 2000)
+    os.unlink(sample.root / "model.bin")
+    res = cli("data", "checkout")
+    assert res.exit_code == 0, res.stderr
+    assert (sample.root / "model.bin").exists()
+    assert cli("data", "status").exit_code == 0
+    assert [p.name for p in sample.cache_dir.iterdir() if "damaged" in p.name] == []  # a cache: nothing kept

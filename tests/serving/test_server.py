@@ -166,3 +166,15 @@ def test_numpy_fast_path_is_used_for_numeric_models(serve, churn):
     big = [row(int(a), float(b), 1.0) for a, b in zip(np.arange(5000) % 90, np.linspace(0, 5, 5000))]
     res = server.post(json={"instances": big})
     assert res.status_code == 200 and len(res.json()["predictions"]) == 5000
+
+
+def test_loopback_server_answers_only_literal_loopback_hosts(serve, churn):
+    """DNS rebinding: on 127.0.0.1, a request whose Host is any other name is refused
+    (421) before it reaches a model or an endpoint."""
+    server = serve("churn")
+    for host in ("attacker.example", f"127.evil.example:{server.port}", f"localhost:{server.port + 1}"):
+        refused = server.post(json={"instances": [row()]}, headers={"Host": host})
+        assert refused.status_code == 421 and "predictions" not in refused.text, host
+        assert server.client.get("/metadata", headers={"Host": host}).status_code == 421
+    for host in (f"localhost:{server.port}", f"127.0.0.1:{server.port}", f"[::1]:{server.port}"):
+        assert server.post(json={"instances": [row()]}, headers={"Host": host}).status_code == 200, host

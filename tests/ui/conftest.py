@@ -73,13 +73,12 @@ class ThreadServer:
 
         import uvicorn
 
+        from mlctl.net import host_check
         from mlctl.ui.server import bind, build_app
-
-        from mlctl.ui.guard import is_loopback
 
         self.sock = bind(host, 0)
         self.port = self.sock.getsockname()[1]
-        app = build_app(repo, token=token, loopback_only=is_loopback(host))
+        app = build_app(repo, token=token, hosts=host_check(host, self.port))
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

@@ -42,9 +42,16 @@ def test_every_route_is_get_only():
 
 
 def test_foreign_host_header_is_refused(client):
-    resp = client.get("/api/health", headers={"Host": "attacker.example:5000"})
-    assert resp.status_code == 421 and "loopback" in resp.json()["error"]
-    for host in ("localhost:5000", "127.0.0.1", "[::1]:5000"):
+    """DNS rebinding: a name that resolves to loopback is still not a loopback Host, and
+    the port must be the server's (the old check let ``127.evil.example`` through and
+    ignored the port; this test accepted ``localhost:5000`` on any port)."""
+    port = client.base_url.port
+    for host in ("attacker.example:5000", f"127.evil.example:{port}", f"127.0.0.1.rebind.attacker.example:{port}",
+                 f"localhost:{port + 1}", "127.0.0.1"):
+        resp = client.get("/api/health", headers={"Host": host})
+        assert resp.status_code == 421 and "loopback" in resp.json()["error"], host
+        assert "runs" not in resp.text
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"127.8.9.10:{port}", f"[::1]:{port}"):
         assert client.get("/api/health", headers={"Host": host}).status_code == 200
 
 

@@ -10,7 +10,7 @@ app = common.new_app("Verify every object against its hash and every reference; 
 
 
 @app.command("fsck")
-def fsck(repair: bool = typer.Option(False, "--repair", help="Delete corrupt objects so `data pull` can fetch good copies."),
+def fsck(repair: bool = typer.Option(False, "--repair", help="Delete corrupt objects so `data pull` can fetch good copies, and rebuild a damaged runs index."),
          jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel hashing (default: cores)."),
          as_json: bool = common.json_option()) -> int:
     """Verify every object against its hash and every reference; exit 1 on damage."""
@@ -26,7 +26,11 @@ def fsck(repair: bool = typer.Option(False, "--repair", help="Delete corrupt obj
         render.echo(f"missing  {item['object']}  {item.get('what', '')}: {item.get('problem', 'not in the store')}")
     for digest in result.repaired:
         render.echo(f"removed  {digest}")
-    verdict = "ok" if result.ok else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+    for item in result.rebuilt:
+        render.echo(f"rebuilt  {item['index']}: {item['runs_salvaged']} runs salvaged, {item['runs_from_records']} "
+                    f"from run records; the damaged file is kept as {item['moved_to']}")
+    verdict = "ok" if result.ok else (f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+                                      + (f", {len(result.rebuilt)} rebuilt" if result.rebuilt else ""))
     render.info(f"checked {result.objects_checked} objects: {verdict}"
                 + (f"; {result.temp_files} leftover temp files (`mlctl gc` removes them)" if result.temp_files else ""))
     return common.found(not result.ok)

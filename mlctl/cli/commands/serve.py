@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlctl.cli import common, render
+from mlctl.connlimits import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS
 
 app = common.new_app("Serve a registered model over HTTP (/predict, /invocations, /health, /metadata, /metrics).",
                      group=False)
@@ -36,6 +37,13 @@ def serve(
     reload_interval: float = typer.Option(1.0, "--reload-interval", help="Seconds between alias checks."),
     log_flush_s: float = typer.Option(5.0, "--log-flush-s",
                                       help="Flush the prediction log at least this often (a crash loses at most this much)."),
+    max_connections: int = typer.Option(MAX_CONNECTIONS, "--max-connections",
+                                        help="Open connections per worker; past it idle ones are closed first, "
+                                             "then requests get 503."),
+    header_timeout: float = typer.Option(HEADER_TIMEOUT_S, "--header-timeout",
+                                         help="Seconds a client has to send a whole request header."),
+    keep_alive_timeout: float = typer.Option(KEEP_ALIVE_S, "--keep-alive-timeout",
+                                             help="Seconds an idle keep-alive connection stays open."),
     print_dockerfile: bool = typer.Option(False, "--print-dockerfile",
                                           help="Print a Dockerfile for this server (and write its pinned "
                                                "requirements file), then exit."),
@@ -47,7 +55,9 @@ def serve(
         model, host=host, port=port, workers=workers, canary=canary, shadow=shadow,
         log_predictions=log_predictions, token=token, features=features or [],
         max_body_mb=max_body_mb, max_batch_rows=max_batch_rows, batch_latency_ms=batch_latency_ms,
-        timeout=timeout, reload_interval=reload_interval, log_flush_s=log_flush_s)
+        timeout=timeout, reload_interval=reload_interval, log_flush_s=log_flush_s,
+        limits={"max_connections": max_connections, "header_timeout_s": header_timeout,
+                "keep_alive_s": keep_alive_timeout})
     repo = common.repo()
     if print_dockerfile:
         result = command.dockerfile(repo, settings)

@@ -20,7 +20,7 @@ def ui(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 0.
                                  help=f"Require this token (Authorization: Bearer, or ?token= once per "
                                       f"browser); default: ${TOKEN_ENV}.")) -> int:
     """Serve the dashboard until Ctrl-C. It prints its URL on stdout."""
-    from mlctl.ui.guard import is_loopback
+    from mlctl.net import is_loopback
     from mlctl.ui.server import serve
 
     def announce(url: str) -> None:
