@@ -1,0 +1,175 @@
+"""`mlctl push` / `mlctl pull`: share everything a teammate needs, in one command.
+
+Four parts, each through its component's own sync, against one remote:
+
+    data      push: the data of the current branch's history and the workspace
+              (``all_commits``: of everything git keeps; from a pre-push hook: of the
+              commits being pushed); pull: the workspace's (``all_commits``: every
+              revision's), then a checkout unless ``checkout=False``
+    runs      ended runs and their artifacts (tracking/share.py)
+    pipeline  the run-cache (pipeline/sync.py)
+    registry  versions, artifacts, alias history, deployments (registry/sync.py)
+
+A part that fails does not stop the others (each is resumable and idempotent, so a
+rerun moves only the rest); the report says per part what moved, what conflicted and
+what failed. Exit code: the worst part's error code, else 1 when a part reports
+conflicts (a contested alias, a run changed on both sides), else 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from mlctl.errors import EXIT_FOUND, EXIT_OK, MlctlError
+from mlctl.store.repo import Repo
+
+PARTS = ("data", "runs", "pipeline", "registry")
+
+
+@dataclass
+class PartReport:
+    name: str
+    summary: str = ""
+    result: dict | None = None
+    conflicts: int = 0
+    error: MlctlError | None = None
+
+    def to_json(self) -> dict:
+        error = None
+        if self.error is not None:
+            error = {"message": self.error.message, "hint": self.error.hint, "code": self.error.exit_code}
+        return {"summary": self.summary, "result": self.result, "conflicts": self.conflicts, "error": error}
+
+
+@dataclass
+class ShareReport:
+    verb: str  # push | pull
+    remote: str
+    parts: list[PartReport] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        codes = [p.error.exit_code for p in self.parts if p.error is not None and p.error.exit_code != EXIT_FOUND]
+        if codes:
+            return max(codes)
+        return EXIT_FOUND if any(p.conflicts or p.error for p in self.parts) else EXIT_OK
+
+    def to_json(self) -> dict:
+        return {"verb": self.verb, "remote": self.remote, "exit_code": self.exit_code,
+                "parts": {p.name: p.to_json() for p in self.parts}}
+
+
+def push(repo: Repo, remote: str | None = None, all_commits: bool = False, jobs: int | None = None,
+         pushed: str | None = None, git_remote: str | None = None, progress=None) -> ShareReport:
+    """``pushed``: the lines git gives a pre-push hook; then the data part sends the data of
+    those commits (see data/pushed.py) instead of the current branch's history."""
+    name = _remote_name(repo, remote)
+    steps = {
+        "data": lambda: _data_push(repo, name, all_commits, jobs, pushed, git_remote, progress),
+        "runs": lambda: _runs("push", repo, name, jobs, progress),
+        "pipeline": lambda: _pipeline("push", repo, name, jobs),
+        "registry": lambda: _registry("push", repo, name, jobs),
+    }
+    return _run_parts("push", name, steps)
+
+
+def pull(repo: Repo, remote: str | None = None, all_commits: bool = False, checkout: bool = True,
+         jobs: int | None = None, progress=None) -> ShareReport:
+    name = _remote_name(repo, remote)
+    steps = {
+        "data": lambda: _data_pull(repo, name, all_commits, checkout, jobs, progress),
+        "runs": lambda: _runs("pull", repo, name, jobs, progress),
+        "pipeline": lambda: _pipeline("pull", repo, name, jobs),
+        "registry": lambda: _registry("pull", repo, name, jobs),
+    }
+    return _run_parts("pull", name, steps)
+
+
+def _remote_name(repo: Repo, remote: str | None) -> str:
+    """The remote every part uses; exit 2 once here (not four times) when there is none."""
+    from mlctl.store.remotes import get_remote
+
+    return get_remote(repo, remote).name
+
+
+def _run_parts(verb: str, remote: str, steps: dict[str, Callable[[], PartReport]]) -> ShareReport:
+    report = ShareReport(verb, remote)
+    for name in PARTS:
+        try:
+            part = steps[name]()
+        except MlctlError as exc:
+            part = PartReport(name, summary=f"failed: {exc.message}", error=exc)
+        report.parts.append(part)
+    return report
+
+
+# -- the parts --------------------------------------------------------------------------------------
+def _data_push(repo, remote, all_commits, jobs, pushed, git_remote, progress) -> PartReport:
+    from mlctl.data import sync
+    from mlctl.data.history import in_git
+    from mlctl.data.workspace import tracked
+
+    warnings: list[str] = []
+    if pushed is not None:
+        from mlctl.data.pushed import pointers_pushed
+
+        pointers = pointers_pushed(repo, pushed, git_remote)
+        scope = "the pushed commits"
+    elif all_commits:
+        pointers, warnings = sync.select_pointers(repo, all_commits=True)
+        scope = "every commit"
+    else:
+        history, warnings = (sync.select_pointers(repo, rev="HEAD", all_commits=True) if in_git(repo) else ([], []))
+        pointers = tracked(repo) + history
+        scope = "the current branch's history"
+    result = sync.push(repo, remote=remote, jobs=jobs, pointers=pointers, progress=progress)
+    result.warnings = warnings + result.warnings
+    return PartReport("data", f"{result.transferred} objects sent ({result.paths} pointer versions of {scope})",
+                      result.to_json())
+
+
+def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartReport:
+    from mlctl.data import sync
+
+    result = sync.pull(repo, remote=remote, jobs=jobs, all_commits=all_commits, checkout=checkout,
+                       progress=progress)
+    summary = f"{result.transferred} objects received ({result.paths} pointer versions)"
+    if result.checkout is not None:
+        summary += f"; checkout: {len(result.checkout.written)} written, {len(result.checkout.deleted)} deleted"
+    return PartReport("data", summary, result.pull_json())
+
+
+def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
+    from mlctl.tracking import share
+
+    result = getattr(share, verb)(repo, remote, None, jobs=jobs, progress=progress)
+    moved = "sent" if verb == "push" else "received"
+    summary = f"{len(result.runs)} runs {moved}, {result.unchanged} unchanged, {result.objects} objects"
+    if result.conflicts:
+        summary += f"; {len(result.conflicts)} changed on both sides (kept the local ones)"
+    return PartReport("runs", summary, result.to_json(), conflicts=len(result.conflicts))
+
+
+def _pipeline(verb: str, repo, remote, jobs) -> PartReport:
+    from mlctl.pipeline import sync
+
+    result = getattr(sync, verb)(repo, remote, jobs)
+    moved = "sent" if verb == "push" else "received"
+    summary = f"{result.entries} run-cache entries {moved}, {result.objects} objects"
+    if result.skipped:
+        summary += f", {len(result.skipped)} skipped"
+    return PartReport("pipeline", summary, result.to_json())
+
+
+def _registry(verb: str, repo, remote, jobs) -> PartReport:
+    from mlctl.registry import sync
+
+    result = getattr(sync, verb)(repo, remote, jobs)
+    data = result.to_json()
+    conflicts = len(data.get("conflicts") or [])
+    moved = "sent" if verb == "push" else "received"
+    summary = f"{len(data.get('versions') or [])} model versions, {data.get('events', 0)} alias events {moved}"
+    if conflicts:
+        summary += f"; {conflicts} conflicting alias moves (see `mlctl model history`)"
+    return PartReport("registry", summary, data, conflicts=conflicts)
