@@ -121,7 +121,7 @@ def alias_stack(entries: list[dict], alias: str) -> list:
     """The alias's versions as a stack: moves push, rollbacks pop back to their target."""
     stack: list = []
     for e in entries:
-        if e.get("alias") != alias or not e.get("moved", True):
+        if e.get("alias") != alias or not e.get("moved", True) or e.get("lost"):
             continue
         if e.get("action") == "rollback":
             while stack and stack[-1] != e.get("to"):

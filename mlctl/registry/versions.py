@@ -265,7 +265,9 @@ def delete_version(repo: Repo, spec) -> ModelVersion:
             raise UsageError(f"{version.spec} is being served at {where}", hint="stop the server first")
 
         def drop(idx: dict) -> dict:
-            idx["versions"].pop(str(spec.version), None)
+            entry = idx["versions"].pop(str(spec.version), None)
+            if entry is not None:  # a pull must not bring it back from a remote
+                idx.setdefault("deleted", {})[str(spec.version)] = entry.get("record")
             return idx
 
         index.update_index(repo, spec.name, drop)

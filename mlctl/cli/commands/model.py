@@ -185,6 +185,41 @@ def unalias(spec: str = typer.Argument(..., help="NAME@ALIAS."),
     return 0
 
 
+@app.command("push")
+def push(remote: str = typer.Option(None, "-r", "--remote", help="Remote name (default: the default remote)."),
+         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers."),
+         as_json: bool = common.json_option()) -> int:
+    """Share versions, artifacts, aliases, their history and deployments through a remote."""
+    from mlctl.registry.sync import push as core
+
+    result = core(common.repo(), remote, jobs=jobs or None)
+    return _synced(result, "pushed to", as_json)
+
+
+@app.command("pull")
+def pull(remote: str = typer.Option(None, "-r", "--remote", help="Remote name (default: the default remote)."),
+         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers."),
+         as_json: bool = common.json_option()) -> int:
+    """Fetch the registry others pushed and merge it; exit 1 if an alias move lost a conflict."""
+    from mlctl.registry.sync import pull as core
+
+    result = core(common.repo(), remote, jobs=jobs or None)
+    return _synced(result, "pulled from", as_json)
+
+
+def _synced(result, done: str, as_json: bool) -> int:
+    if as_json:
+        render.emit_json(result.to_json())
+    else:
+        render.info(f"{len(result.versions)} versions, {result.events} history events, {result.deployments} "
+                    f"deployments {done} {result.remote} ({result.objects} objects); {result.unchanged} versions already there")
+        for item in result.renumbered:
+            render.warn(f"renumbered {item['model']}:{item['from']} -> {item['model']}:{item['to']}: {item['reason']}")
+        for item in result.conflicts:
+            render.warn(f"conflict: {item['message']}")
+    return common.found(bool(result.conflicts))
+
+
 # -- rendering helpers ------------------------------------------------------------------------
 def _show_model(view: dict) -> None:
     render.echo(f"model {view['name']}: {len(view['versions'])} versions, latest {view['latest']}")
