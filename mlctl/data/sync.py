@@ -99,6 +99,7 @@ def push(repo: Repo, paths: list[str] | None = None, remote: str | None = None, 
     warnings: list[str] = []
     if pointers is None:
         pointers, warnings = select_pointers(repo, paths, rev, all_commits)
+    pointers = _versions_under(repo, pointers, None)
     store = RemoteStore.open(repo, remote)
     files, manifests, absent = _push_plan(repo, pointers)
     with _bar(progress, f"push to {store.name}", len(files) + len(manifests)) as bar:
