@@ -49,10 +49,13 @@ def test_pull_names_what_the_remote_lacks(cli, sample, tmp_path):
     assert cli("data", "push").exit_code == 0
     add(sample, ["data/raw"])  # added after the push
     shutil.rmtree(sample.objects.root)
+    (sample.root / "model.bin").unlink()
     res = cli("data", "pull")
     assert res.exit_code == 2
     assert res.stderr.startswith("mlctl: error: remote origin lacks 1 object needed by data/raw, e.g. ")
     assert sample.objects.exists(read_pointer(sample.root, "model.bin.mlctl").hash)
+    assert (sample.root / "model.bin").is_file()  # what did arrive is checked out before the report
+    assert (sample.root / "data/raw/a.txt").is_file()  # what did not is left as it was
 
 
 def test_push_and_pull_of_one_path_and_of_a_revision(cli, sample, tmp_path):
