@@ -26,9 +26,10 @@ def test_one_pull_brings_data_of_every_revision_runs_cache_and_registry(cli, rep
     assert [line.split(":")[0] for line in res.stdout.splitlines()] == ["data", "runs", "pipeline", "registry"]
     assert (clone / "a.csv").read_text() == expect["a.csv"]  # checked out
     assert cli("run", "show", expect["run"]).exit_code == 0
-    models = cli("model", "list", "--json").json()
-    assert [m["name"] for m in models] == ["churn"]
+    models = cli("model", "list", "--json").json()  # issue 17, problem 2: this list was empty
+    assert [(m["name"], m["aliases"]) for m in models] == [("churn", {"production": 1})]
     assert cli("model", "history", "churn", "--json").json()  # the alias history came too
+    assert cli("model", "promote", "churn:1", "--to", "staging").exit_code == 0  # B can work with it
     assert cli("data", "checkout", "--rev", "HEAD~1", "a.csv").exit_code == 0  # an old revision
     assert (clone / "a.csv").read_text() == expect["old a.csv"]
     stages = cli("pipeline", "run", "--json").json()["stages"]
