@@ -34,12 +34,14 @@ class PartReport:
     result: dict | None = None
     conflicts: int = 0
     error: MlctlError | None = None
+    notes: list[str] = field(default_factory=list)  # what a user should read: warnings, conflicts
 
     def to_json(self) -> dict:
         error = None
         if self.error is not None:
             error = {"message": self.error.message, "hint": self.error.hint, "code": self.error.exit_code}
-        return {"summary": self.summary, "result": self.result, "conflicts": self.conflicts, "error": error}
+        return {"summary": self.summary, "result": self.result, "conflicts": self.conflicts, "error": error,
+                "notes": self.notes}
 
 
 @dataclass
@@ -126,7 +128,7 @@ def _data_push(repo, remote, all_commits, jobs, pushed, git_remote, progress) ->
     result = sync.push(repo, remote=remote, jobs=jobs, pointers=pointers, progress=progress)
     result.warnings = warnings + result.warnings
     return PartReport("data", f"{result.transferred} objects sent ({result.paths} pointer versions of {scope})",
-                      result.to_json())
+                      result.to_json(), notes=result.warnings)
 
 
 def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartReport:
@@ -137,7 +139,8 @@ def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartRepor
     summary = f"{result.transferred} objects received ({result.paths} pointer versions)"
     if result.checkout is not None:
         summary += f"; checkout: {len(result.checkout.written)} written, {len(result.checkout.deleted)} deleted"
-    return PartReport("data", summary, result.pull_json())
+    return PartReport("data", summary, result.pull_json(), notes=result.warnings + (result.checkout.warnings
+                                                                                   if result.checkout else []))
 
 
 def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
@@ -148,7 +151,9 @@ def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
     summary = f"{len(result.runs)} runs {moved}, {result.unchanged} unchanged, {result.objects} objects"
     if result.conflicts:
         summary += f"; {len(result.conflicts)} changed on both sides (kept the local ones)"
-    return PartReport("runs", summary, result.to_json(), conflicts=len(result.conflicts))
+    notes = [f"run {run_id} changed here and on {remote} since it was last shared; kept the local one"
+             for run_id in result.conflicts]
+    return PartReport("runs", summary, result.to_json(), conflicts=len(result.conflicts), notes=notes)
 
 
 def _pipeline(verb: str, repo, remote, jobs) -> PartReport:
@@ -172,4 +177,7 @@ def _registry(verb: str, repo, remote, jobs) -> PartReport:
     summary = f"{len(data.get('versions') or [])} model versions, {data.get('events', 0)} alias events {moved}"
     if conflicts:
         summary += f"; {conflicts} conflicting alias moves (see `mlctl model history`)"
-    return PartReport("registry", summary, data, conflicts=conflicts)
+    notes = [f"renumbered {r['model']}:{r['from']} -> {r['model']}:{r['to']}: {r['reason']}"
+             for r in data.get("renumbered") or []]
+    notes += [f"conflict: {c['message']}" for c in data.get("conflicts") or []]
+    return PartReport("registry", summary, data, conflicts=conflicts, notes=notes)

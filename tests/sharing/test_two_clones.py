@@ -65,7 +65,8 @@ def test_a_contested_alias_is_exit_1_and_the_other_parts_still_run(cli, repo, tm
     assert cli("model", "promote", "churn:2", "--to", "production").exit_code == 0
     assert cli("push").exit_code == 0  # B moved production first
     monkeypatch.chdir(repo.root)
-    assert cli("model", "promote", "churn:2", "--to", "production").exit_code == 0  # A moves it too
+    assert cli("model", "register", "churn", tmp_path / "model.pkl").exit_code == 0  # churn:3, here only
+    assert cli("model", "promote", "churn:3", "--to", "production").exit_code == 0  # A moves it too
     (repo.root / "a.csv").write_text("x\n9\n")
     assert cli("data", "add", "a.csv").exit_code == 0
     res = cli("push", "--json")
@@ -73,5 +74,7 @@ def test_a_contested_alias_is_exit_1_and_the_other_parts_still_run(cli, repo, tm
     assert res.exit_code == 1 and doc["exit_code"] == 1, res.stderr
     assert doc["parts"]["registry"]["error"]["code"] == 1 and "registry:" in res.stderr
     assert doc["parts"]["data"]["error"] is None and doc["parts"]["data"]["result"]["transferred"] == 1
-    assert cli("pull").exit_code in (0, 1)  # pull first, as the error says; then the push goes through
-    assert cli("push").exit_code == 0
+    res = cli("pull")  # pull first, as the error says: A's move lost, reported, kept in history
+    assert res.exit_code == 1 and "mlctl: warning: registry: conflict: churn@production" in res.stderr
+    assert cli("model", "list", "--json").json()[0]["aliases"]["production"] == 2  # B's move stands
+    assert cli("push").exit_code == 0  # then the push goes through

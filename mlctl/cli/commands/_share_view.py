@@ -7,8 +7,8 @@ from mlctl.cli import render
 
 def show(report, as_json: bool) -> int:
     for part in report.parts:
-        for warning in (part.result or {}).get("warnings") or []:
-            render.warn(f"{part.name}: {warning}")
+        for note in part.notes:
+            render.warn(f"{part.name}: {note}")
     if as_json:
         render.emit_json(report.to_json())
     else:
