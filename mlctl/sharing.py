@@ -21,8 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from mlctl.data import sync as data_sync
+from mlctl.data.history import in_git
+from mlctl.data.pushed import pointers_pushed
+from mlctl.data.workspace import tracked
 from mlctl.errors import EXIT_FOUND, EXIT_OK, MlctlError
+from mlctl.pipeline import sync as pipeline_sync
+from mlctl.registry import sync as registry_sync
+from mlctl.store.remotes import get_remote
 from mlctl.store.repo import Repo
+from mlctl.tracking import share as runs_share
 
 PARTS = ("data", "runs", "pipeline", "registry")
 
@@ -90,8 +98,6 @@ def pull(repo: Repo, remote: str | None = None, all_commits: bool = False, check
 
 def _remote_name(repo: Repo, remote: str | None) -> str:
     """The remote every part uses; exit 2 once here (not four times) when there is none."""
-    from mlctl.store.remotes import get_remote
-
     return get_remote(repo, remote).name
 
 
@@ -108,33 +114,26 @@ def _run_parts(verb: str, remote: str, steps: dict[str, Callable[[], PartReport]
 
 # -- the parts --------------------------------------------------------------------------------------
 def _data_push(repo, remote, all_commits, jobs, pushed, git_remote, progress) -> PartReport:
-    from mlctl.data import sync
-    from mlctl.data.history import in_git
-    from mlctl.data.workspace import tracked
-
-    warnings: list[str] = []
-    if pushed is not None:
-        from mlctl.data.pushed import pointers_pushed
-
-        pointers = pointers_pushed(repo, pushed, git_remote)
-        scope = "the pushed commits"
-    elif all_commits:
-        pointers, warnings = sync.select_pointers(repo, all_commits=True)
-        scope = "every commit"
-    else:
-        history, warnings = (sync.select_pointers(repo, rev="HEAD", all_commits=True) if in_git(repo) else ([], []))
-        pointers = tracked(repo) + history
-        scope = "the current branch's history"
-    result = sync.push(repo, remote=remote, jobs=jobs, pointers=pointers, progress=progress)
+    pointers, warnings, scope = _pointers_to_push(repo, all_commits, pushed, git_remote)
+    result = data_sync.push(repo, remote=remote, jobs=jobs, pointers=pointers, progress=progress)
     result.warnings = warnings + result.warnings
     return PartReport("data", f"{result.transferred} objects sent ({result.paths} pointer versions of {scope})",
                       result.to_json(), notes=result.warnings)
 
 
-def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartReport:
-    from mlctl.data import sync
+def _pointers_to_push(repo, all_commits: bool, pushed: str | None, git_remote: str | None):
+    """(pointer versions, warnings, what they are): of the commits a `git push` sends, of
+    every commit, or (default) of the current branch's history and the workspace."""
+    if pushed is not None:
+        return pointers_pushed(repo, pushed, git_remote), [], "the pushed commits"
+    if all_commits:
+        return (*data_sync.select_pointers(repo, all_commits=True), "every commit")
+    history, warnings = data_sync.select_pointers(repo, rev="HEAD", all_commits=True) if in_git(repo) else ([], [])
+    return tracked(repo) + history, warnings, "the current branch's history"
 
-    result = sync.pull(repo, remote=remote, jobs=jobs, all_commits=all_commits, checkout=checkout,
+
+def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartReport:
+    result = data_sync.pull(repo, remote=remote, jobs=jobs, all_commits=all_commits, checkout=checkout,
                        progress=progress)
     summary = f"{result.transferred} objects received ({result.paths} pointer versions)"
     if result.checkout is not None:
@@ -144,9 +143,7 @@ def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartRepor
 
 
 def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
-    from mlctl.tracking import share
-
-    result = getattr(share, verb)(repo, remote, None, jobs=jobs, progress=progress)
+    result = getattr(runs_share, verb)(repo, remote, None, jobs=jobs, progress=progress)
     moved = "sent" if verb == "push" else "received"
     summary = f"{len(result.runs)} runs {moved}, {result.unchanged} unchanged, {result.objects} objects"
     if result.conflicts:
@@ -157,9 +154,7 @@ def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
 
 
 def _pipeline(verb: str, repo, remote, jobs) -> PartReport:
-    from mlctl.pipeline import sync
-
-    result = getattr(sync, verb)(repo, remote, jobs)
+    result = getattr(pipeline_sync, verb)(repo, remote, jobs)
     moved = "sent" if verb == "push" else "received"
     summary = f"{result.entries} run-cache entries {moved}, {result.objects} objects"
     if result.skipped:
@@ -168,9 +163,7 @@ def _pipeline(verb: str, repo, remote, jobs) -> PartReport:
 
 
 def _registry(verb: str, repo, remote, jobs) -> PartReport:
-    from mlctl.registry import sync
-
-    result = getattr(sync, verb)(repo, remote, jobs)
+    result = getattr(registry_sync, verb)(repo, remote, jobs)
     data = result.to_json()
     conflicts = len(data.get("conflicts") or [])
     moved = "sent" if verb == "push" else "received"
