@@ -102,3 +102,21 @@ def test_push_all_commits_names_data_nobody_has(cli, repo, tmp_path):
     assert f"a.csv need 1 object that neither the local store nor remote origin has (e.g. {old})" in res.stderr
     assert cli("data", "push", "--json").json()["transferred"] == 0  # v2 went before the error
     assert cli("data", "push", "--rev", "HEAD", "--all-commits").exit_code == 2
+
+
+def test_diff_of_an_old_folder_names_the_pull_that_gets_its_manifest(cli, repo, tmp_path):
+    assert cli("remote", "add", "origin", str(tmp_path / "remote"), "--default").exit_code == 0
+    (repo.root / "d").mkdir()
+    (repo.root / "d/x.txt").write_text("1\n")
+    assert cli("data", "add", "d").exit_code == 0
+    commit_all(repo.root, "v1")
+    old = cli("data", "list", "--json").json()[0]["hash"]
+    (repo.root / "d/x.txt").write_text("2\n")
+    assert cli("data", "add", "d").exit_code == 0
+    commit_all(repo.root, "v2")
+    assert cli("data", "push", "--all-commits").exit_code == 0
+    repo.objects.remove(old)
+    res = cli("data", "diff", "HEAD~1", "HEAD")
+    assert res.exit_code == 2 and "hint: run `mlctl data pull --rev HEAD~1 d` to fetch it" in res.stderr
+    assert cli("data", "pull", "--rev", "HEAD~1", "d").exit_code == 0
+    assert cli("data", "diff", "HEAD~1", "HEAD", "--json").json()["modified"][0]["path"] == "d/x.txt"
