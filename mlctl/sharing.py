@@ -117,7 +117,7 @@ def _data_push(repo, remote, all_commits, jobs, pushed, git_remote, progress) ->
     pointers, warnings, scope = _pointers_to_push(repo, all_commits, pushed, git_remote)
     result = data_sync.push(repo, remote=remote, jobs=jobs, pointers=pointers, progress=progress)
     result.warnings = warnings + result.warnings
-    return PartReport("data", f"{result.transferred} objects sent ({result.paths} pointer versions of {scope})",
+    return PartReport("data", f"{_n(result.transferred, 'object')} sent ({_n(result.paths, 'pointer version')} of {scope})",
                       result.to_json(), notes=result.warnings)
 
 
@@ -135,7 +135,7 @@ def _pointers_to_push(repo, all_commits: bool, pushed: str | None, git_remote: s
 def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartReport:
     result = data_sync.pull(repo, remote=remote, jobs=jobs, all_commits=all_commits, checkout=checkout,
                        progress=progress)
-    summary = f"{result.transferred} objects received ({result.paths} pointer versions)"
+    summary = f"{_n(result.transferred, 'object')} received ({_n(result.paths, 'pointer version')})"
     if result.checkout is not None:
         summary += f"; checkout: {len(result.checkout.written)} written, {len(result.checkout.deleted)} deleted"
     return PartReport("data", summary, result.pull_json(), notes=result.warnings + (result.checkout.warnings
@@ -145,7 +145,7 @@ def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartRepor
 def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
     result = getattr(runs_share, verb)(repo, remote, None, jobs=jobs, progress=progress)
     moved = "sent" if verb == "push" else "received"
-    summary = f"{len(result.runs)} runs {moved}, {result.unchanged} unchanged, {result.objects} objects"
+    summary = f"{_n(len(result.runs), 'run')} {moved}, {result.unchanged} unchanged, {_n(result.objects, 'object')}"
     if result.conflicts:
         summary += f"; {len(result.conflicts)} changed on both sides (kept the local ones)"
     notes = [f"run {run_id} changed here and on {remote} since it was last shared; kept the local one"
@@ -156,7 +156,7 @@ def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
 def _pipeline(verb: str, repo, remote, jobs) -> PartReport:
     result = getattr(pipeline_sync, verb)(repo, remote, jobs)
     moved = "sent" if verb == "push" else "received"
-    summary = f"{result.entries} run-cache entries {moved}, {result.objects} objects"
+    summary = f"{_n(result.entries, 'run-cache entry', 'run-cache entries')} {moved}, {_n(result.objects, 'object')}"
     if result.skipped:
         summary += f", {len(result.skipped)} skipped"
     return PartReport("pipeline", summary, result.to_json())
@@ -167,10 +167,14 @@ def _registry(verb: str, repo, remote, jobs) -> PartReport:
     data = result.to_json()
     conflicts = len(data.get("conflicts") or [])
     moved = "sent" if verb == "push" else "received"
-    summary = f"{len(data.get('versions') or [])} model versions, {data.get('events', 0)} alias events {moved}"
+    summary = f"{_n(len(data.get('versions') or []), 'model version')}, {_n(data.get('events', 0), 'alias event')} {moved}"
     if conflicts:
         summary += f"; {conflicts} conflicting alias moves (see `mlctl model history`)"
     notes = [f"renumbered {r['model']}:{r['from']} -> {r['model']}:{r['to']}: {r['reason']}"
              for r in data.get("renumbered") or []]
     notes += [f"conflict: {c['message']}" for c in data.get("conflicts") or []]
     return PartReport("registry", summary, data, conflicts=conflicts, notes=notes)
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
