@@ -52,9 +52,10 @@ class NowhereError(ObjectMissingError):
         digest = next(iter(missing))
         super().__init__(digest, hint="push them from a clone that has them (`mlctl data push --all-commits`), "
                                       "or re-add the data and commit the new pointer")
-        paths = _names(sorted(set(missing.values())))
+        paths = sorted(set(missing.values()))
         count = f"{len(missing)} objects" if len(missing) > 1 else "1 object"
-        self.message = (f"{paths} need {count} that neither the local store nor remote {remote} has "
+        verb = "need" if len(paths) > 1 else "needs"
+        self.message = (f"{_names(paths)} {verb} {count} that neither the local store nor remote {remote} has "
                         f"(e.g. {digest})")
         self.args = (self.message,)
         self.digests = sorted(missing)

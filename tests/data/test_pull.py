@@ -99,7 +99,7 @@ def test_push_all_commits_names_data_nobody_has(cli, repo, tmp_path):
     repo.objects.remove(old)  # v1's data lost here and never pushed
     res = cli("data", "push", "--all-commits", "--json")
     assert res.exit_code == 2
-    assert f"a.csv need 1 object that neither the local store nor remote origin has (e.g. {old})" in res.stderr
+    assert f"a.csv needs 1 object that neither the local store nor remote origin has (e.g. {old})" in res.stderr
     assert cli("data", "push", "--json").json()["transferred"] == 0  # v2 went before the error
     assert cli("data", "push", "--rev", "HEAD", "--all-commits").exit_code == 2
 

@@ -64,7 +64,7 @@ def test_a_pushed_commit_whose_data_nobody_has_stops_git_push(cli, hooked, tmp_p
     hooked.objects.remove(v1)
     proc = git_push(hooked)
     assert proc.returncode != 0
-    assert f"a.csv need 1 object that neither the local store nor remote shared has (e.g. {v1})" in proc.stderr
+    assert f"a.csv needs 1 object that neither the local store nor remote shared has (e.g. {v1})" in proc.stderr
     assert "push failed, so git push stopped" in proc.stderr
     assert git(tmp_path / "origin.git", "branch", "--list") == ""  # nothing reached the git remote
 
