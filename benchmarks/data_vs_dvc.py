@@ -21,7 +21,7 @@ just deleted (the old one moved aside, removed after the last round). Equivalent
     add after one file changed                dvc add data        | mlctl data add data
     checkout (copy) of the deleted folder     dvc checkout        | mlctl data checkout     (and cp -r)
     push to a local folder remote (empty)     dvc push            | mlctl data push
-    pull into an empty store                  dvc fetch           | mlctl data pull
+    pull into an empty store                  dvc fetch           | mlctl data fetch
     status of the big file, cold stat cache   dvc status big.bin.dvc | mlctl data status big.bin
     gc keeping every commit (history below)   dvc gc -A -f        | mlctl gc --grace 0
     hashing alone (in-process) vs `cat big.bin > /dev/null` (warm page cache)
@@ -169,7 +169,7 @@ class Mlctl(Tool):
         return self.run("-q", "data", "push", "data")
 
     def pull(self):
-        return self.run("-q", "data", "pull", "data")
+        return self.run("-q", "data", "fetch", "data")  # like `dvc fetch`: pull now checks out too
 
     pointer = "data.mlctl"
 

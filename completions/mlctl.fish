@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
     set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
@@ -16,17 +16,19 @@ function __mlctl_path
 end
 complete -c mlctl -f
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write settings in .mlctl/config.yaml (--local: config.local.yaml).'
-complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'feature' -d 'Feature store: point-in-time joins, materialization, online lookup (features.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'gc' -d 'Remove objects nothing reachable refers to, older than a grace period.'
-complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks: data checkout after checkout, data push before push, a data check before commit.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'hooks' -d 'Install git hooks: data checkout after checkout, mlctl push before push, a data check before commit.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'init' -d 'Create .mlctl/ in the current folder and add its ignore rules (idempotent).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'lineage' -d 'Where a model, run or data path came from and went, as a tree.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'model' -d 'Model registry: register versions, promote with quality gates, roll back, inspect.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'monitor' -d 'Watch models in production: input drift, and live performance from late labels.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pipeline' -d 'Run, check and show the cached, parallel stage pipeline of pipeline.yaml.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pull' -d 'Pull data (the workspace\'s, checked out), runs, pipeline run-cache and model registry.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'push' -d 'Push data (current branch\'s history), runs, pipeline run-cache and model registry.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'retrain' -d 'Check drift and new data; if triggered, run the pipeline, register, evaluate against production on the same holdout, and promote only if every gate passes and it improves enough. Exit 0 nothing to do or promoted, 1 rejected or failed, 2 bad policy, 3 another retrain is running.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
@@ -68,7 +70,8 @@ complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'diff' -d 'Added / modifi
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'log' -d 'The versions of PATH through the git history of its pointer.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'list' -d 'Every tracked path: size, file count, hash, status.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'push' -d 'Upload the objects of tracked paths that the remote lacks.'
-complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'pull' -d 'Download the objects of tracked paths that the local store lacks (then `data checkout`).'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'pull' -d 'Download the objects of tracked paths that the local store lacks, then check them out.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'fetch' -d 'Download the objects of tracked paths that the local store lacks, without checking out.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
@@ -104,19 +107,32 @@ complete -c mlctl -n "test (__mlctl_path) = 'data list'" -s q -l quiet -d 'No pr
 complete -c mlctl -n "test (__mlctl_path) = 'data list'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data list'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
-complete -c mlctl -n "test (__mlctl_path) = 'data push'" -l rev -r -d 'Use GITREV\'s pointers instead of the workspace\'s.'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -l rev -r -d 'Use GITREV\'s pointers instead of the workspace\'s (pull: then only fetch).'
+complete -c mlctl -n "test (__mlctl_path) = 'data push'" -l all-commits -d 'Every version in git history: of GITREV\'s commits with --rev, else of every branch, tag and stash, and the workspace.'
 complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
 complete -c mlctl -n "test (__mlctl_path) = 'data push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data push'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data push'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
-complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l rev -r -d 'Use GITREV\'s pointers instead of the workspace\'s.'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l rev -r -d 'Use GITREV\'s pointers instead of the workspace\'s (pull: then only fetch).'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l all-commits -d 'Every version in git history: of GITREV\'s commits with --rev, else of every branch, tag and stash, and the workspace.'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l no-checkout -d 'Only fetch (same as `data fetch`).'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l link -r -d 'How files land (default: data.link, else copy).'
+complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l force -s f -d 'Discard workspace data that is not in the store.'
 complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
 complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data pull'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -l rev -r -d 'Use GITREV\'s pointers instead of the workspace\'s.'
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -l all-commits -d 'Every version in git history: of GITREV\'s commits with --rev, else of every branch, tag and stash, and the workspace.'
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -l force -s f -d 'Use DIR even if it is not empty (a previous demo is replaced).'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s h -l help -d 'Show help and exit.'
@@ -153,7 +169,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l json -d 'Print on
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -F
-complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l repair -d 'Delete corrupt objects so `data pull` can fetch good copies, and rebuild a damaged runs index.'
+complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l repair -d 'Delete corrupt objects so `mlctl pull --all-commits` can fetch good copies, and rebuild a damaged runs index.'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s j -l jobs -r -d 'Parallel hashing (default: cores).'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'fsck'" -s q -l quiet -d 'No progress or chatter on stderr.'
@@ -343,6 +359,21 @@ complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -l json -d 'Print o
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'pipeline pull'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -l all-commits -d 'Also fetch the data of every revision in git history.'
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -l no-checkout -d 'Only fetch data; leave the workspace alone.'
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -s j -l jobs -r -d 'Parallel transfers (default: the remote\'s jobs setting).'
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'pull'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'push'" -s r -l remote -r -d 'Remote name (default: core.default_remote).'
+complete -c mlctl -n "test (__mlctl_path) = 'push'" -l all-commits -d 'The data of every branch, tag and stash, not just the current branch.'
+complete -c mlctl -n "test (__mlctl_path) = 'push'" -s j -l jobs -r -d 'Parallel transfers (default: the remote\'s jobs setting).'
+complete -c mlctl -n "test (__mlctl_path) = 'push'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'push'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'push'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'push'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'add' -d 'Add a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'remove' -d 'Remove a remote.'
 complete -c mlctl -n "test (__mlctl_path) = 'remote'" -a 'list' -d 'List remotes.'

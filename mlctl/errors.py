@@ -54,12 +54,14 @@ class NotARepositoryError(MlctlError):
 
 
 class ObjectMissingError(MlctlError):
-    """An object the workspace needs is not in the local store."""
+    """An object is not in the local store. The hint names the command that fetches it;
+    callers that know where the object comes from (a tracked path, a revision) say so,
+    the default fetches everything the team shares."""
 
-    def __init__(self, digest: str, what: str = "object"):
+    def __init__(self, digest: str, what: str = "object", hint: str | None = None):
         super().__init__(
             f"{what} {digest} is not in the local store",
-            hint="run `mlctl data pull` to fetch it from the remote",
+            hint=hint or "run `mlctl pull --all-commits` to fetch it from the remote",
         )
         self.digest = digest
 
@@ -75,7 +77,7 @@ class CorruptObjectError(StoreDamageError):
         detail = f" (content hashes to {actual})" if actual else ""
         super().__init__(
             f"object {digest} is corrupt{detail}",
-            hint="run `mlctl fsck --repair`, then `mlctl data pull` to fetch a good copy",
+            hint="run `mlctl fsck --repair`, then `mlctl pull --all-commits` to fetch a good copy",
         )
         self.digest = digest
 

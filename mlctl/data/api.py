@@ -8,6 +8,7 @@
     api.checkout(repo, paths=None, rev=None, link="copy", force=False)
     api.status(repo, paths=None)           -> StatusReport (.changed, .paths)
     api.manifest_entries(repo, digest)     -> [{"path", "hash", "size", "mode"}]
+    api.pull_command("data/raw", rev="v1") -> "mlctl data pull --rev v1 data/raw" (for hints)
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlctl.data import manifest
+from mlctl.data.needs import pull_command
 from mlctl.data.pointer import Pointer
 from mlctl.data.status import StatusReport
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
 from mlctl.store.repo import Repo
 
-__all__ = ["Pointer", "tracked", "add", "hash_path", "resolve_file", "checkout", "status", "manifest_entries"]
+__all__ = ["Pointer", "tracked", "add", "hash_path", "resolve_file", "checkout", "status", "manifest_entries",
+           "pull_command"]
 
 
 def tracked(repo: Repo) -> list[Pointer]:
@@ -80,7 +83,8 @@ def resolve_file(repo: Repo, spec: str) -> Path:
     if workspace.is_file() and _workspace_hash(repo, rel) == digest:
         return workspace
     if not repo.objects.exists(digest):
-        raise ObjectMissingError(digest, what=f"the content of {spec}, object")
+        raise ObjectMissingError(digest, what=f"the content of {spec}, object",
+                                 hint=f"run `{pull_command(rel, rev=rev)}` to fetch it from the remote")
     if not repo.objects.verify(digest):
         from mlctl.errors import CorruptObjectError
 
@@ -119,7 +123,7 @@ def _tracked_digest(repo: Repo, rel: str, rev: str | None, spec: str) -> str:
             from mlctl.data.needs import entries_of
 
             inner = rel[len(p.path) + 1:]
-            for e in entries_of(repo, p) or []:
+            for e in entries_of(repo, p, rev) or []:
                 if e.path == inner:
                     return e.hash
     where = f" at {rev}" if rev else ""

@@ -65,7 +65,7 @@ def checkout(repo: Repo, paths: list[str] | None = None, rev: str | None = None,
         pointers = _pointers(repo, paths, rev)
         linker = Linker(repo.objects, link)
         with TreeHasher(repo, store=False, jobs=jobs) as hasher:
-            entries = require(repo, pointers, hasher.cache)
+            entries = require(repo, pointers, hasher.cache, rev)
             plan = Plan(ours=journal.leftovers(repo))
             for p in pointers:
                 _plan_path(repo, hasher, linker, p, entries[p.path], plan, force)

@@ -66,7 +66,7 @@ def _files(repo: Repo, hasher: TreeHasher, rev: str | None, paths) -> Files:
     from mlctl.data.revs import pointers_at
 
     pointers = _select(repo, pointers_at(repo, rev), paths, rev)
-    return _pointer_files(repo, pointers)
+    return _pointer_files(repo, pointers, rev)
 
 
 def _select(repo, pointers, paths, where: str) -> list[Pointer]:
@@ -78,10 +78,10 @@ def _select(repo, pointers, paths, where: str) -> list[Pointer]:
         return []  # tracked on the other side only: everything there is added or deleted
 
 
-def _pointer_files(repo: Repo, pointers: list[Pointer]) -> Files:
+def _pointer_files(repo: Repo, pointers: list[Pointer], rev: str) -> Files:
     out: Files = {}
     for p in pointers:
-        entries = entries_of(repo, p)
+        entries = entries_of(repo, p, rev)  # a missing manifest: the hint names `data pull --rev REV`
         if entries is None:
             out[p.path] = (p.hash, p.size)
         else:

@@ -1,7 +1,9 @@
 """`mlctl hooks install`: git hooks that keep data in step with git.
 
     post-checkout   after a branch checkout, `mlctl data checkout` (data follows the branch)
-    pre-push        `mlctl data push` to the default remote (a failed push stops git push)
+    pre-push        `mlctl push` to the default remote: the data of the commits being pushed
+                    (git names them on stdin), runs, pipeline run-cache, model registry; a
+                    failed push stops git push, conflicts (exit 1) are shown and let it go on
     pre-commit      warn when tracked data changed but was not re-added (never blocks)
 
 A hook already in place that is not ours is kept as ``<hook>.pre-mlctl`` and run first,
@@ -46,10 +48,13 @@ if [ -x "$chained" ]; then
     { [ -n "$input" ] && printf '%s\\n' "$input"; } | "$chained" "$@" || exit $?
 fi
 if mlctl_run remote list 2>/dev/null | grep -q .; then
-    mlctl_run -q data push || {
-        echo "mlctl: data push failed, so git push stopped (git push --no-verify skips this)" >&2
-        exit 1
-    }
+    printf '%s\n' "$input" | mlctl_run -q push --pre-push "$1"
+    case $? in
+        0) ;;
+        1) echo "mlctl: warning: mlctl push reported conflicts (above); git push goes on" >&2 ;;
+        *) echo "mlctl: push failed, so git push stopped (git push --no-verify skips this)" >&2
+           exit 1 ;;
+    esac
 fi
 exit 0
 """,

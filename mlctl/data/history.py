@@ -40,17 +40,20 @@ def in_git(repo: Repo) -> bool:
     return git.toplevel(repo.root) is not None and git.head_commit(repo.root) is not None
 
 
-def pointers_in_history(repo: Repo, revs: list[str] | None = None) -> HistoryPointers:
+def pointers_in_history(repo: Repo, revs: list[str] | None = None,
+                        exclude: list[str] | None = None) -> HistoryPointers:
     """Every pointer version in the commits reachable from ``revs`` (default: everything git
-    keeps, see the module doc). Outside git or before the first commit: nothing."""
+    keeps, see the module doc) and not from ``exclude`` (for the commits a `git push`
+    sends: those its remote lacks). Outside git or before the first commit: nothing."""
     found = HistoryPointers()
     if not in_git(repo):
         return found
-    for rev in revs or ():
+    for rev in (*(revs or ()), *(exclude or ())):
         if rev.startswith("-"):
             raise UsageError(f"unknown git revision: {rev}")
         git.resolve_rev(repo.root, rev)  # exit 2 naming an unknown revision
-    blobs = _pointer_blobs(repo, list(revs) if revs else list(ALL))
+    rev_args = list(revs) if revs else list(ALL)
+    blobs = _pointer_blobs(repo, rev_args + (["--not", *exclude] if exclude else []))
     order = sorted(blobs)
     for (rel, blob), text in zip(order, cat_files(repo, [b for _, b in order])):
         if text is None:

@@ -1,9 +1,11 @@
-"""Which objects a pointer needs, and a clear error naming `mlctl data pull` when some are
-not in the local store."""
+"""Which objects a pointer needs, and a clear error naming the `mlctl data pull` that
+fetches them when some are not in the local store."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import time
 from typing import Callable
 
@@ -15,13 +17,33 @@ from mlctl.store.repo import Repo
 from mlctl.store.statcache import RACY_COARSE_NS, RACY_NS
 
 
+_SAFE = re.compile(r"[\w@%+=:,./~^-]+")
+
+
 class DataMissingError(ObjectMissingError):
-    def __init__(self, path: str, digests: list[str]):
-        super().__init__(digests[0])
+    def __init__(self, path: str, digests: list[str], rev: str | None = None):
+        super().__init__(digests[0], hint=f"run `{pull_command(path, rev=rev)}` to fetch it from the remote")
         count = f"{len(digests)} objects" if len(digests) > 1 else "an object"
-        self.message = f"{path} needs {count} not in the local store (e.g. {digests[0]})"
+        at = f" at {rev}" if rev else ""
+        self.message = f"{path}{at} needs {count} not in the local store (e.g. {digests[0]})"
         self.args = (self.message,)
         self.digests = digests
+
+
+def pull_command(*paths: str, rev: str | None = None) -> str:
+    """The command that fetches the data of ``paths``: of the workspace's pointers, or of
+    ``rev``'s (a plain `data pull` fetches only the workspace's versions, so an older one
+    needs --rev), shell-quoted to be pasted."""
+    words = ["mlctl", "data", "pull", *(["--rev", rev] if rev else []), *paths]
+    return " ".join(_quote(w) for w in words)
+
+
+def _quote(word: str) -> str:
+    """shlex.quote, but leaving `~` and `^` inside a word bare (``HEAD~1`` is safe
+    there, and the hint reads like what a user would type)."""
+    if word and not word.startswith("~") and _SAFE.fullmatch(word):
+        return word
+    return shlex.quote(word)
 
 
 def present(objects) -> Callable[[str], bool]:
@@ -95,15 +117,15 @@ def missing_from_manifest(objects, cache, manifest_digest: str, hashes: Callable
     return absent
 
 
-def entries_of(repo: Repo, pointer: Pointer) -> list[manifest.Entry] | None:
+def entries_of(repo: Repo, pointer: Pointer, rev: str | None = None) -> list[manifest.Entry] | None:
     """A folder pointer's manifest entries (None for a file); DataMissingError if the
-    manifest itself is not here."""
+    manifest itself is not here (``rev``: the revision the pointer is from, for the hint)."""
     if pointer.kind != "dir":
         return None
     try:
         return manifest.load(repo.objects, pointer.hash)
     except ObjectMissingError:
-        raise DataMissingError(pointer.path, [pointer.hash]) from None
+        raise DataMissingError(pointer.path, [pointer.hash], rev) from None
 
 
 def file_objects(pointer: Pointer, entries: list[manifest.Entry] | None) -> list[str]:
@@ -113,18 +135,20 @@ def file_objects(pointer: Pointer, entries: list[manifest.Entry] | None) -> list
     return list(dict.fromkeys(e.hash for e in entries))
 
 
-def require(repo: Repo, pointers: list[Pointer], cache=None) -> dict[str, list[manifest.Entry] | None]:
+def require(repo: Repo, pointers: list[Pointer], cache=None,
+            rev: str | None = None) -> dict[str, list[manifest.Entry] | None]:
     """Every pointer's entries, after checking all their objects are present (with a stat
-    cache, a folder already found complete in an unchanged store is not checked again)."""
+    cache, a folder already found complete in an unchanged store is not checked again).
+    ``rev``: the revision the pointers are from (None: the workspace), for the hint."""
     out = {}
     for pointer in pointers:
-        entries = entries_of(repo, pointer)
+        entries = entries_of(repo, pointer, rev)
         needed = file_objects(pointer, entries)
         if cache is not None and entries is not None:
             absent = missing_from_manifest(repo.objects, cache, pointer.hash, lambda: needed)
         else:
             absent = missing_objects(repo.objects, needed)
         if absent:
-            raise DataMissingError(pointer.path, absent)
+            raise DataMissingError(pointer.path, absent, rev)
         out[pointer.path] = entries
     return out

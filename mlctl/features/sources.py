@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlctl.data.api import pull_command
 from mlctl.errors import UsageError
 from mlctl.features.definitions import FILENAME, Definitions, FeatureView
 
@@ -43,7 +44,7 @@ def check_view_columns(defs: Definitions, view: FeatureView) -> None:
     where = f"sources.{source.name}.path"
     if not path.is_file():
         raise UsageError(f"{FILENAME}: {where}: source file {source.path} does not exist",
-                         hint="create it, or `mlctl data pull` if it is tracked")
+                         hint=f"create it, or `{pull_command(source.path)}` if it is tracked")
     columns = set(read_columns_names(path, source.format))
     listing = ", ".join(sorted(columns))
     for key, column in ((f"sources.{source.name}.timestamp", source.timestamp),

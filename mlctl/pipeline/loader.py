@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from mlctl.data.api import pull_command
 from mlctl.pipeline import dag
 from mlctl.pipeline.params import check_params, load_params
 from mlctl.pipeline.spec import PIPELINE_FILE, Pipeline, PipelineError, parse, read_yaml
@@ -41,7 +42,7 @@ def check_dependencies(repo: Repo, pipeline: Pipeline) -> None:
             if os.path.lexists(repo.root / dep):
                 continue
             pointer = repo.root / (dep + ".mlctl")
-            hint = (f"it is tracked data that is not here: `mlctl data pull {dep} && mlctl data checkout {dep}`"
+            hint = (f"it is tracked data that is not here: `{pull_command(dep)}`"
                     if pointer.is_file() else "add a stage whose outs include it, or fix the path")
             raise PipelineError(f"{PIPELINE_FILE}: stage {stage.name}: deps: {dep} does not exist and no stage writes it",
                                 hint=hint)

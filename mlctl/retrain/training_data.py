@@ -110,7 +110,9 @@ def reference_file(repo, version, inputs: list[TrainingInput], exclude: tuple[st
     candidates, missing = _candidates(repo, inputs, exclude)
     if not candidates:
         if missing:
-            raise ObjectMissingError(missing[0], what=f"the training data of {version.spec}, object")
+            raise ObjectMissingError(missing[0], what=f"the training data of {version.spec}, object",
+                                     hint="run `mlctl pull --all-commits`: it fetches the data of every "
+                                          "commit, the training data's among them")
         raise UsageError(f"drift.reference is auto, but {version.spec} records no tabular training data "
                          "(CSV or parquet) in its lineage",
                          hint="set drift.reference in the policy to the training data path")

@@ -69,7 +69,7 @@ def test_resolve_file_errors(sample):
     sample.objects.remove(api.tracked(sample)[1].hash)
     with pytest.raises(ObjectMissingError) as info:
         api.resolve_file(sample, "model.bin")
-    assert "mlctl data pull" in info.value.hint
+    assert "`mlctl data pull model.bin`" in info.value.hint
 
 
 def test_checkout_and_status_api(sample):

@@ -98,7 +98,7 @@ def test_missing_object_names_pull_and_changes_nothing(cli, added):
     assert res.exit_code == 2
     assert res.stderr.splitlines()[0] == (f"mlctl: error: data/raw needs an object not in the local store "
                                           f"(e.g. {entries[-1].hash})")
-    assert "mlctl data pull" in res.stderr
+    assert "hint: run `mlctl data pull data/raw` to fetch it" in res.stderr
     assert not (added.root / "data/raw").exists()
 
 

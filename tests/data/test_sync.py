@@ -26,7 +26,7 @@ def test_team_flow_clone_pull_checkout_gives_the_same_bytes(cli, sample, remote_
     commit_all(sample.root, "data v1")
     res = cli("data", "push", "--json")
     assert res.exit_code == 0, res.stderr
-    assert res.json() == {"remote": "origin", "transferred": 6, "objects": 6, "paths": 2}
+    assert res.json() == {"remote": "origin", "transferred": 6, "objects": 6, "paths": 2, "warnings": []}
     assert cli("data", "push", "--json").json()["transferred"] == 0  # only what is missing
 
     clone = tmp_path / "teammate"
@@ -34,10 +34,10 @@ def test_team_flow_clone_pull_checkout_gives_the_same_bytes(cli, sample, remote_
     monkeypatch.chdir(clone)
     assert cli("init").exit_code == 0
     assert cli("data", "status").exit_code == 1  # pointers without data
-    res = cli("data", "pull", "-j", "3", "--json")
+    res = cli("data", "pull", "-j", "3", "--json")  # fetch and checkout, as dvc and git-lfs pull do
     assert res.exit_code == 0, res.stderr
     assert res.json()["transferred"] == 6
-    assert cli("data", "checkout").exit_code == 0
+    assert sorted(res.json()["checkout"]["written"])[:2] == ["data/raw/a.txt", "data/raw/b.txt"]
     assert tree_bytes(clone / "data/raw") == tree_bytes(sample.root / "data/raw")
     assert (clone / "model.bin").read_bytes() == (sample.root / "model.bin").read_bytes()
     assert cli("data", "status").exit_code == 0
@@ -49,10 +49,13 @@ def test_pull_names_what_the_remote_lacks(cli, sample, tmp_path):
     assert cli("data", "push").exit_code == 0
     add(sample, ["data/raw"])  # added after the push
     shutil.rmtree(sample.objects.root)
+    (sample.root / "model.bin").unlink()
     res = cli("data", "pull")
     assert res.exit_code == 2
     assert res.stderr.startswith("mlctl: error: remote origin lacks 1 object needed by data/raw, e.g. ")
     assert sample.objects.exists(read_pointer(sample.root, "model.bin.mlctl").hash)
+    assert (sample.root / "model.bin").is_file()  # what did arrive is checked out before the report
+    assert (sample.root / "data/raw/a.txt").is_file()  # what did not is left as it was
 
 
 def test_push_and_pull_of_one_path_and_of_a_revision(cli, sample, tmp_path):
@@ -64,7 +67,8 @@ def test_push_and_pull_of_one_path_and_of_a_revision(cli, sample, tmp_path):
     add(sample, ["model.bin"])
     assert cli("data", "push", "--rev", "HEAD", "--json").json()["transferred"] == 5  # v1's folder
     shutil.rmtree(sample.objects.root)
-    assert cli("data", "pull", "--rev", "HEAD", "model.bin", "--json").json()["transferred"] == 1
+    res = cli("data", "pull", "--rev", "HEAD", "model.bin", "--json")
+    assert res.json()["transferred"] == 1 and res.json()["checkout"] is None  # --rev only fetches
     res = cli("data", "pull", "model.bin")
     assert res.exit_code == 2 and "remote origin lacks 1 object" in res.stderr  # v2 was never pushed
 

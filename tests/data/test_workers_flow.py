@@ -31,7 +31,7 @@ from mlctl.store.repo import find_repo
 from mlctl.data.add import add
 from mlctl.data.checkout import checkout
 from mlctl.data.status import status
-from mlctl.data.sync import pull, push
+from mlctl.data.sync import fetch, push  # fetch: the checkout below is timed on its own
 
 kinds = []
 real_init = workers.FilePool.__init__
@@ -48,7 +48,7 @@ report["nfiles"] = pointer.nfiles
 report["pushed"] = push(repo, ["data/many"], jobs=2).transferred
 report["push"] = kinds[-2]  # the files' batch (the manifest goes alone, on threads)
 shutil.rmtree(repo.root / ".mlctl" / "objects")
-report["pulled"] = pull(repo, ["data/many"], jobs=2).transferred
+report["pulled"] = fetch(repo, ["data/many"], jobs=2).transferred
 report["pull"] = kinds[-1]
 shutil.rmtree(repo.root / "data" / "many")
 report["written"] = len(checkout(repo, ["data/many"], jobs=2).written)

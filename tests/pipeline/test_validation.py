@@ -77,7 +77,7 @@ def test_dependency_that_is_unpulled_tracked_data_gets_a_pull_hint(cli, project)
     project.write("data/raw.mlctl", "path: data/raw\n")
     project.pipeline(base(project, c={"cmd": "echo", "deps": ["data/raw"]}))
     res = check_error(cli, "stage c: deps: data/raw does not exist")
-    assert "mlctl data pull data/raw && mlctl data checkout data/raw" in res.stderr
+    assert "`mlctl data pull data/raw`" in res.stderr  # pull checks out too now
 
 
 def test_cycle_is_named_in_full(cli, project):

@@ -87,7 +87,7 @@ def test_large_file_streams_in_chunks(store, tmp_path):
 def test_missing_and_invalid_ids(store):
     with pytest.raises(ObjectMissingError) as exc:
         store.get_bytes("0" * 32)
-    assert "mlctl data pull" in exc.value.hint
+    assert "mlctl pull --all-commits" in exc.value.hint  # an object of unknown origin: fetch everything shared
     with pytest.raises(UsageError):
         store.path("../../etc/passwd")
     assert not store.exists("f" * 32)

@@ -1,4 +1,4 @@
-"""Version data files and folders: add, status, checkout, diff, log, list, push, pull."""
+"""Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import List, Optional
 import typer
 
 from mlctl.cli import common, render
+from mlctl.data.api import pull_command
 
-app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull.")
+app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch.")
 
 JOBS = typer.Option(0, "-j", "--jobs", min=0, metavar="N", show_default=False,
                     help="Parallel jobs (default: core.jobs, else the number of cores).")
@@ -67,7 +68,8 @@ def status(paths: Optional[List[str]] = PATHS, as_json: bool = common.json_optio
     if not report.changed:
         render.info(f"data up to date ({len(report.paths)} tracked paths)")
     elif any(not p.in_store for p in report.paths):
-        render.info("hint: run `mlctl data pull` to fetch what is not in the store")
+        absent = [p.pointer.path for p in report.paths if not p.in_store]
+        render.info(f"hint: run `{pull_command(*absent)}` to fetch what is not in the store")
     return common.found(report.changed)
 
 
@@ -154,35 +156,66 @@ def list_(as_json: bool = common.json_option()) -> int:
     return 0
 
 
-def _sync(verb: str, paths, remote, jobs, rev, as_json) -> int:
-    from mlctl.data import sync
-
-    result = getattr(sync, verb)(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev,
-                                 progress=render.progress)
-    if as_json:
-        render.emit_json(result.to_json())
-    else:
-        direction = "to" if verb == "push" else "from"
-        render.info(f"{verb}: {result.transferred} objects transferred {direction} {result.remote} "
-                    f"({result.objects} needed by {result.paths} tracked paths)")
-    return 0
-
-
 REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.default_remote).")
-SYNC_REV = typer.Option(None, "--rev", metavar="GITREV", help="Use GITREV's pointers instead of the workspace's.")
+SYNC_REV = typer.Option(None, "--rev", metavar="GITREV",
+                        help="Use GITREV's pointers instead of the workspace's (pull: then only fetch).")
+ALL_COMMITS = typer.Option(False, "--all-commits",
+                           help="Every version in git history: of GITREV's commits with --rev, "
+                                "else of every branch, tag and stash, and the workspace.")
+
+
+def _report(verb: str, result, as_json: bool) -> int:
+    for warning in result.warnings:
+        render.warn(warning)
+    if as_json:
+        render.emit_json(result.to_json() if verb == "push" else result.pull_json())
+        return 0
+    direction = "to" if verb == "push" else "from"
+    render.info(f"{verb}: {result.transferred} objects transferred {direction} {result.remote} "
+                f"({result.objects} needed by {result.paths} tracked path versions)")
+    if result.checkout is not None:
+        c = result.checkout
+        render.info(f"checkout: {len(c.written)} written, {len(c.deleted)} deleted, {c.unchanged} unchanged ({c.link})")
+    return 0
 
 
 @app.command("push")
 def push(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev: Optional[str] = SYNC_REV,
-         jobs: int = JOBS,
+         all_commits: bool = ALL_COMMITS, jobs: int = JOBS,
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Upload the objects of tracked paths that the remote lacks."""
-    return _sync("push", paths, remote, jobs, rev, as_json)
+    from mlctl.data.sync import push as run
+
+    result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
+                 progress=render.progress)
+    return _report("push", result, as_json)
 
 
 @app.command("pull")
 def pull(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev: Optional[str] = SYNC_REV,
+         all_commits: bool = ALL_COMMITS,
+         no_checkout: bool = typer.Option(False, "--no-checkout", help="Only fetch (same as `data fetch`)."),
+         link: Optional[str] = typer.Option(None, "--link", metavar="copy|reflink|hardlink|symlink",
+                                            help="How files land (default: data.link, else copy)."),
+         force: bool = typer.Option(False, "--force", "-f", help="Discard workspace data that is not in the store."),
          jobs: int = JOBS,
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
-    """Download the objects of tracked paths that the local store lacks (then `data checkout`)."""
-    return _sync("pull", paths, remote, jobs, rev, as_json)
+    """Download the objects of tracked paths that the local store lacks, then check them out."""
+    from mlctl.data.sync import pull as run
+
+    result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
+                 checkout=not no_checkout, link=link, force=force, progress=render.progress)
+    return _report("pull", result, as_json)
+
+
+@app.command("fetch")
+def fetch(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE,
+          rev: Optional[str] = typer.Option(None, "--rev", metavar="GITREV", help="Use GITREV's pointers instead of the workspace's."),
+          all_commits: bool = ALL_COMMITS, jobs: int = JOBS,
+          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
+    """Download the objects of tracked paths that the local store lacks, without checking out."""
+    from mlctl.data.sync import fetch as run
+
+    result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
+                 progress=render.progress)
+    return _report("fetch", result, as_json)

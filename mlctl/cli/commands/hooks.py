@@ -1,10 +1,10 @@
-"""Install git hooks: data checkout after checkout, data push before push, a data check before commit."""
+"""Install git hooks: data checkout after checkout, mlctl push before push, a data check before commit."""
 
 from __future__ import annotations
 
 from mlctl.cli import common, render
 
-app = common.new_app("Install git hooks: data checkout after checkout, data push before push, "
+app = common.new_app("Install git hooks: data checkout after checkout, mlctl push before push, "
                      "a data check before commit.")
 
 
