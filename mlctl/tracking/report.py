@@ -73,6 +73,7 @@ def show_lines(run: Run, point_counts: dict[str, int]) -> list[tuple[str, object
     lines += _section("tags", run.tags)
     lines += _section("artifacts", run.artifacts)
     lines += _section("data", run.data)
+    lines += _section("outputs", run.outputs)
     for stream in ("stdout", "stderr"):
         tail = env.get("output_tail", {}).get(stream)
         if tail:

@@ -136,6 +136,7 @@ function lineage(run) {
   const l = run.lineage;
   const items = [];
   for (const d of l.data) items.push(h("li", {}, "read ", h("code", { text: d.path }), " @ ", h("code", { text: d.hash.slice(0, 10) })));
+  for (const o of l.outputs || []) items.push(h("li", {}, "wrote ", h("code", { text: o.path }), " @ ", h("code", { text: o.hash.slice(0, 10) })));
   if (l.parent) items.push(h("li", {}, "part of run ", h("a", { href: `/runs/${l.parent}`, class: "mono", text: shortId(l.parent) })));
   for (const c of l.children) items.push(h("li", {}, "child run ", h("a", { href: `/runs/${c.id}`, class: "mono", text: c.name || shortId(c.id) }), " ", badge(c.status)));
   for (const m of l.models || []) {
