@@ -167,9 +167,23 @@ def check_project(repo, policy: Policy) -> None:
     if not any(_within(policy.model_output, out) for out in outs):
         raise PolicyError(f"{policy.path}: pipeline.model_output: {policy.model_output} is not an output of "
                           f"{which} or the stages they need", hint="list it in the outs of the stage that writes it")
-    if not (repo.root / policy.eval_data).exists() and not any(_within(policy.eval_data, out) for out in outs):
+    written = any(_within(policy.eval_data, out) for out in outs)
+    if not (repo.root / policy.eval_data).exists() and not written:
         raise PolicyError(f"{policy.path}: evaluate.data: {policy.eval_data} does not exist and no stage of "
                           f"{which} writes it")
+    if not written:  # the pipeline won't change it: a missing label is known before training
+        check_eval_target(repo, policy)
+
+
+def check_eval_target(repo, policy: Policy) -> None:
+    """``evaluate.target`` is a column of ``evaluate.data`` (read from its header only)."""
+    from mlctl.registry.signatures import columns_of
+
+    names = [c["name"] for c in columns_of(repo.root / policy.eval_data, policy.eval_data)]
+    if policy.target not in names:
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        raise PolicyError(f"{policy.path}: evaluate.target: {policy.target!r} is not a column of "
+                          f"{policy.eval_data}", hint=f"columns: {shown}")
 
 
 def _within(path: str, out: str) -> bool:

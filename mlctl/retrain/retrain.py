@@ -20,7 +20,7 @@ from typing import Callable
 
 from mlctl.errors import MlctlError
 from mlctl.retrain import candidate as training, compare, decide, prune, records, triggers
-from mlctl.retrain.policy import Policy, PolicyError, check_project, load_policy
+from mlctl.retrain.policy import Policy, PolicyError, check_eval_target, check_project, load_policy
 from mlctl.retrain.result import RetrainResult
 
 Say = Callable[[str], None]
@@ -101,6 +101,7 @@ class Retrain:
             if r.training.report.interrupted:  # Ctrl-C / SIGTERM: recorded, then exit 130 like any command
                 raise KeyboardInterrupt
             return r
+        check_eval_target(self.repo, self.policy)  # written by the pipeline: checked before registering
         version = self._candidate()
         if version is None:
             return self._finish(decide.REJECTED, f"the pipeline reproduced {self.production.spec} exactly (same "
