@@ -39,13 +39,26 @@ def show_model(request, repo) -> JSON:
     by_version: dict[int, list[str]] = {}
     for alias, number in sorted(aliases.items()):
         by_version.setdefault(number, []).append(alias)
+    short = _short_run_ids(repo, [v.run_id for v in versions if v.run_id])
     return JSON({
         "name": name,
         "aliases": aliases,
-        "versions": [{**v.to_json(), "aliases": by_version.get(v.version, [])} for v in reversed(versions)],
+        "versions": [{**v.to_json(), "aliases": by_version.get(v.version, []), "run_short_id": short.get(v.run_id)}
+                     for v in reversed(versions)],
         "history": list(reversed(history(repo, name))),
         "deployments": list_deployments(repo, name),
     })
+
+
+def _short_run_ids(repo, run_ids: list[str]) -> dict[str, str]:
+    """Abbreviated run ids for the versions table (none in a build without tracking)."""
+    import importlib.util
+
+    if not run_ids or importlib.util.find_spec("mlctl.tracking") is None:
+        return {}
+    from mlctl.tracking.runs import short_run_ids
+
+    return short_run_ids(repo, run_ids)
 
 
 def lineage(request, repo) -> JSON:

@@ -29,7 +29,7 @@ function versions(m) {
   const rows = m.versions.map((v) => h("tr", { "data-version": v.version },
     h("td", {}, h("strong", { text: `v${v.version}` })),
     h("td", { class: "wrap" }, v.aliases.map((a) => badge(a, "alias"))),
-    h("td", {}, v.run_id ? h("a", { href: `/runs/${v.run_id}`, class: "mono", text: shortId(v.run_id) }) : "—"),
+    h("td", {}, v.run_id ? h("a", { href: `/runs/${v.run_id}`, class: "mono", text: shortId(v.run_id, v.run_short_id) }) : "—"),
     h("td", { class: "mono small wrap", text: metricsText(v.metrics) }),
     h("td", { text: fmtTime(v.created) }),
     h("td", { class: "wrap" }, v.flavor, v.model_class ? h("div", { class: "muted small", text: v.model_class.split(".").pop() }) : null),
