@@ -16,7 +16,7 @@ from mlctl.errors import UsageError
 
 POLICY_FILE = "retrain.yaml"
 TOP_KEYS = ("model", "triggers", "drift", "pipeline", "evaluate", "gates", "min_improvement", "cooldown",
-            "max_versions_kept", "performance_floor")
+            "max_versions_kept", "performance_floor", "approval", "notify")
 DRIFT_METHODS = ("auto", "ks", "chi2", "psi", "wasserstein", "jensenshannon")
 EVAL_METRICS = ("accuracy", "f1", "roc_auc", "log_loss", "rmse", "mae", "r2")   # what the registry measures
 LIVE_METRICS = ("accuracy", "f1", "rmse", "mae", "r2")                        # what labels + predictions give
@@ -79,6 +79,9 @@ class Policy:
     cooldown_text: str = "0s"
     max_versions_kept: int | None = None
     performance_floor: Floor | None = None
+    approval_required: bool = False     # `approval: required`: a passing candidate waits for a person
+    on_decision: str | None = None      # notify.on_decision: a command, the decision as JSON on stdin
+    webhook: str | None = None          # notify.webhook: POSTed the decision
 
 
 def policy_path(repo, given: str | None) -> Path:
@@ -129,6 +132,7 @@ def parse_policy(data, label: str = POLICY_FILE) -> Policy:
     c.known_keys(pipeline, ("stages", "model_output"), "pipeline")
     evaluate = c.required_section(data, "evaluate")
     c.known_keys(evaluate, ("data", "target"), "evaluate")
+    on_decision, webhook = f.notify(c, c.section(data, "notify"))
     return Policy(
         path=label, model=model,
         stages=tuple(c.names(pipeline.get("stages"), "pipeline.stages")),
@@ -144,7 +148,19 @@ def parse_policy(data, label: str = POLICY_FILE) -> Policy:
         cooldown_text=str(data.get("cooldown", "0s")),
         max_versions_kept=c.optional_int(data.get("max_versions_kept"), "max_versions_kept", minimum=1),
         performance_floor=f.floor(c, data.get("performance_floor")),
+        approval_required=f.approval_required(c, data.get("approval")),
+        on_decision=on_decision, webhook=webhook,
     )
+
+
+def resolve_policy(repo, name: str | None, policy_path: str | None) -> Policy:
+    """The policy (``policy_path`` or retrain.yaml) of model ``name``, checked against the project."""
+    policy = load_policy(repo, policy_path)
+    if name is not None and name != policy.model:
+        raise PolicyError(f"{policy.path} is the retrain policy of model {policy.model!r}, not {name!r}",
+                          hint=f"pass --policy FILE with `model: {name}`")
+    check_project(repo, policy)
+    return policy
 
 
 def check_project(repo, policy: Policy) -> None:

@@ -23,8 +23,11 @@ def list_models(request, repo) -> JSON:
     for record in list_deployments(repo):
         if record.get("stale") is not True:
             deployed[record.get("model")] = deployed.get(record.get("model"), 0) + 1
-    return JSON({"models": [{**m.to_json(), "live_deployments": deployed.get(m.name, 0)}
-                            for m in registry_models(repo)]})
+    models = registry_models(repo)
+    waiting = {m.name: _pending(repo, m.name) for m in models}
+    return JSON({"models": [{**m.to_json(), "live_deployments": deployed.get(m.name, 0),
+                             "pending_approvals": waiting[m.name]} for m in models],
+                 "pending_approvals": [p for m in models for p in waiting[m.name]]})
 
 
 def show_model(request, repo) -> JSON:
@@ -47,7 +50,19 @@ def show_model(request, repo) -> JSON:
                      for v in reversed(versions)],
         "history": list(reversed(history(repo, name))),
         "deployments": list_deployments(repo, name),
+        "pending_approvals": _pending(repo, name),
     })
+
+
+def _pending(repo, name: str) -> list[dict]:
+    """Candidates awaiting `mlctl model approve|reject` (none in a build without retraining)."""
+    import importlib.util
+
+    if importlib.util.find_spec("mlctl.retrain") is None:
+        return []
+    from mlctl.retrain.approval import pending_summary
+
+    return pending_summary(repo, name)
 
 
 def _short_run_ids(repo, run_ids: list[str]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 // One model: aliases, versions, the history of alias moves (with reasons and gates), deployments.
 import { api, badge, errorBox, fmtBytes, fmtTime, fmtValue, h, shortId, replace } from "./util.js";
+import { pendingPanel } from "./models.js";
 
 export async function render(root, [name]) {
   document.title = `${name} · Models · mlctl`;
@@ -15,6 +16,7 @@ export async function render(root, [name]) {
     h("div", { class: "page-head" }, h("div", {}, h("h1", { text: m.name }),
       h("div", { class: "facts" }, h("span", { text: `${m.versions.length} versions` }),
         Object.entries(m.aliases).sort().map(([a, v]) => badge(`${a} → v${v}`, "alias"))))),
+    pendingPanel(m.pending_approvals || []),
     h("div", { class: "grid" },
       h("section", { class: "panel wide", id: "versions" }, h("h2", { text: "Versions" }), versions(m)),
       h("section", { class: "panel wide", id: "history" }, h("h2", { text: "Alias history" }), history(m.history)),
