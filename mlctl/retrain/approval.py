@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.errors import UsageError
+from mlctl.errors import MlctlError, UsageError
 from mlctl.registry import actors
 from mlctl.retrain import compare, records
 from mlctl.retrain.decide import AWAITING
@@ -88,7 +88,7 @@ def approve(repo, spec: str, reason: str | None = None, actor: str | None = None
     who = actors.actor(actor)["actor"]
     with records.retrain_lock(repo, version.name):
         version, awaited = _awaiting(repo, spec)  # again, under the lock
-        policy = resolve_policy(repo, version.name, _policy_arg(awaited))
+        policy = resolve_policy(repo, version.name, _policy_arg(repo, awaited))
         production = records.production_version(repo, version.name)
         before = production.version if production else None
         result = Approval(version.spec, "not-approved", reason or "", who, before, before)
@@ -137,10 +137,20 @@ def _awaiting(repo, spec: str):
     return version, entry
 
 
-def _policy_arg(awaited: dict) -> str | None:
-    """The policy the retrain used: the default file, or the --policy it was given."""
+def _policy_arg(repo, awaited: dict) -> str | None:
+    """The policy the retrain used: the default file, or the --policy it was given, taken
+    relative to the repository root. The history may come from a remote, so the path goes
+    through the checked resolver: nothing outside the repository, nothing in .git/.mlctl."""
     path = (awaited.get("retrain") or {}).get("policy")
-    return None if path in (None, POLICY_FILE) else path
+    if path in (None, POLICY_FILE):
+        return None
+    try:
+        if ".git" in str(path).split("/"):
+            raise UsageError(path)
+        return str(repo.workspace_path(path))
+    except MlctlError:
+        raise UsageError(f"the retrain that made this candidate used the policy {path!r}, which is not a file "
+                         "inside the repository", hint="approve or reject it from the repository root") from None
 
 
 def _answer(decision: str, who: str, reason: str | None, awaited: dict) -> dict:

@@ -117,3 +117,15 @@ def test_approval_and_notify_are_checked_in_the_policy(project, cli):
     project.policy(notify={"on_decsion": "x"})
     res = cli("retrain", "cancer")
     assert res.exit_code == 2 and "notify.on_decsion: unknown key" in res.stderr
+
+
+def test_a_policy_path_from_the_history_cannot_leave_the_repository(awaiting, cli):
+    """History can come from a remote: its policy path goes through the checked resolver."""
+    from mlctl.registry.aliases import record_event
+
+    for crafted in ("../../etc/passwd", "/etc/passwd", ".git/config"):
+        record_event(awaiting.repo, "cancer", "retrain-await-approval", alias="production", version=2,
+                     extra={"retrain": {"policy": crafted}})
+        res = cli("model", "approve", "cancer:2")
+        assert res.exit_code == 2 and "is not a file inside the repository" in res.stderr, res.stderr
+    assert awaiting.production() == 1
