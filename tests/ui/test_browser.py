@@ -242,3 +242,23 @@ def test_runs_of_one_millisecond_show_ids_that_tell_them_apart(browser, runs_rep
     finally:
         page.close()
         server.stop()
+
+
+def test_models_pages_list_candidates_awaiting_approval(browser, runs_repo):
+    from mlctl.registry.aliases import record_event
+    from tests.ui.conftest import build_registry
+
+    build_registry(runs_repo, runs_repo.known_runs)
+    record_event(runs_repo, "churn", "retrain-await-approval", alias="production", version=3,
+                 reason="churn:3 passed and awaits approval", extra={"retrain": {"policy": "retrain.yaml"}})
+    server = UIServer(runs_repo.root)
+    page = browser.new_page()
+    try:
+        for path in ("/models", "/models/churn"):
+            page.goto(server.base + path)
+            page.wait_for("document.body.dataset.ready == '1'")
+            assert page.count("#pending li[data-spec='churn:3']") == 1
+            assert "mlctl model approve churn:3" in page.text("#pending")
+    finally:
+        page.close()
+        server.stop()
