@@ -6,10 +6,10 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--cron|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--header-timeout|--host|--id-file|--jobs|--keep-alive-timeout|--keep-rev|--labels|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-connections|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-drift|--only-pushed|--output|--param|--path|--plot|--policy|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
+            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--cron|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--header-timeout|--host|--id-file|--jobs|--keep-alive-timeout|--keep-rev|--labels|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-connections|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-decision|--on-drift|--only-pushed|--output|--param|--path|--plot|--policy|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--shadow|--since|--sort|--start|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" data fetch"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model history"|" model delete"|" model deployments"|" model unalias"|" model push"|" model pull"|" monitor"|" monitor drift"|" monitor performance"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" pull"|" push"|" remote"|" remote add"|" remote remove"|" remote list"|" retrain"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status"|" ui") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" data fetch"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model approve"|" model reject"|" model history"|" model delete"|" model deployments"|" model unalias"|" model push"|" model pull"|" monitor"|" monitor drift"|" monitor performance"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" pull"|" push"|" remote"|" remote add"|" remote remove"|" remote list"|" retrain"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status"|" ui") path="$path $w";; esac
     done
     case "$path" in
         "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model monitor pipeline pull push remote retrain run serve status ui";;
@@ -41,12 +41,14 @@ _mlctl() {
         " hooks uninstall") opts="--json -q --quiet -h --help"; cmds="";;
         " init") opts="--no-git-ignore -q --quiet -h --help"; cmds="";;
         " lineage") opts="--json -q --quiet -h --help"; cmds="";;
-        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback history delete deployments unalias push pull";;
+        " model") opts="-q --quiet -h --help"; cmds="register list show promote rollback approve reject history delete deployments unalias push pull";;
         " model register") opts="--run --flavor --example --target --description -d --check --json -q --quiet -h --help"; cmds="";;
         " model list") opts="--json -q --quiet -h --help"; cmds="";;
         " model show") opts="--json -q --quiet -h --help"; cmds="";;
         " model promote") opts="--to --gate --eval --target --must-beat --min-delta --reason -m --dry-run --json -q --quiet -h --help"; cmds="";;
         " model rollback") opts="--alias --reason -m --json -q --quiet -h --help"; cmds="";;
+        " model approve") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
+        " model reject") opts="--reason -m --json -q --quiet -h --help"; cmds="";;
         " model history") opts="--alias --json -q --quiet -h --help"; cmds="";;
         " model delete") opts="--json -q --quiet -h --help"; cmds="";;
         " model deployments") opts="--prune --json -q --quiet -h --help"; cmds="";;
@@ -69,7 +71,7 @@ _mlctl() {
         " remote add") opts="--default -d --force -f -q --quiet -h --help"; cmds="";;
         " remote remove") opts="-q --quiet -h --help"; cmds="";;
         " remote list") opts="--json -q --quiet -h --help"; cmds="";;
-        " retrain") opts="--policy --dry-run --force --print-schedule --cron --json -q --quiet -h --help"; cmds="";;
+        " retrain") opts="--policy --dry-run --force --print-schedule --cron --on-decision --webhook --json -q --quiet -h --help"; cmds="";;
         " run") opts="-q --quiet -h --help"; cmds="log list show compare tag delete restore artifacts push pull";;
         " run log") opts="--experiment -e --name -n -p --param -m --metric -t --tag --artifact -a --data -d --metrics-file --id-file --json -q --quiet -h --help"; cmds="";;
         " run list") opts="--experiment -e --filter -f --sort -s --limit -l --offset --columns -c --deleted --json -q --quiet -h --help"; cmds="";;

@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
-    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model approve' 'model reject' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-decision --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -30,7 +30,7 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pipeline' -d 'Run, check and
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'pull' -d 'Pull data (the workspace\'s, checked out), runs, pipeline run-cache and model registry.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'push' -d 'Push data (current branch\'s history), runs, pipeline run-cache and model registry.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'remote' -d 'Manage remotes: shared storage (a folder, file://, s3://bucket/prefix).'
-complete -c mlctl -n "test (__mlctl_path) = ''" -a 'retrain' -d 'Check drift and new data; if triggered, run the pipeline, register, evaluate against production on the same holdout, and promote only if every gate passes and it improves enough. Exit 0 nothing to do or promoted, 1 rejected or failed, 2 bad policy, 3 another retrain is running.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'retrain' -d 'Check drift and new data; if triggered, run the pipeline, register, evaluate against production on the same holdout, and promote only if every gate passes and it improves enough (with `approval: required`, record it as awaiting `mlctl model approve`). Exit 0 nothing to do, promoted or awaiting approval, 1 rejected or failed, 2 bad policy, 3 another retrain is running.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'run' -d 'Track experiment runs: log, list, show, compare, tag, delete, push and pull.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'serve' -d 'Serve a registered model over HTTP until SIGTERM/Ctrl-C.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'status' -d 'One screen: data changed, stale stages, models and aliases, last drift verdict.'
@@ -211,6 +211,8 @@ complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'list' -d 'Every model: 
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'show' -d 'A model (NAME: versions, aliases, deployments) or one version (signature, run, data, metrics).'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'promote' -d 'Move ALIAS to the version only if every gate holds; exit 1 and change nothing otherwise.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'rollback' -d 'Move the alias back to the version it pointed at before.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'approve' -d 'Approve a retrained candidate: judged again by the retrain policy\'s gates against production now, then promoted; who approved is recorded. Exit 1 if it no longer passes.'
+complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'reject' -d 'Reject a retrained candidate awaiting approval; production stays.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'history' -d 'Every alias move: when, from, to, gates, who, why.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'delete' -d 'Delete a version (refused while an alias points at it); gc frees its storage.'
 complete -c mlctl -n "test (__mlctl_path) = 'model'" -a 'deployments' -d 'Servers recorded as running models (stale: the process is gone).'
@@ -255,6 +257,16 @@ complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -l json -d 'Print 
 complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'model rollback'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model approve'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model approve'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model approve'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model approve'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model approve'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'model reject'" -l reason -s m -r -d 'Why, for the history.'
+complete -c mlctl -n "test (__mlctl_path) = 'model reject'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'model reject'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'model reject'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'model reject'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'model history'" -l alias -r -d 'Only this alias.'
 complete -c mlctl -n "test (__mlctl_path) = 'model history'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'model history'" -s q -l quiet -d 'No progress or chatter on stderr.'
@@ -396,6 +408,8 @@ complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l dry-run -d 'Say what i
 complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l force -d 'Retrain now: skip the drift check and the cooldown, rerun the stages.'
 complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l print-schedule -d 'Print a crontab line and GitHub Actions / GitLab CI jobs.'
 complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l cron -r -d 'Schedule for --print-schedule (default "17 2 * * *", nightly).'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l on-decision -r -d 'After a decision that trained, run CMD with the JSON result on stdin.'
+complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l webhook -r -d 'After a decision that trained, POST the JSON result (with a Slack \'text\').'
 complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'retrain'" -s h -l help -d 'Show help and exit.'

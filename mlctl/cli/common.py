@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from mlctl.errors import EXIT_FOUND, EXIT_OK
@@ -29,6 +31,19 @@ def repo():
     from mlctl.store.repo import find_repo
 
     return find_repo()
+
+
+def repo_or_none():
+    """The repository, or None outside one (for commands that also work on plain files)."""
+    from mlctl.errors import NotARepositoryError
+    from mlctl.store.repo import find_repo
+
+    try:
+        return find_repo()
+    except NotARepositoryError:
+        if os.environ.get("MLCTL_DIR"):  # asked for one that is not there: say so
+            raise
+        return None
 
 
 def found(flag: bool) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.pointer import SUFFIX, Pointer
-from mlctl.errors import UsageError
+from mlctl.errors import NotFoundError, UsageError
 from mlctl.store import git
 from mlctl.store.repo import DOT, Repo
 
@@ -99,15 +99,20 @@ class Version:
 
 
 def log(repo: Repo, rel: str, limit: int | None = None) -> list[Version]:
-    """The commits that changed ``rel``'s pointer, newest first, with what it said."""
+    """The commits that changed ``rel``'s pointer, newest first, with what it said.
+    A path with no pointer in the workspace and none in history is not tracked: exit 2,
+    like `data diff --path` (an empty log would read as "tracked, never committed")."""
     pointer_rel = rel + SUFFIX
     args = ["log", "--format=%H%x1f%aI%x1f%an%x1f%s", "--no-renames"]
     if limit:
         args.append(f"-n{limit}")
-    if git.head_commit(repo.root) is None:
-        return []
-    lines = _run(repo, *args, "--", pointer_rel).decode("utf-8", "replace").splitlines()
+    _run(repo, "rev-parse", "--git-dir")  # outside git: "not a git repository", as checkout --rev says
+    lines = [] if git.head_commit(repo.root) is None else (
+        _run(repo, *args, "--", pointer_rel).decode("utf-8", "replace").splitlines())
     commits = [line.split("\x1f", 3) for line in lines if line]
+    if not commits and not (repo.root / pointer_rel).is_file():
+        raise NotFoundError(f"{rel} is not tracked (no {pointer_rel} in the workspace or in git history)",
+                            hint=f"`mlctl data add {rel}` tracks it")
     base = prefix(repo)
     blobs = cat_files(repo, [f"{c[0]}:{base}{pointer_rel}" for c in commits])
     out = []

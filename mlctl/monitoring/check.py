@@ -1,5 +1,9 @@
 """`mlctl monitor drift` as one core function: load both sides, compare, write the report,
-record the check, and alert when the dataset drifted."""
+record the check, and alert when the dataset drifted.
+
+Like Evidently, two plain files can be compared anywhere: with ``repo=None`` (outside a
+repository) the check runs, reports and alerts, and records nothing (``record`` is None).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from mlctl.monitoring.sources import open_source
 @dataclass
 class DriftCheck:
     result: DriftResult
-    record: dict
+    record: dict | None                # None outside a repository: nothing recorded
     verdict: dict                      # strict-JSON-safe: what --json prints and alerts send
     alerts: dict = field(default_factory=dict)
 
@@ -40,7 +44,8 @@ def run_drift_check(repo, reference: str, current: str, *, columns=None, target=
         from mlctl.monitoring.report import write_report
 
         write_report(result, report, title=f"Drift report{f' - {model}' if model else ''}")
-    record = records.record_check(repo, result, reference, current, model=model, report_path=report)
+    record = None if repo is None else records.record_check(repo, result, reference, current, model=model,
+                                                            report_path=report)
     verdict = _json_safe({**result.to_json(), "check": record, "model": model})
     check = DriftCheck(result, record, verdict)
     if result.dataset_drift:

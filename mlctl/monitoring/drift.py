@@ -65,15 +65,18 @@ class DriftResult:
 
 def compute_drift(reference, current, columns=None, method="auto", threshold=None, drift_share=0.5,
                   target=None, config=None, prediction=None,
-                  on_column: Callable[[str], None] | None = None) -> DriftResult:
+                  on_column: Callable[[str], None] | None = None, require_target: bool = True) -> DriftResult:
     """Compare ``current`` with ``reference`` (pandas DataFrames or Sources).
 
     ``config`` is a DriftConfig, a path to a YAML config, or None; the other arguments
-    override its top level (left at their defaults, they leave it alone)."""
+    override its top level (left at their defaults, they leave it alone). Target drift is
+    computed when both sides hold the target; a target in neither is an error only when
+    ``require_target`` (a user naming ``--target`` made a typo; retrain's evaluation target
+    is usually absent from live inputs)."""
     cfg = _config(config, method, threshold, drift_share, target, prediction)
     ref = reference if isinstance(reference, Source) else FrameSource(reference, "reference")
     cur = current if isinstance(current, Source) else FrameSource(current, "current")
-    return _compare(ref, cur, cfg, columns, on_column or (lambda name: None))
+    return _compare(ref, cur, cfg, columns, on_column or (lambda name: None), require_target)
 
 
 def _config(config, method, threshold, drift_share, target, prediction) -> DriftConfig:
@@ -89,7 +92,7 @@ def _config(config, method, threshold, drift_share, target, prediction) -> Drift
     return cfg
 
 
-def _compare(ref: Source, cur: Source, cfg: DriftConfig, columns, on_column) -> DriftResult:
+def _compare(ref: Source, cur: Source, cfg: DriftConfig, columns, on_column, require_target: bool) -> DriftResult:
     for side, source in (("reference", ref), ("current", cur)):
         if source.num_rows() == 0:  # e.g. a prediction log with nothing --since: no verdict, not "no drift"
             raise UsageError(f"the {side} data has no rows ({source.label}): nothing to compare")
@@ -109,7 +112,7 @@ def _compare(ref: Source, cur: Source, cfg: DriftConfig, columns, on_column) -> 
     return DriftResult(
         dataset_drift=bool(tested) and share >= cfg.drift_share,
         drift_share=cfg.drift_share, share_drifted=share, columns=results,
-        target=_target_drift(ref, cur, cfg), prediction=_prediction_drift(ref, cur, cfg),
+        target=_target_drift(ref, cur, cfg, require_target), prediction=_prediction_drift(ref, cur, cfg),
         performance=_performance(ref, cur, cfg),
         mismatched={"only_in_reference": [c for c in wanted if c in ref_names and c not in cur_names],
                     "only_in_current": [c for c in wanted if c in cur_names and c not in ref_names]},
@@ -143,11 +146,11 @@ def _column(ref: Source, cur: Source, ref_name: str, cur_name: str, cfg, role: s
     return column_drift.evaluate(ref_data, cur_data, cfg.for_column(ref_name), cfg, role)
 
 
-def _target_drift(ref: Source, cur: Source, cfg: DriftConfig):
+def _target_drift(ref: Source, cur: Source, cfg: DriftConfig, required: bool):
     if not cfg.target:
         return None
     ref_has, cur_has = cfg.target in ref.column_names(), cfg.target in cur.column_names()
-    if not ref_has and not cur_has:
+    if required and not ref_has and not cur_has:
         raise UsageError(f"target column {cfg.target!r} is in neither {ref.label} nor {cur.label}")
     if not (ref_has and cur_has):
         return None

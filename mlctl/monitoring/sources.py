@@ -177,11 +177,17 @@ def open_source(repo, spec: str, since=None) -> Source:
         model = spec[len(PREDICTIONS):]
         if not model:
             raise UsageError("predictions: needs a model name, e.g. predictions:churn")
+        if repo is None:
+            raise UsageError(f"{spec}: the prediction log is in an mlctl repository, and this is not one",
+                             hint=OUTSIDE_HINT)
         return PredictionSource(repo, model, since)
     if since is not None:
         raise UsageError(f"--since applies to predictions:MODEL inputs, not to {spec}")
     path = _resolve_path(repo, spec)
     return open_file(path, spec, tmp_dir=repo.tmp_dir if repo is not None else None)
+
+
+OUTSIDE_HINT = "outside a repository only CSV/parquet files can be compared; `mlctl init` makes one"
 
 
 def _resolve_path(repo, spec: str) -> Path:
@@ -195,7 +201,8 @@ def _resolve_path(repo, spec: str) -> Path:
             return plain
         raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT) from None
     if repo is None:
-        raise NotFoundError(f"no such file: {spec}", hint=SPEC_HINT)
+        raise NotFoundError(f"no such file: {spec} (tracked data paths and @REV need an mlctl repository, "
+                            "and this is not one)", hint=OUTSIDE_HINT)
     try:
         return Path(resolve_file(repo, spec))
     except NotFoundError:

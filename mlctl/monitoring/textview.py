@@ -24,7 +24,8 @@ def _row(col, name: str | None = None) -> list:
     return [name or col.column, col.kind, col.method, stat, col.threshold, missing, drifted]
 
 
-def summary_lines(result, record: dict) -> list[str]:
+def summary_lines(result, record: dict | None, report: str | None = None) -> list[str]:
+    """``record`` is None when nothing was recorded (outside a repository)."""
     tested = result.tested
     lines = []
     skipped = [c for c in result.columns if c.status != "tested"]
@@ -38,6 +39,9 @@ def summary_lines(result, record: dict) -> list[str]:
         shown = ", ".join(f"{m} {perf['current'][m]:.4g}" + (f" ({perf['delta'][m]:+.4g} vs reference)"
                           if m in perf["delta"] else "") for m in perf["metrics"])
         lines.append(f"performance ({perf['task']}, {perf['current']['rows']} labelled rows): {shown}")
+    if record is None:
+        lines += [f"report: {report}"] if report else []
+        return lines
     if record.get("report"):
         lines.append(f"report: {record['report']['path']}")
     lines.append(f"recorded as {record['id']}")

@@ -69,6 +69,21 @@ def hash_path(repo: Repo, relpath: str) -> Pointer | None:
         return hasher.hash_path(relpath)
 
 
+def tracked_roots(repo: Repo, paths) -> list[str]:
+    """The tracked data path (itself, or the tracked folder holding it) of each path that
+    is tracked data; code and other untracked paths are left out."""
+    from mlctl.data import api as data_api
+
+    tracked = {p.path for p in data_api.tracked(repo)}
+    roots = set()
+    for rel in paths:
+        parts = rel.split("/")
+        found = next(("/".join(parts[:n]) for n in range(len(parts), 0, -1) if "/".join(parts[:n]) in tracked), None)
+        if found is not None:
+            roots.add(found)
+    return sorted(roots)
+
+
 def save(repo: Repo, outs: list[str], metrics: list[str]) -> tuple[dict[str, Pointer], dict[str, Pointer]]:
     """Store a finished stage's products: outs as tracked data, metrics as plain objects."""
     from mlctl.data import api as data_api

@@ -4,6 +4,11 @@ The run starts lazily, when the first stage needs work (a no-op run records noth
 its id can go to every stage process as ``MLCTL_RUN_ID``: a stage's own
 ``mlctl.start_run()`` joins it. At the end it gets the params the stages read, the values
 of their metrics files, dep and output hashes, and per-stage duration and cache hit/miss.
+
+Its ``data`` (the data versions it used) is exactly the tracked data among its stages'
+deps, not every pointer in the workspace; what its stages wrote (outs and metrics files)
+are its outputs, recorded as ``out.PATH`` tags and never as data it used. A path one
+stage writes and a later stage of the same run reads is an output of the run.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 
+from mlctl.pipeline.artifacts import tracked_roots
 from mlctl.pipeline.metrics import read_metrics
 from mlctl.pipeline.params import flatten, stage_params
 from mlctl.pipeline.report import RunReport
@@ -39,7 +45,7 @@ class Recorder:
                 experiment = self.repo.config.get(EXPERIMENT_KEY) or DEFAULT_EXPERIMENT
                 # inside `mlctl run log -- mlctl pipeline run`, MLCTL_RUN_ID makes this join that run
                 self.run = start_run(experiment=experiment, name=self.name, params=self.params,
-                                     tags=self.tags, repo=self.repo)
+                                     tags=self.tags, repo=self.repo, data=[])  # inputs: at the end
             return self.run.id
 
     def finish(self, report: RunReport, report_path=None) -> None:
@@ -69,14 +75,25 @@ class Recorder:
         run.log_metrics(durations)
         if metrics:
             run.log_metrics(metrics)
-        tracked_outs = [path for r in report.results for path in r.outs]
-        if tracked_outs:
-            run.log_data(tracked_outs)
+        inputs = run_inputs(self.repo, report)
+        if inputs:
+            run.log_data(inputs)
         if report_path is not None:
             run.log_artifact(str(report_path), name="pipeline-report.json")
         for result in report.failed:
             if result.log:
                 run.log_artifact(str(self.repo.root / result.log), name=f"logs/{result.stage}.log")
+
+
+def run_inputs(repo: Repo, report: RunReport) -> list[str]:
+    """The tracked data the run's stages read that none of its stages wrote."""
+    written = [path for r in report.results for path in (*r.outs, *r.metrics)]
+    read = [path for r in report.results for path in r.deps]
+    return [path for path in tracked_roots(repo, read) if not any(_same_or_inside(path, w) for w in written)]
+
+
+def _same_or_inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _status(report: RunReport) -> str:

@@ -3,7 +3,7 @@
 TARGET is a model version (``NAME@ALIAS``, ``NAME:VERSION``, or ``NAME`` for the newest),
 a run id (or unique prefix), or a data path. The tree is rooted at the target:
 
-    model version -> its run (-> the data versions it used, pipeline stages)
+    model version -> its run (-> the data versions it used, pipeline stages, what it wrote)
                   -> aliases pointing at it, deployments, the last drift verdict
     run           -> data it used; model versions registered from it (-> aliases ...)
     data path     -> runs that used it (which version) -> model versions (-> aliases ...)
@@ -163,6 +163,7 @@ class _Context:
         if upstream:
             children += [self.data_node(p, h) for p, h in sorted(facts["data"].items())]
             children += self._stage_nodes(run)
+            children += [self.output_node(p, h) for p, h in sorted(facts["outputs"].items())]
         if downstream:
             children += [self.model_node(v, upstream=False) for v in self._versions_from(facts["id"])]
         label = f"run {facts['id']}"
@@ -185,6 +186,13 @@ class _Context:
         current = self.tracked.get(path)
         state = "" if current is None else ("  (current)" if current == digest else f"  (now {str(current)[:12]})")
         return {"kind": "data", "label": f"data {path}  {str(digest)[:12]}{state}", "path": path, "hash": digest,
+                "current_hash": current, "children": []}
+
+    def output_node(self, path: str, digest) -> dict:
+        """What the run wrote (a pipeline stage's output): shown, but not as data it used."""
+        current = self.tracked.get(path)
+        state = "" if current is None else ("  (current)" if current == digest else f"  (now {str(current)[:12]})")
+        return {"kind": "output", "label": f"output {path}  {str(digest)[:12]}{state}", "path": path, "hash": digest,
                 "current_hash": current, "children": []}
 
     def data_root(self, path: str) -> dict:
@@ -261,4 +269,4 @@ class _Context:
             every = runs.list_runs(self.repo)
         except ImportError:
             return []
-        return [r for r in every if any(_related(p, path) for p in (getattr(r, "data", None) or {}))]
+        return [r for r in every if any(_related(p, path) for p in runs.inputs(r))]

@@ -10,6 +10,7 @@ import os
 
 from mlctl.store.repo import Repo
 
+DEP_TAG = "dep."  # a pipeline run's tag per stage dependency (its hash)
 RUN_ENV = "MLCTL_RUN_ID"  # set by `mlctl run log -- CMD` and pipeline stages
 
 
@@ -42,8 +43,34 @@ def facts(run) -> dict:
         "git_commit": (getattr(run, "git", None) or {}).get("commit"),
         "metrics": dict(getattr(run, "metrics", None) or {}),
         "params": dict(getattr(run, "params", None) or {}),
-        "data": dict(getattr(run, "data", None) or {}),
+        "data": inputs(run),
+        "outputs": outputs(run),
     }
+
+
+def outputs(run) -> dict:
+    """What the run wrote (path -> hash): a pipeline run's stage outputs."""
+    return dict(getattr(run, "outputs", None) or {})
+
+
+def inputs(run) -> dict:
+    """The data the run used (path -> hash), never what it wrote. Pipeline runs recorded
+    before runs listed only their stages' deps hold every tracked pointer and their own
+    outputs in ``data``; their ``dep.PATH`` tags say which of those the stages read."""
+    written = outputs(run)
+    deps = [key[len(DEP_TAG):] for key in (getattr(run, "tags", None) or {}) if key.startswith(DEP_TAG)]
+    used = {}
+    for path, digest in (getattr(run, "data", None) or {}).items():
+        if any(_same_or_inside(path, w) for w in written):
+            continue
+        if deps and not any(_same_or_inside(d, path) for d in deps):
+            continue
+        used[path] = digest
+    return used
+
+
+def _same_or_inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _iso(value):

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 # outcomes of a retrain
 NOOP, PROMOTED, REJECTED, FAILED = "no-op", "promoted", "rejected", "failed"
-RETRAINED = (PROMOTED, REJECTED, FAILED)   # the pipeline ran: these count for the cooldown
-EXIT_CODES = {NOOP: 0, PROMOTED: 0, REJECTED: 1, FAILED: 1}
+AWAITING = "awaiting-approval"  # `approval: required`: passed, waits for `mlctl model approve`
+RETRAINED = (PROMOTED, REJECTED, FAILED, AWAITING)   # the pipeline ran: these count for the cooldown
+EXIT_CODES = {NOOP: 0, PROMOTED: 0, REJECTED: 1, FAILED: 1, AWAITING: 0}
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Retraining's part in `mlctl status` (light imports only): the last decision of the
-model named in retrain.yaml, and whether a retrain is running right now."""
+model named in retrain.yaml, whether a retrain is running right now, and every model's
+candidates awaiting approval (`approval: required`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,34 @@ from mlctl.errors import MlctlError
 
 
 def status_section(repo) -> dict | None:
-    from mlctl.retrain.policy import POLICY_FILE, load_policy
+    from mlctl.retrain.policy import POLICY_FILE
 
+    waiting = pending_approvals(repo)
     if not (repo.root / POLICY_FILE).is_file():
-        return None
+        if not waiting:
+            return None
+        section = {"key": "retrain", "title": "Retraining", "lines": [],
+                   "json": {"model": None, "error": None, "last": None, "decisions": 0, "running": False}}
+    else:
+        section = _policy_section(repo)
+    section["json"]["pending_approvals"] = waiting
+    section["lines"] += [f"{p['spec']} awaits approval since {p['since'][:19].replace('T', ' ')}: "
+                         f"`mlctl model approve {p['spec']}` or `mlctl model reject {p['spec']} --reason ...`"
+                         for p in waiting]
+    return section
+
+
+def pending_approvals(repo) -> list[dict]:
+    """Every model's candidates awaiting `mlctl model approve|reject`."""
+    from mlctl.registry.index import model_names
+    from mlctl.retrain.approval import pending_summary
+
+    return [p for name in model_names(repo) for p in pending_summary(repo, name)]
+
+
+def _policy_section(repo) -> dict:
+    from mlctl.retrain.policy import load_policy
+
     try:
         policy = load_policy(repo)
     except MlctlError as exc:

@@ -16,7 +16,7 @@ from mlctl.errors import UsageError
 
 POLICY_FILE = "retrain.yaml"
 TOP_KEYS = ("model", "triggers", "drift", "pipeline", "evaluate", "gates", "min_improvement", "cooldown",
-            "max_versions_kept", "performance_floor")
+            "max_versions_kept", "performance_floor", "approval", "notify")
 DRIFT_METHODS = ("auto", "ks", "chi2", "psi", "wasserstein", "jensenshannon")
 EVAL_METRICS = ("accuracy", "f1", "roc_auc", "log_loss", "rmse", "mae", "r2")   # what the registry measures
 LIVE_METRICS = ("accuracy", "f1", "rmse", "mae", "r2")                        # what labels + predictions give
@@ -79,6 +79,9 @@ class Policy:
     cooldown_text: str = "0s"
     max_versions_kept: int | None = None
     performance_floor: Floor | None = None
+    approval_required: bool = False     # `approval: required`: a passing candidate waits for a person
+    on_decision: str | None = None      # notify.on_decision: a command, the decision as JSON on stdin
+    webhook: str | None = None          # notify.webhook: POSTed the decision
 
 
 def policy_path(repo, given: str | None) -> Path:
@@ -129,6 +132,7 @@ def parse_policy(data, label: str = POLICY_FILE) -> Policy:
     c.known_keys(pipeline, ("stages", "model_output"), "pipeline")
     evaluate = c.required_section(data, "evaluate")
     c.known_keys(evaluate, ("data", "target"), "evaluate")
+    on_decision, webhook = f.notify(c, c.section(data, "notify"))
     return Policy(
         path=label, model=model,
         stages=tuple(c.names(pipeline.get("stages"), "pipeline.stages")),
@@ -144,7 +148,19 @@ def parse_policy(data, label: str = POLICY_FILE) -> Policy:
         cooldown_text=str(data.get("cooldown", "0s")),
         max_versions_kept=c.optional_int(data.get("max_versions_kept"), "max_versions_kept", minimum=1),
         performance_floor=f.floor(c, data.get("performance_floor")),
+        approval_required=f.approval_required(c, data.get("approval")),
+        on_decision=on_decision, webhook=webhook,
     )
+
+
+def resolve_policy(repo, name: str | None, policy_path: str | None) -> Policy:
+    """The policy (``policy_path`` or retrain.yaml) of model ``name``, checked against the project."""
+    policy = load_policy(repo, policy_path)
+    if name is not None and name != policy.model:
+        raise PolicyError(f"{policy.path} is the retrain policy of model {policy.model!r}, not {name!r}",
+                          hint=f"pass --policy FILE with `model: {name}`")
+    check_project(repo, policy)
+    return policy
 
 
 def check_project(repo, policy: Policy) -> None:
@@ -167,9 +183,23 @@ def check_project(repo, policy: Policy) -> None:
     if not any(_within(policy.model_output, out) for out in outs):
         raise PolicyError(f"{policy.path}: pipeline.model_output: {policy.model_output} is not an output of "
                           f"{which} or the stages they need", hint="list it in the outs of the stage that writes it")
-    if not (repo.root / policy.eval_data).exists() and not any(_within(policy.eval_data, out) for out in outs):
+    written = any(_within(policy.eval_data, out) for out in outs)
+    if not (repo.root / policy.eval_data).exists() and not written:
         raise PolicyError(f"{policy.path}: evaluate.data: {policy.eval_data} does not exist and no stage of "
                           f"{which} writes it")
+    if not written:  # the pipeline won't change it: a missing label is known before training
+        check_eval_target(repo, policy)
+
+
+def check_eval_target(repo, policy: Policy) -> None:
+    """``evaluate.target`` is a column of ``evaluate.data`` (read from its header only)."""
+    from mlctl.registry.signatures import columns_of
+
+    names = [c["name"] for c in columns_of(repo.root / policy.eval_data, policy.eval_data)]
+    if policy.target not in names:
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        raise PolicyError(f"{policy.path}: evaluate.target: {policy.target!r} is not a column of "
+                          f"{policy.eval_data}", hint=f"columns: {shown}")
 
 
 def _within(path: str, out: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import posixpath
 
+from mlctl.errors import UsageError
 from mlctl.retrain.policy import (AUTO, DRIFT_METHODS, EVAL_METRICS, LIVE_METRICS, LOWER_IS_BETTER, DriftPolicy,
                                   Floor, Improvement, PolicyError)
 
@@ -218,3 +219,30 @@ def floor(c: Checker, value) -> Floor | None:
     bound = c.number(value[bound_key], f"performance_floor.{bound_key}")
     min_rows = c.optional_int(value.get("min_rows", 30), "performance_floor.min_rows", minimum=1)
     return Floor(metric, bound, lower, min_rows)
+
+
+APPROVAL_VALUES = ("none", "required")
+
+
+def approval_required(c: Checker, value) -> bool:
+    """``approval: required``: a candidate that passes waits for `mlctl model approve`."""
+    if value is None:
+        return False
+    if value not in APPROVAL_VALUES:
+        c.fail("approval", f"must be one of {', '.join(APPROVAL_VALUES)}, not {_show(value)}")
+    return value == "required"
+
+
+def notify(c: Checker, data: dict) -> tuple[str | None, str | None]:
+    """``notify: {on_decision: CMD, webhook: URL}``: who hears of each decision."""
+    from mlctl.monitoring.alerts import check_webhook_url
+
+    c.known_keys(data, ("on_decision", "webhook"), "notify")
+    command = c.text(data["on_decision"], "notify.on_decision") if data.get("on_decision") is not None else None
+    url = c.text(data["webhook"], "notify.webhook") if data.get("webhook") is not None else None
+    if url is not None:
+        try:
+            check_webhook_url(url)
+        except UsageError as exc:
+            c.fail("notify.webhook", exc.message.replace("--webhook ", ""))
+    return command, url

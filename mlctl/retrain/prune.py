@@ -1,7 +1,8 @@
 """max_versions_kept: delete the oldest versions no alias needs, through the registry.
 
 Never pruned: a version an alias points at, the version each alias would roll back to
-(so `--rollback-on-degrade` always has somewhere to go), the newest version, and a
+(so `--rollback-on-degrade` always has somewhere to go), the newest version, a candidate
+awaiting approval, and a
 version a live server is running (the registry refuses; it is reported as skipped).
 Deleting drops the version from the index; `mlctl gc` frees its objects later.
 """
@@ -9,6 +10,7 @@ Deleting drops the version from the index; `mlctl gc` frees its objects later.
 from __future__ import annotations
 
 from mlctl.errors import MlctlError
+from mlctl.retrain.approval import pending
 from mlctl.retrain.decide import versions_to_prune
 
 
@@ -33,7 +35,8 @@ def prune(repo, model: str, keep: int | None) -> dict:
         return result
     numbers = sorted(int(v) for v in index.read_index(repo, model)["versions"])
     doc = index.read_aliases(repo, model)
-    for number in versions_to_prune(numbers, protected_versions(doc["aliases"], doc["history"]), keep):
+    keep_too = protected_versions(doc["aliases"], doc["history"]) | {int(e["to"]) for e in pending(repo, model)}
+    for number in versions_to_prune(numbers, keep_too, keep):
         try:
             delete_version(repo, f"{model}:{number}")
             result["deleted"].append(number)

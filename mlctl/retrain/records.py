@@ -17,7 +17,9 @@ from mlctl.errors import EXIT_DAMAGE, MlctlError, NotFoundError
 from mlctl.retrain import decide
 
 ALIAS = "production"
-ACTIONS = {decide.NOOP: "retrain-noop", decide.REJECTED: "retrain-reject", decide.FAILED: "retrain-fail"}
+ACTIONS = {decide.NOOP: "retrain-noop", decide.REJECTED: "retrain-reject", decide.FAILED: "retrain-fail",
+           decide.AWAITING: "retrain-await-approval"}
+APPROVE, REJECT = "approve", "reject"   # a person's answer to retrain-await-approval
 
 
 class RetrainLocked(MlctlError):
@@ -96,12 +98,22 @@ def record(repo, model: str, outcome: str, message: str, summary: dict, candidat
                         gates=gates or None, extra={"retrain": summary})
 
 
-def promote(repo, model: str, candidate: int, production: int | None, message: str, summary: dict,
-            comparison) -> dict:
+def await_approval(repo, model: str, candidate: int, message: str, summary: dict, comparison) -> dict:
+    """The candidate passed and waits for a person (``approval: required``): an entry that
+    moves nothing, with the comparison, as `model approve` will read it."""
+    from mlctl.registry.aliases import record_event
+
+    return record_event(repo, model, ACTIONS[decide.AWAITING], alias=ALIAS, version=candidate, reason=message,
+                        gates=comparison.checks or None,
+                        extra={"eval": comparison.eval_record(), "retrain": summary})
+
+
+def promote(repo, model: str, candidate: int, production: int | None, message: str, summary: dict | None,
+            comparison, action: str = "promote", extra: dict | None = None) -> dict:
     """Move production to the candidate, only if it still points where it did when the
     candidate was compared with it (AliasMoved otherwise: the caller reports, nothing moves)."""
     from mlctl.registry.aliases import set_alias
 
+    told = {"eval": comparison.eval_record(), **({"retrain": summary} if summary is not None else {})}
     return set_alias(repo, model, ALIAS, candidate, reason=message, gates=comparison.checks or None,
-                     action="promote", expect={ALIAS: production},
-                     extra={"eval": comparison.eval_record(), "retrain": summary})
+                     action=action, expect={ALIAS: production}, extra={**told, **(extra or {})})

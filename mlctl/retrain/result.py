@@ -13,7 +13,7 @@ from mlctl.retrain.decide import EXIT_CODES, Cooldown
 class RetrainResult:
     model: str
     policy: str
-    outcome: str = ""                       # no-op | promoted | rejected | failed
+    outcome: str = ""                       # no-op | promoted | rejected | failed | awaiting-approval
     message: str = ""
     reason: str = ""                        # why it retrained or not (the triggers, the cooldown, --force)
     dry_run: bool = False
@@ -30,6 +30,7 @@ class RetrainResult:
     entry: dict | None = None               # the history entry written
     plan: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    notifications: dict = field(default_factory=dict)   # notify.py: what was sent, and how it went
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     duration: float = 0.0
 
@@ -53,7 +54,7 @@ class RetrainResult:
             "candidate": self.spec(self.candidate),
             "evaluation": self.comparison.to_json() if self.comparison else None,
             "pruned": self.pruned, "history_entry": self.entry.get("seq") if self.entry else None,
-            "plan": self.plan, "notes": self.notes,
+            "plan": self.plan, "notes": self.notes, "notifications": self.notifications,
             "started": self.started.isoformat(timespec="seconds"), "duration": round(self.duration, 3),
         }
 

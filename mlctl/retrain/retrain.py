@@ -19,32 +19,28 @@ import time
 from typing import Callable
 
 from mlctl.errors import MlctlError
-from mlctl.retrain import candidate as training, compare, decide, prune, records, triggers
-from mlctl.retrain.policy import Policy, PolicyError, check_project, load_policy
+from mlctl.retrain import candidate as training, compare, decide, notify, prune, records, triggers
+from mlctl.retrain.policy import Policy, check_eval_target, resolve_policy
 from mlctl.retrain.result import RetrainResult
 
 Say = Callable[[str], None]
 
 
 def retrain(repo, name: str | None = None, policy_path: str | None = None, dry_run: bool = False,
-            force: bool = False, say: Say | None = None, now: dt.datetime | None = None) -> RetrainResult:
+            force: bool = False, say: Say | None = None, now: dt.datetime | None = None,
+            on_decision: str | None = None, webhook: str | None = None) -> RetrainResult:
+    """``on_decision``/``webhook`` override the policy's ``notify`` (notify.py)."""
     policy = resolve_policy(repo, name, policy_path)
+    notify.check_webhook(webhook)
     say = say or (lambda line: None)
     if dry_run:
         from mlctl.retrain.dryrun import dry_run as plan
 
         return plan(repo, policy, force, say, now)
     with records.retrain_lock(repo, policy.model):
-        return Retrain(repo, policy, force, say, now).run()
-
-
-def resolve_policy(repo, name: str | None, policy_path: str | None) -> Policy:
-    policy = load_policy(repo, policy_path)
-    if name is not None and name != policy.model:
-        raise PolicyError(f"{policy.path} is the retrain policy of model {policy.model!r}, not {name!r}",
-                          hint=f"pass --policy FILE with `model: {name}`")
-    check_project(repo, policy)
-    return policy
+        result = Retrain(repo, policy, force, say, now).run()
+    result.notifications = notify.notify(result, on_decision or policy.on_decision, webhook or policy.webhook)
+    return result
 
 
 def check_triggers(repo, policy: Policy, production, record: bool, say: Say) -> list:
@@ -101,6 +97,7 @@ class Retrain:
             if r.training.report.interrupted:  # Ctrl-C / SIGTERM: recorded, then exit 130 like any command
                 raise KeyboardInterrupt
             return r
+        check_eval_target(self.repo, self.policy)  # written by the pipeline: checked before registering
         version = self._candidate()
         if version is None:
             return self._finish(decide.REJECTED, f"the pipeline reproduced {self.production.spec} exactly (same "
@@ -111,7 +108,7 @@ class Retrain:
                  + f" on {self.policy.eval_data}")
         r.comparison = compare.compare(self.repo, self.policy, version, self.production)
         if r.comparison.promote:
-            return self._promote(version)
+            return self._await_approval(version) if self.policy.approval_required else self._promote(version)
         failures = "; ".join(r.comparison.failures)
         return self._finish(decide.REJECTED, f"rejected {version.spec}: {failures}; {self.stays}",
                             gates=r.comparison.checks)
@@ -149,6 +146,19 @@ class Retrain:
             return self._finish(decide.REJECTED, f"not promoted: {exc.message}", gates=r.comparison.checks)
         r.outcome, r.message = decide.PROMOTED, message
         r.production_after = version.version
+        r.pruned = prune.prune(self.repo, self.policy.model, self.policy.max_versions_kept)
+        return r
+
+    def _await_approval(self, version) -> RetrainResult:
+        """`approval: required`: a passing candidate is recorded and waits for a person."""
+        r = self.result
+        message = (f"{version.spec} passed ({r.comparison.improvement.get('why')}; gates passed) and awaits "
+                   f"approval: `mlctl model approve {version.spec}` or `mlctl model reject {version.spec} "
+                   f"--reason ...`; {self.stays}")
+        r.outcome, r.message = decide.AWAITING, message
+        self._stop_clock()
+        r.entry = records.await_approval(self.repo, self.policy.model, version.version, message, r.summary(),
+                                         r.comparison)
         r.pruned = prune.prune(self.repo, self.policy.model, self.policy.max_versions_kept)
         return r
 

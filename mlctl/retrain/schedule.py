@@ -117,7 +117,7 @@ def schedule_for(repo, name: str | None, policy_arg: str | None, cron: str | Non
     policy that cannot run would fail every night)."""
     import os
 
-    from mlctl.retrain.retrain import resolve_policy
+    from mlctl.retrain.policy import resolve_policy
 
     policy = resolve_policy(repo, name, policy_arg)
     shown = None

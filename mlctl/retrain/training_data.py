@@ -42,13 +42,17 @@ def training_inputs(repo, version, exclude: tuple[str, ...] = ()) -> list[Traini
     found: dict[str, TrainingInput] = {}
     run = _run(repo, version.run_id)
     if run is not None:  # what the stages hashed when they ran comes first: the exact inputs
+        from mlctl.registry.runs import inputs
+
         for key, digest in sorted((getattr(run, "tags", None) or {}).items()):
             if key.startswith(DEP_TAG) and digest and digest != "missing":
                 path = key[len(DEP_TAG):]
                 found.setdefault(path, TrainingInput(path, str(digest), "pipeline dependency"))
-        for path, digest in (getattr(run, "data", None) or {}).items():
-            found.setdefault(path, TrainingInput(path, str(digest), "run data"))
-    for path, digest in (version.data or {}).items():
+        # the data it used, never what it wrote nor (older pipeline runs) every pointer
+        used = inputs(run)
+    else:  # the run is not here: the version's copy of its data is all there is
+        used = version.data or {}
+    for path, digest in used.items():
         found.setdefault(path, TrainingInput(path, str(digest), "run data"))
     tracked = _tracked_roots(repo)
     return [i for path, i in sorted(found.items())

@@ -98,7 +98,8 @@ def _compute(policy: Policy, reference, current):
 
     d = policy.drift
     return compute_drift(reference, current, columns=list(d.columns) if d.columns else None, method=d.method,
-                         threshold=d.threshold, drift_share=d.drift_share, target=policy.target, config=d.config)
+                         threshold=d.threshold, drift_share=d.drift_share, target=policy.target, config=d.config,
+                         require_target=False)  # the evaluation target: live inputs rarely hold it
 
 
 def _drift_verdict(result, ref_label: str, cur_label: str, check) -> Trigger:

@@ -178,7 +178,8 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
     """Start a run (or join the one ``MLCTL_RUN_ID`` names, or resume ``run_id``).
 
     A run started inside another active run records it as its parent. ``data`` names
-    the tracked data paths the run uses; without it every tracked pointer is recorded."""
+    the tracked data paths the run uses (``[]``: none); without it every tracked pointer is
+    recorded."""
     from mlctl.tracking import capture, writes
 
     repo = _resolve_repo(repo)
@@ -193,7 +194,7 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
             active.log_data(data)
     else:
         parent = session.innermost().id if session.innermost() is not None else None
-        named = capture.named_data(repo, data) if data else None
+        named = capture.named_data(repo, data) if data is not None else None  # [] records none
         run = writes.create_run(repo, experiment=experiment, name=name, params=params, tags=tags,
                                 parent_id=parent, data=named)
         active = ActiveRun(repo, run.id, owner=True, flush_interval=_flush_interval(repo))

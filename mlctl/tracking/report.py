@@ -73,6 +73,7 @@ def show_lines(run: Run, point_counts: dict[str, int]) -> list[tuple[str, object
     lines += _section("tags", run.tags)
     lines += _section("artifacts", run.artifacts)
     lines += _section("data", run.data)
+    lines += _section("outputs", run.outputs)
     for stream in ("stdout", "stderr"):
         tail = env.get("output_tail", {}).get(stream)
         if tail:
@@ -99,9 +100,10 @@ def _section(title: str, items: dict) -> list[tuple[str, object]]:
     return [(f"{title}:", None), *((f"  {k}", v) for k, v in sorted(items.items()))]
 
 
-def compare_rows(result: dict) -> tuple[list[str], list[list]]:
+def compare_rows(result: dict, short: dict[str, str]) -> tuple[list[str], list[list]]:
+    """``short``: each run's abbreviated id (runs.short_run_ids), as the column title."""
     ids = result["runs"]
-    columns = ["", "", *(i[:10] for i in ids)]
+    columns = ["", "", *(short.get(i, i) for i in ids)]
     rows = []
     for section in ("attributes", "params", "metrics"):
         items = result[section]

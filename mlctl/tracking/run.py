@@ -9,6 +9,7 @@ import time
 from mlctl.tracking import values
 from mlctl.tracking.db import COLUMNS, database
 
+OUTPUT_TAG = "out."
 _INDEX = {name: i for i, name in enumerate(COLUMNS)}
 
 
@@ -24,7 +25,8 @@ class Run:
     """Attributes: id, experiment, name, status (running/finished/failed/killed),
     start_time/end_time (epoch seconds), duration (seconds), host, git, command,
     exit_code, parent_id, deleted, params, metrics (key -> latest value), tags,
-    artifacts (relpath -> object hash), data (data path -> hash), env."""
+    artifacts (relpath -> object hash), data (data path -> hash: what it used), outputs
+    (path -> hash: what it wrote, from its ``out.PATH`` tags), env."""
 
     __slots__ = ("_row", "_repo", "_decoded")
 
@@ -70,6 +72,13 @@ class Run:
     artifacts = property(lambda self: self._json("artifacts"))
     data = property(lambda self: self._json("data"))
     env = property(lambda self: self._json("env"))
+
+    @property
+    def outputs(self) -> dict:
+        """What the run wrote: its ``out.PATH`` tags (a pipeline run sets one per stage
+        output and metrics file), so the record format stays as it was."""
+        return {key[len(OUTPUT_TAG):]: value for key, value in self.tags.items()
+                if key.startswith(OUTPUT_TAG) and len(key) > len(OUTPUT_TAG)}
 
     @property
     def git(self) -> dict:
@@ -119,6 +128,7 @@ class Run:
             "tags": self.tags,
             "artifacts": self.artifacts,
             "data": self.data,
+            "outputs": self.outputs,
             "env": self.env,
             "origin": self.origin,
         }

@@ -7,6 +7,7 @@ no reader ever sees a dead run as running.
 from __future__ import annotations
 
 from mlctl.errors import NotFoundError, UsageError
+from mlctl.shortid import short_ids
 from mlctl.tracking import ids, liveness, query, sql
 from mlctl.tracking.db import SELECT_COLUMNS, database, exists
 from mlctl.tracking.run import Run
@@ -53,6 +54,24 @@ def get_run(repo, ref: str, reap: bool = True, include_deleted: bool = True) -> 
         more = " and more" if len(rows) > MAX_CANDIDATES else ""
         raise UsageError(f"run prefix {ref} is ambiguous: {shown}{more}", hint="give more characters of the id")
     return Run(rows[0], repo)
+
+
+def short_run_ids(repo, run_ids) -> dict[str, str]:
+    """id -> the shortest prefix (10 characters or more) that names it alone among every
+    run in the store, deleted ones too (what `get_run` resolves); two indexed lookups per id."""
+    wanted = list(dict.fromkeys(run_ids))
+    if not exists(repo):
+        return short_ids(wanted)
+    neighbours = set()
+    db = database(repo)
+    with db.mutex:
+        for run_id in wanted:
+            for sql in ("SELECT id FROM runs WHERE id < ? ORDER BY id DESC LIMIT 1",
+                        "SELECT id FROM runs WHERE id > ? ORDER BY id LIMIT 1"):
+                row = db.conn.execute(sql, (run_id,)).fetchone()
+                if row:
+                    neighbours.add(row[0])
+    return short_ids(wanted, neighbours)
 
 
 def get_runs(repo, refs) -> list[Run]:

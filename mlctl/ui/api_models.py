@@ -23,8 +23,11 @@ def list_models(request, repo) -> JSON:
     for record in list_deployments(repo):
         if record.get("stale") is not True:
             deployed[record.get("model")] = deployed.get(record.get("model"), 0) + 1
-    return JSON({"models": [{**m.to_json(), "live_deployments": deployed.get(m.name, 0)}
-                            for m in registry_models(repo)]})
+    models = registry_models(repo)
+    waiting = {m.name: _pending(repo, m.name) for m in models}
+    return JSON({"models": [{**m.to_json(), "live_deployments": deployed.get(m.name, 0),
+                             "pending_approvals": waiting[m.name]} for m in models],
+                 "pending_approvals": [p for m in models for p in waiting[m.name]]})
 
 
 def show_model(request, repo) -> JSON:
@@ -39,13 +42,38 @@ def show_model(request, repo) -> JSON:
     by_version: dict[int, list[str]] = {}
     for alias, number in sorted(aliases.items()):
         by_version.setdefault(number, []).append(alias)
+    short = _short_run_ids(repo, [v.run_id for v in versions if v.run_id])
     return JSON({
         "name": name,
         "aliases": aliases,
-        "versions": [{**v.to_json(), "aliases": by_version.get(v.version, [])} for v in reversed(versions)],
+        "versions": [{**v.to_json(), "aliases": by_version.get(v.version, []), "run_short_id": short.get(v.run_id)}
+                     for v in reversed(versions)],
         "history": list(reversed(history(repo, name))),
         "deployments": list_deployments(repo, name),
+        "pending_approvals": _pending(repo, name),
     })
+
+
+def _pending(repo, name: str) -> list[dict]:
+    """Candidates awaiting `mlctl model approve|reject` (none in a build without retraining)."""
+    import importlib.util
+
+    if importlib.util.find_spec("mlctl.retrain") is None:
+        return []
+    from mlctl.retrain.approval import pending_summary
+
+    return pending_summary(repo, name)
+
+
+def _short_run_ids(repo, run_ids: list[str]) -> dict[str, str]:
+    """Abbreviated run ids for the versions table (none in a build without tracking)."""
+    import importlib.util
+
+    if not run_ids or importlib.util.find_spec("mlctl.tracking") is None:
+        return {}
+    from mlctl.tracking.runs import short_run_ids
+
+    return short_run_ids(repo, run_ids)
 
 
 def lineage(request, repo) -> JSON:

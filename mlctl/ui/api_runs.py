@@ -24,9 +24,10 @@ MAX_POINTS = 100_000
 INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"}
 
 
-def summary(run) -> dict:
+def summary(run, short: dict[str, str]) -> dict:
+    """``short``: abbreviated ids (short_run_ids), computed once for all the runs shown."""
     return {
-        "id": run.id, "experiment": run.experiment, "name": run.name, "status": run.status,
+        "id": run.id, "short_id": short.get(run.id, run.id), "experiment": run.experiment, "name": run.name, "status": run.status,
         "start_time": _iso(run.start_time), "end_time": _iso(run.end_time), "duration": run.duration,
         "params": run.params, "metrics": run.metrics, "tags": run.tags, "git": run.git,
     }
@@ -69,7 +70,8 @@ def list_runs(request, repo) -> JSON:
                  limit=limit, offset=offset)
     total = _cache(request).get(("count", experiment, expr), lambda: _call(
         "filter", tracking.count_runs, repo, experiment=experiment, filter_expr=expr))
-    return JSON({"runs": [summary(r) for r in page], "total": total, "offset": offset, "limit": limit,
+    short = tracking.short_run_ids(repo, [r.id for r in page])
+    return JSON({"runs": [summary(r, short) for r in page], "total": total, "offset": offset, "limit": limit,
                  "experiment": experiment, "filter": expr, "sort": sort or "-start_time",
                  "columns": columns(page)})
 
@@ -91,6 +93,12 @@ def experiments(request, repo) -> JSON:
     return JSON({"experiments": _cache(request).get(("experiments",), lambda: list_experiments(repo))})
 
 
+def short_run_ids(repo, run_ids) -> dict[str, str]:
+    from mlctl.tracking.runs import short_run_ids as tracking_short
+
+    return tracking_short(repo, run_ids)
+
+
 def get_run(repo, ref: str):
     from mlctl.tracking.runs import get_run as tracking_get
 
@@ -101,6 +109,7 @@ def show_run(request, repo) -> JSON:
     Query(request)
     run = get_run(repo, request.path_params["run"])
     out = run.to_json()
+    out["short_id"] = short_run_ids(repo, [run.id])[run.id]
     out["metric_points"] = run.metric_keys_with_counts()
     out["artifacts"] = [_artifact(repo, rel, digest) for rel, digest in sorted(run.artifacts.items())]
     out["lineage"] = _lineage(repo, run)
@@ -175,7 +184,8 @@ def compare(request, repo) -> JSON:
     if len({r.id for r in runs}) < len(runs):
         raise HTTPError(400, "a run is named twice in ?runs=", parameter="runs")
     keys = sorted({k for r in runs for k in r.metric_keys_with_counts()})
-    return JSON({"runs": [summary(r) for r in runs],
+    short = short_run_ids(repo, [r.id for r in runs])
+    return JSON({"runs": [summary(r, short) for r in runs],
                  "params": _side_by_side([r.params for r in runs]),
                  "metrics": _side_by_side([r.metrics for r in runs]),
                  "tags": _side_by_side([r.tags for r in runs]),

@@ -10,15 +10,28 @@ MAX_CHILDREN = 100
 
 
 def for_run(repo, run) -> dict:
-    from mlctl.tracking.runs import list_runs
+    from mlctl.tracking.runs import list_runs, short_run_ids
 
     children = list_runs(repo, filter_expr=f"parent_id == '{run.id}'", limit=MAX_CHILDREN)
+    short = short_run_ids(repo, [c.id for c in children] + ([run.parent_id] if run.parent_id else []))
     return {
         "parent": run.parent_id,
-        "children": [{"id": c.id, "name": c.name, "status": c.status} for c in children],
-        "data": [{"path": path, "hash": digest} for path, digest in sorted(run.data.items())],
+        "parent_short_id": short.get(run.parent_id),
+        "children": [{"id": c.id, "short_id": short[c.id], "name": c.name, "status": c.status} for c in children],
+        "data": [{"path": path, "hash": digest} for path, digest in sorted(_inputs(run).items())],
+        "outputs": [{"path": path, "hash": digest} for path, digest in sorted(run.outputs.items())],
         "models": _models_from(repo, run.id),
     }
+
+
+def _inputs(run) -> dict:
+    """The data the run used, never its own outputs (the registry's rule, which also reads
+    older pipeline runs right; without the registry, the run's record as it is)."""
+    if importlib.util.find_spec("mlctl.registry") is None:
+        return {p: h for p, h in run.data.items() if p not in run.outputs}
+    from mlctl.registry.runs import inputs
+
+    return inputs(run)
 
 
 def _models_from(repo, run_id: str) -> list[dict]:

@@ -77,9 +77,28 @@ def test_log_lists_versions_newest_first(cli, history):
     assert cli("data", "log", "data/raw", "-n", "1", "--json").json()["versions"][0]["nfiles"] == 4
 
 
-def test_log_of_a_path_never_tracked_is_empty(cli, history):
+def test_log_of_a_path_never_tracked_is_exit_2(cli, history):
     res = cli("data", "log", "other.csv", "--json")
+    assert res.exit_code == 2 and "other.csv is not tracked" in res.stderr
+    res = cli("data", "log", "other.csv")
+    assert res.exit_code == 2 and res.stderr.startswith("mlctl: error: other.csv is not tracked")
+
+
+def test_log_of_a_tracked_path_not_yet_committed_is_empty(cli, history):
+    (history.root / "new.csv").write_text("a\n1\n")
+    add(history, ["new.csv"])
+    res = cli("data", "log", "new.csv", "--json")
     assert res.exit_code == 0 and res.json()["versions"] == []
+
+
+def test_log_outside_git_says_so(cli, make_repo, monkeypatch):
+    plain = make_repo("plain", use_git=False)
+    monkeypatch.chdir(plain.root)
+    (plain.root / "a.csv").write_text("a\n1\n")
+    add(plain, ["a.csv"])
+    res = cli("data", "log", "a.csv")
+    assert res.exit_code == 2 and "not a git repository" in res.stderr
+    assert res.exit_code == cli("data", "checkout", "--rev", "HEAD", "a.csv").exit_code
 
 
 def test_list_shows_every_tracked_path_with_status(cli, history):

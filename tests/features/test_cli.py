@@ -29,8 +29,12 @@ def test_materialize_then_get(feature_repo, cli):
                        "status": {"driver_hourly": "expired"}}
     assert rows[1]["status"] == {"driver_hourly": "missing"} and rows[1]["features"] == {"conv_rate": None, "avg_daily_trips": None}
     table = cli("feature", "get", "-f", "driver_hourly:conv_rate", "-e", "driver_id=1001", "--include-expired")
-    assert table.stdout.splitlines() == ["driver_id  conv_rate  driver_hourly event_timestamp",
-                                         "1001       4.1001     2024-01-01 04:00:00+00:00"]
+    assert table.stdout.splitlines() == ["driver_id  conv_rate  driver_hourly event_timestamp  driver_hourly status",
+                                         "1001       4.1001     2024-01-01 04:00:00+00:00      expired"]
+    table = cli("feature", "get", "-f", "driver_hourly:conv_rate", "-e", "driver_id=1001", "-e", "driver_id=77")
+    assert table.stdout.splitlines()[1:] == [  # why each value is `-`: expired past the ttl, or never materialized
+        "1001       -          2024-01-01 04:00:00+00:00      expired",
+        "77         -          -                              missing"]
 
 
 def test_list_text(feature_repo, cli):

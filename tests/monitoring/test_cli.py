@@ -152,3 +152,32 @@ def test_a_log_with_nothing_recent_is_no_verdict(data, mlctl_proc):
                       "--since", "1d", cwd=data.root)
     assert proc.returncode == 2
     assert proc.stderr.startswith("mlctl: error: the current data has no rows (predictions:churn since ")
+
+
+def test_two_files_compare_outside_a_repository_and_nothing_is_recorded(data, cli, tmp_path, monkeypatch):
+    plain = tmp_path / "anywhere"
+    plain.mkdir()
+    for name in ("ref.csv", "moved.parquet"):
+        (plain / name).write_bytes((data.root / name).read_bytes())
+    monkeypatch.chdir(plain)
+    res = cli("monitor", "drift", "--reference", "ref.csv", "--current", "moved.parquet", "--report", "drift.html")
+    assert res.exit_code == 1, res.stderr
+    assert "dataset drift: DRIFT" in res.stdout and "report: drift.html" in res.stdout
+    assert "recorded as" not in res.stdout
+    assert "nothing recorded: not inside an mlctl repository" in res.stderr
+    assert (plain / "drift.html").is_file() and not (plain / ".mlctl").exists()
+    doc = cli("monitor", "drift", "--reference", "ref.csv", "--current", "moved.parquet", "--json")
+    assert doc.exit_code == 1 and doc.json()["check"] is None and doc.json()["drifted_columns"] == ["age", "plan"]
+    assert records.list_checks(data) == []
+
+
+@pytest.mark.parametrize("reference, message", [
+    ("predictions:churn", "predictions:churn: the prediction log is in an mlctl repository, and this is not one"),
+    ("data/train.csv@HEAD", "no such file: data/train.csv@HEAD (tracked data paths and @REV need an mlctl repository"),
+])
+def test_repository_sources_outside_a_repository_are_exit_2(data, mlctl_proc, tmp_path, reference, message):
+    plain = tmp_path / "anywhere"
+    plain.mkdir()
+    (plain / "ref.csv").write_bytes((data.root / "ref.csv").read_bytes())
+    proc = mlctl_proc("monitor", "drift", "--reference", reference, "--current", "ref.csv", cwd=plain)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"mlctl: error: {message}"), proc.stderr

@@ -126,7 +126,9 @@ def test_pipeline_run_is_one_tracking_run(cli, chain, monkeypatch):
     assert run["tags"]["stage.train.cache"] == "miss" and run["tags"]["stage.train.outcome"] == "ran"
     assert run["tags"]["out.model.pkl"] == chain.lock()["stages"]["train"]["outs"]["model.pkl"]["hash"]
     assert run["tags"]["dep.data/raw"] == chain.lock()["stages"]["prepare"]["deps"]["data/raw"]
-    assert run["data"]["model.pkl"] == run["tags"]["out.model.pkl"]
+    # what the stages wrote is the run's output, never data it used (it was, before issue 23)
+    assert run["outputs"]["model.pkl"] == run["tags"]["out.model.pkl"] and "model.pkl" not in run["data"]
+    assert run["outputs"]["data/prepared"] and "data/prepared" not in run["data"]
     assert "pipeline-report.json" in run["artifacts"]
 
     assert run_json(cli)["run_id"] is None  # nothing to do: nothing recorded
@@ -135,6 +137,19 @@ def test_pipeline_run_is_one_tracking_run(cli, chain, monkeypatch):
     chain.params({"prepare": {"split": 0.2}, "train": {"C": 1.0, "seed": 7}})
     restored = cli("run", "show", run_json(cli)["run_id"], "--json").json()
     assert restored["tags"]["stage.train.cache"] == "hit" and restored["tags"]["stage.report.cache"] == "unchanged"
+
+
+def test_pipeline_run_records_exactly_its_deps_as_data_and_outs_as_outputs(cli, project):
+    project.write("wine.csv", "alcohol,target\n1,0\n2,1\n")
+    project.write("other/notes.csv", "a\n1\n")
+    project.write("lake/part/x.csv", "a\n1\n")
+    assert cli("data", "add", "wine.csv", "other", "lake").exit_code == 0
+    project.pipeline({"train": {"cmd": "cat wine.csv lake/part/x.csv > model.pkl", "deps": ["wine.csv", "lake/part/x.csv"],
+                                "outs": ["model.pkl"]}})
+    run = cli("run", "show", run_json(cli)["run_id"], "--json").json()
+    pointers = {p["path"]: p["hash"] for p in cli("data", "list", "--json").json()}
+    assert run["data"] == {"wine.csv": pointers["wine.csv"], "lake": pointers["lake"]}  # not other/, not model.pkl
+    assert run["outputs"] == {"model.pkl": pointers["model.pkl"]}
 
 
 def test_a_failed_pipeline_is_a_failed_run_with_the_log(cli, project):

@@ -206,3 +206,48 @@ def test_signature_from_a_file_inside_a_tracked_folder(repo, model_files):
     assert v.signature["source"] == "run data"
     assert v.signature["inputs"][1] == {"name": "charges", "type": "double"}
     assert v.data == {"data/prepared": data_api.tracked(repo)[0].hash}
+
+
+def _pipeline_model(repo, cli, model_files):
+    """wine.csv and an unrelated other/ tracked; a pipeline reads wine.csv and writes model.pkl."""
+    (repo.root / "wine.csv").write_text("alcohol,target\n1,0\n2,1\n")
+    (repo.root / "other").mkdir()
+    (repo.root / "other" / "notes.csv").write_text("a\n1\n")
+    data_api.add(repo, ["wine.csv", "other"])
+    (repo.root / "good.pkl").write_bytes((model_files / "good.pkl").read_bytes())
+    (repo.root / "pipeline.yaml").write_text(
+        "stages:\n  train:\n    cmd: cp good.pkl model.pkl\n    deps: [wine.csv, good.pkl]\n    outs: [model.pkl]\n")
+    res = cli("pipeline", "run", "--json")
+    assert res.exit_code == 0, res.stderr
+    run_id = res.json()["run_id"]
+    versions.register(repo, "wine", repo.root / "model.pkl", run=run_id)
+    return run_id
+
+
+def test_lineage_of_a_pipeline_model_shows_its_deps_as_data_and_outs_as_outputs(repo, cli, model_files):
+    run_id = _pipeline_model(repo, cli, model_files)
+    run_node = lineage(repo, "wine:1")["root"]["children"][0]
+    kinds = {c["path"]: c["kind"] for c in run_node["children"] if "path" in c}
+    assert kinds == {"wine.csv": "data", "model.pkl": "output"}  # not other/; model.pkl is not data it read
+    assert lineage(repo, "wine.csv")["models"] == ["wine:1"]
+    assert lineage(repo, "other")["models"] == [] and lineage(repo, "other")["runs"] == []
+    assert lineage(repo, "model.pkl")["runs"] == []  # no run read it
+
+
+def test_lineage_reads_older_pipeline_runs_right(repo, model_files):
+    """Pipeline runs recorded before issue 23 hold every pointer and their outputs in `data`;
+    their dep./out. tags say what the stages read and wrote."""
+    (repo.root / "wine.csv").write_text("alcohol,target\n1,0\n")
+    (repo.root / "other.csv").write_text("a\n1\n")
+    (repo.root / "model.pkl").write_bytes((model_files / "good.pkl").read_bytes())
+    hashes = {p.path: p.hash for p in data_api.add(repo, ["wine.csv", "other.csv", "model.pkl"])}
+    tags = {"stage.train.outcome": "ran", "dep.wine.csv": hashes["wine.csv"], "dep.src/train.py": "0" * 32,
+            "out.model.pkl": hashes["model.pkl"]}
+    with start_run(experiment="pipeline", tags=tags, repo=repo) as run:  # data: every pointer, as before
+        pass
+    assert set(run.info.data) == {"wine.csv", "other.csv", "model.pkl"}
+    versions.register(repo, "wine", repo.root / "model.pkl", run=run.id)
+    assert lineage(repo, "other.csv")["models"] == []
+    run_node = lineage(repo, "wine:1")["root"]["children"][0]
+    assert [(c["kind"], c["path"]) for c in run_node["children"] if "path" in c] == [("data", "wine.csv"),
+                                                                                    ("output", "model.pkl")]

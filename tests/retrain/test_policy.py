@@ -138,6 +138,8 @@ def test_missing_policy_file(project, cli):
     ({"evaluate": {"data": "data/other.csv", "target": "malignant"}},
      "retrain.yaml: evaluate.data: data/other.csv does not exist and no stage of train writes it"),
     ({"model": "churn"}, "retrain.yaml is the retrain policy of model 'churn', not 'cancer'"),
+    ({"evaluate": {"data": "data/raw/patients.csv", "target": "diagnosis"}},
+     "retrain.yaml: evaluate.target: 'diagnosis' is not a column of data/raw/patients.csv"),
 ])
 def test_policy_checked_against_the_project(project, cli, changes, message):
     project.policy(**changes)
@@ -145,6 +147,16 @@ def test_policy_checked_against_the_project(project, cli, changes, message):
     assert res.exit_code == 2
     assert one_error_line(res).startswith(message)
     assert not (project.root / ".mlctl" / "refs" / "models").exists()  # nothing ran, nothing written
+
+
+def test_eval_target_missing_from_data_the_pipeline_writes_is_exit_2_before_registering(project, cli):
+    project.policy(evaluate={"data": "data/holdout.csv", "target": "diagnosis"})
+    res = cli("retrain", "cancer")
+    assert res.exit_code == 2, res.stdout + res.stderr
+    assert "mlctl: error: retrain.yaml: evaluate.target: 'diagnosis' is not a column of data/holdout.csv" in res.stderr
+    from mlctl.registry.index import model_names
+
+    assert "cancer" not in model_names(project.repo)  # trained, but nothing registered
 
 
 def test_no_pipeline_yaml(project, cli):

@@ -52,6 +52,33 @@ def test_new_data_retrains_registers_with_the_pipeline_run_and_promotes(trained,
     assert trained.history()[-1]["retrain"]["triggers"]["new_data"]["fired"] is True
 
 
+def test_new_data_looks_only_at_what_production_was_trained_on(project, cli):
+    from mlctl.data import api
+
+    project.write("other/notes.csv", "a\n1\n")
+    api.add(project.repo, ["other"])
+    assert cli("retrain", "cancer").exit_code == 0 and project.production() == 1
+    project.write("other/notes.csv", "a\n2\n")
+    api.add(project.repo, ["other"])  # an unrelated tracked folder changed: not training data
+    res = cli("retrain", "cancer", "--dry-run", "--json")
+    assert res.exit_code == 0, res.stderr
+    new_data = next(t for t in res.json()["triggers"] if t["name"] == "new_data")
+    assert not new_data["fired"] and not new_data.get("changed"), new_data
+
+
+def test_drift_files_without_the_label_are_compared_on_their_features(trained, cli):
+    """The evaluation target is no drift requirement: live inputs rarely hold the label."""
+    from tests.retrain.conftest import FEATURES
+
+    patients()[FEATURES].to_csv(trained.root / "data" / "reference.csv", index=False)
+    shifted(patients())[FEATURES].to_csv(trained.root / "data" / "current.csv", index=False)
+    trained.policy(drift={"reference": "data/reference.csv", "current": "data/current.csv", "drift_share": 0.3})
+    res = cli("retrain", "cancer", "--dry-run", "--json")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    drift = next(t for t in res.json()["triggers"] if t["name"] == "drift")
+    assert drift["fired"] and "mean_radius" in drift["drifted_columns"]
+
+
 def test_degraded_candidate_is_rejected_with_exit_1_and_reasons(trained, cli):
     trained.params(model="dummy")
     res = cli("retrain", "cancer", "--force")

@@ -162,6 +162,21 @@ def test_compare_table_json_and_plots(cli, repo, tmp_path):
     _one_error_line(cli("run", "compare", a), "at least two runs")
 
 
+def test_compare_titles_runs_of_one_millisecond_apart(cli, repo):
+    """A sweep starts runs in the same millisecond: their first 10 characters are alike."""
+    from mlctl.tracking.writes import create_run
+
+    a, b = "01HX00000000AB000000000000", "01HX00000000AC000000000000"
+    for run_id in (a, b):
+        create_run(repo, run_id=run_id, status="finished", params={"C": run_id[-15:]})
+    create_run(repo, run_id="01HX00000000AB0000000ZZZZZ", status="finished")  # known, not compared
+    res = cli("run", "compare", a, b)
+    assert res.exit_code == 0, res.stderr
+    titles = res.stdout.splitlines()[0].split()
+    assert titles == ["01HX00000000AB00000000", "01HX00000000AC"]  # not "01HX000000" twice
+    assert [cli("run", "show", t, "--json").json()["id"] for t in titles] == [a, b]
+
+
 def test_tag_delete_restore_purge(cli, repo):
     run_id = cli("run", "log").stdout.strip()
     assert cli("run", "tag", run_id, "stage=prod", "owner=me", "--json").json() == {"stage": "prod", "owner": "me"}

@@ -103,7 +103,7 @@ def test_pipeline_dag_and_stale_stages(life):
 def test_repository_without_pipeline_or_models(client):
     resp = client.get("/api/pipeline")
     assert resp.status_code == 404 and "pipeline.yaml" in resp.json()["error"]
-    assert client.get("/api/models").json() == {"models": []}
+    assert client.get("/api/models").json() == {"models": [], "pending_approvals": []}  # a field added (issue 23.13)
     assert client.get("/api/drift").json() == {"checks": []}
 
 

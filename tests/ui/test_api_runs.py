@@ -107,7 +107,8 @@ def test_show_run_by_prefix(client, shared_repo):
     png = body["artifacts"][1]
     assert png["type"] == "image/png" and png["inline"] and png["present"] and png["size"] > 0
     assert body["git"] == {"commit": None, "dirty": None}
-    assert body["lineage"] == {"parent": None, "children": [], "data": [], "models": []}
+    assert body["lineage"] == {"parent": None, "parent_short_id": None, "children": [], "data": [], "outputs": [],
+                               "models": []}
 
 
 def test_unknown_and_ambiguous_runs(client):
@@ -230,3 +231,18 @@ def test_cached_counts_follow_new_runs(own_client, runs_repo):
     create_run(runs_repo, experiment="churn", status="finished", metrics=[("acc", 0, 0.5, None)], capture_context=False)
     assert own_client.get("/api/runs", params={"filter": "metrics.acc > 0"}).json()["total"] == 13
     assert own_client.get("/api/experiments").json()["experiments"][0]["runs"] == 9
+
+
+def test_short_ids_are_unique_among_every_run(own_client, runs_repo):
+    from mlctl.tracking.runs import create_run
+
+    sweep = ["01HX00000000AB000000000000", "01HX00000000AC000000000000"]
+    for run_id in sweep:
+        create_run(runs_repo, run_id=run_id, experiment="sweep", status="finished", capture_context=False)
+    body = own_client.get("/api/runs", params={"experiment": "sweep"}).json()
+    assert sorted(r["short_id"] for r in body["runs"]) == ["01HX00000000AB", "01HX00000000AC"]
+    one = own_client.get("/api/runs", params={"filter": f"id == '{sweep[0]}'"}).json()["runs"]
+    assert one[0]["short_id"] == "01HX00000000AB"  # unique among all runs, not only the page
+    assert own_client.get("/api/runs/01HX00000000AC").json()["short_id"] == "01HX00000000AC"
+    compared = own_client.get("/api/compare", params={"runs": ",".join(sweep)}).json()
+    assert [r["short_id"] for r in compared["runs"]] == ["01HX00000000AB", "01HX00000000AC"]

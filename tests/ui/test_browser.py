@@ -221,3 +221,44 @@ def test_token_in_the_url_once_then_a_cookie(browser, runs_repo):
     finally:
         page.close()
         server.stop()
+
+
+def test_runs_of_one_millisecond_show_ids_that_tell_them_apart(browser, runs_repo):
+    """A sweep starts runs in the same millisecond: the table shows each one's shortest
+    unique prefix (like git's abbreviated hashes), which `mlctl run show` accepts."""
+    from mlctl.tracking.runs import create_run, get_run
+
+    sweep = ["01HX00000000AB000000000000", "01HX00000000AC000000000000"]
+    for run_id in sweep:
+        create_run(runs_repo, run_id=run_id, experiment="sweep", status="finished", capture_context=False)
+    server = UIServer(runs_repo.root)
+    page = browser.new_page()
+    try:
+        page.goto(server.base + "/runs?experiment=sweep")
+        page.wait_for("document.querySelectorAll('#runs tbody tr').length == 2")
+        shown = page.eval("[...document.querySelectorAll('#runs tbody tr td:nth-child(2) .mono')].map(e => e.textContent)")
+        assert sorted(shown) == ["01HX00000000AB", "01HX00000000AC"]
+        assert sorted(get_run(runs_repo, s).id for s in shown) == sweep
+    finally:
+        page.close()
+        server.stop()
+
+
+def test_models_pages_list_candidates_awaiting_approval(browser, runs_repo):
+    from mlctl.registry.aliases import record_event
+    from tests.ui.conftest import build_registry
+
+    build_registry(runs_repo, runs_repo.known_runs)
+    record_event(runs_repo, "churn", "retrain-await-approval", alias="production", version=3,
+                 reason="churn:3 passed and awaits approval", extra={"retrain": {"policy": "retrain.yaml"}})
+    server = UIServer(runs_repo.root)
+    page = browser.new_page()
+    try:
+        for path in ("/models", "/models/churn"):
+            page.goto(server.base + path)
+            page.wait_for("document.body.dataset.ready == '1'")
+            assert page.count("#pending li[data-spec='churn:3']") == 1
+            assert "mlctl model approve churn:3" in page.text("#pending")
+    finally:
+        page.close()
+        server.stop()

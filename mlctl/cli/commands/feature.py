@@ -72,9 +72,11 @@ def get(features: List[str] = typer.Option(..., "--features", "-f", help=FEATURE
         return 0
     names = list(rows[0]["features"]) if rows else []
     views = list(rows[0]["status"]) if rows else []
-    header = [*rows[0]["entity"], *names, *(f"{v} event_timestamp" for v in views)] if rows else []
+    # the status says why a value is `-` (missing, or expired past the view's ttl)
+    header = [*rows[0]["entity"], *names, *(f"{v} {col}" for v in views for col in ("event_timestamp", "status"))
+              ] if rows else []
     table = [[*r["entity"].values(), *r["features"].values(),
-              *(r["event_timestamps"][v] or r["status"][v] for v in views)] for r in rows]
+              *(cell for v in views for cell in (r["event_timestamps"][v], r["status"][v]))] for r in rows]
     render.table(header, table)
     return 0
 

@@ -111,6 +111,40 @@ def rollback(name: str = typer.Argument(..., help="Model name."),
     return 0
 
 
+@app.command("approve")
+def approve(spec: str = typer.Argument(..., help="NAME:VERSION awaiting approval (`mlctl status` lists them)."),
+            reason: str = typer.Option(None, "--reason", "-m", help="Why, for the history."),
+            as_json: bool = common.json_option()) -> int:
+    """Approve a retrained candidate: judged again by the retrain policy's gates against
+    production now, then promoted; who approved is recorded. Exit 1 if it no longer passes."""
+    from mlctl.retrain.approval import approve as core
+
+    return _approval(core(common.repo(), spec, reason), as_json)
+
+
+@app.command("reject")
+def reject(spec: str = typer.Argument(..., help="NAME:VERSION awaiting approval."),
+           reason: str = typer.Option(..., "--reason", "-m", help="Why, for the history."),
+           as_json: bool = common.json_option()) -> int:
+    """Reject a retrained candidate awaiting approval; production stays."""
+    from mlctl.retrain.approval import reject as core
+
+    return _approval(core(common.repo(), spec, reason), as_json)
+
+
+def _approval(result, as_json: bool) -> int:
+    if as_json:
+        render.emit_json(result.to_json())
+    elif result.decision == "approved":
+        render.echo(f"approved {result.spec} by {result.actor}: production {result.production_before or '-'} -> "
+                    f"{result.production_after}")
+    elif result.decision == "rejected":
+        render.echo(f"rejected {result.spec} by {result.actor}: {result.reason}")
+    else:
+        render.echo(f"not approved: {result.spec} no longer passes: {'; '.join(result.failures)}")
+    return result.exit_code
+
+
 @app.command("history")
 def history(name: str = typer.Argument(..., help="Model name."),
             alias: str = typer.Option(None, "--alias", help="Only this alias."),

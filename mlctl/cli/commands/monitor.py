@@ -30,9 +30,10 @@ def drift(reference: str = typer.Option(..., "--reference", metavar="REF", help=
     """Compare current data with reference data; exit 1 on dataset drift."""
     from mlctl.monitoring.check import run_drift_check
 
+    repo = common.repo_or_none()  # two plain files compare anywhere, like Evidently
     with render.progress("comparing columns") as bar:
         check = run_drift_check(
-            common.repo(), reference, current, columns=_split(columns), target=target, prediction=prediction,
+            repo, reference, current, columns=_split(columns), target=target, prediction=prediction,
             method=method, threshold=threshold, drift_share=drift_share, config_path=config, since=since,
             model=model, report=report, on_drift=on_drift, webhook=webhook,
             on_column=lambda name: bar.advance())
@@ -40,7 +41,9 @@ def drift(reference: str = typer.Option(..., "--reference", metavar="REF", help=
     if as_json:
         render.emit_json(check.verdict)
     else:
-        _show(check)
+        _show(check, report)
+    if check.record is None:
+        render.info("mlctl: nothing recorded: not inside an mlctl repository")
     return common.found(check.result.dataset_drift)
 
 
@@ -48,11 +51,11 @@ def _split(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
-def _show(check) -> None:
+def _show(check, report: str | None) -> None:
     from mlctl.monitoring.textview import columns_table, summary_lines
 
     render.table(*columns_table(check.result))
-    for line in summary_lines(check.result, check.record):
+    for line in summary_lines(check.result, check.record, report):
         render.echo(line)
 
 

@@ -21,11 +21,16 @@ def retrain(name: str = typer.Argument(None, help="Model name (default: the poli
                                                 help="Print a crontab line and GitHub Actions / GitLab CI jobs."),
             cron: str = typer.Option(None, "--cron", metavar="EXPR",
                                      help='Schedule for --print-schedule (default "17 2 * * *", nightly).'),
+            on_decision: str = typer.Option(None, "--on-decision", metavar="CMD",
+                                            help="After a decision that trained, run CMD with the JSON result on stdin."),
+            webhook: str = typer.Option(None, "--webhook", metavar="URL",
+                                        help="After a decision that trained, POST the JSON result (with a Slack 'text')."),
             as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Check drift and new data; if triggered, run the pipeline, register, evaluate against
     production on the same holdout, and promote only if every gate passes and it improves
-    enough. Exit 0 nothing to do or promoted, 1 rejected or failed, 2 bad policy, 3 another
-    retrain is running."""
+    enough (with `approval: required`, record it as awaiting `mlctl model approve`). Exit 0
+    nothing to do, promoted or awaiting approval, 1 rejected or failed, 2 bad policy, 3
+    another retrain is running."""
     from mlctl.cli.commands import _retrain_view as view
 
     if print_schedule:
@@ -36,7 +41,11 @@ def retrain(name: str = typer.Argument(None, help="Model name (default: the poli
         raise UsageError("--cron goes with --print-schedule")
     from mlctl.retrain.retrain import retrain as core
 
-    result = core(common.repo(), name, policy, dry_run=dry_run, force=force, say=render.info)
+    result = core(common.repo(), name, policy, dry_run=dry_run, force=force, say=render.info,
+                  on_decision=on_decision, webhook=webhook)
+    for kind, outcome in result.notifications.items():
+        if not outcome.get("ok"):
+            render.warn(f"{kind.replace('_', '-')} notification failed: {outcome.get('error')}")
     if as_json:
         render.emit_json(result.to_json())
     else:

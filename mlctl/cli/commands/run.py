@@ -126,18 +126,21 @@ def compare(runs: list[str] = typer.Argument(..., metavar="RUN RUN...", help="Tw
             as_json: bool = common.json_option()) -> int:
     """Params and metrics of runs side by side, differences marked (*)."""
     from mlctl.tracking import compare as core, report
+    from mlctl.tracking.runs import short_run_ids
 
-    result = core.compare_runs(common.repo(), runs)
+    repo = common.repo()
+    result = core.compare_runs(repo, runs)
+    short = short_run_ids(repo, result["runs"])
     if plot:
         from mlctl.tracking.plot import curves, write_plot
 
-        labels = {r.id: f"{r.id[:10]} {r.name or ''}".strip() for r in result["_runs"]}
+        labels = {r.id: f"{short[r.id]} {r.name or ''}".strip() for r in result["_runs"]}
         write_plot(plot, curves(result["_runs"], metric or None), labels)
         render.info(f"wrote {plot}")
     if as_json:
         render.emit_json(core.to_json(result))
         return 0
-    columns, rows = report.compare_rows(result)
+    columns, rows = report.compare_rows(result, short)
     render.table(columns, rows)
     return 0
 

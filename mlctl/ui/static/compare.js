@@ -31,7 +31,7 @@ export async function render(root) {
   drawCurves(charts, data, colors);
 }
 
-function runLabel(run) { return run.name || shortId(run.id); }
+function runLabel(run) { return run.name || shortId(run.id, run.short_id); }
 
 function legend(runs, colors) {
   return h("div", { class: "legend" }, runs.map((r, i) => h("span", {}, h("span", { class: "swatch", bg: colors[i] }), runLabel(r))));

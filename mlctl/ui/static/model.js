@@ -1,5 +1,6 @@
 // One model: aliases, versions, the history of alias moves (with reasons and gates), deployments.
 import { api, badge, errorBox, fmtBytes, fmtTime, fmtValue, h, shortId, replace } from "./util.js";
+import { pendingPanel } from "./models.js";
 
 export async function render(root, [name]) {
   document.title = `${name} · Models · mlctl`;
@@ -15,6 +16,7 @@ export async function render(root, [name]) {
     h("div", { class: "page-head" }, h("div", {}, h("h1", { text: m.name }),
       h("div", { class: "facts" }, h("span", { text: `${m.versions.length} versions` }),
         Object.entries(m.aliases).sort().map(([a, v]) => badge(`${a} → v${v}`, "alias"))))),
+    pendingPanel(m.pending_approvals || []),
     h("div", { class: "grid" },
       h("section", { class: "panel wide", id: "versions" }, h("h2", { text: "Versions" }), versions(m)),
       h("section", { class: "panel wide", id: "history" }, h("h2", { text: "Alias history" }), history(m.history)),
@@ -29,7 +31,7 @@ function versions(m) {
   const rows = m.versions.map((v) => h("tr", { "data-version": v.version },
     h("td", {}, h("strong", { text: `v${v.version}` })),
     h("td", { class: "wrap" }, v.aliases.map((a) => badge(a, "alias"))),
-    h("td", {}, v.run_id ? h("a", { href: `/runs/${v.run_id}`, class: "mono", text: shortId(v.run_id) }) : "—"),
+    h("td", {}, v.run_id ? h("a", { href: `/runs/${v.run_id}`, class: "mono", text: shortId(v.run_id, v.run_short_id) }) : "—"),
     h("td", { class: "mono small wrap", text: metricsText(v.metrics) }),
     h("td", { text: fmtTime(v.created) }),
     h("td", { class: "wrap" }, v.flavor, v.model_class ? h("div", { class: "muted small", text: v.model_class.split(".").pop() }) : null),

@@ -12,7 +12,7 @@ export async function render(root, [ref]) {
     replace(root, h("p", {}, h("a", { href: "/runs", text: "← Runs" })), errorBox(err));
     return;
   }
-  document.title = `${run.name || shortId(run.id)} · mlctl`;
+  document.title = `${run.name || shortId(run.id, run.short_id)} · mlctl`;
   const charts = h("div", { class: "charts", id: "charts" });
   const metricsBox = h("div", { id: "metrics" });
   const head = h("div", { id: "run-head" });
@@ -136,8 +136,9 @@ function lineage(run) {
   const l = run.lineage;
   const items = [];
   for (const d of l.data) items.push(h("li", {}, "read ", h("code", { text: d.path }), " @ ", h("code", { text: d.hash.slice(0, 10) })));
-  if (l.parent) items.push(h("li", {}, "part of run ", h("a", { href: `/runs/${l.parent}`, class: "mono", text: shortId(l.parent) })));
-  for (const c of l.children) items.push(h("li", {}, "child run ", h("a", { href: `/runs/${c.id}`, class: "mono", text: c.name || shortId(c.id) }), " ", badge(c.status)));
+  for (const o of l.outputs || []) items.push(h("li", {}, "wrote ", h("code", { text: o.path }), " @ ", h("code", { text: o.hash.slice(0, 10) })));
+  if (l.parent) items.push(h("li", {}, "part of run ", h("a", { href: `/runs/${l.parent}`, class: "mono", text: shortId(l.parent, l.parent_short_id) })));
+  for (const c of l.children) items.push(h("li", {}, "child run ", h("a", { href: `/runs/${c.id}`, class: "mono", text: c.name || shortId(c.id, c.short_id) }), " ", badge(c.status)));
   for (const m of l.models || []) {
     items.push(h("li", {}, "registered as ", h("a", { href: `/models/${encodeURIComponent(m.name)}`, text: `${m.name}:${m.version}` }),
       " ", (m.aliases || []).map((a) => badge(a, "alias"))));

@@ -154,7 +154,7 @@ function drawTable(state, view, data) {
     h("td", {}, h("input", { type: "checkbox", "aria-label": `select run ${run.id}`, checked: state.selected.has(run.id),
       onchange: (ev) => { ev.target.checked ? state.selected.add(run.id) : state.selected.delete(run.id); updateCompare(state, view); } })),
     h("td", {}, h("a", { href: `/runs/${run.id}` }, run.name ? h("strong", { text: run.name + " " }) : null,
-      h("span", { class: run.name ? "muted mono" : "mono", text: shortId(run.id) }))),
+      h("span", { class: run.name ? "muted mono" : "mono", text: shortId(run.id, run.short_id) }))),
     h("td", {}, badge(run.status)),
     h("td", { class: "hide-narrow", text: run.experiment }),
     h("td", { text: fmtTime(run.start_time) }),

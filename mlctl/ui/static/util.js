@@ -96,7 +96,9 @@ export function fmtBytes(n) {
   return `${i ? v.toFixed(1) : v} ${units[i]}`;
 }
 
-export function shortId(id) { return id ? id.slice(0, 10) : ""; }
+// The server abbreviates ids (the shortest prefix unique among all runs, like git's hashes:
+// mlctl/shortid.py); without one, the full id, which is always unique.
+export function shortId(id, short) { return short || id || ""; }
 
 export function badge(text, kind) { return h("span", { class: `badge ${kind || text}`, text }); }
 
