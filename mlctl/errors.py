@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_DAMAGE = 3
+EXIT_INTERNAL = 4  # a bug in mlctl, never the user's input
 
 
 class MlctlError(Exception):

@@ -8,7 +8,9 @@ Errors become one line on stderr and an exit code here, and nowhere else.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -19,7 +21,7 @@ from typer.core import TyperGroup, TyperOption
 from typer.exceptions import Abort, Exit
 
 from mlctl import __version__
-from mlctl.errors import EXIT_DAMAGE, EXIT_USAGE, MlctlError
+from mlctl.errors import EXIT_DAMAGE, EXIT_INTERNAL, EXIT_USAGE, MlctlError
 
 COMMANDS_DIR = Path(__file__).with_name("commands")
 
@@ -83,47 +85,56 @@ def _add_quiet(command) -> None:
 
 
 def run(group: TyperGroup, args, prog_name: str, **extra) -> int:
-    debug = bool(os.environ.get("MLCTL_DEBUG"))
+    args = list(sys.argv[1:] if args is None else args)
+    _error_format["json"] = _wants_json(args)
     try:
         rv = TyperGroup.main(group, args, prog_name, standalone_mode=False, **extra)
         return rv if isinstance(rv, int) else 0
-    except MlctlError as exc:
-        if debug:
-            _print_traceback()
-        _error(exc.message, exc.hint)
-        return exc.exit_code
-    except _click.exceptions.NoArgsIsHelpError as exc:
+    except (Exception, KeyboardInterrupt) as exc:  # every error ends here: one message, one exit code
+        return _report(exc, prog_name)
+
+
+def _report(exc: BaseException, prog_name: str) -> int:
+    if os.environ.get("MLCTL_DEBUG") and not isinstance(exc, (_click.exceptions.ClickException, Exit)):
+        _print_traceback()
+    if isinstance(exc, MlctlError):
+        return _error(exc.message, exc.hint, exc.exit_code)
+    if isinstance(exc, _click.exceptions.NoArgsIsHelpError):
         sys.stdout.write(exc.ctx.get_help() + "\n")
         return EXIT_USAGE
-    except _click.exceptions.UsageError as exc:
+    if isinstance(exc, _click.exceptions.UsageError):
         path = exc.ctx.command_path if exc.ctx else prog_name
-        _error(exc.format_message(), f"see `{path} --help`")
-        return EXIT_USAGE
-    except _click.exceptions.ClickException as exc:
-        _error(exc.format_message())
-        return EXIT_USAGE
-    except Exit as exc:
+        return _error(exc.format_message(), f"see `{path} --help`", EXIT_USAGE)
+    if isinstance(exc, _click.exceptions.ClickException):
+        return _error(exc.format_message(), None, EXIT_USAGE)
+    if isinstance(exc, Exit):
         return exc.exit_code
-    except (Abort, KeyboardInterrupt):
-        _error("interrupted")
-        return 130
-    except BrokenPipeError:
+    if isinstance(exc, (Abort, KeyboardInterrupt)):
+        return _error("interrupted", None, 130)
+    if isinstance(exc, BrokenPipeError):
         _silence_stdout()
         return 141
-    except OSError as exc:
-        if debug:
-            _print_traceback()
+    if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
-        _error(f"{exc.strerror or exc}{where}")
-        return EXIT_USAGE
-    except Exception as exc:  # a bug, not a user error: say so, and how to see more
-        if debug:
-            _print_traceback()
-        if _damaged_database(exc):
-            _error(f"a database under .mlctl is damaged: {exc}", "`mlctl fsck` names it; `mlctl fsck --repair` rebuilds it")
-            return EXIT_DAMAGE
-        _error(f"internal error: {type(exc).__name__}: {exc}", "rerun with MLCTL_DEBUG=1 for the traceback")
-        return EXIT_DAMAGE
+        # the machine failing a write is store trouble (SPEC: exit 3); anything else is input
+        code = EXIT_DAMAGE if exc.errno in _MACHINE_ERRNOS else EXIT_USAGE
+        return _error(f"{exc.strerror or exc}{where}", None, code)
+    if _damaged_database(exc):
+        return _error(f"a database under .mlctl is damaged: {exc}",
+                      "`mlctl fsck` names it; `mlctl fsck --repair` rebuilds it", EXIT_DAMAGE)
+    # a bug, not a user error: say so, and how to see more
+    return _error(f"internal error: {type(exc).__name__}: {exc}", "rerun with MLCTL_DEBUG=1 for the traceback",
+                  EXIT_INTERNAL)
+
+
+_MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+_error_format = {"json": False}
+
+
+def _wants_json(args: list[str]) -> bool:
+    """--json among mlctl's own arguments (not those after `--`, which belong to a command)."""
+    own = args[: args.index("--")] if "--" in args else args
+    return "--json" in own
 
 
 def _damaged_database(exc: Exception) -> bool:
@@ -141,10 +152,16 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
-def _error(message: str, hint: str | None = None) -> None:
-    from mlctl.cli.render import error_line
+def _error(message: str, hint: str | None, code: int) -> int:
+    """Say what went wrong on stderr: a line (and hint), or with --json one JSON object."""
+    if _error_format["json"]:
+        body = {"error": {"message": message, "hint": hint, "code": code}}
+        sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
+    else:
+        from mlctl.cli.render import error_line
 
-    error_line(message, hint)
+        error_line(message, hint)
+    return code
 
 
 def _silence_stdout() -> None:

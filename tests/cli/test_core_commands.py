@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import yaml
 
@@ -136,3 +137,49 @@ def test_malformed_config_is_damage(cli, repo):
     (repo.dot / "config.yaml").write_text("core: [unclosed\n")
     res = cli("status")
     assert res.exit_code == 3 and "config.yaml" in res.stderr
+
+
+def test_json_errors_are_one_json_object_on_stderr(cli, repo):
+    res = cli("model", "show", "nope", "--json")
+    assert res.exit_code == 2 and res.stdout == ""
+    body = json.loads(res.stderr)
+    assert body["error"]["code"] == 2 and "nope" in body["error"]["message"]
+    assert set(body["error"]) == {"message", "hint", "code"}
+    plain = cli("model", "show", "nope")
+    assert plain.stderr.startswith("mlctl: error: ")
+
+
+def test_json_after_double_dash_belongs_to_the_command(cli, repo):
+    res = cli("run", "log", "--", "sh", "-c", "exit 3", "--json")
+    assert res.exit_code == 3 and not res.stderr.lstrip().startswith("{")
+
+
+def test_a_bug_is_exit_4_with_the_debug_hint(cli, repo, monkeypatch):
+    import mlctl.status
+
+    def broken(_repo):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(mlctl.status, "gather", broken)
+    res = cli("status")
+    assert res.exit_code == 4
+    assert res.stderr.splitlines() == ["mlctl: error: internal error: ZeroDivisionError: division by zero",
+                                       "hint: rerun with MLCTL_DEBUG=1 for the traceback"]
+    assert json.loads(cli("status", "--json").stderr)["error"]["code"] == 4
+
+
+def test_a_full_disk_is_exit_3_a_missing_file_exit_2(cli, repo, monkeypatch):
+    import errno
+
+    import mlctl.status
+
+    def fails(code):
+        def gather(_repo):
+            raise OSError(code, os.strerror(code), "x")
+        return gather
+
+    monkeypatch.setattr(mlctl.status, "gather", fails(errno.ENOSPC))
+    res = cli("status")
+    assert res.exit_code == 3 and res.stderr.startswith("mlctl: error: No space left on device: x")
+    monkeypatch.setattr(mlctl.status, "gather", fails(errno.ENOENT))
+    assert cli("status").exit_code == 2
