@@ -3,6 +3,8 @@ tracked paths, and the errors a user sees when an input is wrong."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,7 +66,7 @@ def test_header_only_and_empty_sides(repo, cli):
     (repo.root / "full.csv").write_text("a,b\n" + "".join(f"{i},x\n" for i in range(50)))
     res = cli("monitor", "drift", "--reference", "full.csv", "--current", "empty.csv", "--json")
     assert res.exit_code == 2 and res.stdout == ""  # no verdict, rather than a silent "no drift"
-    assert res.stderr == "mlctl: error: the current data has no rows (empty.csv): nothing to compare\n"
+    assert json.loads(res.stderr)["error"]["message"] == "the current data has no rows (empty.csv): nothing to compare"
     (repo.root / "holes.csv").write_text("a,b\n" + ",\n" * 50)
     res = cli("monitor", "drift", "--reference", "full.csv", "--current", "holes.csv", "--json")
     assert res.exit_code == 1  # every value went missing

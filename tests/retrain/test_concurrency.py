@@ -27,7 +27,9 @@ def test_two_retrains_at_once_one_proceeds_the_other_exits_3(project, cli):
     loser = _first_to_exit(first, second, timeout=120)
     code, out, err = loser.returncode, *loser.communicate()
     assert code == 3, (code, out, err)
-    assert err.startswith("mlctl: error: another retrain of cancer is running (pid ") and out == ""
+    error = json.loads(err)["error"]  # --json: the error is one JSON object on stderr
+    assert error["code"] == 3 and out == ""
+    assert error["message"].startswith("another retrain of cancer is running (pid ")
     # a dry run meanwhile reads the lock too (and never takes it)
     res = cli("retrain", "cancer", "--dry-run")
     assert res.exit_code == 0 and "note: another retrain of cancer is running right now" in res.stdout
