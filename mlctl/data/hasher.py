@@ -69,7 +69,7 @@ class TreeHasher:
     # -- one tracked path -------------------------------------------------------------------
     def hash_path(self, rel: str) -> tuple[Pointer, list[manifest.Entry] | None]:
         """(pointer, manifest entries or None for a file) for workspace path ``rel``."""
-        path = str(self.repo.root / rel)
+        path = str(self.repo.workspace_path(rel))
         try:
             st = os.stat(path)
         except FileNotFoundError:
