@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import List, Optional
 
 import typer
@@ -43,7 +44,8 @@ def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."
         same = " (unchanged)" if p.path in result.unchanged else ""
         files = "1 file" if p.nfiles == 1 else f"{p.nfiles} files"
         render.info(f"{p.path}: {files}, {human(p.size)} -> {p.pointer_path}{same}")
-    render.info("commit the pointers: git add " + " ".join(p.pointer_path for p in result.pointers))
+    committed = [p.pointer_path for p in result.pointers] + result.gitignores
+    render.info("commit the pointers: git add " + " ".join(shlex.quote(path) for path in committed))
     return 0
 
 
