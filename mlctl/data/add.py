@@ -64,7 +64,7 @@ def checked_paths(repo: Repo, paths: list[str]) -> list[str]:
             raise UsageError("cannot track the whole workspace", hint="add its data folders instead")
         if rel.endswith(SUFFIX):
             raise UsageError(f"{raw} is a pointer file", hint=f"add the data path: {rel[: -len(SUFFIX)]}")
-        resolve_path(repo.root, rel, f"data add {raw}", error=UsageError)  # before anything is written
+        resolve_path(repo.root, rel, "data add", error=UsageError)  # before anything is written
         if not os.path.lexists(repo.root / rel):
             raise NotFoundError(f"{raw} does not exist")
         if rel not in rels:

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.pointer import SUFFIX, Pointer
 from mlctl.errors import NotFoundError, UsageError
+from mlctl.store.paths import problem
 from mlctl.store.repo import DOT, Repo
 from mlctl.store.statcache import fingerprint_of
 
@@ -109,13 +110,12 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
         return
     append, is_reg = out.append, stat_mod.S_ISREG
     for entry in entries:
-        if not _utf8(entry.name):
-            shown = os.fsencode(entry.name).decode("utf-8", "backslashreplace")
-            raise UsageError(f"{display}/{prefix}{shown}: the name is not valid UTF-8, which manifests require",
-                             hint="rename it (e.g. with convmv) and run the command again")
+        if not _plain(entry.name):
+            if entry.name in SKIP_DIRS:  # a nested repository's .git (folder or gitlink file)
+                continue
+            _check_name(entry.name, f"{display}/{prefix}")
         if entry.is_dir(follow_symlinks=False):
-            if entry.name not in SKIP_DIRS:
-                _scan(entry.path, prefix + entry.name + "/", display, out)
+            _scan(entry.path, prefix + entry.name + "/", display, out)
             continue
         try:
             st = entry.stat()
@@ -132,6 +132,24 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
                              hint="replace it with the folder or a copy")
         else:
             raise UsageError(f"{display}/{rel} is not a regular file (socket, fifo or device)")
+
+
+def _plain(name: str) -> bool:
+    """True for the names that need no closer look (nearly all): printable ASCII not
+    starting with a dot, with no ``~`` or backslash. One C-speed test per name."""
+    return name.isascii() and name.isprintable() and name[0] != "." and "~" not in name and "\\" not in name
+
+
+def _check_name(name: str, where: str) -> None:
+    """Refuse a name no manifest may hold: not UTF-8, a control character, a backslash,
+    or one a filesystem would read as .git/.mlctl (store/paths.py), naming it (exit 2)."""
+    if not _utf8(name):
+        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+        raise UsageError(f"{where}{shown}: the name is not valid UTF-8, which manifests require",
+                         hint="rename it (e.g. with convmv) and run the command again")
+    found = problem(name)
+    if found:
+        raise UsageError(f"{where}{name!r} cannot be tracked: {found}", hint="rename it, or move it out of the folder")
 
 
 def _utf8(name: str) -> bool:
@@ -160,9 +178,10 @@ def listing_fingerprint(abs_root: str, started_ns: int) -> str | None:
             for entry in it:
                 if not _utf8(entry.name):
                     return None  # the full listing says what is wrong with it
+                if entry.name in SKIP_DIRS:  # as the full listing skips them
+                    continue
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in SKIP_DIRS:
-                        stack.append((entry.path, prefix + entry.name + "/"))
+                    stack.append((entry.path, prefix + entry.name + "/"))
                     continue
                 try:
                     st = entry.stat()
