@@ -24,6 +24,7 @@ from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store.atomic import dead_writers_temp
+from mlctl.store.paths import resolve as resolve_path
 from mlctl.store.repo import Repo
 from mlctl.store.workers import FilePool, wants_processes
 
@@ -250,17 +251,11 @@ class _Remember:
 
 
 def _check_inside(repo, folders) -> None:
-    """Refuse to write through a symlinked folder that leads out of the workspace (a
-    pointer must never make mlctl write elsewhere)."""
-    root = os.path.realpath(repo.root)
-    for folder in sorted(folders):
-        path = repo.workspace_path(folder) if folder else repo.root
-        while not os.path.lexists(path) and path != repo.root:
-            path = path.parent
-        real = os.path.realpath(path)
-        if real != root and not real.startswith(root + os.sep):
-            raise UsageError(f"{folder} leads outside the workspace (through a symlink to {real})",
-                             hint="replace the symlink with a folder, then run the checkout again")
+    """Refuse to write through a symlinked folder that leads out of the workspace or into
+    .git/.mlctl (a pointer must never make mlctl write elsewhere): the path resolver's
+    check of each folder, with a name for the file that would land there."""
+    for folder in sorted(folders - {""}):
+        resolve_path(repo.root, folder + "/f", folder, error=UsageError)
 
 
 def _remove(path) -> None:

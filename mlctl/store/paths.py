@@ -87,6 +87,6 @@ def resolve(root: str | os.PathLike, rel, source: str = "stored path",
         real = os.path.realpath(os.path.join(real_root, parent))
         inside = os.path.relpath(real, real_root)
         if real != real_root and (inside == ".." or inside.startswith(".." + os.sep) or problem(inside.replace(os.sep, "/"))):
-            raise error(f"{source}: {rel!r} leads outside the repository through a symlink (to {real})",
+            raise error(f"{source}: {rel!r} leads outside the workspace or into .git/.mlctl through a symlink (to {real})",
                         hint="replace the symlinked folder with a real one, then run the command again")
     return root / rel
