@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.hasher import TreeHasher
 from mlctl.data.pointer import SUFFIX, Pointer
-from mlctl.data.workspace import pointer_files
+from mlctl.data.workspace import LinkPolicy, pointer_files
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store.paths import resolve as resolve_path
 from mlctl.store.gitignore import add_entries, escape
@@ -33,12 +33,19 @@ class AddResult:
                 "warnings": self.warnings, "gitignores": self.gitignores}
 
 
-def add(repo: Repo, paths: list[str], jobs: int | None = None, progress=None) -> AddResult:
+def add(repo: Repo, paths: list[str], jobs: int | None = None, progress=None,
+        follow_links: bool = False) -> AddResult:
+    """Track ``paths``. A symlink inside a folder that stays in it is recorded as a link;
+    one that leaves the repository is refused (exit 2) unless ``follow_links``, which
+    stores its target's content and says so in the warnings."""
     rels = checked_paths(repo, paths)
     result = AddResult()
+    links = LinkPolicy(str(repo.root), follow=follow_links)
+    for rel in rels:
+        _check_link(repo, rel, links)
     with repo.lock("data"):
         check_overlaps(rels, [p[: -len(SUFFIX)] for p in pointer_files(repo)])
-        with TreeHasher(repo, store=True, jobs=jobs, progress=progress) as hasher:
+        with TreeHasher(repo, store=True, jobs=jobs, progress=progress, links=links) as hasher:
             for rel in rels:
                 new, _ = hasher.hash_path(rel)
                 if _current(repo, rel) == new:
@@ -48,6 +55,7 @@ def add(repo: Repo, paths: list[str], jobs: int | None = None, progress=None) ->
                 if changed and changed not in result.gitignores:
                     result.gitignores.append(changed)
                 result.pointers.append(new)
+    result.warnings.extend(links.followed)
     result.warnings.extend(_git_tracked_warnings(repo, rels))
     _relink(repo, rels, jobs)
     return result
@@ -71,6 +79,18 @@ def checked_paths(repo: Repo, paths: list[str]) -> list[str]:
             rels.append(rel)
     check_overlaps(rels, [])
     return rels
+
+
+def _check_link(repo: Repo, rel: str, links: LinkPolicy) -> None:
+    """A tracked path that is itself a symlink leaving the repository: as inside folders."""
+    path = repo.root / rel
+    if path.is_symlink():
+        real = os.path.realpath(path)
+        if links.leaves_repo(real):
+            if not links.follow:
+                raise UsageError(f"{rel} is a symlink to {real}, outside the repository",
+                                 hint="pass --follow-links to store its target's content, or replace the link")
+            links.followed.append(f"{rel}: stored the content of {real} (a symlink leaving the repository)")
 
 
 def check_overlaps(rels: list[str], tracked: list[str]) -> None:

@@ -19,7 +19,7 @@ import time
 from mlctl.data import manifest
 from mlctl.data.needs import missing_objects
 from mlctl.data.pointer import Pointer
-from mlctl.data.workspace import WorkFile, list_files
+from mlctl.data.workspace import FOLLOW, WorkFile, list_files
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store import hashing
 from mlctl.store.durable import discard, install_all
@@ -48,8 +48,9 @@ def default_jobs(repo) -> int:
 
 
 class TreeHasher:
-    def __init__(self, repo, store: bool = True, jobs: int | None = None, progress=None):
+    def __init__(self, repo, store: bool = True, jobs: int | None = None, progress=None, links=FOLLOW):
         self.repo = repo
+        self.links = links  # what folder listings do with symlinks that leave (workspace.LinkPolicy)
         self.store = store
         self.jobs = jobs or default_jobs(repo)
         self.progress = progress or null_progress
@@ -80,9 +81,10 @@ class TreeHasher:
         if not stat_mod.S_ISDIR(st.st_mode):
             raise UsageError(f"{rel} is not a regular file or folder")
         started = time.time_ns()
-        files = list_files(path, rel)
+        files = list_files(path, rel, self.links)
         hashes = self.hash_files(rel, files)
-        entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode))
+        entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode)) if f.target is None
+                   else manifest.Entry(f.rel, h, len(f.target.encode()), manifest.LINK_MODE)
                    for f, h in zip(files, hashes)]
         data = manifest.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
@@ -91,7 +93,10 @@ class TreeHasher:
 
     # -- many files ---------------------------------------------------------------------------
     def hash_files(self, prefix: str, files: list[WorkFile], key_of=None) -> list[str]:
-        """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``."""
+        """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``.
+        A recorded link's hash is its target text's (stored as an object, as git does)."""
+        if any(f.target is not None for f in files):
+            return self._hash_with_links(prefix, files, key_of)
         key_of = key_of or (lambda f: f"{prefix}/{f.rel}")
         keys = [key_of(f) for f in files]
         rows = self.cache.rows_under(prefix)
@@ -106,6 +111,18 @@ class TreeHasher:
         live = set(keys)
         self.cache.forget(k for k in rows if k not in live)
         return hashes  # type: ignore[return-value]
+
+    def _hash_with_links(self, prefix: str, files: list[WorkFile], key_of) -> list[str]:
+        regular = [f for f in files if f.target is None]
+        found = iter(self.hash_files(prefix, regular, key_of))
+        out = []
+        for f in files:
+            if f.target is None:
+                out.append(next(found))
+            else:
+                data = f.target.encode()
+                out.append(self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data))
+        return out
 
     def _hash_misses(self, prefix, files, misses, hashes, key_of) -> None:
         """Read the files the stat cache can't vouch for. As results come in they are

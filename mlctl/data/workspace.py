@@ -21,8 +21,28 @@ SKIP_DIRS = {".git", DOT}
 class WorkFile(NamedTuple):
     rel: str  # posix path inside the tracked folder ("" for a tracked file)
     path: str  # absolute path
-    st: os.stat_result
-    is_link: bool = False
+    st: os.stat_result  # the file's (followed) stat; a recorded link's own lstat
+    is_link: bool = False  # reached through a symlink
+    target: str | None = None  # a symlink recorded as a link: its target, relative to its folder
+
+
+class LinkPolicy:
+    """What a folder listing does with a symlink whose target lies outside the tracked
+    folder: links inside it are recorded as links (manifest mode 0o120000) everywhere.
+    Reading commands follow the others; `data add` refuses those that leave the
+    repository unless ``follow`` (then it follows them and notes each in ``followed``)."""
+
+    def __init__(self, repo_root: str | None = None, follow: bool = True):
+        self.repo_root = os.path.realpath(repo_root) if repo_root else None
+        self.follow = follow
+        self.followed: list[str] = []
+
+    def leaves_repo(self, real: str) -> bool:
+        root = self.repo_root
+        return root is not None and real != root and not real.startswith(root + os.sep)
+
+
+FOLLOW = LinkPolicy()
 
 
 def pointer_files(repo: Repo) -> list[str]:
@@ -94,15 +114,16 @@ def _covers(rel: str, tracked_path: str) -> bool:
             or rel.startswith(tracked_path + "/"))
 
 
-def list_files(abs_root: str, display: str) -> list[WorkFile]:
-    """Every regular file under a folder (following file symlinks), sorted by path."""
+def list_files(abs_root: str, display: str, links: LinkPolicy = FOLLOW) -> list[WorkFile]:
+    """Every regular file under a folder, and every symlink that stays inside it (as a
+    link), sorted by path; other file symlinks are followed as ``links`` says."""
     out: list[WorkFile] = []
-    _scan(abs_root, "", display, out)
+    _scan(abs_root, "", display, out, (os.path.realpath(abs_root), links))
     out.sort(key=lambda f: f.rel)
     return out
 
 
-def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
+def _scan(folder: str, prefix: str, display: str, out: list[WorkFile], links) -> None:
     try:
         with os.scandir(folder) as it:
             entries = list(it)
@@ -115,7 +136,9 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
                 continue
             _check_name(entry.name, f"{display}/{prefix}")
         if entry.is_dir(follow_symlinks=False):
-            _scan(entry.path, prefix + entry.name + "/", display, out)
+            _scan(entry.path, prefix + entry.name + "/", display, out, links)
+            continue
+        if entry.is_symlink() and _recorded_link(entry, prefix, display, out, links):
             continue
         try:
             st = entry.stat()
@@ -132,6 +155,24 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile]) -> None:
                              hint="replace it with the folder or a copy")
         else:
             raise UsageError(f"{display}/{rel} is not a regular file (socket, fifo or device)")
+
+
+def _recorded_link(entry, prefix: str, display: str, out: list[WorkFile], links) -> bool:
+    """Record a symlink that stays inside the tracked folder as a link (True); refuse one
+    that leaves the repository unless the policy follows it; False: follow it."""
+    folder_real, policy = links
+    real = os.path.realpath(entry.path)
+    if real.startswith(folder_real + os.sep):
+        target = os.path.relpath(real, os.path.realpath(os.path.dirname(entry.path))).replace(os.sep, "/")
+        out.append(WorkFile(prefix + entry.name, entry.path, entry.stat(follow_symlinks=False), True, target))
+        return True
+    if policy.leaves_repo(real):
+        shown = f"{display}/{prefix}{entry.name}"
+        if not policy.follow:
+            raise UsageError(f"{shown} is a symlink to {real}, outside the repository",
+                             hint="pass --follow-links to store its target's content, or replace the link")
+        policy.followed.append(f"{shown}: stored the content of {real} (a symlink leaving the repository)")
+    return False
 
 
 def _plain(name: str) -> bool:

@@ -30,11 +30,14 @@ def human(size: int | None) -> str:
 @app.command("add")
 def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."),
         jobs: int = JOBS,
+        follow_links: bool = typer.Option(False, "--follow-links",
+                                          help="Store the content of symlinks that leave the repository "
+                                               "(refused otherwise)."),
         as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Hash files or folders into the store and write PATH.mlctl pointers."""
     from mlctl.data.add import add as run
 
-    result = run(common.repo(), paths, jobs=jobs or None, progress=render.progress)
+    result = run(common.repo(), paths, jobs=jobs or None, progress=render.progress, follow_links=follow_links)
     for warning in result.warnings:
         render.warn(warning)
     if as_json:
