@@ -8,6 +8,7 @@ out: deletions, then verified objects landing in parallel, then (with ``rev``) t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -17,12 +18,12 @@ from dataclasses import dataclass, field
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.add import ignore
 from mlctl.data.hasher import TreeHasher, null_progress
-from mlctl.data.links import Linker, check_mode, land_files
-from mlctl.data.manifest import FILE_MODE, file_mode
+from mlctl.data.links import Linker, check_link_target, check_mode, land_files
+from mlctl.data.manifest import FILE_MODE, LINK_MODE, file_mode
 from mlctl.data.needs import require
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
-from mlctl.errors import NotFoundError, UsageError
+from mlctl.errors import NotFoundError, StoreDamageError, UsageError
 from mlctl.store.atomic import dead_writers_temp
 from mlctl.store.paths import resolve as resolve_path
 from mlctl.store.repo import Repo
@@ -37,6 +38,7 @@ class Plan:
     writes: list[tuple[str, str, int, int]] = field(default_factory=list)  # (rel, digest, mode, size)
     deletes: list[str] = field(default_factory=list)  # files, or folders in the way of a file
     unsafe: list[str] = field(default_factory=list)  # would be destroyed, not in the store
+    links: list[tuple[str, str]] = field(default_factory=list)  # (recorded link, its tracked folder)
     unchanged: int = 0
 
 
@@ -65,6 +67,7 @@ def checkout(repo: Repo, paths: list[str] | None = None, rev: str | None = None,
             entries = require(repo, pointers, hasher.cache)
             plan = Plan()
             for p in pointers:
+                _check_links(repo, p, entries[p.path], plan)
                 _plan_path(repo, hasher, linker, p, entries[p.path], plan, force)
             if plan.unsafe:
                 raise _unsafe_error(plan.unsafe)
@@ -114,6 +117,30 @@ def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, forc
     _plan_folder(repo, hasher, linker, link, pointer, entries, plan, force)
 
 
+def _check_links(repo, pointer: Pointer, entries, plan: Plan) -> None:
+    """Every recorded link of a folder must point inside it (checked before any write)."""
+    for e in entries or ():
+        if e.mode == LINK_MODE:
+            target = repo.objects.get_bytes(e.hash).decode("utf-8", "surrogateescape")
+            check_link_target(e.path, target, f"manifest {pointer.hash} of {pointer.path}")
+            plan.links.append((f"{pointer.path}/{e.path}", pointer.path))
+
+
+def _links_inside(repo, plan: Plan, written: set[str]) -> None:
+    """After landing, each link just made must really resolve inside its folder (a chain of
+    links can climb further than each link's own text says); else all are removed."""
+    made = [(rel, folder) for rel, folder in plan.links if rel in written]
+    for rel, folder in made:
+        real = os.path.realpath(repo.workspace_path(rel))
+        top = os.path.realpath(repo.workspace_path(folder))
+        if not real.startswith(top + os.sep):
+            for other, _ in made:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(repo.workspace_path(other))
+            raise StoreDamageError(f"the symlink {rel} resolves outside {folder} (to {real}); links removed",
+                                   hint="the folder's manifest is crafted or damaged: re-add it from a good copy")
+
+
 def _nearest_folder(path):
     while not path.is_dir():
         path = path.parent
@@ -144,6 +171,8 @@ def _plan_folder(repo, hasher, linker, link, pointer, entries, plan: Plan, force
 
 
 def _landed_right(linker: Linker, link: str, f, digest: str, mode: int) -> bool:
+    if mode == LINK_MODE or f.target is not None:
+        return mode == LINK_MODE and f.target is not None
     if link in ("copy", "reflink") and not f.is_link and f.st.st_nlink == 1:
         return file_mode(f.st.st_mode) == mode
     return linker.linked_right(digest, f.path, link)
@@ -202,6 +231,7 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
                      done=lambda stats: (remember.landed(stats), bar.advance(len(stats))))
     remember.flush()
     result.written = [w[0] for w in plan.writes]
+    _links_inside(repo, plan, set(result.written))
     result.warnings = sorted(set(linker.fallbacks.values()))
     return result
 
