@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import shutil
+import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from mlctl.data import pointer as pointer_mod
 from mlctl.data.add import ignore
 from mlctl.data.hasher import TreeHasher, null_progress
 from mlctl.data.links import Linker, check_link_target, check_mode, land_files
-from mlctl.data.manifest import FILE_MODE, LINK_MODE, file_mode
+from mlctl.data.manifest import DIR_MODE, FILE_MODE, LINK_MODE, file_mode
 from mlctl.data.needs import require
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
@@ -39,6 +40,7 @@ class Plan:
     deletes: list[str] = field(default_factory=list)  # files, or folders in the way of a file
     unsafe: list[str] = field(default_factory=list)  # would be destroyed, not in the store
     links: list[tuple[str, str]] = field(default_factory=list)  # (recorded link, its tracked folder)
+    folders: list[str] = field(default_factory=list)  # recorded empty folders (kept through the prune)
     unchanged: int = 0
 
 
@@ -118,8 +120,11 @@ def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, forc
 
 
 def _check_links(repo, pointer: Pointer, entries, plan: Plan) -> None:
-    """Every recorded link of a folder must point inside it (checked before any write)."""
+    """Every recorded link of a folder must point inside it (checked before any write);
+    notes the recorded empty folders, which the prune of empty folders must spare."""
     for e in entries or ():
+        if e.mode == DIR_MODE:
+            plan.folders.append(f"{pointer.path}/{e.path}")
         if e.mode == LINK_MODE:
             target = repo.objects.get_bytes(e.hash).decode("utf-8", "surrogateescape")
             check_link_target(e.path, target, f"manifest {pointer.hash} of {pointer.path}")
@@ -161,16 +166,25 @@ def _plan_folder(repo, hasher, linker, link, pointer, entries, plan: Plan, force
         if digest == e.hash and _landed_right(linker, link, f, digest, e.mode):
             plan.unchanged += 1
             continue
-        _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash)
+        if _is_folder(f):  # an empty folder where a file or link goes
+            plan.deletes.append(rel)
+        else:
+            _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash)
         plan.writes.append((rel, e.hash, e.mode, e.size))
     for f, digest in present.values():
         if f.rel not in wanted:
-            if not dead_writers_temp(os.path.basename(f.rel)):  # what a killed checkout left is garbage
+            if not (_is_folder(f) or dead_writers_temp(os.path.basename(f.rel))):  # nothing to lose
                 _plan_destroy(repo, f"{pointer.path}/{f.rel}", digest, plan, force)
             plan.deletes.append(f"{pointer.path}/{f.rel}")
 
 
+def _is_folder(f) -> bool:
+    return f.target is None and stat_mod.S_ISDIR(f.st.st_mode)
+
+
 def _landed_right(linker: Linker, link: str, f, digest: str, mode: int) -> bool:
+    if mode == DIR_MODE or _is_folder(f):
+        return mode == DIR_MODE and _is_folder(f)
     if mode == LINK_MODE or f.target is not None:
         return mode == LINK_MODE and f.target is not None
     if link in ("copy", "reflink") and not f.is_link and f.st.st_nlink == 1:
@@ -208,8 +222,9 @@ def _unsafe_error(unsafe: list[str]) -> UsageError:
 # -- carrying the plan out ------------------------------------------------------------------------
 def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
     result = CheckoutResult(link=linker.requested, unchanged=plan.unchanged)
-    by_folder = _by_folder(plan.writes)
-    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | by_folder.keys())
+    empty_folders = plan.folders
+    by_folder = _by_folder([w for w in plan.writes if w[2] != DIR_MODE])
+    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | by_folder.keys() | set(empty_folders))
     for rel in plan.deletes:
         _remove(repo.workspace_path(rel))
         result.deleted.append(rel)
@@ -217,7 +232,7 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
         if p.kind == "dir":
             _prune_empty(repo.workspace_path(p.path))
     parents = by_folder.keys() - {""}
-    for folder in sorted(parents | {p.path for p in pointers if p.kind == "dir"}):
+    for folder in sorted(parents | {p.path for p in pointers if p.kind == "dir"} | set(empty_folders)):
         _make_folder(repo.workspace_path(folder))  # a tracked folder that is empty is still a folder
     modes = {parent: linker.mode_for(repo.workspace_path(parent)) for parent in parents}
     modes[""] = linker.mode_for(repo.root)

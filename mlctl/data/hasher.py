@@ -83,9 +83,7 @@ class TreeHasher:
         started = time.time_ns()
         files = list_files(path, rel, self.links)
         hashes = self.hash_files(rel, files)
-        entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode)) if f.target is None
-                   else manifest.Entry(f.rel, h, len(f.target.encode()), manifest.LINK_MODE)
-                   for f, h in zip(files, hashes)]
+        entries = [manifest.Entry(f.rel, h, _size(f), manifest.entry_mode(f)) for f, h in zip(files, hashes)]
         data = manifest.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
         self.cache.record_folder(rel, fingerprint(((f.rel, f.st) for f in files), started), digest)
@@ -95,7 +93,7 @@ class TreeHasher:
     def hash_files(self, prefix: str, files: list[WorkFile], key_of=None) -> list[str]:
         """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``.
         A recorded link's hash is its target text's (stored as an object, as git does)."""
-        if any(f.target is not None for f in files):
+        if any(_special(f) for f in files):
             return self._hash_with_links(prefix, files, key_of)
         key_of = key_of or (lambda f: f"{prefix}/{f.rel}")
         keys = [key_of(f) for f in files]
@@ -113,14 +111,16 @@ class TreeHasher:
         return hashes  # type: ignore[return-value]
 
     def _hash_with_links(self, prefix: str, files: list[WorkFile], key_of) -> list[str]:
-        regular = [f for f in files if f.target is None]
+        """Regular files as usual; a link's or an empty folder's hash is that of its object
+        (the target text, or nothing), stored as an object when storing."""
+        regular = [f for f in files if not _special(f)]
         found = iter(self.hash_files(prefix, regular, key_of))
         out = []
         for f in files:
-            if f.target is None:
+            if not _special(f):
                 out.append(next(found))
             else:
-                data = f.target.encode()
+                data = f.target.encode() if f.target is not None else b""
                 out.append(self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data))
         return out
 
@@ -182,6 +182,17 @@ class _Batch:
     def _commit(self, staged, rows) -> None:
         install_all(staged)
         self.record(rows)
+
+
+def _special(f: WorkFile) -> bool:
+    """A recorded link or an empty folder: not read as a file."""
+    return f.target is not None or stat_mod.S_ISDIR(f.st.st_mode)
+
+
+def _size(f: WorkFile) -> int:
+    if f.target is not None:
+        return len(f.target.encode())
+    return 0 if stat_mod.S_ISDIR(f.st.st_mode) else f.st.st_size
 
 
 def _drop_staged(staged: list) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from typing import NamedTuple
 
 from mlctl.errors import StoreDamageError
@@ -23,7 +24,8 @@ KIND = "mlctl.manifest"
 VERSION = 1
 EXEC_MODE, FILE_MODE = 0o755, 0o644
 LINK_MODE = 0o120000  # git's mode for a symlink: the object holds the link's target text
-MODES = frozenset({EXEC_MODE, FILE_MODE, LINK_MODE})
+DIR_MODE = 0o040000  # an empty folder (git's tree mode): the object is the empty one, size 0
+MODES = frozenset({EXEC_MODE, FILE_MODE, LINK_MODE, DIR_MODE})
 
 
 class Entry(NamedTuple):  # a tuple: 20,000 of them build in milliseconds
@@ -38,6 +40,13 @@ class Entry(NamedTuple):  # a tuple: 20,000 of them build in milliseconds
 
 def file_mode(st_mode: int) -> int:
     return EXEC_MODE if st_mode & 0o111 else FILE_MODE
+
+
+def entry_mode(work_file) -> int:
+    """A listed workspace entry's manifest mode: link, empty folder, or file."""
+    if work_file.target is not None:
+        return LINK_MODE
+    return DIR_MODE if stat.S_ISDIR(work_file.st.st_mode) else file_mode(work_file.st.st_mode)
 
 
 def encode(entries: list[Entry]) -> bytes:

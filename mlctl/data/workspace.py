@@ -115,8 +115,9 @@ def _covers(rel: str, tracked_path: str) -> bool:
 
 
 def list_files(abs_root: str, display: str, links: LinkPolicy = FOLLOW) -> list[WorkFile]:
-    """Every regular file under a folder, and every symlink that stays inside it (as a
-    link), sorted by path; other file symlinks are followed as ``links`` says."""
+    """Every regular file under a folder, every empty folder in it (``st`` a folder's), and
+    every symlink that stays inside it (as a link), sorted by path; other file symlinks
+    are followed as ``links`` says."""
     out: list[WorkFile] = []
     _scan(abs_root, "", display, out, (os.path.realpath(abs_root), links))
     out.sort(key=lambda f: f.rel)
@@ -136,7 +137,10 @@ def _scan(folder: str, prefix: str, display: str, out: list[WorkFile], links) ->
                 continue
             _check_name(entry.name, f"{display}/{prefix}")
         if entry.is_dir(follow_symlinks=False):
+            count = len(out)
             _scan(entry.path, prefix + entry.name + "/", display, out, links)
+            if len(out) == count:  # an empty folder: recorded, so checkout brings it back
+                append(WorkFile(prefix + entry.name, entry.path, entry.stat(follow_symlinks=False)))
             continue
         if entry.is_symlink() and _recorded_link(entry, prefix, display, out, links):
             continue
@@ -164,7 +168,11 @@ def _recorded_link(entry, prefix: str, display: str, out: list[WorkFile], links)
     real = os.path.realpath(entry.path)
     if real.startswith(folder_real + os.sep):
         target = os.path.relpath(real, os.path.realpath(os.path.dirname(entry.path))).replace(os.sep, "/")
-        out.append(WorkFile(prefix + entry.name, entry.path, entry.stat(follow_symlinks=False), True, target))
+        try:
+            st = entry.stat()  # the target's stat, as the one-pass fingerprint sees it
+        except FileNotFoundError:
+            st = entry.stat(follow_symlinks=False)
+        out.append(WorkFile(prefix + entry.name, entry.path, st, True, target))
         return True
     if policy.leaves_repo(real):
         shown = f"{display}/{prefix}{entry.name}"
@@ -215,12 +223,14 @@ def listing_fingerprint(abs_root: str, started_ns: int) -> str | None:
     is_reg = stat_mod.S_ISREG
     while stack:
         folder, prefix = stack.pop()
+        empty = True
         with os.scandir(folder) as it:
             for entry in it:
                 if not _utf8(entry.name):
                     return None  # the full listing says what is wrong with it
                 if entry.name in SKIP_DIRS:  # as the full listing skips them
                     continue
+                empty = False
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, prefix + entry.name + "/"))
                     continue
@@ -237,4 +247,6 @@ def listing_fingerprint(abs_root: str, started_ns: int) -> str | None:
                 if checked < 64:
                     checked += 1
                     coarse = coarse and mtime % 1_000_000_000 == 0
+        if empty and prefix:
+            return None  # an empty folder is a manifest entry: the full listing records it
     return fingerprint_of(parts, newest, coarse, started_ns)

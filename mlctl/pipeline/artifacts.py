@@ -105,9 +105,9 @@ def _copy_out(repo: Repo, rel: str, pointer: Pointer) -> None:
     if pointer.kind != "dir":
         repo.objects.copy_to(pointer.hash, dest)
         return
-    for entry in manifest_entries(repo, pointer):
-        repo.objects.copy_to(entry["hash"], dest / entry["path"])
-        os.chmod(dest / entry["path"], entry["mode"])
+    from mlctl.data import api as data_api
+
+    data_api.copy_folder(repo, pointer.hash, dest)
 
 
 def manifest_entries(repo: Repo, pointer: Pointer) -> list[dict]:

@@ -71,8 +71,8 @@ def test_fast_manifest_check_agrees_with_the_row_by_row_one(rows, data):
         i = data.draw(st.integers(0, len(rows) - 1))
         column, value = data.draw(st.sampled_from(odd_values))
         if column is None:
-            rows[i] = value
-        elif isinstance(rows[i], list):
+            rows[i] = list(value) if isinstance(value, list) else value  # a copy: never mutate the sample
+        elif isinstance(rows[i], list) and len(rows[i]) == 4:
             rows[i][column] = value
     try:
         for row in rows:
