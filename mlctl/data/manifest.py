@@ -79,7 +79,6 @@ def decode(data: bytes, digest: str = "?") -> list[Entry]:
 
 
 _BAD_PART = re.compile(r"(?:^|[/\0])\.(?:\.?|git|mlctl)[. ]*(?:[/\0]|$)", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x01-\x1f\x7f-\x9f]")
 
 
 def _all_valid(rows: list) -> bool:
@@ -100,8 +99,8 @@ def _all_valid(rows: list) -> bool:
     except UnicodeEncodeError:
         return False
     joined = "\0".join(paths_)
-    if not joined.isascii() or "~" in joined or _CONTROL.search(joined):
-        return False
+    if not (joined.isascii() and joined.replace("\0", "/").isprintable()) or "~" in joined:
+        return False  # ASCII and printable: no control character (a NUL shows in the count below)
     dotted = joined[0] == "." or "/." in joined or "\0." in joined  # any part that starts with a dot
     return (joined.count("\0") == len(paths_) - 1 and "\\" not in joined and "//" not in joined
             and "\0/" not in joined and "/\0" not in joined and joined[0] != "/" and joined[-1] != "/"
