@@ -40,7 +40,7 @@ def add(repo: Repo, paths: list[str], jobs: int | None = None, progress=None,
     stores its target's content and says so in the warnings."""
     rels = checked_paths(repo, paths)
     result = AddResult()
-    links = LinkPolicy(str(repo.root), follow=follow_links)
+    links = LinkPolicy(str(repo.root), follow=follow_links, store_root=str(repo.objects.root))
     for rel in rels:
         _check_link(repo, rel, links)
     with repo.lock("data"):

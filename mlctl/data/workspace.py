@@ -32,14 +32,14 @@ class LinkPolicy:
     Reading commands follow the others; `data add` refuses those that leave the
     repository unless ``follow`` (then it follows them and notes each in ``followed``)."""
 
-    def __init__(self, repo_root: str | None = None, follow: bool = True):
-        self.repo_root = os.path.realpath(repo_root) if repo_root else None
+    def __init__(self, repo_root: str | None = None, follow: bool = True, store_root: str | None = None):
+        # the store counts as inside: `--link symlink` checkouts link into it, wherever MLCTL_DIR puts it
+        self.roots = [os.path.realpath(r) for r in (repo_root, store_root) if r]
         self.follow = follow
         self.followed: list[str] = []
 
     def leaves_repo(self, real: str) -> bool:
-        root = self.repo_root
-        return root is not None and real != root and not real.startswith(root + os.sep)
+        return bool(self.roots) and not any(real == r or real.startswith(r + os.sep) for r in self.roots)
 
 
 FOLLOW = LinkPolicy()

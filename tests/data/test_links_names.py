@@ -11,6 +11,7 @@ import pytest
 
 from mlctl.data import manifest, pointer
 from mlctl.data.manifest import DIR_MODE, LINK_MODE
+from mlctl.store.repo import Repo
 
 
 def one_error(res, code, *needles):
@@ -101,3 +102,19 @@ def test_a_chain_of_links_that_climbs_out_is_removed_and_exit_3(cli, repo):
     _crafted_folder(repo, rows)
     one_error(cli("data", "checkout"), 3, "resolves outside d")
     assert not os.path.lexists(repo.root / "d" / "z") and not os.path.lexists(repo.root / "d" / "a" / "b" / "up")
+
+
+def test_symlink_checkouts_into_a_store_outside_the_repository_can_be_added_again(cli, tmp_path, monkeypatch):
+    work, store = tmp_path / "ws", tmp_path / "elsewhere" / "store"
+    (work / "d").mkdir(parents=True)
+    (work / "d" / "a.txt").write_text("a\n")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("MLCTL_DIR", str(store))
+    assert cli("init").exit_code == 0
+    assert cli("config", "set", "data.link", "symlink").exit_code == 0
+    assert cli("data", "add", "d").exit_code == 0
+    assert os.path.islink(work / "d" / "a.txt")  # a link into the store, outside the workspace
+    (work / "d" / "b.txt").write_text("b\n")
+    res = cli("data", "add", "d")
+    assert res.exit_code == 0, res.stderr
+    assert entries_of(Repo(work, store))["a.txt"].mode != LINK_MODE  # its content, as before
