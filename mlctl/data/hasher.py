@@ -83,7 +83,7 @@ class TreeHasher:
         started = time.time_ns()
         files = list_files(path, rel, self.links)
         hashes = self.hash_files(rel, files)
-        entries = [manifest.Entry(f.rel, h, _size(f), manifest.entry_mode(f)) for f, h in zip(files, hashes)]
+        entries = [manifest.Entry(f.rel, h, entry_size(f), manifest.entry_mode(f)) for f, h in zip(files, hashes)]
         data = manifest.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
         self.cache.record_folder(rel, fingerprint(((f.rel, f.st) for f in files), started), digest)
@@ -189,7 +189,8 @@ def _special(f: WorkFile) -> bool:
     return f.target is not None or stat_mod.S_ISDIR(f.st.st_mode)
 
 
-def _size(f: WorkFile) -> int:
+def entry_size(f: WorkFile) -> int:
+    """The size a manifest records: bytes of a file or of a link's target, 0 for a folder."""
     if f.target is not None:
         return len(f.target.encode())
     return 0 if stat_mod.S_ISDIR(f.st.st_mode) else f.st.st_size
