@@ -93,6 +93,8 @@ def test_a_victim_clone_changes_nothing_outside_itself_or_in_git(cli, tmp_path, 
     outside = snapshot(team, skip=b_root)
     inside_git = snapshot(b_root / ".git", skip=b_root / ".git" / "index")  # git refreshes its index cache
     answers = run_all(cli)
+    assert snapshot(team, skip=b_root) == outside
+    assert snapshot(b_root / ".git", skip=b_root / ".git" / "index") == inside_git
     assert answers[("data", "status")] == 3 and answers[("pipeline", "pull")] == 3  # refused, named
     # the victim removes what the first refusals named, and tries again: the rest is refused too
     (b_root / "sub" / ".git.mlctl").unlink()
