@@ -19,7 +19,7 @@ _mlctl() {
         " config unset") opts="--local -q --quiet -h --help"; cmds="";;
         " config list") opts="--local --all --json -q --quiet -h --help"; cmds="";;
         " data") opts="-q --quiet -h --help"; cmds="add status checkout diff log list push pull fetch";;
-        " data add") opts="-j --jobs --json -q --quiet -h --help"; cmds="";;
+        " data add") opts="-j --jobs --follow-links --json -q --quiet -h --help"; cmds="";;
         " data status") opts="--json -q --quiet -h --help"; cmds="";;
         " data checkout") opts="--rev --link --force -f -j --jobs --json -q --quiet -h --help"; cmds="";;
         " data diff") opts="--path -p --exit-code --json -q --quiet -h --help"; cmds="";;

@@ -75,6 +75,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'fetch' -d 'Download the 
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
+complete -c mlctl -n "test (__mlctl_path) = 'data add'" -l follow-links -d 'Store the content of symlinks that leave the repository (refused otherwise).'
 complete -c mlctl -n "test (__mlctl_path) = 'data add'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s h -l help -d 'Show help and exit.'

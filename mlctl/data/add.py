@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.hasher import TreeHasher
 from mlctl.data.pointer import SUFFIX, Pointer
-from mlctl.data.workspace import pointer_files
+from mlctl.data.workspace import LinkPolicy, pointer_files
 from mlctl.errors import NotFoundError, UsageError
-from mlctl.store.gitignore import add_entries
+from mlctl.store.paths import resolve as resolve_path
+from mlctl.store.gitignore import add_entries, escape
 from mlctl.store.repo import Repo
 
 
@@ -26,25 +26,36 @@ class AddResult:
     pointers: list[Pointer] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # paths whose pointer already said so
     warnings: list[str] = field(default_factory=list)
+    gitignores: list[str] = field(default_factory=list)  # .gitignore files this add changed
 
     def to_json(self) -> dict:
         return {"added": [p.to_json() for p in self.pointers], "unchanged": self.unchanged,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "gitignores": self.gitignores}
 
 
-def add(repo: Repo, paths: list[str], jobs: int | None = None, progress=None) -> AddResult:
+def add(repo: Repo, paths: list[str], jobs: int | None = None, progress=None,
+        follow_links: bool = False) -> AddResult:
+    """Track ``paths``. A symlink inside a folder that stays in it is recorded as a link;
+    one that leaves the repository is refused (exit 2) unless ``follow_links``, which
+    stores its target's content and says so in the warnings."""
     rels = checked_paths(repo, paths)
     result = AddResult()
+    links = LinkPolicy(str(repo.root), follow=follow_links, store_root=str(repo.objects.root))
+    for rel in rels:
+        _check_link(repo, rel, links)
     with repo.lock("data"):
         check_overlaps(rels, [p[: -len(SUFFIX)] for p in pointer_files(repo)])
-        with TreeHasher(repo, store=True, jobs=jobs, progress=progress) as hasher:
+        with TreeHasher(repo, store=True, jobs=jobs, progress=progress, links=links) as hasher:
             for rel in rels:
                 new, _ = hasher.hash_path(rel)
                 if _current(repo, rel) == new:
                     result.unchanged.append(rel)
                 pointer_mod.write(repo.root, new)
-                ignore(repo, rel)
+                changed = ignore(repo, rel)
+                if changed and changed not in result.gitignores:
+                    result.gitignores.append(changed)
                 result.pointers.append(new)
+    result.warnings.extend(links.followed)
     result.warnings.extend(_git_tracked_warnings(repo, rels))
     _relink(repo, rels, jobs)
     return result
@@ -61,14 +72,25 @@ def checked_paths(repo: Repo, paths: list[str]) -> list[str]:
             raise UsageError("cannot track the whole workspace", hint="add its data folders instead")
         if rel.endswith(SUFFIX):
             raise UsageError(f"{raw} is a pointer file", hint=f"add the data path: {rel[: -len(SUFFIX)]}")
-        if PurePosixPath(rel).name == ".git" or "/.git/" in f"/{rel}/":
-            raise UsageError(f"{raw} is inside git's own folder")
+        resolve_path(repo.root, rel, "data add", error=UsageError)  # before anything is written
         if not os.path.lexists(repo.root / rel):
             raise NotFoundError(f"{raw} does not exist")
         if rel not in rels:
             rels.append(rel)
     check_overlaps(rels, [])
     return rels
+
+
+def _check_link(repo: Repo, rel: str, links: LinkPolicy) -> None:
+    """A tracked path that is itself a symlink leaving the repository: as inside folders."""
+    path = repo.root / rel
+    if path.is_symlink():
+        real = os.path.realpath(path)
+        if links.leaves_repo(real):
+            if not links.follow:
+                raise UsageError(f"{rel} is a symlink to {real}, outside the repository",
+                                 hint="pass --follow-links to store its target's content, or replace the link")
+            links.followed.append(f"{rel}: stored the content of {real} (a symlink leaving the repository)")
 
 
 def check_overlaps(rels: list[str], tracked: list[str]) -> None:
@@ -83,19 +105,14 @@ def check_overlaps(rels: list[str], tracked: list[str]) -> None:
                                  hint=f"remove {other}{SUFFIX} first, or add a different folder")
 
 
-def ignore(repo: Repo, rel: str) -> None:
+def ignore(repo: Repo, rel: str) -> str | None:
     """Add ``/name`` to the .gitignore beside the tracked path, like DVC, so git never
-    sees the data itself."""
-    parent = PurePosixPath(rel).parent
-    folder = repo.root if str(parent) == "." else repo.root / parent
-    name = PurePosixPath(rel).name
+    sees the data itself; returns that .gitignore's workspace path when it changed."""
+    parent, _, name = rel.rpartition("/")
+    gitignore = f"{parent}/.gitignore" if parent else ".gitignore"
     with repo.lock("gitignore"):
-        add_entries(folder / ".gitignore", ["/" + _escape(name)])
-
-
-def _escape(name: str) -> str:
-    out = "".join("\\" + c if c in "*?[]!#\\" else c for c in name)
-    return "\\" + out if out.startswith(" ") else out
+        added = add_entries(repo.workspace_path(gitignore, "gitignore"), ["/" + escape(name)])
+    return gitignore if added else None
 
 
 def _current(repo: Repo, rel: str) -> Pointer | None:

@@ -9,6 +9,7 @@
     api.status(repo, paths=None)           -> StatusReport (.changed, .paths)
     api.manifest_entries(repo, digest)     -> [{"path", "hash", "size", "mode"}]
     api.pull_command("data/raw", rev="v1") -> "mlctl data pull --rev v1 data/raw" (for hints)
+    api.copy_folder(repo, digest, dest)    writes a stored folder's files, links and empty folders
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
 from mlctl.store.repo import Repo
 
 __all__ = ["Pointer", "tracked", "add", "hash_path", "resolve_file", "checkout", "status", "manifest_entries",
-           "pull_command"]
+           "pull_command", "copy_folder"]
 
 
 def tracked(repo: Repo) -> list[Pointer]:
@@ -69,6 +70,26 @@ def status(repo: Repo, paths: list[str] | None = None) -> StatusReport:
 
 def manifest_entries(repo: Repo, digest: str) -> list[dict]:
     return [e.to_json() for e in manifest.load(repo.objects, digest)]
+
+
+def copy_folder(repo: Repo, digest: str, dest: Path) -> None:
+    """Write folder manifest ``digest``'s files, links and empty folders under ``dest``
+    (a fresh folder, e.g. a stage's metrics folder), each object verified."""
+    import os
+
+    from mlctl.data.links import check_link_target
+
+    for e in manifest.load(repo.objects, digest):
+        target = dest / e.path
+        if e.mode == manifest.DIR_MODE:
+            target.mkdir(parents=True, exist_ok=True)
+        elif e.mode == manifest.LINK_MODE:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = repo.objects.get_bytes(e.hash).decode("utf-8", "surrogateescape")
+            os.symlink(check_link_target(e.path, text, f"manifest {digest}"), target)
+        else:
+            repo.objects.copy_to(e.hash, target)
+            os.chmod(target, e.mode)
 
 
 def resolve_file(repo: Repo, spec: str) -> Path:

@@ -8,10 +8,12 @@ out: deletions, then verified objects landing in parallel, then (with ``rev``) t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
 import shutil
+import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 
@@ -19,13 +21,14 @@ from mlctl.data import journal
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.add import ignore
 from mlctl.data.hasher import TreeHasher, null_progress
-from mlctl.data.links import Linker, check_mode, land_files
-from mlctl.data.manifest import FILE_MODE, file_mode
+from mlctl.data.links import Linker, check_link_target, check_mode, land_files
+from mlctl.data.manifest import DIR_MODE, FILE_MODE, LINK_MODE, file_mode
 from mlctl.data.needs import require
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
-from mlctl.errors import NotFoundError, UsageError
+from mlctl.errors import NotFoundError, StoreDamageError, UsageError
 from mlctl.store.atomic import dead_writers_temp
+from mlctl.store.paths import resolve as resolve_path
 from mlctl.store.repo import Repo
 from mlctl.store.workers import FilePool, wants_processes
 
@@ -40,6 +43,8 @@ class Plan:
     unsafe: list[str] = field(default_factory=list)  # would be destroyed, not in the store
     torn: set[str] = field(default_factory=set)  # unsafe ones shorter than the version planned
     ours: frozenset[str] = frozenset()  # what a killed checkout was writing (see journal.py)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (recorded link, its tracked folder)
+    folders: list[str] = field(default_factory=list)  # recorded empty folders (kept through the prune)
     unchanged: int = 0
 
 
@@ -68,6 +73,7 @@ def checkout(repo: Repo, paths: list[str] | None = None, rev: str | None = None,
             entries = require(repo, pointers, hasher.cache, rev)
             plan = Plan(ours=journal.leftovers(repo))
             for p in pointers:
+                _check_links(repo, p, entries[p.path], plan)
                 _plan_path(repo, hasher, linker, p, entries[p.path], plan, force)
             if plan.unsafe:
                 raise _unsafe_error(plan, pointers)
@@ -118,6 +124,33 @@ def _plan_path(repo, hasher, linker, pointer: Pointer, entries, plan: Plan, forc
     _plan_folder(repo, hasher, linker, link, pointer, entries, plan, force)
 
 
+def _check_links(repo, pointer: Pointer, entries, plan: Plan) -> None:
+    """Every recorded link of a folder must point inside it (checked before any write);
+    notes the recorded empty folders, which the prune of empty folders must spare."""
+    for e in entries or ():
+        if e.mode == DIR_MODE:
+            plan.folders.append(f"{pointer.path}/{e.path}")
+        if e.mode == LINK_MODE:
+            target = repo.objects.get_bytes(e.hash).decode("utf-8", "surrogateescape")
+            check_link_target(e.path, target, f"manifest {pointer.hash} of {pointer.path}")
+            plan.links.append((f"{pointer.path}/{e.path}", pointer.path))
+
+
+def _links_inside(repo, plan: Plan, written: set[str]) -> None:
+    """After landing, each link just made must really resolve inside its folder (a chain of
+    links can climb further than each link's own text says); else all are removed."""
+    made = [(rel, folder) for rel, folder in plan.links if rel in written]
+    for rel, folder in made:
+        real = os.path.realpath(repo.workspace_path(rel))
+        top = os.path.realpath(repo.workspace_path(folder))
+        if not real.startswith(top + os.sep):
+            for other, _ in made:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(repo.workspace_path(other))
+            raise StoreDamageError(f"the symlink {rel} resolves outside {folder} (to {real}); links removed",
+                                   hint="the folder's manifest is crafted or damaged: re-add it from a good copy")
+
+
 def _nearest_folder(path):
     while not path.is_dir():
         path = path.parent
@@ -138,16 +171,27 @@ def _plan_folder(repo, hasher, linker, link, pointer, entries, plan: Plan, force
         if digest == e.hash and _landed_right(linker, link, f, digest, e.mode):
             plan.unchanged += 1
             continue
-        _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash, torn=f.st.st_size < e.size)
+        if _is_folder(f):  # an empty folder where a file or link goes
+            plan.deletes.append(rel)
+        else:
+            _plan_destroy(repo, rel, digest, plan, force, keep=digest == e.hash, torn=f.st.st_size < e.size)
         plan.writes.append((rel, e.hash, e.mode, e.size))
     for f, digest in present.values():
         if f.rel not in wanted:
-            if not dead_writers_temp(os.path.basename(f.rel)):  # what a killed checkout left is garbage
+            if not (_is_folder(f) or dead_writers_temp(os.path.basename(f.rel))):  # nothing to lose
                 _plan_destroy(repo, f"{pointer.path}/{f.rel}", digest, plan, force)
             plan.deletes.append(f"{pointer.path}/{f.rel}")
 
 
+def _is_folder(f) -> bool:
+    return f.target is None and stat_mod.S_ISDIR(f.st.st_mode)
+
+
 def _landed_right(linker: Linker, link: str, f, digest: str, mode: int) -> bool:
+    if mode == DIR_MODE or _is_folder(f):
+        return mode == DIR_MODE and _is_folder(f)
+    if mode == LINK_MODE or f.target is not None:
+        return mode == LINK_MODE and f.target is not None
     if link in ("copy", "reflink") and not f.is_link and f.st.st_nlink == 1:
         return file_mode(f.st.st_mode) == mode
     return linker.linked_right(digest, f.path, link)
@@ -232,8 +276,9 @@ def _covered(rel: str, pointers) -> bool:
 
 def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> CheckoutResult:
     result = CheckoutResult(link=linker.requested, unchanged=plan.unchanged)
-    by_folder = _by_folder(plan.writes)
-    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | by_folder.keys())
+    empty_folders = plan.folders
+    by_folder = _by_folder([w for w in plan.writes if w[2] != DIR_MODE])
+    _check_inside(repo, {os.path.dirname(rel) for rel in plan.deletes} | by_folder.keys() | set(empty_folders))
     for rel in plan.deletes:
         _remove(repo.workspace_path(rel))
         result.deleted.append(rel)
@@ -241,7 +286,7 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
         if p.kind == "dir":
             _prune_empty(repo.workspace_path(p.path))
     parents = by_folder.keys() - {""}
-    for folder in sorted(parents | {p.path for p in pointers if p.kind == "dir"}):
+    for folder in sorted(parents | {p.path for p in pointers if p.kind == "dir"} | set(empty_folders)):
         _make_folder(repo.workspace_path(folder))  # a tracked folder that is empty is still a folder
     modes = {parent: linker.mode_for(repo.workspace_path(parent)) for parent in parents}
     modes[""] = linker.mode_for(repo.root)
@@ -255,6 +300,7 @@ def _execute(repo, hasher, linker, plan: Plan, pointers, jobs, progress) -> Chec
                      done=lambda stats: (remember.landed(stats), bar.advance(len(stats))))
     remember.flush()
     result.written = [w[0] for w in plan.writes]
+    _links_inside(repo, plan, set(result.written))
     result.warnings = sorted(set(linker.fallbacks.values()))
     return result
 
@@ -304,17 +350,11 @@ class _Remember:
 
 
 def _check_inside(repo, folders) -> None:
-    """Refuse to write through a symlinked folder that leads out of the workspace (a
-    pointer must never make mlctl write elsewhere)."""
-    root = os.path.realpath(repo.root)
-    for folder in sorted(folders):
-        path = repo.workspace_path(folder) if folder else repo.root
-        while not os.path.lexists(path) and path != repo.root:
-            path = path.parent
-        real = os.path.realpath(path)
-        if real != root and not real.startswith(root + os.sep):
-            raise UsageError(f"{folder} leads outside the workspace (through a symlink to {real})",
-                             hint="replace the symlink with a folder, then run the checkout again")
+    """Refuse to write through a symlinked folder that leads out of the workspace or into
+    .git/.mlctl (a pointer must never make mlctl write elsewhere): the path resolver's
+    check of each folder, with a name for the file that would land there."""
+    for folder in sorted(folders - {""}):
+        resolve_path(repo.root, folder + "/f", folder, error=UsageError)
 
 
 def _remove(path) -> None:

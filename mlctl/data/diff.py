@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.data.hasher import TreeHasher
+from mlctl.data.hasher import TreeHasher, entry_size
 from mlctl.data.needs import entries_of
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import select, tracked
@@ -98,7 +98,7 @@ def _workspace_files(repo: Repo, hasher: TreeHasher, pointers: list[Pointer]) ->
         if root.is_dir():
             files = list_files(str(root), p.path)
             hashes = hasher.hash_files(p.path, files)
-            out.update((f"{p.path}/{f.rel}", (h, f.st.st_size)) for f, h in zip(files, hashes))
+            out.update((f"{p.path}/{f.rel}", (h, entry_size(f))) for f, h in zip(files, hashes))
         elif root.is_file():
             current, _ = hasher.hash_path(p.path)
             out[p.path] = (current.hash, current.size)

@@ -19,7 +19,7 @@ import time
 from mlctl.data import manifest
 from mlctl.data.needs import missing_objects
 from mlctl.data.pointer import Pointer
-from mlctl.data.workspace import WorkFile, list_files
+from mlctl.data.workspace import FOLLOW, WorkFile, list_files
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store import hashing
 from mlctl.store.durable import discard, install_all
@@ -48,8 +48,9 @@ def default_jobs(repo) -> int:
 
 
 class TreeHasher:
-    def __init__(self, repo, store: bool = True, jobs: int | None = None, progress=None):
+    def __init__(self, repo, store: bool = True, jobs: int | None = None, progress=None, links=FOLLOW):
         self.repo = repo
+        self.links = links  # what folder listings do with symlinks that leave (workspace.LinkPolicy)
         self.store = store
         self.jobs = jobs or default_jobs(repo)
         self.progress = progress or null_progress
@@ -69,7 +70,7 @@ class TreeHasher:
     # -- one tracked path -------------------------------------------------------------------
     def hash_path(self, rel: str) -> tuple[Pointer, list[manifest.Entry] | None]:
         """(pointer, manifest entries or None for a file) for workspace path ``rel``."""
-        path = str(self.repo.root / rel)
+        path = str(self.repo.workspace_path(rel))
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -80,10 +81,9 @@ class TreeHasher:
         if not stat_mod.S_ISDIR(st.st_mode):
             raise UsageError(f"{rel} is not a regular file or folder")
         started = time.time_ns()
-        files = list_files(path, rel)
+        files = list_files(path, rel, self.links)
         hashes = self.hash_files(rel, files)
-        entries = [manifest.Entry(f.rel, h, f.st.st_size, manifest.file_mode(f.st.st_mode))
-                   for f, h in zip(files, hashes)]
+        entries = [manifest.Entry(f.rel, h, entry_size(f), manifest.entry_mode(f)) for f, h in zip(files, hashes)]
         data = manifest.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
         self.cache.record_folder(rel, fingerprint(((f.rel, f.st) for f in files), started), digest)
@@ -91,7 +91,10 @@ class TreeHasher:
 
     # -- many files ---------------------------------------------------------------------------
     def hash_files(self, prefix: str, files: list[WorkFile], key_of=None) -> list[str]:
-        """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``."""
+        """Hashes of ``files`` (in order); cache keys are ``prefix/rel`` unless ``key_of``.
+        A recorded link's hash is its target text's (stored as an object, as git does)."""
+        if any(_special(f) for f in files):
+            return self._hash_with_links(prefix, files, key_of)
         key_of = key_of or (lambda f: f"{prefix}/{f.rel}")
         keys = [key_of(f) for f in files]
         rows = self.cache.rows_under(prefix)
@@ -106,6 +109,20 @@ class TreeHasher:
         live = set(keys)
         self.cache.forget(k for k in rows if k not in live)
         return hashes  # type: ignore[return-value]
+
+    def _hash_with_links(self, prefix: str, files: list[WorkFile], key_of) -> list[str]:
+        """Regular files as usual; a link's or an empty folder's hash is that of its object
+        (the target text, or nothing), stored as an object when storing."""
+        regular = [f for f in files if not _special(f)]
+        found = iter(self.hash_files(prefix, regular, key_of))
+        out = []
+        for f in files:
+            if not _special(f):
+                out.append(next(found))
+            else:
+                data = f.target.encode() if f.target is not None else b""
+                out.append(self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data))
+        return out
 
     def _hash_misses(self, prefix, files, misses, hashes, key_of) -> None:
         """Read the files the stat cache can't vouch for. As results come in they are
@@ -165,6 +182,18 @@ class _Batch:
     def _commit(self, staged, rows) -> None:
         install_all(staged)
         self.record(rows)
+
+
+def _special(f: WorkFile) -> bool:
+    """A recorded link or an empty folder: not read as a file."""
+    return f.target is not None or stat_mod.S_ISDIR(f.st.st_mode)
+
+
+def entry_size(f: WorkFile) -> int:
+    """The size a manifest records: bytes of a file or of a link's target, 0 for a folder."""
+    if f.target is not None:
+        return len(f.target.encode())
+    return 0 if stat_mod.S_ISDIR(f.st.st_mode) else f.st.st_size
 
 
 def _drop_staged(staged: list) -> None:

@@ -55,24 +55,36 @@ def gc_history(repo, revs=None):
 
 
 def fsck_refs(repo) -> list[dict]:
-    """Pointers in the workspace whose objects are not in the store."""
-    from mlctl.data import manifest
-    from mlctl.data.needs import present
-    from mlctl.data.workspace import tracked
+    """Pointers in the workspace that are malformed or unsafe (object None), or whose
+    objects are not in the store. One bad pointer is reported and the rest still checked."""
+    from mlctl.data.pointer import read
+    from mlctl.data.workspace import pointer_files
 
     problems = []
-    for p in tracked(repo):
-        what = f"pointer {p.pointer_path}"
-        if not repo.objects.exists(p.hash):
-            problems.append({"what": what, "object": p.hash, "problem": "not in the store"})
+    for rel in pointer_files(repo):
+        try:
+            pointer = read(repo.root, rel)
+        except MlctlError as exc:
+            problems.append({"what": f"pointer {rel}", "object": None, "problem": exc.message})
             continue
-        if p.kind == "dir":
-            try:
-                entries = manifest.load(repo.objects, p.hash, verify=False)
-            except MlctlError as exc:
-                problems.append({"what": what, "object": p.hash, "problem": exc.message})
-                continue
-            exists = present(repo.objects)
-            problems.extend({"what": f"{what}: {p.path}/{e.path}", "object": e.hash, "problem": "not in the store"}
-                            for e in entries if not exists(e.hash))
+        problems.extend(_pointer_problems(repo, pointer))
     return problems
+
+
+def _pointer_problems(repo, p) -> list[dict]:
+    from mlctl.data import manifest
+    from mlctl.data.needs import present
+
+    what = f"pointer {p.pointer_path}"
+    if not repo.objects.exists(p.hash):
+        return [{"what": what, "object": p.hash, "problem": "not in the store"}]
+    if p.kind != "dir":
+        return []
+    try:
+        entries = manifest.load(repo.objects, p.hash, verify=False)
+    except MlctlError as exc:
+        return [{"what": what, "object": p.hash, "problem": exc.message}]
+    exists = present(repo.objects)
+    return [{"what": f"{what}: {p.path}/{e.path}", "object": e.hash, "problem": "not in the store"}
+            for e in entries if not exists(e.hash)]
+

@@ -19,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import posixpath
 import threading
 from pathlib import Path
 
-from mlctl.data.manifest import EXEC_MODE
-from mlctl.errors import ObjectMissingError, UsageError
+from mlctl.data.manifest import EXEC_MODE, LINK_MODE
+from mlctl.errors import ObjectMissingError, StoreDamageError, UsageError
+from mlctl.store import paths
 from mlctl.store import hashing
 from mlctl.store.atomic import temp_name, temp_path_for
 from mlctl.store.fastio import check_digest, copy_verified
@@ -107,6 +109,8 @@ class Linker:
         """Put verified object ``digest`` (of ``size`` bytes, when known) at ``dest``
         (replacing what is there) with ``link``; returns the landed copy's stat (None for
         a link: its stat is the store's file)."""
+        if mode_bits == LINK_MODE:
+            return self._place_link(digest, dest)
         if link == "copy":
             landed = self._copy_new(digest, dest, mode_bits, size)
             if landed is not None:
@@ -130,6 +134,21 @@ class Linker:
                 os.unlink(tmp)
             raise
         return landed
+
+    def _place_link(self, digest: str, dest: str) -> None:
+        """A recorded symlink: its verified target text (checked by the checkout's plan,
+        ``check_link_target``) linked under a temp name, then renamed over ``dest``."""
+        target = self.objects.get_bytes(digest).decode("utf-8")
+        folder, name = os.path.split(dest)
+        tmp = temp_name(folder, name)
+        try:
+            os.symlink(target, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return None
 
     def _copy_new(self, digest: str, dest: str, mode_bits: int, size: int) -> FileStat | None:
         """Where nothing is at ``dest`` yet, a small object is written straight to it (no
@@ -182,6 +201,17 @@ class Linker:
         return same_inode if link == "hardlink" else not same_inode
 
 
+def check_link_target(member: str, target: str, where: str) -> str:
+    """Refuse a recorded link whose target, read from the link's folder, leaves the tracked
+    folder or touches .git/.mlctl (a crafted manifest: exit 3); returns the target."""
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(member), target))
+    if (target.startswith("/") or joined in (".", "..") or joined.startswith("../")
+            or "\\" in target or any(map(paths.is_control, target)) or paths.problem(joined)):
+        raise StoreDamageError(f"{where}: the symlink {member!r} -> {target!r} leaves its folder",
+                               hint="a recorded link may only point inside the tracked folder")
+    return target
+
+
 def land_files(objects, requested: str, items: list) -> list[FileStat | None]:
     """A worker's task (see store/workers.py): land each (digest, dest, mode bits, link,
     size) with ``Linker.place``; returns each landed file's stat (for the stat cache)."""
@@ -189,7 +219,7 @@ def land_files(objects, requested: str, items: list) -> list[FileStat | None]:
     out = []
     for digest, dest, mode_bits, link, size in items:
         landed = linker.place(digest, dest, mode_bits, link, size)
-        if landed is None:
+        if landed is None and mode_bits != LINK_MODE:
             try:
                 landed = FileStat.of(os.stat(dest))
             except FileNotFoundError:  # removed by someone else already: not worth caching

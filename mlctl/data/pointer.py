@@ -9,7 +9,9 @@
 
 ``path`` is the tracked name relative to the pointer's folder and must equal the pointer's
 own name without ``.mlctl`` (so a pointer can never aim outside its folder, and moving both
-together keeps them paired). Pointers are user input: anything malformed is exit 2.
+together keeps them paired). Pointers are user input: anything malformed is exit 2; a
+tracked path the path resolver refuses (``.git.mlctl``, a control character, a symlinked
+folder leading out: store/paths.py) is exit 3, as any hostile stored path is.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 
 from mlctl.errors import UsageError
+from mlctl.store import paths
 from mlctl.store.atomic import atomic_write_text
 from mlctl.store.hashing import is_hash
 
@@ -72,6 +75,7 @@ def parse(text: str | bytes, pointer_rel: str, where: str | None = None) -> Poin
 
     expected = tracked_path_of(pointer_rel)
     where = where or pointer_rel
+    paths.check(expected, f"pointer {where}")
     try:
         doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -106,7 +110,8 @@ def _checked(doc: dict, where: str, expected: str) -> Pointer:
 
 
 def read(root: os.PathLike | str, pointer_rel: str) -> Pointer:
-    path = os.path.join(root, pointer_rel)
+    path = paths.resolve(root, tracked_path_of(pointer_rel), f"pointer {pointer_rel}").with_name(
+        os.path.basename(pointer_rel))
     try:
         with open(path, "rb") as f:
             data = f.read(1 << 16)
@@ -117,4 +122,5 @@ def read(root: os.PathLike | str, pointer_rel: str) -> Pointer:
 
 def write(root: os.PathLike | str, pointer: Pointer) -> None:
     """Replace the pointer file atomically (the last step of every add and checkout --rev)."""
-    atomic_write_text(os.path.join(root, pointer.pointer_path), dumps(pointer))
+    target = paths.resolve(root, pointer.path, "pointer")
+    atomic_write_text(f"{target}{SUFFIX}", dumps(pointer))

@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 
 from mlctl.errors import MlctlError, NotFoundError, UsageError
+from mlctl.store.hashing import is_hash
 from mlctl.store.repo import Repo
 
 
@@ -31,7 +32,13 @@ class Pointer:
 
     @classmethod
     def from_json(cls, data: dict) -> "Pointer":
-        return cls(data["hash"], int(data["size"]), int(data["nfiles"]), data["kind"])
+        return cls(data["hash"], int(data["size"]), int(data["nfiles"]), data["kind"]).check()
+
+    def check(self) -> "Pointer":
+        """Itself, when its fields could name stored objects (ValueError otherwise)."""
+        if not is_hash(self.hash) or self.kind not in ("file", "dir") or self.size < 0 or self.nfiles < 0:
+            raise ValueError(f"invalid stored output {self.to_json()!r}")
+        return self
 
     @classmethod
     def of(cls, data_pointer) -> "Pointer":
@@ -108,14 +115,14 @@ def restore(repo: Repo, outs: dict[str, Pointer], metrics: dict[str, Pointer]) -
 
 
 def _copy_out(repo: Repo, rel: str, pointer: Pointer) -> None:
+    dest = repo.workspace_path(rel, "metrics file")
     remove(repo, rel)
-    dest = repo.root / rel
     if pointer.kind != "dir":
         repo.objects.copy_to(pointer.hash, dest)
         return
-    for entry in manifest_entries(repo, pointer):
-        repo.objects.copy_to(entry["hash"], dest / entry["path"])
-        os.chmod(dest / entry["path"], entry["mode"])
+    from mlctl.data import api as data_api
+
+    data_api.copy_folder(repo, pointer.hash, dest)
 
 
 def manifest_entries(repo: Repo, pointer: Pointer) -> list[dict]:
@@ -142,7 +149,7 @@ def present(repo: Repo, pointer: Pointer) -> bool:
 
 def remove(repo: Repo, relpath: str) -> None:
     """Delete a workspace file or folder (outputs, before their stage runs again)."""
-    path = repo.root / relpath
+    path = repo.workspace_path(relpath, "stage output")
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif os.path.lexists(path):

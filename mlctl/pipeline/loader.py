@@ -9,6 +9,7 @@ from mlctl.data.api import pull_command
 from mlctl.pipeline import dag
 from mlctl.pipeline.params import check_params, load_params
 from mlctl.pipeline.spec import PIPELINE_FILE, Pipeline, PipelineError, parse, read_yaml
+from mlctl.store import paths
 from mlctl.store.repo import Repo
 
 
@@ -28,9 +29,19 @@ def load(repo: Repo, check_deps: bool = True) -> Project:
     pipeline = dag.link(parse(read_yaml(repo.root / PIPELINE_FILE, PIPELINE_FILE), repo.root))
     params = load_params(repo.root, pipeline.params_file)
     check_params(pipeline, params)
+    check_paths(repo, pipeline)
     if check_deps:
         check_dependencies(repo, pipeline)
     return Project(pipeline, params)
+
+
+def check_paths(repo: Repo, pipeline: Pipeline) -> None:
+    """Every path a stage reads or writes resolves inside the repository (no symlinked
+    folder leading out or into .git): refused before anything is deleted or written."""
+    for stage in pipeline.stages.values():
+        for key in ("deps", "outs", "metrics"):
+            for rel in getattr(stage, key):
+                paths.resolve(repo.root, rel, f"{PIPELINE_FILE}: stage {stage.name}: {key}", error=PipelineError)
 
 
 def check_dependencies(repo: Repo, pipeline: Pipeline) -> None:

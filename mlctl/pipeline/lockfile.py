@@ -15,6 +15,7 @@ import yaml
 from mlctl.errors import UsageError
 from mlctl.pipeline.artifacts import Pointer
 from mlctl.pipeline.dag import LOCK_FILE
+from mlctl.store import paths
 from mlctl.store.atomic import atomic_write_text
 from mlctl.store.hashing import is_hash
 from mlctl.store.repo import Repo
@@ -63,8 +64,8 @@ def read(repo: Repo) -> dict[str, StageRecord]:
         if data.get("schema", SCHEMA) > SCHEMA:
             raise UsageError(f"{LOCK_FILE} was written by a newer mlctl (schema {data['schema']})", hint="upgrade mlctl")
         records = {str(name): StageRecord.from_json(body) for name, body in (data.get("stages") or {}).items()}
-        for record in records.values():
-            _check(record)
+        for name, record in records.items():
+            _check(record, f"{LOCK_FILE}: stage {name}")
         return records
     except UsageError:
         raise
@@ -73,12 +74,15 @@ def read(repo: Repo) -> dict[str, StageRecord]:
                          hint=f"restore it with `git checkout {LOCK_FILE}`, or delete it and rerun the pipeline") from None
 
 
-def _check(record: StageRecord) -> None:
+def _check(record: StageRecord, where: str) -> None:
+    """Shape checks (ValueError: a damaged lock, exit 2) and the path resolver's (exit 3:
+    a committed lock may be crafted to make mlctl read or write elsewhere)."""
     if not is_hash(record.fingerprint):
         raise ValueError(f"invalid fingerprint {record.fingerprint!r}")
     for pointer in record.products.values():
-        if not is_hash(pointer.hash):
-            raise ValueError(f"invalid hash {pointer.hash!r}")
+        pointer.check()
+    for rel in [*record.deps, *record.products]:
+        paths.check(rel, where)
 
 
 def write(repo: Repo, records: dict[str, StageRecord], order: list[str] | tuple[str, ...]) -> None:

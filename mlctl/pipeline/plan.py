@@ -40,6 +40,8 @@ def cached_outputs(repo: Repo, ev: Evaluation, record: StageRecord | None) -> ru
     if entry is None and record is not None and record.fingerprint == ev.fingerprint:
         entry = runcache.Entry(ev.fingerprint, ev.stage, record.cmd, record.deps, record.params,
                                record.outs, record.metrics)
+    if entry is not None:
+        entry = runcache.for_stage(entry, ev.outs, ev.metrics)
     if entry is None or not all(artifacts.present(repo, p) for p in entry.products.values()):
         return None
     return entry

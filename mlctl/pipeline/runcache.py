@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from mlctl.errors import MlctlError, StoreDamageError
 from mlctl.pipeline.artifacts import Pointer
+from mlctl.store import paths
 from mlctl.store.hashing import is_hash
 from mlctl.store.repo import Repo
 
@@ -70,10 +71,27 @@ def lookup(repo: Repo, fingerprint: str) -> Entry | None:
 
 
 def load_entry(repo: Repo, digest: str) -> Entry:
+    """The entry object ``digest``, checked like a manifest: a local or received entry may
+    be crafted, so every path it names must pass the path resolver (exit 3 naming it)."""
     try:
-        return Entry.from_json(json.loads(repo.objects.get_bytes(digest)))
-    except (ValueError, KeyError, TypeError) as exc:
+        entry = Entry.from_json(json.loads(repo.objects.get_bytes(digest)))
+        if not is_hash(entry.fingerprint) or not isinstance(entry.stage, str):
+            raise ValueError("bad fingerprint or stage")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreDamageError(f"run-cache entry {digest} is not valid: {exc}") from None
+    for rel in [*entry.deps, *entry.products]:
+        paths.check(rel, f"run-cache entry {digest} (stage {entry.stage})")
+    return entry
+
+
+def for_stage(entry: Entry, outs: tuple[str, ...], metrics: tuple[str, ...]) -> Entry | None:
+    """The entry restricted to what the stage declares, or None when it names other paths:
+    a restore writes only the stage's declared outputs, whatever an entry says."""
+    if set(entry.outs) != set(outs) or set(entry.metrics) != set(metrics):
+        return None
+    return Entry(entry.fingerprint, entry.stage, entry.cmd, entry.deps, entry.params,
+                 {rel: entry.outs[rel] for rel in outs}, {rel: entry.metrics[rel] for rel in metrics},
+                 entry.created, entry.duration)
 
 
 def touch(repo: Repo, fingerprint: str) -> None:

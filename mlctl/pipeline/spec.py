@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from mlctl.errors import NotFoundError, UsageError
+from mlctl.store import paths
 
 PIPELINE_FILE = "pipeline.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -167,17 +168,14 @@ def _no_duplicates(items: tuple[str, ...], where: str) -> None:
 
 
 def normalize_path(path: str, where: str) -> str:
-    """A workspace-relative posix path; absolute paths, '..' and .mlctl/ are refused."""
-    if "\\" in path or "\0" in path:
-        raise PipelineError(f"{where}: {path!r} is not a posix path")
+    """A workspace-relative posix path, checked by the one path resolver (store/paths.py):
+    absolute paths, '..', control characters, .git and .mlctl are refused (exit 2)."""
     if path.startswith("/"):
         raise PipelineError(f"{where}: {path} is absolute; paths are relative to the repository root")
     norm = posixpath.normpath(path)
     if norm == "." or norm == ".." or norm.startswith("../"):
         raise PipelineError(f"{where}: {path} is outside the repository")
-    if norm == ".mlctl" or norm.startswith(".mlctl/"):
-        raise PipelineError(f"{where}: {path} is inside .mlctl/, which mlctl manages itself")
-    return norm
+    return paths.check(norm, where, error=PipelineError)
 
 
 def overlaps(a: str, b: str) -> bool:

@@ -67,6 +67,8 @@ class Evaluation:
     deps: dict[str, str | None]
     params: dict[str, Any]
     reasons: list[Reason] = field(default_factory=list)
+    outs: tuple[str, ...] = ()  # what the stage declares: all a restore may write
+    metrics: tuple[str, ...] = ()
 
     @property
     def stale(self) -> bool:
@@ -95,16 +97,22 @@ def evaluate(hasher: artifacts.PathHasher, stage: Stage, all_params: dict | None
              predicted: dict[str, str | None] | None = None) -> Evaluation:
     deps = dep_hashes(hasher, stage, predicted)
     params = json.loads(json.dumps(stage_params(all_params, stage), default=str))
-    ev = Evaluation(stage.name, fingerprint(stage, deps, params), deps, params)
+    ev = Evaluation(stage.name, fingerprint(stage, deps, params), deps, params, outs=stage.outs,
+                    metrics=stage.metrics)
     if stage.always_changed:
         ev.reasons.append(Reason("always"))
     if record is None:
         ev.reasons.append(Reason("never-run"))
-    elif record.fingerprint != ev.fingerprint:
+    elif record.fingerprint != ev.fingerprint or not _declares(record, stage):
         ev.reasons.extend(input_changes(stage, record, deps, params))
     else:
         ev.reasons.extend(output_changes(hasher, record))
     return ev
+
+
+def _declares(record: StageRecord, stage: Stage) -> bool:
+    """True when the record's outputs are exactly the stage's (a crafted lock may differ)."""
+    return sorted(record.outs) == sorted(stage.outs) and sorted(record.metrics) == sorted(stage.metrics)
 
 
 def input_changes(stage: Stage, record: StageRecord, deps: dict, params: dict) -> list[Reason]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlctl.errors import StoreDamageError
 from mlctl.pipeline import artifacts, runcache
 from mlctl.store.hashing import is_hash
 from mlctl.store.repo import Repo
@@ -86,7 +87,7 @@ def pull(repo: Repo, remote: str | None = None, jobs: int | None = None) -> Sync
         result.objects += store.pull(list(wanted.values()), jobs=jobs)
     except RemoteMissingError as exc:
         lacking.update(exc.digests)
-    entries = {fp: runcache.load_entry(repo, digest) for fp, digest in wanted.items()
+    entries = {fp: _received(repo, store.name, digest) for fp, digest in wanted.items()
                if repo.objects.exists(digest)}
     for layer in ("manifests", "files"):
         todo = _unique(d for e in entries.values() for d in _layer(repo, e, layer))
@@ -104,6 +105,15 @@ def pull(repo: Repo, remote: str | None = None, jobs: int | None = None) -> Sync
         repo.refs.write(runcache.ref_name(fingerprint), wanted[fingerprint] + "\n")
         result.entries += 1
     return result
+
+
+def _received(repo: Repo, remote: str, digest: str) -> runcache.Entry:
+    """A received entry, checked like a manifest before any of it is installed."""
+    try:
+        return runcache.load_entry(repo, digest)
+    except StoreDamageError as exc:
+        raise StoreDamageError(f"remote {remote}: {exc.message}",
+                               hint="nothing was installed; whoever pushed this entry must remove it from the remote") from None
 
 
 def _remote_entries(repo: Repo, store) -> dict[str, str]:

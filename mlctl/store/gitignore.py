@@ -13,7 +13,7 @@ def add_entries(gitignore: Path, entries: list[str]) -> list[str]:
         text = gitignore.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = ""
-    present = {line.strip() for line in text.splitlines()}
+    present = {significant(line) for line in text.splitlines()}
     missing = [e for e in entries if e not in present]
     if not missing:
         return []
@@ -29,6 +29,29 @@ def remove_entries(gitignore: Path, entries: list[str]) -> None:
     except FileNotFoundError:
         return
     drop = set(entries)
-    kept = [line for line in lines if line.strip() not in drop]
+    kept = [line for line in lines if significant(line) not in drop]
     if len(kept) != len(lines):
         atomic_write_text(gitignore, "".join(line + "\n" for line in kept), fsync=False)
+
+
+def significant(line: str) -> str:
+    """A .gitignore line as git reads it: trailing spaces dropped unless escaped with a
+    backslash (git's trim_trailing_spaces), so ``/name\\ `` and ``/name\\ \n`` compare equal."""
+    end, i = None, 0
+    while i < len(line):
+        if line[i] == " ":
+            end = i if end is None else end
+        else:
+            end = None
+            i += line[i] == "\\"  # the escaped character is content, even a space
+        i += 1
+    return line if end is None else line[:end]
+
+
+def escape(name: str) -> str:
+    """``name`` as a literal .gitignore pattern: glob characters, a leading ``#`` or ``!``
+    and every trailing space escaped (git would drop an unescaped trailing space and then
+    match a different name)."""
+    out = "".join("\\" + c if c in "*?[]!#\\" else c for c in name)
+    core = out.rstrip(" ")
+    return core + "\\ " * (len(out) - len(core))

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from mlctl.errors import NotARepositoryError, StoreDamageError, UsageError
 from mlctl.store import config as config_mod
+from mlctl.store import paths
 from mlctl.store.atomic import atomic_write_text
 from mlctl.store.gitignore import add_entries
 from mlctl.store.lock import FileLock
@@ -114,19 +115,15 @@ class Repo:
         except ValueError:
             return False
 
-    def workspace_path(self, rel: str) -> Path:
-        """The absolute path of a stored relative path (from a pointer or manifest)."""
-        return self.root / check_relpath(rel)
+    def workspace_path(self, rel: str, source: str = "stored path") -> Path:
+        """The absolute path of a stored relative path (from a pointer, manifest, lock...),
+        checked by the one resolver (store/paths.py): exit 3 when it is unsafe."""
+        return paths.resolve(self.root, rel, source)
 
 
-def check_relpath(rel: str) -> str:
-    """Refuse absolute paths and ``..`` in paths that come from stored files."""
-    if not isinstance(rel, str) or not rel or "\\" in rel or "\0" in rel:
-        raise StoreDamageError(f"invalid stored path: {rel!r}")
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts) or pure.parts[0] == DOT:
-        raise StoreDamageError(f"stored path escapes the repository: {rel!r}")
-    return rel
+def check_relpath(rel: str, source: str = "stored path") -> str:
+    """Refuse stored paths that are absolute, climb with ``..``, or touch .git/.mlctl."""
+    return paths.check(rel, source)
 
 
 def find_repo(start: str | os.PathLike | None = None) -> Repo:

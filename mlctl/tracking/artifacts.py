@@ -10,6 +10,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from mlctl.errors import UsageError
+from mlctl.store import paths
 from mlctl.store.repo import check_relpath
 
 
@@ -76,7 +77,7 @@ def restore_artifacts(repo, run, dest: str | os.PathLike, names: list[str] | Non
         raise UsageError(f"run {run.id} has no artifact named {', '.join(names)}")
     written = []
     for rel, digest in sorted(chosen.items()):
-        target = Path(dest) / check_relpath(rel)
+        target = paths.resolve(dest, rel, source=f"run {run.id} artifact")
         repo.objects.copy_to(digest, target)
         written.append(str(target))
     return written

@@ -18,6 +18,7 @@ the offending token and its 1-based column (``FilterError.column``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ ATTRIBUTES = {
 ALIASES = {"commit": "git_commit", "dirty": "git_dirty"}
 KEYWORDS = {"and", "or", "not", "in", "like", "ilike", "is", "null", "true", "false", "nan", "inf", "infinity"}
 OPS = {"==": "==", "=": "==", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+MAX_DEPTH = 64
 HINT = "filters look like: metrics.acc > 0.9 and params.model == 'rf' (see docs/tracking.md)"
 
 TOKEN_RE = re.compile(r"""
@@ -135,6 +137,7 @@ class Parser:
         self.expr = expr
         self.tokens = tokenize(expr)
         self.pos = 0
+        self.depth = 0  # open parentheses and "not"s around the current token
 
     @property
     def tok(self) -> Token:
@@ -181,14 +184,28 @@ class Parser:
 
     def parse_unary(self):
         if self.at_keyword("not"):
-            self.take()
-            return Not(self.parse_unary())
+            with self.nested():
+                self.take()
+                return Not(self.parse_unary())
         if self.tok.kind == "punct" and self.tok.text == "(":
-            self.take()
-            node = self.parse_or()
-            self.expect_punct(")")
+            with self.nested():
+                self.take()
+                node = self.parse_or()
+                self.expect_punct(")")
             return node
         return self.parse_compare()
+
+    @contextlib.contextmanager
+    def nested(self):
+        """One more level of nesting; past MAX_DEPTH a usage error, not a RecursionError
+        (a filter is user input, and the dashboard passes it on from the network)."""
+        if self.depth >= MAX_DEPTH:
+            raise self.error(f"nested deeper than {MAX_DEPTH} levels of parentheses or 'not'")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def parse_compare(self) -> Compare:
         field = self.parse_field()

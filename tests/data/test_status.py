@@ -42,6 +42,7 @@ def test_changes_inside_a_folder_are_listed_file_by_file(cli, added):
     assert res.exit_code == 1
     assert res.stdout.splitlines() == [
         "modified:     data/raw",
+        "  added:      data/raw/sub/deep",  # left empty: an empty folder is recorded data (issue 17)
         "  added:      data/raw/sub/new.txt",
         "  modified:   data/raw/a.txt",
         "  deleted:    data/raw/sub/deep/d.bin",
@@ -51,7 +52,7 @@ def test_changes_inside_a_folder_are_listed_file_by_file(cli, added):
     assert doc["changed"] is True and doc["tracked"] == 2
     raw, model = doc["paths"]
     assert raw == {"path": "data/raw", "kind": "dir", "state": "modified", "in_store": True,
-                   "added": ["data/raw/sub/new.txt"], "modified": ["data/raw/a.txt"],
+                   "added": ["data/raw/sub/deep", "data/raw/sub/new.txt"], "modified": ["data/raw/a.txt"],
                    "deleted": ["data/raw/sub/deep/d.bin"]}
     assert model["state"] == "deleted"
 

@@ -116,6 +116,14 @@ def test_list_bad_filter_points_at_the_token(cli, repo):
     _one_error_line(res, "unknown attribute 'nonsense'")
 
 
+def test_a_filter_nested_500_deep_is_exit_2_not_a_crash(cli, repo):
+    cli("run", "log", "-m", "acc=1")
+    res = cli("run", "list", "--filter", "(" * 500 + "metrics.acc > 0.9" + ")" * 500)
+    _one_error_line(res, "nested deeper than 64")
+    ok = cli("run", "list", "--json", "--filter", "not " * 10 + "(" * 50 + "metrics.acc > 0.9" + ")" * 50)
+    assert ok.exit_code == 0 and len(ok.json()) == 1  # ten "not"s cancel out
+
+
 def test_show_and_metric_history(cli, repo):
     run_id = cli("run", "log", "-p", "C=1", "-m", "loss@0=1", "-m", "loss@1=0.5", "-t", "a=b").stdout.strip()
     res = cli("run", "show", run_id[:10])

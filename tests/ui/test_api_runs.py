@@ -71,6 +71,7 @@ def test_nan_metrics_are_strict_json_strings(client):
     ({"sortt": "name"}, "sortt"),
     ({"filter": "x" * 5000}, "filter"),
     ({"filter": "name == '\x00'"}, "filter"),
+    ({"filter": "(" * 500 + "metrics.acc > 1" + ")" * 500}, "filter"),  # a usage error, not a RecursionError
 ])
 def test_every_bad_parameter_is_a_400_json_error(client, query, parameter):
     resp = client.get("/api/runs", params=query)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import List, Optional
 
 import typer
@@ -30,11 +31,14 @@ def human(size: int | None) -> str:
 @app.command("add")
 def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."),
         jobs: int = JOBS,
+        follow_links: bool = typer.Option(False, "--follow-links",
+                                          help="Store the content of symlinks that leave the repository "
+                                               "(refused otherwise)."),
         as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Hash files or folders into the store and write PATH.mlctl pointers."""
     from mlctl.data.add import add as run
 
-    result = run(common.repo(), paths, jobs=jobs or None, progress=render.progress)
+    result = run(common.repo(), paths, jobs=jobs or None, progress=render.progress, follow_links=follow_links)
     for warning in result.warnings:
         render.warn(warning)
     if as_json:
@@ -44,7 +48,8 @@ def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."
         same = " (unchanged)" if p.path in result.unchanged else ""
         files = "1 file" if p.nfiles == 1 else f"{p.nfiles} files"
         render.info(f"{p.path}: {files}, {human(p.size)} -> {p.pointer_path}{same}")
-    render.info("commit the pointers: git add " + " ".join(p.pointer_path for p in result.pointers))
+    committed = [p.pointer_path for p in result.pointers] + result.gitignores
+    render.info("commit the pointers: git add " + " ".join(shlex.quote(path) for path in committed))
     return 0
 
 
