@@ -120,3 +120,11 @@ def sample(repo):
         "model.bin": b"\x00weights\x01" * 100,
     })
     return repo
+
+
+@pytest.fixture
+def as_non_root(monkeypatch):
+    """Link modes as an ordinary user sees them (the suite often runs as root, which gets
+    copies instead: see test_root_gets_copies_not_links); a process cannot be non-root for
+    one test and root again after it."""
+    monkeypatch.setattr("mlctl.data.links.running_as_root", lambda: False)

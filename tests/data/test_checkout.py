@@ -115,14 +115,6 @@ def test_corrupt_object_never_lands(cli, added):
         assert [p.name for p in added.root.iterdir() if ".tmp-" in p.name] == []
 
 
-@pytest.fixture
-def as_non_root(monkeypatch):
-    """Link modes as an ordinary user sees them (the suite often runs as root, which gets
-    copies instead: see test_root_gets_copies_not_links); a process cannot be non-root for
-    one test and root again after it."""
-    monkeypatch.setattr("mlctl.data.links.running_as_root", lambda: False)
-
-
 @pytest.mark.parametrize("link", ["hardlink", "symlink"])
 def test_link_modes_share_the_store_read_only(cli, added, link, as_non_root):
     before = snapshot(added)

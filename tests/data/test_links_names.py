@@ -104,7 +104,8 @@ def test_a_chain_of_links_that_climbs_out_is_removed_and_exit_3(cli, repo):
     assert not os.path.lexists(repo.root / "d" / "z") and not os.path.lexists(repo.root / "d" / "a" / "b" / "up")
 
 
-def test_symlink_checkouts_into_a_store_outside_the_repository_can_be_added_again(cli, tmp_path, monkeypatch):
+def test_symlink_checkouts_into_a_store_outside_the_repository_can_be_added_again(cli, tmp_path, monkeypatch,
+                                                                              as_non_root):
     work, store = tmp_path / "ws", tmp_path / "elsewhere" / "store"
     (work / "d").mkdir(parents=True)
     (work / "d" / "a.txt").write_text("a\n")
