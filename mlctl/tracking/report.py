@@ -66,6 +66,8 @@ def show_lines(run: Run, point_counts: dict[str, int]) -> list[tuple[str, object
     ]
     if run.parent_id:
         lines.append(("parent", run.parent_id))
+    if env.get("error"):
+        lines.append(("error", env["error"]))
     if run.origin:
         lines.append(("pulled from", run.origin))
     lines += _section("params", run.params)

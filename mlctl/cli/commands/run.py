@@ -48,6 +48,8 @@ def _log_command(repo, spec, command: list[str], id_file: str | None, as_json: b
         raise UsageError("--json cannot be used with a command (its stdout passes through)",
                          hint="use --id-file and `mlctl run show ID --json`")
     result = run_command(repo, spec, command, id_file=id_file)
+    if result.error:
+        render.error_line(result.error)
     for problem in result.problems:
         render.error_line(problem)
     render.info(f"mlctl: run {result.run_id} {result.status} (exit {result.exit_code}, {result.duration:.1f}s)")
