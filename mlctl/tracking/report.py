@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from mlctl.errors import UsageError
+from mlctl.tracking import query
 from mlctl.tracking.run import Run
 
 BASE_COLUMNS = ("id", "experiment", "name", "status", "started", "duration")
@@ -24,12 +26,29 @@ def duration_text(seconds: float | None) -> str | None:
 
 
 def list_columns(runs: list[Run], chosen: list[str] | None = None) -> list[str]:
-    """The table's columns: attributes, then every param and metric the runs have."""
+    """The table's columns: attributes, then every param and metric the runs have; or
+    the ``chosen`` ones, checked as sort keys are (an unknown one is exit 2, not a
+    column of ``-``) and spelled canonically (``param.C`` -> ``params.C``)."""
     if chosen:
-        return chosen
+        return [check_column(column) for column in chosen]
     params = sorted({k for run in runs for k in run.params})
     metrics = sorted({k for run in runs for k in run.metrics})
     return [*BASE_COLUMNS, *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics)]
+
+
+def check_column(column: str) -> str:
+    if column in BASE_COLUMNS:
+        return column
+    try:
+        parser = query.Parser(column)
+        if parser.tok.kind != "field" or parser.tokens[1].kind != "end":
+            raise UsageError("not a field")
+        field = parser.parse_field()
+    except UsageError:
+        raise UsageError(f"unknown column {column!r}",
+                         hint=f"use {', '.join(BASE_COLUMNS)}, an attribute (status, exit_code, commit, ...), "
+                              "params.KEY, metrics.KEY or tags.KEY") from None
+    return field.key if field.scope == "attributes" else str(field)
 
 
 def cell(run: Run, column: str):
@@ -42,6 +61,8 @@ def cell(run: Run, column: str):
         return getattr(run, scope).get(key)
     if column in ("git_commit", "commit"):
         return run.git["commit"]
+    if column in ("git_dirty", "dirty"):
+        return run.git["dirty"]
     return getattr(run, column, None)
 
 
@@ -105,7 +126,7 @@ def compare_rows(result: dict) -> tuple[list[str], list[list]]:
     ids = result["runs"]
     columns = ["", "", *(i[:10] for i in ids)]
     rows = []
-    for section in ("attributes", "params", "metrics"):
+    for section in ("attributes", "params", "metrics", "tags"):
         items = result[section]
         if not items:
             continue

@@ -116,6 +116,16 @@ def test_list_bad_filter_points_at_the_token(cli, repo):
     _one_error_line(res, "unknown attribute 'nonsense'")
 
 
+def test_list_columns_are_checked_like_sort_keys(cli, repo):
+    cli("run", "log", "-p", "C=1", "-t", "team=ml", "-m", "acc=1")
+    for bad in ("bogus", "nope.C", "metrics.", "a b"):
+        _one_error_line(cli("run", "list", "--columns", f"id,{bad}"), f"unknown column {bad!r}")
+    res = cli("run", "list", "--columns", "status,param.C,tags.team,exit_code,dirty")
+    assert res.exit_code == 0
+    assert res.stdout.split() == ["status", "params.C", "tags.team", "exit_code", "git_dirty",
+                                  "finished", "1", "ml", "-", "no"]
+
+
 def test_show_and_metric_history(cli, repo):
     run_id = cli("run", "log", "-p", "C=1", "-m", "loss@0=1", "-m", "loss@1=0.5", "-t", "a=b").stdout.strip()
     res = cli("run", "show", run_id[:10])
@@ -160,6 +170,18 @@ def test_compare_table_json_and_plots(cli, repo, tmp_path):
     _one_error_line(cli("run", "compare", a, b, "--plot", tmp_path / "x.jpg"), "use a .png, .html or .svg")
     _one_error_line(cli("run", "compare", a, b, "--plot", page, "--metric", "nope"), "no run has metric nope")
     _one_error_line(cli("run", "compare", a), "at least two runs")
+
+
+def test_compare_shows_tags_as_the_dashboard_does(cli, repo):
+    a = cli("run", "log", "-t", "team=ml", "-t", "stage=dev").stdout.strip()
+    b = cli("run", "log", "-t", "team=ml", "-t", "stage=prod").stdout.strip()
+    tags = {t["key"]: t for t in cli("run", "compare", a, b, "--json").json()["tags"]}
+    assert tags == {"stage": {"key": "stage", "values": ["dev", "prod"], "differs": True},
+                    "team": {"key": "team", "values": ["ml", "ml"], "differs": False}}
+    lines = cli("run", "compare", a, b).stdout.splitlines()
+    assert "tags:" in lines[lines.index(next(line for line in lines if "tags:" in line))]
+    assert any(line.startswith("*") and "stage" in line and "prod" in line for line in lines)
+    assert any("team" in line and not line.startswith("*") for line in lines)
 
 
 def test_tag_delete_restore_purge(cli, repo):
