@@ -66,8 +66,6 @@ class Columns:
         self.name_set = frozenset(self.names)
         self.getter = operator.itemgetter(*self.names) if self.names else (lambda r: ())
         self.numeric = all(k in ("int", "float", "bool") for k in self.kinds)
-        self.int_cols = [i for i, k in enumerate(self.kinds) if k in ("int", "bool")]
-        self.bool_cols = [i for i, k in enumerate(self.kinds) if k == "bool"]
 
     @classmethod
     def from_signature(cls, signature: dict | None, model_order: list[str] | None = None,
