@@ -92,6 +92,9 @@ def _execute(repo, run_id: str, argv: list[str], out, err) -> tuple[int, dict]:
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except FileNotFoundError:
+        if os.sep in argv[0] and os.path.isfile(argv[0]):  # the file is there, its #! interpreter is not
+            raise _CannotStart(NOT_EXECUTABLE, f"command is not executable: {argv[0]} "
+                                               "(its #! interpreter was not found)") from None
         raise _CannotStart(NOT_FOUND, f"command not found: {argv[0]}") from None
     except OSError as exc:  # no permission, a folder, no interpreter line (ENOEXEC)
         raise _CannotStart(NOT_EXECUTABLE, f"command is not executable: {argv[0]} ({exc.strerror})") from None

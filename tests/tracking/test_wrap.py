@@ -114,10 +114,13 @@ def test_artifact_written_by_the_command(repo, tmp_path):
 def test_a_command_that_cannot_start_exits_127_or_126_and_is_a_failed_run(cli, repo, tmp_path):
     # like `time` and `env`: 127 not found, 126 found but not executable; the attempt is a run
     (tmp_path / "plain.txt").write_text("not a program")
+    (tmp_path / "orphan.sh").write_text("#!/no/such/interpreter\n")
+    (tmp_path / "orphan.sh").chmod(0o755)
     cases = [("definitely-not-a-command-xyz", 127, "command not found: definitely-not-a-command-xyz"),
              (str(tmp_path / "missing"), 127, "command not found: "),
              (str(tmp_path / "plain.txt"), 126, "command is not executable: "),
-             (str(tmp_path), 126, "command is not executable: ")]
+             (str(tmp_path), 126, "command is not executable: "),
+             (str(tmp_path / "orphan.sh"), 126, "command is not executable: ")]
     for program, code, reason in cases:
         res = cli("run", "log", "-e", "exp", "--id-file", str(tmp_path / "id"), "--", program, "arg")
         assert res.exit_code == code, (program, res.stderr)
