@@ -26,14 +26,19 @@ def duration_text(seconds: float | None) -> str | None:
 
 
 def list_columns(runs: list[Run], chosen: list[str] | None = None) -> list[str]:
-    """The table's columns: attributes, then every param and metric the runs have; or
-    the ``chosen`` ones, checked as sort keys are (an unknown one is exit 2, not a
-    column of ``-``) and spelled canonically (``param.C`` -> ``params.C``)."""
+    """The table's columns: the ``chosen`` ones (see check_columns), else attributes, then
+    every param and metric the runs have."""
     if chosen:
-        return [check_column(column) for column in chosen]
+        return chosen
     params = sorted({k for run in runs for k in run.params})
     metrics = sorted({k for run in runs for k in run.metrics})
     return [*BASE_COLUMNS, *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics)]
+
+
+def check_columns(text: str) -> list[str]:
+    """``--columns id,params.C``: each checked as sort keys are (an unknown one is exit 2,
+    not a column of ``-``) and spelled canonically (``param.C`` -> ``params.C``)."""
+    return [check_column(c.strip()) for c in text.split(",") if c.strip()]
 
 
 def check_column(column: str) -> str:
