@@ -5,8 +5,8 @@ How the patching stays lazy: ``autolog()`` patches the estimator classes of the 
 modules already imported, and puts an import hook in ``sys.meta_path`` that patches the
 classes of every sklearn module imported afterwards, right after it runs. So ``import
 mlctl; mlctl.autolog()`` imports nothing heavy, and a class is patched whenever its module
-is loaded, before or after the call. Patching wraps the ``fit`` that a class defines
-itself (as MLflow's autolog does); ``autolog(disable=True)`` puts every original back and
+is loaded, before or after the call. Patching wraps the ``fit``, ``fit_transform`` and
+``fit_predict`` that a class defines itself (as MLflow's autolog does); ``autolog(disable=True)`` puts every original back and
 removes the hook. What a patched fit records is in autolog_sklearn.py.
 """
 
@@ -17,7 +17,7 @@ import importlib.abc
 import sys
 import threading
 
-FIT_METHODS = ("fit",)
+FIT_METHODS = ("fit", "fit_transform", "fit_predict")  # as MLflow patches them
 _patched: dict[tuple[type, str], object] = {}  # (class, method) -> the original function
 _lock = threading.RLock()
 settings: dict = {}
@@ -62,7 +62,7 @@ def _is_sklearn(name: str) -> bool:
 
 
 def patch_module(module) -> None:
-    """Wrap ``fit`` on every estimator class this module defines."""
+    """Wrap the fit methods of every estimator class this module defines."""
     base = getattr(sys.modules.get("sklearn.base"), "BaseEstimator", None)
     if base is None:  # sklearn.base is still loading: no estimator is defined yet
         return

@@ -154,3 +154,16 @@ def test_sklearn_is_imported_only_by_the_program_and_then_patched(repo):
     [run] = runs(repo)
     assert run.params["max_depth"] == 2 and run.metrics["training_accuracy_score"] == 1.0
     assert run.tags["estimator_name"] == "DecisionTreeClassifier" and "model/model.pkl" in run.artifacts
+
+
+def test_fit_transform_and_fit_predict_are_fits_too(autologging):
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    X, _y = iris()
+    PCA(n_components=2).fit_transform(X)  # PCA defines fit_transform without calling fit
+    KMeans(n_clusters=3, n_init=1, random_state=0).fit_predict(X)  # fit_predict calls fit: one run
+    first, second = runs(autologging)
+    assert first.tags["estimator_name"] == "PCA" and first.params["n_components"] == 2
+    assert second.tags["estimator_name"] == "KMeans" and second.params["n_clusters"] == 3
+    assert "model/model.pkl" in second.artifacts
