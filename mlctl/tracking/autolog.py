@@ -18,7 +18,10 @@ import sys
 import threading
 
 FIT_METHODS = ("fit", "fit_transform", "fit_predict")  # as MLflow patches them
-_patched: dict[tuple[type, str], object] = {}  # (class, method) -> the original function
+# model-selection helpers whose many fits are an evaluation, not models to record (as in MLflow)
+UNLOGGED_HELPERS = ("cross_validate", "cross_val_predict", "cross_val_score", "learning_curve",
+                    "permutation_test_score", "validation_curve")
+_patched: dict[tuple[object, str], object] = {}  # (class or module, name) -> the original function
 _lock = threading.RLock()
 settings: dict = {}
 
@@ -70,6 +73,9 @@ def patch_module(module) -> None:
         if isinstance(value, type) and value.__module__ == module.__name__ and issubclass(value, base):
             for method in FIT_METHODS:
                 _patch(value, method)
+    if module.__name__.startswith("sklearn.model_selection"):
+        for name in UNLOGGED_HELPERS:
+            _patch_helper(module, name)
 
 
 def _patch(cls: type, method: str) -> None:
@@ -85,6 +91,22 @@ def _patch(cls: type, method: str) -> None:
     fit._mlctl_autolog = True
     _patched[(cls, method)] = original
     setattr(cls, method, fit)
+
+
+def _patch_helper(module, name: str) -> None:
+    """``cross_val_score`` and friends run without recording their fits."""
+    original = vars(module).get(name)
+    if original is None or getattr(original, "_mlctl_autolog", False) or not callable(original):
+        return
+    from mlctl.tracking import autolog_sklearn
+
+    @functools.wraps(original)
+    def helper(*args, **kwargs):
+        return autolog_sklearn.unlogged(original, args, kwargs)
+
+    helper._mlctl_autolog = True
+    _patched[(module, name)] = original
+    setattr(module, name, helper)
 
 
 class _SklearnImportHook(importlib.abc.MetaPathFinder):

@@ -44,6 +44,15 @@ def logged_fit(original, estimator, args: tuple, kwargs: dict, settings: dict):
         _inside_fit.reset(token)
 
 
+def unlogged(original, args: tuple, kwargs: dict):
+    """Run ``original`` (cross_val_score ...) with its fits not recorded."""
+    token = _inside_fit.set(True)
+    try:
+        return original(*args, **kwargs)
+    finally:
+        _inside_fit.reset(token)
+
+
 def _outermost_fit(original, estimator, args, kwargs, settings):
     from mlctl.tracking.api import active_run
 

@@ -111,11 +111,13 @@ def test_a_failing_fit_is_a_failed_run_and_the_error_reaches_the_caller(autologg
 def test_disable_puts_the_original_fit_back(repo):
     from sklearn.linear_model import LogisticRegression
 
-    original = LogisticRegression.fit
+    from sklearn import model_selection
+
+    original, helper = LogisticRegression.fit, model_selection.cross_val_score
     mlctl.autolog()
-    assert LogisticRegression.fit is not original
+    assert LogisticRegression.fit is not original and model_selection.cross_val_score is not helper
     mlctl.autolog(disable=True)
-    assert LogisticRegression.fit is original
+    assert LogisticRegression.fit is original and model_selection.cross_val_score is helper
     assert not any(type(f).__name__ == "_SklearnImportHook" for f in sys.meta_path)
     X, y = iris()
     LogisticRegression(max_iter=300).fit(X, y)
@@ -167,3 +169,14 @@ def test_fit_transform_and_fit_predict_are_fits_too(autologging):
     assert first.tags["estimator_name"] == "PCA" and first.params["n_components"] == 2
     assert second.tags["estimator_name"] == "KMeans" and second.params["n_clusters"] == 3
     assert "model/model.pkl" in second.artifacts
+
+
+def test_cross_validation_helpers_record_no_runs(autologging):
+    from sklearn import model_selection
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = iris()
+    scores = model_selection.cross_val_score(LogisticRegression(max_iter=300), X, y, cv=3)
+    assert len(scores) == 3 and runs(autologging) == []  # as MLflow: an evaluation, not 3 models
+    LogisticRegression(max_iter=300).fit(X, y)
+    assert len(runs(autologging)) == 1
