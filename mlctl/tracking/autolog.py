@@ -96,7 +96,12 @@ def _patch(cls: type, method: str) -> None:
 def _patch_helper(module, name: str) -> None:
     """``cross_val_score`` and friends run without recording their fits."""
     original = vars(module).get(name)
-    if original is None or getattr(original, "_mlctl_autolog", False) or not callable(original):
+    if getattr(original, "_mlctl_autolog", False):
+        # re-exported wrapper (``from ._validation import cross_val_score`` ran after
+        # _validation was patched): remember it too, so that disabling restores it here
+        _patched.setdefault((module, name), original.__wrapped__)
+        return
+    if original is None or not callable(original):
         return
     from mlctl.tracking import autolog_sklearn
 

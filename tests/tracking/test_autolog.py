@@ -149,6 +149,12 @@ def test_sklearn_is_imported_only_by_the_program_and_then_patched(repo):
         DecisionTreeClassifier(max_depth=2).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
         from sklearn.datasets import load_iris   # package data still loads through the hook
         load_iris()
+        import sklearn.model_selection           # patched as it loads, restored on disable
+        assert getattr(sklearn.model_selection.cross_val_score, "_mlctl_autolog", False)
+        mlctl.autolog(disable=True)
+        for module in (sklearn.model_selection, sklearn.model_selection._validation):
+            assert not hasattr(module.cross_val_score, "_mlctl_autolog"), module
+        assert not hasattr(DecisionTreeClassifier.fit, "_mlctl_autolog")
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=repo.root, capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(PROJECT)), timeout=120)
