@@ -200,7 +200,7 @@ def _shorten(items: list[str], limit: int = 10) -> str:
 def describe(signature: dict | None) -> str:
     if not signature:
         return "unknown"
-    cols = ", ".join(f"{c['name']}:{c['type']}" for c in signature["inputs"])
+    cols = ", ".join(f"{c['name']}:{c['type']}{'?' if c.get('nullable') else ''}" for c in signature["inputs"])
     out = (signature.get("output") or {}).get("type") or "unknown"
     return f"({cols}) -> {out}"
 

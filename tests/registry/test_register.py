@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from mlctl.errors import NotFoundError, UsageError
-from mlctl.registry import versions
+from mlctl.registry import signatures, versions
 from tests.registry.util import objects, pickle_bytes, refs_snapshot
 
 
@@ -66,6 +66,7 @@ def test_signature_marks_the_columns_where_the_data_had_gaps_nullable(repo, mode
         v = versions.register(repo, "churn", model_files / "good.pkl", example=example)
         nullable = {c["name"]: c.get("nullable", False) for c in v.signature["inputs"]}
         assert nullable == {"tenure": False, "charges": True, "calls": False}, example
+        assert "charges:double?" in signatures.describe(v.signature) and "tenure:long," in signatures.describe(v.signature)
 
 
 def test_signature_for_a_model_fitted_on_numpy_needs_the_target(repo, model_files, data_files):
