@@ -10,8 +10,8 @@ InputError naming the column, which the app turns into a 400.
 from __future__ import annotations
 
 import operator
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -61,7 +61,7 @@ class Columns:
         self.nullable = list(self.nullable or [False] * len(self.names))
         self.checks = [ColumnCheck(k, n, t) for k, n, t in
                        zip(self.kinds, self.nullable, self.type_names or [None] * len(self.names))]
-        self.fast = NumericScreen(self.checks) if self.names else None
+        self.fast = NumericScreen(self.checks)
         self.index = {n: i for i, n in enumerate(self.names)}
         self.name_set = frozenset(self.names)
         self.getter = operator.itemgetter(*self.names) if self.names else (lambda r: ())

@@ -180,8 +180,8 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
 
     A run started inside another active run records it as its parent and, unless
     ``experiment`` is given, goes into the parent's experiment (as MLflow's nested runs
-    do). ``data`` names
-    the tracked data paths the run uses; without it every tracked pointer is recorded."""
+    do). ``data`` names the tracked data paths the run uses; without it every tracked
+    pointer is recorded."""
     from mlctl.tracking import capture, writes
 
     repo = _resolve_repo(repo)
