@@ -186,3 +186,21 @@ def test_cross_validation_helpers_record_no_runs(autologging):
     assert len(scores) == 3 and runs(autologging) == []  # as MLflow: an evaluation, not 3 models
     LogisticRegression(max_iter=300).fit(X, y)
     assert len(runs(autologging)) == 1
+
+
+def test_under_run_log_the_fit_logs_into_the_wrapped_run(repo, tmp_path):
+    from tests.conftest import run_mlctl
+
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent("""
+        import mlctl
+        mlctl.autolog()
+        from sklearn.tree import DecisionTreeRegressor
+        DecisionTreeRegressor(max_depth=3).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 4.0])
+    """))
+    proc = run_mlctl("run", "log", "-e", "wrapped", "--id-file", tmp_path / "id", "--", sys.executable, script,
+                     cwd=repo.root)
+    assert proc.returncode == 0, proc.stderr
+    [run] = runs(repo)
+    assert run.id == (tmp_path / "id").read_text().strip() and run.experiment == "wrapped"
+    assert run.params["max_depth"] == 3 and run.metrics["training_r2_score"] == 1.0
