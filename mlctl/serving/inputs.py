@@ -247,4 +247,9 @@ def _column(values: list, name: str, kind: str):
             raise InputError(f"column '{name}' expects a date/time", name) from None
     if None in values:  # a nullable column with a gap: floats, the gap NaN
         return np.array(values, dtype=np.float64)
-    return np.array(values, dtype={"int": np.int64, "bool": bool}.get(kind, np.float64))
+    if kind == "int":
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:  # a uint64 column past int64 (its range was checked)
+            return np.array(values, dtype=np.uint64)
+    return np.array(values, dtype=bool if kind == "bool" else np.float64)

@@ -126,6 +126,10 @@ def test_integral_floats_and_the_edges_of_the_range_are_integers():
     assert X[:, 0].tolist() == [3.0, float(2 ** 63 - 1), float(-(2 ** 63))] and X[:, 2].tolist() == [1, 0, 1]
     frame = to_frame([[3.0, 5, False]], cols)
     assert str(frame["age"].dtype) == "int64" and frame["age"].tolist() == [3] and frame["flag"].tolist() == [False]
+    big = Columns.from_signature({"inputs": [{"name": "id", "type": "uint64"}, {"name": "name", "type": "string"}]})
+    assert to_frame([[2 ** 64 - 1, "a"]], big)["id"].tolist() == [2 ** 64 - 1]
+    with pytest.raises(InputError, match="column 'id' expects an integer, got -1"):
+        to_frame([[-1, "a"]], big)
     with pytest.raises(InputError, match="column 'age' expects an integer, got 9.3e\\+18"):
         to_array([[9.3e18, 1, 1]], cols)
 
