@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 _LAZY_API = {
     "start_run": "mlctl.tracking.api",
     "active_run": "mlctl.tracking.api",
+    "autolog": "mlctl.tracking.autolog",
 }
 
 

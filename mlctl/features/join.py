@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlctl.errors import UsageError
 from mlctl.features import definitions, lineage, pit, selection
+from mlctl.features.output import output_format, write_table
 from mlctl.features.sources import check_view_columns, file_format, key_values, read_table, read_view, timestamps_ns
 from mlctl.store.hashing import hash_file
 
@@ -25,14 +26,16 @@ class JoinResult:
     columns: list[str]
     record_id: str
     matched: dict = field(default_factory=dict)  # view -> entity rows that got values
+    format: str = "parquet"  # from the output's extension
 
     def to_json(self) -> dict:
         return {"output": self.output, "rows": self.rows, "columns": self.columns,
-                "record": self.record_id, "matched": self.matched}
+                "record": self.record_id, "matched": self.matched, "format": self.format}
 
 
 def join(repo, entity_file: str | os.PathLike, features, output: str | os.PathLike, *,
          full_names: bool = False, timestamp_column: str = "event_timestamp") -> JoinResult:
+    fmt = output_format(output)  # before the work: an unknown extension is exit 2
     defs = definitions.load(repo.root)
     chosen = selection.parse(defs, features, full_names)
     for view in chosen.views:
@@ -49,8 +52,9 @@ def join(repo, entity_file: str | os.PathLike, features, output: str | os.PathLi
         matched[view.name] = count
     record_id = _record(repo, defs, chosen, entity_path, output, len(entities), timestamp_column)
     table = _assemble(entities, columns, names, record_id)
-    _write_parquet(table, Path(output))
-    return JoinResult(lineage.display_path(repo, output), len(entities), table.column_names, record_id, matched)
+    write_table(table, output, fmt)
+    return JoinResult(lineage.display_path(repo, output), len(entities), table.column_names, record_id, matched,
+                      fmt)
 
 
 def _read_entities(path: Path):
@@ -131,17 +135,3 @@ def _assemble(entities, columns, names, record_id):
     metadata.pop(b"pandas", None)  # it would describe the entity columns only
     metadata[lineage.METADATA_KEY] = record_id.encode()
     return table.replace_schema_metadata(metadata)
-
-
-def _write_parquet(table, output: Path) -> None:
-    import pyarrow.parquet as pq
-
-    from mlctl.store.atomic import atomic_writer
-
-    if output.is_dir():
-        raise UsageError(f"output {output} is a directory")
-    try:
-        with atomic_writer(output, "wb") as f:
-            pq.write_table(table, f)
-    except FileNotFoundError:
-        raise UsageError(f"cannot write {output}: its folder does not exist") from None

@@ -102,10 +102,7 @@ def _yaml_problem(exc) -> str:
 
 
 def _validate(data: dict, where: str) -> DriftConfig:
-    unknown = set(data) - TOP_KEYS
-    if unknown:
-        raise UsageError(f"unknown drift config key(s) in {where}: {', '.join(sorted(unknown))}",
-                         hint=f"known keys: {', '.join(sorted(TOP_KEYS))}")
+    _check_keys(data, TOP_KEYS, "drift config key(s)", where)
     cfg = DriftConfig(
         method=methods.check_method(str(data.get("method", "auto")), f"{where}: method"),
         threshold=_number(data.get("threshold"), "threshold", where),
@@ -121,6 +118,19 @@ def _validate(data: dict, where: str) -> DriftConfig:
     if cfg.bins < 2:
         raise UsageError(f"bins must be at least 2 in {where}")
     return cfg
+
+
+def _check_keys(data: dict, known: set, what: str, where: str) -> None:
+    """Name every unknown key (a typo such as ``threshhold``), with the closest known one."""
+    import difflib
+
+    unknown = sorted(str(k) for k in set(data) - known)
+    if not unknown:
+        return
+    guesses = [g for k in unknown for g in difflib.get_close_matches(k, known, n=1)]
+    hint = f"did you mean {', '.join(guesses)}? " if guesses else ""
+    raise UsageError(f"unknown {what} in {where}: {', '.join(unknown)}",
+                     hint=f"{hint}known keys: {', '.join(sorted(known))}")
 
 
 def _number(value, key: str, where: str) -> float | None:
@@ -161,9 +171,10 @@ def _columns(value, where: str) -> dict[str, dict]:
     out = {}
     for name, settings in value.items():
         settings = settings or {}
-        if not isinstance(settings, dict) or set(settings) - COLUMN_KEYS:
+        if not isinstance(settings, dict):
             raise UsageError(f"column {name!r} in {where}: settings must be a mapping of "
                              f"{', '.join(sorted(COLUMN_KEYS))}")
+        _check_keys(settings, COLUMN_KEYS, f"key(s) under columns.{name}", where)
         if "method" in settings:
             methods.check_method(str(settings["method"]), f"{where}: columns.{name}.method")
         if settings.get("kind") not in (None, NUMERIC, CATEGORICAL):

@@ -1,7 +1,11 @@
 """Signatures: the model's input columns and their types, and its output type.
 
-    {"inputs": [{"name": "tenure", "type": "long"}, ...], "output": {"type": "string"} | null,
-     "source": "example" | "run data" | "mlflow" | "model"}
+    {"inputs": [{"name": "tenure", "type": "long"}, {"name": "bmi", "type": "double", "nullable": true}, ...],
+     "output": {"type": "string"} | null, "source": "example" | "run data" | "mlflow" | "model"}
+
+``nullable`` is present (true) on a column where the data had missing values: serving then
+lets a request leave it null (NaN) there; elsewhere a null is a 400 unless the model is
+known to accept NaN (see mlctl/serving/checks.py).
 
 Types use MLflow's names (double, float, long, integer, boolean, string, datetime, binary)
 plus ``any`` when only the name is known. They are inferred the way pandas would read the
@@ -58,8 +62,30 @@ def _parquet_columns(path: Path) -> list[dict]:
         schema = pq.read_schema(path)
     except (pyarrow.lib.ArrowException, OSError) as exc:
         raise UsageError(f"{path.name} is not a readable parquet file: {str(exc).splitlines()[0]}") from None
-    return [{"name": f.name, "type": _arrow_type(f.type)} for f in schema
+    with_nulls = _parquet_columns_with_nulls(path)
+    return [_spec(f.name, _arrow_type(f.type), f.name in with_nulls) for f in schema
             if not f.name.startswith("__index_level_")]
+
+
+def _spec(name: str, type_name: str, nullable: bool) -> dict:
+    return {"name": name, "type": type_name, **({"nullable": True} if nullable else {})}
+
+
+def _parquet_columns_with_nulls(path: Path) -> set[str]:
+    """Columns whose row-group statistics count a null (the footer only; a column
+    without statistics counts as having nulls, the safe side for serving)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    found = set()
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            stats = column.statistics
+            if stats is None or not stats.has_null_count or stats.null_count > 0:
+                found.add(column.path_in_schema.split(".")[0])
+    return found
 
 
 def _arrow_type(t) -> str:
@@ -90,7 +116,7 @@ def _csv_columns(path: Path, delimiter: str) -> list[dict]:
                 break
             for kind, value in zip(kinds, row):
                 kind.see(value)
-    return [{"name": name, "type": kind.type()} for name, kind in zip(header, kinds)]
+    return [_spec(name, kind.type(), kind.na) for name, kind in zip(header, kinds)]
 
 
 class _Kind:
@@ -174,7 +200,7 @@ def _shorten(items: list[str], limit: int = 10) -> str:
 def describe(signature: dict | None) -> str:
     if not signature:
         return "unknown"
-    cols = ", ".join(f"{c['name']}:{c['type']}" for c in signature["inputs"])
+    cols = ", ".join(f"{c['name']}:{c['type']}{'?' if c.get('nullable') else ''}" for c in signature["inputs"])
     out = (signature.get("output") or {}).get("type") or "unknown"
     return f"({cols}) -> {out}"
 

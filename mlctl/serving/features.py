@@ -6,8 +6,9 @@ from the store; the server looks up the rest (mlctl.features.get_online, one que
 view), adds them to the row, and validates the completed row against the signature as
 usual. A client may not send a feature the store provides (400 naming it): the store's
 value is the one the model was trained on. An entity the store does not know, or whose
-value expired (the view's ttl), gets null, which a float input reads as NaN and any other
-input refuses with a 400 naming the column.
+value expired (the view's ttl), gets null, which the signature check then treats as any
+null: NaN where the column is nullable or the model accepts NaN, else a 400 naming the
+column.
 """
 
 from __future__ import annotations

@@ -1,18 +1,22 @@
 """From a parsed JSON body to the model's input, checked against the signature.
 
 The fast path never builds a DataFrame: rows become one float64 numpy array in the
-model's column order, and types are checked on the whole array at once. A DataFrame is
-built only when the model needs one (string columns, or a model that selects columns by
-name). Every problem is an InputError naming the column, which the app turns into a 400.
+model's column order, after each column's values were checked against the signature by a
+checker built once per model (checks.py). A DataFrame is built only when the model needs
+one (string columns, or a model that selects columns by name). Every problem is an
+InputError naming the column, which the app turns into a 400.
 """
 
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
+
+from mlctl.serving.checks import NUMBERS, BadValue, ColumnCheck, NumericScreen
 
 KINDS = ("int", "float", "bool", "str", "datetime", "any")
 
@@ -50,30 +54,41 @@ class Columns:
     names: list[str]
     kinds: list[str]
     typed: bool = True  # False when the model came without a signature
+    nullable: list[bool] | None = None  # per column: may a value be null (default: no)
+    type_names: list[str] | None = None  # the signature's own type names (integer ranges)
 
     def __post_init__(self):
+        self.nullable = list(self.nullable or [False] * len(self.names))
+        self.checks = [ColumnCheck(k, n, t) for k, n, t in
+                       zip(self.kinds, self.nullable, self.type_names or [None] * len(self.names))]
+        self.fast = NumericScreen(self.checks)
         self.index = {n: i for i, n in enumerate(self.names)}
         self.name_set = frozenset(self.names)
         self.getter = operator.itemgetter(*self.names) if self.names else (lambda r: ())
         self.numeric = all(k in ("int", "float", "bool") for k in self.kinds)
-        self.int_cols = [i for i, k in enumerate(self.kinds) if k in ("int", "bool")]
-        self.bool_cols = [i for i, k in enumerate(self.kinds) if k == "bool"]
 
     @classmethod
-    def from_signature(cls, signature: dict | None, model_order: list[str] | None = None) -> "Columns":
+    def from_signature(cls, signature: dict | None, model_order: list[str] | None = None,
+                       accepts_nan: bool = False) -> "Columns":
+        """``accepts_nan``: the model is known to take missing values (checks.model_accepts_nan),
+        so every column may be null; otherwise only the columns the signature marks nullable."""
         inputs = (signature or {}).get("inputs") or []
         if not inputs:
             if model_order:
-                return cls(list(model_order), ["float"] * len(model_order), typed=False)
+                n = len(model_order)
+                return cls(list(model_order), ["float"] * n, typed=False, nullable=[accepts_nan] * n)
             raise ValueError("the model version has no signature and the model names no input columns")
-        kinds = {i["name"]: kind_of(i.get("type")) for i in inputs}
+        by_name = {i["name"]: i for i in inputs}
         names = [i["name"] for i in inputs]
         if model_order and set(model_order) == set(names):
             names = list(model_order)  # feed the array in the order the model was fitted on
-        return cls(names, [kinds[n] for n in names])
+        specs = [by_name[n] for n in names]
+        return cls(names, [kind_of(i.get("type")) for i in specs],
+                   nullable=[accepts_nan or bool(i.get("nullable")) for i in specs],
+                   type_names=[i.get("type") for i in specs])
 
     def to_json(self) -> list[dict]:
-        return [{"name": n, "kind": k} for n, k in zip(self.names, self.kinds)]
+        return [{"name": n, "kind": k, "nullable": z} for n, k, z in zip(self.names, self.kinds, self.nullable)]
 
 
 # -- request formats -> rows in column order -------------------------------------------------
@@ -170,63 +185,49 @@ def rows_from_columns(columns: Any, cols: Columns) -> list[list]:
 
 
 # -- rows -> model input ----------------------------------------------------------------------
-def to_array(rows: list[list], cols: Columns) -> np.ndarray:
-    """Rows of JSON scalars -> a float64 array, types checked column by column at C speed."""
-    try:
-        arr = np.array(rows)
-    except ValueError:  # ragged, or a list where a scalar belongs: find which
-        arr = _slow_numeric(rows, cols)
-    if arr.ndim != 2 or arr.shape[1] != len(cols.names) or arr.dtype.kind not in "fiub":
-        arr = _slow_numeric(rows, cols)
-    if arr.dtype.kind == "f" and cols.int_cols:
-        _check_integral(arr, cols)
-    if cols.bool_cols and arr.dtype.kind != "b":
-        _check_boolean(arr, cols)
-    return arr if arr.dtype == np.float64 else arr.astype(np.float64)
+def check_rows(rows: list, cols: Columns) -> None:
+    """Every row has one value per column and every value fits its column (checks.py)."""
+    _check_widths(rows, cols)
+    for name, check, values in zip(cols.names, cols.checks, zip(*rows)):
+        try:
+            check(values)
+        except BadValue as exc:
+            raise InputError(f"column '{name}' {exc.message}", name) from None
 
 
-def _slow_numeric(rows: list[list], cols: Columns) -> np.ndarray:
-    """Something in the rows is not a number: name the column (nulls are NaN in floats)."""
+def _check_widths(rows: list, cols: Columns) -> None:
     width = len(cols.names)
-    for row in rows:
-        if len(row) != width:
-            raise InputError(f"a row has {len(row)} values; the model takes {width} ({', '.join(cols.names)})")
-    for j, (name, kind) in enumerate(zip(cols.names, cols.kinds)):
-        for value in (r[j] for r in rows):
-            if value is None and kind in ("float", "any"):
-                continue
-            if not isinstance(value, (int, float)) or (kind == "bool" and value not in (0, 1)):
-                raise InputError(f"column '{name}' expects {_word(kind)}, got {_show(value)}", name)
+    try:
+        widths = set(map(len, rows))
+    except TypeError:
+        raise InputError(f"each row must hold {width} values ({', '.join(cols.names)})") from None
+    if widths != {width}:
+        bad = next(n for n in map(len, rows) if n != width)
+        raise InputError(f"a row has {bad} values; the model takes {width} ({', '.join(cols.names)})")
+
+
+def to_array(rows: list[list], cols: Columns) -> np.ndarray:
+    """Rows of JSON scalars -> a float64 array (null -> NaN where a column allows it).
+
+    The common request (nothing but numbers) is screened on the array itself; anything
+    else, or anything the screen is unsure of, goes through the exact per-column checks."""
+    _check_widths(rows, cols)
+    seen = set(map(type, chain.from_iterable(rows)))
+    if seen <= NUMBERS:
+        arr = np.array(rows, dtype=np.float64)
+        if cols.fast.passes(arr, seen):
+            return arr
+    check_rows(rows, cols)
     return np.array(rows, dtype=np.float64)
-
-
-def _check_boolean(arr: np.ndarray, cols: Columns) -> None:
-    sub = arr[:, cols.bool_cols]
-    bad = (sub != 0) & (sub != 1)
-    if bad.any():
-        row, j = map(int, np.argwhere(bad)[0])
-        name = cols.names[cols.bool_cols[j]]
-        raise InputError(f"column '{name}' expects true/false, got {_show(sub[row, j].item())}", name)
-
-
-def _check_integral(arr: np.ndarray, cols: Columns) -> None:
-    sub = arr[:, cols.int_cols]
-    bad = ~np.isfinite(sub) | (sub != np.floor(sub))
-    if bad.any():
-        row, j = map(int, np.argwhere(bad)[0])
-        name = cols.names[cols.int_cols[j]]
-        kind = cols.kinds[cols.int_cols[j]]
-        raise InputError(f"column '{name}' expects {_word(kind)}, got {_show(arr[row, cols.int_cols[j]].item())}", name)
 
 
 def to_frame(rows: list[list], cols: Columns):
     """Rows -> a DataFrame with each column checked and cast to its signature kind."""
     import pandas as pd
 
-    data = {}
-    for j, (name, kind) in enumerate(zip(cols.names, cols.kinds)):
-        values = [r[j] for r in rows]
-        data[name] = _column(values, name, kind)
+    check_rows(rows, cols)
+    data = {name: _column([r[j] for r in rows], name, kind)
+            for j, (name, kind) in enumerate(zip(cols.names, cols.kinds))}
     try:
         return pd.DataFrame(data, columns=cols.names)
     except ValueError as exc:
@@ -234,10 +235,8 @@ def to_frame(rows: list[list], cols: Columns):
 
 
 def _column(values: list, name: str, kind: str):
-    if kind == "str":
-        for v in values:
-            if v is not None and not isinstance(v, str):
-                raise InputError(f"column '{name}' expects a string, got {_show(v)}", name)
+    """Checked values -> the column the model gets (ints stay int64 unless a null is there)."""
+    if kind in ("str", "any"):
         return values
     if kind == "datetime":
         import pandas as pd
@@ -246,27 +245,11 @@ def _column(values: list, name: str, kind: str):
             return pd.to_datetime(values)
         except (ValueError, TypeError):
             raise InputError(f"column '{name}' expects a date/time", name) from None
-    if kind == "any":
-        return values
-    arr = to_array([[v] for v in values], Columns([name], [kind]))[:, 0]
-    if kind == "int" and not np.isnan(arr).any():
-        return arr.astype(np.int64)
-    if kind == "bool":
-        return arr.astype(bool)
-    return arr
-
-
-def _word(kind: str) -> str:
-    return {"int": "an integer", "float": "a number", "bool": "true/false", "str": "a string"}.get(kind, kind)
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return f"string {value[:40]!r}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return "an object" if isinstance(value, dict) else "a list"
-    return repr(value)
+    if None in values:  # a nullable column with a gap: floats, the gap NaN
+        return np.array(values, dtype=np.float64)
+    if kind == "int":
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:  # a uint64 column past int64 (its range was checked)
+            return np.array(values, dtype=np.uint64)
+    return np.array(values, dtype=bool if kind == "bool" else np.float64)

@@ -85,12 +85,14 @@ def choose_mode(model: Any, columns, flavor: str | None) -> str:
 def build_slot(model: Any, info: dict, role: str, loaded_at: float, raw: Any = None) -> ModelSlot:
     """``model`` answers predict(X); ``raw`` (default: model) is the fitted object whose
     ``feature_names_in_`` gives the column order the model was fitted with."""
+    from mlctl.serving.checks import model_accepts_nan
     from mlctl.serving.inputs import Columns
 
-    names = getattr(model if raw is None else raw, "feature_names_in_", None)
+    fitted = model if raw is None else raw
+    names = getattr(fitted, "feature_names_in_", None)
     order = [str(n) for n in names] if names is not None else None
     try:
-        columns = Columns.from_signature(info.get("signature"), order)
+        columns = Columns.from_signature(info.get("signature"), order, accepts_nan=model_accepts_nan(fitted))
     except ValueError as exc:
         raise UsageError(f"cannot serve {info['name']}:{info['version']}: {exc}",
                          hint="register it again with --example DATA so it has a signature") from None

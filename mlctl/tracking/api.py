@@ -29,9 +29,10 @@ MAX_BUFFERED_POINTS = 100_000  # past this, wake the flusher early to bound memo
 class ActiveRun:
     """A run this process is logging to. Use as a context manager, or call ``end()``."""
 
-    def __init__(self, repo, run_id: str, owner: bool, flush_interval: float):
+    def __init__(self, repo, run_id: str, owner: bool, flush_interval: float, experiment: str | None = None):
         self.repo = repo
         self._id = run_id
+        self.experiment = experiment  # where runs nested in this one go unless told otherwise
         self.owner = owner
         self.flush_interval = flush_interval
         self._mutex = threading.Lock()
@@ -177,9 +178,10 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
               data: list | None = None) -> ActiveRun:
     """Start a run (or join the one ``MLCTL_RUN_ID`` names, or resume ``run_id``).
 
-    A run started inside another active run records it as its parent. ``data`` names
-    the tracked data paths the run uses (``[]``: none); without it every tracked pointer is
-    recorded."""
+    A run started inside another active run records it as its parent and, unless
+    ``experiment`` is given, goes into the parent's experiment (as MLflow's nested runs
+    do). ``data`` names the tracked data paths the run uses (``[]``: none); without it
+    every tracked pointer is recorded."""
     from mlctl.tracking import capture, writes
 
     repo = _resolve_repo(repo)
@@ -193,11 +195,14 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
         if data:
             active.log_data(data)
     else:
-        parent = session.innermost().id if session.innermost() is not None else None
+        parent = session.innermost()
+        if parent is not None and experiment is None:
+            experiment = parent.experiment
         named = capture.named_data(repo, data) if data is not None else None  # [] records none
         run = writes.create_run(repo, experiment=experiment, name=name, params=params, tags=tags,
-                                parent_id=parent, data=named)
-        active = ActiveRun(repo, run.id, owner=True, flush_interval=_flush_interval(repo))
+                                parent_id=parent.id if parent is not None else None, data=named)
+        active = ActiveRun(repo, run.id, owner=True, flush_interval=_flush_interval(repo),
+                           experiment=run.experiment)
     session.register(active)
     return active
 
@@ -213,7 +218,7 @@ def _join(repo, ref: str, from_env: bool) -> ActiveRun:
         where = f" (named by {ENV_RUN_ID})" if from_env else ""
         raise NotFoundError(f"unknown run: {ref}{where}") from None
     owner = not from_env and resume_run(repo, run.id)
-    active = ActiveRun(repo, run.id, owner=owner, flush_interval=_flush_interval(repo))
+    active = ActiveRun(repo, run.id, owner=owner, flush_interval=_flush_interval(repo), experiment=run.experiment)
     active._next_step.update(next_steps(repo, run.id))
     if from_env:  # the interpreter that actually trains is the one worth recording
         env = capture.environment()

@@ -1,4 +1,4 @@
-"""``run compare``: attributes, params and latest metrics of several runs side by side,
+"""``run compare``: attributes, params, latest metrics and tags of several runs side by side,
 with every row whose values differ marked."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ ATTRIBUTE_ROWS = (
 
 
 def compare_runs(repo, refs: list[str]) -> dict:
-    """{"runs": [ids], "attributes"|"params"|"metrics": [{"key", "values", "differs"}]}."""
+    """{"runs": [ids], "attributes"|"params"|"metrics"|"tags": [{"key", "values", "differs"}]}."""
     if len(refs) < 2:
         raise UsageError("run compare needs at least two runs")
     runs = get_runs(repo, refs)
@@ -32,6 +32,7 @@ def compare_runs(repo, refs: list[str]) -> dict:
         "attributes": [_row(key, [get(run) for run in runs]) for key, get in ATTRIBUTE_ROWS],
         "params": _rows(runs, "params"),
         "metrics": _rows(runs, "metrics"),
+        "tags": _rows(runs, "tags"),  # as the dashboard's compare shows them
         "_runs": runs,
     }
 

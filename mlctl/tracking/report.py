@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from mlctl.errors import UsageError
+from mlctl.tracking import query
 from mlctl.tracking.run import Run
 
 BASE_COLUMNS = ("id", "experiment", "name", "status", "started", "duration")
@@ -24,12 +26,34 @@ def duration_text(seconds: float | None) -> str | None:
 
 
 def list_columns(runs: list[Run], chosen: list[str] | None = None) -> list[str]:
-    """The table's columns: attributes, then every param and metric the runs have."""
+    """The table's columns: the ``chosen`` ones (see check_columns), else attributes, then
+    every param and metric the runs have."""
     if chosen:
         return chosen
     params = sorted({k for run in runs for k in run.params})
     metrics = sorted({k for run in runs for k in run.metrics})
     return [*BASE_COLUMNS, *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics)]
+
+
+def check_columns(text: str) -> list[str]:
+    """``--columns id,params.C``: each checked as sort keys are (an unknown one is exit 2,
+    not a column of ``-``) and spelled canonically (``param.C`` -> ``params.C``)."""
+    return [check_column(c.strip()) for c in text.split(",") if c.strip()]
+
+
+def check_column(column: str) -> str:
+    if column in BASE_COLUMNS:
+        return column
+    try:
+        parser = query.Parser(column)
+        if parser.tok.kind != "field" or parser.tokens[1].kind != "end":
+            raise UsageError("not a field")
+        field = parser.parse_field()
+    except UsageError:
+        raise UsageError(f"unknown column {column!r}",
+                         hint=f"use {', '.join(BASE_COLUMNS)}, an attribute (status, exit_code, commit, ...), "
+                              "params.KEY, metrics.KEY or tags.KEY") from None
+    return field.key if field.scope == "attributes" else str(field)
 
 
 def cell(run: Run, column: str):
@@ -42,6 +66,8 @@ def cell(run: Run, column: str):
         return getattr(run, scope).get(key)
     if column in ("git_commit", "commit"):
         return run.git["commit"]
+    if column in ("git_dirty", "dirty"):
+        return run.git["dirty"]
     return getattr(run, column, None)
 
 
@@ -66,6 +92,8 @@ def show_lines(run: Run, point_counts: dict[str, int]) -> list[tuple[str, object
     ]
     if run.parent_id:
         lines.append(("parent", run.parent_id))
+    if env.get("error"):
+        lines.append(("error", env["error"]))
     if run.origin:
         lines.append(("pulled from", run.origin))
     lines += _section("params", run.params)
@@ -105,7 +133,7 @@ def compare_rows(result: dict, short: dict[str, str]) -> tuple[list[str], list[l
     ids = result["runs"]
     columns = ["", "", *(short.get(i, i) for i in ids)]
     rows = []
-    for section in ("attributes", "params", "metrics"):
+    for section in ("attributes", "params", "metrics", "tags"):
         items = result[section]
         if not items:
             continue

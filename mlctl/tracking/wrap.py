@@ -6,7 +6,9 @@ the same run. Its stdout and stderr pass through byte for byte (a tail of each i
 kept); Ctrl-C reaches the command and mlctl waits for it; SIGTERM is forwarded. Then the
 exit code, duration, metrics files written during the run and the named artifacts are
 recorded and the run is finished: ``finished`` on exit 0, ``failed`` otherwise,
-``killed`` when a signal ended the command.
+``killed`` when a signal ended the command. A command that cannot start is a run too, as
+``time`` and ``env`` see it: exit 127 when it is not found, 126 when it cannot be
+executed, the run ``failed`` with the reason in ``env.error``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,16 @@ class WrapResult:
     duration: float
     metrics_files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # mlctl input errors found afterwards
+    error: str | None = None  # why the command could not start
+
+
+NOT_FOUND, NOT_EXECUTABLE = 127, 126  # the shell's (and time's, env's) codes
+
+
+class _CannotStart(Exception):
+    def __init__(self, code: int, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
 
 
 def run_command(repo, spec: LogSpec, argv: list[str], id_file: str | None = None,
@@ -46,7 +58,6 @@ def run_command(repo, spec: LogSpec, argv: list[str], id_file: str | None = None
 
     if not argv:
         raise UsageError("no command given after --")
-    _check_executable(argv[0])
     data = capture.named_data(repo, spec.data) if spec.data else None
     run = writes.create_run(repo, experiment=spec.experiment, name=spec.name, params=spec.params,
                             tags=spec.tags, metrics=spec.metrics, data=data, command=_shell_join(argv))
@@ -55,6 +66,10 @@ def run_command(repo, spec: LogSpec, argv: list[str], id_file: str | None = None
             atomic_write_text(id_file, run.id + "\n")
         started = time.time()
         code, tails = _execute(repo, run.id, argv, stdout or sys.stdout, stderr or sys.stderr)
+    except _CannotStart as exc:
+        writes.finish_run(repo, run.id, status="failed", exit_code=exc.code,
+                          env={"error": exc.reason, "duration": 0.0})
+        return WrapResult(run.id, exc.code, "failed", 0.0, error=exc.reason)
     except BaseException:
         writes.finish_run(repo, run.id, status="failed")
         raise
@@ -64,19 +79,6 @@ def run_command(repo, spec: LogSpec, argv: list[str], id_file: str | None = None
     writes.finish_run(repo, run.id, status=result.status, exit_code=result.exit_code,
                       env={"output_tail": tails, "duration": duration})
     return result
-
-
-def _check_executable(program: str) -> None:
-    """Refuse a command that cannot start before any run is recorded for it."""
-    import shutil
-
-    if os.sep in program:
-        if not os.path.isfile(program):
-            raise UsageError(f"command not found: {program}")
-        if not os.access(program, os.X_OK):
-            raise UsageError(f"command is not executable: {program}")
-    elif shutil.which(program) is None:
-        raise UsageError(f"command not found: {program}")
 
 
 def _shell_join(argv: list[str]) -> str:
@@ -90,9 +92,12 @@ def _execute(repo, run_id: str, argv: list[str], out, err) -> tuple[int, dict]:
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except FileNotFoundError:
-        raise UsageError(f"command not found: {argv[0]}") from None
-    except PermissionError:
-        raise UsageError(f"command is not executable: {argv[0]}") from None
+        if os.sep in argv[0] and os.path.isfile(argv[0]):  # the file is there, its #! interpreter is not
+            raise _CannotStart(NOT_EXECUTABLE, f"command is not executable: {argv[0]} "
+                                               "(its #! interpreter was not found)") from None
+        raise _CannotStart(NOT_FOUND, f"command not found: {argv[0]}") from None
+    except OSError as exc:  # no permission, a folder, no interpreter line (ENOEXEC)
+        raise _CannotStart(NOT_EXECUTABLE, f"command is not executable: {argv[0]} ({exc.strerror})") from None
     pumps = [_Pump(proc.stdout, out), _Pump(proc.stderr, err)]
     previous = _forward_signals(proc)
     try:

@@ -211,3 +211,27 @@ def test_end_to_end_against_brute_force(feature_repo, rows, zone):
         ok = ok.sort_values(["event_timestamp", "created"], kind="stable")
         expected = ok["conv_rate"].iloc[-1] if len(ok) else None
         assert (pd.isna(got) and expected is None) or got == expected
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.jsonl", "out.json", "out.parquet"])
+def test_output_format_follows_the_extension(feature_repo, cli, name):
+    entities_file(feature_repo.root, [{"driver_id": 1001, "event_timestamp": T0 + pd.Timedelta("2h30min")},
+                                      {"driver_id": 9999, "event_timestamp": T0}])
+    result = cli("feature", "join", "entities.parquet", "-f", "driver_hourly:conv_rate", "-o", name, "--json")
+    assert result.exit_code == 0, result.stderr
+    path = feature_repo.root / name
+    read = {"out.csv": pd.read_csv, "out.jsonl": lambda p: pd.read_json(p, lines=True),
+            "out.json": pd.read_json, "out.parquet": pd.read_parquet}[name]
+    out = read(path)
+    assert out["conv_rate"].iloc[0] == pytest.approx(2.1001) and pd.isna(out["conv_rate"].iloc[1])
+    assert pd.to_datetime(out["event_timestamp"]).iloc[0].replace(tzinfo=None) == T0 + pd.Timedelta("2h30min")
+    assert result.json()["format"] == name.rsplit(".", 1)[1]
+
+
+def test_unknown_output_extension_is_refused_before_the_join(feature_repo, cli):
+    entities_file(feature_repo.root, [{"driver_id": 1001, "event_timestamp": T0}])
+    result = cli("feature", "join", "entities.parquet", "-f", "driver_hourly", "-o", "out.xlsx")
+    assert result.exit_code == 2
+    assert "out.xlsx: unknown extension '.xlsx'" in result.stderr
+    assert not (feature_repo.root / "out.xlsx").exists()
+    assert list(feature_repo.refs.list("features")) == []  # no lineage record for a join never written

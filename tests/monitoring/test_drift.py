@@ -189,7 +189,8 @@ def test_per_column_config_overrides(tmp_path):
     ("method: bogus\n", "unknown drift method"),
     ("colums: {}\n", "unknown drift config key"),
     ("drift_share: 2\n", "between 0 and 1"),
-    ("columns:\n  x: {method: ks, colour: red}\n", "settings must be a mapping"),
+    ("columns:\n  x: {method: ks, colour: red}\n", "unknown key\\(s\\) under columns.x in .*: colour"),
+    ("columns:\n  x: [ks]\n", "settings must be a mapping"),
     ("columns: [1, 2\n", "not valid YAML"),
     ("- a\n- b\n", "must be a mapping"),
 ])
@@ -198,6 +199,20 @@ def test_bad_configs_are_usage_errors(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(UsageError, match=message):
         load_config(path)
+
+
+def test_a_typo_in_a_column_setting_is_named_with_a_guess(tmp_path):
+    # the per-column check said only "settings must be a mapping of ..."; top-level keys
+    # were always named
+    path = tmp_path / "drift.yaml"
+    path.write_text("columns:\n  alcohol: {threshhold: 0.01}\n")
+    with pytest.raises(UsageError, match="unknown key\\(s\\) under columns.alcohol in .*: threshhold") as caught:
+        load_config(path)
+    assert "did you mean threshold?" in caught.value.hint
+    path.write_text("treshold: 0.01\n")
+    with pytest.raises(UsageError, match="unknown drift config key\\(s\\) in .*: treshold") as caught:
+        load_config(path)
+    assert "did you mean threshold?" in caught.value.hint
 
 
 def test_target_prediction_drift_and_classification_performance():

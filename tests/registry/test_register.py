@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from mlctl.errors import NotFoundError, UsageError
-from mlctl.registry import versions
+from mlctl.registry import signatures, versions
 from tests.registry.util import objects, pickle_bytes, refs_snapshot
 
 
@@ -52,6 +52,21 @@ def test_signature_from_example_csv_and_parquet(repo, model_files, data_files):
     p = versions.register(repo, "churn", model_files / "good.pkl", example=data_files / "holdout.parquet")
     assert [c["name"] for c in p.signature["inputs"]] == ["tenure", "charges", "calls"]
     assert p.signature["inputs"][0]["type"] == "long"
+
+
+def test_signature_marks_the_columns_where_the_data_had_gaps_nullable(repo, model_files, data_files, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.read_csv(data_files / "example.csv")
+    frame.loc[3, "charges"] = np.nan
+    frame.to_csv(tmp_path / "gappy.csv", index=False)
+    frame.to_parquet(tmp_path / "gappy.parquet")
+    for example in (tmp_path / "gappy.csv", tmp_path / "gappy.parquet"):
+        v = versions.register(repo, "churn", model_files / "good.pkl", example=example)
+        nullable = {c["name"]: c.get("nullable", False) for c in v.signature["inputs"]}
+        assert nullable == {"tenure": False, "charges": True, "calls": False}, example
+        assert "charges:double?" in signatures.describe(v.signature) and "tenure:long," in signatures.describe(v.signature)
 
 
 def test_signature_for_a_model_fitted_on_numpy_needs_the_target(repo, model_files, data_files):

@@ -34,7 +34,7 @@ def test_records_become_a_float_array_in_signature_order():
 def test_model_order_wins_over_signature_order():
     cols = Columns.from_signature(SIG, ["income", "member", "age"])
     assert cols.names == ["income", "member", "age"]
-    X = to_array(decode(body({"instances": [{"age": 3, "income": 1.5, "member": 1}]}), None, cols, False), cols)
+    X = to_array(decode(body({"instances": [{"age": 3, "income": 1.5, "member": True}]}), None, cols, False), cols)
     assert X.tolist() == [[1.5, 1, 3]]
 
 
@@ -45,7 +45,7 @@ def test_model_order_wins_over_signature_order():
     ({"instances": [{"age": 1.5, "income": 2.0, "member": True}]}, "age", "column 'age' expects an integer, got 1.5"),
     ({"instances": [{"age": 1, "income": [1], "member": True}]}, "income", "column 'income' expects a number"),
     ({"instances": [{"age": 1, "income": 1.0, "member": 3}]}, "member", "column 'member' expects true/false"),
-    ({"instances": [{"age": None, "income": 1.0, "member": 1}]}, "age", "column 'age' expects an integer, got null"),
+    ({"instances": [{"age": None, "income": 1.0, "member": 1}]}, "age", "column 'age' is null"),
 ])
 def test_bad_rows_name_the_column(doc, column, words):
     with pytest.raises(InputError) as info:
@@ -68,9 +68,91 @@ def test_bad_bodies(raw, words):
     assert words in info.value.message
 
 
-def test_null_in_a_float_column_is_nan():
-    X = predict_input({"instances": [{"age": 1, "income": None, "member": 0}]})
-    assert np.isnan(X[0, 1])
+def test_null_only_where_the_column_is_nullable_or_the_model_takes_nan():
+    # a null used to pass as NaN in any float column and reach a model that then raised (500)
+    with pytest.raises(InputError, match="column 'income' is null") as info:
+        predict_input({"instances": [{"age": 1, "income": None, "member": 0}]})
+    assert info.value.column == "income" and info.value.status == 400
+    nullable = Columns.from_signature({"inputs": [{**SIG["inputs"][0], "nullable": True}, SIG["inputs"][1],
+                                                  {**SIG["inputs"][2], "nullable": True}]})
+    X = to_array([[None, 1.0, None]], nullable)
+    assert np.isnan(X[0, 0]) and np.isnan(X[0, 2])
+    with pytest.raises(InputError, match="column 'income' is null"):
+        to_array([[None, None, None]], nullable)
+    anything = Columns.from_signature(SIG, accepts_nan=True)
+    assert np.isnan(to_array([[None, None, None]], anything)).all()
+    assert np.isnan(to_array([[None, None]], Columns.from_signature(None, ["a", "b"], accepts_nan=True))).all()
+    with pytest.raises(InputError, match="column 'a' is null"):
+        to_array([[None, 1]], Columns.from_signature(None, ["a", "b"]))
+
+
+STRICT = Columns.from_signature({"inputs": [
+    {"name": "age", "type": "long"}, {"name": "bmi", "type": "double"}, {"name": "sex", "type": "string"},
+    {"name": "small", "type": "integer"}, {"name": "flag", "type": "boolean"}]})
+GOOD = {"age": 40, "bmi": 22.5, "sex": "f", "small": 7, "flag": True}
+
+
+@pytest.mark.parametrize("column, value, words", [
+    ("bmi", True, "expects a number, got true"),
+    ("age", True, "expects an integer, got true"),
+    ("age", False, "expects an integer, got false"),
+    ("age", 1e30, "expects an integer, got 1e+30"),
+    ("age", 2 ** 63, "expects an integer, got 9223372036854775808"),
+    ("age", 2.5, "expects an integer, got 2.5"),
+    ("small", 2 ** 31, "expects an integer, got 2147483648"),
+    ("small", -(2 ** 31) - 1, "expects an integer, got -2147483649"),
+    ("sex", None, "is null"),
+    ("sex", 5, "expects a string, got 5"),
+    ("bmi", "1.5", "expects a number, got string '1.5'"),
+    ("flag", 2, "expects true/false, got 2"),
+    ("flag", None, "is null"),
+])
+@pytest.mark.parametrize("fmt", ["predict", "records", "split", "inputs"])
+def test_values_follow_the_signature_strictly_on_every_format(column, value, words, fmt):
+    row = {**GOOD, column: value}
+    doc = {"predict": {"instances": [GOOD, row]}, "records": {"dataframe_records": [GOOD, row]},
+           "split": {"dataframe_split": {"columns": list(row), "data": [list(GOOD.values()), list(row.values())]}},
+           "inputs": {"inputs": {k: [GOOD[k], row[k]] for k in row}}}[fmt]
+    with pytest.raises(InputError) as info:
+        to_frame(decode(orjson_body(doc), None, STRICT, fmt != "predict"), STRICT)
+    assert info.value.column == column and info.value.status == 400
+    assert info.value.message == f"column '{column}' {words}" or info.value.message.startswith(f"column '{column}' {words}")
+
+
+def test_integral_floats_and_the_edges_of_the_range_are_integers():
+    cols = Columns.from_signature({"inputs": [{"name": "age", "type": "long"}, {"name": "small", "type": "integer"},
+                                              {"name": "flag", "type": "boolean"}]})
+    X = to_array([[3.0, 2 ** 31 - 1, 1], [2 ** 63 - 1, -(2 ** 31), 0], [-(2 ** 63), 5, True]], cols)
+    assert X[:, 0].tolist() == [3.0, float(2 ** 63 - 1), float(-(2 ** 63))] and X[:, 2].tolist() == [1, 0, 1]
+    frame = to_frame([[3.0, 5, False]], cols)
+    assert str(frame["age"].dtype) == "int64" and frame["age"].tolist() == [3] and frame["flag"].tolist() == [False]
+    big = Columns.from_signature({"inputs": [{"name": "id", "type": "uint64"}, {"name": "name", "type": "string"}]})
+    assert to_frame([[2 ** 64 - 1, "a"]], big)["id"].tolist() == [2 ** 64 - 1]
+    with pytest.raises(InputError, match="column 'id' expects an integer, got -1"):
+        to_frame([[-1, "a"]], big)
+    with pytest.raises(InputError, match="column 'age' expects an integer, got 9.3e\\+18"):
+        to_array([[9.3e18, 1, 1]], cols)
+
+
+scalars = st.one_of(st.integers(-2 ** 64, 2 ** 64), st.floats(allow_nan=False, allow_infinity=False),
+                    st.booleans(), st.none(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.0 ** 53, 2.0 ** 63]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(scalars, scalars, scalars), min_size=1, max_size=5), st.booleans())
+def test_the_vectorized_screen_agrees_with_the_exact_checks(rows, nullable):
+    """to_array's numpy screen never accepts what the per-value rules refuse, and never
+    refuses what they accept."""
+    cols = Columns.from_signature({"inputs": [{"name": "age", "type": "long", "nullable": nullable},
+                                              {"name": "income", "type": "double"}, {"name": "member", "type": "boolean"}]})
+    refusals = [check.refuse(v) for row in rows for check, v in zip(cols.checks, row)]
+    try:
+        X = to_array([list(r) for r in rows], cols)
+    except InputError:
+        assert any(refusals)
+    else:
+        assert not any(refusals)
+        assert X.shape == (len(rows), 3)
 
 
 def test_mlflow_formats_agree_and_ignore_extra_columns():

@@ -100,6 +100,40 @@ def test_model_error_is_a_500_with_the_request_id_and_the_server_goes_on(serve, 
         or 'mlctl_model_errors_total{model="fussy",version="1",role="primary"} 1' in metrics
 
 
+@pytest.mark.parametrize("column, value, words", [
+    ("income", True, "column 'income' expects a number, got true"),
+    ("age", True, "column 'age' expects an integer, got true"),
+    ("age", 1e30, "column 'age' expects an integer, got 1e+30"),
+    ("age", 2.5, "column 'age' expects an integer, got 2.5"),
+    ("income", None, "column 'income' is null"),
+])
+def test_wrong_types_and_nulls_are_400s_on_both_endpoints(serve, churn, column, value, words):
+    # these used to answer 200 with a prediction (a bool read as 1.0, 1e30 as a float),
+    # or 500 "model error (ValueError)" for a null reaching a model that cannot take NaN
+    server = serve("churn")
+    bad = {**row(), column: value}
+    res = server.post(json={"instances": [row(), bad]})
+    assert res.status_code == 400, res.text
+    assert res.json()["column"] == column and words in res.json()["error"]
+    for doc in ({"dataframe_records": [bad]}, {"dataframe_split": {"columns": list(bad), "data": [list(bad.values())]}}):
+        res = server.post("/invocations", json=doc)
+        assert res.status_code == 400 and words in res.json()["message"], res.text
+    assert server.post(json={"instances": [row(age=40.0)]}).status_code == 200  # no fraction: an integer
+
+
+def test_nulls_reach_a_model_known_to_take_nan(serve, repo, frame):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    model = HistGradientBoostingRegressor(max_iter=5, min_samples_leaf=1).fit(frame, [0.0, 1.0, 2.0, 3.0])
+    register(repo, "hgb", model, alias="production")
+    server = serve("hgb")
+    res = server.post(json={"instances": [row(income=None), row(age=None)]})
+    assert res.status_code == 200, res.text
+    assert server.client.get("/metadata").json()["model"]["inputs"][0]["nullable"] is True
+    res = server.post(json={"instances": [row(income=True)]})
+    assert res.status_code == 400 and res.json()["column"] == "income"
+
+
 def test_a_hung_model_answers_504_and_the_worker_still_serves(serve, repo):
     register(repo, "fussy", Fussy(COLUMNS), alias="production")
     server = serve("fussy", "--timeout", "0.5")
@@ -119,6 +153,8 @@ def test_models_that_need_a_dataframe_get_one(serve, repo):
     assert server.client.get("/metadata").json()["model"]["input_mode"] == "frame"
     res = server.post(json={"instances": [{"plan": 3, "n": 1}]})
     assert res.status_code == 400 and res.json()["column"] == "plan"
+    res = server.post(json={"instances": [{"plan": None, "n": 1}]})  # the example had no gap
+    assert res.status_code == 400 and res.json()["column"] == "plan" and "is null" in res.json()["error"]
 
 
 def test_health_metadata_metrics_and_unknown_routes(serve, churn):

@@ -110,6 +110,30 @@ def test_nested_runs_record_their_parent(repo):
     assert get_run(repo, child.id).parent_id == parent.id
 
 
+def test_nested_runs_land_in_the_parents_experiment_unless_named(repo, monkeypatch):
+    with mlctl.start_run(experiment="churn") as parent:
+        with mlctl.start_run() as child:
+            with mlctl.start_run() as grandchild:
+                pass
+        with mlctl.start_run(experiment="other") as elsewhere:
+            pass
+    assert get_run(repo, child.id).experiment == "churn" and get_run(repo, child.id).parent_id == parent.id
+    assert get_run(repo, grandchild.id).experiment == "churn" and get_run(repo, grandchild.id).parent_id == child.id
+    assert get_run(repo, elsewhere.id).experiment == "other" and get_run(repo, elsewhere.id).parent_id == parent.id
+
+
+def test_a_run_nested_in_the_environments_run_lands_in_its_experiment(repo, monkeypatch):
+    from mlctl.tracking.writes import create_run
+
+    owner = create_run(repo, experiment="wrapped")
+    monkeypatch.setenv("MLCTL_RUN_ID", owner.id)
+    with mlctl.start_run() as joined:
+        with mlctl.start_run() as child:
+            pass
+    assert joined.id == owner.id
+    assert get_run(repo, child.id).experiment == "wrapped" and get_run(repo, child.id).parent_id == owner.id
+
+
 def test_join_the_run_named_by_the_environment(repo, monkeypatch):
     from mlctl.tracking.writes import create_run, finish_run
 

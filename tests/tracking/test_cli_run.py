@@ -124,6 +124,17 @@ def test_a_filter_nested_500_deep_is_exit_2_not_a_crash(cli, repo):
     assert ok.exit_code == 0 and len(ok.json()) == 1  # ten "not"s cancel out
 
 
+def test_list_columns_are_checked_like_sort_keys(cli, repo):
+    cli("run", "log", "-p", "C=1", "-t", "team=ml", "-m", "acc=1")
+    for bad in ("bogus", "nope.C", "metrics.", "a b"):
+        _one_error_line(cli("run", "list", "--columns", f"id,{bad}"), f"unknown column {bad!r}")
+    _one_error_line(cli("run", "list", "--columns", "bogus", "--json"), "unknown column 'bogus'")
+    res = cli("run", "list", "--columns", "status,param.C,tags.team,exit_code,dirty")
+    assert res.exit_code == 0
+    assert res.stdout.split() == ["status", "params.C", "tags.team", "exit_code", "git_dirty",
+                                  "finished", "1", "ml", "-", "no"]
+
+
 def test_show_and_metric_history(cli, repo):
     run_id = cli("run", "log", "-p", "C=1", "-m", "loss@0=1", "-m", "loss@1=0.5", "-t", "a=b").stdout.strip()
     res = cli("run", "show", run_id[:10])
@@ -183,6 +194,18 @@ def test_compare_titles_runs_of_one_millisecond_apart(cli, repo):
     titles = res.stdout.splitlines()[0].split()
     assert titles == ["01HX00000000AB00000000", "01HX00000000AC"]  # not "01HX000000" twice
     assert [cli("run", "show", t, "--json").json()["id"] for t in titles] == [a, b]
+
+
+def test_compare_shows_tags_as_the_dashboard_does(cli, repo):
+    a = cli("run", "log", "-t", "team=ml", "-t", "stage=dev").stdout.strip()
+    b = cli("run", "log", "-t", "team=ml", "-t", "stage=prod").stdout.strip()
+    tags = {t["key"]: t for t in cli("run", "compare", a, b, "--json").json()["tags"]}
+    assert tags == {"stage": {"key": "stage", "values": ["dev", "prod"], "differs": True},
+                    "team": {"key": "team", "values": ["ml", "ml"], "differs": False}}
+    lines = cli("run", "compare", a, b).stdout.splitlines()
+    assert "tags:" in lines[lines.index(next(line for line in lines if "tags:" in line))]
+    assert any(line.startswith("*") and "stage" in line and "prod" in line for line in lines)
+    assert any("team" in line and not line.startswith("*") for line in lines)
 
 
 def test_tag_delete_restore_purge(cli, repo):

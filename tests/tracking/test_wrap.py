@@ -111,9 +111,27 @@ def test_artifact_written_by_the_command(repo, tmp_path):
     assert repo.objects.get_bytes(run.artifacts["model.pkl"]) == b"trained"
 
 
-def test_bad_commands_record_nothing(cli, repo):
-    res = cli("run", "log", "--", "definitely-not-a-command-xyz")
-    assert res.exit_code == 2 and res.stderr.startswith("mlctl: error: command not found: definitely-not-a-command-xyz")
+def test_a_command_that_cannot_start_exits_127_or_126_and_is_a_failed_run(cli, repo, tmp_path):
+    # like `time` and `env`: 127 not found, 126 found but not executable; the attempt is a run
+    (tmp_path / "plain.txt").write_text("not a program")
+    (tmp_path / "orphan.sh").write_text("#!/no/such/interpreter\n")
+    (tmp_path / "orphan.sh").chmod(0o755)
+    cases = [("definitely-not-a-command-xyz", 127, "command not found: definitely-not-a-command-xyz"),
+             (str(tmp_path / "missing"), 127, "command not found: "),
+             (str(tmp_path / "plain.txt"), 126, "command is not executable: "),
+             (str(tmp_path), 126, "command is not executable: "),
+             (str(tmp_path / "orphan.sh"), 126, "command is not executable: ")]
+    for program, code, reason in cases:
+        res = cli("run", "log", "-e", "exp", "--id-file", str(tmp_path / "id"), "--", program, "arg")
+        assert res.exit_code == code, (program, res.stderr)
+        assert res.stderr.startswith(f"mlctl: error: {reason}")
+        run = get_run(repo, _run_id(tmp_path))
+        assert run.status == "failed" and run.exit_code == code and run.experiment == "exp"
+        assert run.env["error"].startswith(reason) and run.command.endswith(" arg")
+    assert count_runs(repo) == len(cases)
+
+
+def test_json_with_a_command_records_nothing(cli, repo):
     res = cli("run", "log", "--json", "--", "true")
     assert res.exit_code == 2 and "--json cannot be used with a command" in res.stderr
     assert count_runs(repo) == 0
@@ -140,3 +158,9 @@ def test_log_json_metric_values_in_files(repo, tmp_path):
     proc = run_mlctl("run", "log", "--metrics-file", "m.json", "--json", cwd=repo.root)
     assert proc.returncode == 0 and json.loads(proc.stdout)["metrics"] == {"x": "NaN"}
     assert json.loads(proc.stdout)["command"] == "mlctl run log --metrics-file m.json --json"
+
+
+def test_run_show_names_why_the_command_could_not_start(cli, repo, tmp_path):
+    assert cli("run", "log", "--id-file", str(tmp_path / "id"), "--", "no-such-cmd-xyz").exit_code == 127
+    shown = cli("run", "show", _run_id(tmp_path))
+    assert shown.exit_code == 0 and "command not found: no-such-cmd-xyz" in shown.stdout

@@ -84,7 +84,7 @@ def get(features: List[str] = typer.Option(..., "--features", "-f", help=FEATURE
 @app.command("join")
 def join(entity_file: str = typer.Argument(..., help="Parquet or CSV: join key(s), a timestamp column, anything else."),
          features: List[str] = typer.Option(..., "--features", "-f", help=FEATURES_HELP),
-         output: str = typer.Option(..., "-o", "--output", help="Output parquet file."),
+         output: str = typer.Option(..., "-o", "--output", help="Output file: .parquet, .csv, .jsonl or .json (the extension sets the format)."),
          full_names: bool = typer.Option(False, "--full-names", help=FULL_NAMES_HELP),
          timestamp_column: str = typer.Option("event_timestamp", "--timestamp-column", help="The entity rows' time column."),
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
@@ -99,5 +99,6 @@ def join(entity_file: str = typer.Argument(..., help="Parquet or CSV: join key(s
         return 0
     matched = ", ".join(f"{v} {n}/{result.rows}" for v, n in result.matched.items())
     render.echo(f"wrote {result.output}: {result.rows} rows, {len(result.columns)} columns (rows with values: {matched})")
-    render.info(f"lineage record {result.record_id} (in the file's metadata as mlctl.feature_join)")
+    where = "in the file's metadata as mlctl.feature_join" if result.format == "parquet" else "ref features/joins/ID"
+    render.info(f"lineage record {result.record_id} ({where})")
     return 0

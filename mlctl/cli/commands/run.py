@@ -48,6 +48,8 @@ def _log_command(repo, spec, command: list[str], id_file: str | None, as_json: b
         raise UsageError("--json cannot be used with a command (its stdout passes through)",
                          hint="use --id-file and `mlctl run show ID --json`")
     result = run_command(repo, spec, command, id_file=id_file)
+    if result.error:
+        render.error_line(result.error)
     for problem in result.problems:
         render.error_line(problem)
     render.info(f"mlctl: run {result.run_id} {result.status} (exit {result.exit_code}, {result.duration:.1f}s)")
@@ -69,11 +71,12 @@ def list_(experiment: str = typer.Option(None, "--experiment", "-e", help="Only 
     from mlctl.tracking import report, runs as core
 
     repo = common.repo()
+    asked = report.check_columns(columns) if columns else None  # checked even with --json, like --sort
     found = core.list_runs(repo, experiment, filter_expr, sort or None, limit or None, offset, deleted_only=deleted)
     if as_json:
         render.emit_json([run.to_json() for run in found])
         return 0
-    chosen = report.list_columns(found, [c.strip() for c in columns.split(",") if c.strip()] if columns else None)
+    chosen = report.list_columns(found, asked)
     render.table(chosen, report.list_rows(found, chosen))
     if limit and len(found) == limit:
         total = core.count_runs(repo, experiment, filter_expr, include_deleted=deleted)
