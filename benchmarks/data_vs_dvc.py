@@ -22,6 +22,7 @@ just deleted (the old one moved aside, removed after the last round). Equivalent
     checkout (copy) of the deleted folder     dvc checkout        | mlctl data checkout     (and cp -r)
     push to a local folder remote (empty)     dvc push            | mlctl data push
     pull into an empty store                  dvc fetch           | mlctl data fetch
+    pull: fetch + checkout, empty store and workspace   dvc pull | mlctl pull
     status of the big file, cold stat cache   dvc status big.bin.dvc | mlctl data status big.bin
     gc keeping every commit (history below)   dvc gc -A -f        | mlctl gc --grace 0
     hashing alone (in-process) vs `cat big.bin > /dev/null` (warm page cache)
@@ -132,6 +133,9 @@ class Dvc(Tool):
     def pull(self):
         return self.run("fetch", "-q", "data.dvc")
 
+    def pull_checkout(self):
+        return self.run("pull", "-q", "data.dvc")
+
     pointer = "data.dvc"
 
     def gc(self):
@@ -170,6 +174,9 @@ class Mlctl(Tool):
 
     def pull(self):
         return self.run("-q", "data", "fetch", "data")  # like `dvc fetch`: pull now checks out too
+
+    def pull_checkout(self):
+        return self.run("-q", "pull")  # the teammate's one command: data, runs, run-cache, registry
 
     pointer = "data.mlctl"
 
@@ -220,6 +227,10 @@ def one_round(tool: Tool, round_no: int, samples: dict, status_repeat: int) -> N
     quiet_disk()
     rec("pull from local remote", tool.pull())
     tool.checkout()
+    tool.clear_store()
+    shutil.rmtree(tool.root / "data")
+    quiet_disk()
+    rec("pull (fetch + checkout)", tool.pull_checkout())
 
 
 def cp_reference(tool: Tool, samples: dict) -> None:
@@ -352,7 +363,7 @@ def report(samples: dict, version: str, args) -> None:
         return
     med = {k: statistics.median(v) for k, v in samples.items()}
     rows = []
-    for op in [*TARGETS, "gc, all commits kept", "add 1 GiB file", "status 1 GiB file, cold stat cache"]:
+    for op in [*TARGETS, "pull (fetch + checkout)", "gc, all commits kept", "add 1 GiB file", "status 1 GiB file, cold stat cache"]:
         d, m = med.get((op, "dvc")), med.get((op, "mlctl"))
         if d is None or m is None:
             continue
