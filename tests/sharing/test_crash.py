@@ -33,6 +33,16 @@ def killed(args: list[str], cwd, delay: float) -> bool:
     return proc.wait(timeout=30) == -signal.SIGKILL
 
 
+def full_run(args: list[str], cwd) -> float:
+    """How long an uninterrupted `mlctl ARGS` takes here and now: kill delays are drawn as
+    fractions of it, so the kills land inside the run on a fast machine and a loaded one."""
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "mlctl", *args], cwd=cwd, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
 def damage(root) -> list[dict]:
     """What fsck finds besides workspace data not fetched yet (a killed pull may leave
     that; it is what the rerun is for): corrupt objects, and records lacking objects."""
@@ -58,9 +68,10 @@ def fresh_clone(cli, project, tmp_path, monkeypatch):
 def test_killed_push_leaves_both_sides_consistent(cli, project, tmp_path, monkeypatch):
     rng = random.Random(17)
     started, hits = time.monotonic(), 0
+    full = full_run(["push"], project.root)
     for _ in range(KILLS):
         shutil.rmtree(tmp_path / "remote", ignore_errors=True)  # a full push to interrupt each time
-        hits += killed(["push"], project.root, rng.uniform(0.05, 0.6))
+        hits += killed(["push"], project.root, rng.uniform(0.05, 0.95) * full)
         assert damage(project.root) == []
         fresh_clone(cli, project, tmp_path, monkeypatch)
         doc = cli("pull", "--all-commits", "--no-checkout", "--json").json()
@@ -81,9 +92,10 @@ def test_killed_pull_leaves_the_clone_consistent_and_a_rerun_finishes(cli, proje
     assert cli("push").exit_code == 0
     rng = random.Random(71)
     started, hits = time.monotonic(), 0
+    full = full_run(["pull", "--all-commits"], fresh_clone(cli, project, tmp_path, monkeypatch))
     for _ in range(KILLS):
         clone = fresh_clone(cli, project, tmp_path, monkeypatch)
-        hits += killed(["pull", "--all-commits"], clone, rng.uniform(0.05, 0.6))
+        hits += killed(["pull", "--all-commits"], clone, rng.uniform(0.05, 0.95) * full)
         assert damage(clone) == []
         res = cli("pull", "--all-commits")
         assert res.exit_code == 0, res.stderr
