@@ -78,6 +78,17 @@ class Result:
         return json.loads(self.stdout)
 
 
+def one_error(res: Result, code: int, *needles: str) -> str:
+    """The command failed with ``code`` and one `mlctl: error:` line (no traceback) that
+    holds every needle; returns that line."""
+    assert res.exit_code == code, (res.exit_code, res.stdout, res.stderr)
+    first = res.stderr.strip().splitlines()[0]
+    assert first.startswith("mlctl: error: ") and "Traceback" not in res.stderr
+    for needle in needles:
+        assert needle in first, first
+    return first
+
+
 @pytest.fixture
 def cli():
     """cli("data", "add", "x") runs mlctl in-process and returns exit code, stdout, stderr."""

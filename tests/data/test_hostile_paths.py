@@ -11,16 +11,7 @@ import pytest
 
 from mlctl.data import manifest, pointer
 from mlctl.store import hashing
-from tests.conftest import git
-
-
-def one_error(res, code, *needles):
-    assert res.exit_code == code, (res.exit_code, res.stdout, res.stderr)
-    first = res.stderr.strip().splitlines()[0]
-    assert first.startswith("mlctl: error: ") and "Traceback" not in res.stderr
-    for needle in needles:
-        assert needle in first, first
-    return first
+from tests.conftest import git, one_error
 
 
 def test_data_add_through_a_symlinked_folder_that_leaves_writes_nothing_there(cli, repo, tmp_path):

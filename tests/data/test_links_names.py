@@ -12,14 +12,7 @@ import pytest
 from mlctl.data import manifest, pointer
 from mlctl.data.manifest import DIR_MODE, LINK_MODE
 from mlctl.store.repo import Repo
-
-
-def one_error(res, code, *needles):
-    assert res.exit_code == code, (res.exit_code, res.stdout, res.stderr)
-    first = res.stderr.strip().splitlines()[0]
-    assert first.startswith("mlctl: error: ") and "Traceback" not in res.stderr
-    for needle in needles:
-        assert needle in first, first
+from tests.conftest import one_error
 
 
 @pytest.fixture

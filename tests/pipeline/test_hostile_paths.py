@@ -11,19 +11,11 @@ import yaml
 from mlctl.pipeline import runcache
 from mlctl.store.repo import Repo
 from mlctl.store.transfer import RemoteStore
-from tests.conftest import git
+from tests.conftest import git, one_error
 
 
 def run(cli, *args):
     return cli("pipeline", "run", "--json", *args)
-
-
-def one_error(res, code, *needles):
-    assert res.exit_code == code, (res.exit_code, res.stdout, res.stderr)
-    first = res.stderr.strip().splitlines()[0]
-    assert first.startswith("mlctl: error: ") and "Traceback" not in res.stderr
-    for needle in needles:
-        assert needle in first, first
 
 
 @pytest.fixture
