@@ -135,6 +135,8 @@ def test_concurrent_promotions_refuse_the_second_push_then_report_it(cli, clones
     assert aliases.get_aliases(loser, "churn")["production"] == won[winner]
     lost = [e for e in aliases.history(loser, "churn") if e.get("lost")]
     assert [e["to"] for e in lost] == [won[loser]]  # kept in the history, marked
+    table = cli("model", "history", "churn").stdout.splitlines()
+    assert [line for line in table if "(lost)" in line][0].split()[3:6] == ["promote", "(lost)", "1"]
     assert cli("model", "push").exit_code == 0
     _in(monkeypatch, winner)
     pulled = cli("model", "pull", "--json")  # the winner learns that a move lost to its own

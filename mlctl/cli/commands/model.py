@@ -157,9 +157,14 @@ def history(name: str = typer.Argument(..., help="Model name."),
         render.emit_json(entries)
         return 0
     render.table(["time", "alias", "action", "from", "to", "by", "gates", "reason"],
-                 [(_time(e["time"]), e.get("alias"), e["action"], e.get("from"), e.get("to"), e.get("actor"),
+                 [(_time(e["time"]), e.get("alias"), _action(e), e.get("from"), e.get("to"), e.get("actor"),
                    _gates_brief(e.get("gates")), e.get("reason")) for e in entries])
     return 0
+
+
+def _action(entry: dict) -> str:
+    """A move that lost a race across clones stays in the history but moved nothing."""
+    return f"{entry['action']} (lost)" if entry.get("lost") else entry["action"]
 
 
 @app.command("delete")
