@@ -67,6 +67,15 @@ class Engine:
         except duckdb.Error as exc:
             raise UsageError(one_line(exc)) from None
 
+    def relation(self, sql: str):
+        """A lazy DuckDB relation for one SELECT (streams, unlike a fetched result)."""
+        import duckdb
+
+        try:
+            return self.con.sql(sql)
+        except duckdb.Error as exc:
+            raise UsageError(one_line(exc)) from None
+
     def close(self) -> None:
         import shutil
 

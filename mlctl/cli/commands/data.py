@@ -255,3 +255,24 @@ def fetch(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE,
     result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
                  progress=render.progress)
     return _report("fetch", result, as_json)
+
+
+@app.command("query")
+def query(sql: str = typer.Argument(..., metavar="SQL",
+                                    help='DuckDB SQL; tracked tables by their path: FROM "data/raw/events.parquet".'),
+          rev: Optional[str] = typer.Option(None, "--rev", metavar="REV",
+                                            help="Read the tables of this git revision (default: the workspace's pointers)."),
+          as_csv: bool = typer.Option(False, "--csv", help="CSV on stdout."),
+          output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE",
+                                               help="Write the result to FILE.parquet or FILE.csv."),
+          as_json: bool = common.json_option()) -> int:
+    """SQL (DuckDB, read-only) over tracked tables at any revision, read from the store."""
+    from mlctl.cli.commands._query_view import show
+    from mlctl.data.query import query as run
+
+    if sum((as_csv, as_json, output is not None)) > 1:
+        raise UsageError("choose one of --json, --csv and -o")
+    engine, result = run(common.repo(), sql, rev)
+    with engine:
+        show(result, as_json=as_json, as_csv=as_csv, output=output)
+    return 0

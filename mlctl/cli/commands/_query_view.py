@@ -1,0 +1,24 @@
+"""How `mlctl data query` shows its result: a table, JSON row objects, CSV, or a file."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+from mlctl.cli import render
+
+
+def show(result, as_json: bool, as_csv: bool, output: str | None) -> None:
+    from mlctl.data.query import write_result
+
+    if output:
+        rows = write_result(result, output)
+        render.info(f"{rows} rows written to {output}")
+    elif as_json:
+        render.emit_json([dict(zip(result.columns, row)) for row in result.rows()])
+    elif as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in result.rows())
+    else:
+        render.table(result.columns, list(result.rows()))
