@@ -37,6 +37,7 @@ class RowDiff:
     columns_removed: list[dict] = field(default_factory=list)
     columns_retyped: list[dict] = field(default_factory=list)
     changed_values: dict = field(default_factory=dict)  # column -> rows whose value changed
+    value_stats: dict = field(default_factory=dict)  # column -> max_abs_diff, null_diff (as datacompy)
     sample: dict = field(default_factory=dict)  # added / removed: rows; changed: key, old, new
 
     @property
@@ -49,7 +50,8 @@ class RowDiff:
         return {"path": self.path, "old": self.old, "new": self.new, "key": self.key, "changed": self.changed,
                 "rows": self.rows,
                 "columns": {"added": self.columns_added, "removed": self.columns_removed,
-                            "retyped": self.columns_retyped, "changed_values": self.changed_values},
+                            "retyped": self.columns_retyped, "changed_values": self.changed_values,
+                            "value_stats": self.value_stats},
                 "sample": self.sample}
 
 
@@ -139,10 +141,27 @@ def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, st
     report.rows = {"old": sizes[0], "new": sizes[1], "added": added, "removed": removed, "changed": changed,
                    "unchanged": sizes[0] - removed - changed}
     if values:
-        per = engine.run("SELECT " + ", ".join(f"count(*) FILTER (d{i} AND NOT added AND NOT removed)"
-                                               for i in range(len(values))) + " FROM d").fetchone()
-        report.changed_values = {c: n for c, n in zip(values, per) if n}
+        _value_stats(engine, report, values, common)
     report.sample = _keyed_sample(engine, key, values, common, sample)
+
+
+def _value_stats(engine: Engine, report: RowDiff, values: list[str], common: dict[str, str]) -> None:
+    """Per column, over matched rows: how many values changed, how many became or stopped
+    being null, and for numbers the largest absolute change (NaN involved: not counted)."""
+    parts = []
+    for i, c in enumerate(values):
+        hit = f"d{i} AND NOT added AND NOT removed"
+        parts.append(f"count(*) FILTER ({hit})")
+        parts.append(f"count(*) FILTER ({hit} AND (o{i} IS NULL) <> (n{i} IS NULL))")
+        numeric = common[c] in NUMERIC
+        parts.append(f"max(abs(CAST(n{i} AS DOUBLE) - CAST(o{i} AS DOUBLE))) FILTER ({hit} AND NOT isnan(o{i}) "
+                     f"AND NOT isnan(n{i}))" if numeric else "NULL")
+    row = engine.run("SELECT " + ", ".join(parts) + " FROM d").fetchone()
+    for i, c in enumerate(values):
+        changed, null_diff, max_diff = row[3 * i:3 * i + 3]
+        if changed:
+            report.changed_values[c] = changed
+            report.value_stats[c] = {"changed": changed, "null_diff": null_diff, "max_abs_diff": max_diff}
 
 
 def _keyed_sample(engine: Engine, key: list[str], values: list[str], common: dict, n: int) -> dict:

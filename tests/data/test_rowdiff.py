@@ -90,14 +90,22 @@ def _reference_keyed(old: list[dict], new: list[dict]) -> tuple[dict, dict]:
     common = [c for c in old[0] if c in new[0] and c != "k"]
     a, b = {r["k"]: r for r in old}, {r["k"]: r for r in new}
     changed_values: Counter = Counter()
+    stats: dict = {}
     changed = 0
     for k in a.keys() & b.keys():
         diffs = [c for c in common if not _same(a[k][c], b[k][c])]
         changed += bool(diffs)
         changed_values.update(diffs)
+        for c in diffs:
+            stat = stats.setdefault(c, {"changed": 0, "null_diff": 0, "max_abs_diff": None})
+            stat["changed"] += 1
+            x, y = a[k][c], b[k][c]
+            stat["null_diff"] += (x is None) != (y is None)
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not (math.isnan(x) or math.isnan(y)):
+                stat["max_abs_diff"] = max(stat["max_abs_diff"] or 0.0, abs(float(y) - float(x)))
     rows = {"old": len(old), "new": len(new), "added": len(b.keys() - a.keys()), "removed": len(a.keys() - b.keys()),
             "changed": changed, "unchanged": len(a.keys() & b.keys()) - changed}
-    return rows, dict(changed_values)
+    return rows, stats
 
 
 def _norm(value):
@@ -131,8 +139,9 @@ def test_row_diff_matches_a_brute_force_reference(repo, old_raw, new_raw, fmt, f
     report = row_diff(repo, str(repo.root / rel), key=["k"] if keyed else None, sample=3)
 
     if keyed:
-        expected_rows, expected_values = _reference_keyed(old, new)
-        assert report.changed_values == expected_values
+        expected_rows, expected_stats = _reference_keyed(old, new)
+        assert report.value_stats == expected_stats
+        assert report.changed_values == {c: s["changed"] for c, s in expected_stats.items()}
     else:
         expected_rows = _reference_multiset(old, new)
     assert report.rows == expected_rows

@@ -17,8 +17,9 @@ def show(report) -> None:
         render.echo(f"column removed: {c['name']} ({c['type']})")
     for c in report.columns_retyped:
         render.echo(f"column retyped: {c['name']} ({c['old_type']} -> {c['new_type']})")
-    if report.changed_values:
-        render.table(["column", "changed values"], sorted(report.changed_values.items()))
+    if report.value_stats:
+        render.table(["column", "changed values", "null diff", "max abs diff"],
+                     [(c, s["changed"], s["null_diff"], s["max_abs_diff"]) for c, s in sorted(report.value_stats.items())])
     _samples(report)
 
 
