@@ -115,7 +115,7 @@ def query(repo: Repo, sql: str, rev: str | None = None) -> tuple[Engine, QueryRe
             try:
                 files = table_files(repo, name, rev)
             except (NotFoundError, UsageError) as exc:
-                if _not_a_tracked_name(exc):
+                if _not_a_tracked_name(exc) and format_of(name) is None:
                     continue  # a quoted column or alias, or a table DuckDB will report
                 raise
             engine.add_view(name, files)
@@ -146,9 +146,9 @@ def _check_statement(engine: Engine, sql: str) -> None:
         raise UsageError(f"data query runs only SELECT statements (read-only), not {kind.name}")
 
 
-def write_result(result: QueryResult, dest: str) -> int:
+def write_result(repo: Repo, result: QueryResult, dest: str) -> int:
     """Stream the result into ``dest`` (.parquet or .csv by extension) atomically; the
-    number of rows written."""
+    number of rows written. Anywhere the user says, except inside the store."""
     import os
 
     import pyarrow.csv as pacsv
@@ -161,6 +161,8 @@ def write_result(result: QueryResult, dest: str) -> int:
         raise UsageError(f"-o {dest}: the output must end in .parquet or .csv")
     schema, batches = result.arrow(100_000)
     target = Path(os.path.abspath(dest))
+    if target == repo.dot or repo.dot in target.parents or repo.dot.resolve() in target.resolve().parents:
+        raise UsageError(f"-o {dest} is inside {repo.dot}, which mlctl manages itself")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(target)
     rows = 0

@@ -53,12 +53,15 @@ def test_table_and_output_files(versions, cli, tmp_path):
     text = cli("data", "query", 'SELECT score FROM "events.csv" ORDER BY score')
     assert text.stdout.split() == ["score", "1", "5"]
     one_error(cli("data", "query", "SELECT 1", "-o", tmp_path / "o.txt"), 2, ".parquet or .csv")
+    one_error(cli("data", "query", "SELECT 1", "-o", ".mlctl/objects/x.csv"), 2, "mlctl manages itself")
+    assert not (versions.dot / "objects/x.csv").exists()
     one_error(cli("data", "query", "SELECT 1", "--csv", "-o", tmp_path / "x.csv"), 2, "choose one")
 
 
 @pytest.mark.parametrize("sql, needle", [
     ("SELEC 1", "syntax error"),
-    ('SELECT * FROM "nope.csv"', "nope.csv"),
+    ('SELECT * FROM "nope.csv"', "nope.csv is not tracked in the workspace"),
+    ('SELECT * FROM "nope"', "nope"),
     ('SELECT nope FROM "events.csv"', "nope"),
     ("SELECT 1; SELECT 2", "one SQL statement"),
 ])
@@ -116,3 +119,10 @@ def test_quoted_identifiers_skip_strings_and_comments():
     sql = """SELECT "a""b", 'x "not" y' FROM "t.csv" -- "c"
              /* "d" */ JOIN $$ "e" $$ ON "t.csv".k = 'it''s "f"'"""
     assert quoted_identifiers(sql) == ['a"b', "t.csv"]
+
+
+def test_a_table_tracked_only_in_the_workspace_is_not_there_at_a_revision(versions, cli):
+    (versions.root / "new.csv").write_text("a\n1\n")
+    api.add(versions, ["new.csv"])
+    assert cli("data", "query", 'SELECT a FROM "new.csv"', "--json").json() == [{"a": 1}]
+    one_error(cli("data", "query", 'SELECT a FROM "new.csv"', "--rev", "HEAD"), 2, "new.csv is not tracked at HEAD")

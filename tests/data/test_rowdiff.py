@@ -191,3 +191,14 @@ def test_usage_errors(two_versions, cli):
     one_error(cli("data", "diff", "--rows"), 2, "one tracked table")
     one_error(cli("data", "diff", "--rows", "missing.csv"), 2, "not tracked")
     one_error(cli("data", "diff", "HEAD", "HEAD", "events.csv"), 2, "need --rows")
+
+
+def test_awkward_column_names_and_a_two_column_key(repo, cli):
+    (repo.root / "t.csv").write_text('"a b","it""s",v\n1,x,1\n1,y,2\n2,x,3\n')
+    api.add(repo, ["t.csv"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "v1")
+    (repo.root / "t.csv").write_text('"a b","it""s",v\n1,x,1\n1,y,5\n2,x,3\n')
+    doc = cli("data", "diff", "--rows", "--key", 'a b,it"s', "t.csv", "--json").json()
+    assert doc["rows"]["changed"] == 1 and doc["columns"]["changed_values"] == {"v": 1}
+    assert doc["sample"]["changed"] == [{"key": {"a b": 1, 'it"s': "y"}, "old": {"v": 2}, "new": {"v": 5}}]

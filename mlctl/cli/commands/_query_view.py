@@ -8,11 +8,11 @@ import sys
 from mlctl.cli import render
 
 
-def show(result, as_json: bool, as_csv: bool, output: str | None) -> None:
+def show(repo, result, as_json: bool, as_csv: bool, output: str | None) -> None:
     from mlctl.data.query import write_result
 
     if output:
-        rows = write_result(result, output)
+        rows = write_result(repo, result, output)
         render.info(f"{rows} rows written to {output}")
     elif as_json:
         render.emit_json([{c: _number(v) for c, v in zip(result.columns, row)} for row in result.rows()])

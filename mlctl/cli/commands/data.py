@@ -272,7 +272,8 @@ def query(sql: str = typer.Argument(..., metavar="SQL",
 
     if sum((as_csv, as_json, output is not None)) > 1:
         raise UsageError("choose one of --json, --csv and -o")
-    engine, result = run(common.repo(), sql, rev)
+    repo = common.repo()
+    engine, result = run(repo, sql, rev)
     with engine:
-        show(result, as_json=as_json, as_csv=as_csv, output=output)
+        show(repo, result, as_json=as_json, as_csv=as_csv, output=output)
     return 0
