@@ -4,7 +4,7 @@ A tracked table is named by its tracked path as a quoted identifier
 (``SELECT count(*) FROM "data/raw/events.parquet"``), or a file inside a tracked folder by
 its path. Every double-quoted identifier in the SQL that names a tracked table at ``rev``
 (None: the workspace's pointers) becomes a view over its verified objects; then the engine
-is sealed (store/sqlengine.py) and the SQL runs. Only one SELECT (or EXPLAIN) statement
+is sealed (data/sqlengine.py) and the SQL runs. Only one SELECT (or EXPLAIN) statement
 runs: the sandbox already refuses files outside the views, and this also refuses a
 ``COPY ... TO`` aimed at a view's own object file.
 """

@@ -131,8 +131,10 @@ def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, st
     news = [f"{_cast('b', c, common[c])} AS n{i}" for i, c in enumerate(values)]
     # one pass over both tables; only the differing rows are kept
     engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
-        SELECT a.__in IS NULL AS added, b.__in IS NULL AS removed, {', '.join(keys + flags + olds + news)}
-        FROM (SELECT *, true AS __in FROM a) a FULL OUTER JOIN (SELECT *, true AS __in FROM b) b ON {on})
+        SELECT a.__mlctl_side IS NULL AS added, b.__mlctl_side IS NULL AS removed,
+               {', '.join(keys + flags + olds + news)}
+        FROM (SELECT *, true AS __mlctl_side FROM a) a
+        FULL OUTER JOIN (SELECT *, true AS __mlctl_side FROM b) b ON {on})
         WHERE added OR removed {''.join(f' OR d{i}' for i in range(len(values)))}""")
     counts = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
                         "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()

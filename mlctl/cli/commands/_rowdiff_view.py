@@ -19,7 +19,8 @@ def show(report) -> None:
         render.echo(f"column retyped: {c['name']} ({c['old_type']} -> {c['new_type']})")
     if report.value_stats:
         render.table(["column", "changed values", "null diff", "max abs diff"],
-                     [(c, s["changed"], s["null_diff"], s["max_abs_diff"]) for c, s in sorted(report.value_stats.items())])
+                     [(c, s["changed"], s["null_diff"], s["max_abs_diff"])
+                      for c, s in sorted(report.value_stats.items())])
     _samples(report)
 
 

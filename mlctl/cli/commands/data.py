@@ -110,7 +110,8 @@ def diff(rev_a: Optional[str] = typer.Argument(None, metavar="[REV_A]", help="Ol
          path: Optional[List[str]] = typer.Option(None, "--path", "-p", help="Only these tracked paths."),
          rows: bool = typer.Option(False, "--rows", help="Row-level diff of a parquet/CSV table (file or folder)."),
          key: Optional[str] = typer.Option(None, "--key", metavar="COL[,COL]",
-                                           help="With --rows: match rows by these columns (default: rows as multisets)."),
+                                           help="With --rows: match rows by these columns "
+                                                "(default: rows as multisets)."),
          sample: int = typer.Option(5, "--sample", min=0, metavar="N", help="With --rows: changed rows to show."),
          exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences."),
          as_json: bool = common.json_option()) -> int:
@@ -261,7 +262,8 @@ def fetch(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE,
 def query(sql: str = typer.Argument(..., metavar="SQL",
                                     help='DuckDB SQL; tracked tables by their path: FROM "data/raw/events.parquet".'),
           rev: Optional[str] = typer.Option(None, "--rev", metavar="REV",
-                                            help="Read the tables of this git revision (default: the workspace's pointers)."),
+                                            help="Read the tables of this git revision "
+                                                 "(default: the workspace's pointers)."),
           as_csv: bool = typer.Option(False, "--csv", help="CSV on stdout."),
           output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE",
                                                help="Write the result to FILE.parquet or FILE.csv."),
