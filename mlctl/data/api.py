@@ -10,6 +10,8 @@
     api.manifest_entries(repo, digest)     -> [{"path", "hash", "size", "mode"}]
     api.pull_command("data/raw", rev="v1") -> "mlctl data pull --rev v1 data/raw" (for hints)
     api.copy_folder(repo, digest, dest)    writes a stored folder's files, links and empty folders
+    api.table_files(repo, "data/raw", rev)  -> [TableFile(name, format, path, hash)]: a tracked
+                                           parquet/csv table's verified object files, no checkout
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from mlctl.data import manifest
 from mlctl.data.needs import pull_command
 from mlctl.data.pointer import Pointer
 from mlctl.data.status import StatusReport
+from mlctl.data.tables import TableFile, table_files
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
 from mlctl.store.repo import Repo
 
 __all__ = ["Pointer", "tracked", "add", "hash_path", "resolve_file", "checkout", "status", "manifest_entries",
-           "pull_command", "copy_folder"]
+           "pull_command", "copy_folder", "TableFile", "table_files"]
 
 
 def tracked(repo: Repo) -> list[Pointer]:

@@ -1,0 +1,204 @@
+"""`data diff --rows` against a brute-force reference on random tables: keyed and as
+multisets, NaN and null, schema changes, CSV and parquet, files and folders."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlctl.data import api
+from mlctl.data.rowdiff import row_diff
+from tests.conftest import git, one_error
+
+NAN = float("nan")
+FIXED = {"k": 0, "i": 7, "v": 0.5, "s": "ab"}  # a row on both sides: every column typed in CSV too
+
+values = st.sampled_from([None, NAN, 0.0, 1.5, -2.0])
+rows = st.lists(st.tuples(st.integers(0, 6), values, st.sampled_from([None, "a", "b", "ab"]), st.integers(-2, 2)),
+                max_size=8)
+
+
+def _table(raw, null_key: bool) -> list[dict]:
+    out, seen = [dict(FIXED)], {0}
+    for k, v, s, i in raw:
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append({"k": None if (null_key and k == 6) else k, "i": i, "v": v, "s": s})
+    return out
+
+
+def _apply_schema(table: list[dict], change: str) -> list[dict]:
+    if change == "drop":
+        return [{c: r[c] for c in r if c != "s"} for r in table]
+    if change == "add":
+        return [{**r, "extra": 1} for r in table]
+    if change == "retype":
+        return [{**r, "i": float(r["i"])} for r in table]
+    return table
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _write(root, rel: str, table: list[dict], fmt: str, folder: bool) -> None:
+    import shutil
+
+    target = root / rel
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+    parts = [table[::2], table[1::2]] if folder else [table]
+    for n, part in enumerate(parts):
+        path = target / f"part-{n}.{fmt}" if folder else target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            cols = list(table[0])
+            path.write_text("\n".join([",".join(cols)] + [",".join(_cell(r[c]) for c in cols) for r in part]) + "\n")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            types = {"k": pa.int64(), "i": pa.float64() if isinstance(table[0]["i"], float) else pa.int64(),
+                     "v": pa.float64(), "s": pa.string(), "extra": pa.int64()}
+            cols = list(table[0])
+            pq.write_table(pa.table({c: pa.array([r[c] for r in part], type=types[c]) for c in cols}), path)
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, float) != isinstance(b, float) and (isinstance(a, float) and math.isnan(a)
+                                                         or isinstance(b, float) and math.isnan(b)):
+        return False
+    return a == b
+
+
+def _reference_keyed(old: list[dict], new: list[dict]) -> tuple[dict, dict]:
+    common = [c for c in old[0] if c in new[0] and c != "k"]
+    a, b = {r["k"]: r for r in old}, {r["k"]: r for r in new}
+    changed_values: Counter = Counter()
+    stats: dict = {}
+    changed = 0
+    for k in a.keys() & b.keys():
+        diffs = [c for c in common if not _same(a[k][c], b[k][c])]
+        changed += bool(diffs)
+        changed_values.update(diffs)
+        for c in diffs:
+            stat = stats.setdefault(c, {"changed": 0, "null_diff": 0, "max_abs_diff": None})
+            stat["changed"] += 1
+            x, y = a[k][c], b[k][c]
+            stat["null_diff"] += (x is None) != (y is None)
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not (math.isnan(x) or math.isnan(y)):
+                stat["max_abs_diff"] = max(stat["max_abs_diff"] or 0.0, abs(float(y) - float(x)))
+    rows = {"old": len(old), "new": len(new), "added": len(b.keys() - a.keys()), "removed": len(a.keys() - b.keys()),
+            "changed": changed, "unchanged": len(a.keys() & b.keys()) - changed}
+    return rows, stats
+
+
+def _norm(value):
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return float(value) if isinstance(value, (int, float)) else value
+
+
+def _reference_multiset(old: list[dict], new: list[dict]) -> dict:
+    common = [c for c in old[0] if c in new[0]]
+    ca = Counter(tuple(_norm(r[c]) for c in common) for r in old)
+    cb = Counter(tuple(_norm(r[c]) for c in common) for r in new)
+    removed, added = sum((ca - cb).values()), sum((cb - ca).values())
+    return {"old": len(old), "new": len(new), "added": added, "removed": removed, "changed": 0,
+            "unchanged": len(old) - removed}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old_raw=rows, new_raw=rows, fmt=st.sampled_from(["csv", "parquet"]), folder=st.booleans(),
+       change=st.sampled_from(["none", "drop", "add", "retype"]), null_key=st.booleans(), keyed=st.booleans())
+def test_row_diff_matches_a_brute_force_reference(repo, old_raw, new_raw, fmt, folder, change, null_key, keyed):
+    rel = "tables/t" if folder else f"tables/t.{fmt}"
+    old = _table(old_raw, null_key)
+    new = _apply_schema(_table(new_raw, null_key), change)
+    _write(repo.root, rel, old, fmt, folder)
+    api.add(repo, [rel])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "--allow-empty", "-m", "old")
+    _write(repo.root, rel, new, fmt, folder)  # the new side: the workspace's data, not added
+
+    report = row_diff(repo, str(repo.root / rel), key=["k"] if keyed else None, sample=3)
+
+    if keyed:
+        expected_rows, expected_stats = _reference_keyed(old, new)
+        assert report.value_stats == expected_stats
+        assert report.changed_values == {c: s["changed"] for c, s in expected_stats.items()}
+    else:
+        expected_rows = _reference_multiset(old, new)
+    assert report.rows == expected_rows
+    assert [c["name"] for c in report.columns_added] == (["extra"] if change == "add" else [])
+    assert [c["name"] for c in report.columns_removed] == (["s"] if change == "drop" else [])
+    assert [c["name"] for c in report.columns_retyped] == (["i"] if change == "retype" else [])
+    assert len(report.sample["changed"]) == min(3, expected_rows["changed"])
+
+
+@pytest.fixture
+def two_versions(repo):
+    """events.csv committed at HEAD~1 (v1) and HEAD (v2), keyed by id."""
+    (repo.root / "events.csv").write_text("id,name,score\n1,a,1.0\n2,b,2.0\n3,c,nan\n")
+    api.add(repo, ["events.csv"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "v1")
+    (repo.root / "events.csv").write_text("id,name,score\n1,a,1.5\n3,c,nan\n4,d,4.0\n")
+    api.add(repo, ["events.csv"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "v2")
+    return repo
+
+
+def test_cli_between_two_revisions(two_versions, cli):
+    res = cli("data", "diff", "--rows", "--key", "id", "HEAD~1", "HEAD", "events.csv", "--json", "--exit-code")
+    assert res.exit_code == 1, res.stderr
+    doc = res.json()
+    assert (doc["old"], doc["new"], doc["key"], doc["changed"]) == ("HEAD~1", "HEAD", ["id"], True)
+    assert doc["rows"] == {"old": 3, "new": 3, "added": 1, "removed": 1, "changed": 1, "unchanged": 1}
+    assert doc["columns"]["changed_values"] == {"score": 1}
+    assert doc["sample"]["changed"] == [{"key": {"id": 1}, "old": {"score": 1.0}, "new": {"score": 1.5}}]
+    assert doc["sample"]["added"] == [{"id": 4, "name": "d", "score": 4.0}]
+    same = cli("data", "diff", "--rows", "--key", "id", "events.csv", "--exit-code")  # HEAD vs workspace
+    assert same.exit_code == 0 and "0 added, 0 removed, 0 changed, 3 unchanged" in same.stdout
+    text = cli("data", "diff", "--rows", "HEAD~1", "events.csv")
+    assert text.exit_code == 0 and "2 added, 2 removed" in text.stdout
+
+
+def test_duplicate_keys_are_refused_naming_the_key(two_versions, cli):
+    (two_versions.root / "events.csv").write_text("id,name,score\n1,a,1.0\n1,b,2.0\n2,c,3.0\n")
+    res = cli("data", "diff", "--rows", "--key", "id", "events.csv")
+    one_error(res, 2, "key id is not unique", "id=1 (2 rows)", "workspace")
+
+
+def test_usage_errors(two_versions, cli):
+    one_error(cli("data", "diff", "--rows", "--key", "nope", "events.csv"), 2, "key column 'nope'")
+    one_error(cli("data", "diff", "--rows"), 2, "one tracked table")
+    one_error(cli("data", "diff", "--rows", "missing.csv"), 2, "not tracked")
+    one_error(cli("data", "diff", "HEAD", "HEAD", "events.csv"), 2, "need --rows")
+
+
+def test_awkward_column_names_and_a_two_column_key(repo, cli):
+    (repo.root / "t.csv").write_text('"a b","it""s",v\n1,x,1\n1,y,2\n2,x,3\n')
+    api.add(repo, ["t.csv"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "v1")
+    (repo.root / "t.csv").write_text('"a b","it""s",v\n1,x,1\n1,y,5\n2,x,3\n')
+    doc = cli("data", "diff", "--rows", "--key", 'a b,it"s', "t.csv", "--json").json()
+    assert doc["rows"]["changed"] == 1 and doc["columns"]["changed_values"] == {"v": 1}
+    assert doc["sample"]["changed"] == [{"key": {"a b": 1, 'it"s': "y"}, "old": {"v": 2}, "new": {"v": 5}}]
