@@ -22,7 +22,8 @@ just deleted (the old one moved aside, removed after the last round). Equivalent
     checkout (copy) of the deleted folder     dvc checkout        | mlctl data checkout     (and cp -r)
     push to a local folder remote (empty)     dvc push            | mlctl data push
     pull into an empty store                  dvc fetch           | mlctl data fetch
-    pull: fetch + checkout, empty store and workspace   dvc pull | mlctl pull
+    pull (fetch + checkout) into an empty store and folder   dvc pull data.dvc | mlctl data pull data
+                                         (the data part of `mlctl pull`, for the same folder)
     status of the big file, cold stat cache   dvc status big.bin.dvc | mlctl data status big.bin
     gc keeping every commit (history below)   dvc gc -A -f        | mlctl gc --grace 0
     hashing alone (in-process) vs `cat big.bin > /dev/null` (warm page cache)
@@ -176,7 +177,7 @@ class Mlctl(Tool):
         return self.run("-q", "data", "fetch", "data")  # like `dvc fetch`: pull now checks out too
 
     def pull_checkout(self):
-        return self.run("-q", "pull")  # the teammate's one command: data, runs, run-cache, registry
+        return self.run("-q", "data", "pull", "data")  # fetch + checkout of the same folder as dvc pull
 
     pointer = "data.mlctl"
 
