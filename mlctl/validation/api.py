@@ -1,0 +1,52 @@
+"""The door to validation: `mlctl data validate` (and, later, the pipeline, retrain and
+serve gates) call ``validate`` here."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mlctl.errors import UsageError
+from mlctl.validation import evaluate, records, sources
+from mlctl.validation import suite as suites
+from mlctl.validation.results import ValidationResult
+
+DEFAULT_SUITE = suites.DEFAULT_SUITE
+
+
+def load_suite(repo, suite_path: str | None = None) -> suites.Suite:
+    path = Path(suite_path) if suite_path else repo.root / DEFAULT_SUITE
+    return suites.load(path)
+
+
+def validate(repo, target: str | None = None, suite_path: str | None = None, now: float | None = None,
+             record: bool = True) -> ValidationResult:
+    """Evaluate the suite's datasets (or only TARGET[@REV]'s expectations) and record it."""
+    suite = load_suite(repo, suite_path)
+    started = time.perf_counter()
+    if target is None:
+        chosen = [(d, d.target, None) for d in suite.datasets]
+    else:
+        path, rev = sources.split_rev(target)
+        chosen = [(suite.dataset(path), path, rev)]
+    results = [evaluate.evaluate(name, rev, _files(repo, name, rev), dataset.expectations, now=now)
+               for dataset, name, rev in chosen]
+    result = ValidationResult(suite.path, results, seconds=round(time.perf_counter() - started, 3))
+    if record:
+        records.record_validation(repo, result)
+    return result
+
+
+def _files(repo, name: str, rev: str | None) -> list[sources.TableFile]:
+    if rev is not None:
+        raise UsageError(f"{name}@{rev}: reading a revision from the store is not available yet",
+                         hint="validate the checked-out workspace copy: drop @REV")
+    return sources.workspace_files(repo.root, name)
+
+
+def latest_validation(repo) -> dict | None:
+    return records.latest_validation(repo)
+
+
+def get_validation(repo, validation_id: str) -> dict | None:
+    return records.get_validation(repo, validation_id)

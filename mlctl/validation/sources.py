@@ -1,0 +1,63 @@
+"""What a suite's dataset names, as table files: a file, a folder of them, or a glob,
+under the workspace root, or a tracked path at a revision read from the store."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlctl.errors import UsageError
+from mlctl.store import paths
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class TableFile:
+    name: str  # as shown to users: the path relative to the workspace root
+    format: str  # "parquet" | "csv"
+    path: Path  # where to read it
+
+
+def split_rev(target: str) -> tuple[str, str | None]:
+    """``data/train.csv@v1`` -> (``data/train.csv``, ``v1``)."""
+    path, at, rev = target.rpartition("@")
+    return (path, rev) if at and path and rev else (target, None)
+
+
+def table_format(name: str) -> str:
+    fmt = FORMATS.get(os.path.splitext(name)[1].lower())
+    if fmt is None:
+        raise UsageError(f"{name}: not a table file", hint="validation reads .csv and .parquet files")
+    return fmt
+
+
+def workspace_files(root: Path, target: str) -> list[TableFile]:
+    """The table files a target names in the workspace, sorted by path."""
+    rel = target.strip().rstrip("/")
+    names = _glob(root, rel) if _GLOB_CHARS & set(rel) else _expand(root, rel)
+    if not names:
+        raise UsageError(f"{target}: no .csv or .parquet files", hint="check the dataset path or glob in the suite")
+    return [TableFile(n, table_format(n), paths.resolve(root, n, f"dataset {target}", UsageError)) for n in names]
+
+
+def _expand(root: Path, rel: str) -> list[str]:
+    full = paths.resolve(root, rel, "dataset", UsageError)
+    if full.is_dir():
+        return _glob(root, rel + "/**/*")
+    if not full.is_file():
+        raise UsageError(f"{rel}: no such file or folder",
+                         hint="a tracked path that is not checked out can be read at a revision: PATH@REV")
+    table_format(rel)
+    return [rel]
+
+
+def _glob(root: Path, pattern: str) -> list[str]:
+    paths.check(pattern.replace("*", "x").replace("?", "x").replace("[", "x").replace("]", "x"),
+                "dataset glob", UsageError)
+    found = glob.glob(pattern, root_dir=root, recursive=True)
+    return sorted(name.replace(os.sep, "/") for name in found
+                  if os.path.splitext(name)[1].lower() in FORMATS and (root / name).is_file())
