@@ -15,8 +15,11 @@ DEFAULT_SUITE = suites.DEFAULT_SUITE
 
 
 def load_suite(repo, suite_path: str | None = None) -> suites.Suite:
-    path = Path(suite_path) if suite_path else repo.root / DEFAULT_SUITE
-    return suites.load(path)
+    path = Path(suite_path).absolute() if suite_path else repo.root / DEFAULT_SUITE
+    suite = suites.load(path)
+    if path.is_relative_to(repo.root):  # shown and recorded as the team sees it
+        suite.path = path.relative_to(repo.root).as_posix()
+    return suite
 
 
 def validate(repo, target: str | None = None, suite_path: str | None = None, now: float | None = None,

@@ -1,4 +1,4 @@
-"""Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch."""
+"""Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, validate."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import typer
 from mlctl.cli import common, render
 from mlctl.data.api import pull_command
 
-app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch.")
+app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, "
+                     "validate.")
 
 JOBS = typer.Option(0, "-j", "--jobs", min=0, metavar="N", show_default=False,
                     help="Parallel jobs (default: core.jobs, else the number of cores).")
@@ -224,3 +225,21 @@ def fetch(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE,
     result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
                  progress=render.progress)
     return _report("fetch", result, as_json)
+
+
+@app.command("validate")
+def validate(target: Optional[str] = typer.Argument(None, metavar="[TARGET[@REV]]",
+                                                    help="A dataset of the suite (default: every one)."),
+             suite: Optional[str] = typer.Option(None, "--suite", metavar="FILE",
+                                                 help="The expectation suite (default: expectations.yaml at the root)."),
+             as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
+    """Check data against expectations; exit 1 when any `error` expectation fails."""
+    from mlctl.cli.commands._validate_view import show_validation
+    from mlctl.validation.api import validate as run
+
+    result = run(common.repo(), target, suite_path=suite)
+    if as_json:
+        render.emit_json(result.to_json())
+    else:
+        show_validation(result)
+    return common.found(not result.success)
