@@ -9,6 +9,7 @@ import typer
 
 from mlctl.cli import common, render
 from mlctl.data.api import pull_command
+from mlctl.errors import UsageError
 
 app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, "
                      "validate.")
@@ -105,10 +106,21 @@ def checkout(paths: Optional[List[str]] = PATHS,
 @app.command("diff")
 def diff(rev_a: Optional[str] = typer.Argument(None, metavar="[REV_A]", help="Old side (default: HEAD)."),
          rev_b: Optional[str] = typer.Argument(None, metavar="[REV_B]", help="New side (default: the workspace)."),
+         table: Optional[str] = typer.Argument(None, metavar="[PATH]", show_default=False,
+                                               help="With --rows: the tracked table (the last argument)."),
          path: Optional[List[str]] = typer.Option(None, "--path", "-p", help="Only these tracked paths."),
+         rows: bool = typer.Option(False, "--rows", help="Row-level diff of a parquet/CSV table (file or folder)."),
+         key: Optional[str] = typer.Option(None, "--key", metavar="COL[,COL]",
+                                           help="With --rows: match rows by these columns (default: rows as multisets)."),
+         sample: int = typer.Option(5, "--sample", min=0, metavar="N", help="With --rows: changed rows to show."),
          exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences."),
          as_json: bool = common.json_option()) -> int:
-    """Added / modified / deleted files between two versions (default: HEAD vs workspace)."""
+    """Added / modified / deleted files between two versions (default: HEAD vs workspace);
+    with --rows, the rows of one table."""
+    if rows:
+        return _row_diff([a for a in (rev_a, rev_b, table) if a is not None], path, key, sample, exit_code, as_json)
+    if table is not None or key is not None:
+        raise UsageError("PATH and --key need --rows (file diffs take --path)")
     from mlctl.data.diff import diff as run
 
     report = run(common.repo(), rev_a, rev_b, paths=path)
@@ -122,6 +134,25 @@ def diff(rev_a: Optional[str] = typer.Argument(None, metavar="[REV_A]", help="Ol
             render.echo(f"{change + ':':<10}{p}  ({size})")
         render.info(f"{report.old} -> {report.new}: {len(report.added)} added, "
                     f"{len(report.modified)} modified, {len(report.deleted)} deleted")
+    return common.found(report.changed) if exit_code else 0
+
+
+def _row_diff(args: list[str], path: Optional[List[str]], key: Optional[str], sample: int, exit_code: bool,
+              as_json: bool) -> int:
+    from mlctl.cli.commands._rowdiff_view import show
+    from mlctl.data.rowdiff import row_diff
+
+    if path:
+        args = [*args, *path]
+    if not args or len(args) > 3:
+        raise UsageError("--rows takes [REV_A [REV_B]] PATH: one tracked table")
+    *revs, table = args
+    keys = [k.strip() for k in key.split(",") if k.strip()] if key else None
+    report = row_diff(common.repo(), table, *revs, key=keys, sample=sample)
+    if as_json:
+        render.emit_json(report.to_json())
+    else:
+        show(report)
     return common.found(report.changed) if exit_code else 0
 
 

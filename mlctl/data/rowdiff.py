@@ -1,0 +1,198 @@
+"""`mlctl data diff --rows`: which rows of a tracked table changed between two versions.
+
+Both versions are read straight from the store by hash (the workspace side from disk),
+in DuckDB, so the diff runs out of core. With ``--key``: one full outer join on the key
+(``IS NOT DISTINCT FROM``: a null key matches a null key) tells added, removed and changed
+rows, and which columns changed, in one pass that keeps only the differing rows. Without a
+key, both tables are multisets of rows: a row appearing twice in the old table and once in
+the new one is one row removed. Equality is ``IS NOT DISTINCT FROM``: null equals null and
+NaN equals NaN (DuckDB orders NaN as one value), so an unchanged NaN is not a change.
+Columns present on both sides are compared; a retyped column is compared as DOUBLE when both
+types are numeric, else as text. The report holds what datacompy's does: row counts per
+side, rows only in one side, changed rows, per-column counts of changed values, schema
+changes, and a sample of changed rows side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlctl.data.sqlengine import Engine, quote_ident
+from mlctl.data.tables import TableFile, table_files, workspace_table_files
+from mlctl.errors import UsageError
+from mlctl.store.repo import Repo
+
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+           "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
+
+
+@dataclass
+class RowDiff:
+    path: str
+    old: str
+    new: str
+    key: list[str] | None
+    rows: dict = field(default_factory=dict)  # old, new, added, removed, changed, unchanged
+    columns_added: list[dict] = field(default_factory=list)
+    columns_removed: list[dict] = field(default_factory=list)
+    columns_retyped: list[dict] = field(default_factory=list)
+    changed_values: dict = field(default_factory=dict)  # column -> rows whose value changed
+    sample: dict = field(default_factory=dict)  # added / removed: rows; changed: key, old, new
+
+    @property
+    def changed(self) -> bool:
+        r = self.rows
+        schema = self.columns_added or self.columns_removed or self.columns_retyped
+        return bool(r["added"] or r["removed"] or r["changed"] or schema)
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "old": self.old, "new": self.new, "key": self.key, "changed": self.changed,
+                "rows": self.rows,
+                "columns": {"added": self.columns_added, "removed": self.columns_removed,
+                            "retyped": self.columns_retyped, "changed_values": self.changed_values},
+                "sample": self.sample}
+
+
+def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None = None,
+             key: list[str] | None = None, sample: int = 5) -> RowDiff:
+    """Diff ``path``'s table at ``rev_a`` (default HEAD) against ``rev_b`` (default: the
+    workspace's data on disk)."""
+    rev_a = rev_a or "HEAD"
+    old = table_files(repo, path, rev_a)
+    new = workspace_table_files(repo, path) if rev_b is None else table_files(repo, path, rev_b)
+    report = RowDiff(repo.relpath(path).removesuffix(".mlctl"), rev_a, rev_b or "workspace", key or None)
+    with Engine() as engine:
+        _load(engine, old, new)
+        common = _schema(engine, report)
+        if key:
+            _check_key(engine, report, key, common)
+            _keyed(engine, report, key, common, sample)
+        else:
+            _multiset(engine, report, common, sample)
+    return report
+
+
+def _load(engine: Engine, old: list[TableFile], new: list[TableFile]) -> None:
+    engine.add_view("a", old)
+    engine.add_view("b", new)
+    engine.seal()
+
+
+def _columns(engine: Engine, view: str) -> dict[str, str]:
+    return {name: str(typ) for name, typ, *_ in engine.run(f"DESCRIBE {view}").fetchall()}
+
+
+def _schema(engine: Engine, report: RowDiff) -> dict[str, str]:
+    """Record added/removed/retyped columns; return the shared columns with the SQL type
+    both sides are compared as."""
+    a, b = _columns(engine, "a"), _columns(engine, "b")
+    report.columns_added = [{"name": c, "type": t} for c, t in b.items() if c not in a]
+    report.columns_removed = [{"name": c, "type": t} for c, t in a.items() if c not in b]
+    common = {}
+    for c, t in a.items():
+        if c not in b:
+            continue
+        if t == b[c]:
+            common[c] = t
+            continue
+        report.columns_retyped.append({"name": c, "old_type": t, "new_type": b[c]})
+        common[c] = "DOUBLE" if t in NUMERIC and b[c] in NUMERIC else "VARCHAR"
+    return common
+
+
+def _cast(side: str, col: str, typ: str) -> str:
+    return f"CAST({side}.{quote_ident(col)} AS {typ})"
+
+
+def _check_key(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str]) -> None:
+    absent = [k for k in key if k not in common]
+    if absent:
+        raise UsageError(f"key column {absent[0]!r} is not in both versions of {report.path}")
+    cols = ", ".join(quote_ident(k) for k in key)
+    for view, rev in (("a", report.old), ("b", report.new)):
+        dup = engine.run(f"SELECT {cols}, count(*) AS n FROM {view} GROUP BY ALL HAVING count(*) > 1 "
+                         f"ORDER BY n DESC LIMIT 3").fetchall()
+        if dup:
+            shown = "; ".join(", ".join(f"{k}={v!r}" for k, v in zip(key, row[:-1])) + f" ({row[-1]} rows)"
+                              for row in dup)
+            raise UsageError(f"key {','.join(key)} is not unique in {report.path} at {rev}: {shown}",
+                             hint="name more key columns with --key COL,COL, or diff without --key")
+
+
+def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str], sample: int) -> None:
+    on = " AND ".join(f"{_cast('a', k, common[k])} IS NOT DISTINCT FROM {_cast('b', k, common[k])}" for k in key)
+    values = [c for c in common if c not in key]
+    flags = [f"{_cast('a', c, common[c])} IS DISTINCT FROM {_cast('b', c, common[c])} AS d{i}"
+             for i, c in enumerate(values)]
+    keys = [f"coalesce({_cast('a', k, common[k])}, {_cast('b', k, common[k])}) AS k{i}" for i, k in enumerate(key)]
+    olds = [f"{_cast('a', c, common[c])} AS o{i}" for i, c in enumerate(values)]
+    news = [f"{_cast('b', c, common[c])} AS n{i}" for i, c in enumerate(values)]
+    # one pass over both tables; only the differing rows are kept
+    engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
+        SELECT a.__in IS NULL AS added, b.__in IS NULL AS removed, {', '.join(keys + flags + olds + news)}
+        FROM (SELECT *, true AS __in FROM a) a FULL OUTER JOIN (SELECT *, true AS __in FROM b) b ON {on})
+        WHERE added OR removed {''.join(f' OR d{i}' for i in range(len(values)))}""")
+    counts = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
+                        "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()
+    sizes = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
+    added, removed, changed = counts
+    report.rows = {"old": sizes[0], "new": sizes[1], "added": added, "removed": removed, "changed": changed,
+                   "unchanged": sizes[0] - removed - changed}
+    if values:
+        per = engine.run("SELECT " + ", ".join(f"count(*) FILTER (d{i} AND NOT added AND NOT removed)"
+                                               for i in range(len(values))) + " FROM d").fetchone()
+        report.changed_values = {c: n for c, n in zip(values, per) if n}
+    report.sample = _keyed_sample(engine, key, values, common, sample)
+
+
+def _keyed_sample(engine: Engine, key: list[str], values: list[str], common: dict, n: int) -> dict:
+    order = ", ".join(f"k{i}" for i in range(len(key)))
+    out: dict = {"added": [], "removed": [], "changed": []}
+    if n <= 0:
+        return out
+    cols = [f"k{i}" for i in range(len(key))] + [f"d{i}" for i in range(len(values))] \
+        + [f"o{i}" for i in range(len(values))] + [f"n{i}" for i in range(len(values))]
+    for kind, where in (("added", "added"), ("removed", "removed"), ("changed", "NOT added AND NOT removed")):
+        rows = engine.run(f"SELECT {', '.join(cols)} FROM d WHERE {where} ORDER BY {order} LIMIT {int(n)}").fetchall()
+        out[kind] = [_sample_row(kind, row, key, values) for row in rows]
+    return out
+
+
+def _sample_row(kind: str, row: tuple, key: list[str], values: list[str]) -> dict:
+    k, m = len(key), len(values)
+    keys = dict(zip(key, row[:k]))
+    flags, olds, news = row[k:k + m], row[k + m:k + 2 * m], row[k + 2 * m:]
+    if kind == "added":
+        return {**keys, **dict(zip(values, news))}
+    if kind == "removed":
+        return {**keys, **dict(zip(values, olds))}
+    changed = [i for i, f in enumerate(flags) if f]
+    return {"key": keys, "old": {values[i]: olds[i] for i in changed}, "new": {values[i]: news[i] for i in changed}}
+
+
+def _multiset(engine: Engine, report: RowDiff, common: dict[str, str], sample: int) -> None:
+    cols = list(common)
+    if not cols:
+        raise UsageError(f"the two versions of {report.path} share no column to compare")
+    pick = ", ".join(f"{_cast('t', c, common[c])} AS c{i}" for i, c in enumerate(cols))
+    on = " AND ".join(f"a.c{i} IS NOT DISTINCT FROM b.c{i}" for i in range(len(cols)))
+    both = ", ".join(f"coalesce(a.c{i}, b.c{i}) AS c{i}" for i in range(len(cols)))
+    # each distinct row with how often it appears on each side; only rows whose counts differ
+    engine.run(f"""CREATE TEMP TABLE d AS SELECT {both}, coalesce(a.n, 0) AS na, coalesce(b.n, 0) AS nb FROM
+        (SELECT {pick}, count(*) AS n FROM a t GROUP BY ALL) a FULL OUTER JOIN
+        (SELECT {pick}, count(*) AS n FROM b t GROUP BY ALL) b ON {on} WHERE coalesce(a.n, 0) <> coalesce(b.n, 0)""")
+    added, removed = engine.run("SELECT coalesce(sum(greatest(nb - na, 0)), 0), "
+                                "coalesce(sum(greatest(na - nb, 0)), 0) FROM d").fetchone()
+    sizes = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
+    report.rows = {"old": sizes[0], "new": sizes[1], "added": int(added), "removed": int(removed), "changed": 0,
+                   "unchanged": sizes[0] - int(removed)}
+    report.sample = {"added": _multiset_sample(engine, cols, "nb > na", sample),
+                     "removed": _multiset_sample(engine, cols, "na > nb", sample), "changed": []}
+
+
+def _multiset_sample(engine: Engine, cols: list[str], where: str, n: int) -> list[dict]:
+    if n <= 0:
+        return []
+    names = ", ".join(f"c{i}" for i in range(len(cols)))
+    rows = engine.run(f"SELECT {names} FROM d WHERE {where} ORDER BY ALL LIMIT {int(n)}").fetchall()
+    return [dict(zip(cols, row)) for row in rows]

@@ -1,0 +1,85 @@
+"""DuckDB over tracked tables, sandboxed: views over verified store objects, nothing else.
+
+Shared by `data diff --rows` and `data query`. The connection may read exactly the object
+files of the tables it was given (DuckDB's ``allowed_paths``) and then loses all file
+system access (``enable_external_access=false``), extension loading, and the right to
+change its configuration (``lock_configuration``): SQL from a user cannot read
+``/etc/passwd``, write a file, attach a database or install an extension. Writing *to* an
+allowed object path is still possible inside DuckDB (a ``COPY ... TO`` its own input), so
+`data query` also runs only SELECT statements (see query.py).
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from mlctl.data.tables import TableFile
+from mlctl.errors import UsageError
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_expr(files: list[TableFile]) -> str:
+    """A DuckDB table expression reading all ``files`` (one format) as one table."""
+    paths = "[" + ", ".join(quote_str(str(f.path)) for f in files) + "]"
+    if files[0].format == "parquet":
+        return f"read_parquet({paths}, union_by_name = true)"
+    return f"read_csv({paths}, union_by_name = true, header = true)"
+
+
+class Engine:
+    """A DuckDB connection whose views name tracked tables; ``seal()`` shuts the sandbox."""
+
+    def __init__(self):
+        import duckdb
+
+        # spilling goes to the system temp dir, not .mlctl/tmp (whose files fsck and gc own)
+        self._spill = tempfile.mkdtemp(prefix="mlctl-duckdb-")
+        self.con = duckdb.connect(":memory:", config={
+            "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+            "temp_directory": self._spill})
+        self._allowed: list[str] = []
+
+    def add_view(self, name: str, files: list[TableFile]) -> None:
+        self._allowed.extend(str(f.path) for f in files)
+        self.run(f"CREATE VIEW {quote_ident(name)} AS SELECT * FROM {read_expr(files)}")
+
+    def seal(self) -> None:
+        """From here on, only the files of the views' tables are readable, nothing writable."""
+        if self._allowed:
+            self.con.execute("SET allowed_paths = " + "[" + ", ".join(quote_str(p) for p in self._allowed) + "]")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET allow_community_extensions = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def run(self, sql: str, params: list | None = None):
+        """Execute; DuckDB's errors become one-line usage errors (exit 2)."""
+        import duckdb
+
+        try:
+            return self.con.execute(sql, params or [])
+        except duckdb.Error as exc:
+            raise UsageError(one_line(exc)) from None
+
+    def close(self) -> None:
+        import shutil
+
+        self.con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def one_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
