@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from mlctl.data.api import split_spec
+from mlctl.data.tables import table_files
 from mlctl.errors import UsageError
 from mlctl.validation import evaluate, records, sources
 from mlctl.validation import suite as suites
@@ -30,7 +32,7 @@ def validate(repo, target: str | None = None, suite_path: str | None = None, now
     if target is None:
         chosen = [(d, d.target, None) for d in suite.datasets]
     else:
-        path, rev = sources.split_rev(target)
+        path, rev = split_spec(repo, target)
         chosen = [(suite.dataset(path), path, rev)]
     results = [evaluate.evaluate(name, rev, _files(repo, name, rev), dataset.expectations, now=now)
                for dataset, name, rev in chosen]
@@ -40,11 +42,14 @@ def validate(repo, target: str | None = None, suite_path: str | None = None, now
     return result
 
 
-def _files(repo, name: str, rev: str | None) -> list[sources.TableFile]:
-    if rev is not None:
-        raise UsageError(f"{name}@{rev}: reading a revision from the store is not available yet",
-                         hint="validate the checked-out workspace copy: drop @REV")
-    return sources.workspace_files(repo.root, name)
+def _files(repo, name: str, rev: str | None) -> list:
+    """The workspace's files (what the next training reads) unless a revision is named or
+    a tracked path is not checked out: then the verified objects in the store."""
+    if rev is None and (sources.has_glob(name) or (repo.root / name.strip().rstrip("/")).exists()):
+        return sources.workspace_files(repo.root, name)
+    if sources.has_glob(name):
+        raise UsageError(f"{name}@{rev}: a glob names workspace files; give a tracked path with @REV")
+    return sources.stored_files(table_files(repo, name, rev), repo.relpath(name))
 
 
 def latest_validation(repo) -> dict | None:

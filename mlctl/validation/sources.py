@@ -22,10 +22,13 @@ class TableFile:
     path: Path  # where to read it
 
 
-def split_rev(target: str) -> tuple[str, str | None]:
-    """``data/train.csv@v1`` -> (``data/train.csv``, ``v1``)."""
-    path, at, rev = target.rpartition("@")
-    return (path, rev) if at and path and rev else (target, None)
+def has_glob(target: str) -> bool:
+    return bool(_GLOB_CHARS & set(target))
+
+
+def stored_files(files: list, rel: str) -> list[TableFile]:
+    """data.tables' files of a tracked table, named as users know them (path/inside)."""
+    return [TableFile(f"{rel}/{f.name}" if f.name else rel, f.format, f.path) for f in files]
 
 
 def table_format(name: str) -> str:
@@ -38,7 +41,7 @@ def table_format(name: str) -> str:
 def workspace_files(root: Path, target: str) -> list[TableFile]:
     """The table files a target names in the workspace, sorted by path."""
     rel = target.strip().rstrip("/")
-    names = _glob(root, rel) if _GLOB_CHARS & set(rel) else _expand(root, rel)
+    names = _glob(root, rel) if has_glob(rel) else _expand(root, rel)
     if not names:
         raise UsageError(f"{target}: no .csv or .parquet files", hint="check the dataset path or glob in the suite")
     return [TableFile(n, table_format(n), paths.resolve(root, n, f"dataset {target}", UsageError)) for n in names]
