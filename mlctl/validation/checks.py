@@ -105,7 +105,8 @@ def _rows_plan(fail: str, considered: str, params: list, shown_cols: list[tuple[
                 shown=[c for c, _ in shown_cols])
 
 
-def _judge_rows(unexpected: int, considered: int, mostly: float):
+def _judge_rows(unexpected: int | None, considered: int | None, mostly: float):
+    unexpected, considered = int(unexpected or 0), int(considered or 0)  # count_if of no rows is NULL
     success = considered == 0 or (considered - unexpected) / considered >= mostly
     return success, None, unexpected, considered
 
@@ -229,7 +230,7 @@ def _duplicates_plan(cols: list[str], columns: dict, mostly: float) -> Plan:
     windowed = (f"SELECT rowid, {shown}, count(*) OVER (PARTITION BY {keys}) AS n "
                 f"FROM t WHERE {all_present}")
     return Plan(exprs=[(f"(SELECT coalesce(sum(n), 0) FROM ({groups}))", []), (f"count_if({all_present})", [])],
-                judge=lambda v, rows: _judge_rows(int(v[0]), v[1], mostly),
+                judge=lambda v, rows: _judge_rows(v[0], v[1], mostly),
                 failing_sql=(f"SELECT * EXCLUDE (n) FROM ({windowed}) WHERE n > 1 ORDER BY rowid", []),
                 shown=list(cols))
 
