@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model approve' 'model reject' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
-    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-decision --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'data validate' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model approve' 'model reject' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --key --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-decision --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --sample --shadow --since --sort --start --suite --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -16,7 +16,7 @@ function __mlctl_path
 end
 complete -c mlctl -f
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write settings in .mlctl/config.yaml (--local: config.local.yaml).'
-complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, validate.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'feature' -d 'Feature store: point-in-time joins, materialization, online lookup (features.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
@@ -66,12 +66,13 @@ complete -c mlctl -n "test (__mlctl_path) = 'config list'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'add' -d 'Hash files or folders into the store and write PATH.mlctl pointers.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'status' -d 'Modified / deleted / not-in-store data vs the pointers; exit 1 if anything changed.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'checkout' -d 'Make the workspace match the pointers (or GITREV\'s), verifying every object.'
-complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'diff' -d 'Added / modified / deleted files between two versions (default: HEAD vs workspace).'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'diff' -d 'Added / modified / deleted files between two versions (default: HEAD vs workspace); with --rows, the rows of one table.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'log' -d 'The versions of PATH through the git history of its pointer.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'list' -d 'Every tracked path: size, file count, hash, status.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'push' -d 'Upload the objects of tracked paths that the remote lacks.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'pull' -d 'Download the objects of tracked paths that the local store lacks, then check them out.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'fetch' -d 'Download the objects of tracked paths that the local store lacks, without checking out.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'validate' -d 'Check data against expectations; exit 1 when any `error` expectation fails.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
@@ -93,6 +94,9 @@ complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -s q -l quiet -d 'N
 complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data checkout'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l path -s p -r -d 'Only these tracked paths.'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l rows -d 'Row-level diff of a parquet/CSV table (file or folder).'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l key -r -d 'With --rows: match rows by these columns (default: rows as multisets).'
+complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l sample -r -d 'With --rows: changed rows to show.'
 complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l exit-code -d 'Exit 1 when there are differences.'
 complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'data diff'" -s q -l quiet -d 'No progress or chatter on stderr.'
@@ -134,6 +138,11 @@ complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -l json -d 'Print one 
 complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data fetch'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l suite -r -d 'The expectation suite (default: expectations.yaml at the root).'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -l force -s f -d 'Use DIR even if it is not empty (a previous demo is replaced).'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s h -l help -d 'Show help and exit.'
