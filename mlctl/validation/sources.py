@@ -44,7 +44,17 @@ def workspace_files(root: Path, target: str) -> list[TableFile]:
     names = _glob(root, rel) if has_glob(rel) else _expand(root, rel)
     if not names:
         raise UsageError(f"{target}: no .csv or .parquet files", hint="check the dataset path or glob in the suite")
-    return [TableFile(n, table_format(n), paths.resolve(root, n, f"dataset {target}", UsageError)) for n in names]
+    return [TableFile(n, table_format(n), _inside(root, n, target)) for n in names]
+
+
+def _inside(root: Path, name: str, target: str) -> Path:
+    """The file, refused when it (a symlink included) leads outside the workspace: a suite
+    comes with the repository, so a teammate's suite must not read this machine's files."""
+    path = paths.resolve(root, name, f"dataset {target}", UsageError)
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if os.path.commonpath([real, real_root]) != real_root or paths.problem(os.path.relpath(real, real_root)):
+        raise UsageError(f"dataset {target}: {name} leads outside the workspace or into .git/.mlctl (to {real})")
+    return path
 
 
 def _expand(root: Path, rel: str) -> list[str]:

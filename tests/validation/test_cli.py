@@ -121,3 +121,14 @@ def test_status_shows_the_last_validation(repo, cli):
     last = cli("status", "--json").json()["validation"]
     assert last["success"] is False and last["targets"] == ["data/orders.csv"]
     assert last["failed_expectations"] == ["data/orders.csv: price positive"]
+
+
+def test_a_dataset_may_not_read_outside_the_workspace(repo, cli, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    (Path(repo.root) / "leak.csv").symlink_to(secret)
+    for target in ("../secret.csv", "leak.csv", "../*.csv", ".mlctl/*.csv"):
+        write(repo, "s.yaml", f"datasets:\n  '{target}':\n    expectations:\n      - {{expect: row_count, min: 5}}\n")
+        res = cli("data", "validate", "--suite", "s.yaml")
+        assert res.exit_code == 2, (target, res.stdout, res.stderr)
+        assert "hunter2" not in res.stdout + res.stderr
