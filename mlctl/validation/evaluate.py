@@ -26,6 +26,11 @@ def connect():
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC, whatever the machine says
     con.execute("SET preserve_insertion_order = true")
+    # Parquet min/max statistics leave NaN out; DuckDB's statistics propagation then folds
+    # isnan(x) to false for a column whose other values are all equal ([NaN, 0.0] counted
+    # no missing value), and filter pushdown skips the row group. Validation must see every
+    # value as it is.
+    con.execute("SET disabled_optimizers = 'statistics_propagation,filter_pushdown'")
     return con
 
 
@@ -34,27 +39,58 @@ def _literal(text: str) -> str:
 
 
 def load(con, files: list[TableFile]) -> dict[str, str]:
-    """Load the files (in order) into table ``t``; returns its columns and DuckDB types."""
+    """Make ``t`` the files' rows in order, with ``rowid`` the row number through them;
+    returns the data's columns and DuckDB types. Parquet stays on disk (a view: DuckDB
+    streams it, and knows each row's number in its file); CSV is parsed once into a table."""
     import duckdb
 
+    try:
+        if {f.format for f in files} == {"parquet"}:
+            _parquet_view(con, files)
+        else:
+            _loaded_table(con, files)
+        described = con.execute("DESCRIBE t").fetchall()
+    except duckdb.Error as exc:
+        names = ", ".join(f.name for f in files[:3]) + (" ..." if len(files) > 3 else "")
+        raise UsageError(f"cannot read {names} as a table: {_first_line(exc)}") from None
+    return {name: duck_type for name, duck_type, *_ in described if name != "rowid"}
+
+
+def _reader(fmt: str, paths: list[str], extra: str = "") -> str:
+    listed = "[" + ", ".join(_literal(p) for p in paths) + "]"
+    if fmt == "csv":
+        return f"read_csv({listed}, union_by_name = true, header = true{extra})"
+    return f"read_parquet({listed}, union_by_name = true{extra})"
+
+
+def _parquet_view(con, files: list[TableFile]) -> None:
+    paths = [str(f.path) for f in files]
+    _no_rowid_column(con.execute(f"DESCRIBE SELECT * FROM {_reader('parquet', paths)}").fetchall())
+    sizes = [con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({_literal(p)})").fetchone()[0]
+             for p in paths] if len(paths) > 1 else [0]
+    parts, offset = [], 0
+    for path, size in zip(paths, sizes):
+        parts.append(f"SELECT file_row_number + {offset} AS rowid, * EXCLUDE (file_row_number) "
+                     f"FROM {_reader('parquet', [path], ', file_row_number = true')}")
+        offset += int(size or 0)
+    con.execute("CREATE TEMP VIEW t AS " + " UNION ALL BY NAME ".join(parts))
+
+
+def _loaded_table(con, files: list[TableFile]) -> None:
+    """CSV (or a mix): loaded in file order, so the table's own rowid numbers the rows."""
     selects = []
     for fmt in ("parquet", "csv"):
         paths = [str(f.path) for f in files if f.format == fmt]
         if paths:
-            listed = "[" + ", ".join(_literal(p) for p in paths) + "]"
-            reader = "read_parquet" if fmt == "parquet" else "read_csv"
-            extra = ", header = true" if fmt == "csv" else ""
-            selects.append(f"SELECT * FROM {reader}({listed}, union_by_name = true{extra})")
-    try:
-        con.execute("CREATE TEMP TABLE t AS " + " UNION ALL BY NAME ".join(selects))
-    except duckdb.Error as exc:
-        names = ", ".join(f.name for f in files[:3]) + (" ..." if len(files) > 3 else "")
-        raise UsageError(f"cannot read {names} as a table: {_first_line(exc)}") from None
-    columns = {name: duck_type for name, duck_type, *_ in con.execute("DESCRIBE t").fetchall()}
-    if any(name.lower() == "rowid" for name in columns):
+            selects.append(f"SELECT * FROM {_reader(fmt, paths)}")
+    con.execute("CREATE TEMP TABLE t AS " + " UNION ALL BY NAME ".join(selects))
+    _no_rowid_column(con.execute("DESCRIBE t").fetchall())
+
+
+def _no_rowid_column(described) -> None:
+    if any(row[0].lower() == "rowid" for row in described):
         raise UsageError("a column named 'rowid' hides the row numbers validation reports",
                          hint="rename the column")
-    return columns
 
 
 def _first_line(exc) -> str:

@@ -173,6 +173,19 @@ def test_nan_and_null_are_both_missing_in_parquet_and_csv():
         assert result.outcomes[1].observed == pytest.approx(1.5), fmt
 
 
+def test_nan_beside_one_repeated_value_is_missing():
+    """Parquet statistics leave NaN out (min = max = 0.0 here); nothing may trust them."""
+    import pyarrow as pa
+
+    table = pa.table({"f": pa.array([math.nan, 0.0, -0.0], type=pa.float64())})
+    for fmt in ("parquet", "csv"):
+        not_null, mean = run_table(table, [{"expect": "not_null", "column": "f"},
+                                           {"expect": "mean", "column": "f", "max": 0}], fmt=fmt).outcomes
+        assert not_null.unexpected == 1 and not_null.sample[0]["row"] == 0, fmt
+        assert math.isnan(not_null.sample[0]["value"]), fmt
+        assert mean.observed == 0.0, fmt
+
+
 def test_missing_columns_and_wrong_types_fail_and_the_others_still_run():
     import pyarrow as pa
 
