@@ -108,6 +108,8 @@ def test_a_revision_is_read_from_the_store(repo, cli):
     res = cli("data", "validate", "data/orders.csv@HEAD", "--json")
     assert res.exit_code == 0, res.stderr
     assert res.json()["datasets"][0]["rev"] == "HEAD"
+    (Path(repo.root) / "data/orders.csv").unlink()  # not checked out: the workspace pointer's object
+    assert cli("data", "validate", "data/orders.csv").exit_code == 0
 
 
 def test_status_shows_the_last_validation(repo, cli):
@@ -132,3 +134,24 @@ def test_a_dataset_may_not_read_outside_the_workspace(repo, cli, tmp_path):
         res = cli("data", "validate", "--suite", "s.yaml")
         assert res.exit_code == 2, (target, res.stdout, res.stderr)
         assert "hunter2" not in res.stdout + res.stderr
+
+
+def test_a_folder_of_parquet_files_numbers_rows_through_the_files(repo, cli):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(repo.root) / "events"
+    (folder / "2024").mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1, 2, 3]}), folder / "2024" / "a.parquet")
+    pq.write_table(pa.table({"x": [4, 99], "y": ["new", "col"]}), folder / "2024" / "b.parquet")
+    (folder / "README.md").write_text("not a table")
+    write(repo, "expectations.yaml", "datasets:\n  events:\n    expectations:\n"
+                                      "      - {expect: between, column: x, max: 10}\n"
+                                      "      - {expect: not_null, column: y, mostly: 0.4}\n")
+    res = cli("data", "validate", "events", "--json")
+    dataset = res.json()["datasets"][0]
+    assert dataset["files"] == ["events/2024/a.parquet", "events/2024/b.parquet"] and dataset["rows"] == 5
+    between, not_null = dataset["expectations"]
+    assert between["sample"] == [{"row": 4, "value": 99}]
+    assert (not_null["unexpected_count"], not_null["success"]) == (3, True)
+    assert res.exit_code == 1
