@@ -9,6 +9,7 @@ from pathlib import Path
 from mlctl.data.api import split_spec
 from mlctl.data.tables import table_files
 from mlctl.errors import UsageError
+from mlctl.store import paths
 from mlctl.validation import evaluate, records, sources
 from mlctl.validation import suite as suites
 from mlctl.validation.results import ValidationResult
@@ -49,7 +50,8 @@ def _files(repo, name: str, rev: str | None) -> list:
         return sources.workspace_files(repo.root, name)
     if sources.has_glob(name):
         raise UsageError(f"{name}@{rev}: a glob names workspace files; give a tracked path with @REV")
-    return sources.stored_files(table_files(repo, name, rev), repo.relpath(name))
+    rel = paths.check(name.strip().rstrip("/"), f"dataset {name}", UsageError)  # root-relative, as in the suite
+    return sources.stored_files(table_files(repo, str(repo.root / rel), rev), rel)
 
 
 def latest_validation(repo) -> dict | None:

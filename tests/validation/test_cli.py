@@ -97,7 +97,7 @@ def test_a_glob_of_files_is_one_table_numbered_in_path_order(repo, cli):
     assert res.exit_code == 1
 
 
-def test_a_revision_is_read_from_the_store(repo, cli):
+def test_a_revision_is_read_from_the_store(repo, cli, monkeypatch):
     write(repo, "expectations.yaml", SUITE)
     orders(repo, "1,10,1\n")
     assert cli("data", "add", "data/orders.csv").exit_code == 0
@@ -110,6 +110,9 @@ def test_a_revision_is_read_from_the_store(repo, cli):
     assert res.json()["datasets"][0]["rev"] == "HEAD"
     (Path(repo.root) / "data/orders.csv").unlink()  # not checked out: the workspace pointer's object
     assert cli("data", "validate", "data/orders.csv").exit_code == 0
+    (Path(repo.root) / "sub").mkdir()
+    monkeypatch.chdir(Path(repo.root) / "sub")  # dataset names are the suite's: workspace-root relative
+    assert cli("data", "validate", "data/orders.csv@HEAD").exit_code == 0
 
 
 def test_status_shows_the_last_validation(repo, cli):
