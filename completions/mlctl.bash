@@ -6,10 +6,10 @@ _mlctl() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--cron|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--header-timeout|--host|--id-file|--jobs|--keep-alive-timeout|--keep-rev|--key|--labels|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-connections|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-decision|--on-drift|--only-pushed|--output|--param|--path|--plot|--policy|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--sample|--shadow|--since|--sort|--start|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
+            --alias|--artifact|--batch-latency-ms|--canary|--columns|--config|--cron|--current|--data|--description|--drift-share|--end|--entity|--eval|--example|--experiment|--features|--filter|--flavor|--gate|--grace|--header-timeout|--host|--id-file|--jobs|--keep-alive-timeout|--keep-rev|--key|--labels|--limit|--link|--log-flush-s|--max-batch-rows|--max-body-mb|--max-connections|--max-count|--method|--metric|--metrics-file|--min-delta|--model|--must-beat|--name|--offset|--on-decision|--on-drift|--only-pushed|--output|--param|--path|--plot|--policy|--port|--prediction|--reason|--reference|--reload-interval|--remote|--remove|--report|--rev|--run|--sample|--shadow|--since|--sort|--start|--suite|--tag|--tail|--target|--threshold|--timeout|--timestamp-column|--to|--token|--webhook|--workers|-C|-a|-c|-d|-e|-f|-j|-l|-m|-n|-o|-p|-r|-s|-t|-w) ((i++)); continue;;
             -*) continue;;
         esac
-        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" data fetch"|" data query"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model approve"|" model reject"|" model history"|" model delete"|" model deployments"|" model unalias"|" model push"|" model pull"|" monitor"|" monitor drift"|" monitor performance"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" pull"|" push"|" remote"|" remote add"|" remote remove"|" remote list"|" retrain"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status"|" ui") path="$path $w";; esac
+        case "$path $w" in " config"|" config get"|" config set"|" config unset"|" config list"|" data"|" data add"|" data status"|" data checkout"|" data diff"|" data log"|" data list"|" data push"|" data pull"|" data fetch"|" data query"|" data validate"|" demo"|" feature"|" feature list"|" feature materialize"|" feature get"|" feature join"|" fsck"|" gc"|" hooks"|" hooks install"|" hooks uninstall"|" init"|" lineage"|" model"|" model register"|" model list"|" model show"|" model promote"|" model rollback"|" model approve"|" model reject"|" model history"|" model delete"|" model deployments"|" model unalias"|" model push"|" model pull"|" monitor"|" monitor drift"|" monitor performance"|" pipeline"|" pipeline run"|" pipeline status"|" pipeline show"|" pipeline log"|" pipeline push"|" pipeline pull"|" pull"|" push"|" remote"|" remote add"|" remote remove"|" remote list"|" retrain"|" run"|" run log"|" run list"|" run show"|" run compare"|" run tag"|" run delete"|" run restore"|" run artifacts"|" run push"|" run pull"|" serve"|" status"|" ui") path="$path $w";; esac
     done
     case "$path" in
         "") opts="-C -q --quiet --version -h --help"; cmds="config data demo feature fsck gc hooks init lineage model monitor pipeline pull push remote retrain run serve status ui";;
@@ -18,7 +18,7 @@ _mlctl() {
         " config set") opts="--local -q --quiet -h --help"; cmds="";;
         " config unset") opts="--local -q --quiet -h --help"; cmds="";;
         " config list") opts="--local --all --json -q --quiet -h --help"; cmds="";;
-        " data") opts="-q --quiet -h --help"; cmds="add status checkout diff log list push pull fetch query";;
+        " data") opts="-q --quiet -h --help"; cmds="add status checkout diff log list push pull fetch query validate";;
         " data add") opts="-j --jobs --follow-links --json -q --quiet -h --help"; cmds="";;
         " data status") opts="--json -q --quiet -h --help"; cmds="";;
         " data checkout") opts="--rev --link --force -f -j --jobs --json -q --quiet -h --help"; cmds="";;
@@ -29,6 +29,7 @@ _mlctl() {
         " data pull") opts="-r --remote --rev --all-commits --no-checkout --link --force -f -j --jobs --json -q --quiet -h --help"; cmds="";;
         " data fetch") opts="-r --remote --rev --all-commits -j --jobs --json -q --quiet -h --help"; cmds="";;
         " data query") opts="--rev --csv -o --output --json -q --quiet -h --help"; cmds="";;
+        " data validate") opts="--suite --json -q --quiet -h --help"; cmds="";;
         " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
         " feature") opts="-q --quiet -h --help"; cmds="list materialize get join";;
         " feature list") opts="--json -q --quiet -h --help"; cmds="";;

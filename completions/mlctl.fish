@@ -2,8 +2,8 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'data query' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model approve' 'model reject' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
-    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --key --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-decision --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --sample --shadow --since --sort --start --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
+    set -l known 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'data query' 'data validate' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model approve' 'model reject' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l valued --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --experiment --features --filter --flavor --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --key --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-decision --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --sample --shadow --since --sort --start --suite --tag --tail --target --threshold --timeout --timestamp-column --to --token --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
@@ -16,7 +16,7 @@ function __mlctl_path
 end
 complete -c mlctl -f
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'config' -d 'Read and write settings in .mlctl/config.yaml (--local: config.local.yaml).'
-complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch.'
+complete -c mlctl -n "test (__mlctl_path) = ''" -a 'data' -d 'Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, validate.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'demo' -d 'Build an example project and run the whole lifecycle on it.'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'feature' -d 'Feature store: point-in-time joins, materialization, online lookup (features.yaml).'
 complete -c mlctl -n "test (__mlctl_path) = ''" -a 'fsck' -d 'Verify every object against its hash and every reference; exit 1 on damage.'
@@ -73,6 +73,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'push' -d 'Upload the obj
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'pull' -d 'Download the objects of tracked paths that the local store lacks, then check them out.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'fetch' -d 'Download the objects of tracked paths that the local store lacks, without checking out.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'query' -d 'SQL (DuckDB, read-only) over tracked tables at any revision, read from the store.'
+complete -c mlctl -n "test (__mlctl_path) = 'data'" -a 'validate' -d 'Check data against expectations; exit 1 when any `error` expectation fails.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data add'" -s j -l jobs -r -d 'Parallel jobs (default: core.jobs, else the number of cores).'
@@ -145,6 +146,11 @@ complete -c mlctl -n "test (__mlctl_path) = 'data query'" -l json -d 'Print one 
 complete -c mlctl -n "test (__mlctl_path) = 'data query'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'data query'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'data query'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l suite -r -d 'The expectation suite (default: expectations.yaml at the root).'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -l force -s f -d 'Use DIR even if it is not empty (a previous demo is replaced).'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'demo'" -s h -l help -d 'Show help and exit.'

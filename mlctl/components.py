@@ -27,6 +27,7 @@ COMPONENTS = (
     "serving",
     "monitoring",
     "retrain",
+    "validation",
 )
 
 

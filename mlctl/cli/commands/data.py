@@ -1,4 +1,4 @@
-"""Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch."""
+"""Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, validate."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from mlctl.cli import common, render
 from mlctl.data.api import pull_command
 from mlctl.errors import UsageError
 
-app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch.")
+app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, "
+                     "validate.")
 
 JOBS = typer.Option(0, "-j", "--jobs", min=0, metavar="N", show_default=False,
                     help="Parallel jobs (default: core.jobs, else the number of cores).")
@@ -279,3 +280,21 @@ def query(sql: str = typer.Argument(..., metavar="SQL",
     with engine:
         show(repo, result, as_json=as_json, as_csv=as_csv, output=output)
     return 0
+
+
+@app.command("validate")
+def validate(target: Optional[str] = typer.Argument(None, metavar="[TARGET[@REV]]",
+                                                    help="A dataset of the suite (default: every one)."),
+             suite: Optional[str] = typer.Option(None, "--suite", metavar="FILE",
+                                                 help="The expectation suite (default: expectations.yaml at the root)."),
+             as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
+    """Check data against expectations; exit 1 when any `error` expectation fails."""
+    from mlctl.cli.commands._validate_view import show_validation
+    from mlctl.validation.api import validate as run
+
+    result = run(common.repo(), target, suite_path=suite)
+    if as_json:
+        render.emit_json(result.to_json())
+    else:
+        show_validation(result)
+    return common.found(not result.success)

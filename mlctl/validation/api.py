@@ -1,0 +1,62 @@
+"""The door to validation: `mlctl data validate` (and, later, the pipeline, retrain and
+serve gates) call ``validate`` here."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mlctl.data.api import split_spec
+from mlctl.data.tables import table_files
+from mlctl.errors import UsageError
+from mlctl.store import paths
+from mlctl.validation import evaluate, records, sources
+from mlctl.validation import suite as suites
+from mlctl.validation.results import ValidationResult
+
+DEFAULT_SUITE = suites.DEFAULT_SUITE
+
+
+def load_suite(repo, suite_path: str | None = None) -> suites.Suite:
+    path = Path(suite_path).absolute() if suite_path else repo.root / DEFAULT_SUITE
+    suite = suites.load(path)
+    if path.is_relative_to(repo.root):  # shown and recorded as the team sees it
+        suite.path = path.relative_to(repo.root).as_posix()
+    return suite
+
+
+def validate(repo, target: str | None = None, suite_path: str | None = None, now: float | None = None,
+             record: bool = True) -> ValidationResult:
+    """Evaluate the suite's datasets (or only TARGET[@REV]'s expectations) and record it."""
+    suite = load_suite(repo, suite_path)
+    started = time.perf_counter()
+    if target is None:
+        chosen = [(d, d.target, None) for d in suite.datasets]
+    else:
+        path, rev = split_spec(repo, target)
+        chosen = [(suite.dataset(path), path, rev)]
+    results = [evaluate.evaluate(name, rev, _files(repo, name, rev), dataset.expectations, now=now)
+               for dataset, name, rev in chosen]
+    result = ValidationResult(suite.path, results, seconds=round(time.perf_counter() - started, 3))
+    if record:
+        records.record_validation(repo, result)
+    return result
+
+
+def _files(repo, name: str, rev: str | None) -> list:
+    """The workspace's files (what the next training reads) unless a revision is named or
+    a tracked path is not checked out: then the verified objects in the store."""
+    if rev is None and (sources.has_glob(name) or (repo.root / name.strip().rstrip("/")).exists()):
+        return sources.workspace_files(repo.root, name)
+    if sources.has_glob(name):
+        raise UsageError(f"{name}@{rev}: a glob names workspace files; give a tracked path with @REV")
+    rel = paths.check(name.strip().rstrip("/"), f"dataset {name}", UsageError)  # root-relative, as in the suite
+    return sources.stored_files(table_files(repo, str(repo.root / rel), rev), rel)
+
+
+def latest_validation(repo) -> dict | None:
+    return records.latest_validation(repo)
+
+
+def get_validation(repo, validation_id: str) -> dict | None:
+    return records.get_validation(repo, validation_id)

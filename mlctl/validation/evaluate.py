@@ -1,0 +1,179 @@
+"""Evaluate a dataset's expectations with DuckDB in as few passes as possible.
+
+The files are loaded once into a DuckDB table (insertion order kept, so ``rowid`` is the
+row number in file order); then one aggregate statement computes every expectation's
+counts and statistics together, and one bounded query per failing row-level expectation
+fetches a sample of its failing rows. An expectation that names a column the data lacks,
+or a column of a type it cannot judge, fails with that problem; the others still run.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mlctl.errors import UsageError
+from mlctl.validation import checks
+from mlctl.validation.results import DatasetResult, Outcome
+from mlctl.validation.sources import TableFile
+from mlctl.validation.suite import Expectation
+
+SAMPLE_ROWS = 5
+
+
+def connect():
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC, whatever the machine says
+    con.execute("SET preserve_insertion_order = true")
+    # Parquet min/max statistics leave NaN out; DuckDB's statistics propagation then folds
+    # isnan(x) to false for a column whose other values are all equal ([NaN, 0.0] counted
+    # no missing value), and filter pushdown skips the row group. Validation must see every
+    # value as it is.
+    con.execute("SET disabled_optimizers = 'statistics_propagation,filter_pushdown'")
+    return con
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def load(con, files: list[TableFile]) -> dict[str, str]:
+    """Make ``t`` the files' rows in order, with ``rowid`` the row number through them;
+    returns the data's columns and DuckDB types. Parquet stays on disk (a view: DuckDB
+    streams it, and knows each row's number in its file); CSV is parsed once into a table."""
+    import duckdb
+
+    try:
+        if {f.format for f in files} == {"parquet"}:
+            _parquet_view(con, files)
+        else:
+            _loaded_table(con, files)
+        described = con.execute("DESCRIBE t").fetchall()
+    except duckdb.Error as exc:
+        names = ", ".join(f.name for f in files[:3]) + (" ..." if len(files) > 3 else "")
+        raise UsageError(f"cannot read {names} as a table: {_first_line(exc)}") from None
+    return {name: duck_type for name, duck_type, *_ in described if name != "rowid"}
+
+
+def _reader(fmt: str, paths: list[str], extra: str = "") -> str:
+    listed = "[" + ", ".join(_literal(p) for p in paths) + "]"
+    if fmt == "csv":
+        return f"read_csv({listed}, union_by_name = true, header = true{extra})"
+    return f"read_parquet({listed}, union_by_name = true{extra})"
+
+
+def _parquet_view(con, files: list[TableFile]) -> None:
+    paths = [str(f.path) for f in files]
+    _no_rowid_column(con.execute(f"DESCRIBE SELECT * FROM {_reader('parquet', paths)}").fetchall())
+    sizes = [con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({_literal(p)})").fetchone()[0]
+             for p in paths] if len(paths) > 1 else [0]
+    parts, offset = [], 0
+    for path, size in zip(paths, sizes):
+        parts.append(f"SELECT file_row_number + {offset} AS rowid, * EXCLUDE (file_row_number) "
+                     f"FROM {_reader('parquet', [path], ', file_row_number = true')}")
+        offset += int(size or 0)
+    con.execute("CREATE TEMP VIEW t AS " + " UNION ALL BY NAME ".join(parts))
+
+
+def _loaded_table(con, files: list[TableFile]) -> None:
+    """CSV (or a mix): loaded in file order, so the table's own rowid numbers the rows."""
+    selects = []
+    for fmt in ("parquet", "csv"):
+        paths = [str(f.path) for f in files if f.format == fmt]
+        if paths:
+            selects.append(f"SELECT * FROM {_reader(fmt, paths)}")
+    con.execute("CREATE TEMP TABLE t AS " + " UNION ALL BY NAME ".join(selects))
+    _no_rowid_column(con.execute("DESCRIBE t").fetchall())
+
+
+def _no_rowid_column(described) -> None:
+    if any(row[0].lower() == "rowid" for row in described):
+        raise UsageError("a column named 'rowid' hides the row numbers validation reports",
+                         hint="rename the column")
+
+
+def _first_line(exc) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def evaluate(target: str, rev: str | None, files: list[TableFile], expectations: list[Expectation],
+             now: float | None = None) -> DatasetResult:
+    con = connect()
+    try:
+        columns = load(con, files)
+        _check_patterns(con, expectations)
+        now_us = int((time.time() if now is None else now) * 1_000_000)
+        outcomes = run(con, columns, expectations, now_us)
+        rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+    finally:
+        con.close()
+    return DatasetResult(target, rev, [f.name for f in files], rows, columns, outcomes)
+
+
+def _check_patterns(con, expectations: list[Expectation]) -> None:
+    """A regex DuckDB (RE2) cannot compile is a bad suite, not a data failure."""
+    import duckdb
+
+    for e in expectations:
+        if e.kind == "regex":
+            try:
+                con.execute("SELECT regexp_matches('', ?)", [e.params["pattern"]])
+            except duckdb.Error as exc:
+                raise UsageError(f"expectation {e.name!r}: bad pattern {e.params['pattern']!r}: {_first_line(exc)}",
+                                 hint="patterns are RE2 syntax (no lookaround or backreferences)") from None
+
+
+def run(con, columns: dict, expectations: list[Expectation], now_us: int) -> list[Outcome]:
+    plans, outcomes = {}, {}
+    for i, e in enumerate(expectations):
+        problem = _column_problem(e, columns)
+        if problem is not None:
+            outcomes[i] = problem
+            continue
+        try:
+            plans[i] = checks.plan(e, columns, now_us)
+        except checks.WrongType as exc:
+            outcomes[i] = Outcome(e, False, observed=_observed_type(e, columns), problem=str(exc))
+    values, rows = _one_pass(con, plans)
+    for i, p in plans.items():
+        success, observed, unexpected, considered = p.judge(values[i], rows)
+        outcome = Outcome(expectations[i], success, observed, unexpected, considered)
+        if unexpected and p.failing_sql:
+            outcome.sample = _sample(con, p)
+        outcomes[i] = outcome
+    return [outcomes[i] for i in range(len(expectations))]
+
+
+def _column_problem(e: Expectation, columns: dict) -> Outcome | None:
+    absent = [c for c in e.columns if c not in columns]
+    if not absent:
+        return None
+    if e.kind == "exists":
+        return Outcome(e, False, observed=False, problem=f"column {absent[0]!r} is not in the data")
+    named = ", ".join(repr(c) for c in absent)
+    return Outcome(e, False, problem=f"column{'s' if len(absent) > 1 else ''} {named} not in the data")
+
+
+def _observed_type(e: Expectation, columns: dict):
+    return {c: columns[c] for c in e.columns} or None
+
+
+def _one_pass(con, plans: dict) -> tuple[dict, int]:
+    """Every plan's aggregates in one SELECT; returns {plan index: [values]}, row count."""
+    selects, params, slots = ["count(*)"], [], {}
+    for i, p in plans.items():
+        slots[i] = range(len(selects), len(selects) + len(p.exprs))
+        for sql, sql_params in p.exprs:
+            selects.append(sql)
+            params.extend(sql_params)
+    row = con.execute(f"SELECT {', '.join(selects)} FROM t", params).fetchone()
+    return {i: [row[k] for k in slots[i]] for i in plans}, row[0]
+
+
+def _sample(con, p) -> list[dict]:
+    sql, params = p.failing_sql
+    found = con.execute(f"{sql} LIMIT {SAMPLE_ROWS}", params).fetchall()
+    if len(p.shown) == 1:
+        return [{"row": r[0], "value": r[1]} for r in found]
+    return [{"row": r[0], "values": dict(zip(p.shown, r[1:]))} for r in found]

@@ -1,0 +1,111 @@
+"""Every validation is recorded, for `mlctl status` (and later lineage and the gates).
+
+Records live in ``.mlctl/db/validation.sqlite`` (WAL; concurrent validations each insert
+one row in one transaction), like the drift checks' records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+
+DB = "validation"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS validations (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    suite TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    expectations INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    warned INTEGER NOT NULL,
+    failed_names TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS validations_created ON validations (created);
+"""
+SUMMARY_COLUMNS = ("id", "created", "suite", "targets", "success", "expectations", "failed", "warned",
+                   "failed_names")
+
+
+def new_validation_id() -> str:
+    """Sortable by time, unique across machines: ``20240601T120000123Z-1a2b3c4d``."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
+    return f"{stamp}-{secrets.token_hex(4)}"
+
+
+def _connect(repo):
+    conn = repo.sqlite(DB)
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def record_validation(repo, result) -> dict:
+    """Store one validation (its full result as JSON); sets and returns its record."""
+    from mlctl.jsonsafe import json_safe
+
+    result.record_id = new_validation_id()
+    counts = result.counts()
+    failed_names = [f"{d.target}: {o.expectation.name}" for d in result.datasets for o in d.failed]
+    row = {
+        "id": result.record_id, "created": time.time(), "suite": result.suite,
+        "targets": json.dumps([_shown_target(d) for d in result.datasets]), "success": int(result.success),
+        "expectations": counts["expectations"], "failed": counts["failed"], "warned": counts["warned"],
+        "failed_names": json.dumps(failed_names), "result": json.dumps(json_safe(result.to_json())),
+    }
+    conn = _connect(repo)
+    try:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"INSERT INTO validations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         list(row.values()))
+    finally:
+        conn.close()
+    return to_record(row)
+
+
+def _shown_target(dataset) -> str:
+    return f"{dataset.target}@{dataset.rev}" if dataset.rev else dataset.target
+
+
+def to_record(row: dict) -> dict:
+    """The public shape of a record (docs/json.md, "validation record")."""
+    return {
+        "id": row["id"],
+        "time": dt.datetime.fromtimestamp(row["created"], dt.timezone.utc).isoformat(timespec="seconds"),
+        "suite": row["suite"], "targets": json.loads(row["targets"]), "success": bool(row["success"]),
+        "expectations": row["expectations"], "failed": row["failed"], "warned": row["warned"],
+        "failed_expectations": json.loads(row["failed_names"]),
+    }
+
+
+def _query(repo, sql: str, args=()) -> list[dict]:
+    if not repo.db_path(DB).is_file():  # never create the database just to read it
+        return []
+    conn = _connect(repo)
+    try:
+        cursor = conn.execute(sql, args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values)) for values in cursor.fetchall()]
+    finally:
+        conn.close()
+
+
+def latest_validation(repo) -> dict | None:
+    rows = _query(repo, f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM validations ORDER BY created DESC, id DESC LIMIT 1")
+    return to_record(rows[0]) if rows else None
+
+
+def get_validation(repo, validation_id: str) -> dict | None:
+    """A record with the full result under ``result``."""
+    rows = _query(repo, f"SELECT {', '.join(SUMMARY_COLUMNS)}, result FROM validations WHERE id = ?",
+                  (validation_id,))
+    if not rows:
+        return None
+    record = to_record(rows[0])
+    record["result"] = json.loads(rows[0]["result"])
+    return record

@@ -1,0 +1,89 @@
+"""The suite parser: every mistake a UsageError naming it; conditions parsed safely."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlctl.errors import UsageError
+from mlctl.validation import condition, suite
+
+
+def parse_one(item: dict):
+    return suite.parse({"datasets": {"data.csv": {"expectations": [item]}}}).datasets[0].expectations[0]
+
+
+def refused(document, *needles: str) -> UsageError:
+    with pytest.raises(UsageError) as caught:
+        suite.parse(document)
+    text = caught.value.message + " " + (caught.value.hint or "")
+    for needle in needles:
+        assert needle in text, text
+    return caught.value
+
+
+def one(item) -> dict:
+    return {"datasets": {"data.csv": {"expectations": [item]}}}
+
+
+def test_every_kind_parses_with_defaults():
+    e = parse_one({"expect": "not_null", "column": "age"})
+    assert (e.kind, e.name, e.severity, e.mostly, e.level) == ("not_null", "not_null(age)", "error", 1.0, "column")
+    e = parse_one({"expect": "condition", "condition": "price >= discount", "name": "no loss", "severity": "warn"})
+    assert (e.name, e.severity, e.columns, e.level) == ("no loss", "warn", ["price", "discount"], "table")
+
+
+@pytest.mark.parametrize("item, needles", [
+    ({"expect": "not_nul", "column": "a"}, ("unknown expectation 'not_nul'", "did you mean 'not_null'")),
+    ({"expect": "between", "column": "a", "minimum": 1}, ("unknown key 'minimum'",)),
+    ({"expect": "between", "column": "a", "mn": 1}, ("unknown key 'mn'", "did you mean 'min'")),
+    ({"expect": "mean", "column": "a", "min": 1, "mostly": 0.9}, ("unknown key 'mostly'",)),
+    ({"expect": "between", "column": "a"}, ("give 'min', 'max' or both",)),
+    ({"expect": "between", "column": "a", "min": 3, "max": 1}, ("min 3 is above max 1",)),
+    ({"expect": "between", "column": "a", "min": "low"}, ("'min' must be a finite number",)),
+    ({"expect": "in_set", "values": [1]}, ("missing key 'column'",)),
+    ({"expect": "not_null", "column": "a", "severity": "fatal"}, ("severity must be error or warn",)),
+    ({"expect": "not_null", "column": "a", "mostly": 1.5}, ("mostly must be a number from 0 to 1",)),
+    ({"expect": "type", "column": "a", "type": "integr"}, ("unknown type 'integr'", "did you mean 'integer'")),
+    ({"expect": "freshness", "column": "t", "max_age": "soon"}, ("invalid duration",)),
+    ({"expect": "timestamp_between", "column": "t", "min": "yesterday-ish"}, ("invalid min",)),
+    ({"expect": "quantile", "column": "a", "q": 2, "max": 1}, ("'q' must be a number from 0 to 1",)),
+    ({"expect": "unique_together", "columns": ["a", "a"]}, ("distinct column names",)),
+    ({"expect": "condition", "condition": "price >= discount; DROP TABLE t"}, ("cannot read",)),
+    ({"expect": "condition", "condition": "price >= 'x'"}, ("cannot read",)),
+    ({"expect": "condition", "condition": "price"}, ("comparison operator",)),
+    ({"expect": "condition", "condition": "1 > 0"}, ("names no column",)),
+    ({"expect": "condition", "condition": "a > b and b > c or c > d"}, ("mixes 'and' and 'or'",)),
+])
+def test_bad_expectations_are_refused_naming_the_mistake(item, needles):
+    refused(one(item), *needles)
+
+
+def test_bad_documents_are_refused():
+    refused([], "expected a mapping")
+    refused({"dataset": {}}, "unknown key 'dataset'", "did you mean 'datasets'")
+    refused({"datasets": {"a.csv": [{"expect": "not_null"}]}}, "expected a mapping with an 'expectations' list")
+    refused({"datasets": {"a.csv": {"expectations": []}}}, "non-empty list")
+    refused({"datasets": {"a.csv": {"expectations": [{"expect": "exists", "column": "a"},
+                                                      {"expect": "exists", "column": "a"}]}}},
+            "two expectations are named 'exists(a)'")
+
+
+def test_load_refuses_bad_yaml_and_a_missing_file(tmp_path):
+    with pytest.raises(UsageError, match="no expectation suite"):
+        suite.load(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets: [unclosed\n")
+    with pytest.raises(UsageError, match="not valid YAML"):
+        suite.load(bad)
+
+
+def test_conditions_render_quoted_columns_and_reprinted_numbers():
+    tree = condition.parse('price >= discount and ("unit price" < 1e3 or qty != -2)')
+    assert condition.columns(tree) == ["price", "discount", "unit price", "qty"]
+    assert condition.to_sql(tree) == '(("price" >= "discount") AND (("unit price" < 1000.0) OR ("qty" <> -2)))'
+
+
+def test_a_quoted_column_cannot_break_out_of_its_quotes():
+    tree = condition.parse('"a"" OR 1=1 --" > 0')
+    assert condition.columns(tree) == ['a" OR 1=1 --']
+    assert condition.to_sql(tree) == '("a"" OR 1=1 --" > 0)'
