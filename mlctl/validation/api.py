@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mlctl.data.api import split_spec
-from mlctl.data.tables import table_files
+from mlctl.data.api import split_spec, table_files
 from mlctl.errors import UsageError
 from mlctl.store import paths
 from mlctl.validation import evaluate, records, sources
