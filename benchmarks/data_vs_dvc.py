@@ -333,6 +333,7 @@ def main() -> None:
     for tool in tools:
         tool.setup()
     samples: dict = {}
+    shutil.rmtree(WORK / "moved", ignore_errors=True)  # what an interrupted earlier run left
     for r in range(args.rounds):
         order = tools if r % 2 == 0 else tools[::-1]
         for tool in order:
