@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import secrets
 import time
 from pathlib import Path
+
+from mlctl.store.sqlite import record_id
 
 DB = "monitoring"
 SCHEMA = """
@@ -39,13 +40,6 @@ SUMMARY_COLUMNS = ("id", "created", "model", "reference", "current", "dataset_dr
                    "drift_share", "n_columns", "n_drifted", "drifted_columns", "report_object", "report_path")
 
 
-def new_check_id() -> str:
-    """Sortable by time, unique across machines: ``20240601T120000123Z-1a2b3c4d``."""
-    now = time.time()
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
-    return f"{stamp}-{secrets.token_hex(4)}"
-
-
 def _connect(repo):
     conn = repo.sqlite(DB)
     conn.executescript(SCHEMA)
@@ -60,7 +54,7 @@ def record_check(repo, result, reference: str, current: str, model: str | None =
         report_object = repo.objects.put_bytes(Path(report_path).read_bytes())  # object before row
     data = result.to_json()
     row = {
-        "id": new_check_id(), "created": time.time(), "model": model, "reference": reference,
+        "id": record_id(), "created": time.time(), "model": model, "reference": reference,
         "current": current, "dataset_drift": int(data["dataset_drift"]), "share_drifted": data["share_drifted"],
         "drift_share": data["drift_share"], "n_columns": data["number_of_columns"],
         "n_drifted": data["number_of_drifted_columns"], "drifted_columns": json.dumps(data["drifted_columns"]),

@@ -92,3 +92,11 @@ def _retry_locked(statement, timeout: float):
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
+
+
+def record_id() -> str:
+    """A row id sortable by time and unique across machines: ``20240601T120000123Z-1a2b3c4d``
+    (drift checks, validations)."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
+    return f"{stamp}-{os.urandom(4).hex()}"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import time
+
+from mlctl.store.sqlite import record_id
 
 DB = "validation"
 SCHEMA = """
@@ -31,13 +32,6 @@ SUMMARY_COLUMNS = ("id", "created", "suite", "targets", "success", "expectations
                    "failed_names")
 
 
-def new_validation_id() -> str:
-    """Sortable by time, unique across machines: ``20240601T120000123Z-1a2b3c4d``."""
-    now = time.time()
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
-    return f"{stamp}-{secrets.token_hex(4)}"
-
-
 def _connect(repo):
     conn = repo.sqlite(DB)
     conn.executescript(SCHEMA)
@@ -48,7 +42,7 @@ def record_validation(repo, result) -> dict:
     """Store one validation (its full result as JSON); sets and returns its record."""
     from mlctl.jsonsafe import json_safe
 
-    result.record_id = new_validation_id()
+    result.record_id = record_id()
     counts = result.counts()
     failed_names = [f"{d.target}: {o.expectation.name}" for d in result.datasets for o in d.failed]
     row = {
