@@ -206,7 +206,10 @@ def segment_path(repo, entry: dict):
     if not path.is_file():
         from mlctl.errors import ObjectMissingError
 
-        raise ObjectMissingError(entry["object"], "prediction log object")
+        # prediction logs stay in the store of the machine that served: no remote has them
+        raise ObjectMissingError(entry["object"], "prediction log object",
+                                 hint="prediction logs are not shared by `mlctl push`; run this where "
+                                      "`mlctl serve --log-predictions` wrote them, or `mlctl fsck` to see the damage")
     return path
 
 

@@ -37,6 +37,16 @@ def test_flush_writes_one_object_and_one_entry(repo):
     assert entry["first_ts"] <= entry["last_ts"]
 
 
+def test_a_lost_segment_says_logs_are_not_shared_by_push(repo):
+    with PredictionLogWriter(repo, "churn") as writer:
+        writer.append(rows(3))
+        entry = writer.flush()
+    repo.objects.remove(entry["object"])
+    with pytest.raises(ObjectMissingError) as caught:
+        read_predictions(repo, "churn")
+    assert "not shared by `mlctl push`" in caught.value.hint and "pull" not in caught.value.hint
+
+
 def test_read_predictions_columns_and_types(repo):
     with PredictionLogWriter(repo, "churn") as writer:
         writer.append(rows(5))
