@@ -41,7 +41,7 @@ def gc_roots(repo: Repo) -> Iterator[str]:
     """Run-cache entries and every object of the outputs they name; pipeline.lock's outputs."""
     from mlctl.pipeline import artifacts, lockfile
 
-    for _fingerprint, digest, entry in _entries(repo):
+    for _fingerprint, digest, entry, _problem in _entries(repo):
         yield digest
         if entry is not None:
             for pointer in entry.products.values():
@@ -68,23 +68,22 @@ def _entries(repo: Repo):
 
     for fingerprint, digest in runcache.iter_refs(repo):
         if not is_hash(digest):
-            yield fingerprint, digest, None
+            yield fingerprint, digest, None, f"the ref names {digest!r}, not an object"
             continue
         try:
-            entry = runcache.load_entry(repo, digest)
-        except MlctlError:
-            entry = None
-        yield fingerprint, digest, entry
+            yield fingerprint, digest, runcache.load_entry(repo, digest), None
+        except MlctlError as exc:  # missing, damaged, or crafted (an unsafe path): say which
+            yield fingerprint, digest, None, exc.message
 
 
 def fsck_refs(repo: Repo) -> Iterator[dict]:
     """Run-cache entries that name a missing or unreadable object."""
     from mlctl.pipeline import artifacts
 
-    for fingerprint, digest, entry in _entries(repo):
+    for fingerprint, digest, entry, problem in _entries(repo):
         what = f"pipeline run-cache entry {fingerprint}"
         if entry is None:
-            yield {"what": what, "object": digest, "problem": "entry object missing or unreadable"}
+            yield {"what": what, "object": digest, "problem": problem}
             continue
         for path, pointer in entry.products.items():
             for obj in _quiet_objects(repo, artifacts, pointer):

@@ -59,6 +59,14 @@ def test_a_local_run_cache_entry_aiming_outside_is_not_restored(cli, ran, victim
     assert "victim" not in (ran.root / "pipeline.lock").read_text()
 
 
+def test_fsck_names_what_is_wrong_with_a_crafted_run_cache_entry(cli, ran):
+    good = ran.lock()["stages"]["s"]["metrics"]["m.json"]
+    digest, doc = crafted_entry(ran.repo, metrics={"../x/victim.txt": good})
+    ran.repo.refs.write(runcache.ref_name(doc["fingerprint"]), digest + "\n")
+    [problem] = [m for m in cli("fsck", "--json").json()["missing"] if "run-cache" in m["what"]]
+    assert problem["object"] == digest and "../x/victim.txt" in problem["problem"]  # named, not just "unreadable"
+
+
 def test_a_restore_writes_only_the_stages_declared_outputs(cli, ran):
     repo = ran.repo
     lock = ran.lock()["stages"]["s"]
