@@ -78,7 +78,13 @@ class Batcher:
         return len(self.queue)
 
     async def _run(self) -> None:
+        me = asyncio.current_task()
         while True:
+            if me is not None and me.cancelling():
+                # a cancel that Python 3.11's wait_for swallowed (the model call finished in
+                # the same instant): without this the loop would wait for work forever and
+                # hang the server's (and asyncio.run's) shutdown
+                raise asyncio.CancelledError
             if not self.queue:
                 if self.retired:
                     return

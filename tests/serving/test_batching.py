@@ -117,6 +117,34 @@ def test_a_hung_model_times_out_instead_of_hanging_the_request():
         run(main())
 
 
+def test_a_cancel_that_wait_for_swallows_still_stops_the_batcher(monkeypatch):
+    """Python 3.11's wait_for returns the result instead of raising when a cancel meets a
+    model call finishing in the same instant; seen as a hung shutdown under load."""
+    import mlctl.serving.batching as batching
+
+    async def swallowing_wait_for(aw, timeout):
+        inner = asyncio.ensure_future(aw)
+        try:
+            return await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            return await inner  # as 3.11 does when the inner future is done by then
+
+    monkeypatch.setattr(batching.asyncio, "wait_for", swallowing_wait_for)
+    gate = threading.Event()
+
+    async def main():
+        b = make(lambda X: gate.wait(2) and X[:, 0] * 2)
+        request = asyncio.ensure_future(b.submit(np.ones((1, 1)), 1))
+        await asyncio.sleep(0.05)  # the batcher is inside the model call
+        b.task.cancel()
+        gate.set()
+        await asyncio.wait([b.task], timeout=2)
+        return b.task.done() and b.task.cancelled(), await request
+
+    stopped, answer = run(main())
+    assert stopped and answer.tolist() == [2.0]
+
+
 def test_retired_batcher_finishes_its_queue_then_stops():
     async def main():
         model = Recorder(delay=0.02)
