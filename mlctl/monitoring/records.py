@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from mlctl.store.sqlite import record_id
+from mlctl.store.sqlite import query_rows, record_id
 
 DB = "monitoring"
 SCHEMA = """
@@ -91,15 +91,7 @@ def to_record(row: dict) -> dict:
 
 
 def _query(repo, sql: str, args=()) -> list[dict]:
-    if not repo.db_path(DB).is_file():  # never create the database just to read it
-        return []
-    conn = _connect(repo)
-    try:
-        cursor = conn.execute(sql, args)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, values)) for values in cursor.fetchall()]
-    finally:
-        conn.close()
+    return query_rows(repo, DB, SCHEMA, sql, args)
 
 
 def latest_check(repo, model: str | None = None) -> dict | None:

@@ -100,3 +100,18 @@ def record_id() -> str:
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
     return f"{stamp}-{os.urandom(4).hex()}"
+
+
+def query_rows(repo, db: str, schema: str, sql: str, args=()) -> list[dict]:
+    """Rows (as dicts) of a record database under ``.mlctl/db/``; none when it does not exist
+    yet, since a read never creates the database (drift checks, validations)."""
+    if not repo.db_path(db).is_file():
+        return []
+    conn = repo.sqlite(db)
+    try:
+        conn.executescript(schema)
+        cursor = conn.execute(sql, args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values)) for values in cursor.fetchall()]
+    finally:
+        conn.close()

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import time
 
-from mlctl.store.sqlite import record_id
+from mlctl.store.sqlite import query_rows, record_id
 
 DB = "validation"
 SCHEMA = """
@@ -78,15 +78,7 @@ def to_record(row: dict) -> dict:
 
 
 def _query(repo, sql: str, args=()) -> list[dict]:
-    if not repo.db_path(DB).is_file():  # never create the database just to read it
-        return []
-    conn = _connect(repo)
-    try:
-        cursor = conn.execute(sql, args)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, values)) for values in cursor.fetchall()]
-    finally:
-        conn.close()
+    return query_rows(repo, DB, SCHEMA, sql, args)
 
 
 def latest_validation(repo) -> dict | None:
