@@ -128,3 +128,14 @@ def as_non_root(monkeypatch):
     copies instead: see test_root_gets_copies_not_links); a process cannot be non-root for
     one test and root again after it."""
     monkeypatch.setattr("mlctl.data.links.running_as_root", lambda: False)
+
+
+def add_version(repo, name: str, text: str) -> str:
+    """Write ``text`` to workspace path ``name``, `data add` it, return its content hash."""
+    from mlctl.data import api
+
+    path = repo.root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    api.add(repo, [str(path)])
+    return next(p.hash for p in api.tracked(repo) if p.path == name)

@@ -10,21 +10,13 @@ import pytest
 
 from mlctl.data import api
 from tests.conftest import git
-from tests.data.conftest import commit_all
-
-
-def _add(repo, name: str, text: str) -> str:
-    path = repo.root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    api.add(repo, [name])
-    return next(p.hash for p in api.tracked(repo) if p.path == name)
+from tests.data.conftest import add_version, commit_all
 
 
 def _two_versions(repo) -> tuple[str, str]:
-    v1 = _add(repo, "a.csv", "v1\n")
+    v1 = add_version(repo, "a.csv", "v1\n")
     commit_all(repo.root, "v1")
-    v2 = _add(repo, "a.csv", "v2\n")
+    v2 = add_version(repo, "a.csv", "v2\n")
     commit_all(repo.root, "v2")
     return v1, v2
 
@@ -93,14 +85,14 @@ def test_a_declined_prompt_removes_nothing(repo, monkeypatch):
 
 
 def test_keep_rev_keeps_that_history_only(cli, repo):
-    base = _add(repo, "a.csv", "base\n")
+    base = add_version(repo, "a.csv", "base\n")
     commit_all(repo.root, "base")
     git(repo.root, "checkout", "-q", "-b", "side")
-    side = _add(repo, "a.csv", "side\n")
+    side = add_version(repo, "a.csv", "side\n")
     commit_all(repo.root, "side")
     git(repo.root, "checkout", "-q", "main")
     api.checkout(repo, ["a.csv"], force=True)
-    main2 = _add(repo, "a.csv", "main2\n")
+    main2 = add_version(repo, "a.csv", "main2\n")
     commit_all(repo.root, "main2")
     res = cli("gc", "--grace", "0", "--keep-rev", "main", "--yes", "--json")
     assert res.exit_code == 0, res.stderr
@@ -202,7 +194,7 @@ def test_on_a_terminal_a_narrower_scope_asks_first(repo, answer, code):
     assert repo.objects.exists(v1) == (answer == b"n\n") and repo.objects.exists(v2)
 
 
-def test_gc_waits_for_a_running_data_add(repo, mlctl_proc):
+def test_gc_waits_for_a_running_dataadd_version(repo, mlctl_proc):
     """gc holds the data lock: an add that finds an old unreferenced object already stored
     (and so skips writing it) cannot have it deleted under it."""
     with repo.lock("data", timeout=0):

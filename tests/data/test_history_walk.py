@@ -4,56 +4,48 @@ from __future__ import annotations
 
 import subprocess
 
-from mlctl.data.add import add
 from mlctl.data.history import pointers_in_history
 from tests.conftest import git
-from tests.data.conftest import commit_all
+from tests.data.conftest import add_version, commit_all
 
 
 def _hashes(repo, revs=None) -> set[str]:
     return {p.hash for p in pointers_in_history(repo, revs).pointers}
 
 
-
-def _add(repo, name: str, text: str) -> str:
-    (repo.root / name).write_text(text)
-    add(repo, [str(repo.root / name)])
-    return (repo.root / (name + ".mlctl")).read_text().split("hash: ")[1].split()[0]
-
-
 def test_every_version_on_a_branch_is_found(repo):
-    v1 = _add(repo, "a.csv", "v1\n")
+    v1 = add_version(repo, "a.csv", "v1\n")
     commit_all(repo.root, "v1")
-    v2 = _add(repo, "a.csv", "v2\n")
+    v2 = add_version(repo, "a.csv", "v2\n")
     commit_all(repo.root, "v2")
     assert {v1, v2} <= _hashes(repo)
     assert _hashes(repo, ["HEAD~1"]) == {v1}
 
 
 def test_other_branches_tags_stash_and_amended_commits_count(repo):
-    base = _add(repo, "a.csv", "base\n")
+    base = add_version(repo, "a.csv", "base\n")
     commit_all(repo.root, "base")
     git(repo.root, "checkout", "-q", "-b", "side")
-    side = _add(repo, "a.csv", "side\n")
+    side = add_version(repo, "a.csv", "side\n")
     commit_all(repo.root, "side")
     git(repo.root, "checkout", "-q", "main")
-    amended = _add(repo, "b.csv", "before amend\n")
+    amended = add_version(repo, "b.csv", "before amend\n")
     commit_all(repo.root, "b")
-    final = _add(repo, "b.csv", "after amend\n")
+    final = add_version(repo, "b.csv", "after amend\n")
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-q", "--amend", "-m", "b amended")
-    stashed = _add(repo, "a.csv", "stashed\n")
+    stashed = add_version(repo, "a.csv", "stashed\n")
     git(repo.root, "stash", "-q")
     found = _hashes(repo)
     assert {base, side, amended, final, stashed} <= found
 
 
 def test_each_version_names_the_newest_commit_that_wrote_it(repo):
-    v1 = _add(repo, "a.csv", "v1\n")
+    v1 = add_version(repo, "a.csv", "v1\n")
     first = commit_all(repo.root, "v1")
-    _add(repo, "b.csv", "b\n")
+    add_version(repo, "b.csv", "b\n")
     commit_all(repo.root, "b")
-    v2 = _add(repo, "a.csv", "v2\n")
+    v2 = add_version(repo, "a.csv", "v2\n")
     last = commit_all(repo.root, "v2")
     found = pointers_in_history(repo)
     where = {(p.path, p.hash): c for p, c in zip(found.pointers, found.commits)}
@@ -61,7 +53,7 @@ def test_each_version_names_the_newest_commit_that_wrote_it(repo):
 
 
 def test_deleted_pointer_versions_still_count(repo):
-    v1 = _add(repo, "gone.csv", "old\n")
+    v1 = add_version(repo, "gone.csv", "old\n")
     commit_all(repo.root, "add")
     git(repo.root, "rm", "-q", "gone.csv.mlctl")
     git(repo.root, "commit", "-q", "-m", "rm")
@@ -69,7 +61,7 @@ def test_deleted_pointer_versions_still_count(repo):
 
 
 def test_malformed_pointer_blobs_are_named_not_fatal(repo):
-    good = _add(repo, "a.csv", "a\n")
+    good = add_version(repo, "a.csv", "a\n")
     (repo.root / "bad.csv.mlctl").write_text("path: [\n")
     commit_all(repo.root, "mixed")
     found = pointers_in_history(repo)
@@ -81,7 +73,7 @@ def test_outside_git_and_before_the_first_commit_find_nothing(make_repo):
     plain = make_repo("plain", use_git=False)
     assert pointers_in_history(plain).pointers == []
     fresh = make_repo("fresh")
-    _add(fresh, "a.csv", "a\n")
+    add_version(fresh, "a.csv", "a\n")
     assert pointers_in_history(fresh).pointers == []
 
 
@@ -93,7 +85,7 @@ def test_a_workspace_below_the_git_top_sees_only_its_own_pointers(tmp_path):
     git(top, "init", "-q", "-b", "main")
     (top / "outside.mlctl").write_text("not ours\n")
     repo, _ = init_repo(top / "proj")
-    inner = _add(repo, "a.csv", "a\n")
+    inner = add_version(repo, "a.csv", "a\n")
     git(top, "add", "-A")
     git(top, "commit", "-q", "-m", "c")
     found = pointers_in_history(repo)
@@ -106,7 +98,7 @@ def test_an_unknown_revision_is_a_usage_error(repo):
 
     from mlctl.errors import UsageError
 
-    _add(repo, "a.csv", "a\n")
+    add_version(repo, "a.csv", "a\n")
     commit_all(repo.root, "c")
     with pytest.raises(UsageError, match="unknown git revision"):
         pointers_in_history(repo, ["nope"])
