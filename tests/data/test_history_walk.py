@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 from mlctl.data.history import pointers_in_history
 from tests.conftest import git
 from tests.data.conftest import add_version, commit_all
