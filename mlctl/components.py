@@ -22,6 +22,7 @@ COMPONENTS = (
     "data",
     "tracking",
     "features",
+    "predlog",
     "pipeline",
     "registry",
     "serving",

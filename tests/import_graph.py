@@ -16,14 +16,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mlctl"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"base"}),
     frozenset({"store"}),
-    frozenset({"data", "tracking", "features", "validation"}),
+    frozenset({"data", "tracking", "features", "validation", "predlog"}),
     frozenset({"pipeline", "registry"}),
     frozenset({"serving"}),
     frozenset({"monitoring"}),
     frozenset({"retrain"}),
     frozenset({"ui", "cli", "demo", "sharing", "status"}),
 )
-BASE_MODULES = frozenset({"mlctl", "mlctl.__main__", "mlctl.errors", "mlctl.jsonsafe", "mlctl.components"})
+BASE_MODULES = frozenset({"mlctl", "mlctl.errors", "mlctl.jsonsafe", "mlctl.components", "mlctl.lazyapi", "mlctl.net",
+                          "mlctl.connlimits"})
 # components whose every module other components may import (a shared tier, not a room)
 OPEN_COMPONENTS = frozenset({"base", "store"})
 
@@ -48,6 +49,8 @@ def module_names() -> dict[str, Path]:
 
 
 def component(module: str) -> str:
+    if module == "mlctl.__main__":  # `python -m mlctl` is the CLI's entry
+        return "cli"
     if module in BASE_MODULES:
         return "base"
     parts = module.split(".")
@@ -114,7 +117,7 @@ def cycles(graph_edges: list[Edge]) -> list[list[str]]:
     """Strongly connected components with more than one module (Tarjan's, iterative)."""
     graph: dict[str, set[str]] = {}
     for edge in graph_edges:
-        if edge.source != edge.target and not _is_package_of(edge.target, edge.source):
+        if edge.source != edge.target:
             graph.setdefault(edge.source, set()).add(edge.target)
             graph.setdefault(edge.target, set())
     index: dict[str, int] = {}
@@ -158,8 +161,3 @@ def cycles(graph_edges: list[Edge]) -> list[list[str]]:
                 if len(members) > 1:
                     result.append(sorted(members))
     return result
-
-
-def _is_package_of(package: str, module: str) -> bool:
-    """A module importing its own package's __init__ is not a cycle worth naming."""
-    return module.startswith(package + ".")

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.hasher import TreeHasher
+from mlctl.data.ignores import ignore
 from mlctl.data.pointer import SUFFIX, Pointer
 from mlctl.data.workspace import LinkPolicy, pointer_files
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store.paths import resolve as resolve_path
-from mlctl.store.gitignore import add_entries, escape
 from mlctl.store.repo import Repo
 
 
@@ -103,16 +103,6 @@ def check_overlaps(rels: list[str], tracked: list[str]) -> None:
             if other.startswith(rel + "/") and other in tracked:
                 raise UsageError(f"{rel} contains {other}, which is tracked on its own",
                                  hint=f"remove {other}{SUFFIX} first, or add a different folder")
-
-
-def ignore(repo: Repo, rel: str) -> str | None:
-    """Add ``/name`` to the .gitignore beside the tracked path, like DVC, so git never
-    sees the data itself; returns that .gitignore's workspace path when it changed."""
-    parent, _, name = rel.rpartition("/")
-    gitignore = f"{parent}/.gitignore" if parent else ".gitignore"
-    with repo.lock("gitignore"):
-        added = add_entries(repo.workspace_path(gitignore, "gitignore"), ["/" + escape(name)])
-    return gitignore if added else None
 
 
 def _current(repo: Repo, rel: str) -> Pointer | None:

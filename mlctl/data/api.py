@@ -2,10 +2,10 @@
 
     from mlctl.data import api
     api.tracked(repo)                      -> [Pointer(path, hash, size, nfiles, kind)]
-    api.add(repo, ["data/raw"])            -> [Pointer]
+    api.add(repo, ["data/raw"])            -> AddResult (.pointers: [Pointer])
     api.hash_path(repo, "data/raw")        -> Pointer (same hash `data add` records; stores objects)
     api.resolve_file(repo, "data/ref.csv@v1.2") -> pathlib.Path with exactly the tracked bytes
-    api.checkout(repo, paths=None, rev=None, link="copy", force=False)
+    api.checkout(repo, paths=None, rev=None, link=None, force=False) -> CheckoutResult
     api.status(repo, paths=None)           -> StatusReport (.changed, .paths)
     api.manifest_entries(repo, digest)     -> [{"path", "hash", "size", "mode"}]
     api.pull_command("data/raw", rev="v1") -> "mlctl data pull --rev v1 data/raw" (for hints)
@@ -15,6 +15,8 @@
 """
 
 from __future__ import annotations
+
+from mlctl import lazyapi
 
 from pathlib import Path
 
@@ -26,20 +28,12 @@ from mlctl.data.tables import TableFile, table_files
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
 from mlctl.store.repo import Repo
 
-__all__ = ["Pointer", "tracked", "add", "hash_path", "resolve_file", "checkout", "status", "manifest_entries",
-           "pull_command", "copy_folder", "TableFile", "table_files"]
 
 
 def tracked(repo: Repo) -> list[Pointer]:
     from mlctl.data.workspace import tracked as workspace_tracked
 
     return workspace_tracked(repo)
-
-
-def add(repo: Repo, paths: list[str], jobs: int | None = None) -> list[Pointer]:
-    from mlctl.data.add import add as add_paths
-
-    return add_paths(repo, [str(p) for p in paths], jobs=jobs).pointers
 
 
 def hash_path(repo: Repo, relpath: str) -> Pointer:
@@ -56,19 +50,6 @@ def hash_path(repo: Repo, relpath: str) -> Pointer:
     with TreeHasher(repo, store=True) as hasher:
         pointer, _ = hasher.hash_path(rel)
     return pointer
-
-
-def checkout(repo: Repo, paths: list[str] | None = None, rev: str | None = None, link: str = "copy",
-             force: bool = False):
-    from mlctl.data.checkout import checkout as run
-
-    return run(repo, paths, rev=rev, link=link, force=force)
-
-
-def status(repo: Repo, paths: list[str] | None = None) -> StatusReport:
-    from mlctl.data.status import status as run
-
-    return run(repo, paths)
 
 
 def manifest_entries(repo: Repo, digest: str) -> list[dict]:
@@ -162,3 +143,29 @@ def _workspace_hash(repo: Repo, rel: str) -> str | None:
             return hasher.hash_path(rel)[0].hash
     except (UsageError, OSError):
         return None
+
+
+# The rest of the door, imported on first use (mlctl/lazyapi.py says why).
+EXPORTS = {
+    "add": "add",
+    "checkout": "checkout",
+    "status": "status",
+    "diff": "diff",
+    "log": "revs",
+    "list_tracked": "listing",
+    "push": "sync",
+    "pull": "sync",
+    "fetch": "sync",
+    "select_pointers": "sync",
+    "query": "query",
+    "write_result": "query",
+    "row_diff": "rowdiff",
+    "install": "githooks",
+    "uninstall": "githooks",
+    "in_git": "history",
+    "pointers_pushed": "pushed",
+    "TreeHasher": "hasher",
+    "write_pointer": "pointer:write",
+}
+__getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)
+__all__ = sorted(["Pointer", "tracked", "hash_path", "resolve_file", "manifest_entries", "pull_command", "copy_folder", "TableFile", "table_files"] + list(EXPORTS))

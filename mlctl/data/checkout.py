@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from mlctl.data import journal
 from mlctl.data import pointer as pointer_mod
-from mlctl.data.add import ignore
+from mlctl.data.ignores import ignore
 from mlctl.data.hasher import TreeHasher, null_progress
 from mlctl.data.links import Linker, check_link_target, check_mode, land_files
 from mlctl.data.manifest import DIR_MODE, FILE_MODE, LINK_MODE, file_mode

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from mlctl.errors import UsageError
-from mlctl.monitoring.sources import ParquetSource, arrow_message
+from mlctl.monitoring.readers import ParquetSource, arrow_message
 
 BLOCK_BYTES = 8 << 20
 

@@ -15,7 +15,7 @@ from mlctl.errors import UsageError
 from mlctl.monitoring import column_drift, performance
 from mlctl.monitoring.columns import from_arrow
 from mlctl.monitoring.config import DriftConfig, load_config
-from mlctl.monitoring.sources import FrameSource, Source
+from mlctl.monitoring.readers import FrameSource, Source
 
 PREDICTION = "prediction"
 

@@ -1,7 +1,6 @@
 """Monitoring in `mlctl status`, gc and fsck (light imports only: json and sqlite).
 
-gc keeps the stored drift reports and every prediction-log object (the log's format is
-owned here, in mlctl/serving/predlog.py, and monitoring is its reader).
+gc keeps the stored drift reports (the prediction log keeps its own: mlctl/predlog/hooks.py).
 """
 
 from __future__ import annotations
@@ -37,8 +36,6 @@ def gc_roots(repo):
     from mlctl.monitoring.records import report_objects
 
     yield from report_objects(repo)
-    for _model, entry in _log_entries(repo):
-        yield entry["object"]
 
 
 def fsck_refs(repo):
@@ -47,15 +44,3 @@ def fsck_refs(repo):
     for digest in report_objects(repo):
         if not repo.objects.exists(digest):
             yield {"what": "drift report", "object": digest, "problem": "not in the store"}
-    for model, entry in _log_entries(repo):
-        if not repo.objects.exists(entry["object"]):
-            yield {"what": f"prediction log of {model}", "object": entry["object"], "problem": "not in the store"}
-
-
-def _log_entries(repo):
-    from mlctl.serving.predlog import list_logged_models, ref_name
-
-    for model in list_logged_models(repo):
-        log = repo.refs.read_json(ref_name(model)) or {}
-        for entry in log.get("entries", []):
-            yield model, entry

@@ -7,8 +7,8 @@ columns (request_id, timestamp, ...) are not features; ``prediction`` is the mod
 
 from __future__ import annotations
 
-from mlctl.monitoring.sources import Source, unify_chunks
-from mlctl.serving import predlog
+from mlctl.monitoring.readers import Source, unify_chunks
+from mlctl.predlog import api as predlog
 
 
 class PredictionSource(Source):
@@ -33,7 +33,7 @@ class PredictionSource(Source):
         table = predlog.read_segment(self.repo, entry, columns=["timestamp", "role"])
         mask = pc.not_equal(table["role"], "shadow")
         if self.since is not None:
-            mask = pc.and_(mask, pc.greater_equal(table["timestamp"], predlog._arrow_time(self.since)))
+            mask = pc.and_(mask, pc.greater_equal(table["timestamp"], predlog.arrow_time(self.since)))
         return mask
 
     def column_names(self) -> list[str]:

@@ -9,171 +9,21 @@ or ``predictions:MODEL`` (the serve log; ``since`` keeps its recent rows).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
-import contextlib
-import os
 from pathlib import Path
 
 from mlctl.errors import MlctlError, NotFoundError, UsageError
+from mlctl.monitoring import csvread
+from mlctl.monitoring.predsource import PredictionSource
+from mlctl.monitoring.readers import ParquetSource, Source, TableSource
 
 PREDICTIONS = "predictions:"
 CSV_IN_MEMORY_BYTES = 64 << 20   # larger CSV files are streamed into a temporary parquet
 SPEC_HINT = "give a CSV or parquet file, a tracked data path (optionally PATH@GITREV), or predictions:MODEL"
 
 
-class Source(ABC):
-    """A table read column by column. ``meta_columns`` are not features."""
-
-    label: str = ""
-    meta_columns: frozenset = frozenset()
-    model: str | None = None
-
-    @abstractmethod
-    def column_names(self) -> list[str]:
-        """The columns, in file order."""
-
-    @abstractmethod
-    def read_column(self, name: str):
-        """The column as a pyarrow ChunkedArray."""
-
-    @abstractmethod
-    def num_rows(self) -> int:
-        """The number of rows."""
-
-    def to_pandas(self, columns: list[str] | None = None):
-        import pyarrow as pa
-
-        names = columns if columns is not None else self.column_names()
-        missing = [c for c in names if c not in self.column_names()]
-        if missing:
-            raise UsageError(f"{self.label} has no column {', '.join(map(repr, missing))}")
-        table = pa.table({name: self.read_column(name) for name in names}) if names else pa.table({})
-        return table.to_pandas()
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class FrameSource(Source):
-    """A pandas DataFrame, converted to arrow one column at a time."""
-
-    def __init__(self, frame, label: str = "DataFrame"):
-        self.frame, self.label = frame, label
-
-    def column_names(self) -> list[str]:
-        return [str(c) for c in self.frame.columns]
-
-    def read_column(self, name: str):
-        import pyarrow as pa
-
-        series = self.frame[name]
-        try:
-            return pa.chunked_array([pa.Array.from_pandas(series)])
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types in an object column
-            text = [None if v is None or v != v else str(v) for v in series.tolist()]
-            return pa.chunked_array([pa.array(text, pa.string())])
-
-    def num_rows(self) -> int:
-        return len(self.frame)
-
-
-class TableSource(Source):
-    """An arrow table already in memory."""
-
-    def __init__(self, table, label: str):
-        self.table, self.label = table, label
-
-    def column_names(self) -> list[str]:
-        return list(self.table.column_names)
-
-    def read_column(self, name: str):
-        return self.table.column(name)
-
-    def num_rows(self) -> int:
-        return self.table.num_rows
-
-
-class ParquetSource(Source):
-    """A parquet file or a folder of parquet files, read column by column (pyarrow.parquet:
-    pyarrow.dataset would import pandas, a second of startup for nothing)."""
-
-    def __init__(self, path: Path, label: str, cleanup: bool = False):
-        import pyarrow.parquet as pq
-
-        self.path, self.label, self._cleanup = path, label, cleanup
-        files = sorted(p for p in path.rglob("*.parquet") if p.is_file()) if path.is_dir() else [path]
-        if not files:
-            raise UsageError(f"{label} is a folder with no .parquet files")
-        try:
-            self.files = [pq.ParquetFile(f) for f in files]
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise UsageError(f"cannot read {label} as parquet: {arrow_message(exc)}") from None
-        names: dict[str, None] = {}
-        for f in self.files:
-            names.update(dict.fromkeys(f.schema_arrow.names))
-        self._names = list(names)
-
-    def column_names(self) -> list[str]:
-        return self._names
-
-    def read_column(self, name: str):
-        import pyarrow as pa
-
-        try:
-            chunks = [f.read(columns=[name]).column(0) if name in f.schema_arrow.names
-                      else pa.nulls(f.metadata.num_rows) for f in self.files]
-        except Exception as exc:
-            raise UsageError(f"cannot read column {name!r} of {self.label}: {arrow_message(exc)}") from None
-        return unify_chunks(chunks)
-
-    def num_rows(self) -> int:
-        return sum(f.metadata.num_rows for f in self.files)
-
-    def close(self) -> None:
-        for f in getattr(self, "files", ()):
-            f.close()
-        if self._cleanup:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
-
-
-def unify_chunks(chunks):
-    """One chunked array from pieces whose types may differ (int in one file, float in the
-    next, or a column some files lack): numbers become float64, other mixes text."""
-    import pyarrow as pa
-
-    arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
-    if len(arrays) == 1:
-        return pa.chunked_array(arrays)
-    typed = {a.type for a in arrays if not pa.types.is_null(a.type)}
-    if not typed:
-        return pa.chunked_array(arrays, pa.null())
-    if len(typed) == 1:
-        target = typed.pop()
-    elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in typed):
-        target = pa.float64()
-    else:
-        target = pa.string()
-    return pa.chunked_array([a.cast(target) for a in arrays], target)
-
-
-def arrow_message(exc) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-# -- opening a spec -----------------------------------------------------------------------
 def open_source(repo, spec: str, since=None) -> Source:
     """The source a user-given spec names (see the module docstring)."""
     if spec.startswith(PREDICTIONS):
-        from mlctl.monitoring.predsource import PredictionSource
-
         model = spec[len(PREDICTIONS):]
         if not model:
             raise UsageError("predictions: needs a model name, e.g. predictions:churn")
@@ -224,8 +74,6 @@ def open_file(path: Path, label: str, tmp_dir: Path | None = None) -> Source:
         raise UsageError(f"cannot read {label}: {exc.strerror}") from None
     if head == b"PAR1":
         return ParquetSource(path, label)
-    from mlctl.monitoring import csvread
-
     if path.stat().st_size <= CSV_IN_MEMORY_BYTES:
         return TableSource(csvread.read_csv(path, label), label)
     return csvread.StreamedCsvSource(csvread.csv_to_parquet(path, label, tmp_dir), label)

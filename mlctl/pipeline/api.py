@@ -13,28 +13,15 @@ Errors are MlctlError subclasses (exit 2 for a bad pipeline.yaml, 3 when another
 
 from __future__ import annotations
 
+from mlctl import lazyapi
 from mlctl.store.repo import Repo
 
-__all__ = ["run", "status", "dag", "producer", "exists"]
 
 
 def exists(repo: Repo) -> bool:
     from mlctl.pipeline.loader import exists as has_pipeline
 
     return has_pipeline(repo)
-
-
-def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None, observer=None):
-    """`pipeline run`: bring ``targets`` (default: every stage) and what they need up to date."""
-    from mlctl.pipeline.run import run as run_pipeline
-
-    return run_pipeline(repo, targets, force=force, jobs=jobs, observer=observer)
-
-
-def status(repo: Repo, targets=()):
-    from mlctl.pipeline.status import status as pipeline_status
-
-    return pipeline_status(repo, targets)
 
 
 def dag(repo: Repo) -> dict:
@@ -65,3 +52,33 @@ def producer(repo: Repo, path: str) -> dict | None:
         doc.update(fingerprint=record.fingerprint, deps=dict(record.deps), params=dict(record.params),
                    outs={p: v.to_json() for p, v in record.products.items()})
     return doc
+
+
+# The rest of the door, imported on first use (mlctl/lazyapi.py says why).
+EXPORTS = {
+    "run": "run",
+    "Observer": "run",
+    "status": "status",
+    "dry_run": "plan",
+    "show": "show",
+    "show_json": "show:to_json",
+    "show_tree": "show:tree_lines",
+    "show_mermaid": "show:mermaid",
+    "stage_log": "logs",
+    "push": "sync",
+    "pull": "sync",
+    "load_pipeline": "loader:load",
+    "select_stages": "dag:select",
+    "PIPELINE_FILE": "spec",
+    "hash_path": "artifacts",
+    "PathHasher": "artifacts",
+    "RunReport": "report",
+    "FAILED": "report",
+    "INTERRUPTED": "report",
+    "RAN": "report",
+    "RESTORED": "report",
+    "SKIPPED": "report",
+    "UP_TO_DATE": "report",
+}
+__getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)
+__all__ = sorted(["dag", "producer", "exists"] + list(EXPORTS))

@@ -50,7 +50,7 @@ class PathHasher:
     for many paths; one per thread). Nothing is stored: deps are read, not cached."""
 
     def __init__(self, repo: Repo):
-        from mlctl.data.hasher import TreeHasher  # data/api.hash_path would store the objects
+        from mlctl.data.api import TreeHasher
 
         self._hasher = TreeHasher(repo, store=False)
 
@@ -95,7 +95,7 @@ def save(repo: Repo, outs: list[str], metrics: list[str]) -> tuple[dict[str, Poi
     """Store a finished stage's products: outs as tracked data, metrics as plain objects."""
     from mlctl.data import api as data_api
 
-    tracked = {p.path: Pointer.of(p) for p in data_api.add(repo, outs)} if outs else {}
+    tracked = {p.path: Pointer.of(p) for p in data_api.add(repo, list(outs)).pointers} if outs else {}
     stored = {rel: Pointer.of(data_api.hash_path(repo, rel)) for rel in metrics}
     return {rel: tracked[rel] for rel in outs}, stored
 
@@ -104,10 +104,9 @@ def restore(repo: Repo, outs: dict[str, Pointer], metrics: dict[str, Pointer]) -
     """Put stored versions back: pointers rewritten then checked out (outputs belong to the
     pipeline, so what is in the workspace is replaced), metrics copied from the store."""
     from mlctl.data import api as data_api
-    from mlctl.data import pointer as pointer_mod
 
     for rel, p in outs.items():
-        pointer_mod.write(repo.root, pointer_mod.Pointer(rel, p.hash, p.size, p.nfiles, p.kind))
+        data_api.write_pointer(repo.root, data_api.Pointer(rel, p.hash, p.size, p.nfiles, p.kind))
     if outs:
         data_api.checkout(repo, list(outs), force=True)
     for rel, p in metrics.items():

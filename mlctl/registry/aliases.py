@@ -16,7 +16,7 @@ from __future__ import annotations
 from mlctl.errors import EXIT_FOUND, MlctlError, UsageError
 from mlctl.registry import actors, index
 from mlctl.registry.names import check_alias, check_name
-from mlctl.registry.versions import _existing_index
+from mlctl.registry.versions import existing_index
 from mlctl.store.repo import Repo
 
 class AliasMoved(MlctlError):
@@ -30,7 +30,7 @@ def get_aliases(repo: Repo, name: str) -> dict:
 
 
 def history(repo: Repo, name: str, alias: str | None = None) -> list[dict]:
-    _existing_index(repo, check_name(name))
+    existing_index(repo, check_name(name))
     entries = index.read_aliases(repo, name)["history"]
     return [e for e in entries if alias is None or e.get("alias") == alias]
 
@@ -45,7 +45,7 @@ def set_alias(repo: Repo, name: str, alias: str, version: int, reason: str | Non
     check_name(name)
     check_alias(alias, settable=True)
     with index.model_lock(repo, name):
-        idx = _existing_index(repo, name)
+        idx = existing_index(repo, name)
         if str(int(version)) not in idx["versions"]:
             raise UsageError(f"model {name} has no version {version}")
         now = index.read_aliases(repo, name)["aliases"]
@@ -64,7 +64,7 @@ def unset_alias(repo: Repo, name: str, alias: str, reason: str | None = None, ac
     check_name(name)
     check_alias(alias, settable=True)
     with index.model_lock(repo, name):
-        _existing_index(repo, name)
+        existing_index(repo, name)
         current = index.read_aliases(repo, name)["aliases"].get(alias)
         if current is None:
             raise UsageError(f"model {name} has no alias {alias!r}")
@@ -80,7 +80,7 @@ def rollback(repo: Repo, name: str, alias: str = "production", reason: str | Non
     check_name(name)
     check_alias(alias, settable=True)
     with index.model_lock(repo, name):
-        idx = _existing_index(repo, name)
+        idx = existing_index(repo, name)
         doc = index.read_aliases(repo, name)
         current = doc["aliases"].get(alias)
         if expect_version is not None and current != expect_version:
@@ -104,7 +104,7 @@ def record_event(repo: Repo, name: str, action: str, alias: str | None = None, v
     """Record a decision that moves nothing (e.g. a rejected candidate) in the history."""
     check_name(name)
     with index.model_lock(repo, name):
-        _existing_index(repo, name)
+        existing_index(repo, name)
         current = index.read_aliases(repo, name)["aliases"].get(alias) if alias else None
         entry = {**_entry(action, alias, current, version, reason, gates, actor, extra), "moved": False}
 

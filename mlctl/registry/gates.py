@@ -1,4 +1,4 @@
-"""Quality gates and promotion.
+"""Quality gates (the promotion that checks them: promotion.py).
 
 A gate is ``METRIC OP NUMBER`` (``accuracy>=0.9``, ``rmse < 12.5``; OP is one of >=, >,
 <=, <, ==, !=). Its value comes from the ``--eval`` data when the metric is one computed
@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 
 from mlctl.errors import UsageError
-from mlctl.registry.evaluation import evaluate_model  # noqa: F401  (part of this module's API)
 
 OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt}
 _METRIC = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]*")
@@ -105,13 +104,3 @@ class PromotionResult:
         out = dict(self.__dict__)
         out.update(spec=self.spec, passed=self.passed)
         return out
-
-
-def promote(repo, spec, to_alias: str, gates=(), eval_data=None, target: str | None = None,
-            must_beat: str | None = None, reason: str | None = None, min_delta: float = 0.0,
-            actor: str | None = None, dry_run: bool = False) -> PromotionResult:
-    """Move ``to_alias`` to ``spec`` if every gate holds; see promotion.py for the steps."""
-    from mlctl.registry.promotion import run_promotion
-
-    return run_promotion(repo, spec, to_alias, parse_gates(gates), eval_data, target, must_beat, reason,
-                         min_delta, actor, dry_run)

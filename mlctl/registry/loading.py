@@ -14,15 +14,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import io
-import os
 import pickle
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 from mlctl.errors import MlctlError, UsageError
-from mlctl.registry import artifacts
-from mlctl.store.repo import Repo
 
 
 class LoadedModel:
@@ -64,35 +61,12 @@ class LoadedModel:
         return self.raw.predict_proba(frame)
 
 
-def load_model(repo: Repo, version) -> LoadedModel:
-    """Verify and load ``version`` (a ModelVersion or a spec such as ``churn@production``)."""
-    from mlctl.registry.versions import ModelVersion, get_version
-
-    if isinstance(version, (Path, os.PathLike)) or (isinstance(version, str) and _looks_like_file(version)):
-        raise UsageError(f"{version} is a file, not a registered model: mlctl loads models only from its store",
-                         hint=f"register it first: mlctl model register NAME {version}")
-    if not isinstance(version, ModelVersion):
-        version = get_version(repo, version)
-    artifact = version.artifact
-    if artifact.get("kind") == "dir":
-        folder = artifacts.materialize(repo, artifact)
-        raw, call, context = _build(version.flavor, version.format, version.mlflow, None, folder, version.spec)
-    else:
-        data = artifacts.read_file_bytes(repo, artifact)
-        raw, call, context = _build(version.flavor, version.format, None, lambda: data, None, version.spec)
-    return LoadedModel(raw, call, context, version=version, signature=version.signature, task=version.task)
-
-
-def _looks_like_file(text: str) -> bool:
-    return (os.sep in text or text.endswith((".pkl", ".pickle", ".joblib"))) and os.path.exists(text)
-
-
 def smoke_test(path: Path, info, signature, example) -> None:
     """`register --check`: load the artifact for real and predict on a few example rows."""
     if path.is_dir():
-        raw, call, context = _build(info.flavor, info.format, info.mlflow, None, path, path.name)
+        raw, call, context = build(info.flavor, info.format, info.mlflow, None, path, path.name)
     else:
-        raw, call, context = _build(info.flavor, info.format, None, path.read_bytes, None, path.name)
+        raw, call, context = build(info.flavor, info.format, None, path.read_bytes, None, path.name)
     model = LoadedModel(raw, call, context, signature=signature, task=info.task)
     if example is None:
         return
@@ -108,7 +82,7 @@ def smoke_test(path: Path, info, signature, example) -> None:
 
 
 # -- deserialising ---------------------------------------------------------------------------
-def _build(flavor, fmt, mlflow, read_bytes, folder, shown):
+def build(flavor, fmt, mlflow, read_bytes, folder, shown):
     try:
         if flavor == "mlflow":
             return _build_mlflow(mlflow or {}, folder, shown)

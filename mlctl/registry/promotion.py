@@ -12,13 +12,16 @@ from pathlib import Path
 
 from mlctl.errors import MlctlError, UsageError
 from mlctl.registry import aliases, evaluation, runs
-from mlctl.registry.gates import Gate, PromotionResult
+from mlctl.registry.gates import Gate, PromotionResult, parse_gates
 from mlctl.registry.names import check_alias
 from mlctl.registry.versions import get_version
 
 
-def run_promotion(repo, spec, to_alias, gates: list[Gate], eval_data, target, must_beat, reason,
-                  min_delta, actor, dry_run) -> PromotionResult:
+def promote(repo, spec, to_alias: str, gates=(), eval_data=None, target: str | None = None,
+            must_beat: str | None = None, reason: str | None = None, min_delta: float = 0.0,
+            actor: str | None = None, dry_run: bool = False) -> PromotionResult:
+    """Move ``to_alias`` to ``spec`` if every gate holds: measure, check, compare, then move."""
+    gates = parse_gates(gates)
     check_alias(to_alias, settable=True)
     _check_inputs(eval_data, target, must_beat)
     candidate = get_version(repo, spec)
@@ -53,7 +56,7 @@ def _check_inputs(eval_data, target, must_beat) -> None:
 
 
 def _measure(repo, candidate, incumbent, eval_data, target) -> dict:
-    from mlctl.registry.loading import load_model
+    from mlctl.registry.load import load_model
     from mlctl.store import hashing
 
     path = Path(eval_data)

@@ -16,13 +16,13 @@ RUN_ENV = "MLCTL_RUN_ID"  # set by `mlctl run log -- CMD` and pipeline stages
 
 def get_run(repo: Repo, ref: str):
     """The run for a full id or unique prefix; tracking raises exit 2 for unknown/ambiguous."""
-    from mlctl.tracking.runs import get_run as tracking_get_run
+    from mlctl.tracking.api import get_run as tracking_get_run
 
     return tracking_get_run(repo, ref)
 
 
 def list_runs(repo: Repo) -> list:
-    from mlctl.tracking.runs import list_runs as tracking_list_runs
+    from mlctl.tracking.api import list_runs as tracking_list_runs
 
     return list(tracking_list_runs(repo))
 

@@ -165,7 +165,7 @@ def _source(repo: Repo, path: Path) -> str:
 def get_version(repo: Repo, spec) -> ModelVersion:
     """``NAME`` (newest), ``NAME:VERSION`` or ``NAME@ALIAS``; unknown -> NotFoundError."""
     spec = spec if isinstance(spec, Spec) else parse_spec(spec)
-    idx = _existing_index(repo, spec.name)
+    idx = existing_index(repo, spec.name)
     number = resolve_number(repo, spec, idx)
     entry = idx["versions"][str(number)]
     record = index.read_record(repo, entry["record"], f"{spec.name}:{number}")
@@ -173,7 +173,7 @@ def get_version(repo: Repo, spec) -> ModelVersion:
 
 
 def resolve_number(repo: Repo, spec: Spec, idx: dict | None = None) -> int:
-    idx = idx or _existing_index(repo, spec.name)
+    idx = idx or existing_index(repo, spec.name)
     numbers = sorted(int(v) for v in idx["versions"])
     if spec.version is not None:
         if spec.version not in numbers:
@@ -195,7 +195,7 @@ def resolve_number(repo: Repo, spec: Spec, idx: dict | None = None) -> int:
 
 def _readable_or_bare(repo: Repo, spec: Spec) -> ModelVersion:
     """The version to delete; a damaged or missing record must not block deleting it."""
-    idx = _existing_index(repo, spec.name)
+    idx = existing_index(repo, spec.name)
     number = resolve_number(repo, spec, idx)
     try:
         return get_version(repo, spec)
@@ -206,7 +206,7 @@ def _readable_or_bare(repo: Repo, spec: Spec) -> ModelVersion:
                             record_hash=entry.get("record", ""))
 
 
-def _existing_index(repo: Repo, name: str) -> dict:
+def existing_index(repo: Repo, name: str) -> dict:
     idx = index.read_index(repo, name)
     if not idx["versions"]:
         known = ", ".join(index.model_names(repo)) or "none registered yet"
@@ -221,7 +221,7 @@ def _ranges(numbers: list[int]) -> str:
 
 
 def list_versions(repo: Repo, name: str) -> list[ModelVersion]:
-    idx = _existing_index(repo, check_name(name))
+    idx = existing_index(repo, check_name(name))
     out = []
     for number in sorted(int(v) for v in idx["versions"]):
         entry = idx["versions"][str(number)]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlctl.errors import MlctlError, UsageError
-from mlctl.registry import actors
+from mlctl.registry.api import actor as registry_actor
 from mlctl.retrain import compare, records
 from mlctl.retrain.decide import AWAITING
 from mlctl.retrain.policy import POLICY_FILE, resolve_policy
@@ -53,7 +53,7 @@ class Approval:
 
 def pending(repo, model: str) -> list[dict]:
     """The model's candidates awaiting approval, oldest first: their await entries."""
-    from mlctl.registry.index import read_index
+    from mlctl.registry.api import read_index
 
     waiting: dict[int, dict] = {}
     for entry in records.history(repo, model):
@@ -82,10 +82,10 @@ def pending_summary(repo, model: str) -> list[dict]:
 
 
 def approve(repo, spec: str, reason: str | None = None, actor: str | None = None) -> Approval:
-    from mlctl.registry.aliases import AliasMoved
+    from mlctl.registry.api import AliasMoved
 
     version, awaited = _awaiting(repo, spec)
-    who = actors.actor(actor)["actor"]
+    who = registry_actor(actor)["actor"]
     with records.retrain_lock(repo, version.name):
         version, awaited = _awaiting(repo, spec)  # again, under the lock
         policy = resolve_policy(repo, version.name, _policy_arg(repo, awaited))
@@ -109,12 +109,12 @@ def approve(repo, spec: str, reason: str | None = None, actor: str | None = None
 
 
 def reject(repo, spec: str, reason: str, actor: str | None = None) -> Approval:
-    from mlctl.registry.aliases import record_event
+    from mlctl.registry.api import record_event
 
     if not reason or not reason.strip():
         raise UsageError("a rejection needs --reason", hint="say why, for the model's history")
     version, awaited = _awaiting(repo, spec)
-    who = actors.actor(actor)["actor"]
+    who = registry_actor(actor)["actor"]
     with records.retrain_lock(repo, version.name):
         version, awaited = _awaiting(repo, spec)
         entry = record_event(repo, version.name, records.REJECT, alias=records.ALIAS, version=version.version,
@@ -126,8 +126,8 @@ def reject(repo, spec: str, reason: str, actor: str | None = None) -> Approval:
 
 def _awaiting(repo, spec: str):
     """(version, its await entry); exit 2 when the version is not awaiting approval."""
-    from mlctl.registry.names import require_version
-    from mlctl.registry.versions import get_version
+    from mlctl.registry.api import require_version
+    from mlctl.registry.api import get_version
 
     version = get_version(repo, require_version(spec))
     entry = next((e for e in pending(repo, version.name) if int(e["to"]) == version.version), None)

@@ -49,7 +49,7 @@ class _Relay:
 
 
 def run_pipeline(repo, policy: Policy, force: bool, say: Say) -> Training:
-    from mlctl.pipeline.run import run
+    from mlctl.pipeline.api import run
 
     report = run(repo, policy.stages, force=force, observer=_Relay(say))
     if not report.ok:
@@ -67,13 +67,13 @@ def run_pipeline(repo, policy: Policy, force: bool, say: Say) -> Training:
 def _producing_run(repo, model_output: str) -> str | None:
     """Nothing ran (every stage was up to date): the newest run that wrote this very model."""
     from mlctl.errors import MlctlError
-    from mlctl.pipeline.artifacts import hash_path
+    from mlctl.pipeline.api import hash_path
 
     pointer = hash_path(repo, model_output)
     if pointer is None:
         return None
     try:
-        from mlctl.tracking.runs import list_runs
+        from mlctl.tracking.api import list_runs
 
         key = f"out.{model_output}"
         if any(ch.isspace() or ch in "`'\"" for ch in key):
@@ -87,8 +87,8 @@ def _producing_run(repo, model_output: str) -> str | None:
 def existing_version(repo, policy: Policy) -> int | None:
     """The version whose artifact is byte for byte the model the pipeline wrote, if any
     (a pipeline with nothing to do writes the model it wrote last time)."""
-    from mlctl.registry.artifacts import put_artifact
-    from mlctl.registry.index import read_index
+    from mlctl.registry.api import put_artifact
+    from mlctl.registry.api import read_index
 
     # put_artifact hashes exactly as registration does (the objects it stores are the ones
     # registration would store anyway; unreferenced ones go with gc)
@@ -98,7 +98,7 @@ def existing_version(repo, policy: Policy) -> int | None:
 
 
 def register_candidate(repo, policy: Policy, run_id: str | None):
-    from mlctl.registry.versions import register
+    from mlctl.registry.api import register
 
     example = repo.root / policy.eval_data
     return register(repo, policy.model, repo.root / policy.model_output, run=run_id,

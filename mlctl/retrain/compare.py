@@ -31,7 +31,7 @@ class Comparison:
 
 
 def compare(repo, policy: Policy, candidate, production) -> Comparison:
-    from mlctl.registry.evaluation import read_frame
+    from mlctl.registry.api import read_frame
     from mlctl.store import hashing
 
     path = repo.root / policy.eval_data
@@ -47,8 +47,8 @@ def compare(repo, policy: Policy, candidate, production) -> Comparison:
 
 
 def _score(repo, version, frame, target: str, task: str | None) -> dict:
-    from mlctl.registry.evaluation import evaluate_model
-    from mlctl.registry.loading import load_model
+    from mlctl.registry.api import evaluate_model
+    from mlctl.registry.api import load_model
 
     return evaluate_model(load_model(repo, version), frame, target, task)
 
@@ -66,7 +66,7 @@ def _gate(gate, measured: dict, candidate) -> dict:
 
 
 def _improvement(policy: Policy, cand: dict, prod: dict | None, task: str | None) -> dict:
-    from mlctl.registry.evaluation import PRIMARY
+    from mlctl.registry.api import PRIMARY
 
     metric = policy.min_improvement.metric or PRIMARY.get(task or "", "accuracy" if "accuracy" in cand else "rmse")
     return decide.improvement_check(metric, cand.get(metric), None if prod is None else prod.get(metric),

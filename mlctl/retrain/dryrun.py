@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mlctl.retrain import decide, records
+from mlctl.retrain.triggers import check_triggers
 from mlctl.retrain.policy import Policy
 from mlctl.retrain.result import RetrainResult
 
@@ -15,8 +16,6 @@ WOULD_RETRAIN = "would-retrain"
 
 
 def dry_run(repo, policy: Policy, force: bool, say, now: dt.datetime | None) -> RetrainResult:
-    from mlctl.retrain.retrain import check_triggers
-
     r = RetrainResult(model=policy.model, policy=policy.path, dry_run=True, forced=force,
                       started=now or dt.datetime.now(dt.timezone.utc))
     production = records.production_version(repo, policy.model)
@@ -38,13 +37,13 @@ def dry_run(repo, policy: Policy, force: bool, say, now: dt.datetime | None) -> 
 
 
 def _pipeline_plan(repo, policy: Policy, force: bool) -> list[dict]:
-    from mlctl.pipeline.plan import dry_run as pipeline_dry_run
+    from mlctl.pipeline.api import dry_run as pipeline_dry_run
 
     return [item.to_json() for item in pipeline_dry_run(repo, policy.stages, force=force)]
 
 
 def _steps(repo, policy: Policy, production, plan: list[dict]) -> str:
-    from mlctl.registry.index import read_index
+    from mlctl.registry.api import read_index
 
     work = [f"{p['stage']} ({p['action']})" for p in plan if p["action"] != "ok"]
     number = read_index(repo, policy.model).get("next", 1)

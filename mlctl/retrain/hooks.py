@@ -27,7 +27,7 @@ def status_section(repo) -> dict | None:
 
 def pending_approvals(repo) -> list[dict]:
     """Every model's candidates awaiting `mlctl model approve|reject`."""
-    from mlctl.registry.index import model_names
+    from mlctl.registry.api import model_names
     from mlctl.retrain.approval import pending_summary
 
     return [p for name in model_names(repo) for p in pending_summary(repo, name)]

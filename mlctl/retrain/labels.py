@@ -31,7 +31,7 @@ class Joined:
 
 
 def read_labels(path, target: str):
-    from mlctl.registry.evaluation import read_frame
+    from mlctl.registry.api import read_frame
 
     frame = read_frame(path)
     missing = [c for c in (KEY, target) if c not in frame.columns]
@@ -83,7 +83,7 @@ def join(predictions, labels) -> Joined:
 def task_of(version, labels) -> str:
     if version is not None and version.task in ("classification", "regression"):
         return version.task
-    from mlctl.monitoring.performance import task_of as guess
+    from mlctl.monitoring.api import task_of as guess
 
     return guess(list(labels))
 
@@ -112,7 +112,7 @@ def _present(value) -> bool:
 
 def key(value) -> str:
     """Labels and predictions compared as category keys: 1, 1.0 and "1" are one class."""
-    from mlctl.monitoring.columns import category_key
+    from mlctl.monitoring.api import category_key
 
     if hasattr(value, "item"):
         value = value.item()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from mlctl.jsonsafe import json_safe
-from mlctl.monitoring import alerts
+from mlctl.monitoring import api as alerts
 from mlctl.retrain import decide
 
 

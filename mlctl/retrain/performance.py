@@ -44,7 +44,7 @@ class PerformanceReport:
 def performance(repo, name: str, labels_path, policy_file: str | None = None, target: str | None = None,
                 since=None, rollback: bool = False) -> PerformanceReport:
     from mlctl.retrain.records import history, production_version
-    from mlctl.serving.predlog import read_predictions
+    from mlctl.predlog.api import read_predictions
 
     floor, target = _settings(repo, name, policy_file, target)
     if rollback and floor is None:
@@ -95,7 +95,7 @@ def _settings(repo, name: str, policy_file: str | None, target: str | None) -> t
 
 
 def _versions(repo, name: str, frame, task: str, metric: str, entries: list[dict]) -> list[dict]:
-    from mlctl.registry.aliases import get_aliases
+    from mlctl.registry.api import get_aliases
 
     aliases = get_aliases(repo, name)
     out = []
@@ -117,7 +117,7 @@ def _versions(repo, name: str, frame, task: str, metric: str, entries: list[dict
 
 def _version(repo, name: str, number: int):
     from mlctl.errors import NotFoundError
-    from mlctl.registry.versions import get_version
+    from mlctl.registry.api import get_version
 
     try:
         return get_version(repo, f"{name}:{number}")
@@ -172,7 +172,7 @@ def _judge(production, frame, task: str, floor: Floor | None, metric: str) -> di
 
 
 def _roll_back(repo, name: str, report: PerformanceReport) -> dict:
-    from mlctl.registry.aliases import AliasMoved, rollback
+    from mlctl.registry.api import AliasMoved, rollback
 
     prod = report.production
     direction = "above" if report.metric in LOWER_IS_BETTER else "below"

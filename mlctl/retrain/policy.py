@@ -166,18 +166,17 @@ def resolve_policy(repo, name: str | None, policy_path: str | None) -> Policy:
 def check_project(repo, policy: Policy) -> None:
     """The policy against the project: its stages exist in pipeline.yaml, one of them (or
     one they need) writes the model, and the evaluation data exists or is written too."""
-    from mlctl.pipeline import dag, loader
-    from mlctl.pipeline.spec import PIPELINE_FILE
+    from mlctl.pipeline.api import PIPELINE_FILE, exists, load_pipeline, select_stages
 
-    if not loader.exists(repo):
+    if not exists(repo):
         raise PolicyError(f"{policy.path}: pipeline.stages: there is no {PIPELINE_FILE} at {repo.root}",
                           hint="retraining runs the project's pipeline; see docs/pipeline.md")
-    pipeline = loader.load(repo, check_deps=False).pipeline  # its own errors name pipeline.yaml
+    pipeline = load_pipeline(repo, check_deps=False).pipeline  # its own errors name pipeline.yaml
     for i, name in enumerate(policy.stages):
         if name not in pipeline.stages:
             raise PolicyError(f"{policy.path}: pipeline.stages[{i}]: no stage {name!r} in {PIPELINE_FILE}",
                               hint="stages: " + ", ".join(pipeline.stages))
-    selected = dag.select(pipeline, policy.stages)
+    selected = select_stages(pipeline, policy.stages)
     outs = [out for name in selected for out in pipeline.stages[name].outs]
     which = ", ".join(policy.stages)
     if not any(_within(policy.model_output, out) for out in outs):
@@ -193,7 +192,7 @@ def check_project(repo, policy: Policy) -> None:
 
 def check_eval_target(repo, policy: Policy) -> None:
     """``evaluate.target`` is a column of ``evaluate.data`` (read from its header only)."""
-    from mlctl.registry.signatures import columns_of
+    from mlctl.registry.api import columns_of
 
     names = [c["name"] for c in columns_of(repo.root / policy.eval_data, policy.eval_data)]
     if policy.target not in names:

@@ -53,7 +53,7 @@ class Checker:
 
     def model_name(self, value, key: str) -> str:
         from mlctl.errors import UsageError
-        from mlctl.registry.names import check_name
+        from mlctl.registry.api import check_name
 
         name = self.text(value, key)
         try:
@@ -171,7 +171,7 @@ def _columns(c: Checker, value) -> tuple[str, ...] | None:
 
 def gates(c: Checker, value) -> list:
     from mlctl.errors import UsageError
-    from mlctl.registry.gates import parse_gate
+    from mlctl.registry.api import parse_gate
 
     if value is None:
         return []
@@ -235,7 +235,7 @@ def approval_required(c: Checker, value) -> bool:
 
 def notify(c: Checker, data: dict) -> tuple[str | None, str | None]:
     """``notify: {on_decision: CMD, webhook: URL}``: who hears of each decision."""
-    from mlctl.monitoring.alerts import check_webhook_url
+    from mlctl.monitoring.api import check_webhook_url
 
     c.known_keys(data, ("on_decision", "webhook"), "notify")
     command = c.text(data["on_decision"], "notify.on_decision") if data.get("on_decision") is not None else None

@@ -15,7 +15,7 @@ from mlctl.retrain.decide import versions_to_prune
 
 
 def protected_versions(aliases: dict, history: list[dict]) -> set[int]:
-    from mlctl.registry.aliases import alias_stack
+    from mlctl.registry.api import alias_stack
 
     keep = {int(v) for v in aliases.values()}
     for alias, current in aliases.items():
@@ -27,14 +27,13 @@ def protected_versions(aliases: dict, history: list[dict]) -> set[int]:
 
 
 def prune(repo, model: str, keep: int | None) -> dict:
-    from mlctl.registry import index
-    from mlctl.registry.versions import delete_version
+    from mlctl.registry.api import delete_version, read_aliases, read_index
 
     result = {"deleted": [], "skipped": []}
     if keep is None:
         return result
-    numbers = sorted(int(v) for v in index.read_index(repo, model)["versions"])
-    doc = index.read_aliases(repo, model)
+    numbers = sorted(int(v) for v in read_index(repo, model)["versions"])
+    doc = read_aliases(repo, model)
     keep_too = protected_versions(doc["aliases"], doc["history"]) | {int(e["to"]) for e in pending(repo, model)}
     for number in versions_to_prune(numbers, keep_too, keep):
         try:

@@ -66,7 +66,7 @@ def is_locked(repo, model: str) -> bool:
 
 def history(repo, model: str) -> list[dict]:
     """The model's alias history; empty for a model with no versions yet."""
-    from mlctl.registry.aliases import history as registry_history
+    from mlctl.registry.api import history as registry_history
 
     try:
         return registry_history(repo, model)
@@ -79,8 +79,8 @@ def decisions(repo, model: str) -> list[dict]:
 
 
 def production_version(repo, model: str):
-    from mlctl.registry.aliases import get_aliases
-    from mlctl.registry.versions import get_version
+    from mlctl.registry.api import get_aliases
+    from mlctl.registry.api import get_version
 
     number = get_aliases(repo, model).get(ALIAS)
     return None if number is None else get_version(repo, f"{model}:{number}")
@@ -89,8 +89,8 @@ def production_version(repo, model: str):
 def record(repo, model: str, outcome: str, message: str, summary: dict, candidate: int | None = None,
            gates: list | None = None) -> dict | None:
     """An entry that moves nothing; None when the model has no version to attach it to."""
-    from mlctl.registry.aliases import record_event
-    from mlctl.registry.index import read_index
+    from mlctl.registry.api import record_event
+    from mlctl.registry.api import read_index
 
     if not read_index(repo, model)["versions"]:
         return None
@@ -101,7 +101,7 @@ def record(repo, model: str, outcome: str, message: str, summary: dict, candidat
 def await_approval(repo, model: str, candidate: int, message: str, summary: dict, comparison) -> dict:
     """The candidate passed and waits for a person (``approval: required``): an entry that
     moves nothing, with the comparison, as `model approve` will read it."""
-    from mlctl.registry.aliases import record_event
+    from mlctl.registry.api import record_event
 
     return record_event(repo, model, ACTIONS[decide.AWAITING], alias=ALIAS, version=candidate, reason=message,
                         gates=comparison.checks or None,
@@ -112,7 +112,7 @@ def promote(repo, model: str, candidate: int, production: int | None, message: s
             comparison, action: str = "promote", extra: dict | None = None) -> dict:
     """Move production to the candidate, only if it still points where it did when the
     candidate was compared with it (AliasMoved otherwise: the caller reports, nothing moves)."""
-    from mlctl.registry.aliases import set_alias
+    from mlctl.registry.api import set_alias
 
     told = {"eval": comparison.eval_record(), **({"retrain": summary} if summary is not None else {})}
     return set_alias(repo, model, ALIAS, candidate, reason=message, gates=comparison.checks or None,

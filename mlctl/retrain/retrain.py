@@ -43,20 +43,6 @@ def retrain(repo, name: str | None = None, policy_path: str | None = None, dry_r
     return result
 
 
-def check_triggers(repo, policy: Policy, production, record: bool, say: Say) -> list:
-    if production is None:
-        return [triggers.no_production(policy)]
-    from mlctl.retrain.training_data import training_inputs
-
-    inputs = training_inputs(repo, production, exclude=(policy.model_output,))
-    if policy.trigger_drift:
-        auto = policy.drift.reference == "auto"
-        say(f"checking drift: {policy.drift.current} against "
-            + (f"what {production.spec} was trained on" if auto else policy.drift.reference))
-    return [triggers.drift_trigger(repo, policy, production, inputs, record),
-            triggers.new_data_trigger(repo, policy, production, inputs)]
-
-
 class Retrain:
     def __init__(self, repo, policy: Policy, force: bool, say: Say, now: dt.datetime | None):
         self.repo, self.policy, self.force, self.say = repo, policy, force, say
@@ -78,7 +64,7 @@ class Retrain:
         r = self.result
         last = decide.last_retrain(records.history(self.repo, self.policy.model))
         r.cooldown = decide.cooldown_state(self.policy.cooldown_s, last["time"] if last else None, r.started)
-        r.triggers = [] if self.force else check_triggers(self.repo, self.policy, self.production, True, self.say)
+        r.triggers = [] if self.force else triggers.check_triggers(self.repo, self.policy, self.production, True, self.say)
         go, why = decide.should_retrain(r.triggers, r.cooldown, self.force)
         r.reason = why
         if not go:
@@ -116,7 +102,7 @@ class Retrain:
     def _candidate(self):
         """The new version; an existing one when the pipeline wrote a model registered
         before (never a duplicate); None when that is production itself."""
-        from mlctl.registry.versions import get_version
+        from mlctl.registry.api import get_version
 
         number = training.existing_version(self.repo, self.policy)
         if number is not None and self.production is not None and number == self.production.version:
@@ -130,7 +116,7 @@ class Retrain:
         return version
 
     def _promote(self, version) -> RetrainResult:
-        from mlctl.registry.aliases import AliasMoved
+        from mlctl.registry.api import AliasMoved
 
         r = self.result
         was = f" (was {self.production.spec})" if self.production else ""

@@ -42,7 +42,7 @@ def training_inputs(repo, version, exclude: tuple[str, ...] = ()) -> list[Traini
     found: dict[str, TrainingInput] = {}
     run = _run(repo, version.run_id)
     if run is not None:  # what the stages hashed when they ran comes first: the exact inputs
-        from mlctl.registry.runs import inputs
+        from mlctl.registry.api import inputs
 
         for key, digest in sorted((getattr(run, "tags", None) or {}).items()):
             if key.startswith(DEP_TAG) and digest and digest != "missing":
@@ -63,7 +63,7 @@ def _run(repo, run_id):
     if not run_id:
         return None
     try:
-        from mlctl.registry.runs import get_run
+        from mlctl.registry.api import get_run
 
         return get_run(repo, run_id)
     except (MlctlError, ImportError):  # a run pulled elsewhere, or a build without tracking
@@ -87,7 +87,7 @@ def _inside_any(path: str, roots: set[str]) -> bool:
 # -- new data -------------------------------------------------------------------------------
 def changed_inputs(repo, inputs: list[TrainingInput]) -> list[dict]:
     """Inputs whose workspace content differs from what the version was trained on."""
-    from mlctl.pipeline.artifacts import PathHasher
+    from mlctl.pipeline.api import PathHasher
 
     changes = []
     with PathHasher(repo) as hasher:
@@ -125,7 +125,7 @@ def reference_file(repo, version, inputs: list[TrainingInput], exclude: tuple[st
 
 
 def _candidates(repo, inputs, exclude) -> tuple[list[tuple[str, str, Path]], list[str]]:
-    from mlctl.registry.signatures import is_tabular
+    from mlctl.registry.api import is_tabular
 
     out, missing, seen = [], [], set()
     for item in inputs:
@@ -141,7 +141,7 @@ def _candidates(repo, inputs, exclude) -> tuple[list[tuple[str, str, Path]], lis
 
 
 def _files_of(repo, item: TrainingInput) -> list[tuple[str, str]]:
-    from mlctl.registry.signatures import is_tabular
+    from mlctl.registry.api import is_tabular
 
     if is_tabular(item.path):
         return [(item.path, item.hash)]
@@ -155,7 +155,7 @@ def _files_of(repo, item: TrainingInput) -> list[tuple[str, str]]:
 
 
 def _score(candidate, columns: list[str]) -> tuple:
-    from mlctl.registry.signatures import columns_of
+    from mlctl.registry.api import columns_of
 
     path, _digest, file = candidate
     try:

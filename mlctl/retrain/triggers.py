@@ -51,14 +51,14 @@ def drift_trigger(repo, policy: Policy, production, inputs, record: bool) -> Tri
         cur_label = current.label
     check = None
     if record:
-        from mlctl.monitoring.records import record_check
+        from mlctl.monitoring.api import record_check
 
         check = record_check(repo, result, ref_label, policy.drift.current, model=policy.model)
     return _drift_verdict(result, ref_label, cur_label, check)
 
 
 def _reference(repo, policy: Policy, production, inputs, stack):
-    from mlctl.monitoring.sources import open_file, open_source
+    from mlctl.monitoring.api import open_file, open_source
 
     if policy.drift.reference != AUTO:
         source = stack.enter_context(open_source(repo, policy.drift.reference))
@@ -72,7 +72,7 @@ def _reference(repo, policy: Policy, production, inputs, stack):
 
 def _current(repo, policy: Policy, stack):
     """The current data, or None when the prediction log has nothing in the window."""
-    from mlctl.monitoring.sources import open_source
+    from mlctl.monitoring.api import open_source
 
     spec = policy.drift.current
     is_log = spec.startswith(PREDICTIONS)
@@ -94,7 +94,7 @@ def _no_current_data(policy: Policy) -> str:
 
 
 def _compute(policy: Policy, reference, current):
-    from mlctl.monitoring.drift import compute_drift
+    from mlctl.monitoring.api import compute_drift
 
     d = policy.drift
     return compute_drift(reference, current, columns=list(d.columns) if d.columns else None, method=d.method,
@@ -115,3 +115,17 @@ def _drift_verdict(result, ref_label: str, cur_label: str, check) -> Trigger:
                        f"(share {result.share_drifted:.2f} >= {result.drift_share:g}: {shown})", detail)
     return Trigger("drift", True, False, f"no drift (share {result.share_drifted:.2f} < {result.drift_share:g})",
                    detail)
+
+
+def check_triggers(repo, policy: Policy, production, record: bool, say) -> list:
+    if production is None:
+        return [no_production(policy)]
+    from mlctl.retrain.training_data import training_inputs
+
+    inputs = training_inputs(repo, production, exclude=(policy.model_output,))
+    if policy.trigger_drift:
+        auto = policy.drift.reference == "auto"
+        say(f"checking drift: {policy.drift.current} against "
+            + (f"what {production.spec} was trained on" if auto else policy.drift.reference))
+    return [drift_trigger(repo, policy, production, inputs, record),
+            new_data_trigger(repo, policy, production, inputs)]

@@ -17,7 +17,7 @@ from mlctl.errors import UsageError
 
 def compare_versions(repo, model: str, labels, target: str, since=None) -> dict:
     """{"task", "labelled", "unlabelled", "versions": [{version, role, rows, labelled, metrics}]}."""
-    from mlctl.serving.predlog import read_predictions
+    from mlctl.predlog.api import read_predictions
 
     log = read_predictions(repo, model, since=since)
     truth = _labels_frame(labels, target)

@@ -10,7 +10,7 @@ import os
 
 
 def record(repo, settings, primary, port: int) -> dict:
-    from mlctl.registry.deployments import record_deployment
+    from mlctl.registry.api import record_deployment
 
     extra = {"workers": settings.workers, "log_predictions": settings.log_predictions,
              "canary": {"model": str(settings.canary[0]), "percent": settings.canary[1]} if settings.canary else None,
@@ -22,13 +22,13 @@ def record(repo, settings, primary, port: int) -> dict:
 
 
 def update_version(repo, entry: dict, version: int) -> None:
-    from mlctl.registry.deployments import update_deployment
+    from mlctl.registry.api import update_deployment
 
     update_deployment(repo, entry["model"], entry["id"], version=int(version))
     entry["version"] = int(version)
 
 
 def remove(repo, entry: dict) -> None:
-    from mlctl.registry.deployments import remove_deployment
+    from mlctl.registry.api import remove_deployment
 
     remove_deployment(repo, entry["model"], entry["id"])

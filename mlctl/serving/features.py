@@ -19,11 +19,9 @@ from mlctl.serving.inputs import InputError
 
 class FeatureEnricher:
     def __init__(self, repo, specs: list[str]):
-        from mlctl.features import get_online
-        from mlctl.features.definitions import load
-        from mlctl.features.selection import parse
+        from mlctl.features.api import get_online, load_definitions, parse_selection
 
-        selection = parse(load(repo.root), specs)
+        selection = parse_selection(load_definitions(repo.root), specs)
         self.repo, self.specs = repo, list(specs)
         self.names = selection.output_names()
         self.join_keys = list(dict.fromkeys(v.join_key for v in selection.views))

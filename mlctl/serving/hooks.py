@@ -9,7 +9,7 @@ from mlctl.store.repo import Repo
 
 
 def status_section(repo: Repo) -> dict:
-    from mlctl.registry.deployments import list_deployments
+    from mlctl.registry.api import list_deployments
 
     servers = [_server(repo, d) for d in list_deployments(repo) if d.get("stale") is not True]
     pending = sum(s["pending_log_rows"] or 0 for s in servers)

@@ -2,7 +2,7 @@
 
 The request handler only appends a tuple to a queue (no row building, no I/O). One
 background thread per worker turns queued requests into rows and hands them to the
-prediction log writer (mlctl/serving/predlog.py), which buffers them. This thread decides
+prediction log writer (mlctl/predlog/log.py), which buffers them. This thread decides
 when the writer flushes a parquet object to the store: every ``flush_s`` seconds, or at
 ``FLUSH_ROWS`` buffered rows, whichever comes first. So a crash loses at most the rows of
 the last interval, and the number of rows not yet in the store is known exactly (for
@@ -109,7 +109,7 @@ class PredictionLogQueue:
 
 
 def to_rows(request_id: str, ts: float, slot, X, predictions) -> list[dict]:
-    """Rows in the prediction log's format (mlctl/serving/predlog.py): one per input row."""
+    """Rows in the prediction log's format (mlctl/predlog/log.py): one per input row."""
     names = slot.columns.names
     if hasattr(X, "to_dict"):
         records = X.to_dict("records")

@@ -135,7 +135,7 @@ class RegistryProvider:
         self.repo = repo
 
     def resolve(self, ref: ModelRef) -> dict:
-        from mlctl.registry.versions import get_version
+        from mlctl.registry.api import get_version
 
         mv = get_version(self.repo, str(ref))
         return {"name": mv.name, "version": int(mv.version), "artifact_hash": mv.artifact_hash,
@@ -144,7 +144,7 @@ class RegistryProvider:
     def load(self, info: dict, role: str) -> ModelSlot:
         import time
 
-        from mlctl.registry.loading import load_model
+        from mlctl.registry.api import load_model
 
         loaded = load_model(self.repo, info["_mv"])
         return build_slot(loaded, info, role, time.time(), raw=loaded.raw)
@@ -152,9 +152,8 @@ class RegistryProvider:
     def alias_stamp(self, ref: ModelRef):
         """A cheap fingerprint of where the alias points: one stat() of the ref that moves
         it (the aliases ref; the versions index for NAME@latest)."""
-        from mlctl.registry import index
-        from mlctl.registry.names import LATEST
+        from mlctl.registry.api import LATEST, aliases_ref, versions_ref
         from mlctl.serving.reload import stat_stamp
 
-        name = index.versions_ref(ref.name) if ref.alias == LATEST else index.aliases_ref(ref.name)
+        name = versions_ref(ref.name) if ref.alias == LATEST else aliases_ref(ref.name)
         return stat_stamp(self.repo.refs.path(name))

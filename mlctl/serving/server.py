@@ -237,7 +237,7 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
     _die_with_parent(parent)
     writer_factory = None
     if settings.log_predictions:
-        from mlctl.serving.predlog import PredictionLogWriter
+        from mlctl.predlog.api import PredictionLogWriter
 
         name = loaded.primary.name
         # never flushes on its own: the log thread decides (mlctl/serving/logqueue.py)

@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+from mlctl import lazyapi
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.tracking import session, values
 
@@ -265,3 +266,37 @@ def _flush_interval(repo) -> float:
 def active_run() -> ActiveRun | None:
     """The innermost run started in this process and not yet ended, or None."""
     return session.innermost()
+
+
+# The rest of the door, imported on first use (mlctl/lazyapi.py says why).
+EXPORTS = {
+    "log_run": "log",
+    "LogSpec": "log",
+    "parse_params": "log",
+    "parse_metrics": "log",
+    "parse_tags": "log",
+    "run_command": "wrap",
+    "list_runs": "runs",
+    "count_runs": "runs",
+    "get_run": "runs",
+    "experiments": "runs",
+    "short_run_ids": "runs",
+    "compare_runs": "compare",
+    "compare_json": "compare:to_json",
+    "tag_run": "edit",
+    "delete_runs": "edit",
+    "purge_runs": "edit",
+    "restore_artifacts": "artifacts",
+    "push": "share",
+    "pull": "share",
+    "curves": "plot",
+    "write_plot": "plot",
+    "iso": "run",
+    "parse_sort": "query",
+    "check_columns": "report",
+    "list_columns": "report",
+    "list_rows": "report",
+    "show_lines": "report",
+    "compare_rows": "report",
+}
+__getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)

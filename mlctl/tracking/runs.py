@@ -7,7 +7,7 @@ no reader ever sees a dead run as running.
 from __future__ import annotations
 
 from mlctl.errors import NotFoundError, UsageError
-from mlctl.shortid import short_ids
+from mlctl.store.shortid import short_ids
 from mlctl.tracking import ids, liveness, query, sql
 from mlctl.tracking.db import SELECT_COLUMNS, database, exists
 from mlctl.tracking.run import Run

@@ -16,7 +16,7 @@ REPORT_CSP = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inl
 
 
 def list_checks(request, repo) -> JSON:
-    from mlctl.monitoring.records import list_checks as records_list
+    from mlctl.monitoring.api import list_checks as records_list
 
     q = Query(request, ("limit", "model"))
     limit = q.integer("limit", 50, 1, MAX_CHECKS)
@@ -25,7 +25,7 @@ def list_checks(request, repo) -> JSON:
 
 
 def _check(repo, check_id: str) -> dict:
-    from mlctl.monitoring.records import get_check
+    from mlctl.monitoring.api import get_check
 
     if len(check_id) > 100:
         raise HTTPError(404, f"no drift check {check_id[:100]!r}...", parameter="check")

@@ -15,8 +15,8 @@ def _call(parameter, fn, *args, **kwargs):
 
 
 def list_models(request, repo) -> JSON:
-    from mlctl.registry.deployments import list_deployments
-    from mlctl.registry.versions import list_models as registry_models
+    from mlctl.registry.api import list_deployments
+    from mlctl.registry.api import list_models as registry_models
 
     Query(request)
     deployed: dict[str, int] = {}
@@ -31,9 +31,9 @@ def list_models(request, repo) -> JSON:
 
 
 def show_model(request, repo) -> JSON:
-    from mlctl.registry.aliases import get_aliases, history
-    from mlctl.registry.deployments import list_deployments
-    from mlctl.registry.versions import list_versions
+    from mlctl.registry.api import get_aliases, history
+    from mlctl.registry.api import list_deployments
+    from mlctl.registry.api import list_versions
 
     Query(request)
     name = request.path_params["name"]
@@ -60,7 +60,7 @@ def _pending(repo, name: str) -> list[dict]:
 
     if importlib.util.find_spec("mlctl.retrain") is None:
         return []
-    from mlctl.retrain.approval import pending_summary
+    from mlctl.retrain.api import pending_summary
 
     return pending_summary(repo, name)
 
@@ -71,13 +71,13 @@ def _short_run_ids(repo, run_ids: list[str]) -> dict[str, str]:
 
     if not run_ids or importlib.util.find_spec("mlctl.tracking") is None:
         return {}
-    from mlctl.tracking.runs import short_run_ids
+    from mlctl.tracking.api import short_run_ids
 
     return short_run_ids(repo, run_ids)
 
 
 def lineage(request, repo) -> JSON:
-    from mlctl.registry.lineage import lineage as registry_lineage
+    from mlctl.registry.api import lineage as registry_lineage
 
     q = Query(request, ("target",))
     target = q.text("target")

@@ -34,7 +34,7 @@ def summary(run, short: dict[str, str]) -> dict:
 
 
 def _iso(ts):
-    from mlctl.tracking.run import iso
+    from mlctl.tracking.api import iso
 
     return iso(ts)
 
@@ -58,7 +58,7 @@ def _call(parameter, fn, *args, **kwargs):
 
 
 def list_runs(request, repo) -> JSON:
-    from mlctl.tracking import runs as tracking
+    from mlctl.tracking import api as tracking
 
     q = Query(request, ("experiment", "filter", "sort", "limit", "offset"))
     experiment, expr, sort = q.text("experiment"), q.text("filter"), q.text("sort")
@@ -81,26 +81,26 @@ def _cache(request):
 
 
 def _check_sort(sort: str) -> None:
-    from mlctl.tracking.query import parse_sort
+    from mlctl.tracking.api import parse_sort
 
     parse_sort(sort)
 
 
 def experiments(request, repo) -> JSON:
-    from mlctl.tracking.runs import experiments as list_experiments
+    from mlctl.tracking.api import experiments as list_experiments
 
     Query(request)
     return JSON({"experiments": _cache(request).get(("experiments",), lambda: list_experiments(repo))})
 
 
 def short_run_ids(repo, run_ids) -> dict[str, str]:
-    from mlctl.tracking.runs import short_run_ids as tracking_short
+    from mlctl.tracking.api import short_run_ids as tracking_short
 
     return tracking_short(repo, run_ids)
 
 
 def get_run(repo, ref: str):
-    from mlctl.tracking.runs import get_run as tracking_get
+    from mlctl.tracking.api import get_run as tracking_get
 
     return _call("run", tracking_get, repo, ref)
 

@@ -10,7 +10,7 @@ MAX_CHILDREN = 100
 
 
 def for_run(repo, run) -> dict:
-    from mlctl.tracking.runs import list_runs, short_run_ids
+    from mlctl.tracking.api import list_runs, short_run_ids
 
     children = list_runs(repo, filter_expr=f"parent_id == '{run.id}'", limit=MAX_CHILDREN)
     short = short_run_ids(repo, [c.id for c in children] + ([run.parent_id] if run.parent_id else []))
@@ -29,7 +29,7 @@ def _inputs(run) -> dict:
     older pipeline runs right; without the registry, the run's record as it is)."""
     if importlib.util.find_spec("mlctl.registry") is None:
         return {p: h for p, h in run.data.items() if p not in run.outputs}
-    from mlctl.registry.runs import inputs
+    from mlctl.registry.api import inputs
 
     return inputs(run)
 
@@ -38,7 +38,7 @@ def _models_from(repo, run_id: str) -> list[dict]:
     """Model versions registered from the run, with the aliases pointing at each."""
     if importlib.util.find_spec("mlctl.registry") is None:
         return []
-    from mlctl.registry.lineage import lineage
+    from mlctl.registry.api import lineage
 
     tree = lineage(repo, run_id)
     out = []

@@ -108,7 +108,7 @@ class Expectation:
 
 
 def _ns_iso(ns: int) -> str:
-    from mlctl.features.timeutil import ns_to_iso
+    from mlctl.features.api import ns_to_iso
 
     return ns_to_iso(ns)
 
@@ -287,7 +287,7 @@ def _is_number(value) -> bool:
 def _bound(value, key: str, kind: str, where: str):
     """Numbers, except timestamp_between: an ISO time (naive is UTC) or now/-1d, kept as ns."""
     if kind == "timestamp_between":
-        from mlctl.features.timeutil import parse_time
+        from mlctl.features.api import parse_time
 
         return parse_time(value.isoformat() if hasattr(value, "isoformat") else str(value), f"{key} of {where}")
     if not _is_number(value):

@@ -155,12 +155,12 @@ def test_json_after_double_dash_belongs_to_the_command(cli, repo):
 
 
 def test_a_bug_is_exit_4_with_the_debug_hint(cli, repo, monkeypatch):
-    import mlctl.status
+    import mlctl.store.status
 
     def broken(_repo):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(mlctl.status, "gather", broken)
+    monkeypatch.setattr(mlctl.store.status, "gather", broken)
     res = cli("status")
     assert res.exit_code == 4
     assert res.stderr.splitlines() == ["mlctl: error: internal error: ZeroDivisionError: division by zero",
@@ -171,15 +171,15 @@ def test_a_bug_is_exit_4_with_the_debug_hint(cli, repo, monkeypatch):
 def test_a_full_disk_is_exit_3_a_missing_file_exit_2(cli, repo, monkeypatch):
     import errno
 
-    import mlctl.status
+    import mlctl.store.status
 
     def fails(code):
         def gather(_repo):
             raise OSError(code, os.strerror(code), "x")
         return gather
 
-    monkeypatch.setattr(mlctl.status, "gather", fails(errno.ENOSPC))
+    monkeypatch.setattr(mlctl.store.status, "gather", fails(errno.ENOSPC))
     res = cli("status")
     assert res.exit_code == 3 and res.stderr.startswith("mlctl: error: No space left on device: x")
-    monkeypatch.setattr(mlctl.status, "gather", fails(errno.ENOENT))
+    monkeypatch.setattr(mlctl.store.status, "gather", fails(errno.ENOENT))
     assert cli("status").exit_code == 2

@@ -16,7 +16,7 @@ from tests.data.conftest import commit_all
 def test_hash_path_gives_the_hash_add_records(sample):
     before = api.hash_path(sample, "data/raw")
     assert not (sample.root / "data/raw.mlctl").exists()
-    [added] = api.add(sample, ["data/raw"])
+    [added] = api.add(sample, ["data/raw"]).pointers
     assert before == added and api.hash_path(sample, "data/raw/") == added
     assert api.hash_path(sample, "model.bin").kind == "file"
     assert sample.objects.exists(api.hash_path(sample, "model.bin").hash)  # objects stored

@@ -54,7 +54,7 @@ def test_refusals(repo):
 
 def test_missing_and_damaged_objects(repo):
     _write(repo, "t.csv", "a\n1\n")
-    [pointer] = api.add(repo, ["t.csv"])
+    [pointer] = api.add(repo, ["t.csv"]).pointers
     commit_all(repo.root, "v1")
     obj = repo.objects.path(pointer.hash)
     os.chmod(obj, 0o644)

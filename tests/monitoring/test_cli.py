@@ -103,7 +103,7 @@ def test_bad_input_is_one_line_and_exit_2(data, mlctl_proc, args, message):
 
 
 def test_predictions_current_records_the_model(data, cli):
-    from mlctl.serving.predlog import PredictionLogWriter
+    from mlctl.predlog.api import PredictionLogWriter
 
     rng = np.random.default_rng(1)
     with PredictionLogWriter(data, "churn") as writer:
@@ -143,7 +143,7 @@ def test_json_is_strict_even_with_infinite_distances(repo, cli):
 def test_a_log_with_nothing_recent_is_no_verdict(data, mlctl_proc):
     import datetime as dt
 
-    from mlctl.serving.predlog import PredictionLogWriter
+    from mlctl.predlog.api import PredictionLogWriter
 
     with PredictionLogWriter(data, "churn") as writer:
         writer.append([{"request_id": "old", "version": 1, "prediction": 0, "inputs": {"age": 40.0},

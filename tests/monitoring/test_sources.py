@@ -12,7 +12,7 @@ import pytest
 from mlctl.errors import MlctlError, NotFoundError, UsageError
 from mlctl.monitoring import sources
 from mlctl.monitoring.sources import load_frame, open_source
-from mlctl.serving.predlog import PredictionLogWriter
+from mlctl.predlog.api import PredictionLogWriter
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_gc_keeps_versions_and_frees_deleted(churn, mlflow_sklearn):
     versions.delete_version(churn, "churn:2")
     result = gc(churn, grace=0)
     assert set(result.removed) == {v2.artifact_hash, v2.record_hash}
-    from mlctl.registry.loading import load_model
+    from mlctl.registry.api import load_model
 
     assert load_model(churn, "churn@production").classes_ == ["no", "yes"]
     assert load_model(churn, folder).classes_ == ["no", "yes"]

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from mlctl.errors import UsageError
 from mlctl.registry import aliases, versions
 from mlctl.registry.evaluation import evaluate_model, read_frame
-from mlctl.registry.gates import parse_gate, promote
-from mlctl.registry.loading import load_model
+from mlctl.registry.api import parse_gate, promote
+from mlctl.registry.api import load_model
 from tests.registry.util import refs_snapshot
 
 

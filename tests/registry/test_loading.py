@@ -8,7 +8,7 @@ import pytest
 
 from mlctl.errors import CorruptObjectError, ObjectMissingError, UsageError
 from mlctl.registry import versions
-from mlctl.registry.loading import load_model
+from mlctl.registry.api import load_model
 from tests.registry.util import damage_object
 
 

@@ -9,7 +9,7 @@ import pytest
 from mlctl.errors import UsageError
 from mlctl.registry import versions
 from mlctl.registry.evaluation import read_frame
-from mlctl.registry.loading import load_model
+from mlctl.registry.api import load_model
 from tests.registry.conftest import FEATURES, write_mlmodel
 from tests.registry.fake_models import ContextModel
 

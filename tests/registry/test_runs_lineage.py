@@ -12,7 +12,7 @@ import pytest
 from mlctl.data import api as data_api
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.registry import aliases, versions
-from mlctl.registry.gates import promote
+from mlctl.registry.api import promote
 from mlctl.registry.lineage import lineage
 from mlctl.tracking.api import start_run
 from tests.registry.conftest import make_frame
@@ -240,7 +240,7 @@ def test_lineage_reads_older_pipeline_runs_right(repo, model_files):
     (repo.root / "wine.csv").write_text("alcohol,target\n1,0\n")
     (repo.root / "other.csv").write_text("a\n1\n")
     (repo.root / "model.pkl").write_bytes((model_files / "good.pkl").read_bytes())
-    hashes = {p.path: p.hash for p in data_api.add(repo, ["wine.csv", "other.csv", "model.pkl"])}
+    hashes = {p.path: p.hash for p in data_api.add(repo, ["wine.csv", "other.csv", "model.pkl"]).pointers}
     tags = {"stage.train.outcome": "ran", "dep.wine.csv": hashes["wine.csv"], "dep.src/train.py": "0" * 32,
             "out.model.pkl": hashes["model.pkl"]}
     with start_run(experiment="pipeline", tags=tags, repo=repo) as run:  # data: every pointer, as before

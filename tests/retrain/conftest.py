@@ -113,7 +113,7 @@ class Project:
 
     def log_predictions(self, frame, version: int, model: str = "cancer", start: int = 0) -> list[str]:
         """Rows as the server logs them (the real prediction log writer); returns request ids."""
-        from mlctl.serving.predlog import PredictionLogWriter
+        from mlctl.predlog.api import PredictionLogWriter
 
         ids = [f"req-{start + i}" for i in range(len(frame))]
         rows = [{"request_id": rid, "version": version, "prediction": 0, "inputs": rec}

@@ -72,7 +72,7 @@ class Loop:
         return list(zip(ids, versions, frame[TARGET].tolist()))
 
     def wait_logged(self, rows: int) -> None:
-        from mlctl.serving.predlog import read_predictions
+        from mlctl.predlog.api import read_predictions
 
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -7,7 +7,7 @@ import pickle
 import pandas as pd
 import pytest
 
-from mlctl.serving.predlog import PredictionLogWriter
+from mlctl.predlog.api import PredictionLogWriter
 from tests.retrain.conftest import FEATURES, TARGET, patients
 
 

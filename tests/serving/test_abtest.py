@@ -7,7 +7,7 @@ import pytest
 
 from mlctl.errors import UsageError
 from mlctl.serving.abtest import compare_versions
-from mlctl.serving.predlog import PredictionLogWriter
+from mlctl.predlog.api import PredictionLogWriter
 
 
 def log(repo, rows):

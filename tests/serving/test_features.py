@@ -59,7 +59,7 @@ def test_rows_are_completed_from_the_online_store(serve, feature_repo):
     assert unknown.status_code == 400 and unknown.json()["column"] == "income"
     assert "column 'income' is null" in unknown.json()["error"]
     server.stop()
-    from mlctl.serving.predlog import read_predictions
+    from mlctl.predlog.api import read_predictions
 
     log = read_predictions(feature_repo, "fussy")
     assert sorted(log["income"].dropna()) == [4.0, 7.5, 7.5]  # the fetched values are what was logged

@@ -19,7 +19,7 @@ def two_versions(repo):
 
 
 def test_load_with_workers_canary_and_shadow_loses_no_request_and_logs_every_prediction(serve, repo):
-    from mlctl.serving.predlog import read_predictions
+    from mlctl.predlog.api import read_predictions
 
     two_versions(repo)
     server = serve("churn@production", "--workers", "2", "--log-predictions", "--canary", "churn:2=20",
@@ -72,7 +72,7 @@ def test_load_with_workers_canary_and_shadow_loses_no_request_and_logs_every_pre
 
 
 def test_logs_are_flushed_while_running_so_a_crash_loses_at_most_the_last_interval(serve, repo):
-    from mlctl.serving.predlog import read_predictions
+    from mlctl.predlog.api import read_predictions
 
     register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
     server = serve("churn", "--log-predictions", "--log-flush-s", "0.3")

@@ -199,7 +199,7 @@ def build_registry(repo, run_ids: dict) -> None:
     staging on v3; one live deployment record."""
     from mlctl.registry.aliases import rollback, set_alias
     from mlctl.registry.deployments import record_deployment
-    from mlctl.registry.gates import promote
+    from mlctl.registry.api import promote
     from mlctl.registry.versions import register
 
     model = sklearn_pickle(repo.root / "model.pkl")

@@ -8,8 +8,8 @@ import threading
 import time
 
 from mlctl.cli import render
-from mlctl.pipeline.report import FAILED, INTERRUPTED, RAN, RESTORED, SKIPPED, UP_TO_DATE, RunReport
-from mlctl.pipeline.run import Observer
+from mlctl.pipeline.api import FAILED, INTERRUPTED, RAN, RESTORED, SKIPPED, UP_TO_DATE, RunReport
+from mlctl.pipeline.api import Observer
 
 OUTCOME_TEXT = {UP_TO_DATE: "up to date", RESTORED: "restored from the run-cache", RAN: "ran",
                 FAILED: "FAILED", SKIPPED: "skipped", INTERRUPTED: "interrupted", "not-run": "not run"}

@@ -9,7 +9,7 @@ from mlctl.cli import render
 
 
 def show(repo, result, as_json: bool, as_csv: bool, output: str | None) -> None:
-    from mlctl.data.query import write_result
+    from mlctl.data.api import write_result
 
     if output:
         rows = write_result(repo, result, output)

@@ -6,7 +6,7 @@ from mlctl.cli import render
 
 
 def print_schedule(repo, name, policy, cron, as_json: bool) -> int:
-    from mlctl.retrain.schedule import schedule_for
+    from mlctl.retrain.api import schedule_for
 
     snippets = schedule_for(repo, name, policy, cron)
     if as_json:

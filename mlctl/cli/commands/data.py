@@ -38,7 +38,7 @@ def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."
                                                "(refused otherwise)."),
         as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Hash files or folders into the store and write PATH.mlctl pointers."""
-    from mlctl.data.add import add as run
+    from mlctl.data.api import add as run
 
     result = run(common.repo(), paths, jobs=jobs or None, progress=render.progress, follow_links=follow_links)
     for warning in result.warnings:
@@ -58,7 +58,7 @@ def add(paths: List[str] = typer.Argument(..., help="Files or folders to track."
 @app.command("status")
 def status(paths: Optional[List[str]] = PATHS, as_json: bool = common.json_option()) -> int:
     """Modified / deleted / not-in-store data vs the pointers; exit 1 if anything changed."""
-    from mlctl.data.status import status as run
+    from mlctl.data.api import status as run
 
     report = run(common.repo(), paths)
     if as_json:
@@ -89,7 +89,7 @@ def checkout(paths: Optional[List[str]] = PATHS,
              jobs: int = JOBS,
              as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Make the workspace match the pointers (or GITREV's), verifying every object."""
-    from mlctl.data.checkout import checkout as run
+    from mlctl.data.api import checkout as run
 
     result = run(common.repo(), paths, rev=rev, link=link, force=force, jobs=jobs or None,
                  progress=render.progress)
@@ -122,7 +122,7 @@ def diff(rev_a: Optional[str] = typer.Argument(None, metavar="[REV_A]", help="Ol
         return _row_diff([a for a in (rev_a, rev_b, table) if a is not None], path, key, sample, exit_code, as_json)
     if table is not None or key is not None:
         raise UsageError("PATH and --key need --rows (file diffs take --path)")
-    from mlctl.data.diff import diff as run
+    from mlctl.data.api import diff as run
 
     report = run(common.repo(), rev_a, rev_b, paths=path)
     if as_json:
@@ -141,7 +141,7 @@ def diff(rev_a: Optional[str] = typer.Argument(None, metavar="[REV_A]", help="Ol
 def _row_diff(args: list[str], path: Optional[List[str]], key: Optional[str], sample: int, exit_code: bool,
               as_json: bool) -> int:
     from mlctl.cli.commands._rowdiff_view import show
-    from mlctl.data.rowdiff import row_diff
+    from mlctl.data.api import row_diff
 
     if path:
         args = [*args, *path]
@@ -162,7 +162,7 @@ def log(path: str = typer.Argument(..., help="A tracked path (or its pointer fil
         limit: int = typer.Option(0, "-n", "--max-count", min=0, help="Show at most N versions."),
         as_json: bool = common.json_option()) -> int:
     """The versions of PATH through the git history of its pointer."""
-    from mlctl.data.revs import log as run
+    from mlctl.data.api import log as run
 
     repo = common.repo()
     rel = repo.relpath(path).removesuffix(".mlctl")
@@ -182,7 +182,7 @@ def log(path: str = typer.Argument(..., help="A tracked path (or its pointer fil
 @app.command("list")
 def list_(as_json: bool = common.json_option()) -> int:
     """Every tracked path: size, file count, hash, status."""
-    from mlctl.data.listing import list_tracked
+    from mlctl.data.api import list_tracked
 
     rows = list_tracked(common.repo())
     if as_json:
@@ -222,7 +222,7 @@ def push(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev
          all_commits: bool = ALL_COMMITS, jobs: int = JOBS,
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Upload the objects of tracked paths that the remote lacks."""
-    from mlctl.data.sync import push as run
+    from mlctl.data.api import push as run
 
     result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
                  progress=render.progress)
@@ -239,7 +239,7 @@ def pull(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE, rev
          jobs: int = JOBS,
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Download the objects of tracked paths that the local store lacks, then check them out."""
-    from mlctl.data.sync import pull as run
+    from mlctl.data.api import pull as run
 
     result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
                  checkout=not no_checkout, link=link, force=force, progress=render.progress)
@@ -252,7 +252,7 @@ def fetch(paths: Optional[List[str]] = PATHS, remote: Optional[str] = REMOTE,
           all_commits: bool = ALL_COMMITS, jobs: int = JOBS,
           as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Download the objects of tracked paths that the local store lacks, without checking out."""
-    from mlctl.data.sync import fetch as run
+    from mlctl.data.api import fetch as run
 
     result = run(common.repo(), paths, remote=remote, jobs=jobs or None, rev=rev, all_commits=all_commits,
                  progress=render.progress)
@@ -271,7 +271,7 @@ def query(sql: str = typer.Argument(..., metavar="SQL",
           as_json: bool = common.json_option()) -> int:
     """SQL (DuckDB, read-only) over tracked tables at any revision, read from the store."""
     from mlctl.cli.commands._query_view import show
-    from mlctl.data.query import query as run
+    from mlctl.data.api import query as run
 
     if sum((as_csv, as_json, output is not None)) > 1:
         raise UsageError("choose one of --json, --csv and -o")

@@ -17,7 +17,7 @@ def demo(
     force: bool = typer.Option(False, "--force", "-f", help="Use DIR even if it is not empty (a previous demo is replaced)."),
 ) -> int:
     """Build an example project and run the whole lifecycle on it."""
-    from mlctl.demo.runner import run_demo
+    from mlctl.demo.api import run_demo
 
     run_demo(directory, force, render.echo)
     return 0

@@ -17,7 +17,7 @@ FULL_NAMES_HELP = "Name columns VIEW__FEATURE (needed when two views share a fea
 @app.command("list")
 def list_(as_json: bool = common.json_option()) -> int:
     """Feature views, their features and sources, and the last materialization."""
-    from mlctl.features.listing import freshness_text, list_views
+    from mlctl.features.api import freshness_text, list_views
 
     report = list_views(common.repo())
     if as_json:
@@ -37,8 +37,8 @@ def materialize(views: Optional[List[str]] = typer.Argument(None, help="Views (d
                 end: Optional[str] = typer.Option(None, "--end", help="Window end (inclusive). Default: now."),
                 as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Push the latest value per entity within the window into the online store."""
-    from mlctl.features.materialize import materialize as run
-    from mlctl.features.timeutil import parse_time
+    from mlctl.features.api import materialize as run
+    from mlctl.features.api import parse_time
 
     start_ns = parse_time(start, "--start") if start is not None else None
     end_ns = parse_time(end, "--end") if end is not None else None
@@ -63,7 +63,7 @@ def get(features: List[str] = typer.Option(..., "--features", "-f", help=FEATURE
         include_expired: bool = typer.Option(False, "--include-expired", help="Return values older than the ttl too."),
         as_json: bool = common.json_option()) -> int:
     """Online lookup of the latest materialized values."""
-    from mlctl.features.get import get_online, parse_entity_args
+    from mlctl.features.api import get_online, parse_entity_args
 
     rows = get_online(common.repo(), features, parse_entity_args(entities), full_names=full_names,
                       include_expired=include_expired)
@@ -89,7 +89,7 @@ def join(entity_file: str = typer.Argument(..., help="Parquet or CSV: join key(s
          timestamp_column: str = typer.Option("event_timestamp", "--timestamp-column", help="The entity rows' time column."),
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Point-in-time correct training set: per entity row at t, the latest value in (t - ttl, t]."""
-    from mlctl.features.join import join as run
+    from mlctl.features.api import join as run
 
     repo = common.repo()
     with render.progress("point-in-time join"):

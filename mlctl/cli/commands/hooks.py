@@ -21,7 +21,7 @@ def _show(changes, as_json: bool) -> int:
 @app.command("install")
 def install(as_json: bool = common.json_option()) -> int:
     """Install post-checkout, pre-push and pre-commit hooks, chaining any already there."""
-    from mlctl.data.githooks import install as run
+    from mlctl.data.api import install as run
 
     return _show(run(common.repo()), as_json)
 
@@ -29,6 +29,6 @@ def install(as_json: bool = common.json_option()) -> int:
 @app.command("uninstall")
 def uninstall(as_json: bool = common.json_option()) -> int:
     """Remove mlctl's hooks and put back the ones they chained."""
-    from mlctl.data.githooks import uninstall as run
+    from mlctl.data.api import uninstall as run
 
     return _show(run(common.repo()), as_json)

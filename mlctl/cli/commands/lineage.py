@@ -14,7 +14,7 @@ app = common.new_app("Where a model, run or data path came from and went: data -
 def lineage(target: str = typer.Argument(..., help="NAME@ALIAS, NAME:VERSION, a run id, or a data path."),
             as_json: bool = common.json_option()) -> int:
     """Where a model, run or data path came from and went, as a tree."""
-    from mlctl.registry.lineage import lineage as core
+    from mlctl.registry.api import lineage as core
 
     report = core(common.repo(), target)
     if as_json:

@@ -24,8 +24,8 @@ def register(name: str = typer.Argument(..., help="Model name."),
              check: bool = typer.Option(False, "--check", help="Load the model and predict on the example first (slower)."),
              as_json: bool = common.json_option()) -> int:
     """Store a model as the next version; prints NAME:VERSION."""
-    from mlctl.registry.signatures import describe
-    from mlctl.registry.versions import register as core
+    from mlctl.registry.api import describe
+    from mlctl.registry.api import register as core
 
     version = core(common.repo(), name, path, run=run, flavor=flavor, example=example, target=target,
                    description=description, check=check)
@@ -44,7 +44,7 @@ def register(name: str = typer.Argument(..., help="Model name."),
 @app.command("list")
 def list_(as_json: bool = common.json_option()) -> int:
     """Every model: versions, latest, aliases."""
-    from mlctl.registry.versions import list_models
+    from mlctl.registry.api import list_models
 
     models = list_models(common.repo())
     if as_json:
@@ -59,7 +59,7 @@ def list_(as_json: bool = common.json_option()) -> int:
 def show(spec: str = typer.Argument(..., help=SPEC_HELP),
          as_json: bool = common.json_option()) -> int:
     """A model (NAME: versions, aliases, deployments) or one version (signature, run, data, metrics)."""
-    from mlctl.registry.views import show as core
+    from mlctl.registry.api import show as core
 
     view = core(common.repo(), spec)
     if as_json:
@@ -83,7 +83,7 @@ def promote(spec: str = typer.Argument(..., help="NAME:VERSION (or NAME@ALIAS) t
             dry_run: bool = typer.Option(False, "--dry-run", help="Check the gates, move nothing."),
             as_json: bool = common.json_option()) -> int:
     """Move ALIAS to the version only if every gate holds; exit 1 and change nothing otherwise."""
-    from mlctl.registry.gates import promote as core
+    from mlctl.registry.api import promote as core
 
     result = core(common.repo(), spec, to, gate or [], eval_data=eval_data, target=target, must_beat=must_beat,
                   reason=reason, min_delta=min_delta, dry_run=dry_run)
@@ -101,7 +101,7 @@ def rollback(name: str = typer.Argument(..., help="Model name."),
              reason: str = typer.Option(None, "--reason", "-m", help="Why, for the history."),
              as_json: bool = common.json_option()) -> int:
     """Move the alias back to the version it pointed at before."""
-    from mlctl.registry.aliases import rollback as core
+    from mlctl.registry.api import rollback as core
 
     entry = core(common.repo(), name, alias=alias, reason=reason)
     if as_json:
@@ -117,7 +117,7 @@ def approve(spec: str = typer.Argument(..., help="NAME:VERSION awaiting approval
             as_json: bool = common.json_option()) -> int:
     """Approve a retrained candidate: judged again by the retrain policy's gates against
     production now, then promoted; who approved is recorded. Exit 1 if it no longer passes."""
-    from mlctl.retrain.approval import approve as core
+    from mlctl.retrain.api import approve as core
 
     return _approval(core(common.repo(), spec, reason), as_json)
 
@@ -127,7 +127,7 @@ def reject(spec: str = typer.Argument(..., help="NAME:VERSION awaiting approval.
            reason: str = typer.Option(..., "--reason", "-m", help="Why, for the history."),
            as_json: bool = common.json_option()) -> int:
     """Reject a retrained candidate awaiting approval; production stays."""
-    from mlctl.retrain.approval import reject as core
+    from mlctl.retrain.api import reject as core
 
     return _approval(core(common.repo(), spec, reason), as_json)
 
@@ -150,7 +150,7 @@ def history(name: str = typer.Argument(..., help="Model name."),
             alias: str = typer.Option(None, "--alias", help="Only this alias."),
             as_json: bool = common.json_option()) -> int:
     """Every alias move: when, from, to, gates, who, why."""
-    from mlctl.registry.aliases import history as core
+    from mlctl.registry.api import history as core
 
     entries = core(common.repo(), name, alias=alias)
     if as_json:
@@ -171,8 +171,8 @@ def _action(entry: dict) -> str:
 def delete(spec: str = typer.Argument(..., help="NAME:VERSION."),
            as_json: bool = common.json_option()) -> int:
     """Delete a version (refused while an alias points at it); gc frees its storage."""
-    from mlctl.registry.names import require_version
-    from mlctl.registry.versions import delete_version
+    from mlctl.registry.api import require_version
+    from mlctl.registry.api import delete_version
 
     version = delete_version(common.repo(), require_version(spec))
     if as_json:
@@ -187,11 +187,11 @@ def deployments_(name: str = typer.Argument(None, help="Only this model."),
                  prune: bool = typer.Option(False, "--prune", help="Remove records of servers that are gone."),
                  as_json: bool = common.json_option()) -> int:
     """Servers recorded as running models (stale: the process is gone)."""
-    from mlctl.registry import deployments
+    from mlctl.registry.api import list_deployments, prune_deployments
 
     repo = common.repo()
-    removed = deployments.prune_stale(repo, name) if prune else []
-    items = deployments.list_deployments(repo, name)
+    removed = prune_deployments(repo, name) if prune else []
+    items = list_deployments(repo, name)
     if as_json:
         render.emit_json({"deployments": items, "pruned": removed})
         return 0
@@ -210,8 +210,8 @@ def unalias(spec: str = typer.Argument(..., help="NAME@ALIAS."),
             as_json: bool = common.json_option()) -> int:
     """Remove an alias (recorded in the history; `rollback` restores it)."""
     from mlctl.errors import UsageError
-    from mlctl.registry.aliases import unset_alias
-    from mlctl.registry.names import parse_spec
+    from mlctl.registry.api import unset_alias
+    from mlctl.registry.api import parse_spec
 
     parsed = parse_spec(spec)
     if parsed.alias is None:
@@ -229,7 +229,7 @@ def push(remote: str = typer.Option(None, "-r", "--remote", help="Remote name (d
          jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers."),
          as_json: bool = common.json_option()) -> int:
     """Share versions, artifacts, aliases, their history and deployments through a remote."""
-    from mlctl.registry.sync import push as core
+    from mlctl.registry.api import push as core
 
     result = core(common.repo(), remote, jobs=jobs or None)
     return _synced(result, "pushed to", as_json)
@@ -240,7 +240,7 @@ def pull(remote: str = typer.Option(None, "-r", "--remote", help="Remote name (d
          jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers."),
          as_json: bool = common.json_option()) -> int:
     """Fetch the registry others pushed and merge it; exit 1 if an alias move lost a conflict."""
-    from mlctl.registry.sync import pull as core
+    from mlctl.registry.api import pull as core
 
     result = core(common.repo(), remote, jobs=jobs or None)
     return _synced(result, "pulled from", as_json)
@@ -270,7 +270,7 @@ def _show_model(view: dict) -> None:
 
 
 def _show_version(v: dict) -> None:
-    from mlctl.registry.signatures import describe
+    from mlctl.registry.api import describe
 
     render.echo(v["spec"])
     rows = [("aliases", ", ".join(v["aliases"]) or "none"), ("flavor", _kind_json(v)),

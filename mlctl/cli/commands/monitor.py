@@ -28,7 +28,7 @@ def drift(reference: str = typer.Option(..., "--reference", metavar="REF", help=
           webhook: str = typer.Option(None, "--webhook", metavar="URL", help="On dataset drift, POST the JSON verdict (with a Slack 'text')."),
           as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Compare current data with reference data; exit 1 on dataset drift."""
-    from mlctl.monitoring.check import run_drift_check
+    from mlctl.monitoring.api import run_drift_check
 
     repo = common.repo_or_none()  # two plain files compare anywhere, like Evidently
     with render.progress("comparing columns") as bar:
@@ -52,7 +52,7 @@ def _split(value: str | None) -> list[str] | None:
 
 
 def _show(check, report: str | None) -> None:
-    from mlctl.monitoring.textview import columns_table, summary_lines
+    from mlctl.monitoring.api import columns_table, summary_lines
 
     render.table(*columns_table(check.result))
     for line in summary_lines(check.result, check.record, report):
@@ -80,7 +80,7 @@ def performance(name: str = typer.Argument(..., help="Model name."),
     """Live accuracy per version from late labels, against each version's validation
     figure; exit 1 when production is below the policy's performance floor."""
     from mlctl.cli.commands._retrain_view import show_performance
-    from mlctl.retrain.performance import performance as core
+    from mlctl.retrain.api import performance as core
 
     report = core(common.repo(), name, labels, policy_file=policy, target=target, since=since,
                   rollback=rollback_on_degrade)

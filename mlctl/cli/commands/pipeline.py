@@ -23,13 +23,13 @@ def run(stages: list[str] = STAGES_ARG,
         as_json: bool = common.json_option()) -> int:
     """Bring stages up to date: skip, restore from the run-cache, or run; exit 1 if a stage failed."""
     if dry_run:
-        from mlctl.pipeline.plan import dry_run as core_dry_run
+        from mlctl.pipeline.api import dry_run as core_dry_run
 
         items = core_dry_run(common.repo(), stages or (), force=force)
         _emit_plan(items, as_json, "action", DRY_RUN_LABELS)
         return 0
     from mlctl.cli.commands._pipeline_view import make_observer, print_summary
-    from mlctl.pipeline.run import run as core_run
+    from mlctl.pipeline.api import run as core_run
 
     observer = make_observer(verbose=verbose)
     with observer:
@@ -44,7 +44,7 @@ def run(stages: list[str] = STAGES_ARG,
 @app.command("status")
 def status(stages: list[str] = STAGES_ARG, as_json: bool = common.json_option()) -> int:
     """Which stages are stale and the changed input that made each stale; exit 1 if any."""
-    from mlctl.pipeline.status import status as core_status
+    from mlctl.pipeline.api import status as core_status
 
     report = core_status(common.repo(), stages or ())
     if as_json:
@@ -59,15 +59,15 @@ def status(stages: list[str] = STAGES_ARG, as_json: bool = common.json_option())
 def show(mermaid: bool = typer.Option(False, "--mermaid", help="Print a mermaid flowchart instead of the tree."),
          as_json: bool = common.json_option()) -> int:
     """The DAG: an indented tree of stages and their dependents, mermaid text, or --json."""
-    from mlctl.pipeline import show as core
+    from mlctl.pipeline import api as core
 
     pipeline = core.show(common.repo())
     if as_json:
-        render.emit_json(core.to_json(pipeline))
+        render.emit_json(core.show_json(pipeline))
     elif mermaid:
-        render.echo(core.mermaid(pipeline).rstrip("\n"))
+        render.echo(core.show_mermaid(pipeline).rstrip("\n"))
     else:
-        for line in core.tree_lines(pipeline):
+        for line in core.show_tree(pipeline):
             render.echo(line)
     return 0
 
@@ -77,7 +77,7 @@ def log(stage: str = typer.Argument(..., help="The stage whose latest log to pri
         tail: int = typer.Option(0, "--tail", "-n", min=0, help="Only the last N lines."),
         as_json: bool = common.json_option()) -> int:
     """Print the log of the last time STAGE ran (kept under .mlctl/logs/pipeline/)."""
-    from mlctl.pipeline.logs import stage_log
+    from mlctl.pipeline.api import stage_log
 
     entry = stage_log(common.repo(), stage, tail or None)
     if as_json:
@@ -102,7 +102,7 @@ JOBS_OPT = typer.Option(0, "-j", "--jobs", min=0, help="Parallel transfers.")
 @app.command("push")
 def push(remote: str = REMOTE_OPT, jobs: int = JOBS_OPT, as_json: bool = common.json_option()) -> int:
     """Send the run-cache (entries and their outputs) to a remote, so other clones restore instead of rerun."""
-    from mlctl.pipeline.sync import push as core_push
+    from mlctl.pipeline.api import push as core_push
 
     return _emit_sync(core_push(common.repo(), remote, jobs or None), "sent", as_json)
 
@@ -110,7 +110,7 @@ def push(remote: str = REMOTE_OPT, jobs: int = JOBS_OPT, as_json: bool = common.
 @app.command("pull")
 def pull(remote: str = REMOTE_OPT, jobs: int = JOBS_OPT, as_json: bool = common.json_option()) -> int:
     """Fetch the run-cache entries (and their outputs) that a remote has and this clone lacks."""
-    from mlctl.pipeline.sync import pull as core_pull
+    from mlctl.pipeline.api import pull as core_pull
 
     return _emit_sync(core_pull(common.repo(), remote, jobs or None), "received", as_json)
 

@@ -21,7 +21,7 @@ def pull(remote: Optional[str] = typer.Option(None, "-r", "--remote", help="Remo
                                   help="Parallel transfers (default: the remote's jobs setting)."),
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Pull data (the workspace's, checked out), runs, pipeline run-cache and model registry."""
-    from mlctl import sharing
+    from mlctl.sharing import api as sharing
     from mlctl.cli.commands._share_view import show
 
     report = sharing.pull(common.repo(), remote, all_commits=all_commits, checkout=not no_checkout,

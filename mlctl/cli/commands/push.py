@@ -23,7 +23,7 @@ def push(remote: Optional[str] = typer.Option(None, "-r", "--remote", help="Remo
                                   help="Parallel transfers (default: the remote's jobs setting)."),
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Push data (current branch's history), runs, pipeline run-cache and model registry."""
-    from mlctl import sharing
+    from mlctl.sharing import api as sharing
     from mlctl.cli.commands._share_view import show
 
     pushed = sys.stdin.read() if pre_push is not None else None

@@ -39,7 +39,7 @@ def retrain(name: str = typer.Argument(None, help="Model name (default: the poli
         from mlctl.errors import UsageError
 
         raise UsageError("--cron goes with --print-schedule")
-    from mlctl.retrain.retrain import retrain as core
+    from mlctl.retrain.api import retrain as core
 
     result = core(common.repo(), name, policy, dry_run=dry_run, force=force, say=render.info,
                   on_decision=on_decision, webhook=webhook)

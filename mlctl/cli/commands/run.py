@@ -24,7 +24,7 @@ def log(command: list[str] = typer.Argument(None, metavar="[-- COMMAND ARGS...]"
         id_file: str = typer.Option(None, "--id-file", metavar="PATH", help="Write the run id to PATH."),
         as_json: bool = common.json_option()) -> int:
     """Record a run and print its id; with `-- COMMAND`, run it as the run and exit with its code."""
-    from mlctl.tracking import log as core
+    from mlctl.tracking import api as core
 
     spec = core.LogSpec(experiment, name, core.parse_params(params or []), core.parse_metrics(metrics or []),
                         core.parse_tags(tags or []), artifacts or [], data or [], metrics_files or [])
@@ -42,7 +42,7 @@ def log(command: list[str] = typer.Argument(None, metavar="[-- COMMAND ARGS...]"
 
 def _log_command(repo, spec, command: list[str], id_file: str | None, as_json: bool) -> int:
     from mlctl.errors import UsageError
-    from mlctl.tracking.wrap import run_command
+    from mlctl.tracking.api import run_command
 
     if as_json:
         raise UsageError("--json cannot be used with a command (its stdout passes through)",
@@ -68,16 +68,16 @@ def list_(experiment: str = typer.Option(None, "--experiment", "-e", help="Only 
           deleted: bool = typer.Option(False, "--deleted", help="List deleted runs instead."),
           as_json: bool = common.json_option()) -> int:
     """List runs, newest first: filter, sort, limit."""
-    from mlctl.tracking import report, runs as core
+    from mlctl.tracking import api as core
 
     repo = common.repo()
-    asked = report.check_columns(columns) if columns else None  # checked even with --json, like --sort
+    asked = core.check_columns(columns) if columns else None  # checked even with --json, like --sort
     found = core.list_runs(repo, experiment, filter_expr, sort or None, limit or None, offset, deleted_only=deleted)
     if as_json:
         render.emit_json([run.to_json() for run in found])
         return 0
-    chosen = report.list_columns(found, asked)
-    render.table(chosen, report.list_rows(found, chosen))
+    chosen = core.list_columns(found, asked)
+    render.table(chosen, core.list_rows(found, chosen))
     if limit and len(found) == limit:
         total = core.count_runs(repo, experiment, filter_expr, include_deleted=deleted)
         if total > limit + offset:
@@ -91,8 +91,7 @@ def show(run: str = typer.Argument(..., metavar="RUN", help="Run id or unique pr
          history: bool = typer.Option(False, "--history", help="With --json: include every metric point."),
          as_json: bool = common.json_option()) -> int:
     """Show one run: context, params, metrics, tags, artifacts, data."""
-    from mlctl.tracking import report
-    from mlctl.tracking.runs import get_run
+    from mlctl.tracking.api import get_run, show_lines
 
     found = get_run(common.repo(), run)
     if metric is not None:
@@ -101,7 +100,7 @@ def show(run: str = typer.Argument(..., metavar="RUN", help="Run id or unique pr
     if as_json:
         render.emit_json({**found.to_json(history=history), "metric_points": counts})
         return 0
-    lines = report.show_lines(found, counts)
+    lines = show_lines(found, counts)
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         render.echo(label if value is None else f"{label.ljust(width)}  {render.fmt(value)}".rstrip())
@@ -110,7 +109,7 @@ def show(run: str = typer.Argument(..., metavar="RUN", help="Run id or unique pr
 
 def _show_metric(found, key: str, as_json: bool) -> int:
     from mlctl.errors import NotFoundError
-    from mlctl.tracking.run import iso
+    from mlctl.tracking.api import iso
 
     points = found.metric_history(key)
     if not points:
@@ -128,22 +127,19 @@ def compare(runs: list[str] = typer.Argument(..., metavar="RUN RUN...", help="Tw
             metric: list[str] = typer.Option(MULTI, "--metric", metavar="KEY", help="Only these metrics in the plot."),
             as_json: bool = common.json_option()) -> int:
     """Params and metrics of runs side by side, differences marked (*)."""
-    from mlctl.tracking import compare as core, report
-    from mlctl.tracking.runs import short_run_ids
+    from mlctl.tracking import api as core
 
     repo = common.repo()
     result = core.compare_runs(repo, runs)
-    short = short_run_ids(repo, result["runs"])
+    short = core.short_run_ids(repo, result["runs"])
     if plot:
-        from mlctl.tracking.plot import curves, write_plot
-
         labels = {r.id: f"{short[r.id]} {r.name or ''}".strip() for r in result["_runs"]}
-        write_plot(plot, curves(result["_runs"], metric or None), labels)
+        core.write_plot(plot, core.curves(result["_runs"], metric or None), labels)
         render.info(f"wrote {plot}")
     if as_json:
-        render.emit_json(core.to_json(result))
+        render.emit_json(core.compare_json(result))
         return 0
-    columns, rows = report.compare_rows(result, short)
+    columns, rows = core.compare_rows(result, short)
     render.table(columns, rows)
     return 0
 
@@ -155,8 +151,8 @@ def tag(run: str = typer.Argument(..., metavar="RUN"),
         as_json: bool = common.json_option()) -> int:
     """Set or remove tags of a run."""
     from mlctl.errors import UsageError
-    from mlctl.tracking.edit import tag_run
-    from mlctl.tracking.log import parse_tags
+    from mlctl.tracking.api import tag_run
+    from mlctl.tracking.api import parse_tags
 
     if not tags and not remove:
         raise UsageError("nothing to do: give KEY=VAL tags or --remove KEY")
@@ -171,7 +167,7 @@ def delete(runs: list[str] = typer.Argument(..., metavar="RUN..."),
            purge: bool = typer.Option(False, "--purge", help="Remove already deleted runs for good."),
            as_json: bool = common.json_option()) -> int:
     """Delete runs (soft: `mlctl run restore` brings them back; --purge removes them)."""
-    from mlctl.tracking.edit import delete_runs, purge_runs
+    from mlctl.tracking.api import delete_runs, purge_runs
 
     done = purge_runs(common.repo(), runs) if purge else delete_runs(common.repo(), runs)
     if as_json:
@@ -184,7 +180,7 @@ def delete(runs: list[str] = typer.Argument(..., metavar="RUN..."),
 @app.command("restore")
 def restore(runs: list[str] = typer.Argument(..., metavar="RUN..."), as_json: bool = common.json_option()) -> int:
     """Bring deleted runs back."""
-    from mlctl.tracking.edit import delete_runs
+    from mlctl.tracking.api import delete_runs
 
     done = delete_runs(common.repo(), runs, restore=True)
     if as_json:
@@ -200,8 +196,8 @@ def artifacts(run: str = typer.Argument(..., metavar="RUN"),
               output: str = typer.Option(None, "--output", "-o", metavar="DIR", help="Copy the artifacts into DIR."),
               as_json: bool = common.json_option()) -> int:
     """List a run's artifacts, or copy them out of the store (-o DIR)."""
-    from mlctl.tracking.artifacts import restore_artifacts
-    from mlctl.tracking.runs import get_run
+    from mlctl.tracking.api import restore_artifacts
+    from mlctl.tracking.api import get_run
 
     repo = common.repo()
     found = get_run(repo, run)
@@ -217,7 +213,7 @@ def artifacts(run: str = typer.Argument(..., metavar="RUN"),
 
 
 def _share(verb: str, remote: str | None, runs: list[str] | None, jobs: int, as_json: bool) -> int:
-    from mlctl.tracking import share
+    from mlctl.tracking import api as share
 
     with render.progress(f"{verb}ing objects") as bar:
         result = getattr(share, verb)(common.repo(), remote, runs or None, jobs=jobs or None, progress=bar)

@@ -49,7 +49,7 @@ def serve(
                                                "requirements file), then exit."),
 ) -> int:
     """Serve a registered model over HTTP until SIGTERM/Ctrl-C."""
-    from mlctl.serving import command
+    from mlctl.serving import api as command
 
     settings = command.settings_from_args(
         model, host=host, port=port, workers=workers, canary=canary, shadow=shadow,
@@ -64,7 +64,7 @@ def serve(
         render.echo(result["dockerfile"].rstrip("\n"))
         render.info(f"wrote {result['requirements_path']} ({len(result['requirements'])} pinned packages)")
         return 0
-    return command.run(repo, settings, on_ready=_announce)
+    return command.serve(repo, settings, on_ready=_announce)
 
 
 def _announce(info: dict) -> None:

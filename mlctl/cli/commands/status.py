@@ -10,7 +10,7 @@ app = common.new_app("One screen: data changed, stale stages, models and aliases
 @app.command("status")
 def status(as_json: bool = common.json_option()) -> int:
     """One screen: data changed, stale stages, models and aliases, last drift verdict."""
-    from mlctl import status as core
+    from mlctl.store import status as core
 
     report = core.gather(common.repo())
     if as_json:

@@ -21,7 +21,7 @@ def ui(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 0.
                                       f"browser); default: ${TOKEN_ENV}.")) -> int:
     """Serve the dashboard until Ctrl-C. It prints its URL on stdout."""
     from mlctl.net import is_loopback
-    from mlctl.ui.server import serve
+    from mlctl.ui.api import serve
 
     def announce(url: str) -> None:
         if not token and not is_loopback(host):

@@ -45,11 +45,6 @@ def encode_key(value, kind: str, join_key: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def order_key(event_ns: int, created_ns: int) -> str:
-    """A fixed-width text that sorts like (event time, created time): what Redis compares."""
-    return f"{event_ns + 2**63:020d}{created_ns + 2**63:020d}"
-
-
 # How a feature column's values are kept: "plain" (numbers, strings), "bool" (SQLite has no
 # booleans), "json" (lists, structs, maps: JSON text in SQLite). Recorded in the state.
 def codec_for(arrow_type) -> str:

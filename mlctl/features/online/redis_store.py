@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 
 from mlctl.errors import MlctlError, UsageError
-from mlctl.features.online import order_key
 
 ORDER_LEN = 40
 CHUNK = 1000
@@ -112,3 +111,8 @@ class RedisStore:
 
     def count(self, view: str) -> int:
         return self._call(lambda: sum(1 for _ in self._client.scan_iter(match=f"{self.prefix}{view}:*", count=1000)))
+
+
+def order_key(event_ns: int, created_ns: int) -> str:
+    """A fixed-width text that sorts like (event time, created time): what Redis compares."""
+    return f"{event_ns + 2**63:020d}{created_ns + 2**63:020d}"

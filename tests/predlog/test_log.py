@@ -13,7 +13,7 @@ import time
 import pytest
 
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
-from mlctl.serving.predlog import PredictionLogWriter, log_entries, read_predictions
+from mlctl.predlog.api import PredictionLogWriter, log_entries, read_predictions
 from tests.conftest import PROJECT
 
 UTC = dt.timezone.utc
@@ -165,7 +165,7 @@ def test_several_writer_processes_lose_nothing(repo):
 KILLED_WRITER = r"""
 import sys
 from mlctl.store.repo import Repo
-from mlctl.serving.predlog import PredictionLogWriter
+from mlctl.predlog.api import PredictionLogWriter
 repo = Repo(sys.argv[1])
 w = PredictionLogWriter(repo, "m", max_rows=50)
 i = 0

@@ -21,16 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from mlctl.data import sync as data_sync
-from mlctl.data.history import in_git
-from mlctl.data.pushed import pointers_pushed
-from mlctl.data.workspace import tracked
+from mlctl.data import api as data_api
 from mlctl.errors import EXIT_FOUND, EXIT_OK, MlctlError
-from mlctl.pipeline import sync as pipeline_sync
-from mlctl.registry import sync as registry_sync
+from mlctl.pipeline import api as pipeline_api
+from mlctl.registry import api as registry_api
 from mlctl.store.remotes import get_remote
 from mlctl.store.repo import Repo
-from mlctl.tracking import share as runs_share
+from mlctl.tracking import api as tracking_api
 
 PARTS = ("data", "runs", "pipeline", "registry")
 
@@ -115,7 +112,7 @@ def _run_parts(verb: str, remote: str, steps: dict[str, Callable[[], PartReport]
 # -- the parts --------------------------------------------------------------------------------------
 def _data_push(repo, remote, all_commits, jobs, pushed, git_remote, progress) -> PartReport:
     pointers, warnings, scope = _pointers_to_push(repo, all_commits, pushed, git_remote)
-    result = data_sync.push(repo, remote=remote, jobs=jobs, pointers=pointers, progress=progress)
+    result = data_api.push(repo, remote=remote, jobs=jobs, pointers=pointers, progress=progress)
     result.warnings = warnings + result.warnings
     return PartReport("data", f"{_n(result.transferred, 'object')} sent ({_n(result.paths, 'pointer version')} of {scope})",
                       result.to_json(), notes=result.warnings)
@@ -125,15 +122,15 @@ def _pointers_to_push(repo, all_commits: bool, pushed: str | None, git_remote: s
     """(pointer versions, warnings, what they are): of the commits a `git push` sends, of
     every commit, or (default) of the current branch's history and the workspace."""
     if pushed is not None:
-        return pointers_pushed(repo, pushed, git_remote), [], "the pushed commits"
+        return data_api.pointers_pushed(repo, pushed, git_remote), [], "the pushed commits"
     if all_commits:
-        return (*data_sync.select_pointers(repo, all_commits=True), "every commit")
-    history, warnings = data_sync.select_pointers(repo, rev="HEAD", all_commits=True) if in_git(repo) else ([], [])
-    return tracked(repo) + history, warnings, "the current branch's history"
+        return (*data_api.select_pointers(repo, all_commits=True), "every commit")
+    history, warnings = data_api.select_pointers(repo, rev="HEAD", all_commits=True) if data_api.in_git(repo) else ([], [])
+    return data_api.tracked(repo) + history, warnings, "the current branch's history"
 
 
 def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartReport:
-    result = data_sync.pull(repo, remote=remote, jobs=jobs, all_commits=all_commits, checkout=checkout,
+    result = data_api.pull(repo, remote=remote, jobs=jobs, all_commits=all_commits, checkout=checkout,
                        progress=progress)
     summary = f"{_n(result.transferred, 'object')} received ({_n(result.paths, 'pointer version')})"
     if result.checkout is not None:
@@ -143,7 +140,7 @@ def _data_pull(repo, remote, all_commits, checkout, jobs, progress) -> PartRepor
 
 
 def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
-    result = getattr(runs_share, verb)(repo, remote, None, jobs=jobs, progress=progress)
+    result = getattr(tracking_api, verb)(repo, remote, None, jobs=jobs, progress=progress)
     moved = "sent" if verb == "push" else "received"
     summary = f"{_n(len(result.runs), 'run')} {moved}, {result.unchanged} unchanged, {_n(result.objects, 'object')}"
     if result.conflicts:
@@ -154,7 +151,7 @@ def _runs(verb: str, repo, remote, jobs, progress) -> PartReport:
 
 
 def _pipeline(verb: str, repo, remote, jobs) -> PartReport:
-    result = getattr(pipeline_sync, verb)(repo, remote, jobs)
+    result = getattr(pipeline_api, verb)(repo, remote, jobs)
     moved = "sent" if verb == "push" else "received"
     summary = f"{_n(result.entries, 'run-cache entry', 'run-cache entries')} {moved}, {_n(result.objects, 'object')}"
     if result.skipped:
@@ -163,7 +160,7 @@ def _pipeline(verb: str, repo, remote, jobs) -> PartReport:
 
 
 def _registry(verb: str, repo, remote, jobs) -> PartReport:
-    result = getattr(registry_sync, verb)(repo, remote, jobs)
+    result = getattr(registry_api, verb)(repo, remote, jobs)
     data = result.to_json()
     conflicts = len(data.get("conflicts") or [])
     moved = "sent" if verb == "push" else "received"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from mlctl.shortid import short_ids
+from mlctl.store.shortid import short_ids
 
 
 def test_ids_that_differ_early_get_ten_characters():

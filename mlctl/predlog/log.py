@@ -229,7 +229,7 @@ def read_predictions(repo, model: str, since=None):
     tables = [read_segment(repo, e) for e in entries]
     table = concat_tables(tables) if tables else _empty_table()
     if since is not None and table.num_rows:
-        table = table.filter(pc.greater_equal(table["timestamp"], _arrow_time(since)))
+        table = table.filter(pc.greater_equal(table["timestamp"], arrow_time(since)))
     return table.to_pandas()
 
 
@@ -258,7 +258,7 @@ def _empty_table():
                      "prediction": pa.array([], pa.null())})
 
 
-def _arrow_time(when: dt.datetime):
+def arrow_time(when: dt.datetime):
     import pyarrow as pa
 
     return pa.scalar(when.astimezone(dt.timezone.utc), pa.timestamp("us", tz="UTC"))
