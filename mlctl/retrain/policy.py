@@ -1,7 +1,8 @@
 """retrain.yaml: the retraining policy, read and validated in one place.
 
 Every problem is exit 2 with one line naming the file, the key path and what is wrong
-(``retrain.yaml: drift.drift_share: must be a number in (0, 1], not 'half'``), and nothing
+(``retrain.yaml: drift.drift_share: expected a number in (0, 1], got 'half'``, the
+shape of mlctl/store/schema.py), and nothing
 runs before the whole policy is valid. Shape checks live here; checks against the
 project (its stages, outputs and files) are in ``check_project``.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlctl.errors import UsageError
+from mlctl.store.schema import load_yaml
 
 POLICY_FILE = "retrain.yaml"
 TOP_KEYS = ("model", "triggers", "drift", "pipeline", "evaluate", "gates", "min_improvement", "cooldown",
@@ -97,56 +99,35 @@ def load_policy(repo, given: str | None = None) -> Policy:
 
 
 def read_policy_file(path: Path, label: str):
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError(f"{label}: no such file",
-                          hint="write a retrain policy; docs/retrain.md shows the format") from None
-    except IsADirectoryError:
-        raise PolicyError(f"{label} is a folder, not a policy file") from None
-    except UnicodeDecodeError:
-        raise PolicyError(f"{label} is not UTF-8 text") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PolicyError(f"{label} is not valid YAML{where}: {problem}") from None
+    return load_yaml(path, label, PolicyError, hint="write a retrain policy; docs/retrain.md shows the format")
 
 
 def parse_policy(data, label: str = POLICY_FILE) -> Policy:
     """The validated policy; PolicyError names the first problem."""
     from mlctl.retrain import policy_fields as f
 
-    if not isinstance(data, dict):
-        raise PolicyError(f"{label} must hold a map (model:, pipeline:, evaluate:, ...)", hint="see docs/retrain.md")
-    c = f.Checker(label)
-    c.known_keys(data, TOP_KEYS, "")
-    model = c.model_name(data.get("model"), "model")
-    triggers = c.section(data, "triggers")
-    c.known_keys(triggers, ("drift", "new_data"), "triggers")
-    pipeline = c.required_section(data, "pipeline")
-    c.known_keys(pipeline, ("stages", "model_output"), "pipeline")
-    evaluate = c.required_section(data, "evaluate")
-    c.known_keys(evaluate, ("data", "target"), "evaluate")
-    on_decision, webhook = f.notify(c, c.section(data, "notify"))
+    c = f.checker(label)
+    data = c.mapping(data, "", TOP_KEYS, required=True, what="a map (model:, pipeline:, evaluate:, ...)")
+    model = f.model_name(c, data.get("model"), "model")
+    triggers = c.mapping(data.get("triggers"), "triggers", ("drift", "new_data"))
+    pipeline = c.mapping(data.get("pipeline"), "pipeline", ("stages", "model_output"), required=True)
+    evaluate = c.mapping(data.get("evaluate"), "evaluate", ("data", "target"), required=True)
+    on_decision, webhook = f.notify(c, data.get("notify"))
     return Policy(
         path=label, model=model,
-        stages=tuple(c.names(pipeline.get("stages"), "pipeline.stages")),
-        model_output=c.rel_path(pipeline.get("model_output"), "pipeline.model_output"),
-        eval_data=c.rel_path(evaluate.get("data"), "evaluate.data"),
+        stages=tuple(f.stage_names(c, pipeline.get("stages"), "pipeline.stages")),
+        model_output=f.rel_path(c, pipeline.get("model_output"), "pipeline.model_output"),
+        eval_data=f.rel_path(c, evaluate.get("data"), "evaluate.data"),
         target=c.text(evaluate.get("target"), "evaluate.target"),
-        drift=f.drift_policy(c, c.section(data, "drift"), model),
+        drift=f.drift_policy(c, data.get("drift"), model),
         trigger_drift=c.flag(triggers.get("drift", True), "triggers.drift"),
         trigger_new_data=c.flag(triggers.get("new_data", True), "triggers.new_data"),
         gates=tuple(f.gates(c, data.get("gates"))),
         min_improvement=f.improvement(c, data.get("min_improvement")),
-        cooldown_s=c.duration(data.get("cooldown", "0s"), "cooldown"),
+        cooldown_s=f.duration(c, data.get("cooldown", "0s"), "cooldown"),
         cooldown_text=str(data.get("cooldown", "0s")),
-        max_versions_kept=c.optional_int(data.get("max_versions_kept"), "max_versions_kept", minimum=1),
+        max_versions_kept=(None if data.get("max_versions_kept") is None
+                           else c.integer(data["max_versions_kept"], "max_versions_kept", minimum=1)),
         performance_floor=f.floor(c, data.get("performance_floor")),
         approval_required=f.approval_required(c, data.get("approval")),
         on_decision=on_decision, webhook=webhook,
