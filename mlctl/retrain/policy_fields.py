@@ -45,7 +45,7 @@ def duration(c: Checker, value, key: str) -> float:
 
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         c.expected(key, DURATION, value)
-    return c.convert(str(value), key, parse_duration, DURATION)
+    return c.convert(str(value), key, parse_duration, DURATION, explain=False)
 
 
 def metric(c: Checker, value, key: str, known: tuple[str, ...]) -> str:

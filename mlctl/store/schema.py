@@ -147,17 +147,18 @@ class Checker:
             self.expected(path, ("a non-empty " if non_empty else "a ") + f"list of {what}", value)
         return [item(v, key_path(path, i)) for i, v in enumerate(value)]
 
-    def convert(self, value, path: str, parse: Callable[[Any], Any], what: str) -> Any:
+    def convert(self, value, path: str, parse: Callable[[Any], Any], what: str, explain: bool = True) -> Any:
         """``parse(value)`` (a duration, a gate, a name: each owned by its component), its
-        ValueError or MlctlError reported in this file's shape, its reason in brackets."""
+        ValueError or MlctlError reported in this file's shape; ``explain``: its reason
+        in brackets (a gate's parser says which part it could not read)."""
         if isinstance(value, bool) or value is None or value is MISSING:
             self.expected(path, what, value)
         try:
             return parse(value)
-        except MlctlError as exc:
-            self.fail(path, f"expected {what}, got {show(value)} ({exc.message})", exc.hint)
-        except ValueError as exc:
-            self.fail(path, f"expected {what}, got {show(value)}" + (f" ({exc})" if str(exc) else ""))
+        except (MlctlError, ValueError) as exc:
+            reason = getattr(exc, "message", None) or str(exc)
+            hint = getattr(exc, "hint", None)
+            self.fail(path, f"expected {what}, got {show(value)}" + (f" ({reason})" if explain and reason else ""), hint)
 
 
 def number_range(low: float | None, high: float | None, low_open: bool = False) -> str:
