@@ -233,7 +233,8 @@ class _Parser:
     def online_store(self, value) -> OnlineStoreConfig:
         if value is None:
             return OnlineStoreConfig()
-        value = self.c.mapping(value, "online_store", what="a map like {type: sqlite} or {type: redis, url: redis://...}")
+        value = self.c.mapping(value, "online_store",
+                               what="a map like {type: sqlite} or {type: redis, url: redis://...}")
         self.keys("online_store", value, {"type"}, {"url", "key_prefix"})
         kind = self.c.choice(value["type"], "online_store.type", STORE_TYPES)
         url = value.get("url")

@@ -158,7 +158,8 @@ class Checker:
         except (MlctlError, ValueError) as exc:
             reason = getattr(exc, "message", None) or str(exc)
             hint = getattr(exc, "hint", None)
-            self.fail(path, f"expected {what}, got {show(value)}" + (f" ({reason})" if explain and reason else ""), hint)
+            because = f" ({reason})" if explain and reason else ""
+            self.fail(path, f"expected {what}, got {show(value)}{because}", hint)
 
 
 def number_range(low: float | None, high: float | None, low_open: bool = False) -> str:

@@ -134,8 +134,8 @@ class Suite:
 
 
 def load(path: str | Path) -> Suite:
-    document = load_yaml(path, str(path), hint=f"write one ({DEFAULT_SUITE}, see docs/validation.md) or pass --suite FILE")
-    return parse(document, str(path))
+    hint = f"write one ({DEFAULT_SUITE}, see docs/validation.md) or pass --suite FILE"
+    return parse(load_yaml(path, str(path), hint=hint), str(path))
 
 
 def parse(document, source: str = DEFAULT_SUITE) -> Suite:

@@ -67,7 +67,8 @@ def test_key_paths():
     (lambda v: c.number(v, "s", 0), float("nan"), "conf.yaml: s: expected a number >= 0, got nan"),
     (lambda v: c.choice(v, "m", ("ks", "psi")), "kz", "conf.yaml: m: expected one of ks, psi, got 'kz'"),
     (lambda v: c.mapping(v, "t", required=True), [1], "conf.yaml: t: expected a map, got [1]"),
-    (lambda v: c.list_of(v, "l", c.text, "names", non_empty=True), [], "conf.yaml: l: expected a non-empty list of names, got []"),
+    (lambda v: c.list_of(v, "l", c.text, "names", non_empty=True), [],
+     "conf.yaml: l: expected a non-empty list of names, got []"),
     (lambda v: c.list_of(v, "l", c.text, "names"), ["a", 2], "conf.yaml: l[1]: expected a non-empty string, got 2"),
     (lambda v: c.convert(v, "d", float, "a float", explain=False), "x", "conf.yaml: d: expected a float, got 'x'"),
 ])
