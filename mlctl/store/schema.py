@@ -130,7 +130,7 @@ class Checker:
         return float(value)
 
     def choice(self, value, path: str, options) -> Any:
-        if isinstance(value, bool) or value not in options:
+        if not is_one_of(value, options):
             self.expected(path, "one of " + ", ".join(map(str, options)), value,
                           hint=did_you_mean(value, options) or None)
         return value
@@ -141,7 +141,7 @@ class Checker:
         one-item list (``deps: x``)."""
         if single and value is not None and value is not MISSING and not isinstance(value, (list, dict)):
             value = [value]
-        if value is None and not non_empty:
+        if (value is None or value is MISSING) and not non_empty:
             return []
         if not isinstance(value, list) or (non_empty and not value):
             self.expected(path, ("a non-empty " if non_empty else "a ") + f"list of {what}", value)
@@ -160,6 +160,15 @@ class Checker:
             hint = getattr(exc, "hint", None)
             because = f" ({reason})" if explain and reason else ""
             self.fail(path, f"expected {what}, got {show(value)}{because}", hint)
+
+
+def is_one_of(value, options) -> bool:
+    """``value in options`` for any YAML value: a list or a map (unhashable) is never one,
+    nor is true where 1 is an option."""
+    try:
+        return not isinstance(value, bool) and value in options
+    except TypeError:
+        return False
 
 
 def number_range(low: float | None, high: float | None, low_open: bool = False) -> str:

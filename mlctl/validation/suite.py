@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlctl.errors import UsageError
-from mlctl.store.schema import MISSING, Checker, did_you_mean, key_path, load_yaml
+from mlctl.store.schema import MISSING, Checker, did_you_mean, is_one_of, key_path, load_yaml
 from mlctl.validation import condition as conditions
 
 DEFAULT_SUITE = "expectations.yaml"
@@ -170,7 +170,7 @@ def parse_expectation(c: Checker, item, path: str) -> Expectation:
     if not isinstance(item, dict) or "expect" not in item:
         c.expected(path, "a map with an 'expect' key (e.g. expect: not_null)", item)
     kind_name = item["expect"]
-    if isinstance(kind_name, bool) or kind_name not in KINDS:
+    if not is_one_of(kind_name, KINDS):
         c.expected(f"{path}.expect", "an expectation type (see docs/validation.md)", kind_name,
                    hint=did_you_mean(kind_name, KINDS) or None)
     kind = KINDS[kind_name]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlctl.errors import UsageError
-from mlctl.store.schema import Checker, key_path, load_yaml, parse_yaml
+from mlctl.store.schema import MISSING, Checker, key_path, load_yaml, parse_yaml
 
 SHAPE = re.compile(r"^conf\.yaml: [^:]+: expected .+, got .+$")
 
@@ -88,9 +88,14 @@ def test_unknown_keys_are_named_with_a_guess():
     assert caught.value.hint.startswith("did you mean 'stages'? ")
 
 
+def test_a_list_or_a_map_where_a_choice_is_due_is_refused_not_a_typeerror():
+    for value in ([1], {"a": 1}):
+        assert message(c.choice, value, "k", {"a": 1, "b": 2}).startswith("conf.yaml: k: expected one of a, b, got ")
+
+
 def test_absent_mappings_and_lists_read_as_empty_and_scalars_as_one_item_lists():
     assert c.mapping(None, "m") == {}
-    assert c.list_of(None, "l", c.text, "names") == []
+    assert c.list_of(None, "l", c.text, "names") == c.list_of(MISSING, "l", c.text, "names") == []
     assert c.list_of("a", "l", c.text, "names", single=True) == ["a"]
 
 
@@ -104,15 +109,18 @@ def test_convert_keeps_the_parsers_reason():
     assert caught.value.hint == "use >="
 
 
-# -- any YAML scalar of the wrong type: the uniform error, never a traceback -------------
+# -- any YAML value of the wrong type: the uniform error, never a traceback --------------
 YAML_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
                          st.text(max_size=30), st.dates(), st.datetimes())
+YAML_VALUES = st.one_of(YAML_SCALARS, st.lists(YAML_SCALARS, max_size=3),
+                        st.dictionaries(st.text(max_size=5), YAML_SCALARS, max_size=3))
 CHECKS = {
     "text": lambda v: c.text(v, "k"),
     "flag": lambda v: c.flag(v, "k"),
     "integer": lambda v: c.integer(v, "k", minimum=1),
     "number": lambda v: c.number(v, "k", 0, 1),
     "choice": lambda v: c.choice(v, "k", ("a", "b")),
+    "choice of a map's keys": lambda v: c.choice(v, "k", {"a": 1, "b": 2}),
     "mapping": lambda v: c.mapping(v, "k", required=True),
     "list": lambda v: c.list_of(v, "k", c.text, "names", non_empty=True),
     "duration-like": lambda v: c.convert(v, "k", lambda x: float(str(x)), "a number of seconds"),
@@ -120,8 +128,8 @@ CHECKS = {
 
 
 @settings(max_examples=150, deadline=None)
-@given(scalar=YAML_SCALARS, check=st.sampled_from(sorted(CHECKS)))
-def test_any_yaml_scalar_is_accepted_or_refused_in_the_one_shape(scalar, check):
+@given(scalar=YAML_VALUES, check=st.sampled_from(sorted(CHECKS)))
+def test_any_yaml_value_is_accepted_or_refused_in_the_one_shape(scalar, check):
     """Through a real YAML round trip, so the values are the ones a file can hold."""
     value = yaml.safe_load(yaml.safe_dump({"k": scalar}))["k"]
     try:

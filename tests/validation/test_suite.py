@@ -33,6 +33,7 @@ def test_every_kind_parses_with_defaults():
 
 
 @pytest.mark.parametrize("item, needles", [
+    ({"expect": ["not_null"], "column": "a"}, ("expectations[0].expect: expected an expectation type",)),
     ({"expect": "not_nul", "column": "a"}, ("expectations[0].expect: expected an expectation type (see docs/validation.md), got 'not_nul'", "did you mean 'not_null'")),
     ({"expect": "between", "column": "a", "minimum": 1}, ("expectations.yaml: datasets.data.csv.expectations[0].minimum: unknown key, expected one of column, expect, max, min, mostly",)),
     ({"expect": "between", "column": "a", "mn": 1}, ("expectations[0].mn: unknown key", "did you mean 'min'")),
