@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlctl.errors import MlctlError
-from mlctl.store.config import KeySpec, _bool
+from mlctl.store.config import KeySpec, parse_bool
 
 
 def _link_mode(text: str) -> str:
@@ -16,7 +16,7 @@ def _link_mode(text: str) -> str:
 
 CONFIG_KEYS = [
     KeySpec(r"data\.link", _link_mode, "how checkout lands files: copy (default), reflink, hardlink, symlink"),
-    KeySpec(r"data\.stat_cache", _bool, "remember file hashes by (inode, mtime, size); false re-reads every file"),
+    KeySpec(r"data\.stat_cache", parse_bool, "remember file hashes by (inode, mtime, size); false re-reads every file"),
 ]
 
 

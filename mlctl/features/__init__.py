@@ -17,7 +17,7 @@ mlctl.features.materialize.materialize(repo, views=None, start_ns=None, end_ns=N
 _LAZY = {
     "get_online": ("mlctl.features.get", "get_online"),
     "list_views": ("mlctl.features.listing", "list_views"),
-    "load_definitions": ("mlctl.features.definitions", "load"),
+    "load_definitions": ("mlctl.features.sources", "load_definitions"),
     "read_join_record": ("mlctl.features.lineage", "read_record"),
     "join_record_id": ("mlctl.features.lineage", "record_id_of"),
 }

@@ -16,7 +16,7 @@ EXPORTS = {
     "parse_entity_args": "get",
     "list_views": "listing",
     "freshness_text": "listing",
-    "load_definitions": "definitions:load",
+    "load_definitions": "sources",
     "parse_selection": "selection:parse",
     "parse_time": "timeutil",
     "ns_to_iso": "timeutil",

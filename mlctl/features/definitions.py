@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from mlctl.errors import UsageError
+from mlctl.store.schema import Checker, load_yaml
 
 FILENAME = "features.yaml"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -111,57 +112,30 @@ def features_path(root: str | os.PathLike) -> Path:
     return Path(root) / FILENAME
 
 
-def load(root: str | os.PathLike, check_sources: bool | list[str] = False) -> Definitions:
-    """Parse features.yaml at ``root``. ``check_sources``: True for every view, or a list of
-    view names whose source files and columns to check."""
+def load(root: str | os.PathLike) -> Definitions:
+    """Parse features.yaml at ``root`` (structure only; sources.load_definitions also checks
+    the source files)."""
     path = features_path(root)
-    data = _read_yaml(path)
-    defs = _Parser(path, Path(root)).parse(data)
-    if check_sources:
-        names = list(defs.views) if check_sources is True else check_sources
-        from mlctl.features.sources import check_view_columns
-
-        for name in names:
-            check_view_columns(defs, defs.view(name))
-    return defs
+    data = load_yaml(path, FILENAME,
+                     hint="describe entities, sources and feature_views there (see docs/features.md)")
+    return _Parser(path, Path(root)).parse(data)
 
 
-def _read_yaml(path: Path) -> dict:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{FILENAME} not found in {path.parent}",
-                         hint="describe entities, sources and feature_views there (see docs/features.md)") from None
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UsageError(f"{FILENAME}: malformed YAML{where}: {problem}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{FILENAME}: the top level must be a mapping, not {type(data).__name__}")
-    return data
-
-
-def fail(key: str, problem: str, hint: str | None = None):
-    raise UsageError(f"{FILENAME}: {key}: {problem}", hint=hint)
+DURATION = "a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit)"
+REQUIRED = {"join_key": "a column name", "path": "a file path", "timestamp": "a column name",
+            "entity": "an entity name", "source": "a source name", "features": "a non-empty list of column names",
+            "type": "sqlite or redis"}
 
 
 class _Parser:
-    TOP_KEYS = {"entities", "sources", "feature_views", "online_store", "project"}
+    TOP_KEYS = ("entities", "feature_views", "online_store", "project", "sources")
 
     def __init__(self, path: Path, root: Path):
         self.path, self.root = path, root
+        self.c = Checker(FILENAME)
 
-    def parse(self, data: dict) -> Definitions:
-        for key in data:
-            if key not in self.TOP_KEYS:
-                fail(str(key), f"unknown key (expected one of {', '.join(sorted(self.TOP_KEYS))})")
+    def parse(self, data) -> Definitions:
+        data = self.c.mapping(data, "", self.TOP_KEYS)
         defs = Definitions(self.path, self.root)
         defs.entities = {n: self.entity(n, v) for n, v in self.section(data, "entities").items()}
         defs.sources = {n: self.source(n, v) for n, v in self.section(data, "sources").items()}
@@ -170,27 +144,22 @@ class _Parser:
         return defs
 
     def section(self, data: dict, key: str) -> dict:
-        value = data.get(key) or {}
-        if not isinstance(value, dict):
-            fail(key, f"must be a mapping of name -> definition, not {type(value).__name__}")
+        value = self.c.mapping(data.get(key) or None, key, what="a map of name -> definition")
         for name, body in value.items():
             if not isinstance(name, str) or not NAME_RE.match(name):
-                fail(f"{key}.{name}", "names are letters, digits and _, not starting with a digit")
-            if not isinstance(body, dict):
-                fail(f"{key}.{name}", f"must be a mapping, not {type(body).__name__}")
+                self.c.fail(f"{key}.{name}", "names are letters, digits and _, not starting with a digit")
+            self.c.mapping(body, f"{key}.{name}", required=True)
         return value
 
     def keys(self, where: str, body: dict, required: set, optional: set) -> None:
-        for key in body:
-            if key not in required | optional:
-                fail(f"{where}.{key}", f"unknown key (expected {', '.join(sorted(required | optional))})")
+        self.c.known_keys(body, where, sorted(required | optional))
         for key in sorted(required):
             if body.get(key) in (None, ""):
-                fail(f"{where}.{key}", "missing")
+                self.c.expected(f"{where}.{key}", REQUIRED[key], body.get(key))
 
     def string(self, where: str, value) -> str:
         if not isinstance(value, str) or not value.strip():
-            fail(where, f"must be a non-empty string, not {value!r}")
+            self.c.expected(where, "a non-empty string", value)
         return value
 
     def entity(self, name: str, body: dict) -> Entity:
@@ -204,8 +173,8 @@ class _Parser:
         rel = self.source_relpath(f"{where}.path", body["path"])
         fmt = body.get("format") or FORMATS.get(PurePosixPath(rel).suffix.lower())
         if fmt not in ("parquet", "csv"):
-            fail(f"{where}.format" if "format" in body else f"{where}.path",
-                 f"cannot tell the format of {rel!r}: use a .parquet or .csv file, or set format: parquet|csv")
+            self.c.fail(f"{where}.format" if "format" in body else f"{where}.path",
+                        f"cannot tell the format of {rel!r}: use a .parquet or .csv file, or set format: parquet|csv")
         created = body.get("created_timestamp")
         if created is not None:
             created = self.string(f"{where}.created_timestamp", created)
@@ -215,65 +184,58 @@ class _Parser:
         rel = self.string(where, value).replace("\\", "/")
         pure = PurePosixPath(rel)
         if pure.is_absolute() or ".." in pure.parts or (pure.parts and pure.parts[0] == ".mlctl"):
-            fail(where, f"{value!r} must be a path inside the repository, relative to its root")
+            self.c.expected(where, "a path inside the repository, relative to its root", value)
         return pure.as_posix()
 
     def view(self, name: str, body: dict, defs: Definitions) -> FeatureView:
         where = f"feature_views.{name}"
         self.keys(where, body, {"entity", "source", "features"}, {"ttl", "description"})
-        entity = defs.entities.get(body["entity"]) if isinstance(body["entity"], str) else None
-        if entity is None:
-            fail(f"{where}.entity", f"unknown entity {body['entity']!r} (known: {', '.join(sorted(defs.entities)) or 'none'})")
-        source = defs.sources.get(body["source"]) if isinstance(body["source"], str) else None
-        if source is None:
-            fail(f"{where}.source", f"unknown source {body['source']!r} (known: {', '.join(sorted(defs.sources)) or 'none'})")
+        entity = self.defined(f"{where}.entity", body["entity"], defs.entities, "entities")
+        source = self.defined(f"{where}.source", body["source"], defs.sources, "sources")
         features = self.feature_list(f"{where}.features", body["features"], entity, source)
         return FeatureView(name, entity, source, self.ttl(f"{where}.ttl", body.get("ttl")), features,
                            str(body.get("description") or ""))
 
+    def defined(self, where: str, value, known: dict, section: str):
+        """The entity or source named ``value``, which the file must define under ``section``."""
+        if not isinstance(value, str) or value not in known:
+            self.c.expected(where, f"a name defined under {section}: ({', '.join(sorted(known)) or 'none'})", value)
+        return known[value]
+
     def feature_list(self, where: str, value, entity: Entity, source: Source) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value:
-            fail(where, "must be a non-empty list of column names")
+        self.c.list_of(value, where, lambda v, path: self.c.text(v, path, "a column name"),
+                               "column names", non_empty=True)
         reserved = {entity.join_key, *source.columns()}
         for i, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip():
-                fail(f"{where}[{i}]", f"must be a column name, not {item!r}")
             if item in reserved:
-                fail(f"{where}[{i}]", f"{item!r} is the join key or a timestamp column, not a feature")
+                self.c.fail(f"{where}[{i}]", f"{item!r} is the join key or a timestamp column, not a feature")
             if item in value[:i]:
-                fail(f"{where}[{i}]", f"{item!r} is listed twice")
-        return tuple(value)
+                self.c.fail(f"{where}[{i}]", f"{item!r} is listed twice")
+        return tuple(value)  # as written, unstripped: the definition hash reads them
 
     def ttl(self, where: str, value) -> float | None:
         if value is None:
             return None
         from mlctl.store.gc import parse_duration
 
-        if isinstance(value, bool):
-            fail(where, f"invalid duration {value!r}", hint="use e.g. 90s, 15m, 12h, 1d, 2w")
-        try:
-            seconds = parse_duration(str(value))
-        except UsageError:
-            fail(where, f"invalid duration {value!r}", hint="use e.g. 90s, 15m, 12h, 1d, 2w; omit ttl for no limit")
+        seconds = self.c.convert(value, where, lambda v: parse_duration(str(v)), DURATION, explain=False)
         if seconds <= 0:
-            fail(where, f"must be positive, not {value!r}", hint="omit ttl for no limit")
+            self.c.expected(where, "a positive duration (omit ttl for no limit)", value)
         return seconds
 
     def online_store(self, value) -> OnlineStoreConfig:
         if value is None:
             return OnlineStoreConfig()
-        if not isinstance(value, dict):
-            fail("online_store", "must be a mapping like {type: sqlite} or {type: redis, url: redis://...}")
+        value = self.c.mapping(value, "online_store",
+                               what="a map like {type: sqlite} or {type: redis, url: redis://...}")
         self.keys("online_store", value, {"type"}, {"url", "key_prefix"})
-        kind = value["type"]
-        if kind not in STORE_TYPES:
-            fail("online_store.type", f"unknown type {kind!r} (expected sqlite or redis)")
+        kind = self.c.choice(value["type"], "online_store.type", STORE_TYPES)
         url = value.get("url")
         if kind == "redis":
             url = self.string("online_store.url", url) if url is not None else None
             if not url or not url.startswith(("redis://", "rediss://", "unix://")):
-                fail("online_store.url", f"a redis store needs url: redis://HOST:PORT/DB, not {url!r}")
+                self.c.expected("online_store.url", "redis://HOST:PORT/DB (a redis store needs a url)", url)
         elif url is not None:
-            fail("online_store.url", "the sqlite store lives in .mlctl/ and takes no url")
+            self.c.fail("online_store.url", "the sqlite store lives in .mlctl/ and takes no url")
         prefix = value.get("key_prefix", OnlineStoreConfig.key_prefix)
         return OnlineStoreConfig(kind, url, self.string("online_store.key_prefix", prefix))

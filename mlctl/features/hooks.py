@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from mlctl.features.definitions import FILENAME
-
 STATE_REF = "features/materialized"
 JOIN_REF = "features/joins"
 
@@ -17,7 +15,7 @@ def status_section(repo) -> dict | None:
     try:
         views = list(definitions.load(repo.root).views)
     except MlctlError as exc:
-        return {"key": "features", "title": "Features", "lines": [f"{FILENAME}: {exc.message}"],
+        return {"key": "features", "title": "Features", "lines": [exc.message],  # it names features.yaml already
                 "json": {"error": exc.message, "views": {}}}
     states = {name.rsplit("/", 1)[1]: repo.refs.read_json(name) for name in repo.refs.list(STATE_REF)}
     summary = {v: _last(states.get(v)) for v in views}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mlctl.errors import MlctlError
 from mlctl.features import definitions, online
+from mlctl.features.sources import load_definitions
 from mlctl.features.timeutil import NS, now_ns
 
 _UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
@@ -20,7 +21,7 @@ def format_duration(seconds: float | None) -> str | None:
 
 
 def list_views(repo) -> dict:
-    defs = definitions.load(repo.root, check_sources=True)
+    defs = load_definitions(repo.root, check_sources=True)
     states, store_error = _states(repo, defs)
     now = now_ns()
     views = [_view_json(defs, view, states.get(view.name), now) for view in defs.views.values()]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mlctl.data.api import pull_command
 from mlctl.errors import UsageError
+from mlctl.features import definitions
 from mlctl.features.definitions import FILENAME, Definitions, FeatureView
 
 
@@ -36,6 +37,17 @@ def read_columns_names(path: Path, fmt: str) -> list[str]:
         raise
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read as {fmt}: {_first_line(exc)}") from None
+
+
+def load_definitions(root, check_sources: bool | list[str] = False) -> Definitions:
+    """Parse features.yaml at ``root``; ``check_sources``: True for every view, or a list of
+    view names whose source files and columns to check too."""
+    defs = definitions.load(root)
+    if check_sources:
+        names = list(defs.views) if check_sources is True else check_sources
+        for name in names:
+            check_view_columns(defs, defs.view(name))
+    return defs
 
 
 def check_view_columns(defs: Definitions, view: FeatureView) -> None:

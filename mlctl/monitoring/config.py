@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlctl.errors import UsageError
 from mlctl.monitoring import methods
 from mlctl.monitoring.columns import CATEGORICAL, NUMERIC
+from mlctl.store.schema import Checker, key_path, load_yaml
 
 TOP_KEYS = {"method", "threshold", "drift_share", "missing_threshold", "small_sample", "bins",
             "thresholds", "target", "prediction", "columns"}
@@ -70,116 +70,52 @@ class DriftConfig:
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> DriftConfig:
     """The config from ``path`` (YAML) with ``overrides`` (flag values, None = not given)."""
-    data = _read_yaml(path) if path else {}
+    label = str(path or "flags")
+    c = Checker(label)
+    data = dict(c.mapping(load_yaml(path, label) if path else None, "", what="a map of drift settings"))
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return _validate(data, str(path or "flags"))
+    return _validate(c, data)
 
 
-def _read_yaml(path) -> dict:
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"drift config {path} does not exist") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read drift config {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"drift config {path} is not valid YAML: {_yaml_problem(exc)}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"drift config {path} must be a mapping of settings")
-    return data
-
-
-def _yaml_problem(exc) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f" (line {mark.line + 1})" if mark else ""
-    return f"{getattr(exc, 'problem', None) or exc}{where}"
-
-
-def _validate(data: dict, where: str) -> DriftConfig:
-    _check_keys(data, TOP_KEYS, "drift config key(s)", where)
-    cfg = DriftConfig(
-        method=methods.check_method(str(data.get("method", "auto")), f"{where}: method"),
-        threshold=_number(data.get("threshold"), "threshold", where),
-        drift_share=_share(data.get("drift_share", 0.5), "drift_share", where),
-        missing_threshold=_share(data.get("missing_threshold", 0.05), "missing_threshold", where),
-        small_sample=int(_number(data.get("small_sample", methods.SMALL_SAMPLE), "small_sample", where)),
-        bins=int(_number(data.get("bins", methods.DEFAULT_BINS), "bins", where)),
-        thresholds=_thresholds(data.get("thresholds") or {}, where),
-        target=_name(data.get("target"), "target", where),
-        prediction=_name(data.get("prediction"), "prediction", where),
-        columns=_columns(data.get("columns") or {}, where),
+def _validate(c: Checker, data: dict) -> DriftConfig:
+    c.known_keys(data, "", sorted(TOP_KEYS))
+    return DriftConfig(
+        method=c.choice(data.get("method", "auto"), "method", methods.METHOD_NAMES),
+        threshold=_threshold(c, data.get("threshold"), "threshold"),
+        drift_share=c.number(data.get("drift_share", 0.5), "drift_share", 0, 1),
+        missing_threshold=c.number(data.get("missing_threshold", 0.05), "missing_threshold", 0, 1),
+        small_sample=int(c.number(data.get("small_sample", methods.SMALL_SAMPLE), "small_sample", 0)),
+        bins=int(c.number(data.get("bins", methods.DEFAULT_BINS), "bins", 2)),
+        thresholds=_thresholds(c, data.get("thresholds")),
+        target=_name(c, data.get("target"), "target"),
+        prediction=_name(c, data.get("prediction"), "prediction"),
+        columns=_columns(c, data.get("columns")),
     )
-    if cfg.bins < 2:
-        raise UsageError(f"bins must be at least 2 in {where}")
-    return cfg
 
 
-def _check_keys(data: dict, known: set, what: str, where: str) -> None:
-    """Name every unknown key (a typo such as ``threshhold``), with the closest known one."""
-    import difflib
-
-    unknown = sorted(str(k) for k in set(data) - known)
-    if not unknown:
-        return
-    guesses = [g for k in unknown for g in difflib.get_close_matches(k, known, n=1)]
-    hint = f"did you mean {', '.join(guesses)}? " if guesses else ""
-    raise UsageError(f"unknown {what} in {where}: {', '.join(unknown)}",
-                     hint=f"{hint}known keys: {', '.join(sorted(known))}")
+def _threshold(c: Checker, value, path: str) -> float | None:
+    return None if value is None else c.number(value, path, 0)
 
 
-def _number(value, key: str, where: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
-        raise UsageError(f"{key} must be a non-negative number in {where}, not {value!r}")
-    return float(value)
+def _name(c: Checker, value, path: str) -> str | None:
+    return None if value is None else c.text(value, path, "a column name")
 
 
-def _share(value, key: str, where: str) -> float:
-    number = _number(value, key, where)
-    if number is None or number > 1:
-        raise UsageError(f"{key} must be between 0 and 1 in {where}, not {value!r}")
-    return number
+def _thresholds(c: Checker, value) -> dict[str, float]:
+    value = c.mapping(value, "thresholds", list(methods.METHODS), what="a map of method -> threshold")
+    return {method: _threshold(c, threshold, f"thresholds.{method}") for method, threshold in value.items()}
 
 
-def _name(value, key: str, where: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise UsageError(f"{key} must be a column name in {where}")
-    return value
-
-
-def _thresholds(value, where: str) -> dict[str, float]:
-    if not isinstance(value, dict):
-        raise UsageError(f"thresholds must map method -> threshold in {where}")
+def _columns(c: Checker, value) -> dict[str, dict]:
     out = {}
-    for method, threshold in value.items():
-        if method not in methods.METHODS:
-            raise UsageError(f"unknown method {method!r} under thresholds in {where}")
-        out[method] = _number(threshold, f"thresholds.{method}", where)
-    return out
-
-
-def _columns(value, where: str) -> dict[str, dict]:
-    if not isinstance(value, dict):
-        raise UsageError(f"columns must map column name -> settings in {where}")
-    out = {}
-    for name, settings in value.items():
-        settings = settings or {}
-        if not isinstance(settings, dict):
-            raise UsageError(f"column {name!r} in {where}: settings must be a mapping of "
-                             f"{', '.join(sorted(COLUMN_KEYS))}")
-        _check_keys(settings, COLUMN_KEYS, f"key(s) under columns.{name}", where)
+    for name, settings in c.mapping(value, "columns", what="a map of column name -> settings").items():
+        where = key_path("columns", name)
+        settings = c.mapping(settings, where, sorted(COLUMN_KEYS), what="a map of " + ", ".join(sorted(COLUMN_KEYS)))
         if "method" in settings:
-            methods.check_method(str(settings["method"]), f"{where}: columns.{name}.method")
-        if settings.get("kind") not in (None, NUMERIC, CATEGORICAL):
-            raise UsageError(f"column {name!r} in {where}: kind must be numeric or categorical")
+            c.choice(settings["method"], f"{where}.method", methods.METHOD_NAMES)
+        if settings.get("kind") is not None:
+            c.choice(settings["kind"], f"{where}.kind", (NUMERIC, CATEGORICAL))
         if "threshold" in settings:
-            settings = {**settings, "threshold": _number(settings["threshold"], f"columns.{name}.threshold", where)}
+            settings = {**settings, "threshold": _threshold(c, settings["threshold"], f"{where}.threshold")}
         out[str(name)] = settings
     return out

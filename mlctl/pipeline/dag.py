@@ -39,11 +39,11 @@ def check_outputs(pipeline: Pipeline) -> None:
             kind = "metrics" if out in stage.metrics else "outs"
             for path, what in reserved.items():
                 if overlaps(out, path):
-                    raise PipelineError(f"{PIPELINE_FILE}: stage {stage.name}: {kind}: {out} would overwrite {path}, {what}")
+                    raise PipelineError(f"{PIPELINE_FILE}: stages.{stage.name}.{kind}: {out} would overwrite {path}, {what}")
             for dep in stage.deps:
                 if overlaps(out, dep):
                     raise PipelineError(
-                        f"{PIPELINE_FILE}: stage {stage.name}: {kind}: {out} is also an input of the same stage "
+                        f"{PIPELINE_FILE}: stages.{stage.name}.{kind}: {out} is also an input of the same stage "
                         f"(deps: {dep}); a stage may not overwrite what it reads",
                         hint="write the result to a new path and point the next stage's deps at it")
             for other_stage, other in written:
@@ -64,9 +64,9 @@ def _upstream_of(pipeline: Pipeline, name: str) -> set[str]:
     ups: set[str] = set()
     for after in stage.after:
         if after not in pipeline.stages:
-            raise PipelineError(f"{PIPELINE_FILE}: stage {name}: after: unknown stage {after!r}", hint=_did_you_mean(after, pipeline))
+            raise PipelineError(f"{PIPELINE_FILE}: stages.{name}.after: unknown stage {after!r}", hint=_did_you_mean(after, pipeline))
         if after == name:
-            raise PipelineError(f"{PIPELINE_FILE}: stage {name}: after: a stage cannot come after itself")
+            raise PipelineError(f"{PIPELINE_FILE}: stages.{name}.after: a stage cannot come after itself")
         ups.add(after)
     for dep in stage.deps:
         ups.update(producers(pipeline, dep, exclude=name))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from mlctl.errors import MlctlError
-from mlctl.store.config import KeySpec, _positive_int
+from mlctl.store.config import KeySpec, parse_positive_int
 from mlctl.store.repo import Repo
 
 CONFIG_KEYS = [
-    KeySpec(r"pipeline\.jobs", _positive_int, "independent stages `pipeline run` runs at once (default: CPU count)"),
-    KeySpec(r"pipeline\.runcache_size", _positive_int, "run-cache entries kept, least recently used dropped (default 1000)"),
-    KeySpec(r"pipeline\.keep_logs", _positive_int, "`pipeline run` log folders kept under .mlctl/logs (default 20)"),
+    KeySpec(r"pipeline\.jobs", parse_positive_int, "independent stages `pipeline run` runs at once (default: CPU count)"),
+    KeySpec(r"pipeline\.runcache_size", parse_positive_int, "run-cache entries kept, least recently used dropped (default 1000)"),
+    KeySpec(r"pipeline\.keep_logs", parse_positive_int, "`pipeline run` log folders kept under .mlctl/logs (default 20)"),
     KeySpec(r"pipeline\.experiment", str, "experiment that pipeline runs are recorded in (default: pipeline)"),
 ]
 

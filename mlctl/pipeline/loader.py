@@ -41,7 +41,7 @@ def check_paths(repo: Repo, pipeline: Pipeline) -> None:
     for stage in pipeline.stages.values():
         for key in ("deps", "outs", "metrics"):
             for rel in getattr(stage, key):
-                paths.resolve(repo.root, rel, f"{PIPELINE_FILE}: stage {stage.name}: {key}", error=PipelineError)
+                paths.resolve(repo.root, rel, f"{PIPELINE_FILE}: stages.{stage.name}.{key}", error=PipelineError)
 
 
 def check_dependencies(repo: Repo, pipeline: Pipeline) -> None:
@@ -55,5 +55,5 @@ def check_dependencies(repo: Repo, pipeline: Pipeline) -> None:
             pointer = repo.root / (dep + ".mlctl")
             hint = (f"it is tracked data that is not here: `{pull_command(dep)}`"
                     if pointer.is_file() else "add a stage whose outs include it, or fix the path")
-            raise PipelineError(f"{PIPELINE_FILE}: stage {stage.name}: deps: {dep} does not exist and no stage writes it",
+            raise PipelineError(f"{PIPELINE_FILE}: stages.{stage.name}.deps: {dep} does not exist and no stage writes it",
                                 hint=hint)

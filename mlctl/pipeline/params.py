@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mlctl.pipeline.spec import PIPELINE_FILE, Pipeline, PipelineError, Stage, read_yaml
+from mlctl.store.schema import Checker
 
 _MISSING = object()
 
@@ -15,12 +16,7 @@ def load_params(root: Path, params_file: str) -> dict | None:
     path = root / params_file
     if not path.exists():
         return None
-    data = read_yaml(path, params_file)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise PipelineError(f"{params_file} must hold a YAML map of parameters")
-    return data
+    return Checker(params_file, PipelineError).mapping(read_yaml(path, params_file), "", what="a map of parameters")
 
 
 def lookup(params: dict, key: str) -> Any:
@@ -48,13 +44,13 @@ def check_params(pipeline: Pipeline, params: dict | None) -> None:
         if not stage.params:
             continue
         if params is None:
-            raise PipelineError(f"{PIPELINE_FILE}: stage {stage.name}: params: {pipeline.params_file} does not exist",
+            raise PipelineError(f"{PIPELINE_FILE}: stages.{stage.name}.params: {pipeline.params_file} does not exist",
                                 hint=f"create {pipeline.params_file} or remove the stage's params")
         for key in stage.params:
             try:
                 lookup(params, key)
             except KeyError:
-                raise PipelineError(f"{PIPELINE_FILE}: stage {stage.name}: params: {key} is not in {pipeline.params_file}",
+                raise PipelineError(f"{PIPELINE_FILE}: stages.{stage.name}.params: {key} is not in {pipeline.params_file}",
                                     hint=_near_keys(params, key)) from None
 
 

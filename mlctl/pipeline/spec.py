@@ -9,12 +9,12 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-
-import yaml
 
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store import paths
+from mlctl.store.schema import Checker, load_yaml
 
 PIPELINE_FILE = "pipeline.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -23,7 +23,6 @@ LIST_KEYS = ("deps", "outs", "metrics", "params", "after")
 STAGE_KEYS = ("cmd", *LIST_KEYS, "desc", "always_changed")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PARAM_KEY_RE = re.compile(r"^[^.\s][^\s]*$")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PipelineError(UsageError):
@@ -71,99 +70,72 @@ class Pipeline:
 
 
 def read_yaml(path: Path, label: str):
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFoundError(f"{label} not found in {path.parent}",
-                            hint="see docs/pipeline.md for the format") from None
-    except UnicodeDecodeError:
-        raise PipelineError(f"{label} is not UTF-8 text") from None
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PipelineError(f"{label} is not valid YAML{where}: {problem}") from None
+    return load_yaml(path, label, error=PipelineError, hint="see docs/pipeline.md for the format")
+
+
+def stage_path(name: str, key: str | None = None) -> str:
+    """The key path of a stage (or one of its keys) in error messages: ``stages.train.deps``."""
+    return f"stages.{name}" + (f".{key}" if key else "")
 
 
 def parse(data, root: Path) -> Pipeline:
     """The shape checks of pipeline.yaml's content; relations are checked by dag.py."""
-    if not isinstance(data, dict):
-        raise PipelineError(f"{PIPELINE_FILE} must hold a map with a `stages:` key")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise PipelineError(f"{PIPELINE_FILE}: unknown top-level key {key!r} (known: {', '.join(TOP_KEYS)})")
-    params_file = data.get("params", DEFAULT_PARAMS_FILE)
-    if not isinstance(params_file, str) or not params_file.strip():
-        raise PipelineError(f"{PIPELINE_FILE}: params: must be the path of a YAML file")
+    c = Checker(PIPELINE_FILE, PipelineError)
+    data = c.mapping(data, "", TOP_KEYS, required=True, what="a map with a `stages:` key")
+    params_file = c.text(data.get("params", DEFAULT_PARAMS_FILE), "params", "the path of a YAML file")
     params_file = normalize_path(params_file, f"{PIPELINE_FILE}: params")
-    stages = data.get("stages")
-    if not isinstance(stages, dict) or not stages:
-        raise PipelineError(f"{PIPELINE_FILE}: stages: must be a map of stage name -> stage")
+    stages = c.mapping(data.get("stages"), "stages", required=True, what="a map of stage name -> stage")
+    if not stages:
+        c.expected("stages", "a map of stage name -> stage", stages)
     parsed = {}
     for name, body in stages.items():
-        parsed[str(name)] = parse_stage(str(name), body)
+        parsed[str(name)] = parse_stage(c, str(name), body)
     return Pipeline(root=root, params_file=params_file, stages=parsed)
 
 
-def parse_stage(name: str, body) -> Stage:
-    where = f"{PIPELINE_FILE}: stage {name}"
+def parse_stage(c: Checker, name: str, body) -> Stage:
+    where = stage_path(name)
     if not NAME_RE.match(name):
-        raise PipelineError(f"{where}: invalid stage name (letters, digits, '_', '-', '.')")
-    if not isinstance(body, dict):
-        raise PipelineError(f"{where}: must be a map with at least `cmd:`")
-    for key in body:
-        if key not in STAGE_KEYS:
-            raise PipelineError(f"{where}: unknown key {key!r} (known: {', '.join(STAGE_KEYS)})")
-    lists = {key: _string_list(body.get(key), f"{where}: {key}") for key in LIST_KEYS}
+        c.fail(where, "invalid stage name (letters, digits, '_', '-', '.')")
+    body = c.mapping(body, where, STAGE_KEYS, required=True, what="a map with at least `cmd:`")
+    lists = {key: tuple(c.list_of(body.get(key), stage_path(name, key), partial(_list_item, c), "strings", single=True))
+             for key in LIST_KEYS}
     for key in ("deps", "outs", "metrics"):
-        lists[key] = tuple(normalize_path(p, f"{where}: {key}") for p in lists[key])
-        _no_duplicates(lists[key], f"{where}: {key}")
+        lists[key] = tuple(normalize_path(p, f"{PIPELINE_FILE}: {stage_path(name, key)}") for p in lists[key])
+        _no_duplicates(c, lists[key], stage_path(name, key))
     for key in lists["params"]:
         if not PARAM_KEY_RE.match(key) or key.endswith("."):
-            raise PipelineError(f"{where}: params: invalid key {key!r} (a dotted path into the params file)")
-    _no_duplicates(lists["params"], f"{where}: params")
+            c.fail(stage_path(name, "params"), f"invalid key {key!r} (a dotted path into the params file)")
+    _no_duplicates(c, lists["params"], stage_path(name, "params"))
     desc = body.get("desc", "")
-    always = body.get("always_changed", False)
     if not isinstance(desc, str):
-        raise PipelineError(f"{where}: desc: must be a string")
-    if not isinstance(always, bool):
-        raise PipelineError(f"{where}: always_changed: must be true or false")
-    return Stage(name=name, cmd=_command(body.get("cmd"), where), desc=desc, always_changed=always, **lists)
+        c.expected(stage_path(name, "desc"), "a string", desc)
+    always = c.flag(body.get("always_changed", False), stage_path(name, "always_changed"))
+    return Stage(name=name, cmd=_command(c, body.get("cmd"), stage_path(name, "cmd")), desc=desc,
+                 always_changed=always, **lists)
 
 
-def _command(value, where: str) -> str:
+def _list_item(c: Checker, value, path: str) -> str:
+    """A list item: a string, or a number written where a name was meant (``params: [0.1]``)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not str(value).strip():
+        c.expected(path, "a non-empty string", value)
+    return str(value).strip()
+
+
+def _command(c: Checker, value, path: str) -> str:
     """A command is a string, or a list of strings run one after another (joined by &&)."""
     if isinstance(value, str) and value.strip():
         return value.strip()
     if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
         return " && ".join(v.strip() for v in value)
-    if value is None:
-        raise PipelineError(f"{where}: cmd: missing (the shell command the stage runs)")
-    raise PipelineError(f"{where}: cmd: must be a non-empty string or a list of strings")
+    c.expected(path, "the shell command the stage runs: a non-empty string or a list of strings", value)
 
 
-def _string_list(value, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        raise PipelineError(f"{where}: must be a list of strings")
-    out = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
-            raise PipelineError(f"{where}: {item!r} is not a non-empty string")
-        out.append(str(item).strip())
-    return tuple(out)
-
-
-def _no_duplicates(items: tuple[str, ...], where: str) -> None:
+def _no_duplicates(c: Checker, items: tuple[str, ...], path: str) -> None:
     seen = set()
     for item in items:
         if item in seen:
-            raise PipelineError(f"{where}: {item} is listed twice")
+            c.fail(path, f"{item} is listed twice")
         seen.add(item)
 
 

@@ -21,7 +21,8 @@ from mlctl.errors import MlctlError, UsageError
 from mlctl.registry.api import actor as registry_actor
 from mlctl.retrain import compare, records
 from mlctl.retrain.decide import AWAITING
-from mlctl.retrain.policy import POLICY_FILE, resolve_policy
+from mlctl.retrain.policy import resolve_policy
+from mlctl.retrain.policy_types import POLICY_FILE
 
 AWAIT = records.ACTIONS[AWAITING]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from mlctl.retrain.policy import Policy
+from mlctl.retrain.policy_types import Policy
 
 Say = Callable[[str], None]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlctl.retrain import decide
-from mlctl.retrain.policy import LOWER_IS_BETTER, Policy
+from mlctl.retrain.policy_types import LOWER_IS_BETTER, Policy
 
 
 @dataclass

@@ -9,7 +9,7 @@ import datetime as dt
 
 from mlctl.retrain import decide, records
 from mlctl.retrain.triggers import check_triggers
-from mlctl.retrain.policy import Policy
+from mlctl.retrain.policy_types import Policy
 from mlctl.retrain.result import RetrainResult
 
 WOULD_RETRAIN = "would-retrain"

@@ -8,7 +8,7 @@ from mlctl.errors import MlctlError
 
 
 def status_section(repo) -> dict | None:
-    from mlctl.retrain.policy import POLICY_FILE
+    from mlctl.retrain.policy_types import POLICY_FILE
 
     waiting = pending_approvals(repo)
     if not (repo.root / POLICY_FILE).is_file():

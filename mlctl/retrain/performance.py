@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from mlctl.errors import UsageError
 from mlctl.retrain import labels as live
-from mlctl.retrain.policy import LOWER_IS_BETTER, POLICY_FILE, Floor, load_policy, policy_path
+from mlctl.retrain.policy import load_policy, policy_path
+from mlctl.retrain.policy_types import LOWER_IS_BETTER, POLICY_FILE, Floor
 
 OK, DEGRADED, TOO_FEW, NO_LABELS, NO_FLOOR = "ok", "degraded", "too-few-labels", "no-labels", "no-floor"
 

@@ -1,87 +1,18 @@
 """retrain.yaml: the retraining policy, read and validated in one place.
 
 Every problem is exit 2 with one line naming the file, the key path and what is wrong
-(``retrain.yaml: drift.drift_share: must be a number in (0, 1], not 'half'``), and nothing
+(``retrain.yaml: drift.drift_share: expected a number in (0, 1], got 'half'``, the
+shape of mlctl/store/schema.py), and nothing
 runs before the whole policy is valid. Shape checks live here; checks against the
 project (its stages, outputs and files) are in ``check_project``.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlctl.errors import UsageError
-
-POLICY_FILE = "retrain.yaml"
-TOP_KEYS = ("model", "triggers", "drift", "pipeline", "evaluate", "gates", "min_improvement", "cooldown",
-            "max_versions_kept", "performance_floor", "approval", "notify")
-DRIFT_METHODS = ("auto", "ks", "chi2", "psi", "wasserstein", "jensenshannon")
-EVAL_METRICS = ("accuracy", "f1", "roc_auc", "log_loss", "rmse", "mae", "r2")   # what the registry measures
-LIVE_METRICS = ("accuracy", "f1", "rmse", "mae", "r2")                        # what labels + predictions give
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
-AUTO = "auto"
-
-
-class PolicyError(UsageError):
-    """retrain.yaml is missing or malformed (exit 2)."""
-
-
-@dataclass(frozen=True)
-class DriftPolicy:
-    reference: str = AUTO
-    current: str = ""
-    method: str = AUTO
-    threshold: float | None = None
-    drift_share: float = 0.5
-    since: str | None = "7d"
-    columns: tuple[str, ...] | None = None
-    config: str | None = None
-
-
-@dataclass(frozen=True)
-class Improvement:
-    metric: str | None = None   # None: the task's primary metric (accuracy, rmse)
-    delta: float = 0.0
-
-
-@dataclass(frozen=True)
-class Floor:
-    metric: str
-    bound: float
-    lower_is_better: bool = False   # `max:` instead of `min:`
-    min_rows: int = 30
-
-    def breached(self, value: float) -> bool:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return False
-        return value > self.bound if self.lower_is_better else value < self.bound
-
-    def text(self) -> str:
-        return f"{self.metric} {'<=' if self.lower_is_better else '>='} {self.bound:g}"
-
-
-@dataclass(frozen=True)
-class Policy:
-    path: str
-    model: str
-    stages: tuple[str, ...]
-    model_output: str
-    eval_data: str
-    target: str
-    drift: DriftPolicy
-    trigger_drift: bool = True
-    trigger_new_data: bool = True
-    gates: tuple = ()
-    min_improvement: Improvement = field(default_factory=Improvement)
-    cooldown_s: float = 0.0
-    cooldown_text: str = "0s"
-    max_versions_kept: int | None = None
-    performance_floor: Floor | None = None
-    approval_required: bool = False     # `approval: required`: a passing candidate waits for a person
-    on_decision: str | None = None      # notify.on_decision: a command, the decision as JSON on stdin
-    webhook: str | None = None          # notify.webhook: POSTed the decision
+from mlctl.retrain.policy_types import POLICY_FILE, Policy, PolicyError, TOP_KEYS
+from mlctl.store.schema import load_yaml
 
 
 def policy_path(repo, given: str | None) -> Path:
@@ -97,56 +28,35 @@ def load_policy(repo, given: str | None = None) -> Policy:
 
 
 def read_policy_file(path: Path, label: str):
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError(f"{label}: no such file",
-                          hint="write a retrain policy; docs/retrain.md shows the format") from None
-    except IsADirectoryError:
-        raise PolicyError(f"{label} is a folder, not a policy file") from None
-    except UnicodeDecodeError:
-        raise PolicyError(f"{label} is not UTF-8 text") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PolicyError(f"{label} is not valid YAML{where}: {problem}") from None
+    return load_yaml(path, label, PolicyError, hint="write a retrain policy; docs/retrain.md shows the format")
 
 
 def parse_policy(data, label: str = POLICY_FILE) -> Policy:
     """The validated policy; PolicyError names the first problem."""
     from mlctl.retrain import policy_fields as f
 
-    if not isinstance(data, dict):
-        raise PolicyError(f"{label} must hold a map (model:, pipeline:, evaluate:, ...)", hint="see docs/retrain.md")
-    c = f.Checker(label)
-    c.known_keys(data, TOP_KEYS, "")
-    model = c.model_name(data.get("model"), "model")
-    triggers = c.section(data, "triggers")
-    c.known_keys(triggers, ("drift", "new_data"), "triggers")
-    pipeline = c.required_section(data, "pipeline")
-    c.known_keys(pipeline, ("stages", "model_output"), "pipeline")
-    evaluate = c.required_section(data, "evaluate")
-    c.known_keys(evaluate, ("data", "target"), "evaluate")
-    on_decision, webhook = f.notify(c, c.section(data, "notify"))
+    c = f.checker(label)
+    data = c.mapping(data, "", TOP_KEYS, required=True, what="a map (model:, pipeline:, evaluate:, ...)")
+    model = f.model_name(c, data.get("model"), "model")
+    triggers = c.mapping(data.get("triggers"), "triggers", ("drift", "new_data"))
+    pipeline = c.mapping(data.get("pipeline"), "pipeline", ("stages", "model_output"), required=True)
+    evaluate = c.mapping(data.get("evaluate"), "evaluate", ("data", "target"), required=True)
+    on_decision, webhook = f.notify(c, data.get("notify"))
     return Policy(
         path=label, model=model,
-        stages=tuple(c.names(pipeline.get("stages"), "pipeline.stages")),
-        model_output=c.rel_path(pipeline.get("model_output"), "pipeline.model_output"),
-        eval_data=c.rel_path(evaluate.get("data"), "evaluate.data"),
+        stages=tuple(f.stage_names(c, pipeline.get("stages"), "pipeline.stages")),
+        model_output=f.rel_path(c, pipeline.get("model_output"), "pipeline.model_output"),
+        eval_data=f.rel_path(c, evaluate.get("data"), "evaluate.data"),
         target=c.text(evaluate.get("target"), "evaluate.target"),
-        drift=f.drift_policy(c, c.section(data, "drift"), model),
+        drift=f.drift_policy(c, data.get("drift"), model),
         trigger_drift=c.flag(triggers.get("drift", True), "triggers.drift"),
         trigger_new_data=c.flag(triggers.get("new_data", True), "triggers.new_data"),
         gates=tuple(f.gates(c, data.get("gates"))),
         min_improvement=f.improvement(c, data.get("min_improvement")),
-        cooldown_s=c.duration(data.get("cooldown", "0s"), "cooldown"),
+        cooldown_s=f.duration(c, data.get("cooldown", "0s"), "cooldown"),
         cooldown_text=str(data.get("cooldown", "0s")),
-        max_versions_kept=c.optional_int(data.get("max_versions_kept"), "max_versions_kept", minimum=1),
+        max_versions_kept=(None if data.get("max_versions_kept") is None
+                           else c.integer(data["max_versions_kept"], "max_versions_kept", minimum=1)),
         performance_floor=f.floor(c, data.get("performance_floor")),
         approval_required=f.approval_required(c, data.get("approval")),
         on_decision=on_decision, webhook=webhook,

@@ -2,137 +2,63 @@
 
 from __future__ import annotations
 
-import math
 import posixpath
 
 from mlctl.errors import UsageError
-from mlctl.retrain.policy import (AUTO, DRIFT_METHODS, EVAL_METRICS, LIVE_METRICS, LOWER_IS_BETTER, DriftPolicy,
-                                  Floor, Improvement, PolicyError)
+from mlctl.retrain.policy_types import (AUTO, DRIFT_METHODS, EVAL_METRICS, LIVE_METRICS, LOWER_IS_BETTER,
+                                        DriftPolicy, Floor, Improvement, PolicyError)
+from mlctl.store.schema import Checker
 
 PREDICTIONS = "predictions:"
+DURATION = "a duration like 30m, 12h, 1d or 2w"
 
 
-def _show(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def checker(label: str) -> Checker:
+    return Checker(label, PolicyError, hint="see docs/retrain.md for the format")
 
 
-class Checker:
-    def __init__(self, label: str):
-        self.label = label
+def model_name(c: Checker, value, key: str) -> str:
+    from mlctl.registry.api import check_name
 
-    def fail(self, key: str, problem: str, hint: str | None = None):
-        where = f"{self.label}: {key}: " if key else f"{self.label}: "
-        raise PolicyError(where + problem, hint=hint or "see docs/retrain.md for the format")
-
-    def known_keys(self, data: dict, known: tuple[str, ...], where: str) -> None:
-        for key in data:
-            if key not in known:
-                path = f"{where}.{key}" if where else str(key)
-                self.fail(path, f"unknown key (known: {', '.join(known)})")
-
-    def section(self, data: dict, key: str) -> dict:
-        value = data.get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(key, f"must be a map, not {_show(value)}")
-        return value
-
-    def required_section(self, data: dict, key: str) -> dict:
-        if data.get(key) is None:
-            self.fail(key, "missing (required)")
-        return self.section(data, key)
-
-    def text(self, value, key: str) -> str:
-        if value is None:
-            self.fail(key, "missing (required)")
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"must be a non-empty string, not {_show(value)}")
-        return value.strip()
-
-    def model_name(self, value, key: str) -> str:
-        from mlctl.errors import UsageError
-        from mlctl.registry.api import check_name
-
-        name = self.text(value, key)
-        try:
-            return check_name(name)
-        except UsageError as exc:
-            self.fail(key, exc.message, exc.hint)
-
-    def rel_path(self, value, key: str) -> str:
-        """A path inside the repository, relative to its root."""
-        text = self.text(value, key)
-        norm = posixpath.normpath(text.replace("\\", "/"))
-        if norm.startswith("/") or norm == ".." or norm.startswith("../"):
-            self.fail(key, f"{text!r} must be a path inside the repository, relative to its root")
-        if norm == "." or norm == ".mlctl" or norm.startswith(".mlctl/"):
-            self.fail(key, f"{text!r} is not a file the pipeline can write")
-        return norm
-
-    def names(self, value, key: str) -> list[str]:
-        if value is None:
-            self.fail(key, "missing (required): the pipeline stages that train the model")
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value:
-            self.fail(key, f"must be a non-empty list of stage names, not {_show(value)}")
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip():
-                self.fail(f"{key}[{i}]", f"must be a stage name, not {_show(item)}")
-        return list(dict.fromkeys(v.strip() for v in value))
-
-    def flag(self, value, key: str) -> bool:
-        if not isinstance(value, bool):
-            self.fail(key, f"must be true or false, not {_show(value)}")
-        return value
-
-    def number(self, value, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            self.fail(key, f"must be a number, not {_show(value)}")
-        return float(value)
-
-    def share(self, value, key: str) -> float:
-        number = self.number(value, key)
-        if not 0 < number <= 1:
-            self.fail(key, f"must be a number in (0, 1], not {_show(value)}")
-        return number
-
-    def optional_int(self, value, key: str, minimum: int) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(key, f"must be a whole number >= {minimum}, not {_show(value)}")
-        return value
-
-    def duration(self, value, key: str) -> float:
-        from mlctl.errors import UsageError
-        from mlctl.store.gc import parse_duration
-
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.fail(key, f"must be a duration like 12h, 1d or 2w, not {_show(value)}")
-        try:
-            return parse_duration(str(value))
-        except UsageError:
-            self.fail(key, f"must be a duration like 30m, 12h, 1d or 2w, not {_show(value)}")
-
-    def metric(self, value, key: str, known: tuple[str, ...]) -> str:
-        name = self.text(value, key)
-        if name not in known:
-            self.fail(key, f"unknown metric {name!r} (known: {', '.join(known)})")
-        return name
+    return c.convert(c.text(value, key), key, check_name, "a model name")
 
 
-def drift_policy(c: Checker, data: dict, model: str) -> DriftPolicy:
+def rel_path(c: Checker, value, key: str) -> str:
+    """A path inside the repository, relative to its root."""
+    text = c.text(value, key)
+    norm = posixpath.normpath(text.replace("\\", "/"))
+    if norm.startswith("/") or norm == ".." or norm.startswith("../"):
+        c.expected(key, "a path inside the repository, relative to its root", text)
+    if norm == "." or norm == ".mlctl" or norm.startswith(".mlctl/"):
+        c.expected(key, "a file the pipeline can write", text)
+    return norm
+
+
+def stage_names(c: Checker, value, key: str) -> list[str]:
+    names = c.list_of(value, key, lambda v, path: c.text(v, path, "a stage name"), "stage names",
+                      single=True, non_empty=True)
+    return list(dict.fromkeys(names))
+
+
+def duration(c: Checker, value, key: str) -> float:
+    from mlctl.store.gc import parse_duration
+
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        c.expected(key, DURATION, value)
+    return c.convert(str(value), key, parse_duration, DURATION, explain=False)
+
+
+def metric(c: Checker, value, key: str, known: tuple[str, ...]) -> str:
+    return c.choice(c.text(value, key, "a metric name"), key, known)
+
+
+def drift_policy(c: Checker, value, model: str) -> DriftPolicy:
     keys = ("reference", "current", "method", "threshold", "drift_share", "since", "columns", "config")
-    c.known_keys(data, keys, "drift")
+    data = c.mapping(value, "drift", keys)
     current = c.text(data.get("current", PREDICTIONS + model), "drift.current")
     if current.startswith(PREDICTIONS) and not current[len(PREDICTIONS):]:
-        c.fail("drift.current", "predictions: needs a model name, e.g. predictions:churn")
-    method = c.text(data.get("method", AUTO), "drift.method")
-    if method not in DRIFT_METHODS:
-        c.fail("drift.method", f"unknown method {method!r} (known: {', '.join(DRIFT_METHODS)})")
+        c.expected("drift.current", "predictions:MODEL, e.g. predictions:churn", current)
+    method = c.choice(c.text(data.get("method", AUTO), "drift.method"), "drift.method", DRIFT_METHODS)
     threshold = None if data.get("threshold") is None else c.number(data["threshold"], "drift.threshold")
     if threshold is not None and method == AUTO:
         c.fail("drift.threshold", "needs a single drift.method (each auto method has its own scale)")
@@ -143,7 +69,8 @@ def drift_policy(c: Checker, data: dict, model: str) -> DriftPolicy:
             c.fail("drift.since", "applies only when drift.current is predictions:MODEL")
     return DriftPolicy(
         reference=c.text(data.get("reference", AUTO), "drift.reference"), current=current, method=method,
-        threshold=threshold, drift_share=c.share(data.get("drift_share", 0.5), "drift.drift_share"),
+        threshold=threshold,
+        drift_share=c.number(data.get("drift_share", 0.5), "drift.drift_share", 0, 1, low_open=True),
         since=since if current.startswith(PREDICTIONS) else None, columns=_columns(c, data.get("columns")),
         config=None if data.get("config") is None else c.text(data["config"], "drift.config"),
     )
@@ -157,68 +84,51 @@ def _since(c: Checker, value) -> str:
         dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         return text
     except ValueError:
-        c.duration(text, "drift.since")
+        duration(c, text, "drift.since")
         return text
 
 
 def _columns(c: Checker, value) -> tuple[str, ...] | None:
     if value is None:
         return None
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        c.fail("drift.columns", f"must be a non-empty list of column names, not {_show(value)}")
-    return tuple(value)
+    return tuple(c.list_of(value, "drift.columns", lambda v, path: c.text(v, path, "a column name"),
+                           "column names", non_empty=True))
 
 
 def gates(c: Checker, value) -> list:
-    from mlctl.errors import UsageError
     from mlctl.registry.api import parse_gate
 
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        c.fail("gates", f'must be a list of gates like "accuracy>=0.9", not {_show(value)}')
-    out = []
-    for i, text in enumerate(value):
-        try:
-            out.append(parse_gate(text))
-        except UsageError as exc:
-            c.fail(f"gates[{i}]", exc.message, exc.hint)
-    return out
+    texts = c.list_of(value, "gates", lambda v, path: v, 'gates like "accuracy>=0.9"', single=True)
+    return [c.convert(text, f"gates[{i}]", parse_gate, 'a gate like "accuracy>=0.9"') for i, text in enumerate(texts)]
 
 
 def improvement(c: Checker, value) -> Improvement:
     if value is None:
         return Improvement()
-    if not isinstance(value, dict):
-        c.fail("min_improvement", f"must be a map like {{metric: accuracy, delta: 0.01}}, not {_show(value)}")
-    c.known_keys(value, ("metric", "delta"), "min_improvement")
-    delta = c.number(value.get("delta", 0.0), "min_improvement.delta")
-    if delta < 0:
-        c.fail("min_improvement.delta", f"must be >= 0 (how much better the new model must be), not {delta:g}")
-    metric = value.get("metric")
-    return Improvement(None if metric is None else c.metric(metric, "min_improvement.metric", EVAL_METRICS), delta)
+    value = c.mapping(value, "min_improvement", ("metric", "delta"), what="a map like {metric: accuracy, delta: 0.01}")
+    delta = c.number(value.get("delta", 0.0), "min_improvement.delta", 0)
+    metric_name = value.get("metric")
+    return Improvement(None if metric_name is None else metric(c, metric_name, "min_improvement.metric", EVAL_METRICS),
+                       delta)
 
 
 def floor(c: Checker, value) -> Floor | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        c.fail("performance_floor", f"must be a map like {{metric: accuracy, min: 0.8}}, not {_show(value)}")
-    c.known_keys(value, ("metric", "min", "max", "min_rows"), "performance_floor")
-    metric = c.metric(value.get("metric"), "performance_floor.metric", LIVE_METRICS)
-    lower = metric in LOWER_IS_BETTER
+    value = c.mapping(value, "performance_floor", ("metric", "min", "max", "min_rows"),
+                      what="a map like {metric: accuracy, min: 0.8}")
+    name = metric(c, value.get("metric"), "performance_floor.metric", LIVE_METRICS)
+    lower = name in LOWER_IS_BETTER
     bound_key = "max" if lower else "min"
     other = "min" if lower else "max"
     if other in value:
-        c.fail(f"performance_floor.{other}", f"{metric} is {'lower' if lower else 'higher'} is better: "
+        c.fail(f"performance_floor.{other}", f"{name} is {'lower' if lower else 'higher'} is better: "
                                             f"give `{bound_key}:` (the worst acceptable value)")
-    if bound_key not in value:
-        c.fail(f"performance_floor.{bound_key}", f"missing (required): the worst acceptable {metric}")
+    if value.get(bound_key) is None:
+        c.expected(f"performance_floor.{bound_key}", f"the worst acceptable {name}")
     bound = c.number(value[bound_key], f"performance_floor.{bound_key}")
-    min_rows = c.optional_int(value.get("min_rows", 30), "performance_floor.min_rows", minimum=1)
-    return Floor(metric, bound, lower, min_rows)
+    min_rows = c.integer(value.get("min_rows", 30), "performance_floor.min_rows", minimum=1)
+    return Floor(name, bound, lower, min_rows)
 
 
 APPROVAL_VALUES = ("none", "required")
@@ -228,16 +138,14 @@ def approval_required(c: Checker, value) -> bool:
     """``approval: required``: a candidate that passes waits for `mlctl model approve`."""
     if value is None:
         return False
-    if value not in APPROVAL_VALUES:
-        c.fail("approval", f"must be one of {', '.join(APPROVAL_VALUES)}, not {_show(value)}")
-    return value == "required"
+    return c.choice(value, "approval", APPROVAL_VALUES) == "required"
 
 
-def notify(c: Checker, data: dict) -> tuple[str | None, str | None]:
+def notify(c: Checker, value) -> tuple[str | None, str | None]:
     """``notify: {on_decision: CMD, webhook: URL}``: who hears of each decision."""
     from mlctl.monitoring.api import check_webhook_url
 
-    c.known_keys(data, ("on_decision", "webhook"), "notify")
+    data = c.mapping(value, "notify", ("on_decision", "webhook"))
     command = c.text(data["on_decision"], "notify.on_decision") if data.get("on_decision") is not None else None
     url = c.text(data["webhook"], "notify.webhook") if data.get("webhook") is not None else None
     if url is not None:

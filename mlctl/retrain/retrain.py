@@ -20,7 +20,8 @@ from typing import Callable
 
 from mlctl.errors import MlctlError
 from mlctl.retrain import candidate as training, compare, decide, notify, prune, records, triggers
-from mlctl.retrain.policy import Policy, check_eval_target, resolve_policy
+from mlctl.retrain.policy import check_eval_target, resolve_policy
+from mlctl.retrain.policy_types import Policy
 from mlctl.retrain.result import RetrainResult
 
 Say = Callable[[str], None]

@@ -13,7 +13,7 @@ import contextlib
 from mlctl.errors import NotFoundError
 from mlctl.retrain import training_data
 from mlctl.retrain.decide import Trigger
-from mlctl.retrain.policy import AUTO, Policy
+from mlctl.retrain.policy_types import AUTO, Policy
 
 PREDICTIONS = "predictions:"
 

@@ -30,21 +30,32 @@ class KeySpec:
     read_only: bool = False
 
 
-def _positive_float(text: str) -> float:
+def parse_non_negative_float(text: str) -> float:
+    """A config value such as ``core.lock_timeout``: a number >= 0."""
     value = float(text)
-    if value < 0:
-        raise ValueError("must be >= 0")
+    if not value >= 0:  # written so that nan, false in every comparison, is refused too
+        raise ValueError("must be a number >= 0")
     return value
 
 
-def _positive_int(text: str) -> int:
+def parse_positive_float(text: str) -> float:
+    """A number > 0 (an interval: zero would spin)."""
+    value = parse_non_negative_float(text)
+    if value == 0:
+        raise ValueError("must be > 0")
+    return value
+
+
+def parse_positive_int(text: str) -> int:
+    """A whole number >= 1 (a count of workers, of entries kept)."""
     value = int(text)
     if value < 1:
         raise ValueError("must be >= 1")
     return value
 
 
-def _bool(text: str) -> bool:
+def parse_bool(text: str) -> bool:
+    """true/false, yes/no, on/off, 1/0, any case."""
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -56,13 +67,13 @@ def _bool(text: str) -> bool:
 CORE_KEYS = [
     KeySpec(r"core\.format", int, "store format version (set by init)", read_only=True),
     KeySpec(r"core\.default_remote", str, "remote used when -r is not given"),
-    KeySpec(r"core\.jobs", _positive_int, "default parallelism for hashing and transfers"),
-    KeySpec(r"core\.lock_timeout", _positive_float, "seconds to wait for a lock before exit 3"),
+    KeySpec(r"core\.jobs", parse_positive_int, "default parallelism for hashing and transfers"),
+    KeySpec(r"core\.lock_timeout", parse_non_negative_float, "seconds to wait for a lock before exit 3"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.url", str, "remote URL (folder, file://, s3://...)"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.endpoint_url", str, "S3-compatible endpoint URL"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.region", str, "S3 region"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.profile", str, "AWS profile name"),
-    KeySpec(r"remote\.[A-Za-z0-9_.-]+\.jobs", _positive_int, "parallel transfers"),
+    KeySpec(r"remote\.[A-Za-z0-9_.-]+\.jobs", parse_positive_int, "parallel transfers"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.access_key_id", str, "S3 key id (config.local.yaml only)"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.secret_access_key", str, "S3 secret (config.local.yaml only)"),
 ]

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import json
 
-from mlctl.store.config import KeySpec
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise ValueError("must be > 0")
-    return value
+from mlctl.store.config import KeySpec, parse_positive_float
 
 
 CONFIG_KEYS = [
     KeySpec(r"tracking\.experiment", str, "experiment of runs that name none (default: default)"),
-    KeySpec(r"tracking\.flush_interval", _positive_float, "seconds between background flushes of logged metrics (default 1)"),
+    KeySpec(r"tracking\.flush_interval", parse_positive_float, "seconds between background flushes of logged metrics (default 1)"),
 ]
 
 

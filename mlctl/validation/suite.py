@@ -15,12 +15,11 @@ where it is a failed expectation and the others are still evaluated.
 
 from __future__ import annotations
 
-import difflib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlctl.errors import UsageError
+from mlctl.store.schema import MISSING, Checker, did_you_mean, is_one_of, key_path, load_yaml
 from mlctl.validation import condition as conditions
 
 DEFAULT_SUITE = "expectations.yaml"
@@ -131,177 +130,131 @@ class Suite:
                 return dataset
         names = [d.target for d in self.datasets]
         raise UsageError(f"{self.path}: no expectations for {target!r}",
-                         hint=_did_you_mean(target, names) + f"the suite covers: {', '.join(names) or 'nothing'}")
-
-
-def _did_you_mean(word: str, known) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f"did you mean {close[0]!r}? " if close else ""
+                         hint=did_you_mean(target, names) + f"the suite covers: {', '.join(names) or 'nothing'}")
 
 
 def load(path: str | Path) -> Suite:
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"no expectation suite at {path}",
-                         hint=f"write one ({DEFAULT_SUITE}, see docs/validation.md) or pass --suite FILE")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse(document, str(path))
+    hint = f"write one ({DEFAULT_SUITE}, see docs/validation.md) or pass --suite FILE"
+    return parse(load_yaml(path, str(path), hint=hint), str(path))
 
 
 def parse(document, source: str = DEFAULT_SUITE) -> Suite:
-    if not isinstance(document, dict):
-        raise UsageError(f"{source}: expected a mapping with a 'datasets' key")
-    _no_unknown(document, {"datasets", "version"}, source)
-    datasets = document.get("datasets")
-    if not isinstance(datasets, dict) or not datasets:
-        raise UsageError(f"{source}: 'datasets' must map each dataset (a path or glob) to its expectations")
-    return Suite(source, [_dataset(str(target), body, source) for target, body in datasets.items()])
+    c = Checker(source)
+    document = c.mapping(document, "", ("datasets", "version"), required=True, what="a map with a 'datasets' key")
+    what = "a map of each dataset (a path or glob) to its expectations"
+    datasets = c.mapping(document.get("datasets"), "datasets", required=True, what=what)
+    if not datasets:
+        c.expected("datasets", what, datasets)
+    return Suite(source, [_dataset(c, str(target), body) for target, body in datasets.items()])
 
 
-def _dataset(target: str, body, source: str) -> DatasetSuite:
-    where = f"{source}: {target}"
-    if not isinstance(body, dict):
-        raise UsageError(f"{where}: expected a mapping with an 'expectations' list")
-    _no_unknown(body, {"expectations"}, where)
-    items = body.get("expectations")
-    if not isinstance(items, list) or not items:
-        raise UsageError(f"{where}: 'expectations' must be a non-empty list")
-    expectations = [parse_expectation(item, f"{where}: expectation {i + 1}") for i, item in enumerate(items)]
-    _unique_names(expectations, where)
+def _dataset(c: Checker, target: str, body) -> DatasetSuite:
+    path = key_path("datasets", target)
+    body = c.mapping(body, path, ("expectations",), required=True, what="a map with an 'expectations' list")
+    items = c.list_of(body.get("expectations"), f"{path}.expectations", lambda item, where: item,
+                      "expectations", non_empty=True)
+    expectations = [parse_expectation(c, item, f"{path}.expectations[{i}]") for i, item in enumerate(items)]
+    _unique_names(c, expectations, path)
     return DatasetSuite(target, expectations)
 
 
-def _unique_names(expectations: list[Expectation], where: str) -> None:
+def _unique_names(c: Checker, expectations: list[Expectation], path: str) -> None:
     seen: set[str] = set()
     for e in expectations:
         if e.name in seen:
-            raise UsageError(f"{where}: two expectations are named {e.name!r}",
-                             hint="give one of them a different `name:`")
+            c.fail(path, f"two expectations are named {e.name!r}", hint="give one of them a different `name:`")
         seen.add(e.name)
 
 
-def _no_unknown(mapping: dict, known: set, where: str) -> None:
-    for key in mapping:
-        if key not in known:
-            raise UsageError(f"{where}: unknown key {key!r}",
-                             hint=_did_you_mean(str(key), known) + f"known keys: {', '.join(sorted(known))}")
-
-
-def parse_expectation(item, where: str) -> Expectation:
+def parse_expectation(c: Checker, item, path: str) -> Expectation:
     if not isinstance(item, dict) or "expect" not in item:
-        raise UsageError(f"{where}: expected a mapping with an 'expect' key (e.g. expect: not_null)")
+        c.expected(path, "a map with an 'expect' key (e.g. expect: not_null)", item)
     kind_name = item["expect"]
-    if kind_name not in KINDS:
-        raise UsageError(f"{where}: unknown expectation {kind_name!r}",
-                         hint=_did_you_mean(str(kind_name), KINDS) + "see docs/validation.md for every expectation")
+    if not is_one_of(kind_name, KINDS):
+        c.expected(f"{path}.expect", "an expectation type (see docs/validation.md)", kind_name,
+                   hint=did_you_mean(kind_name, KINDS) or None)
     kind = KINDS[kind_name]
-    where = f"{where} ({kind_name})"
     known = COMMON_KEYS | kind.required | kind.optional | ({"mostly"} if kind.row_level else set())
-    _no_unknown(item, known, where)
-    for key in sorted(kind.required - set(item)):
-        raise UsageError(f"{where}: missing key {key!r}")
-    params = {key: _check_value(key, item[key], kind_name, where) for key in kind.required | kind.optional
-              if key in item}
-    _check_kind(kind_name, params, where)
-    return Expectation(kind_name, _name(item, kind_name, params, where), _severity(item, where),
-                       _mostly(item, where), params)
+    c.known_keys(item, path, sorted(known))
+    params = {key: _check_value(c, key, item.get(key, MISSING), kind_name, key_path(path, key))
+              for key in sorted(kind.required | kind.optional) if key in item or key in kind.required}
+    _check_kind(c, kind_name, params, path)
+    return Expectation(kind_name, _name(c, item, kind_name, params, path), _severity(c, item, path),
+                       _mostly(c, item, path), params)
 
 
-def _name(item: dict, kind: str, params: dict, where: str) -> str:
+def _name(c: Checker, item: dict, kind: str, params: dict, path: str) -> str:
     if "name" in item:
-        if not isinstance(item["name"], str) or not item["name"].strip():
-            raise UsageError(f"{where}: 'name' must be a non-empty text")
-        return item["name"]
+        return _text(c, item["name"], f"{path}.name", "a non-empty string", blank_ok=False)
     subject = params.get("column") or ",".join(params.get("columns", [])) or params.get("condition", "")
     return f"{kind}({subject})" if subject else kind
 
 
-def _severity(item: dict, where: str) -> str:
-    severity = item.get("severity", "error")
-    if severity not in SEVERITIES:
-        raise UsageError(f"{where}: severity must be error or warn, not {severity!r}")
-    return severity
+def _severity(c: Checker, item: dict, path: str) -> str:
+    return c.choice(item.get("severity", "error"), f"{path}.severity", SEVERITIES)
 
 
-def _mostly(item: dict, where: str) -> float:
-    mostly = item.get("mostly", 1.0)
-    if isinstance(mostly, bool) or not isinstance(mostly, (int, float)) or not 0 <= mostly <= 1:
-        raise UsageError(f"{where}: mostly must be a number from 0 to 1, not {mostly!r}")
-    return float(mostly)
+def _mostly(c: Checker, item: dict, path: str) -> float:
+    return c.number(item.get("mostly", 1.0), f"{path}.mostly", 0, 1)
 
 
-def _check_value(key: str, value, kind: str, where: str):
-    if key == "column":
-        return _text(value, key, where)
+def _check_value(c: Checker, key: str, value, kind: str, path: str):
+    if key in ("column", "pattern", "condition"):
+        return _text(c, value, path, "a column name" if key == "column" else "a non-empty string")
     if key == "columns":
-        if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
-            raise UsageError(f"{where}: 'columns' must be a non-empty list of distinct column names")
-        return [_text(v, key, where) for v in value]
+        names = c.list_of(value, path, lambda v, where: _text(c, v, where, "a column name"), "column names",
+                          non_empty=True)
+        if len(set(names)) != len(names):
+            c.expected(path, "a non-empty list of distinct column names", value)
+        return names
     if key in ("strict_min", "strict_max", "strict", "exact"):
-        if not isinstance(value, bool):
-            raise UsageError(f"{where}: {key!r} must be true or false")
-        return value
+        return c.flag(value, path)
     if key in ("min", "max"):
-        return _bound(value, key, kind, where)
+        return _bound(c, value, path, kind)
     if key == "q":
-        if not _is_number(value) or not 0 <= value <= 1:
-            raise UsageError(f"{where}: 'q' must be a number from 0 to 1")
-        return float(value)
+        return c.number(value, path, 0, 1)
     if key == "values":
-        if not isinstance(value, list) or not value:
-            raise UsageError(f"{where}: 'values' must be a non-empty list")
-        if any(v is None or isinstance(v, (list, dict)) for v in value):
-            raise UsageError(f"{where}: 'values' holds texts, numbers or booleans only")
-        return value
+        return c.list_of(value, path, lambda v, where: _scalar(c, v, where), "texts, numbers or booleans",
+                         non_empty=True)
     if key == "max_age":
         from mlctl.store.gc import parse_duration
 
-        return parse_duration(value)
-    if key == "pattern":
-        return _text(value, key, where)
-    if key == "condition":
-        return _text(value, key, where)
-    if key == "type":
-        if value not in TYPES:
-            raise UsageError(f"{where}: unknown type {value!r}",
-                             hint=_did_you_mean(str(value), TYPES) + f"types: {', '.join(TYPES)}")
-        return value
+        return c.convert(value, path, parse_duration, "a duration like 30m, 12h, 1d or 2w", explain=False)
+    return c.choice(value, path, TYPES)  # the one key left: type
+
+
+def _text(c: Checker, value, path: str, what: str, blank_ok: bool = True) -> str:
+    """A string as written (not stripped: it is a column's name or the user's label)."""
+    if not isinstance(value, str) or not (value if blank_ok else value.strip()):
+        c.expected(path, what, value)
     return value
 
 
-def _text(value, key: str, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise UsageError(f"{where}: {key!r} must be a non-empty text")
+def _scalar(c: Checker, value, path: str):
+    if value is None or isinstance(value, (list, dict)):
+        c.expected(path, "a text, a number or a boolean", value)
     return value
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _bound(value, key: str, kind: str, where: str):
+def _bound(c: Checker, value, path: str, kind: str):
     """Numbers, except timestamp_between: an ISO time (naive is UTC) or now/-1d, kept as ns."""
     if kind == "timestamp_between":
         from mlctl.features.api import parse_time
 
-        return parse_time(value.isoformat() if hasattr(value, "isoformat") else str(value), f"{key} of {where}")
-    if not _is_number(value):
-        raise UsageError(f"{where}: {key!r} must be a finite number, not {value!r}")
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return c.convert(text, path, parse_time, "an ISO 8601 time, now or -1d", explain=False)
+    c.number(value, path)
     if kind in ("length_between", "row_count", "distinct_count") and (value < 0 or value != int(value)):
-        raise UsageError(f"{where}: {key!r} must be a whole number >= 0")
-    return value
+        c.expected(path, "a whole number >= 0", value)
+    return value  # as written: an int stays an int in the report
 
 
-def _check_kind(kind: str, params: dict, where: str) -> None:
+def _check_kind(c: Checker, kind: str, params: dict, path: str) -> None:
     if "min" in params and "max" in params and params["min"] > params["max"]:
-        raise UsageError(f"{where}: min {params['min']} is above max {params['max']}")
+        c.fail(path, f"min {params['min']} is above max {params['max']}")
     bounded = KINDS[kind].optional & {"min", "max"}
     if bounded and not (params.keys() & {"min", "max"}):
-        raise UsageError(f"{where}: give 'min', 'max' or both")
+        c.fail(path, "give 'min', 'max' or both")
     if kind == "condition":
-        params["tree"] = conditions.parse(params["condition"])
+        params["tree"] = c.convert(params["condition"], f"{path}.condition", conditions.parse,
+                                   "a condition like price >= discount")

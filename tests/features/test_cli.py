@@ -124,7 +124,9 @@ def test_status_reports_a_broken_features_yaml(feature_repo, cli):
     (feature_repo.root / "features.yaml").write_text("entities: [")
     result = cli("status", "--json")
     assert result.exit_code == 0
-    assert result.json()["features"]["error"].startswith("features.yaml: malformed YAML")
+    assert result.json()["features"]["error"].startswith("features.yaml: not valid YAML")
+    text = cli("status").stdout
+    assert "features.yaml: not valid YAML" in text and "features.yaml: features.yaml" not in text
 
 
 def test_killed_materialize_leaves_all_or_nothing(feature_repo, mlctl_proc):

@@ -6,11 +6,12 @@ import pytest
 
 from mlctl.errors import UsageError
 from mlctl.features import definitions
+from mlctl.features.sources import load_definitions
 from tests.features.conftest import FEATURES_YAML
 
 
 def test_parses_entities_sources_views(feature_repo):
-    defs = definitions.load(feature_repo.root, check_sources=True)
+    defs = load_definitions(feature_repo.root, check_sources=True)
     view = defs.views["driver_hourly"]
     assert view.join_key == "driver_id" and view.ttl_seconds == 86400
     assert view.features == ("conv_rate", "acc_rate", "avg_daily_trips")
@@ -25,19 +26,19 @@ def replace(text: str, old: str, new: str) -> str:
 
 
 CASES = [
-    ("entity: driver\n", "entity: drivr\n", "feature_views.driver_hourly.entity: unknown entity 'drivr' (known: driver, rider)"),
-    ("source: driver_stats\n", "source: nope\n", "feature_views.driver_hourly.source: unknown source 'nope'"),
-    ("ttl: 1d", "ttl: 1x", "feature_views.driver_hourly.ttl: invalid duration '1x'"),
-    ("ttl: 1d", "ttl: 0", "feature_views.driver_hourly.ttl: must be positive"),
-    ("ttl: 1d", "ttl: -3h", "feature_views.driver_hourly.ttl: invalid duration '-3h'"),
-    ("ttl: 1d", "ttl: true", "feature_views.driver_hourly.ttl: invalid duration True"),
+    ("entity: driver\n", "entity: drivr\n", "feature_views.driver_hourly.entity: expected a name defined under entities: (driver, rider), got 'drivr'"),
+    ("source: driver_stats\n", "source: nope\n", "feature_views.driver_hourly.source: expected a name defined under sources: (driver_stats, rider_stats), got 'nope'"),
+    ("ttl: 1d", "ttl: 1x", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got '1x'"),
+    ("ttl: 1d", "ttl: 0", "feature_views.driver_hourly.ttl: expected a positive duration (omit ttl for no limit), got 0"),
+    ("ttl: 1d", "ttl: -3h", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got '-3h'"),
+    ("ttl: 1d", "ttl: true", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got True"),
     ("[conv_rate, acc_rate, avg_daily_trips]", "[conv_rate, conv_rate]", "features[1]: 'conv_rate' is listed twice"),
-    ("[conv_rate, acc_rate, avg_daily_trips]", "[]", "feature_views.driver_hourly.features: must be a non-empty list"),
+    ("[conv_rate, acc_rate, avg_daily_trips]", "[]", "feature_views.driver_hourly.features: expected a non-empty list of column names, got []"),
     ("[conv_rate, acc_rate, avg_daily_trips]", "[driver_id]", "is the join key or a timestamp column"),
     ("{join_key: driver_id}", "{key: driver_id}", "entities.driver.key: unknown key"),
-    ("{join_key: driver_id}", "{description: x}", "entities.driver.join_key: missing"),
+    ("{join_key: driver_id}", "{description: x}", "entities.driver.join_key: expected a column name, got nothing"),
     ("feature_views:", "feature_vews:", "feature_vews: unknown key"),
-    ("path: data/driver_stats.parquet", "path: ../elsewhere.parquet", "sources.driver_stats.path: '../elsewhere.parquet' must be a path inside"),
+    ("path: data/driver_stats.parquet", "path: ../elsewhere.parquet", "sources.driver_stats.path: expected a path inside the repository, relative to its root, got '../elsewhere.parquet'"),
     ("path: data/driver_stats.parquet", "path: data/driver_stats.json", "sources.driver_stats.path: cannot tell the format"),
     ("driver_hourly:\n", "driver-hourly:\n", "feature_views.driver-hourly: names are letters"),
 ]
@@ -70,7 +71,7 @@ def test_source_errors(feature_repo, old, new, message):
     (feature_repo.root / "features.yaml").write_text(replace(FEATURES_YAML, old, new))
     definitions.load(feature_repo.root)  # structure alone is fine
     with pytest.raises(UsageError) as info:
-        definitions.load(feature_repo.root, check_sources=True)
+        load_definitions(feature_repo.root, check_sources=True)
     assert message in info.value.message
 
 
@@ -79,10 +80,10 @@ def test_online_store_config(feature_repo):
     path.write_text(FEATURES_YAML + "online_store: {type: redis, url: 'redis://127.0.0.1:1/0', key_prefix: 'p:'}\n")
     store = definitions.load(feature_repo.root).online_store
     assert (store.type, store.url, store.key_prefix) == ("redis", "redis://127.0.0.1:1/0", "p:")
-    for bad, message in [("{type: mongo}", "online_store.type: unknown type 'mongo'"),
-                         ("{type: redis}", "online_store.url: a redis store needs url"),
+    for bad, message in [("{type: mongo}", "online_store.type: expected one of sqlite, redis, got 'mongo'"),
+                         ("{type: redis}", "online_store.url: expected redis://HOST:PORT/DB (a redis store needs a url), got nothing"),
                          ("{type: sqlite, url: 'x'}", "online_store.url: the sqlite store lives in .mlctl/"),
-                         ("[redis]", "online_store: must be a mapping")]:
+                         ("[redis]", "online_store: expected a map like {type: sqlite}")]:
         path.write_text(FEATURES_YAML + f"online_store: {bad}\n")
         with pytest.raises(UsageError, match=None) as info:
             definitions.load(feature_repo.root)
@@ -95,9 +96,9 @@ def test_ttl_omitted_means_no_limit(feature_repo):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("entities: [a, b", "features.yaml: malformed YAML (line"),
-    ("- a\n- b\n", "features.yaml: the top level must be a mapping, not list"),
-    ("entities: 3\n", "features.yaml: entities: must be a mapping"),
+    ("entities: [a, b", "features.yaml: not valid YAML at line 2, column 1: did not find expected ',' or ']'"),
+    ("- a\n- b\n", "features.yaml: expected a map, got ['a', 'b']"),
+    ("entities: 3\n", "features.yaml: entities: expected a map of name -> definition, got 3"),
 ])
 def test_malformed_yaml_via_cli(feature_repo, cli, text, message):
     (feature_repo.root / "features.yaml").write_text(text)
@@ -110,7 +111,7 @@ def test_malformed_yaml_via_cli(feature_repo, cli, text, message):
 def test_missing_features_yaml(repo, cli):
     result = cli("feature", "list")
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[0] == f"mlctl: error: features.yaml not found in {repo.root}"
+    assert result.stderr.splitlines()[0] == "mlctl: error: features.yaml: no such file"
     assert result.stderr.splitlines()[1].startswith("hint: ")
 
 
@@ -122,6 +123,6 @@ def test_cli_error_is_one_line_and_store_untouched(feature_repo, cli):
         result = cli(*args)
         assert result.exit_code == 2, args
         lines = result.stderr.splitlines()
-        assert lines[0] == "mlctl: error: features.yaml: feature_views.driver_hourly.ttl: invalid duration 'soon'"
+        assert lines[0] == "mlctl: error: features.yaml: feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got 'soon'"
         assert len(lines) <= 2
     assert sorted(p.relative_to(feature_repo.dot) for p in feature_repo.dot.rglob("*")) == before

@@ -186,13 +186,13 @@ def test_per_column_config_overrides(tmp_path):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("method: bogus\n", "unknown drift method"),
-    ("colums: {}\n", "unknown drift config key"),
-    ("drift_share: 2\n", "between 0 and 1"),
-    ("columns:\n  x: {method: ks, colour: red}\n", "unknown key\\(s\\) under columns.x in .*: colour"),
-    ("columns:\n  x: [ks]\n", "settings must be a mapping"),
+    ("method: bogus\n", "bad.yaml: method: expected one of auto, ks, .*, got 'bogus'"),
+    ("colums: {}\n", "bad.yaml: colums: unknown key, expected one of bins, columns"),
+    ("drift_share: 2\n", "bad.yaml: drift_share: expected a number in \\[0, 1\\], got 2"),
+    ("columns:\n  x: {method: ks, colour: red}\n", "bad.yaml: columns.x.colour: unknown key, expected one of kind, method, skip, threshold"),
+    ("columns:\n  x: [ks]\n", "bad.yaml: columns.x: expected a map of kind, method, skip, threshold, got \\['ks'\\]"),
     ("columns: [1, 2\n", "not valid YAML"),
-    ("- a\n- b\n", "must be a mapping"),
+    ("- a\n- b\n", "bad.yaml: expected a map of drift settings, got \\['a', 'b'\\]"),
 ])
 def test_bad_configs_are_usage_errors(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
@@ -202,17 +202,17 @@ def test_bad_configs_are_usage_errors(tmp_path, text, message):
 
 
 def test_a_typo_in_a_column_setting_is_named_with_a_guess(tmp_path):
-    # the per-column check said only "settings must be a mapping of ..."; top-level keys
-    # were always named
+    # the per-column check once said only "settings must be a mapping of ..."; top-level
+    # keys were always named
     path = tmp_path / "drift.yaml"
     path.write_text("columns:\n  alcohol: {threshhold: 0.01}\n")
-    with pytest.raises(UsageError, match="unknown key\\(s\\) under columns.alcohol in .*: threshhold") as caught:
+    with pytest.raises(UsageError, match="drift.yaml: columns.alcohol.threshhold: unknown key") as caught:
         load_config(path)
-    assert "did you mean threshold?" in caught.value.hint
+    assert "did you mean 'threshold'?" in caught.value.hint
     path.write_text("treshold: 0.01\n")
-    with pytest.raises(UsageError, match="unknown drift config key\\(s\\) in .*: treshold") as caught:
+    with pytest.raises(UsageError, match="drift.yaml: treshold: unknown key") as caught:
         load_config(path)
-    assert "did you mean threshold?" in caught.value.hint
+    assert "did you mean 'threshold'?" in caught.value.hint
 
 
 def test_target_prediction_drift_and_classification_performance():

@@ -35,26 +35,26 @@ def base(project: Project, **changes) -> dict:
 
 
 def test_missing_pipeline_file(cli, repo):
-    res = check_error(cli, "pipeline.yaml not found")
+    res = check_error(cli, "pipeline.yaml: no such file")
     assert "hint:" in res.stderr
 
 
 @pytest.mark.parametrize("text, needle", [
     ("stages: [a\n", "not valid YAML at line"),
-    ("- a\n- b\n", "must hold a map"),
-    ("stages: {}\n", "stages: must be a map"),
-    ("stage: {}\n", "unknown top-level key 'stage'"),
-    ("stages:\n  a: {cmd: echo, outz: [x]}\n", "stage a: unknown key 'outz'"),
-    ("stages:\n  a: {deps: [x]}\n", "stage a: cmd: missing"),
-    ("stages:\n  a: {cmd: ''}\n", "stage a: cmd: must be"),
-    ("stages:\n  'a b': {cmd: echo}\n", "stage a b: invalid stage name"),
-    ("stages:\n  a: {cmd: echo, deps: {x: 1}}\n", "stage a: deps: must be a list"),
-    ("stages:\n  a: {cmd: echo, outs: [/etc/passwd]}\n", "stage a: outs: /etc/passwd is absolute"),
-    ("stages:\n  a: {cmd: echo, outs: [../x]}\n", "stage a: outs: ../x is outside the repository"),
+    ("- a\n- b\n", "pipeline.yaml: expected a map with a `stages:` key, got ['a', 'b']"),
+    ("stages: {}\n", "pipeline.yaml: stages: expected a map of stage name -> stage, got {}"),
+    ("stage: {}\n", "pipeline.yaml: stage: unknown key, expected one of params, stages"),
+    ("stages:\n  a: {cmd: echo, outz: [x]}\n", "pipeline.yaml: stages.a.outz: unknown key, expected one of cmd, deps"),
+    ("stages:\n  a: {deps: [x]}\n", "stages.a.cmd: expected the shell command the stage runs: a non-empty string or a list of strings, got nothing"),
+    ("stages:\n  a: {cmd: ''}\n", "stages.a.cmd: expected the shell command the stage runs: a non-empty string or a list of strings, got ''"),
+    ("stages:\n  'a b': {cmd: echo}\n", "stages.a b: invalid stage name"),
+    ("stages:\n  a: {cmd: echo, deps: {x: 1}}\n", "stages.a.deps: expected a list of strings, got {'x': 1}"),
+    ("stages:\n  a: {cmd: echo, outs: [/etc/passwd]}\n", "stages.a.outs: /etc/passwd is absolute"),
+    ("stages:\n  a: {cmd: echo, outs: [../x]}\n", "stages.a.outs: ../x is outside the repository"),
     ("stages:\n  a: {cmd: echo, outs: [.mlctl/objects]}\n", "inside .mlctl/"),
-    ("stages:\n  a: {cmd: echo, outs: [x, ./x]}\n", "stage a: outs: x is listed twice"),
-    ("stages:\n  a: {cmd: echo, always_changed: maybe}\n", "stage a: always_changed: must be true or false"),
-    ("stages:\n  a: {cmd: echo, params: ['.x']}\n", "stage a: params: invalid key"),
+    ("stages:\n  a: {cmd: echo, outs: [x, ./x]}\n", "stages.a.outs: x is listed twice"),
+    ("stages:\n  a: {cmd: echo, always_changed: maybe}\n", "stages.a.always_changed: expected true or false, got 'maybe'"),
+    ("stages:\n  a: {cmd: echo, params: ['.x']}\n", "stages.a.params: invalid key"),
 ])
 def test_shape_errors(cli, repo, text, needle):
     (repo.root / "pipeline.yaml").write_text(text)
@@ -63,20 +63,20 @@ def test_shape_errors(cli, repo, text, needle):
 
 def test_unknown_after_stage_is_named_with_a_suggestion(cli, project):
     project.pipeline(base(project, c={"cmd": "echo", "after": ["bb"]}))
-    res = check_error(cli, "stage c: after: unknown stage 'bb'")
+    res = check_error(cli, "stages.c.after: unknown stage 'bb'")
     assert "did you mean 'b'?" in res.stderr
 
 
 def test_dependency_nobody_writes(cli, project):
     project.pipeline(base(project, c={"cmd": "echo", "deps": ["data/missing.csv"]}))
-    res = check_error(cli, "stage c: deps: data/missing.csv does not exist and no stage writes it")
+    res = check_error(cli, "stages.c.deps: data/missing.csv does not exist and no stage writes it")
     assert "hint:" in res.stderr
 
 
 def test_dependency_that_is_unpulled_tracked_data_gets_a_pull_hint(cli, project):
     project.write("data/raw.mlctl", "path: data/raw\n")
     project.pipeline(base(project, c={"cmd": "echo", "deps": ["data/raw"]}))
-    res = check_error(cli, "stage c: deps: data/raw does not exist")
+    res = check_error(cli, "stages.c.deps: data/raw does not exist")
     assert "`mlctl data pull data/raw`" in res.stderr  # pull checks out too now
 
 
@@ -110,38 +110,38 @@ def test_an_output_inside_another_stages_output_folder(cli, project):
 
 def test_an_output_that_is_also_the_stages_own_input(cli, project):
     project.pipeline(base(project, c={"cmd": "echo", "deps": ["in.txt", "data"], "outs": ["data/clean"]}))
-    check_error(cli, "stage c: outs: data/clean is also an input of the same stage (deps: data)")
+    check_error(cli, "stages.c.outs: data/clean is also an input of the same stage (deps: data)")
 
 
 def test_an_output_that_is_the_params_file_an_undeclared_input(cli, project):
     project.params({"x": 1})
     project.pipeline(base(project, c={"cmd": "echo", "params": ["x"], "outs": ["params.yaml"]}))
-    check_error(cli, "stage c: outs: params.yaml would overwrite params.yaml")
+    check_error(cli, "stages.c.outs: params.yaml would overwrite params.yaml")
 
 
 def test_output_may_not_be_pipeline_yaml_or_lock(cli, project):
     project.pipeline(base(project, c={"cmd": "echo", "outs": ["pipeline.lock"]}))
-    check_error(cli, "stage c: outs: pipeline.lock would overwrite")
+    check_error(cli, "stages.c.outs: pipeline.lock would overwrite")
 
 
 def test_missing_params_key_is_named(cli, project):
     project.params({"train": {"C": 1}})
     project.pipeline(base(project, c={"cmd": "echo", "params": ["train.C", "train.gamma"]}))
-    res = check_error(cli, "stage c: params: train.gamma is not in params.yaml")
+    res = check_error(cli, "stages.c.params: train.gamma is not in params.yaml")
     assert "did you mean train.C?" in res.stderr
 
 
 def test_missing_params_file(cli, project):
     project.pipeline(base(project, c={"cmd": "echo", "params": ["train.C"]}))
-    check_error(cli, "stage c: params: params.yaml does not exist")
+    check_error(cli, "stages.c.params: params.yaml does not exist")
 
 
 def test_custom_params_file_and_malformed_params(cli, project):
     project.write("conf/p.yaml", "a: [1\n")
     project.pipeline(base(project, c={"cmd": "echo", "params": ["a"]}), params="conf/p.yaml")
-    check_error(cli, "conf/p.yaml is not valid YAML at line")
+    check_error(cli, "conf/p.yaml: not valid YAML at line")
     project.write("conf/p.yaml", "- 1\n")
-    check_error(cli, "conf/p.yaml must hold a YAML map")
+    check_error(cli, "conf/p.yaml: expected a map of parameters")
 
 
 def test_unknown_target_stage(cli, project):

@@ -111,7 +111,7 @@ def test_approve_judges_again_against_production_now(awaiting, cli):
 def test_approval_and_notify_are_checked_in_the_policy(project, cli):
     project.policy(approval="maybe")
     res = cli("retrain", "cancer")
-    assert res.exit_code == 2 and "retrain.yaml: approval: must be one of none, required" in res.stderr
+    assert res.exit_code == 2 and "retrain.yaml: approval: expected one of none, required, got 'maybe'" in res.stderr
     project.policy(notify={"webhook": "ftp://x"})
     assert cli("retrain", "cancer").exit_code == 2
     project.policy(notify={"on_decsion": "x"})

@@ -52,42 +52,42 @@ def test_minimal_policy_gets_defaults():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"model": None}, "retrain.yaml: model: missing (required)"),
-    ({"model": "bad name!"}, "retrain.yaml: model: invalid model name: 'bad name!'"),
-    ({"colldown": "1d"}, "retrain.yaml: colldown: unknown key (known: model, triggers,"),
-    ({"triggers": {"drift": "yes"}}, "retrain.yaml: triggers.drift: must be true or false, not 'yes'"),
+    ({"model": None}, "retrain.yaml: model: expected a non-empty string, got nothing"),
+    ({"model": "bad name!"}, "retrain.yaml: model: expected a model name, got 'bad name!' (invalid model name"),
+    ({"colldown": "1d"}, "retrain.yaml: colldown: unknown key, expected one of model, triggers,"),
+    ({"triggers": {"drift": "yes"}}, "retrain.yaml: triggers.drift: expected true or false, got 'yes'"),
     ({"triggers": {"new_data": True, "schedule": 1}}, "retrain.yaml: triggers.schedule: unknown key"),
-    ({"triggers": [1]}, "retrain.yaml: triggers: must be a map, not [1]"),
-    ({"drift": {"drift_share": 1.5}}, "retrain.yaml: drift.drift_share: must be a number in (0, 1], not 1.5"),
-    ({"drift": {"drift_share": "half"}}, "retrain.yaml: drift.drift_share: must be a number, not 'half'"),
-    ({"drift": {"method": "kl"}}, "retrain.yaml: drift.method: unknown method 'kl'"),
+    ({"triggers": [1]}, "retrain.yaml: triggers: expected a map, got [1]"),
+    ({"drift": {"drift_share": 1.5}}, "retrain.yaml: drift.drift_share: expected a number in (0, 1], got 1.5"),
+    ({"drift": {"drift_share": "half"}}, "retrain.yaml: drift.drift_share: expected a number in (0, 1], got 'half'"),
+    ({"drift": {"method": "kl"}}, "retrain.yaml: drift.method: expected one of auto, ks, chi2, psi, wasserstein, jensenshannon, got 'kl'"),
     ({"drift": {"threshold": 0.1}}, "retrain.yaml: drift.threshold: needs a single drift.method"),
-    ({"drift": {"since": "a week"}}, "retrain.yaml: drift.since: must be a duration"),
+    ({"drift": {"since": "a week"}}, "retrain.yaml: drift.since: expected a duration"),
     ({"drift": {"current": "data/cur.csv", "since": "7d"}}, "retrain.yaml: drift.since: applies only when"),
-    ({"drift": {"current": "predictions:"}}, "retrain.yaml: drift.current: predictions: needs a model name"),
-    ({"drift": {"columns": "a,b"}}, "retrain.yaml: drift.columns: must be a non-empty list"),
-    ({"pipeline": None}, "retrain.yaml: pipeline: missing (required)"),
-    ({"pipeline": {"stages": [], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages: must be a non-empty list"),
-    ({"pipeline": {"stages": ["train", 3], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages[1]: must be a stage name"),
-    ({"pipeline": {"stages": ["train"]}}, "retrain.yaml: pipeline.model_output: missing (required)"),
-    ({"pipeline": {"stages": ["train"], "model_output": "../m.pkl"}}, "retrain.yaml: pipeline.model_output: '../m.pkl' must be a path inside"),
-    ({"pipeline": {"stages": ["train"], "model_output": "/tmp/m.pkl"}}, "retrain.yaml: pipeline.model_output: '/tmp/m.pkl' must be a path inside the repository"),
-    ({"evaluate": {"data": "h.csv"}}, "retrain.yaml: evaluate.target: missing (required)"),
+    ({"drift": {"current": "predictions:"}}, "retrain.yaml: drift.current: expected predictions:MODEL"),
+    ({"drift": {"columns": "a,b"}}, "retrain.yaml: drift.columns: expected a non-empty list of column names, got 'a,b'"),
+    ({"pipeline": None}, "retrain.yaml: pipeline: expected a map, got nothing"),
+    ({"pipeline": {"stages": [], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages: expected a non-empty list of stage names, got []"),
+    ({"pipeline": {"stages": ["train", 3], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages[1]: expected a stage name, got 3"),
+    ({"pipeline": {"stages": ["train"]}}, "retrain.yaml: pipeline.model_output: expected a non-empty string, got nothing"),
+    ({"pipeline": {"stages": ["train"], "model_output": "../m.pkl"}}, "retrain.yaml: pipeline.model_output: expected a path inside the repository, relative to its root, got '../m.pkl'"),
+    ({"pipeline": {"stages": ["train"], "model_output": "/tmp/m.pkl"}}, "retrain.yaml: pipeline.model_output: expected a path inside the repository, relative to its root, got '/tmp/m.pkl'"),
+    ({"evaluate": {"data": "h.csv"}}, "retrain.yaml: evaluate.target: expected a non-empty string, got nothing"),
     ({"evaluate": {"data": "h.csv", "target": "y", "metric": "f1"}}, "retrain.yaml: evaluate.metric: unknown key"),
-    ({"gates": ["accuracy=>0.9"]}, 'retrain.yaml: gates[0]: cannot parse gate "accuracy=>0.9"'),
-    ({"gates": "accuracy>=0.9 and f1>0.5"}, "retrain.yaml: gates[0]: cannot parse gate"),
-    ({"gates": {"accuracy": 0.9}}, "retrain.yaml: gates: must be a list of gates"),
-    ({"min_improvement": {"metric": "acc", "delta": 0.1}}, "retrain.yaml: min_improvement.metric: unknown metric 'acc'"),
-    ({"min_improvement": {"metric": "accuracy", "delta": -0.1}}, "retrain.yaml: min_improvement.delta: must be >= 0"),
-    ({"min_improvement": 0.01}, "retrain.yaml: min_improvement: must be a map"),
-    ({"cooldown": "tomorrow"}, "retrain.yaml: cooldown: must be a duration like 30m, 12h, 1d or 2w, not 'tomorrow'"),
-    ({"cooldown": True}, "retrain.yaml: cooldown: must be a duration"),
-    ({"max_versions_kept": 0}, "retrain.yaml: max_versions_kept: must be a whole number >= 1, not 0"),
-    ({"max_versions_kept": 2.5}, "retrain.yaml: max_versions_kept: must be a whole number >= 1"),
-    ({"performance_floor": {"metric": "roc_auc", "min": 0.8}}, "retrain.yaml: performance_floor.metric: unknown metric 'roc_auc'"),
-    ({"performance_floor": {"metric": "accuracy"}}, "retrain.yaml: performance_floor.min: missing (required)"),
+    ({"gates": ["accuracy=>0.9"]}, 'retrain.yaml: gates[0]: expected a gate like "accuracy>=0.9", got \'accuracy=>0.9\' (cannot parse gate "accuracy=>0.9"'),
+    ({"gates": "accuracy>=0.9 and f1>0.5"}, 'retrain.yaml: gates[0]: expected a gate like "accuracy>=0.9"'),
+    ({"gates": {"accuracy": 0.9}}, "retrain.yaml: gates: expected a list of gates"),
+    ({"min_improvement": {"metric": "acc", "delta": 0.1}}, "retrain.yaml: min_improvement.metric: expected one of accuracy, f1, roc_auc, log_loss, rmse, mae, r2, got 'acc'"),
+    ({"min_improvement": {"metric": "accuracy", "delta": -0.1}}, "retrain.yaml: min_improvement.delta: expected a number >= 0, got -0.1"),
+    ({"min_improvement": 0.01}, "retrain.yaml: min_improvement: expected a map like {metric: accuracy, delta: 0.01}, got 0.01"),
+    ({"cooldown": "tomorrow"}, "retrain.yaml: cooldown: expected a duration like 30m, 12h, 1d or 2w, got 'tomorrow'"),
+    ({"cooldown": True}, "retrain.yaml: cooldown: expected a duration like 30m, 12h, 1d or 2w, got True"),
+    ({"max_versions_kept": 0}, "retrain.yaml: max_versions_kept: expected a whole number >= 1, got 0"),
+    ({"max_versions_kept": 2.5}, "retrain.yaml: max_versions_kept: expected a whole number >= 1, got 2.5"),
+    ({"performance_floor": {"metric": "roc_auc", "min": 0.8}}, "retrain.yaml: performance_floor.metric: expected one of accuracy, f1, rmse, mae, r2, got 'roc_auc'"),
+    ({"performance_floor": {"metric": "accuracy"}}, "retrain.yaml: performance_floor.min: expected the worst acceptable accuracy, got nothing"),
     ({"performance_floor": {"metric": "rmse", "min": 3}}, "retrain.yaml: performance_floor.min: rmse is lower is better: give `max:`"),
-    ({"performance_floor": {"metric": "accuracy", "min": 0.8, "min_rows": 0}}, "retrain.yaml: performance_floor.min_rows: must be a whole number >= 1"),
+    ({"performance_floor": {"metric": "accuracy", "min": 0.8, "min_rows": 0}}, "retrain.yaml: performance_floor.min_rows: expected a whole number >= 1, got 0"),
 ])
 def test_bad_policies(changes, message):
     with pytest.raises(PolicyError) as err:
@@ -97,7 +97,7 @@ def test_bad_policies(changes, message):
 
 
 def test_not_a_map():
-    with pytest.raises(PolicyError, match="retrain.yaml must hold a map"):
+    with pytest.raises(PolicyError, match=r"retrain.yaml: expected a map \(model:, pipeline:, evaluate:, \.\.\.\), got \[.model., .x.\]"):
         parse_policy(["model", "x"])
 
 
@@ -111,9 +111,9 @@ def one_error_line(res) -> str:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("model: cancer\npipeline: [\n", "retrain.yaml is not valid YAML at line 3"),
-    ("- a\n- b\n", "retrain.yaml must hold a map"),
-    ("\xff\xfe", "retrain.yaml is not UTF-8 text"),
+    ("model: cancer\npipeline: [\n", "retrain.yaml: not valid YAML at line 3"),
+    ("- a\n- b\n", "retrain.yaml: expected a map (model:, pipeline:, evaluate:, ...)"),
+    ("\xff\xfe", "retrain.yaml: not UTF-8 text"),
 ])
 def test_malformed_files_are_exit_2(project, cli, text, message):
     (project.root / "retrain.yaml").write_bytes(text.encode("latin-1"))

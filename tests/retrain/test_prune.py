@@ -64,14 +64,14 @@ def test_no_limit_prunes_nothing(repo, versions):
 
 def test_a_version_the_registry_refuses_to_delete_is_reported(repo, versions, monkeypatch):
     from mlctl.errors import UsageError
-    from mlctl.registry import versions as registry_versions
+    from mlctl.registry import api as registry_api
 
     versions(3)
 
     def refuse(repo, spec):
         raise UsageError(f"{spec} is being served at 127.0.0.1:8080 (pid 1)")
 
-    monkeypatch.setattr(registry_versions, "delete_version", refuse)
+    monkeypatch.setattr(registry_api, "delete_version", refuse)  # the door retrain calls
     result = prune(repo, "m", keep=1)
     assert result["deleted"] == []
     assert [s["version"] for s in result["skipped"]] == [1, 2]

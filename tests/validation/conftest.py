@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from mlctl.store.schema import Checker
 from mlctl.validation import evaluate, sources, suite
 
 
 def expectations(*items: dict) -> list:
-    return [suite.parse_expectation(item, f"test {i}") for i, item in enumerate(items)]
+    return [suite.parse_expectation(Checker("test"), item, f"expectations[{i}]") for i, item in enumerate(items)]
 
 
 def write_table(table, folder: Path, fmt: str = "parquet", name: str = "data") -> Path:

@@ -69,9 +69,9 @@ def test_a_missing_column_fails_that_expectation_only_exit_1(repo, cli):
 def test_a_bad_suite_exits_2_naming_the_mistake(repo, cli):
     write(repo, "expectations.yaml", SUITE.replace("not_null", "not_nul"))
     orders(repo)
-    line = one_error(cli("data", "validate"), 2, "unknown expectation 'not_nul'")
-    assert "expectation 1" in line
-    one_error(cli("data", "validate", "--suite", "nowhere.yaml"), 2, "no expectation suite")
+    line = one_error(cli("data", "validate"), 2, "expect: expected an expectation type")
+    assert "datasets.data/orders.csv.expectations[0].expect" in line
+    one_error(cli("data", "validate", "--suite", "nowhere.yaml"), 2, "nowhere.yaml: no such file")
     write(repo, "expectations.yaml", SUITE)
     one_error(cli("data", "validate", "data/other.csv"), 2, "no expectations for 'data/other.csv'")
     res = cli("data", "validate", "--json", "--suite", "nowhere.yaml")

@@ -33,21 +33,22 @@ def test_every_kind_parses_with_defaults():
 
 
 @pytest.mark.parametrize("item, needles", [
-    ({"expect": "not_nul", "column": "a"}, ("unknown expectation 'not_nul'", "did you mean 'not_null'")),
-    ({"expect": "between", "column": "a", "minimum": 1}, ("unknown key 'minimum'",)),
-    ({"expect": "between", "column": "a", "mn": 1}, ("unknown key 'mn'", "did you mean 'min'")),
-    ({"expect": "mean", "column": "a", "min": 1, "mostly": 0.9}, ("unknown key 'mostly'",)),
+    ({"expect": ["not_null"], "column": "a"}, ("expectations[0].expect: expected an expectation type",)),
+    ({"expect": "not_nul", "column": "a"}, ("expectations[0].expect: expected an expectation type (see docs/validation.md), got 'not_nul'", "did you mean 'not_null'")),
+    ({"expect": "between", "column": "a", "minimum": 1}, ("expectations.yaml: datasets.data.csv.expectations[0].minimum: unknown key, expected one of column, expect, max, min, mostly",)),
+    ({"expect": "between", "column": "a", "mn": 1}, ("expectations[0].mn: unknown key", "did you mean 'min'")),
+    ({"expect": "mean", "column": "a", "min": 1, "mostly": 0.9}, ("expectations[0].mostly: unknown key",)),
     ({"expect": "between", "column": "a"}, ("give 'min', 'max' or both",)),
     ({"expect": "between", "column": "a", "min": 3, "max": 1}, ("min 3 is above max 1",)),
-    ({"expect": "between", "column": "a", "min": "low"}, ("'min' must be a finite number",)),
-    ({"expect": "in_set", "values": [1]}, ("missing key 'column'",)),
-    ({"expect": "not_null", "column": "a", "severity": "fatal"}, ("severity must be error or warn",)),
-    ({"expect": "not_null", "column": "a", "mostly": 1.5}, ("mostly must be a number from 0 to 1",)),
-    ({"expect": "type", "column": "a", "type": "integr"}, ("unknown type 'integr'", "did you mean 'integer'")),
-    ({"expect": "freshness", "column": "t", "max_age": "soon"}, ("invalid duration",)),
-    ({"expect": "timestamp_between", "column": "t", "min": "yesterday-ish"}, ("invalid min",)),
-    ({"expect": "quantile", "column": "a", "q": 2, "max": 1}, ("'q' must be a number from 0 to 1",)),
-    ({"expect": "unique_together", "columns": ["a", "a"]}, ("distinct column names",)),
+    ({"expect": "between", "column": "a", "min": "low"}, ("expectations[0].min: expected a number, got 'low'",)),
+    ({"expect": "in_set", "values": [1]}, ("expectations[0].column: expected a column name, got nothing",)),
+    ({"expect": "not_null", "column": "a", "severity": "fatal"}, ("expectations[0].severity: expected one of error, warn, got 'fatal'",)),
+    ({"expect": "not_null", "column": "a", "mostly": 1.5}, ("expectations[0].mostly: expected a number in [0, 1], got 1.5",)),
+    ({"expect": "type", "column": "a", "type": "integr"}, ("expectations[0].type: expected one of integer, float, number, string, boolean, timestamp, date, got 'integr'", "did you mean 'integer'")),
+    ({"expect": "freshness", "column": "t", "max_age": "soon"}, ("expectations[0].max_age: expected a duration like 30m, 12h, 1d or 2w, got 'soon'",)),
+    ({"expect": "timestamp_between", "column": "t", "min": "yesterday-ish"}, ("expectations[0].min: expected an ISO 8601 time, now or -1d, got 'yesterday-ish'",)),
+    ({"expect": "quantile", "column": "a", "q": 2, "max": 1}, ("expectations[0].q: expected a number in [0, 1], got 2",)),
+    ({"expect": "unique_together", "columns": ["a", "a"]}, ("expectations[0].columns: expected a non-empty list of distinct column names",)),
     ({"expect": "condition", "condition": "price >= discount; DROP TABLE t"}, ("cannot read",)),
     ({"expect": "condition", "condition": "price >= 'x'"}, ("cannot read",)),
     ({"expect": "condition", "condition": "price"}, ("comparison operator",)),
@@ -59,21 +60,21 @@ def test_bad_expectations_are_refused_naming_the_mistake(item, needles):
 
 
 def test_bad_documents_are_refused():
-    refused([], "expected a mapping")
-    refused({"dataset": {}}, "unknown key 'dataset'", "did you mean 'datasets'")
-    refused({"datasets": {"a.csv": [{"expect": "not_null"}]}}, "expected a mapping with an 'expectations' list")
-    refused({"datasets": {"a.csv": {"expectations": []}}}, "non-empty list")
+    refused([], "expectations.yaml: expected a map with a 'datasets' key, got []")
+    refused({"dataset": {}}, "expectations.yaml: dataset: unknown key", "did you mean 'datasets'")
+    refused({"datasets": {"a.csv": [{"expect": "not_null"}]}}, "datasets.a.csv: expected a map with an 'expectations' list")
+    refused({"datasets": {"a.csv": {"expectations": []}}}, "datasets.a.csv.expectations: expected a non-empty list of expectations, got []")
     refused({"datasets": {"a.csv": {"expectations": [{"expect": "exists", "column": "a"},
                                                       {"expect": "exists", "column": "a"}]}}},
-            "two expectations are named 'exists(a)'")
+            "datasets.a.csv: two expectations are named 'exists(a)'")
 
 
 def test_load_refuses_bad_yaml_and_a_missing_file(tmp_path):
-    with pytest.raises(UsageError, match="no expectation suite"):
+    with pytest.raises(UsageError, match="nope.yaml: no such file"):
         suite.load(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("datasets: [unclosed\n")
-    with pytest.raises(UsageError, match="not valid YAML"):
+    with pytest.raises(UsageError, match="bad.yaml: not valid YAML at line 2, column 1"):
         suite.load(bad)
 
 
