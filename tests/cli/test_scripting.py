@@ -142,3 +142,15 @@ def test_a_held_retrain_lock_is_a_lock_error():
     from mlctl.retrain.records import RetrainLocked
 
     assert issubclass(RetrainLocked, LockTimeoutError)
+
+
+def test_a_failed_part_of_push_with_json_is_in_the_document_not_a_text_line(cli, repo):
+    """`mlctl push --json` reports each part's error in its document; stderr gets no
+    `mlctl: error:` text that a script parsing JSON errors would choke on."""
+    (repo.root / "not-a-folder").write_text("")
+    assert cli("remote", "add", "origin", repo.root / "not-a-folder", "--default").exit_code == 0
+    res = cli("push", "--json")
+    doc = res.json()
+    assert res.exit_code == doc["exit_code"] == 2
+    assert doc["parts"]["runs"]["error"]["code"] == 2 and "mlctl: error" not in res.stderr
+    assert cli("push").stderr.count("mlctl: error: ") == 3  # runs, pipeline, registry
