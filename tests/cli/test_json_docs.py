@@ -4,16 +4,13 @@ section of docs/json.md documents, both ways."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import PROJECT
+from tests.retrain.conftest import python_on_path
 from tests.ui.conftest import build_lifecycle
 
 DOC = PROJECT / "docs" / "json.md"
@@ -416,9 +413,10 @@ def mismatches(name: str, case: Case, document, doc_sections) -> list[str]:
 
 
 def test_json_output_matches_docs(cli, tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    """One test over one repository, the cases in order (later ones change it: push, delete):
+    under xdist a module fixture shared by per-command tests would be built once per worker.
+    Every mismatch is listed, not only the first."""
+    python_on_path(monkeypatch)  # the fixture pipeline's stages say `python`
     root = tmp_path / "repo"
     root.mkdir()
     runs = build(root)
@@ -437,7 +435,5 @@ def test_json_output_matches_docs(cli, tmp_path, monkeypatch):
             problems.append(f"{name}: {exc}")
             continue
         assert isinstance(document, (dict, list)), name
-        if os.environ.get("JSON_DOCS_DUMP"):
-            Path(os.environ["JSON_DOCS_DUMP"], name.replace(" ", "_") + ".json").write_text(json.dumps(document, indent=1))
         problems += mismatches(name, case, document, doc_sections)
     assert problems == [], "\n".join(problems)
