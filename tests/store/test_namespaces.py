@@ -170,20 +170,22 @@ def calls_in(scope, kind=ast.Call):
             todo.extend(ast.iter_child_nodes(node))
 
 
-def table(kind: str) -> set[str]:
+def table(kind: str) -> dict[str, str]:
     """docs/store-format.md's namespace table: the literal start of each `refs/...` row
-    (`models/` for `refs/models/<name>/versions`), or each database's name."""
+    (`models/` for `refs/models/<name>/versions`), or each database's name -> its owner."""
     text = (PROJECT / "docs" / "store-format.md").read_text(encoding="utf-8")
     section = text.split("## Namespaces", 1)[1].split("\n## ", 1)[0]
-    pattern = r"^\| `refs/([^<`]+)" if kind == "refs" else r"^\| `(?:db|cache)/([^`]+)\.sqlite`"
-    return set(re.findall(pattern, section, flags=re.M))
+    name = r"refs/([^<`]+)[^`]*" if kind == "refs" else r"(?:db|cache)/([^`]+)\.sqlite"
+    return dict(re.findall(rf"^\| `{name}` \| `([^`]+)` \|", section, flags=re.M))
 
 
-def collect(methods, owner_attr, skip) -> tuple[set[str], list[str]]:
-    found, unknown = set(), []
+def collect(methods, owner_attr, skip) -> tuple[dict[str, set[str]], list[str]]:
+    """name -> the files that use it, and the uses whose name the code does not tell."""
+    found, unknown = {}, []
     for where, names in uses(resolver(), methods, owner_attr, skip):
         if names and "" not in names:
-            found |= names
+            for name in names:
+                found.setdefault(name, set()).add(where.split(":")[0])
         else:
             unknown.append(where)
     return found, unknown
@@ -195,20 +197,25 @@ def covers(row: str, name: str) -> bool:
     return name.startswith(row) or row.startswith(name)
 
 
+def check_table(found: dict[str, set[str]], rows: dict[str, str], match) -> None:
+    assert {n for n in found if not any(match(r, n) for r in rows)} == set(), \
+        "add these to docs/store-format.md#namespaces"
+    assert {r for r in rows if not any(match(r, n) for n in found)} == set(), "the code no longer uses these"
+    moved = {r: owner for r, owner in rows.items()
+             if not any(match(r, n) and owner in files for n, files in found.items())}
+    assert moved == {}, "these owners (the modules that name them) are out of date"
+
+
 def test_every_ref_prefix_is_in_the_namespace_table():
     found, unknown = collect(REF_METHODS, "refs", {"mlctl.store.refs"})  # the store itself takes any name
     assert unknown == [], "build ref names from a module constant or a function of this package"
-    rows = table("refs")
-    assert {n for n in found if not any(covers(r, n) for r in rows)} == set(), \
-        "add these refs/ prefixes to docs/store-format.md#namespaces"
-    assert {r for r in rows if not any(covers(r, n) for n in found)} == set(), \
-        "the code no longer uses these refs/ prefixes"
+    check_table(found, table("refs"), covers)
 
 
 def test_every_database_is_in_the_namespace_table():
     found, unknown = collect(DB_METHODS, None, {"mlctl.store.repo", "mlctl.store.sqlite"})  # take any name
-    found |= {m for text in (p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
-              for m in re.findall(r"cache_dir\s*/\s*\"(\w[\w-]*)\.sqlite\"", text)}
     assert unknown == [], "name databases with a module constant"
-    assert found - table("db") == set(), "add these databases to docs/store-format.md#namespaces"
-    assert table("db") - found == set(), "the code no longer uses these databases"
+    for path in PACKAGE.rglob("*.py"):  # caches: repo.cache_dir / "NAME.sqlite"
+        for name in re.findall(r"cache_dir\s*/\s*\"(\w[\w-]*)\.sqlite\"", path.read_text(encoding="utf-8")):
+            found.setdefault(name, set()).add(str(path.relative_to(PROJECT)))
+    check_table(found, table("db"), str.__eq__)
