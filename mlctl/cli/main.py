@@ -61,6 +61,8 @@ class RootGroup(TyperGroup):
             return super().invoke(ctx)
         except KeyboardInterrupt:  # typer would turn it into a silent exit 130
             raise MlctlError("interrupted", exit_code=130) from None
+        except BrokenPipeError:  # click would turn it into a silent exit 1 ("found something")
+            raise StdoutClosed() from None
 
     def format_commands(self, ctx, formatter):
         rows = [(name, short_help(stem)) for name, stem in sorted(command_modules().items())]
@@ -84,18 +86,27 @@ def _add_quiet(command) -> None:
         _add_quiet(sub)
 
 
+class StdoutClosed(Exception):
+    """The reader of stdout went away (`mlctl run list | head`): exit quietly."""
+
+
 def run(group: TyperGroup, args, prog_name: str, **extra) -> int:
     args = list(sys.argv[1:] if args is None else args)
     _error_format["json"] = _wants_json(args)
     try:
         rv = TyperGroup.main(group, args, prog_name, standalone_mode=False, **extra)
+        sys.stdout.flush()  # a closed pipe found here, not by the interpreter's exit
         return rv if isinstance(rv, int) else 0
     except (Exception, KeyboardInterrupt) as exc:  # every error ends here: one message, one exit code
         return _report(exc, prog_name)
 
 
+def _debug() -> bool:
+    return os.environ.get("MLCTL_DEBUG", "") not in ("", "0")
+
+
 def _report(exc: BaseException, prog_name: str) -> int:
-    if os.environ.get("MLCTL_DEBUG") and not isinstance(exc, (_click.exceptions.ClickException, Exit)):
+    if _debug() and not isinstance(exc, (_click.exceptions.ClickException, Exit, StdoutClosed, BrokenPipeError)):
         _print_traceback()
     if isinstance(exc, MlctlError):
         return _error(exc.message, exc.hint, exc.exit_code)
@@ -111,23 +122,23 @@ def _report(exc: BaseException, prog_name: str) -> int:
         return exc.exit_code
     if isinstance(exc, (Abort, KeyboardInterrupt)):
         return _error("interrupted", None, 130)
-    if isinstance(exc, BrokenPipeError):
+    if isinstance(exc, (StdoutClosed, BrokenPipeError)):
         _silence_stdout()
-        return 141
+        return EXIT_SIGPIPE
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         # the machine failing a write is store trouble (SPEC: exit 3); anything else is input
         code = EXIT_DAMAGE if exc.errno in _MACHINE_ERRNOS else EXIT_USAGE
         return _error(f"{exc.strerror or exc}{where}", None, code)
-    if _damaged_database(exc):
-        return _error(f"a database under .mlctl is damaged: {exc}",
-                      "`mlctl fsck` names it; `mlctl fsck --repair` rebuilds it", EXIT_DAMAGE)
+    trouble = _sqlite_trouble(exc)
+    if trouble:
+        return _error(*trouble, EXIT_DAMAGE)
     # a bug, not a user error: say so, and how to see more
-    return _error(f"internal error: {type(exc).__name__}: {exc}", "rerun with MLCTL_DEBUG=1 for the traceback",
-                  EXIT_INTERNAL)
+    return _error(f"internal error: {type(exc).__name__}: {exc}", "MLCTL_DEBUG=1 shows the traceback", EXIT_INTERNAL)
 
 
 _MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+EXIT_SIGPIPE = 141  # what a shell reports for a process killed by SIGPIPE (128 + 13)
 _error_format = {"json": False}
 
 
@@ -137,13 +148,20 @@ def _wants_json(args: list[str]) -> bool:
     return "--json" in own
 
 
-def _damaged_database(exc: Exception) -> bool:
-    """SQLite's own word that a file is damaged (found mid-query, after it opened)."""
+def _sqlite_trouble(exc: BaseException) -> tuple[str, str] | None:
+    """SQLite's word that a file is damaged, unwritable or locked (found mid-query, after it
+    opened): store trouble (exit 3), as message and hint. Other SQLite errors are bugs."""
     if type(exc).__module__ != "sqlite3":
-        return False
-    from mlctl.store.sqlite import is_damage
+        return None
+    from mlctl.store.sqlite import is_damage, is_unwritable
 
-    return is_damage(exc)
+    if is_damage(exc):
+        return f"a database under .mlctl is damaged: {exc}", "`mlctl fsck` names it; `mlctl fsck --repair` rebuilds it"
+    if is_unwritable(exc):
+        return f"a database under .mlctl cannot be written: {exc}", "free disk space or make .mlctl writable"
+    if "locked" in str(exc).lower():
+        return f"a database under .mlctl stayed locked: {exc}", "another mlctl process holds it; try again"
+    return None
 
 
 def _print_traceback() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from mlctl.errors import EXIT_DAMAGE, MlctlError, NotFoundError
+from mlctl.errors import LockTimeoutError, NotFoundError
 from mlctl.retrain import decide
 
 ALIAS = "production"
@@ -22,10 +22,8 @@ ACTIONS = {decide.NOOP: "retrain-noop", decide.REJECTED: "retrain-reject", decid
 APPROVE, REJECT = "approve", "reject"   # a person's answer to retrain-await-approval
 
 
-class RetrainLocked(MlctlError):
-    """Another retrain of the same model holds the lock (exit 3)."""
-
-    exit_code = EXIT_DAMAGE
+class RetrainLocked(LockTimeoutError):
+    """Another retrain of the same model holds the lock (exit 3, like any held lock)."""
 
 
 @contextlib.contextmanager

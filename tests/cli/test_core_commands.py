@@ -164,7 +164,7 @@ def test_a_bug_is_exit_4_with_the_debug_hint(cli, repo, monkeypatch):
     res = cli("status")
     assert res.exit_code == 4
     assert res.stderr.splitlines() == ["mlctl: error: internal error: ZeroDivisionError: division by zero",
-                                       "hint: rerun with MLCTL_DEBUG=1 for the traceback"]
+                                       "hint: MLCTL_DEBUG=1 shows the traceback"]
     assert json.loads(cli("status", "--json").stderr)["error"]["code"] == 4
 
 
