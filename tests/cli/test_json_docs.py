@@ -190,7 +190,7 @@ def build(root: Path) -> dict:
     """A repository holding one of everything a `--json` command reports on; returns the
     ids of its runs by name."""
     from mlctl.registry.aliases import record_event
-    from mlctl.serving.predlog import PredictionLogWriter
+    from mlctl.predlog.api import PredictionLogWriter
     from mlctl.store.repo import init_repo
 
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)

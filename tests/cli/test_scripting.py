@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PROJECT, one_error
 
-import mlctl.status
+import mlctl.store.status
 from mlctl.errors import LockTimeoutError, StoreDamageError
 
 
@@ -24,7 +24,7 @@ def status_raises(monkeypatch, exc: BaseException) -> None:
     def gather(_repo):
         raise exc
 
-    monkeypatch.setattr(mlctl.status, "gather", gather)
+    monkeypatch.setattr(mlctl.store.status, "gather", gather)
 
 
 @pytest.mark.parametrize("code, exit_code", [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import re
 from pathlib import Path
 
@@ -111,7 +112,7 @@ class Resolver:
         if name in mod.constants:
             return self.names(mod.constants[name], mod, None)
         if name in mod.imports:
-            module, attr = mod.imports[name]
+            module, attr = through_door(*mod.imports[name])
             other = self.module(module)
             if other and attr in other.constants:
                 return self.names(other.constants[attr], other, None)
@@ -129,7 +130,7 @@ class Resolver:
         if isinstance(func, ast.Name):
             fname = func.id
             if fname in mod.imports:
-                module, fname = mod.imports[fname]
+                module, fname = through_door(*mod.imports[fname])
                 owner = self.module(module)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in mod.imports:
             module, attr = mod.imports[func.value.id]
@@ -139,6 +140,18 @@ class Resolver:
             return set()
         returns = [n.value for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
         return set().union(*(self.names(r, owner, function) for r in returns))
+
+
+def through_door(module: str, name: str) -> tuple[str, str]:
+    """A name imported from a component's door (``mlctl.registry.api``) -> the module and
+    name its EXPORTS table points to."""
+    if not module.endswith(".api"):
+        return module, name
+    exports = getattr(importlib.import_module(module), "EXPORTS", {})
+    if name not in exports:
+        return module, name
+    inner, _, attr = exports[name].partition(":")
+    return f"{module.removesuffix('.api')}.{inner}", attr or name
 
 
 def uses(resolver: Resolver, methods: set[str], owner_attr: str | None, skip: set[str]):
