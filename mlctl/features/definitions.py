@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from mlctl.errors import UsageError
+from mlctl.store.times import parse_duration
 
 FILENAME = "features.yaml"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -247,8 +248,6 @@ class _Parser:
     def ttl(self, where: str, value) -> float | None:
         if value is None:
             return None
-        from mlctl.store.gc import parse_duration
-
         if isinstance(value, bool):
             fail(where, f"invalid duration {value!r}", hint="use e.g. 90s, 15m, 12h, 1d, 2w")
         try:

@@ -8,6 +8,7 @@ import posixpath
 from mlctl.errors import UsageError
 from mlctl.retrain.policy import (AUTO, DRIFT_METHODS, EVAL_METRICS, LIVE_METRICS, LOWER_IS_BETTER, DriftPolicy,
                                   Floor, Improvement, PolicyError)
+from mlctl.store.times import parse_duration, parse_since
 
 PREDICTIONS = "predictions:"
 
@@ -107,9 +108,6 @@ class Checker:
         return value
 
     def duration(self, value, key: str) -> float:
-        from mlctl.errors import UsageError
-        from mlctl.store.gc import parse_duration
-
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.fail(key, f"must be a duration like 12h, 1d or 2w, not {_show(value)}")
         try:
@@ -150,15 +148,15 @@ def drift_policy(c: Checker, data: dict, model: str) -> DriftPolicy:
 
 
 def _since(c: Checker, value) -> str:
-    import datetime as dt
-
+    """Checked now, kept as text: a duration is measured back from each retrain's start."""
+    if isinstance(value, bool):
+        c.fail("drift.since", f"must be a duration like 7d or an ISO time, not {_show(value)}")
     text = str(value).strip()
     try:
-        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return text
-    except ValueError:
-        c.duration(text, "drift.since")
-        return text
+        parse_since(text, "drift.since")
+    except UsageError as exc:
+        c.fail("drift.since", f"must be a duration like 7d or an ISO time, not {_show(value)}", exc.hint)
+    return text
 
 
 def _columns(c: Checker, value) -> tuple[str, ...] | None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlctl.errors import UsageError
+from mlctl.store.times import ns_to_iso, parse_duration, parse_time_ns
 from mlctl.validation import condition as conditions
 
 DEFAULT_SUITE = "expectations.yaml"
@@ -102,15 +103,9 @@ class Expectation:
     def to_json(self) -> dict:
         shown = {k: v for k, v in self.params.items() if k != "tree"}
         if self.kind == "timestamp_between":  # kept as ns, shown as ISO 8601 UTC
-            shown.update({k: _ns_iso(shown[k]) for k in ("min", "max") if k in shown})
+            shown.update({k: ns_to_iso(shown[k]) for k in ("min", "max") if k in shown})
         return {"expect": self.kind, "name": self.name, "level": self.level, "severity": self.severity,
                 "mostly": self.mostly if self.row_level else None, **shown}
-
-
-def _ns_iso(ns: int) -> str:
-    from mlctl.features.timeutil import ns_to_iso
-
-    return ns_to_iso(ns)
 
 
 @dataclass
@@ -259,9 +254,7 @@ def _check_value(key: str, value, kind: str, where: str):
             raise UsageError(f"{where}: 'values' holds texts, numbers or booleans only")
         return value
     if key == "max_age":
-        from mlctl.store.gc import parse_duration
-
-        return parse_duration(value)
+        return parse_duration(value, f"duration max_age of {where}")
     if key == "pattern":
         return _text(value, key, where)
     if key == "condition":
@@ -287,9 +280,7 @@ def _is_number(value) -> bool:
 def _bound(value, key: str, kind: str, where: str):
     """Numbers, except timestamp_between: an ISO time (naive is UTC) or now/-1d, kept as ns."""
     if kind == "timestamp_between":
-        from mlctl.features.timeutil import parse_time
-
-        return parse_time(value.isoformat() if hasattr(value, "isoformat") else str(value), f"{key} of {where}")
+        return parse_time_ns(value.isoformat() if hasattr(value, "isoformat") else str(value), f"{key} of {where}")
     if not _is_number(value):
         raise UsageError(f"{where}: {key!r} must be a finite number, not {value!r}")
     if kind in ("length_between", "row_count", "distinct_count") and (value < 0 or value != int(value)):
