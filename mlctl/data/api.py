@@ -23,8 +23,6 @@ from pathlib import Path
 from mlctl.data import manifest
 from mlctl.data.needs import pull_command
 from mlctl.data.pointer import Pointer
-from mlctl.data.status import StatusReport
-from mlctl.data.tables import TableFile, table_files
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
 from mlctl.store.repo import Repo
 
@@ -166,6 +164,9 @@ EXPORTS = {
     "pointers_pushed": "pushed",
     "TreeHasher": "hasher",
     "write_pointer": "pointer:write",
+    "StatusReport": "status",
+    "TableFile": "tables",
+    "table_files": "tables",
 }
 __getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)
-__all__ = sorted(["Pointer", "tracked", "hash_path", "resolve_file", "manifest_entries", "pull_command", "copy_folder", "TableFile", "table_files"] + list(EXPORTS))
+__all__ = sorted(["Pointer", "tracked", "hash_path", "resolve_file", "manifest_entries", "pull_command", "copy_folder"] + list(EXPORTS))

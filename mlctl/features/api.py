@@ -18,8 +18,6 @@ EXPORTS = {
     "freshness_text": "listing",
     "load_definitions": "sources",
     "parse_selection": "selection:parse",
-    "parse_time": "timeutil",
-    "ns_to_iso": "timeutil",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from mlctl.errors import UsageError
 from mlctl.store.schema import Checker, load_yaml
+from mlctl.store.times import parse_duration
 
 FILENAME = "features.yaml"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -216,8 +217,6 @@ class _Parser:
     def ttl(self, where: str, value) -> float | None:
         if value is None:
             return None
-        from mlctl.store.gc import parse_duration
-
         seconds = self.c.convert(value, where, lambda v: parse_duration(str(v)), DURATION, explain=False)
         if seconds <= 0:
             self.c.expected(where, "a positive duration (omit ttl for no limit)", value)

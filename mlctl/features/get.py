@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.features import definitions, online, selection
-from mlctl.features.timeutil import now_ns, ns_to_datetime
+from mlctl.store.times import now_ns, ns_to_datetime
 
 PRESENT, MISSING, EXPIRED = "present", "missing", "expired"
 _contexts: dict = {}

@@ -17,6 +17,7 @@ from mlctl.features import definitions, lineage, pit, selection
 from mlctl.features.output import output_format, write_table
 from mlctl.features.sources import check_view_columns, file_format, key_values, read_table, read_view, timestamps_ns
 from mlctl.store.hashing import hash_file
+from mlctl.store.times import now_ns, ns_to_iso
 
 
 @dataclass
@@ -111,8 +112,6 @@ def _join_view(defs, view, features, entities, entity_path, entity_ts, ts_valid)
 
 
 def _record(repo, defs, chosen, entity_path, output, rows, timestamp_column) -> str:
-    from mlctl.features.timeutil import now_ns, ns_to_iso
-
     views = {}
     for view in chosen.views:
         views[view.name] = {"definition": view.to_json(),

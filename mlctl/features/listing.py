@@ -6,18 +6,7 @@ from __future__ import annotations
 from mlctl.errors import MlctlError
 from mlctl.features import definitions, online
 from mlctl.features.sources import load_definitions
-from mlctl.features.timeutil import NS, now_ns
-
-_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
-
-
-def format_duration(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    for unit, size in _UNITS:
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+from mlctl.store.times import NS, exact_duration, human_age, now_ns
 
 
 def list_views(repo) -> dict:
@@ -56,7 +45,7 @@ def _view_json(defs, view, state: dict | None, now: int) -> dict:
         "name": view.name, "entity": view.entity.name, "join_key": view.join_key,
         "source": view.source.name, "path": view.source.path, "format": view.source.format,
         "timestamp": view.source.timestamp, "created_timestamp": view.source.created_timestamp,
-        "ttl": format_duration(view.ttl_seconds), "ttl_seconds": view.ttl_seconds,
+        "ttl": exact_duration(view.ttl_seconds), "ttl_seconds": view.ttl_seconds,
         "features": list(view.features), "description": view.description,
         "materialized": materialized,
     }
@@ -66,16 +55,7 @@ def freshness_text(materialized: dict | None) -> str:
     if not materialized:
         return "never materialized"
     age = materialized.get("age_seconds")
-    ago = f" ({_ago(age)} ago)" if age is not None else ""
+    ago = f" ({human_age(age)})" if age is not None else ""
     note = "; definition changed since" if materialized.get("definition_changed") else ""
     return f"up to {materialized.get('end')}{ago}{note}"
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 0:
-        return "in the future"
-    for unit, size in _UNITS:
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return "0s"
 

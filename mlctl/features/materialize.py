@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from mlctl.errors import UsageError
 from mlctl.features import definitions, online, pit
 from mlctl.features.sources import check_view_columns, key_values, read_view, timestamps_ns
-from mlctl.features.timeutil import now_ns, ns_to_iso
+from mlctl.store.times import now_ns, ns_to_iso
 
 STATE_REF = "features/materialized/"
 

@@ -7,7 +7,6 @@ read files one column at a time) and returns a ``DriftResult``.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,6 +15,7 @@ from mlctl.monitoring import column_drift, performance
 from mlctl.monitoring.columns import from_arrow
 from mlctl.monitoring.config import DriftConfig, load_config
 from mlctl.monitoring.readers import FrameSource, Source
+from mlctl.store.times import now_iso
 
 PREDICTION = "prediction"
 
@@ -118,7 +118,7 @@ def _compare(ref: Source, cur: Source, cfg: DriftConfig, columns, on_column, req
                     "only_in_current": [c for c in wanted if c in cur_names and c not in ref_names]},
         reference={"source": ref.label, "rows": ref.num_rows()},
         current={"source": cur.label, "rows": cur.num_rows()},
-        method=cfg.method, generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        method=cfg.method, generated_at=now_iso("seconds"),
     )
 
 

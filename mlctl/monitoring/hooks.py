@@ -5,7 +5,7 @@ gc keeps the stored drift reports (the prediction log keeps its own: mlctl/predl
 
 from __future__ import annotations
 
-import datetime as dt
+from mlctl.store.times import NS, human_age, now_ns, parse_time_ns
 
 
 def status_section(repo) -> dict | None:
@@ -25,11 +25,7 @@ def status_section(repo) -> dict | None:
 
 
 def _ago(iso: str) -> str:
-    seconds = (dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(iso)).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return "just now"
+    return human_age((now_ns() - parse_time_ns(iso, "drift check time")) / NS)
 
 
 def gc_roots(repo):

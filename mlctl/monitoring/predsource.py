@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mlctl.monitoring.readers import Source, unify_chunks
 from mlctl.predlog import api as predlog
+from mlctl.store.times import parse_since
 
 
 class PredictionSource(Source):
@@ -16,7 +17,7 @@ class PredictionSource(Source):
 
     def __init__(self, repo, model: str, since=None):
         self.repo, self.model = repo, model
-        self.since = predlog.parse_since(since)
+        self.since = parse_since(since)
         self.label = f"predictions:{model}" + (f" since {self.since.isoformat()}" if self.since else "")
         self.entries = predlog.log_entries(repo, model, self.since)
         self._masks = [self._row_mask(e) for e in self.entries]

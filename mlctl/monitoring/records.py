@@ -7,13 +7,13 @@ store, so the record keeps it after the file is gone; gc keeps those objects.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import time
 from pathlib import Path
 
 from mlctl.store.sqlite import query_rows, record_id
+from mlctl.store.times import epoch_to_iso
 
 DB = "monitoring"
 SCHEMA = """
@@ -81,7 +81,7 @@ def to_record(row: dict) -> dict:
     """The public shape of a record (docs/json.md, "drift check record")."""
     return {
         "id": row["id"],
-        "time": dt.datetime.fromtimestamp(row["created"], dt.timezone.utc).isoformat(timespec="seconds"),
+        "time": epoch_to_iso(row["created"], "seconds"),
         "model": row["model"], "reference": row["reference"], "current": row["current"],
         "dataset_drift": bool(row["dataset_drift"]), "share_drifted": row["share_drifted"],
         "drift_share": row["drift_share"], "number_of_columns": row["n_columns"],

@@ -6,7 +6,6 @@
     api.read_segment(repo, entry, columns)      -> one entry's rows as an arrow table
     api.segment_path(repo, entry)               -> the entry's parquet object file
     api.list_logged_models(repo)                -> models with a log
-    api.parse_since(value)                      -> aware datetime (duration back or ISO time)
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ EXPORTS = {
     "segment_path": "log",
     "list_logged_models": "log",
     "ref_name": "log",
-    "parse_since": "log",
     "arrow_time": "log",
     "concat_tables": "log",
     "META_COLUMNS": "log",

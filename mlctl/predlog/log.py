@@ -18,6 +18,7 @@ import time
 from typing import Any, Iterable, Mapping
 
 from mlctl.errors import NotFoundError, StoreDamageError, UsageError
+from mlctl.store.times import parse_since, parse_time, utc_datetime
 
 REF_PREFIX = "predictions/"
 FORMAT = 1
@@ -106,11 +107,7 @@ def _check_row(row: Mapping[str, Any]) -> dict:
 def _timestamp(value) -> dt.datetime:
     if value is None:
         return dt.datetime.now(dt.timezone.utc)
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
-    raise UsageError(f"prediction log timestamp must be a datetime or epoch seconds, not {value!r}")
+    return utc_datetime(value, "prediction log timestamp")
 
 
 def _to_parquet(model: str, rows: list[dict]) -> bytes:
@@ -173,31 +170,12 @@ def log_entries(repo, model: str, since: dt.datetime | None = None) -> list[dict
         raise StoreDamageError(f"ref {ref_name(model)} is not a prediction log")
     entries = log["entries"]
     if since is not None:
-        entries = [e for e in entries if dt.datetime.fromisoformat(e["last_ts"]) >= since]
+        entries = [e for e in entries if parse_time(e["last_ts"], f"last_ts in {ref_name(model)}") >= since]
     return entries
 
 
 def list_logged_models(repo) -> list[str]:
     return [name[len(REF_PREFIX):] for name in repo.refs.list(REF_PREFIX.rstrip("/"))]
-
-
-def parse_since(value, now: dt.datetime | None = None) -> dt.datetime | None:
-    """``None``, an aware datetime, a duration back from now ("7d", "12h") or an ISO time."""
-    if value is None or isinstance(value, dt.datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    from mlctl.store.gc import parse_duration
-
-    text = str(value).strip()
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        pass
-    try:
-        seconds = parse_duration(text)
-    except UsageError:
-        raise UsageError(f"invalid --since {text!r}", hint="use a duration (7d, 12h) or an ISO time") from None
-    return (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(seconds=seconds)
 
 
 def segment_path(repo, entry: dict):

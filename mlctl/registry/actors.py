@@ -5,13 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from datetime import datetime, timezone
 
 ACTOR_ENV = "MLCTL_ACTOR"  # e.g. a CI job sets MLCTL_ACTOR="ci:$GITHUB_ACTOR"
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def hostname() -> str:

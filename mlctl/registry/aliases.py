@@ -18,6 +18,7 @@ from mlctl.registry import actors, index
 from mlctl.registry.names import check_alias, check_name
 from mlctl.registry.versions import existing_index
 from mlctl.store.repo import Repo
+from mlctl.store.times import now_iso
 
 class AliasMoved(MlctlError):
     """The alias moved between a caller's check and its move (compare-and-swap failed)."""
@@ -146,7 +147,7 @@ def _previous(stack: list, idx: dict) -> tuple[int | None, list[int]]:
 
 
 def _entry(action, alias, old, new, reason, gates, actor, extra) -> dict:
-    entry = {"time": actors.now_iso(), "action": action, "alias": alias, "from": old, "to": new,
+    entry = {"time": now_iso(), "action": action, "alias": alias, "from": old, "to": new,
              "moved": True, "reason": reason, "gates": gates, **actors.actor(actor)}
     entry.update(extra or {})
     return entry

@@ -19,6 +19,7 @@ from mlctl.errors import NotFoundError
 from mlctl.registry import actors
 from mlctl.registry.names import check_name
 from mlctl.store.repo import Repo
+from mlctl.store.times import now_iso
 
 PREFIX = "deployments"
 
@@ -33,7 +34,7 @@ def record_deployment(repo: Repo, model: str, version: int, host: str, port: int
     check_name(model)
     pid = os.getpid() if pid is None else int(pid)
     dep_id = f"{int(time.time() * 1000):013d}-{pid}-{secrets.token_hex(3)}"
-    now = actors.now_iso()
+    now = now_iso()
     record = {"id": dep_id, "model": model, "version": int(version), "alias": alias, "host": host,
               "port": int(port), "pid": pid, "hostname": actors.hostname(), "started": now,
               "updated": now, "pid_start": _process_start(pid)}
@@ -47,7 +48,7 @@ def update_deployment(repo: Repo, model: str, dep_id: str, **changes) -> dict:
     def apply(old):
         if old is None:
             raise NotFoundError(f"no deployment {dep_id} of model {model}")
-        return {**old, **changes, "updated": actors.now_iso()}
+        return {**old, **changes, "updated": now_iso()}
 
     return repo.refs.update_json(_ref(check_name(model), dep_id), apply)
 

@@ -24,6 +24,7 @@ from mlctl.registry import deployments, index, runs
 from mlctl.registry.names import parse_spec
 from mlctl.registry.versions import ModelVersion, get_version
 from mlctl.store.repo import Repo
+from mlctl.store.times import shown_time
 
 
 def lineage(repo: Repo, target: str) -> dict:
@@ -103,10 +104,6 @@ def _related(a: str, b: str) -> bool:
     return pa == pb or pb in pa.parents or pa in pb.parents
 
 
-def _when(iso) -> str:
-    return str(iso)[:19].replace("T", " ")
-
-
 def _spec_key(spec: str):
     name, _, number = spec.partition(":")
     return name, int(number or 0)
@@ -139,7 +136,7 @@ class _Context:
         drift = self._drift_node(version, aliases)
         children += [drift] if drift else []
         what = version.model_class.rsplit(".", 1)[-1] if version.model_class else version.flavor
-        return {"kind": "model", "label": f"model {version.spec}  {version.flavor} {what}  registered {_when(version.created)}",
+        return {"kind": "model", "label": f"model {version.spec}  {version.flavor} {what}  registered {shown_time(version.created)}",
                 "spec": version.spec, "name": version.name, "version": version.version, "flavor": version.flavor,
                 "created": version.created, "run_id": version.run_id, "children": [c for c in children if c]}
 
@@ -171,7 +168,7 @@ class _Context:
             if facts.get(key):
                 label += f"  {key} {facts[key]}" if key != "status" else f"  {facts[key]}"
         if facts.get("start_time"):
-            label += f"  {_when(facts['start_time'])}"
+            label += f"  {shown_time(facts['start_time'])}"
         if used:
             label += f"  used {used[0]} {str(used[1])[:12]}{' (current)' if used[2] else ''}"
         node = {"kind": "run", "label": label, **{k: facts[k] for k in ("id", "experiment", "name", "status",
@@ -212,7 +209,7 @@ class _Context:
     def _alias_node(self, version: ModelVersion, alias: str, aliases: dict) -> dict:
         since = next((e["time"] for e in reversed(index.read_aliases(self.repo, version.name)["history"])
                       if e.get("alias") == alias and e.get("moved", True)), None)
-        return {"kind": "alias", "label": f"alias {version.name}@{alias}" + (f"  since {_when(since)}" if since else ""),
+        return {"kind": "alias", "label": f"alias {version.name}@{alias}" + (f"  since {shown_time(since)}" if since else ""),
                 "alias": alias, "since": since, "children": []}
 
     def _deployment_node(self, d: dict) -> dict:
@@ -234,7 +231,7 @@ class _Context:
         verdict = "drift detected" if drifted else "no drift"
         if check.get("number_of_columns"):
             verdict += f" ({check.get('number_of_drifted_columns', 0)}/{check['number_of_columns']} columns)"
-        return {"kind": "drift", "label": f"last drift check: {verdict}" + (f"  {_when(when)}" if when else ""),
+        return {"kind": "drift", "label": f"last drift check: {verdict}" + (f"  {shown_time(when)}" if when else ""),
                 "check": check, "children": []}
 
     def _stage_nodes(self, run) -> list[dict]:

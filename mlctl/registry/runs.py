@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from mlctl.store.repo import Repo
+from mlctl.store.times import epoch_to_iso
 
 DEP_TAG = "dep."  # a pipeline run's tag per stage dependency (its hash)
 RUN_ENV = "MLCTL_RUN_ID"  # set by `mlctl run log -- CMD` and pipeline stages
@@ -79,7 +80,5 @@ def _iso(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, (int, float)):
-        from datetime import datetime, timezone
-
-        return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="milliseconds")
+        return epoch_to_iso(value)
     return str(value)

@@ -16,6 +16,7 @@ from mlctl.errors import MlctlError, NotFoundError, StoreDamageError, UsageError
 from mlctl.registry import actors, artifacts, flavors, index, runs, signatures
 from mlctl.registry.names import LATEST, Spec, check_name, parse_spec
 from mlctl.store.repo import Repo
+from mlctl.store.times import now_iso
 
 RECORD_FORMAT = "mlctl.registry.version/1"
 
@@ -103,7 +104,7 @@ def register(repo: Repo, name: str, path, run: str | None = None, flavor: str | 
     artifact = artifacts.put_artifact(repo, path)
     draft = ModelVersion(
         name=name, version=0, artifact=artifact, flavor=info.flavor, format=info.format,
-        created=actors.now_iso(), created_by=actors.actor(), signature=signature,
+        created=now_iso(), created_by=actors.actor(), signature=signature,
         run_id=facts["id"] if facts else None, data=facts["data"] if facts else {},
         metrics=facts["metrics"] if facts else {}, params=facts["params"] if facts else {},
         model_class=info.model_class, task=info.task, classes=info.classes,

@@ -8,6 +8,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from mlctl.store.times import human_duration, parse_time, shown_time
+
 # outcomes of a retrain
 NOOP, PROMOTED, REJECTED, FAILED = "no-op", "promoted", "rejected", "failed"
 AWAITING = "awaiting-approval"  # `approval: required`: passed, waits for `mlctl model approve`
@@ -55,14 +57,9 @@ def cooldown_state(seconds: float, last: str | None, now: dt.datetime) -> Cooldo
     skewed clock elsewhere) counts as now, so it can delay but never block forever."""
     if not last or seconds <= 0:
         return Cooldown(seconds, last, 0.0)
-    then = parse_time(last)
+    then = parse_time(last, "last retrain time")
     elapsed = max(0.0, (now - then).total_seconds())
     return Cooldown(seconds, last, max(0.0, seconds - elapsed))
-
-
-def parse_time(text: str) -> dt.datetime:
-    when = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def last_retrain(entries: list[dict]) -> dict | None:
@@ -84,24 +81,9 @@ def should_retrain(triggers: list[Trigger], cooldown: Cooldown, force: bool) -> 
         return False, "; ".join(t.summary for t in triggers) or "no trigger is enabled in the policy"
     if cooldown.active:
         return False, (f"{'; '.join(t.summary for t in fired)}; but the cooldown ({human_duration(cooldown.seconds)}) "
-                       f"holds: last retrain {cooldown.last[:19].replace('T', ' ')}, next allowed in "
+                       f"holds: last retrain {shown_time(cooldown.last)}, next allowed in "
                        f"{human_duration(cooldown.remaining)}")
     return True, "; ".join(t.summary for t in fired)
-
-
-def human_duration(seconds: float) -> str:
-    """90061 -> '1d1h', 3700 -> '1h1m', 75 -> '1m15s'."""
-    s = max(0, int(math.ceil(seconds)))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        minutes, rest = divmod(s, 60)
-        return f"{minutes}m" + (f"{rest}s" if rest else "")
-    if s < 86400:
-        hours, rest = divmod(s, 3600)
-        return f"{hours}h" + (f"{rest // 60}m" if rest // 60 else "")
-    days, rest = divmod(s, 86400)
-    return f"{days}d" + (f"{rest // 3600}h" if rest // 3600 else "")
 
 
 # -- candidate against production ---------------------------------------------------------

@@ -8,6 +8,7 @@ from mlctl.errors import UsageError
 from mlctl.retrain.policy_types import (AUTO, DRIFT_METHODS, EVAL_METRICS, LIVE_METRICS, LOWER_IS_BETTER,
                                         DriftPolicy, Floor, Improvement, PolicyError)
 from mlctl.store.schema import Checker
+from mlctl.store.times import parse_duration, parse_since
 
 PREDICTIONS = "predictions:"
 DURATION = "a duration like 30m, 12h, 1d or 2w"
@@ -41,8 +42,6 @@ def stage_names(c: Checker, value, key: str) -> list[str]:
 
 
 def duration(c: Checker, value, key: str) -> float:
-    from mlctl.store.gc import parse_duration
-
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         c.expected(key, DURATION, value)
     return c.convert(str(value), key, parse_duration, DURATION, explain=False)
@@ -77,15 +76,15 @@ def drift_policy(c: Checker, value, model: str) -> DriftPolicy:
 
 
 def _since(c: Checker, value) -> str:
-    import datetime as dt
-
+    """Checked now, kept as text: a duration is measured back from each retrain's start."""
+    if isinstance(value, bool):
+        c.expected("drift.since", "a duration like 7d or an ISO time", value)
     text = str(value).strip()
     try:
-        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return text
-    except ValueError:
-        duration(c, text, "drift.since")
-        return text
+        parse_since(text, "drift.since")
+    except UsageError as exc:
+        c.expected("drift.since", "a duration like 7d or an ISO time", value, exc.hint)
+    return text
 
 
 def _columns(c: Checker, value) -> tuple[str, ...] | None:

@@ -13,28 +13,17 @@ whose listed objects are gone while it stays; a rerun finishes the rest.
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from mlctl.errors import UsageError
 from mlctl.store.atomic import process_alive, temp_owner_pid
 from mlctl.store.fsck import iter_temp_files
 from mlctl.store.gcscope import Roots, Scope, collect, lost_versions
 from mlctl.store.gcscope import collect_roots  # noqa: F401  (the default scope's roots, for callers)
 from mlctl.store.repo import Repo
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 RECORD_START = b"{"  # every record mlctl stores is a JSON object
-
-
-def parse_duration(text: str) -> float:
-    """'90s', '15m', '12h', '1d', '2w' -> seconds; a bare number is seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(text))
-    if not match:
-        raise UsageError(f"invalid duration: {text!r}", hint="use e.g. 30s, 15m, 12h, 1d, 2w")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
 @dataclass

@@ -291,7 +291,6 @@ EXPORTS = {
     "pull": "share",
     "curves": "plot",
     "write_plot": "plot",
-    "iso": "run",
     "parse_sort": "query",
     "check_columns": "report",
     "list_columns": "report",

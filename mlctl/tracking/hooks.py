@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from mlctl.store.config import KeySpec, parse_positive_float
+from mlctl.store.times import epoch_to_iso
 
 
 CONFIG_KEYS = [
@@ -30,9 +31,7 @@ def status_section(repo) -> dict:
             row = db.conn.execute("SELECT id, experiment, name, status, start_time FROM runs "
                                   "WHERE deleted = 0 ORDER BY id DESC LIMIT 1").fetchone()
         if row:
-            from mlctl.tracking.run import iso
-
-            last = {"id": row[0], "experiment": row[1], "name": row[2], "status": row[3], "start_time": iso(row[4])}
+            last = {"id": row[0], "experiment": row[1], "name": row[2], "status": row[3], "start_time": epoch_to_iso(row[4])}
     lines = [f"{count} run{'s' if count != 1 else ''}" + (f", {running} running" if running else "")]
     if last:
         label = f" ({last['name']})" if last["name"] else ""

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 from mlctl.errors import UsageError
+from mlctl.store.times import human_duration, local_time
 from mlctl.tracking import query
 from mlctl.tracking.run import Run
 
 BASE_COLUMNS = ("id", "experiment", "name", "status", "started", "duration")
 
 
-def local_time(ts: float | None) -> str | None:
-    return None if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
-
-
 def duration_text(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+    return None if seconds is None else human_duration(seconds)
 
 
 def list_columns(runs: list[Run], chosen: list[str] | None = None) -> list[str]:

@@ -6,19 +6,12 @@ from __future__ import annotations
 import math
 import time
 
+from mlctl.store.times import epoch_to_iso
 from mlctl.tracking import values
 from mlctl.tracking.db import COLUMNS, database
 
 OUTPUT_TAG = "out."
 _INDEX = {name: i for i, name in enumerate(COLUMNS)}
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
 
 class Run:
@@ -115,8 +108,8 @@ class Run:
             "name": self.name,
             "status": self.status,
             "deleted": self.deleted,
-            "start_time": iso(self.start_time),
-            "end_time": iso(self.end_time),
+            "start_time": epoch_to_iso(self.start_time),
+            "end_time": epoch_to_iso(self.end_time),
             "duration": self.duration,
             "parent_id": self.parent_id,
             "host": self.host,
@@ -134,7 +127,7 @@ class Run:
         }
         if history:
             out["metric_history"] = {
-                key: [{"step": s, "value": v, "timestamp": iso(t)} for s, v, t in self.metric_history(key)]
+                key: [{"step": s, "value": v, "timestamp": epoch_to_iso(t)} for s, v, t in self.metric_history(key)]
                 for key in self.metric_keys_with_counts()
             }
         return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from mlctl.errors import UsageError
+from mlctl.store.times import NS, parse_time_ns
 from mlctl.tracking.query import BoolOp, Compare, Field, FilterError, Not
 
 COLUMN_SQL = {
@@ -211,15 +213,11 @@ def _like_to_glob(pattern: str) -> str:
 
 
 def _parse_time(text: str, node: Compare, compiler: Compiler) -> float:
-    from datetime import datetime
-
+    """Epoch seconds; a naive time means local time, as `run list` shows times."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise compiler.error(node, f"{text!r} is not an ISO date or time") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # a naive time means local time, as the user sees it
-    return moment.timestamp()
+        return parse_time_ns(text, "time", naive_local=True) / NS
+    except UsageError as exc:
+        raise compiler.error(node, f"{exc.message} ({exc.hint})") from None
 
 
 def where(node, expr: str = "") -> tuple[str, list]:

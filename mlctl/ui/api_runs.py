@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from starlette.responses import StreamingResponse
 
 from mlctl.errors import MlctlError
+from mlctl.store.times import epoch_to_iso
 from mlctl.ui.http import JSON, HTTPError, Query, from_mlctl_error
 
 DEFAULT_LIMIT = 50
@@ -28,15 +29,9 @@ def summary(run, short: dict[str, str]) -> dict:
     """``short``: abbreviated ids (short_run_ids), computed once for all the runs shown."""
     return {
         "id": run.id, "short_id": short.get(run.id, run.id), "experiment": run.experiment, "name": run.name, "status": run.status,
-        "start_time": _iso(run.start_time), "end_time": _iso(run.end_time), "duration": run.duration,
+        "start_time": epoch_to_iso(run.start_time), "end_time": epoch_to_iso(run.end_time), "duration": run.duration,
         "params": run.params, "metrics": run.metrics, "tags": run.tags, "git": run.git,
     }
-
-
-def _iso(ts):
-    from mlctl.tracking.api import iso
-
-    return iso(ts)
 
 
 def columns(runs) -> dict:
@@ -159,7 +154,7 @@ def _curves(run, keys: list[str] | None, max_points: int) -> dict:
     wanted = keys if keys else sorted(available)
     out = {}
     for key in wanted:
-        points = [(step, value, _iso(ts)) for step, value, ts in run.metric_history(key)] if key in available else []
+        points = [(step, value, epoch_to_iso(ts)) for step, value, ts in run.metric_history(key)] if key in available else []
         shown = downsample(points, max_points)
         out[key] = {"points": [list(p) for p in shown], "total": len(points), "downsampled": len(shown) < len(points)}
     return out

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+from mlctl.store.times import ns_to_datetime
 from mlctl.validation import condition as conditions
 from mlctl.validation.suite import Expectation
 
@@ -330,7 +331,7 @@ def plan_freshness(e: Expectation, columns: dict, now_us: int) -> Plan:
         latest = values[0]
         if latest is None:
             return False, None, None, None
-        shown = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=latest)
+        shown = ns_to_datetime(latest * 1000)
         return latest >= oldest_allowed, {"latest": shown.isoformat(),
                                           "age_seconds": (now_us - latest) / 1_000_000}, None, None
     return Plan(exprs=[(f"max({micros(col, duck_type)}) FILTER (WHERE {present(col, duck_type)})", [])], judge=judge)

@@ -6,11 +6,11 @@ one row in one transaction), like the drift checks' records.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 
 from mlctl.store.sqlite import query_rows, record_id
+from mlctl.store.times import epoch_to_iso
 
 DB = "validation"
 SCHEMA = """
@@ -70,7 +70,7 @@ def to_record(row: dict) -> dict:
     """The public shape of a record (docs/json.md, "validation record")."""
     return {
         "id": row["id"],
-        "time": dt.datetime.fromtimestamp(row["created"], dt.timezone.utc).isoformat(timespec="seconds"),
+        "time": epoch_to_iso(row["created"], "seconds"),
         "suite": row["suite"], "targets": json.loads(row["targets"]), "success": bool(row["success"]),
         "expectations": row["expectations"], "failed": row["failed"], "warned": row["warned"],
         "failed_expectations": json.loads(row["failed_names"]),

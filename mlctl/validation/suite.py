@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mlctl.errors import UsageError
 from mlctl.store.schema import MISSING, Checker, did_you_mean, is_one_of, key_path, load_yaml
+from mlctl.store.times import ns_to_iso, parse_duration, parse_time_ns
 from mlctl.validation import condition as conditions
 
 DEFAULT_SUITE = "expectations.yaml"
@@ -101,15 +102,9 @@ class Expectation:
     def to_json(self) -> dict:
         shown = {k: v for k, v in self.params.items() if k != "tree"}
         if self.kind == "timestamp_between":  # kept as ns, shown as ISO 8601 UTC
-            shown.update({k: _ns_iso(shown[k]) for k in ("min", "max") if k in shown})
+            shown.update({k: ns_to_iso(shown[k]) for k in ("min", "max") if k in shown})
         return {"expect": self.kind, "name": self.name, "level": self.level, "severity": self.severity,
                 "mostly": self.mostly if self.row_level else None, **shown}
-
-
-def _ns_iso(ns: int) -> str:
-    from mlctl.features.api import ns_to_iso
-
-    return ns_to_iso(ns)
 
 
 @dataclass
@@ -217,8 +212,6 @@ def _check_value(c: Checker, key: str, value, kind: str, path: str):
         return c.list_of(value, path, lambda v, where: _scalar(c, v, where), "texts, numbers or booleans",
                          non_empty=True)
     if key == "max_age":
-        from mlctl.store.gc import parse_duration
-
         return c.convert(value, path, parse_duration, "a duration like 30m, 12h, 1d or 2w", explain=False)
     return c.choice(value, path, TYPES)  # the one key left: type
 
@@ -239,10 +232,8 @@ def _scalar(c: Checker, value, path: str):
 def _bound(c: Checker, value, path: str, kind: str):
     """Numbers, except timestamp_between: an ISO time (naive is UTC) or now/-1d, kept as ns."""
     if kind == "timestamp_between":
-        from mlctl.features.api import parse_time
-
         text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        return c.convert(text, path, parse_time, "an ISO 8601 time, now or -1d", explain=False)
+        return c.convert(text, path, parse_time_ns, "an ISO 8601 time, now or -1d", explain=False)
     c.number(value, path)
     if kind in ("length_between", "row_count", "distinct_count") and (value < 0 or value != int(value)):
         c.expected(path, "a whole number >= 0", value)

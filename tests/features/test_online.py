@@ -8,7 +8,7 @@ import pytest
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.features.get import clear_cache, get_online
 from mlctl.features.materialize import materialize
-from mlctl.features.timeutil import parse_time
+from mlctl.store.times import parse_time_ns as parse_time
 from tests.features.conftest import driver_rows, write_driver_stats
 
 END = parse_time("2024-01-01T10:00:00Z")

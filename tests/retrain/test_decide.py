@@ -75,11 +75,6 @@ def test_disabled_triggers_only():
     assert not go and why == "drift trigger off"
 
 
-def test_human_durations():
-    assert [decide.human_duration(s) for s in (0, 59.2, 75, 3600, 3700, 86400, 90061)] == \
-        ["0s", "1m", "1m15s", "1h", "1h1m", "1d", "1d1h"]
-
-
 # -- improvement and verdict --------------------------------------------------------------
 def test_improvement_by_at_least_delta():
     assert decide.improvement_check("accuracy", 0.96, 0.95, 0.01, True)["passed"]

@@ -94,4 +94,4 @@ def test_gc_removes_dead_writers_temp_files(cli, repo, with_roots):
 
 def test_gc_bad_grace(cli, repo):
     res = cli("gc", "--grace", "tomorrow")
-    assert res.exit_code == 2 and "invalid duration" in res.stderr
+    assert res.exit_code == 2 and "invalid --grace: 'tomorrow'" in res.stderr and "15m" in res.stderr

@@ -63,7 +63,7 @@ def test_parse_errors_point_at_the_token(expr, column, token):
 @pytest.mark.parametrize("expr, problem", [
     ("metrics.acc == 'high'", "metrics are numbers"),
     ("tags.epoch > 3", "tags hold strings"),
-    ("start_time > 'yesterday'", "not an ISO date"),
+    ("start_time > 'yesterday'", "invalid time: 'yesterday' \\(use ISO 8601"),
     ("status == 3", "status is text"),
     ("metrics.x == true", "true/false"),
 ])

@@ -38,10 +38,10 @@ def materialize(views: Optional[List[str]] = typer.Argument(None, help="Views (d
                 as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Push the latest value per entity within the window into the online store."""
     from mlctl.features.api import materialize as run
-    from mlctl.features.api import parse_time
+    from mlctl.store.times import parse_time_ns
 
-    start_ns = parse_time(start, "--start") if start is not None else None
-    end_ns = parse_time(end, "--end") if end is not None else None
+    start_ns = parse_time_ns(start, "--start") if start is not None else None
+    end_ns = parse_time_ns(end, "--end") if end is not None else None
     repo = common.repo()
     with render.progress("materializing", total=len(views) if views else None) as bar:
         results = run(repo, views or None, start_ns, end_ns, on_view=lambda _r: bar.advance())

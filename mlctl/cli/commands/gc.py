@@ -26,9 +26,9 @@ def gc(name: str = typer.Argument(None, metavar="[NAME]", help="With --remote: t
 
     Keeps everything any commit can reach (all branches, tags, stash, reflogs) unless a
     narrower scope is asked for; see docs/data.md, "Garbage collection"."""
-    from mlctl.store.gc import parse_duration
+    from mlctl.store.times import parse_duration
 
-    seconds = parse_duration(grace)
+    seconds = parse_duration(grace, "--grace")
     if remote or name is not None:
         return _gc_remote(name, remote, seconds, dry_run, as_json, workspace_only or keep_rev or only_pushed)
     from mlctl.store.gc import gc as run_gc

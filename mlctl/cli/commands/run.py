@@ -109,15 +109,15 @@ def show(run: str = typer.Argument(..., metavar="RUN", help="Run id or unique pr
 
 def _show_metric(found, key: str, as_json: bool) -> int:
     from mlctl.errors import NotFoundError
-    from mlctl.tracking.api import iso
+    from mlctl.store.times import epoch_to_iso
 
     points = found.metric_history(key)
     if not points:
         raise NotFoundError(f"run {found.id} has no metric {key}")
     if as_json:
-        render.emit_json([{"step": s, "value": v, "timestamp": iso(t)} for s, v, t in points])
+        render.emit_json([{"step": s, "value": v, "timestamp": epoch_to_iso(t)} for s, v, t in points])
     else:
-        render.table(["step", "value", "time"], [(s, v, iso(t)) for s, v, t in points])
+        render.table(["step", "value", "time"], [(s, v, epoch_to_iso(t)) for s, v, t in points])
     return 0
 
 
