@@ -17,7 +17,7 @@ from mlctl.registry import actors, artifacts, flavors, index, runs, signatures
 from mlctl.registry.names import LATEST, Spec, check_name, parse_spec
 from mlctl.store.repo import Repo
 
-RECORD_FORMAT = "mlctl.registry.version/1"
+RECORD_FORMAT = f"{index.RECORD_KIND}/1"  # the record's version tag (index.py says why not kind+version)
 
 
 @dataclass
