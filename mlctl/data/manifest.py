@@ -19,6 +19,7 @@ from typing import NamedTuple
 from mlctl.errors import StoreDamageError
 from mlctl.store import paths
 from mlctl.store.hashing import is_hash
+from mlctl.store.records import load_record
 
 KIND = "mlctl.manifest"
 VERSION = 1
@@ -52,7 +53,9 @@ def entry_mode(work_file) -> int:
 def encode(entries: list[Entry]) -> bytes:
     """Canonical bytes (so equal folders hash equal): sorted rows, sorted keys, compact,
     UTF-8. orjson writes exactly what ``json.dumps(sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False)`` does (a property test holds it to that), ten times faster."""
+    ensure_ascii=False)`` does (a property test holds it to that), ten times faster. Not
+    store.records.canonical, which escapes non-ASCII: a folder's hash (in every pointer
+    committed to git) is these bytes, so they must not change."""
     import orjson
 
     rows = sorted(([e.path, e.hash, e.size, e.mode] for e in entries), key=lambda r: r[0])
@@ -63,15 +66,9 @@ def decode(data: bytes, digest: str = "?") -> list[Entry]:
     """Parse a manifest, refusing anything that could point outside its folder (store/paths.py
     rules) or that holds a path twice or both as a file and as a folder (``E11`` and
     ``E11/x``): every reader gets only manifests that a checkout can carry out."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise StoreDamageError(f"object {digest} is not a folder manifest") from None
-    if not isinstance(doc, dict) or doc.get("kind") != KIND or not isinstance(doc.get("files"), list):
+    doc = load_record(data, KIND, f"folder manifest {digest}", versions=(VERSION,))
+    if not isinstance(doc.get("files"), list):
         raise StoreDamageError(f"object {digest} is not a folder manifest")
-    if doc.get("version") != VERSION:
-        raise StoreDamageError(f"manifest {digest} has version {doc.get('version')}; this mlctl reads {VERSION}",
-                               hint="upgrade mlctl")
     rows = doc["files"]
     entries = [Entry(*row) for row in rows] if _all_valid(rows) else [_entry(row, digest) for row in rows]
     check_conflicts([e.path for e in entries], digest)

@@ -64,6 +64,8 @@ class FeatureView:
 
         from mlctl.store.hashing import hash_bytes
 
+        # Not store.records.canonical (that one has no spaces): materialized states hold
+        # this hash, so its bytes must stay what they were.
         return hash_bytes(json.dumps(self.to_json(), sort_keys=True).encode())
 
     def to_json(self) -> dict:

@@ -117,7 +117,7 @@ def _record(repo, defs, chosen, entity_path, output, rows, timestamp_column) -> 
         views[view.name] = {"definition": view.to_json(),
                             "source_hash": hash_file(defs.source_path(view.source))}
     record = {
-        "kind": lineage.RECORD_KIND, "format": 1, "created": ns_to_iso(now_ns()),
+        "created": ns_to_iso(now_ns()),
         "entity_file": {"path": lineage.display_path(repo, entity_path), "hash": hash_file(entity_path),
                         "rows": rows, "timestamp_column": timestamp_column},
         "features": chosen.refs(), "columns": chosen.output_names(), "views": views,

@@ -3,21 +3,24 @@
 A join stores one JSON *record* object in the object store (its id is the object's hash),
 a ref ``features/joins/<id>`` that keeps it alive for gc, and writes the id into the output
 parquet's key-value metadata under ``mlctl.feature_join``. The record holds each view's
-definition, the content hash of each source file and of the entity file.
+definition, the content hash of each source file and of the entity file. Records written
+before store/records.py say ``"format": 1`` where new ones say ``"version": 1``; readers get
+both fields either way (docs/json.md, "feature-join record").
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from mlctl.errors import NotFoundError, StoreDamageError
+from mlctl.errors import NotFoundError
 from mlctl.store.hashing import is_hash
+from mlctl.store.records import dump_record, load_record
 
 METADATA_KEY = b"mlctl.feature_join"
 REF_PREFIX = "features/joins/"
 RECORD_KIND = "mlctl.feature_join"
+RECORD_VERSION = 1
 
 
 def display_path(repo, path: str | os.PathLike) -> str:
@@ -30,8 +33,8 @@ def display_path(repo, path: str | os.PathLike) -> str:
 
 
 def store_record(repo, record: dict) -> str:
-    data = json.dumps(record, sort_keys=True, indent=1, allow_nan=False).encode("utf-8")
-    record_id = repo.objects.put_bytes(data)
+    """Store ``record`` (the body: no kind or version) as a join record; returns its id."""
+    record_id = repo.objects.put_bytes(dump_record(RECORD_KIND, RECORD_VERSION, record))
     summary = {"record": record_id, "created": record["created"], "output": record["output"]["path"],
                "features": record["features"]}
     repo.refs.write_json(REF_PREFIX + record_id, summary)  # object first, then the ref
@@ -43,10 +46,9 @@ def read_record(repo, target: str) -> dict:
     record_id = target if is_hash(target) else record_id_of(target)
     if record_id is None:
         raise NotFoundError(f"{target} carries no feature-join record (not written by `mlctl feature join`)")
-    try:
-        record = json.loads(repo.objects.get_bytes(record_id))
-    except json.JSONDecodeError:
-        raise StoreDamageError(f"feature-join record {record_id} is not valid JSON") from None
+    record = load_record(repo.objects.get_bytes(record_id), RECORD_KIND, f"feature-join record {record_id}")
+    record.setdefault("version", record.get("format"))
+    record.setdefault("format", record["version"])  # the field's name before store/records.py
     record["id"] = record_id
     return record
 

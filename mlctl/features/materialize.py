@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from mlctl.errors import UsageError
 from mlctl.features import definitions, online, pit
 from mlctl.features.sources import check_view_columns, key_values, read_view, timestamps_ns
+from mlctl.store.records import tag
 from mlctl.store.times import now_ns, ns_to_iso
 
 STATE_REF = "features/materialized/"
+STATE_KIND = "mlctl.feature_state"  # states written before store/records.py have no kind: read the same
 
 
 @dataclass
@@ -74,13 +76,13 @@ def _one(repo, defs, store, view, start_ns, end) -> ViewMaterialization:
     payload = _payload(view, table, keys, kind, selected)
     codecs = [online.codec_for(table.schema.field(f).type) for f in view.features]
     end_mark = max(end, previous["end_ns"]) if previous and previous.get("end_ns") is not None else end
-    state = {
+    state = tag(STATE_KIND, 1, {
         "view": view.name, "definition": fingerprint, "key_kind": kind, "features": list(view.features),
         "codecs": codecs,
         "start_ns": start, "end_ns": end_mark, "end": ns_to_iso(end_mark),
         "window": [ns_to_iso(start), ns_to_iso(end)], "at": ns_to_iso(now_ns()),
         "entities": len(payload), "rows_in_window": selected.in_window,
-    }
+    })
     written = store.write(view.name, payload, state, reset=reset)
     # a mirror for `mlctl status`, which must not open the online store
     repo.refs.write_json(STATE_REF + view.name, {**state, "store": store.describe(), "written": written})

@@ -1,13 +1,13 @@
 """The run-cache: stage fingerprint -> the outputs a successful run with it wrote.
 
-An entry is a canonical-JSON object in the store (so it is verified, and a remote can carry
-it like any object); ``refs/pipeline/runcache/<fingerprint>`` names it. Entries are kept
+An entry is a canonical-JSON record object in the store (so it is verified, and a remote can
+carry it like any object); ``refs/pipeline/runcache/<fingerprint>`` names it. Entries written
+before store/records.py carry ``"schema": 1`` instead of a kind and still read. Entries are kept
 least-recently-used up to ``pipeline.runcache_size``; a hit refreshes the ref's mtime.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -16,11 +16,13 @@ from mlctl.errors import MlctlError, StoreDamageError
 from mlctl.pipeline.artifacts import Pointer
 from mlctl.store import paths
 from mlctl.store.hashing import is_hash
+from mlctl.store.records import dump_record, load_record
 from mlctl.store.repo import Repo
 
 PREFIX = "pipeline/runcache"
 DEFAULT_SIZE = 1000
-SCHEMA = 1
+KIND = "mlctl.pipeline.runcache"
+VERSION = 1
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Entry:
         return {**self.outs, **self.metrics}
 
     def to_json(self) -> dict:
-        return {"schema": SCHEMA, "fingerprint": self.fingerprint, "stage": self.stage, "cmd": self.cmd,
+        return {"fingerprint": self.fingerprint, "stage": self.stage, "cmd": self.cmd,
                 "deps": self.deps, "params": self.params, "created": self.created, "duration": self.duration,
                 "outs": {p: v.to_json() for p, v in self.outs.items()},
                 "metrics": {p: v.to_json() for p, v in self.metrics.items()}}
@@ -74,7 +76,8 @@ def load_entry(repo: Repo, digest: str) -> Entry:
     """The entry object ``digest``, checked like a manifest: a local or received entry may
     be crafted, so every path it names must pass the path resolver (exit 3 naming it)."""
     try:
-        entry = Entry.from_json(json.loads(repo.objects.get_bytes(digest)))
+        record = load_record(repo.objects.get_bytes(digest), KIND, f"run-cache entry {digest}", untagged=True)
+        entry = Entry.from_json(record)
         if not is_hash(entry.fingerprint) or not isinstance(entry.stage, str):
             raise ValueError("bad fingerprint or stage")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -103,8 +106,7 @@ def touch(repo: Repo, fingerprint: str) -> None:
 
 def record(repo: Repo, entry: Entry, limit: int | None = None) -> str:
     """Store the entry (object first, then the ref) and trim the cache; returns the object id."""
-    data = json.dumps(entry.to_json(), sort_keys=True, separators=(",", ":")).encode()
-    digest = repo.objects.put_bytes(data)
+    digest = repo.objects.put_bytes(dump_record(KIND, VERSION, entry.to_json()))
     repo.refs.write(ref_name(entry.fingerprint), digest + "\n")
     trim(repo, limit if limit is not None else configured_size(repo))
     return digest

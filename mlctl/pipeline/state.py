@@ -16,6 +16,7 @@ from mlctl.pipeline.lockfile import StageRecord
 from mlctl.pipeline.params import flatten, stage_params
 from mlctl.pipeline.spec import Stage
 from mlctl.store.hashing import hash_bytes
+from mlctl.store.records import canonical
 
 FINGERPRINT_VERSION = 1
 
@@ -90,7 +91,7 @@ def dep_hashes(hasher: artifacts.PathHasher, stage: Stage, predicted: dict[str, 
 def fingerprint(stage: Stage, deps: dict[str, str | None], params: dict[str, Any]) -> str:
     doc = {"v": FINGERPRINT_VERSION, "cmd": stage.cmd, "deps": deps, "params": params,
            "outs": list(stage.outs), "metrics": list(stage.metrics)}
-    return hash_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode())
+    return hash_bytes(canonical(doc, default=str))  # the same bytes as before canonical existed
 
 
 def evaluate(hasher: artifacts.PathHasher, stage: Stage, all_params: dict | None, record: StageRecord | None,

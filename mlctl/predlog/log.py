@@ -3,7 +3,8 @@
 Format (docs/monitoring.md, "Prediction log"): each flush writes one parquet object with
 the columns ``request_id, timestamp (UTC), model, version, role, instance, <inputs...>,
 prediction`` and appends an entry ``{object, rows, first_ts, last_ts, versions}`` to the
-JSON ref ``predictions/<model>`` (``{"format": 1, "entries": [...]}``) under the ref's lock.
+JSON ref ``predictions/<model>`` (``{"kind": "mlctl.predictions", "version": 1, "entries": [...]}``;
+``{"format": 1, ...}`` before store/records.py, still read) under the ref's lock.
 Object before ref: a writer killed between the two leaves only an unreferenced object,
 which ``gc`` removes; several writer processes never lose each other's entries.
 """
@@ -18,10 +19,12 @@ import time
 from typing import Any, Iterable, Mapping
 
 from mlctl.errors import NotFoundError, StoreDamageError, UsageError
+from mlctl.store.records import load_record, tag
 from mlctl.store.times import parse_since, parse_time, utc_datetime
 
 REF_PREFIX = "predictions/"
-FORMAT = 1
+KIND = "mlctl.predictions"
+VERSION = 1
 ROLES = ("primary", "canary", "shadow")
 META_COLUMNS = ("request_id", "timestamp", "model", "version", "role", "instance")
 RESERVED = frozenset(META_COLUMNS + ("prediction",))
@@ -154,9 +157,10 @@ def _entry(digest: str, rows: list[dict]) -> dict:
 
 
 def _add_entry(log: dict | None, entry: dict) -> dict:
-    log = log or {"format": FORMAT, "entries": []}
-    log["entries"].append(entry)
-    return log
+    """``log`` (either convention, or None) with ``entry`` appended, tagged kind+version."""
+    body = {k: v for k, v in (log or {"entries": []}).items() if k not in ("format", "kind", "version")}
+    body["entries"].append(entry)
+    return tag(KIND, VERSION, body)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -166,12 +170,18 @@ def log_entries(repo, model: str, since: dt.datetime | None = None) -> list[dict
     if log is None:
         raise NotFoundError(f"no prediction log for model {model!r}",
                             hint=f"serve it with `mlctl serve {model} --log-predictions`")
-    if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
-        raise StoreDamageError(f"ref {ref_name(model)} is not a prediction log")
-    entries = log["entries"]
+    entries = read_log(log, model)
     if since is not None:
         entries = [e for e in entries if parse_time(e["last_ts"], f"last_ts in {ref_name(model)}") >= since]
     return entries
+
+
+def read_log(log: Any, model: str) -> list[dict]:
+    """The entries of a prediction-log ref's document (either convention; exit 3 if damaged)."""
+    where = f"ref {ref_name(model)}"
+    if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
+        raise StoreDamageError(f"{where} is not a prediction log")
+    return load_record(log, KIND, where, untagged=True)["entries"]
 
 
 def list_logged_models(repo) -> list[str]:

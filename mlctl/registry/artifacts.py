@@ -17,11 +17,13 @@ import stat
 from pathlib import Path
 
 from mlctl.errors import CorruptObjectError, ObjectMissingError, StoreDamageError, UsageError
-from mlctl.registry.index import canonical
 from mlctl.store import hashing
 from mlctl.store.atomic import temp_owner_pid, temp_path_for
+from mlctl.store.records import canonical
 from mlctl.store.repo import Repo, check_relpath
 
+# Kept, not kind+version: the artifact's hash is the manifest's, so the same folder must
+# keep giving the same bytes (store/records.py).
 MANIFEST_FORMAT = "mlctl.registry.tree/1"
 
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import heapq
 
-from mlctl.registry.index import canonical
 from mlctl.store.hashing import hash_bytes
+from mlctl.store.records import canonical
 
-FORMAT = "mlctl.registry.event/1"
+FORMAT = "mlctl.registry.event/1"  # kept, not kind+version: an event's id is the hash of its bytes
 LOCAL_FIELDS = ("seq", "id", "parent", "lost", "lost_to")
 
 

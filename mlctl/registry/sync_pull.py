@@ -20,6 +20,7 @@ from mlctl.registry import artifacts, eventlog, index, remote_entries
 from mlctl.registry.remote_entries import Malformed, RemoteModel, damage
 from mlctl.registry.sync_push import numbered_records
 from mlctl.store.hashing import hash_bytes
+from mlctl.store.records import canonical
 from mlctl.store.repo import Repo
 
 
@@ -100,7 +101,7 @@ def _deployments(repo: Repo, store, out: PullPlan, remote: RemoteModel, jobs) ->
     wanted = {}
     for dep_id, (entry, digest) in remote.deployments.items():
         mine = repo.refs.read_json(_dep_ref(out.name, dep_id), default=None)
-        if isinstance(mine, dict) and hash_bytes(index.canonical(_strip(mine))) == digest:
+        if isinstance(mine, dict) and hash_bytes(canonical(_strip(mine))) == digest:
             continue
         wanted[dep_id] = (entry, digest, mine)
     _fetch(store, out, {d for _e, d, _m in wanted.values()}, jobs)

@@ -14,6 +14,7 @@ from mlctl.errors import EXIT_FOUND, MlctlError, StoreDamageError
 from mlctl.registry import artifacts, eventlog, index, remote_entries
 from mlctl.registry.remote_entries import Malformed, RemoteModel
 from mlctl.store.hashing import hash_bytes
+from mlctl.store.records import canonical
 from mlctl.store.repo import Repo
 
 PAST = {"promote": "promoted it", "rollback": "rolled it back", "unset": "removed it", "set": "moved it"}
@@ -135,7 +136,7 @@ def _deployments(repo: Repo, out: PushPlan, remote: RemoteModel) -> None:
         if not isinstance(record, dict) or record.get("id") != dep_id:
             continue
         record = {k: v for k, v in record.items() if k != "stale"}
-        data = index.canonical(record)
+        data = canonical(record)
         path = remote_entries.deployment_entry(out.name, dep_id, record.get("updated"), hash_bytes(data))
         newest = remote.deployments.get(dep_id)
         if newest is not None and newest[0] >= path.rsplit("/", 1)[-1]:

@@ -18,7 +18,7 @@ from mlctl.registry.names import LATEST, Spec, check_name, parse_spec
 from mlctl.store.repo import Repo
 from mlctl.store.times import now_iso
 
-RECORD_FORMAT = "mlctl.registry.version/1"
+RECORD_FORMAT = f"{index.RECORD_KIND}/1"  # the record's version tag (index.py says why not kind+version)
 
 
 @dataclass

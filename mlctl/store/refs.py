@@ -8,15 +8,15 @@ never lose each other's changes.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from mlctl.errors import StoreDamageError, UsageError
+from mlctl.errors import UsageError
 from mlctl.store.atomic import atomic_write_text, is_temp_name
 from mlctl.store.lock import FileLock
+from mlctl.store.records import canonical, parse_json
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+=-]*$")
 
@@ -71,12 +71,7 @@ class RefStore:
     # -- JSON values ----------------------------------------------------------------------
     def read_json(self, name: str, default: Any = None) -> Any:
         text = self.read(name)
-        if text is None:
-            return default
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StoreDamageError(f"ref {name} is not valid JSON: {exc}") from None
+        return default if text is None else parse_json(text, f"ref {name}")
 
     def write_json(self, name: str, value: Any) -> None:
         self.write(name, _dump(value))
@@ -85,7 +80,7 @@ class RefStore:
         result = {}
 
         def apply(old: str | None) -> str | None:
-            value = default if old is None else json.loads(old)
+            value = default if old is None else parse_json(old, f"ref {name}")
             result["new"] = fn(value)
             return None if result["new"] is None else _dump(result["new"])
 
@@ -106,4 +101,4 @@ class RefStore:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, indent=1, allow_nan=True) + "\n"
+    return canonical(value).decode("ascii") + "\n"  # refs written before were indented: JSON all the same

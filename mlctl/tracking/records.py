@@ -1,5 +1,7 @@
 """Run records: one ended run as canonical JSON (sorted keys, strict numbers), stored as
 an object in the content-addressed store. They are what `run push`/`run pull` carry.
+They are encoded by values.dumps (raw UTF-8, NaN as null), not store/records.py's canonical
+encoder: a record's hash must stay what it was for the runs already pushed.
 
 Export and import round-trip exactly, so a run imported from a record exports to the
 same bytes (the same hash) until something changes it locally.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 
 from mlctl.errors import StoreDamageError
+from mlctl.store.records import load_record
 from mlctl.tracking import ids, values
 from mlctl.tracking.db import database
 
@@ -38,14 +41,9 @@ def export_record(repo, run_id: str) -> bytes:
 
 
 def parse_record(data: bytes, digest: str) -> dict:
-    try:
-        record = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise StoreDamageError(f"run record {digest} is not valid JSON") from None
-    if not isinstance(record, dict) or record.get("kind") != KIND or not ids.is_run_id(record.get("id")):
+    record = load_record(data, KIND, f"run record {digest}", versions=range(1, VERSION + 1))
+    if not ids.is_run_id(record.get("id")):
         raise StoreDamageError(f"object {digest} is not a run record")
-    if record.get("version", 0) > VERSION:
-        raise StoreDamageError(f"run record {digest} has format {record['version']}", hint="upgrade mlctl")
     return record
 
 

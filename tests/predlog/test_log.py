@@ -33,8 +33,23 @@ def test_flush_writes_one_object_and_one_entry(repo):
     assert entry["rows"] == 10 and entry["versions"] == [1]
     assert repo.objects.exists(entry["object"])
     log = repo.refs.read_json("predictions/churn")
-    assert log["format"] == 1 and log["entries"] == [entry]
+    assert (log["kind"], log["version"]) == ("mlctl.predictions", 1) and log["entries"] == [entry]
     assert entry["first_ts"] <= entry["last_ts"]
+
+
+def test_a_log_written_before_the_record_helper_reads_and_grows(repo):
+    import json
+
+    with PredictionLogWriter(repo, "churn") as writer:
+        writer.append(rows(4))
+        first = writer.flush()
+    repo.refs.path("predictions/churn").write_text(json.dumps({"format": 1, "entries": [first]}, indent=1) + "\n")
+    assert log_entries(repo, "churn") == [first] and len(read_predictions(repo, "churn")) == 4
+    with PredictionLogWriter(repo, "churn") as writer:
+        writer.append(rows(2, start=4))
+        second = writer.flush()
+    log = repo.refs.read_json("predictions/churn")
+    assert log == {"kind": "mlctl.predictions", "version": 1, "entries": [first, second]}
 
 
 def test_a_lost_segment_says_logs_are_not_shared_by_push(repo):

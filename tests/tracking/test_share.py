@@ -158,3 +158,20 @@ def test_share_through_s3(cli, make_repo, s3_bucket, monkeypatch):  # noqa: F811
     assert cli("run", "pull", "--json").json()["runs"] == [run_id]
     assert ci.objects.get_bytes(get_run(ci, run_id).artifacts["a.bin"]) == b"artifact-bytes"
     assert cli("run", "pull", "--json").json()["unchanged"] == 1
+
+
+def test_run_records_read_with_their_kind_and_version_checked(machines):
+    from mlctl.errors import StoreDamageError
+    from mlctl.tracking.records import export_record, parse_record
+
+    laptop, _ci = machines
+    data = export_record(laptop, _train(laptop, "a", 0.9))
+    assert parse_record(data, "d")["name"] == "a"
+    assert data.endswith(b',"version":1}')  # sorted keys: the last one
+    assert "version" not in parse_record(data[: -len(b',"version":1}')] + b"}", "d")  # read as before
+    with pytest.raises(StoreDamageError) as newer:
+        parse_record(data[: -len(b'1}')] + b"2}", "d")
+    assert "run record d is a mlctl.run record of version 2" in newer.value.message
+    assert newer.value.hint == "upgrade mlctl"
+    with pytest.raises(StoreDamageError, match="run record d is not a mlctl.run record"):
+        parse_record(data.replace(b'"kind":"mlctl.run"', b'"kind":"mlctl.manifest"'), "d")

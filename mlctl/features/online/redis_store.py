@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from mlctl.errors import MlctlError, UsageError
+from mlctl.store.records import canonical
 
 ORDER_LEN = 40
 CHUNK = 1000
@@ -88,7 +89,7 @@ class RedisStore:
                 values = [order_key(row[1], row[2]) + json.dumps(row[3:], separators=(",", ":")) for row in part]
                 pipe.eval(UPSERT_LUA, len(keys), *keys, *values)
                 evals += 1
-            pipe.set(self._state_key(view), json.dumps(state, sort_keys=True))
+            pipe.set(self._state_key(view), canonical(state))
             results = pipe.execute()
             return sum(results[len(results) - 1 - evals:-1])
 

@@ -12,6 +12,8 @@ import json
 import threading
 from pathlib import Path
 
+from mlctl.store.records import canonical
+
 STATE_TABLE = "CREATE TABLE IF NOT EXISTS materializations (view TEXT PRIMARY KEY, state TEXT NOT NULL)"
 CHUNK = 500  # keys per SELECT ... IN (...): under SQLite's variable limit
 
@@ -78,7 +80,7 @@ class SqliteStore:
             conn.executemany(self._upsert(view, values), rows)
             changed = conn.total_changes - before
             conn.execute("INSERT OR REPLACE INTO materializations (view, state) VALUES (?, ?)",
-                         (view, json.dumps(state, sort_keys=True)))
+                         (view, canonical(state).decode("ascii")))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
