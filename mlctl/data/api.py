@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlctl.data import manifest
 from mlctl.data.needs import pull_command
 from mlctl.data.pointer import Pointer
 from mlctl.data.status import StatusReport
 from mlctl.data.tables import TableFile, table_files
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
+from mlctl.store import tree
+from mlctl.store.materialize import materialize
 from mlctl.store.repo import Repo
 
 __all__ = ["Pointer", "tracked", "add", "hash_path", "resolve_file", "checkout", "status", "manifest_entries",
@@ -72,27 +73,13 @@ def status(repo: Repo, paths: list[str] | None = None) -> StatusReport:
 
 
 def manifest_entries(repo: Repo, digest: str) -> list[dict]:
-    return [e.to_json() for e in manifest.load(repo.objects, digest)]
+    return [e.to_json() for e in tree.load(repo.objects, digest)]
 
 
 def copy_folder(repo: Repo, digest: str, dest: Path) -> None:
     """Write folder manifest ``digest``'s files, links and empty folders under ``dest``
     (a fresh folder, e.g. a stage's metrics folder), each object verified."""
-    import os
-
-    from mlctl.data.links import check_link_target
-
-    for e in manifest.load(repo.objects, digest):
-        target = dest / e.path
-        if e.mode == manifest.DIR_MODE:
-            target.mkdir(parents=True, exist_ok=True)
-        elif e.mode == manifest.LINK_MODE:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            text = repo.objects.get_bytes(e.hash).decode("utf-8", "surrogateescape")
-            os.symlink(check_link_target(e.path, text, f"manifest {digest}"), target)
-        else:
-            repo.objects.copy_to(e.hash, target)
-            os.chmod(target, e.mode)
+    materialize(repo.objects, tree.load(repo.objects, digest), dest, where=f"manifest {digest}")
 
 
 def resolve_file(repo: Repo, spec: str) -> Path:

@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from mlctl.data import manifest
+from mlctl.store import tree
 from mlctl.data.add import add
 from mlctl.data.pointer import read as read_pointer
 from mlctl.store import hashing
@@ -48,7 +48,7 @@ def test_add_folder_and_file_writes_pointers_objects_and_gitignore(cli, sample):
     assert set(doc) == {"path", "kind", "hash", "size", "nfiles"}
     assert doc["path"] == "raw" and doc["kind"] == "dir" and doc["nfiles"] == 4
     assert doc["size"] == 6 + 6 + 8 + 2560
-    entries = manifest.load(sample.objects, doc["hash"])
+    entries = tree.load(sample.objects, doc["hash"])
     assert [e.path for e in entries] == ["a.txt", "b.txt", "sub/c.txt", "sub/deep/d.bin"]
     for e in entries:
         assert sample.objects.get_bytes(e.hash) == (sample.root / "data/raw" / e.path).read_bytes()

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mlctl.data import manifest, pointer
-from mlctl.data.manifest import EXEC_MODE, FILE_MODE, Entry
+from mlctl.data import pointer
+from mlctl.store import tree
+from mlctl.store.tree import EXEC_MODE, FILE_MODE, Entry
 from mlctl.errors import StoreDamageError, UsageError
 from mlctl.store import paths
 from mlctl.store.hashing import hash_bytes
@@ -25,9 +26,9 @@ digest = st.binary(max_size=8).map(hash_bytes)
 def test_manifest_round_trip_is_canonical(files):
     assume(not any(q.startswith(p + "/") for p in files for q in files))  # a file is no folder
     entries = [Entry(p, h, s, m) for p, (h, s, m) in files.items()]
-    data = manifest.encode(entries)
-    assert manifest.decode(data) == sorted(entries)
-    assert manifest.encode(list(reversed(entries))) == data  # order-independent, so hash-stable
+    data = tree.encode(entries)
+    assert tree.decode(data) == sorted(entries)
+    assert tree.encode(list(reversed(entries))) == data  # order-independent, so hash-stable
 
 
 @settings(max_examples=200, deadline=None)
@@ -40,16 +41,16 @@ def test_manifest_bytes_are_what_the_json_module_writes(rows):
 
     entries = [Entry(*row) for row in rows]
     doc = {"files": sorted(([e.path, e.hash, e.size, e.mode] for e in entries), key=lambda r: r[0]),
-           "kind": manifest.KIND, "version": manifest.VERSION}
+           "kind": tree.KIND, "version": tree.VERSION}
     expected = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    assert manifest.encode(entries) == expected
+    assert tree.encode(entries) == expected
 
 
 @pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a//b", "a/./b", "a/../../b", "", "a\\b", "a/", "."])
 def test_manifest_rejects_paths_that_escape(bad):
-    data = manifest.encode([Entry("ok", "0" * 32, 1)]).replace(b'"ok"', f'"{bad}"'.replace("\\", "\\\\").encode())
+    data = tree.encode([Entry("ok", "0" * 32, 1)]).replace(b'"ok"', f'"{bad}"'.replace("\\", "\\\\").encode())
     with pytest.raises(StoreDamageError):
-        manifest.decode(data)
+        tree.decode(data)
 
 
 valid_row = st.tuples(rel_path, digest, st.integers(0, 2**40), st.sampled_from([FILE_MODE, EXEC_MODE])).map(list)
@@ -76,11 +77,11 @@ def test_fast_manifest_check_agrees_with_the_row_by_row_one(rows, data):
             rows[i][column] = value
     try:
         for row in rows:
-            manifest._entry(row, "x")
+            tree._entry(row, "x")
         per_row = True
     except StoreDamageError:
         per_row = False
-    fast = manifest._all_valid(rows)
+    fast = tree._all_valid(rows)
     assert fast <= per_row  # the fast pass never accepts what the row check refuses
     plain = all(isinstance(r, list) and isinstance(r[0], str) and r[0].isascii() and "~" not in r[0]
                 and "." not in r[0] for r in rows)
@@ -93,7 +94,7 @@ def test_fast_manifest_check_agrees_with_the_row_by_row_one(rows, data):
                                   b'{"kind":"mlctl.manifest","version":1,"files":[["a","' + b"0" * 32 + b'",-1,420]]}'])
 def test_manifest_rejects_malformed_documents(data):
     with pytest.raises(StoreDamageError):
-        manifest.decode(data)
+        tree.decode(data)
 
 
 @settings(max_examples=100, deadline=None)
