@@ -11,10 +11,11 @@ import json
 
 from mlctl.errors import StoreDamageError
 from mlctl.tracking import ids, values
+from mlctl.tracking.artifacts import check_value
 from mlctl.tracking.db import database
 
 KIND = "mlctl.run"
-VERSION = 1
+VERSION = 2  # 2: ``artifacts`` may be a tree hash (tracking/artifacts.py); 1: always a flat map
 ATTRIBUTES = ("id", "experiment", "name", "status", "start_time", "end_time", "updated", "parent_id",
               "host", "pid", "git_commit", "git_dirty", "command", "exit_code")
 JSON_COLUMNS = ("params", "metrics", "tags", "artifacts", "data", "env")
@@ -30,6 +31,8 @@ def export_record(repo, run_id: str) -> bytes:
     record = {"kind": KIND, "version": VERSION, **dict(zip(ATTRIBUTES, row[: len(ATTRIBUTES)]))}
     for column, raw in zip(JSON_COLUMNS, row[len(ATTRIBUTES):]):
         record[column] = json.loads(raw)
+    if not isinstance(record["artifacts"], str):
+        record["version"] = 1  # a run without a tree exports as it always did (same hash)
     history: dict[str, list] = {}
     for key, step, ts, value in points:
         history.setdefault(key, []).append([step, ts, value])
@@ -46,6 +49,7 @@ def parse_record(data: bytes, digest: str) -> dict:
         raise StoreDamageError(f"object {digest} is not a run record")
     if record.get("version", 0) > VERSION:
         raise StoreDamageError(f"run record {digest} has format {record['version']}", hint="upgrade mlctl")
+    record["artifacts"] = check_value(record.get("artifacts") or {}, f"run record {digest}")
     return record
 
 
