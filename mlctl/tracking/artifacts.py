@@ -5,8 +5,7 @@ relative name (``model.pkl``, ``plots/roc.png``); the run keeps the tree's hash.
 files are written (fsynced) before the tree, the tree before the run refers to it.
 Runs recorded before the one tree format keep a flat map (relative name -> hash) in
 their place, still read (store/tree_legacy.py); ``{}`` is a run without artifacts.
-Readers see one thing either way: ``artifact_map`` (name -> hash), ``artifact_entries``
-(tree entries) and ``artifact_objects`` (what gc keeps and push/pull carry).
+Readers see one thing either way (tracking/artifact_trees.py).
 """
 
 from __future__ import annotations
@@ -15,10 +14,11 @@ import os
 from pathlib import Path, PurePosixPath
 
 from mlctl.errors import StoreDamageError, UsageError
-from mlctl.store import tree, tree_legacy
-from mlctl.store.hashing import is_hash
+from mlctl.store import tree
 from mlctl.store.materialize import materialize
 from mlctl.store.repo import check_relpath
+from mlctl.tracking.artifact_trees import artifact_entries
+from mlctl.tracking.writes import update_json_column
 
 NONE: dict = {}  # the artifacts of a run that has none (the form every mlctl reads)
 
@@ -26,8 +26,6 @@ NONE: dict = {}  # the artifacts of a run that has none (the form every mlctl re
 def log_artifact(repo, run_id: str, path: str | os.PathLike, name: str | None = None) -> dict[str, str]:
     """Store a file (or every file of a folder) and attach it to the run under ``name``
     (default: the file or folder name); returns {relpath: hash} of what was added."""
-    from mlctl.tracking.writes import update_json_column
-
     added = store_artifact(repo, path, name)
     update_json_column(repo, run_id, "artifacts", lambda current: _with(repo, current, added))
     return {e.path: e.hash for e in added}
@@ -94,41 +92,6 @@ def _folder_files(folder: Path, base: str) -> list[tuple[str, Path]]:
             rel = file.relative_to(folder).as_posix()
             out.append((f"{base}/{rel}", file))
     return out
-
-
-# -- reading: either form ---------------------------------------------------------------
-def check_value(value, where: str):
-    """A run's ``artifacts`` as read from a record or a remote: a tree hash or a flat map
-    of hashes (paths are checked when the entries are read)."""
-    if isinstance(value, str) and is_hash(value):
-        return value
-    if tree_legacy.is_flat_map(value) and all(isinstance(h, str) and is_hash(h) for h in value.values()):
-        return value
-    raise StoreDamageError(f"{where} has malformed artifacts")
-
-
-def artifact_entries(repo, value, check: bool = True) -> list[tree.Entry]:
-    """The run's artifacts as tree entries (an old flat map: sizes from the store, 0 for
-    objects not here). ``check=False`` skips the clash check of an old map (a run that
-    logged ``m`` and then ``m/x`` before trees existed keeps listing both)."""
-    if not tree_legacy.is_flat_map(value):
-        return tree.load(repo.objects, value)
-    rows = tree_legacy.flat_map_rows(value, lambda h: repo.objects.size(h) if repo.objects.exists(h) else 0)
-    return tree.from_rows(rows, "run artifacts") if check else [tree.Entry(*row) for row in rows]
-
-
-def artifact_map(repo, value) -> dict[str, str]:
-    """Relative name -> object hash (what `run show` and `run artifacts` list)."""
-    if tree_legacy.is_flat_map(value):
-        return dict(value)
-    return {e.path: e.hash for e in tree.load(repo.objects, value)}
-
-
-def artifact_objects(repo, value) -> list[str]:
-    """Every object the run's artifacts need, the tree first (gc, fsck, push)."""
-    if tree_legacy.is_flat_map(value):
-        return list(value.values())
-    return tree.walk(repo.objects, value)
 
 
 def restore_artifacts(repo, run, dest: str | os.PathLike, names: list[str] | None = None) -> list[str]:

@@ -11,7 +11,7 @@ import json
 
 from mlctl.errors import StoreDamageError
 from mlctl.tracking import ids, values
-from mlctl.tracking.artifacts import check_value
+from mlctl.tracking.artifact_trees import check_value
 from mlctl.tracking.db import database
 
 KIND = "mlctl.run"

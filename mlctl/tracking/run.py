@@ -7,7 +7,7 @@ import math
 import time
 
 from mlctl.tracking import values
-from mlctl.tracking.artifacts import artifact_map
+from mlctl.tracking.artifact_trees import artifact_map
 from mlctl.tracking.db import COLUMNS, database
 
 OUTPUT_TAG = "out."

@@ -20,7 +20,7 @@ from mlctl.errors import UsageError
 from mlctl.store import tree
 from mlctl.store.hashing import hash_bytes, is_hash
 from mlctl.tracking import ids
-from mlctl.tracking.artifacts import artifact_objects
+from mlctl.tracking.artifact_trees import artifact_objects
 from mlctl.tracking.db import database
 from mlctl.tracking.records import export_record, import_records, parse_record
 
