@@ -26,7 +26,7 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
-from mlctl.errors import StoreDamageError
+from mlctl.errors import StoreDamageError, UsageError
 from mlctl.store import paths
 from mlctl.store import tree_legacy
 from mlctl.store.hashing import is_hash
@@ -192,13 +192,24 @@ def store(objects, entries: list[Entry]) -> str:
 def build(objects, files: list[tuple[str, Path]]) -> tuple[str, list[Entry]]:
     """Store each listed file (its path in the tree, where it is now) and then the tree
     listing them (objects before the tree that names them); returns (tree hash, entries).
-    Paths are checked like a read tree's, so a tree that is written can be read back."""
+    Paths are checked first (``check_names``), so a tree that is written can be read back."""
+    check_names([rel for rel, _full in files], "folder")
     entries = []
     for rel, full in files:
         digest, size = objects.put_file(full)
-        entries.append(Entry(check_member(rel), digest, size, file_mode(os.stat(full).st_mode)))
+        entries.append(Entry(rel, digest, size, file_mode(os.stat(full).st_mode)))
     check_conflicts([e.path for e in entries])
     return store(objects, entries), entries
+
+
+def check_names(members: list[str], source: str) -> None:
+    """Refuse, as the user's input (exit 2), a name no tree may hold (store/paths.py rules:
+    what ``decode`` would refuse on reading), before anything is stored."""
+    for member in members:
+        found = paths.problem(member)
+        if found:
+            raise UsageError(f"{source}: cannot store {member!r}: {found}",
+                             hint="rename it, or leave it out of what is stored")
 
 
 def walk(objects, digest: str) -> list[str]:

@@ -49,6 +49,7 @@ def store_artifact(repo, path: str | os.PathLike, name: str | None = None) -> li
     files = [(base, source)] if source.is_file() else _folder_files(source, base)
     if not files:
         raise UsageError(f"artifact folder {path} holds no files")
+    tree.check_names([relpath for relpath, _file in files], f"artifact {path}")
     added = []
     for relpath, file in files:
         try:

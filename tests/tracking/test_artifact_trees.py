@@ -113,3 +113,12 @@ def test_a_record_with_malformed_artifacts_is_refused(artifacts):
     record = {"kind": "mlctl.run", "version": 2, "id": "0" * 26, "artifacts": artifacts}
     with pytest.raises(StoreDamageError, match="malformed artifacts"):
         parse_record(json.dumps(record).encode(), "x")
+
+
+def test_a_folder_holding_a_name_no_tree_may_hold_is_a_usage_error(repo, tmp_path):
+    (tmp_path / "model" / ".git").mkdir(parents=True)
+    (tmp_path / "model" / ".git" / "config").write_text("x")
+    run_id = _new_run(repo)
+    with pytest.raises(UsageError, match="cannot store 'model/.git/config'"):
+        log_artifact(repo, run_id, tmp_path / "model")
+    assert "model/.git/config" not in get_run(repo, run_id).artifacts
