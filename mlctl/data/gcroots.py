@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.store import tree
 from mlctl.data.history import in_git, pointers_in_history
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import tracked
 from mlctl.errors import MlctlError, UsageError
+from mlctl.store import tree
 from mlctl.store.repo import Repo
 
 

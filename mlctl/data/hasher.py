@@ -16,16 +16,15 @@ import os
 import stat as stat_mod
 import time
 
-from mlctl.store import tree
 from mlctl.data.needs import missing_objects
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import FOLLOW, WorkFile, list_files
 from mlctl.errors import NotFoundError, UsageError
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from mlctl.store.durable import discard, install_all
 from mlctl.store.staging import ObjectStager, stage_files
-from mlctl.store.workers import FilePool, Pipeline, wants_processes
 from mlctl.store.statcache import FileStat, fingerprint, open_stat_cache, trusted
+from mlctl.store.workers import FilePool, Pipeline, wants_processes
 
 BATCH_FILES = 1000  # files hashed, then made durable together (while the next batch is read)
 BATCH_BYTES = 128 << 20

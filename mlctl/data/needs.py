@@ -9,10 +9,9 @@ import shlex
 import time
 from typing import Callable
 
-from mlctl.store import tree
 from mlctl.data.pointer import Pointer
 from mlctl.errors import ObjectMissingError
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from mlctl.store.repo import Repo
 from mlctl.store.statcache import RACY_COARSE_NS, RACY_NS
 

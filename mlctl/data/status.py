@@ -11,12 +11,12 @@ import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 
-from mlctl.store import tree
 from mlctl.data.hasher import TreeHasher
 from mlctl.data.needs import missing_from_manifest, present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, listing_fingerprint, select, tracked
 from mlctl.errors import ObjectMissingError
+from mlctl.store import tree
 from mlctl.store.repo import Repo
 from mlctl.store.statcache import fingerprint
 

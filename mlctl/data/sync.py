@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.store import tree
 from mlctl.data.needs import file_objects, present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import select, tracked
 from mlctl.errors import ObjectMissingError
+from mlctl.store import tree
 from mlctl.store.repo import Repo
 
 

@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mlctl.errors import StoreDamageError, UsageError
-from mlctl.store import paths
-from mlctl.store import tree_legacy
+from mlctl.store import paths, tree_legacy
 from mlctl.store.hashing import is_hash
 
 KIND = "mlctl.manifest"

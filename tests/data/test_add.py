@@ -11,10 +11,9 @@ import time
 import pytest
 import yaml
 
-from mlctl.store import tree
 from mlctl.data.add import add
 from mlctl.data.pointer import read as read_pointer
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from mlctl.store.fsck import iter_temp_files
 from mlctl.store.staging import FileChangedError, ObjectStager
 from tests.conftest import PROJECT, git

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from mlctl.data import api, hooks
-from mlctl.store import tree
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
+from mlctl.store import tree
 from tests.conftest import git
 from tests.data.conftest import commit_all
 

@@ -9,11 +9,11 @@ import stat
 
 import pytest
 
-from mlctl.store import tree
 from mlctl.data.add import add
 from mlctl.data.checkout import checkout
 from mlctl.data.links import Linker
 from mlctl.data.pointer import read as read_pointer
+from mlctl.store import tree
 from tests.data.conftest import commit_all, tree_bytes, write_tree
 
 

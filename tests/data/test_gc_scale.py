@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from mlctl.store import tree
 from mlctl.data.pointer import Pointer, dumps
+from mlctl.store import tree
 from mlctl.store.gc import gc
 
 COMMITS = 1000

@@ -10,8 +10,7 @@ import os
 import pytest
 
 from mlctl.data import pointer
-from mlctl.store import tree
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from tests.conftest import git, one_error
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from mlctl.data import pointer
 from mlctl.store import tree
-from mlctl.store.tree import DIR_MODE, LINK_MODE
 from mlctl.store.repo import Repo
+from mlctl.store.tree import DIR_MODE, LINK_MODE
 from tests.conftest import one_error
 
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from mlctl.store import tree
 from mlctl.data.add import add
 from mlctl.data.pointer import read as read_pointer
 from mlctl.data.status import status
+from mlctl.store import tree
 from mlctl.store.statcache import RACY_NS
 from tests.data.test_add import count_reads, settle
 
