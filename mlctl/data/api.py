@@ -20,10 +20,11 @@ from mlctl import lazyapi
 
 from pathlib import Path
 
-from mlctl.data import manifest
 from mlctl.data.needs import pull_command
 from mlctl.data.pointer import Pointer
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
+from mlctl.store import tree
+from mlctl.store.materialize import materialize
 from mlctl.store.repo import Repo
 
 
@@ -51,27 +52,13 @@ def hash_path(repo: Repo, relpath: str) -> Pointer:
 
 
 def manifest_entries(repo: Repo, digest: str) -> list[dict]:
-    return [e.to_json() for e in manifest.load(repo.objects, digest)]
+    return [e.to_json() for e in tree.load(repo.objects, digest)]
 
 
 def copy_folder(repo: Repo, digest: str, dest: Path) -> None:
     """Write folder manifest ``digest``'s files, links and empty folders under ``dest``
     (a fresh folder, e.g. a stage's metrics folder), each object verified."""
-    import os
-
-    from mlctl.data.links import check_link_target
-
-    for e in manifest.load(repo.objects, digest):
-        target = dest / e.path
-        if e.mode == manifest.DIR_MODE:
-            target.mkdir(parents=True, exist_ok=True)
-        elif e.mode == manifest.LINK_MODE:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            text = repo.objects.get_bytes(e.hash).decode("utf-8", "surrogateescape")
-            os.symlink(check_link_target(e.path, text, f"manifest {digest}"), target)
-        else:
-            repo.objects.copy_to(e.hash, target)
-            os.chmod(target, e.mode)
+    materialize(repo.objects, tree.load(repo.objects, digest), dest, where=f"manifest {digest}")
 
 
 def resolve_file(repo: Repo, spec: str) -> Path:

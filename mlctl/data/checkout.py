@@ -21,15 +21,16 @@ from mlctl.data import journal
 from mlctl.data import pointer as pointer_mod
 from mlctl.data.ignores import ignore
 from mlctl.data.hasher import TreeHasher, null_progress
-from mlctl.data.links import Linker, check_link_target, check_mode, land_files
-from mlctl.data.manifest import DIR_MODE, FILE_MODE, LINK_MODE, file_mode
+from mlctl.data.links import Linker, check_mode, land_files
 from mlctl.data.needs import require
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, select, tracked
 from mlctl.errors import NotFoundError, StoreDamageError, UsageError
 from mlctl.store.atomic import dead_writers_temp
+from mlctl.store.materialize import check_link_target
 from mlctl.store.paths import resolve as resolve_path
 from mlctl.store.repo import Repo
+from mlctl.store.tree import DIR_MODE, FILE_MODE, LINK_MODE, file_mode
 from mlctl.store.workers import FilePool, wants_processes
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.data import manifest
 from mlctl.data.history import in_git, pointers_in_history
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import tracked
 from mlctl.errors import MlctlError, UsageError
+from mlctl.store import tree
 from mlctl.store.repo import Repo
 
 
@@ -78,6 +78,6 @@ class ManifestExpander:
 
     def _read(self, digest: str) -> list[str]:
         try:
-            return manifest.hashes(self.repo.objects, digest, verify=False)
+            return tree.hashes(self.repo.objects, digest, verify=False)
         except MlctlError:
             return []  # missing or damaged: fsck names it; its files are unknown

@@ -16,16 +16,15 @@ import os
 import stat as stat_mod
 import time
 
-from mlctl.data import manifest
 from mlctl.data.needs import missing_objects
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import FOLLOW, WorkFile, list_files
 from mlctl.errors import NotFoundError, UsageError
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from mlctl.store.durable import discard, install_all
 from mlctl.store.staging import ObjectStager, stage_files
-from mlctl.store.workers import FilePool, Pipeline, wants_processes
 from mlctl.store.statcache import FileStat, fingerprint, open_stat_cache, trusted
+from mlctl.store.workers import FilePool, Pipeline, wants_processes
 
 BATCH_FILES = 1000  # files hashed, then made durable together (while the next batch is read)
 BATCH_BYTES = 128 << 20
@@ -68,7 +67,7 @@ class TreeHasher:
         self.close()
 
     # -- one tracked path -------------------------------------------------------------------
-    def hash_path(self, rel: str) -> tuple[Pointer, list[manifest.Entry] | None]:
+    def hash_path(self, rel: str) -> tuple[Pointer, list[tree.Entry] | None]:
         """(pointer, manifest entries or None for a file) for workspace path ``rel``."""
         path = str(self.repo.workspace_path(rel))
         try:
@@ -83,8 +82,8 @@ class TreeHasher:
         started = time.time_ns()
         files = list_files(path, rel, self.links)
         hashes = self.hash_files(rel, files)
-        entries = [manifest.Entry(f.rel, h, entry_size(f), manifest.entry_mode(f)) for f, h in zip(files, hashes)]
-        data = manifest.encode(entries)
+        entries = [tree.Entry(f.rel, h, entry_size(f), tree.entry_mode(f)) for f, h in zip(files, hashes)]
+        data = tree.encode(entries)
         digest = self.repo.objects.put_bytes(data) if self.store else hashing.hash_bytes(data)
         self.cache.record_folder(rel, fingerprint(((f.rel, f.st) for f in files), started), digest)
         return Pointer(rel, digest, sum(e.size for e in entries), len(entries), "dir"), entries

@@ -72,7 +72,7 @@ def fsck_refs(repo) -> list[dict]:
 
 
 def _pointer_problems(repo, p) -> list[dict]:
-    from mlctl.data import manifest
+    from mlctl.store import tree
     from mlctl.data.needs import present
 
     what = f"pointer {p.pointer_path}"
@@ -81,7 +81,7 @@ def _pointer_problems(repo, p) -> list[dict]:
     if p.kind != "dir":
         return []
     try:
-        entries = manifest.load(repo.objects, p.hash, verify=False)
+        entries = tree.load(repo.objects, p.hash, verify=False)
     except MlctlError as exc:
         return [{"what": what, "object": p.hash, "problem": exc.message}]
     exists = present(repo.objects)

@@ -19,17 +19,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import posixpath
 import threading
 from pathlib import Path
 
-from mlctl.data.manifest import EXEC_MODE, LINK_MODE
-from mlctl.errors import ObjectMissingError, StoreDamageError, UsageError
-from mlctl.store import paths
+from mlctl.errors import ObjectMissingError, UsageError
 from mlctl.store import hashing
 from mlctl.store.atomic import temp_name, temp_path_for
 from mlctl.store.fastio import check_digest, copy_verified
 from mlctl.store.statcache import FileStat
+from mlctl.store.tree import EXEC_MODE, LINK_MODE
 
 MODES = ("copy", "reflink", "hardlink", "symlink")
 SHARED = ("hardlink", "symlink")  # modes where the workspace file *is* the stored object
@@ -137,7 +135,7 @@ class Linker:
 
     def _place_link(self, digest: str, dest: str) -> None:
         """A recorded symlink: its verified target text (checked by the checkout's plan,
-        ``check_link_target``) linked under a temp name, then renamed over ``dest``."""
+        ``store/materialize.py: check_link_target``) linked under a temp name, then renamed over ``dest``."""
         target = self.objects.get_bytes(digest).decode("utf-8")
         folder, name = os.path.split(dest)
         tmp = temp_name(folder, name)
@@ -199,17 +197,6 @@ class Linker:
         except FileNotFoundError:
             same_inode = False
         return same_inode if link == "hardlink" else not same_inode
-
-
-def check_link_target(member: str, target: str, where: str) -> str:
-    """Refuse a recorded link whose target, read from the link's folder, leaves the tracked
-    folder or touches .git/.mlctl (a crafted manifest: exit 3); returns the target."""
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(member), target))
-    if (target.startswith("/") or joined in (".", "..") or joined.startswith("../")
-            or "\\" in target or any(map(paths.is_control, target)) or paths.problem(joined)):
-        raise StoreDamageError(f"{where}: the symlink {member!r} -> {target!r} leaves its folder",
-                               hint="a recorded link may only point inside the tracked folder")
-    return target
 
 
 def land_files(objects, requested: str, items: list) -> list[FileStat | None]:

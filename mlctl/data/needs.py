@@ -9,10 +9,9 @@ import shlex
 import time
 from typing import Callable
 
-from mlctl.data import manifest
 from mlctl.data.pointer import Pointer
 from mlctl.errors import ObjectMissingError
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from mlctl.store.repo import Repo
 from mlctl.store.statcache import RACY_COARSE_NS, RACY_NS
 
@@ -117,18 +116,18 @@ def missing_from_manifest(objects, cache, manifest_digest: str, hashes: Callable
     return absent
 
 
-def entries_of(repo: Repo, pointer: Pointer, rev: str | None = None) -> list[manifest.Entry] | None:
+def entries_of(repo: Repo, pointer: Pointer, rev: str | None = None) -> list[tree.Entry] | None:
     """A folder pointer's manifest entries (None for a file); DataMissingError if the
     manifest itself is not here (``rev``: the revision the pointer is from, for the hint)."""
     if pointer.kind != "dir":
         return None
     try:
-        return manifest.load(repo.objects, pointer.hash)
+        return tree.load(repo.objects, pointer.hash)
     except ObjectMissingError:
         raise DataMissingError(pointer.path, [pointer.hash], rev) from None
 
 
-def file_objects(pointer: Pointer, entries: list[manifest.Entry] | None) -> list[str]:
+def file_objects(pointer: Pointer, entries: list[tree.Entry] | None) -> list[str]:
     """The content objects (not the manifest) the pointer's files need, without repeats."""
     if entries is None:
         return [pointer.hash]
@@ -136,7 +135,7 @@ def file_objects(pointer: Pointer, entries: list[manifest.Entry] | None) -> list
 
 
 def require(repo: Repo, pointers: list[Pointer], cache=None,
-            rev: str | None = None) -> dict[str, list[manifest.Entry] | None]:
+            rev: str | None = None) -> dict[str, list[tree.Entry] | None]:
     """Every pointer's entries, after checking all their objects are present (with a stat
     cache, a folder already found complete in an unchanged store is not checked again).
     ``rev``: the revision the pointers are from (None: the workspace), for the hint."""

@@ -11,12 +11,12 @@ import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 
-from mlctl.data import manifest
 from mlctl.data.hasher import TreeHasher
 from mlctl.data.needs import missing_from_manifest, present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import list_files, listing_fingerprint, select, tracked
 from mlctl.errors import ObjectMissingError
+from mlctl.store import tree
 from mlctl.store.repo import Repo
 from mlctl.store.statcache import fingerprint
 
@@ -83,7 +83,7 @@ def _in_store(repo: Repo, hasher: TreeHasher, pointer: Pointer) -> bool:
     if pointer.kind == "file":
         return True
     return not missing_from_manifest(repo.objects, hasher.cache, pointer.hash,
-                                     lambda: manifest.hashes(repo.objects, pointer.hash))
+                                     lambda: tree.hashes(repo.objects, pointer.hash))
 
 
 def _compare_folder(repo: Repo, hasher: TreeHasher, pointer: Pointer, path: str, result: PathStatus) -> None:
@@ -93,7 +93,7 @@ def _compare_folder(repo: Repo, hasher: TreeHasher, pointer: Pointer, path: str,
     files = list_files(path, pointer.path)
     fp = fingerprint(((f.rel, f.st) for f in files), started)
     try:
-        entries = manifest.load(repo.objects, pointer.hash)
+        entries = tree.load(repo.objects, pointer.hash)
     except ObjectMissingError:  # can't say which files differ; the folder hash still can
         current, _ = hasher.hash_path(pointer.path)
         result.state = "unchanged" if current.hash == pointer.hash else "modified"

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.data import manifest
 from mlctl.data.needs import file_objects, present
 from mlctl.data.pointer import Pointer
 from mlctl.data.workspace import select, tracked
 from mlctl.errors import ObjectMissingError
+from mlctl.store import tree
 from mlctl.store.repo import Repo
 
 
@@ -121,7 +121,7 @@ def _push_plan(repo: Repo, pointers: list[Pointer]) -> tuple[list[str], list[str
         if p.kind == "dir" and not here(p.hash):
             absent.setdefault(p.hash, p.path)
             continue
-        entries = manifest.load(repo.objects, p.hash) if p.kind == "dir" else None
+        entries = tree.load(repo.objects, p.hash) if p.kind == "dir" else None
         for digest in file_objects(p, entries):
             (files if here(digest) else absent).setdefault(digest, p.path)
         if p.kind == "dir":
@@ -172,7 +172,7 @@ def _fetch(repo: Repo, pointers: list[Pointer], remote: str | None, jobs, progre
     files, incomplete, needs = [], set(), {}
     for p in pointers:
         try:
-            entries = manifest.load(repo.objects, p.hash) if p.kind == "dir" else None
+            entries = tree.load(repo.objects, p.hash) if p.kind == "dir" else None
         except ObjectMissingError:
             incomplete.add((p.path, p.hash))
             continue

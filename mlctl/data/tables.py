@@ -92,7 +92,7 @@ def _stored_files(repo: Repo, pointer: Pointer, inner: str | None, rev: str | No
     entries = entries_of(repo, pointer, rev)
     if entries is None:
         return [TableFile("", format_of(pointer.path) or "", repo.objects.path(pointer.hash), pointer.hash)]
-    from mlctl.data.manifest import DIR_MODE, LINK_MODE
+    from mlctl.store.tree import DIR_MODE, LINK_MODE
 
     files = [e for e in entries if e.mode not in (DIR_MODE, LINK_MODE)]
     if inner is not None:

@@ -1,5 +1,6 @@
-"""Model artifacts in the store: a file is one object; a folder is a manifest object
-listing one object per file.
+"""Model artifacts in the store: a file is one object; a folder is a tree (store/tree.py)
+listing one object per file. Versions registered before the one tree format point at the
+registry's first tree form, which store/tree_legacy.py still reads.
 
 Loading reads artifacts only from here, verified against their hashes: a file's bytes are
 read and hashed in memory (nothing can swap them between check and use); a folder is
@@ -10,35 +11,22 @@ each load, so a tampered cache is rebuilt, never trusted.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import stat
 from pathlib import Path
 
 from mlctl.errors import CorruptObjectError, ObjectMissingError, StoreDamageError, UsageError
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from mlctl.store.atomic import temp_owner_pid, temp_path_for
-from mlctl.store.records import canonical
-from mlctl.store.repo import Repo, check_relpath
-
-# Kept, not kind+version: the artifact's hash is the manifest's, so the same folder must
-# keep giving the same bytes (store/records.py).
-MANIFEST_FORMAT = "mlctl.registry.tree/1"
+from mlctl.store.materialize import materialize as write_tree
+from mlctl.store.repo import Repo
 
 
 def put_artifact(repo: Repo, path: Path) -> dict:
     """Store a file or folder; returns the artifact description kept in the version."""
     if path.is_dir():
-        files = _walk(path)
-        entries = []
-        for rel, full in files:
-            digest, size = repo.objects.put_file(full)
-            entries.append({"path": rel, "hash": digest, "size": size,
-                            "exec": bool(os.stat(full).st_mode & stat.S_IXUSR)})
-        manifest = {"format": MANIFEST_FORMAT, "files": entries}
-        digest = repo.objects.put_bytes(canonical(manifest))
-        return {"hash": digest, "kind": "dir", "size": sum(e["size"] for e in entries),
+        digest, entries = tree.build(repo.objects, _walk(path))
+        return {"hash": digest, "kind": "dir", "size": sum(e.size for e in entries),
                 "files": len(entries), "filename": path.name}
     digest, size = repo.objects.put_file(path)
     return {"hash": digest, "kind": "file", "size": size, "files": 1, "filename": path.name}
@@ -60,30 +48,19 @@ def _walk(root: Path) -> list[tuple[str, Path]]:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def read_manifest(repo: Repo, digest: str) -> list[dict]:
+def read_manifest(repo: Repo, digest: str) -> list[tree.Entry]:
+    """A folder artifact's entries, checked (either tree form: store/tree.py)."""
     try:
-        data = repo.objects.get_bytes(digest, verify=True)
+        return tree.load(repo.objects, digest)
     except ObjectMissingError:
         raise ObjectMissingError(digest, what="model folder manifest") from None
-    try:
-        manifest = json.loads(data)
-        files = manifest["files"]
-        for entry in files:
-            check_relpath(entry["path"])
-            if not hashing.is_hash(entry["hash"]):
-                raise ValueError(entry["hash"])
-    except (ValueError, KeyError, TypeError):
-        raise StoreDamageError(f"model folder manifest {digest} is damaged") from None
-    return files
 
 
 def object_hashes(repo: Repo, artifact: dict) -> list[str]:
     """Every object the artifact needs (for gc and fsck); a missing manifest yields itself only."""
-    hashes = [artifact["hash"]]
-    if artifact.get("kind") == "dir" and repo.objects.exists(artifact["hash"]):
-        with contextlib.suppress(StoreDamageError):
-            hashes.extend(e["hash"] for e in read_manifest(repo, artifact["hash"]))
-    return hashes
+    if artifact.get("kind") == "dir":
+        return tree.walk(repo.objects, artifact["hash"])
+    return [artifact["hash"]]
 
 
 def read_file_bytes(repo: Repo, artifact: dict) -> bytes:
@@ -113,10 +90,7 @@ def materialize(repo: Repo, artifact: dict) -> Path:
     _remove_abandoned(base)
     tmp = temp_path_for(dest)
     try:
-        for entry in files:
-            target = tmp / entry["path"]
-            repo.objects.copy_to(entry["hash"], target, verify=True)
-            os.chmod(target, 0o555 if entry.get("exec") else 0o444)
+        write_tree(repo.objects, files, tmp, where=f"model folder {artifact['hash']}", readonly=True)
         with contextlib.suppress(OSError):  # another process may have built it meanwhile
             os.rename(tmp, dest)
     finally:
@@ -127,10 +101,10 @@ def materialize(repo: Repo, artifact: dict) -> Path:
     return dest
 
 
-def _cache_intact(folder: Path, files: list[dict]) -> bool:
+def _cache_intact(folder: Path, files: list[tree.Entry]) -> bool:
     for entry in files:
         try:
-            if hashing.hash_file(folder / entry["path"]) != entry["hash"]:
+            if hashing.hash_file(folder / entry.path) != entry.hash:
                 return False
         except OSError:
             return False

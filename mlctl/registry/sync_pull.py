@@ -81,7 +81,7 @@ def _artifacts(repo: Repo, store, out: PullPlan, jobs) -> None:
     for number, (digest, rec) in out.versions.items():
         if rec["artifact"]["kind"] == "dir":
             try:
-                files.update(e["hash"] for e in artifacts.read_manifest(repo, rec["artifact"]["hash"]))
+                files.update(e.hash for e in artifacts.read_manifest(repo, rec["artifact"]["hash"]))
             except StoreDamageError as exc:
                 raise damage(store.name, remote_entries.version_entry(out.name, number, digest), exc.message) from None
     _fetch(store, out, files, jobs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from mlctl.errors import MlctlError
 from mlctl.store.config import KeySpec, parse_positive_float
 from mlctl.store.times import epoch_to_iso
 
@@ -69,10 +70,24 @@ def _run_objects(repo):
     with db.mutex:
         rows = db.conn.execute("SELECT id, artifacts, record FROM runs").fetchall()
     for run_id, artifacts, record in rows:
-        for rel, digest in json.loads(artifacts).items():
-            yield run_id, f"artifact {rel}", digest
+        yield from _artifact_objects(repo, run_id, json.loads(artifacts))
         if record:
             yield run_id, "record", record
+
+
+def _artifact_objects(repo, run_id: str, value):
+    """(run id, what, hash) of a run's artifacts: its tree and the files the tree lists
+    (a tree not here, or damaged, only itself), or the files of an old flat map."""
+    from mlctl.store import tree
+
+    if not isinstance(value, dict):
+        yield run_id, "artifacts tree", value
+        try:
+            value = {e.path: e.hash for e in tree.load(repo.objects, value, verify=False)}
+        except MlctlError:  # missing or damaged: reported above, its files unknown
+            value = {}
+    for rel, digest in value.items():
+        yield run_id, f"artifact {rel}", digest
 
 
 def gc_roots(repo):

@@ -14,10 +14,11 @@ import json
 from mlctl.errors import StoreDamageError
 from mlctl.store.records import load_record
 from mlctl.tracking import ids, values
+from mlctl.tracking.artifact_trees import check_value
 from mlctl.tracking.db import database
 
 KIND = "mlctl.run"
-VERSION = 1
+VERSION = 2  # 2: ``artifacts`` may be a tree hash (tracking/artifacts.py); 1: always a flat map
 ATTRIBUTES = ("id", "experiment", "name", "status", "start_time", "end_time", "updated", "parent_id",
               "host", "pid", "git_commit", "git_dirty", "command", "exit_code")
 JSON_COLUMNS = ("params", "metrics", "tags", "artifacts", "data", "env")
@@ -33,6 +34,8 @@ def export_record(repo, run_id: str) -> bytes:
     record = {"kind": KIND, "version": VERSION, **dict(zip(ATTRIBUTES, row[: len(ATTRIBUTES)]))}
     for column, raw in zip(JSON_COLUMNS, row[len(ATTRIBUTES):]):
         record[column] = json.loads(raw)
+    if not isinstance(record["artifacts"], str):
+        record["version"] = 1  # a run without a tree exports as it always did (same hash)
     history: dict[str, list] = {}
     for key, step, ts, value in points:
         history.setdefault(key, []).append([step, ts, value])
@@ -44,6 +47,7 @@ def parse_record(data: bytes, digest: str) -> dict:
     record = load_record(data, KIND, f"run record {digest}", versions=range(1, VERSION + 1))
     if not ids.is_run_id(record.get("id")):
         raise StoreDamageError(f"object {digest} is not a run record")
+    record["artifacts"] = check_value(record.get("artifacts") or {}, f"run record {digest}")
     return record
 
 

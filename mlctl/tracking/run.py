@@ -8,6 +8,7 @@ import time
 
 from mlctl.store.times import epoch_to_iso
 from mlctl.tracking import values
+from mlctl.tracking.artifact_trees import artifact_map
 from mlctl.tracking.db import COLUMNS, database
 
 OUTPUT_TAG = "out."
@@ -62,7 +63,15 @@ class Run:
     params = property(lambda self: self._json("params"))
     metrics = property(lambda self: self._json("metrics"))
     tags = property(lambda self: self._json("tags"))
-    artifacts = property(lambda self: self._json("artifacts"))
+    artifacts_value = property(lambda self: self._json("artifacts"))  # a tree hash or an old flat map
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        """Relative name -> object hash, read from the run's tree (or its old flat map)."""
+        if "artifact_map" not in self._decoded:
+            self._decoded["artifact_map"] = artifact_map(self._repo, self.artifacts_value)
+        return self._decoded["artifact_map"]
+
     data = property(lambda self: self._json("data"))
     env = property(lambda self: self._json("env"))
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlctl.errors import UsageError
+from mlctl.store import tree
 from mlctl.store.hashing import hash_bytes, is_hash
 from mlctl.tracking import ids
+from mlctl.tracking.artifact_trees import artifact_objects
 from mlctl.tracking.db import database
 from mlctl.tracking.records import export_record, import_records, parse_record
 
@@ -75,7 +77,7 @@ def _local_state(repo, refs) -> list[tuple[str, float, list]]:
         if running:
             raise UsageError(f"run {sorted(running)[0]} is running or deleted; only ended runs are shared")
         rows = [row for row in rows if row[0] in wanted]
-    return [(i, upd, list(json.loads(art).values())) for i, upd, art in rows]
+    return [(i, upd, artifact_objects(repo, json.loads(art))) for i, upd, art in rows]
 
 
 def push(repo, remote: str | None = None, refs: list[str] | None = None, jobs: int | None = None,
@@ -128,11 +130,22 @@ def pull(repo, remote: str | None = None, refs: list[str] | None = None, jobs: i
             wanted[run_id] = digest
     result.objects = store.pull(set(wanted.values()), jobs=jobs, progress=progress)
     records = [(d, parse_record(repo.objects.get_bytes(d), d)) for d in wanted.values()]
-    artifacts = {h for _d, rec in records for h in (rec.get("artifacts") or {}).values() if is_hash(h)}
-    result.objects += store.pull(artifacts, jobs=jobs, progress=progress)
+    result.objects += _pull_artifacts(repo, store, records, jobs, progress)
     import_records(repo, records, origin=store.name)
     result.runs = sorted(wanted)
     return result
+
+
+def _pull_artifacts(repo, store, records: list[tuple[str, dict]], jobs, progress) -> int:
+    """The pulled runs' artifact objects: trees first, then the files they list (each tree
+    checked as it is read), and the files of old flat maps (parse_record checked them)."""
+    values = [rec["artifacts"] for _d, rec in records]
+    trees = {v for v in values if isinstance(v, str)}
+    count = store.pull(trees, jobs=jobs, progress=progress)
+    files = {h for v in values if isinstance(v, dict) for h in v.values()}
+    for digest in sorted(trees):
+        files.update(e.hash for e in tree.load(repo.objects, digest))
+    return count + store.pull(files, jobs=jobs, progress=progress)
 
 
 def _select(there: dict, refs: list[str]) -> dict:

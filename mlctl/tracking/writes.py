@@ -49,7 +49,7 @@ def create_run(repo, experiment: str | None = None, name: str | None = None, par
                tags: dict | None = None, run_id: str | None = None, command: str | None = None,
                data: dict | None = None, parent_id: str | None = None, status: str = "running",
                metrics: Iterable[Point] = (), env: dict | None = None, capture_context: bool = True,
-               start_time: float | None = None, artifacts: dict | None = None):
+               start_time: float | None = None, artifacts: dict | str | None = None):
     """Record a new run, in one transaction; with ``status="running"`` this process owns
     it until finish_run. Returns the Run."""
     from mlctl.tracking.run import Run
@@ -202,14 +202,24 @@ def next_steps(repo, run_id: str) -> dict[str, int]:
 
 def merge_json_column(repo, run_id: str, column: str, changes: dict, remove: Iterable[str] = ()) -> dict:
     """Merge ``changes`` into (and drop ``remove`` keys from) one JSON column of a run."""
+    def merged(current: dict) -> dict:
+        out = {**current, **changes}
+        for key in remove:
+            out.pop(key, None)
+        return out
+
+    return update_json_column(repo, run_id, column, merged)
+
+
+def update_json_column(repo, run_id: str, column: str, change):
+    """Replace one JSON column of a run by ``change(its value)``, in one transaction (so
+    two processes adding to it do not lose each other's changes); returns the new value."""
     if column not in ("params", "tags", "artifacts", "data", "env"):
         raise ValueError(column)
     with database(repo).write() as conn:
         row = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"unknown run: {run_id}")
-        merged = {**values.loads(row[0]), **changes}
-        for key in remove:
-            merged.pop(key, None)
-        _update(conn, run_id, {column: values.dumps(merged), "updated": time.time()})
-    return merged
+        value = change(values.loads(row[0]))
+        _update(conn, run_id, {column: values.dumps(value), "updated": time.time()})
+    return value

@@ -11,10 +11,9 @@ import time
 import pytest
 import yaml
 
-from mlctl.data import manifest
 from mlctl.data.add import add
 from mlctl.data.pointer import read as read_pointer
-from mlctl.store import hashing
+from mlctl.store import hashing, tree
 from mlctl.store.fsck import iter_temp_files
 from mlctl.store.staging import FileChangedError, ObjectStager
 from tests.conftest import PROJECT, git
@@ -48,7 +47,7 @@ def test_add_folder_and_file_writes_pointers_objects_and_gitignore(cli, sample):
     assert set(doc) == {"path", "kind", "hash", "size", "nfiles"}
     assert doc["path"] == "raw" and doc["kind"] == "dir" and doc["nfiles"] == 4
     assert doc["size"] == 6 + 6 + 8 + 2560
-    entries = manifest.load(sample.objects, doc["hash"])
+    entries = tree.load(sample.objects, doc["hash"])
     assert [e.path for e in entries] == ["a.txt", "b.txt", "sub/c.txt", "sub/deep/d.bin"]
     for e in entries:
         assert sample.objects.get_bytes(e.hash) == (sample.root / "data/raw" / e.path).read_bytes()

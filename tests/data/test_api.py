@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from mlctl.data import api, hooks, manifest
+from mlctl.data import api, hooks
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
+from mlctl.store import tree
 from tests.conftest import git
 from tests.data.conftest import commit_all
 
@@ -95,7 +96,7 @@ def test_mlctl_status_and_fsck_and_gc_see_data(cli, sample):
     doc = cli("status", "--json").json()
     assert doc["data"] == {"tracked": 2, "changed": []}
     assert cli("fsck").exit_code == 0
-    lost = manifest.load(sample.objects, api.tracked(sample)[0].hash)[1].hash
+    lost = tree.load(sample.objects, api.tracked(sample)[0].hash)[1].hash
     sample.objects.remove(lost)
     res = cli("fsck", "--json")
     assert res.exit_code == 1

@@ -9,11 +9,11 @@ import stat
 
 import pytest
 
-from mlctl.data import manifest
 from mlctl.data.add import add
 from mlctl.data.checkout import checkout
 from mlctl.data.links import Linker
 from mlctl.data.pointer import read as read_pointer
+from mlctl.store import tree
 from tests.data.conftest import commit_all, tree_bytes, write_tree
 
 
@@ -92,7 +92,7 @@ def test_rev_errors(cli, added):
 
 def test_missing_object_names_pull_and_changes_nothing(cli, added):
     shutil.rmtree(added.root / "data/raw")
-    entries = manifest.load(added.objects, read_pointer(added.root, "data/raw.mlctl").hash)
+    entries = tree.load(added.objects, read_pointer(added.root, "data/raw.mlctl").hash)
     added.objects.remove(entries[-1].hash)
     res = cli("data", "checkout")
     assert res.exit_code == 2

@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 
-from mlctl.data import api, manifest
+from mlctl.data import api
+from mlctl.store import tree
 from mlctl.store.gc import collect_roots
 from tests.conftest import PROJECT
 from tests.data.conftest import commit_all, write_tree
@@ -21,9 +22,9 @@ def _litter(repo, round_: int) -> list[str]:
     """Unreferenced folder versions (manifests with their files) and loose objects."""
     made = []
     for k in range(GARBAGE // 6):
-        rows = [manifest.Entry(f"f{i}", repo.objects.put_bytes(f"{round_}/{k}/{i}".encode(), fsync=False), 7)
+        rows = [tree.Entry(f"f{i}", repo.objects.put_bytes(f"{round_}/{k}/{i}".encode(), fsync=False), 7)
                 for i in range(4)]
-        made.append(repo.objects.put_bytes(manifest.encode(rows), fsync=False))
+        made.append(repo.objects.put_bytes(tree.encode(rows), fsync=False))
         made.append(repo.objects.put_bytes(f"loose {round_}/{k}".encode(), fsync=False))
     (repo.tmp_dir / ".object.tmp-999999999-dead").write_bytes(b"partial")
     return made

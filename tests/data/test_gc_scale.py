@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from mlctl.data import manifest
 from mlctl.data.pointer import Pointer, dumps
+from mlctl.store import tree
 from mlctl.store.gc import gc
 
 COMMITS = 1000
@@ -23,7 +23,7 @@ def build_history(repo, commits: int = COMMITS) -> int:
     """``commits`` commits through one `git fast-import`, each writing a new version of one
     of the 20 tracked paths (objects in the store, as `data add` would leave them).
     Returns how many objects the history references."""
-    folders = {f"folder{k}": [manifest.Entry(f"f{i:04d}.bin", repo.objects.put_bytes(f"folder{k}/{i}".encode(), fsync=False), 8)
+    folders = {f"folder{k}": [tree.Entry(f"f{i:04d}.bin", repo.objects.put_bytes(f"folder{k}/{i}".encode(), fsync=False), 8)
                               for i in range(FOLDER_FILES)] for k in range(FOLDERS)}
     lines = []
     for n in range(commits):
@@ -38,7 +38,7 @@ def build_history(repo, commits: int = COMMITS) -> int:
             if n >= FILES + FOLDERS:  # a folder's first version keeps its first files
                 rows[n % FOLDER_FILES] = rows[n % FOLDER_FILES]._replace(
                     hash=repo.objects.put_bytes(f"{name} v{n}".encode(), fsync=False))
-            digest = manifest.store(repo.objects, rows)
+            digest = tree.store(repo.objects, rows)
             text = dumps(Pointer(name, digest, 8 * FOLDER_FILES, FOLDER_FILES, "dir"))
         data = text.encode()
         lines += [b"commit refs/heads/main", f"mark :{n + 1}".encode(),

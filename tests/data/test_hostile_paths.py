@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from mlctl.data import manifest, pointer
-from mlctl.store import hashing
+from mlctl.data import pointer
+from mlctl.store import hashing, tree
 from tests.conftest import git, one_error
 
 
@@ -62,7 +62,7 @@ def test_a_control_character_inside_a_tracked_folder_is_exit_2_naming_it(cli, re
 
 
 def _folder_pointer(repo, entries) -> None:
-    digest = manifest.store(repo.objects, entries)
+    digest = tree.store(repo.objects, entries)
     pointer.write(repo.root, pointer.Pointer("E", digest, sum(e.size for e in entries), len(entries), "dir"))
 
 
@@ -78,7 +78,7 @@ def test_a_manifest_with_a_file_and_a_folder_of_one_name_is_exit_3_naming_it(cli
     fsck = cli("fsck", "--json")
     assert fsck.exit_code == 1 and "both as a file and as the folder" in fsck.json()["missing"][0]["problem"]
     with pytest.raises(Exception, match="twice"):
-        manifest.decode(json.dumps({"files": rows[:1] * 2, "kind": "mlctl.manifest", "version": 1}).encode())
+        tree.decode(json.dumps({"files": rows[:1] * 2, "kind": "mlctl.manifest", "version": 1}).encode())
 
 
 def test_fsck_reports_every_malformed_pointer_and_checks_the_rest(cli, repo):

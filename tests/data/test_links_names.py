@@ -9,9 +9,10 @@ import shutil
 
 import pytest
 
-from mlctl.data import manifest, pointer
-from mlctl.data.manifest import DIR_MODE, LINK_MODE
+from mlctl.data import pointer
+from mlctl.store import tree
 from mlctl.store.repo import Repo
+from mlctl.store.tree import DIR_MODE, LINK_MODE
 from tests.conftest import one_error
 
 
@@ -29,7 +30,7 @@ def folder(repo):
 
 
 def entries_of(repo, rel="d"):
-    return {e.path: e for e in manifest.load(repo.objects, pointer.read(repo.root, rel + ".mlctl").hash)}
+    return {e.path: e for e in tree.load(repo.objects, pointer.read(repo.root, rel + ".mlctl").hash)}
 
 
 def test_links_inside_and_empty_folders_are_recorded_and_restored(cli, repo, folder):

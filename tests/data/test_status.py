@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from mlctl.data import manifest
 from mlctl.data.add import add
 from mlctl.data.pointer import read as read_pointer
 from mlctl.data.status import status
+from mlctl.store import tree
 from mlctl.store.statcache import RACY_NS
 from tests.data.test_add import count_reads, settle
 
@@ -28,7 +28,7 @@ def test_unchanged_is_exit_0_and_reads_no_file(cli, added, monkeypatch):
     assert res.exit_code == 0 and res.stdout == "" and "data up to date (2 tracked paths)" in res.stderr
     assert reads == []
     loads = []
-    monkeypatch.setattr(manifest, "load", lambda *a, **k: loads.append(a) or [])
+    monkeypatch.setattr(tree, "load", lambda *a, **k: loads.append(a) or [])
     assert cli("data", "status", "--json").json() == {"changed": False, "tracked": 2, "paths": []}
     assert reads == [] and loads == []  # the folder's listing fingerprint answered
 
@@ -64,7 +64,7 @@ def test_modified_tracked_file(cli, added):
 
 
 def test_not_in_store_names_pull(cli, added):
-    entries = manifest.load(added.objects, (added.root / "data/raw.mlctl").read_text().split("hash: ")[1][:32])
+    entries = tree.load(added.objects, (added.root / "data/raw.mlctl").read_text().split("hash: ")[1][:32])
     added.objects.remove(entries[0].hash)
     res = cli("data", "status")
     assert res.exit_code == 1
@@ -119,7 +119,7 @@ def test_the_store_check_is_remembered_until_an_object_comes_or_goes(added, monk
     assert in_store() == {"data/raw": True, "model.bin": True} and checks == [4]
     assert in_store()["data/raw"] and checks == [4]  # remembered: no listing of the store
 
-    [victim, *_] = manifest.load(added.objects, read_pointer(added.root, "data/raw.mlctl").hash)
+    [victim, *_] = tree.load(added.objects, read_pointer(added.root, "data/raw.mlctl").hash)
     data = added.objects.get_bytes(victim.hash)
     added.objects.remove(victim.hash)
     assert in_store()["data/raw"] is False and len(checks) == 2  # its folder changed: checked again

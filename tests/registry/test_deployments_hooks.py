@@ -92,7 +92,7 @@ def test_fsck_reports_missing_registry_objects(churn, cli, mlflow_sklearn):
     assert cli("fsck").exit_code == 0
     v1 = versions.get_version(churn, "churn:1")
     os.unlink(churn.objects.path(v1.artifact_hash))
-    member = read_manifest(churn, folder.artifact_hash)[0]["hash"]
+    member = read_manifest(churn, folder.artifact_hash)[0].hash
     os.unlink(churn.objects.path(member))
     res = cli("fsck", "--json")
     assert res.exit_code == 1

@@ -69,8 +69,8 @@ def test_corrupt_folder_file_in_store(repo, mlflow_sklearn):
     from mlctl.registry.artifacts import read_manifest
 
     v = versions.register(repo, "churn", mlflow_sklearn)
-    entry = next(e for e in read_manifest(repo, v.artifact_hash) if e["path"] == "model.pkl")
-    damage_object(repo, entry["hash"])
+    entry = next(e for e in read_manifest(repo, v.artifact_hash) if e.path == "model.pkl")
+    damage_object(repo, entry.hash)
     with pytest.raises(CorruptObjectError):
         load_model(repo, v)
 

@@ -169,9 +169,10 @@ def test_run_records_read_with_their_kind_and_version_checked(machines):
     assert parse_record(data, "d")["name"] == "a"
     assert data.endswith(b',"version":1}')  # sorted keys: the last one
     assert "version" not in parse_record(data[: -len(b',"version":1}')] + b"}", "d")  # read as before
+    assert parse_record(data[: -len(b'1}')] + b"2}", "d")["name"] == "a"  # 2: its artifacts may be a tree
     with pytest.raises(StoreDamageError) as newer:
-        parse_record(data[: -len(b'1}')] + b"2}", "d")
-    assert "run record d is a mlctl.run record of version 2" in newer.value.message
+        parse_record(data[: -len(b'1}')] + b"3}", "d")
+    assert "run record d is a mlctl.run record of version 3" in newer.value.message
     assert newer.value.hint == "upgrade mlctl"
     with pytest.raises(StoreDamageError, match="run record d is not a mlctl.run record"):
         parse_record(data.replace(b'"kind":"mlctl.run"', b'"kind":"mlctl.manifest"'), "d")

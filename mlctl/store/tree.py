@@ -1,25 +1,35 @@
-"""Folder manifests: one object listing every file of a tracked folder.
+"""Trees: the one folder format of the store, for tracked data folders, model folders and
+run artifacts (docs/store-format.md, "Trees").
 
-A manifest is canonical JSON (sorted keys, no spaces) with its files sorted by path:
+A tree is canonical JSON (sorted keys, no spaces) with its entries sorted by path:
 
     {"files":[["a/b.jpg","<hash>",51200,420],...],"kind":"mlctl.manifest","version":1}
 
 Each row is (path relative to the folder, content hash, size, mode). ``mode`` keeps only
 what git keeps, executable (0o755) or not (0o644), so the same folder hashes the same on
-every machine whatever the umask. The folder's hash is the manifest object's hash.
+every machine whatever the umask; a symlink (0o120000) or an empty folder (0o040000).
+The folder's hash is the tree object's hash. (The kind keeps its first name,
+``mlctl.manifest``: the bytes name every folder already stored.)
+
+Build (``build``, ``store``), read (``load``, validated: every path through the checked
+resolver store/paths.py, hostile trees refused), walk (``walk``, ``hashes``: the objects a
+tree needs, for gc, fsck and push/pull); writing one out is store/materialize.py. Older
+forms (the registry's first model-folder tree) are read by store/tree_legacy.py.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
+from pathlib import Path
 from typing import NamedTuple
 
-from mlctl.errors import StoreDamageError
-from mlctl.store import paths
+from mlctl.errors import StoreDamageError, UsageError
+from mlctl.store import paths, tree_legacy
 from mlctl.store.hashing import is_hash
-from mlctl.store.records import load_record
+from mlctl.store.records import load_record, parse_json
 
 KIND = "mlctl.manifest"
 VERSION = 1
@@ -66,7 +76,12 @@ def decode(data: bytes, digest: str = "?") -> list[Entry]:
     """Parse a manifest, refusing anything that could point outside its folder (store/paths.py
     rules) or that holds a path twice or both as a file and as a folder (``E11`` and
     ``E11/x``): every reader gets only manifests that a checkout can carry out."""
-    doc = load_record(data, KIND, f"folder manifest {digest}", versions=(VERSION,))
+    doc = parse_json(data, f"folder manifest {digest}")
+    if not isinstance(doc, dict):
+        raise StoreDamageError(f"object {digest} is not a folder manifest")
+    if tree_legacy.is_registry_tree(doc):
+        return from_rows(tree_legacy.registry_rows(doc, digest), digest)
+    doc = load_record(doc, KIND, f"folder manifest {digest}", versions=(VERSION,))
     if not isinstance(doc.get("files"), list):
         raise StoreDamageError(f"object {digest} is not a folder manifest")
     rows = doc["files"]
@@ -102,6 +117,13 @@ def _all_valid(rows: list) -> bool:
     return (joined.count("\0") == len(paths_) - 1 and "\\" not in joined and "//" not in joined
             and "\0/" not in joined and "/\0" not in joined and joined[0] != "/" and joined[-1] != "/"
             and not (dotted and _BAD_PART.search(joined)))
+
+
+def from_rows(rows: list, digest: str = "?") -> list[Entry]:
+    """Entries from rows of another form (tree_legacy.py), checked like a read tree's."""
+    entries = [_entry(row, digest) for row in rows]
+    check_conflicts([e.path for e in entries], digest)
+    return entries
 
 
 def _entry(row, digest: str) -> Entry:
@@ -148,7 +170,8 @@ def hashes(objects, digest: str, verify: bool = True) -> list[str]:
     try:
         doc = json.loads(objects.get_bytes(digest, verify=verify))
         rows = doc["files"]
-        out = [row[1] for row in rows]
+        out = ([row["hash"] for row in rows] if tree_legacy.is_registry_tree(doc)
+               else [row[1] for row in rows])
     except (ValueError, KeyError, TypeError, IndexError):
         raise StoreDamageError(f"object {digest} is not a folder manifest") from None
     if not all(type(h) is str and len(h) == 32 and h.isalnum() for h in out):  # safe to build paths from
@@ -163,3 +186,37 @@ def load(objects, digest: str, verify: bool = True) -> list[Entry]:
 
 def store(objects, entries: list[Entry]) -> str:
     return objects.put_bytes(encode(entries))
+
+
+def build(objects, files: list[tuple[str, Path]]) -> tuple[str, list[Entry]]:
+    """Store each listed file (its path in the tree, where it is now) and then the tree
+    listing them (objects before the tree that names them); returns (tree hash, entries).
+    Paths are checked first (``check_names``), so a tree that is written can be read back."""
+    check_names([rel for rel, _full in files], "folder")
+    entries = []
+    for rel, full in files:
+        digest, size = objects.put_file(full)
+        entries.append(Entry(rel, digest, size, file_mode(os.stat(full).st_mode)))
+    check_conflicts([e.path for e in entries])
+    return store(objects, entries), entries
+
+
+def check_names(members: list[str], source: str) -> None:
+    """Refuse, as the user's input (exit 2), a name no tree may hold (store/paths.py rules:
+    what ``decode`` would refuse on reading), before anything is stored."""
+    for member in members:
+        found = paths.problem(member)
+        if found:
+            raise UsageError(f"{source}: cannot store {member!r}: {found}",
+                             hint="rename it, or leave it out of what is stored")
+
+
+def walk(objects, digest: str) -> list[str]:
+    """Every object tree ``digest`` needs, the tree first (for gc, fsck and push): a tree
+    that is not here, or is damaged, yields itself alone (fsck names it, gc keeps it)."""
+    if not objects.exists(digest):
+        return [digest]
+    try:
+        return [digest, *hashes(objects, digest, verify=False)]
+    except StoreDamageError:
+        return [digest]
