@@ -64,7 +64,6 @@ def bench_env() -> dict:
 def build(root: Path, rows: int) -> Path:
     """The demo project with cancer:1 in production and ROWS logged predictions; returns the
     log's rows as a parquet file for Evidently."""
-    import pandas as pd
     import yaml
 
     from mlctl.demo.project import TARGET, patients_frame, write_project

@@ -236,42 +236,52 @@ def _mostly(item: dict, where: str) -> float:
 
 
 def _check_value(key: str, value, kind: str, where: str):
-    if key == "column":
-        return _text(value, key, where)
-    if key == "columns":
-        if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
-            raise UsageError(f"{where}: 'columns' must be a non-empty list of distinct column names")
-        return [_text(v, key, where) for v in value]
-    if key in ("strict_min", "strict_max", "strict", "exact"):
-        if not isinstance(value, bool):
-            raise UsageError(f"{where}: {key!r} must be true or false")
-        return value
-    if key in ("min", "max"):
-        return _bound(value, key, kind, where)
-    if key == "q":
-        if not _is_number(value) or not 0 <= value <= 1:
-            raise UsageError(f"{where}: 'q' must be a number from 0 to 1")
-        return float(value)
-    if key == "values":
-        if not isinstance(value, list) or not value:
-            raise UsageError(f"{where}: 'values' must be a non-empty list")
-        if any(v is None or isinstance(v, (list, dict)) for v in value):
-            raise UsageError(f"{where}: 'values' holds texts, numbers or booleans only")
-        return value
-    if key == "max_age":
-        from mlctl.store.gc import parse_duration
+    """The value of one expectation key, checked by that key's checker (others pass as given)."""
+    check = _VALUE_CHECKS.get(key)
+    return value if check is None else check(value, key, kind, where)
 
-        return parse_duration(value)
-    if key == "pattern":
-        return _text(value, key, where)
-    if key == "condition":
-        return _text(value, key, where)
-    if key == "type":
-        if value not in TYPES:
-            raise UsageError(f"{where}: unknown type {value!r}",
-                             hint=_did_you_mean(str(value), TYPES) + f"types: {', '.join(TYPES)}")
-        return value
+
+def _columns(value, key: str, kind: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
+        raise UsageError(f"{where}: 'columns' must be a non-empty list of distinct column names")
+    return [_text(v, key, where) for v in value]
+
+
+def _flag(value, key: str, kind: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{where}: {key!r} must be true or false")
     return value
+
+
+def _quantile(value, key: str, kind: str, where: str) -> float:
+    if not _is_number(value) or not 0 <= value <= 1:
+        raise UsageError(f"{where}: 'q' must be a number from 0 to 1")
+    return float(value)
+
+
+def _values(value, key: str, kind: str, where: str) -> list:
+    if not isinstance(value, list) or not value:
+        raise UsageError(f"{where}: 'values' must be a non-empty list")
+    if any(v is None or isinstance(v, (list, dict)) for v in value):
+        raise UsageError(f"{where}: 'values' holds texts, numbers or booleans only")
+    return value
+
+
+def _max_age(value, key: str, kind: str, where: str):
+    from mlctl.store.gc import parse_duration
+
+    return parse_duration(value)
+
+
+def _type(value, key: str, kind: str, where: str) -> str:
+    if value not in TYPES:
+        raise UsageError(f"{where}: unknown type {value!r}",
+                         hint=_did_you_mean(str(value), TYPES) + f"types: {', '.join(TYPES)}")
+    return value
+
+
+def _text_value(value, key: str, kind: str, where: str) -> str:
+    return _text(value, key, where)
 
 
 def _text(value, key: str, where: str) -> str:
@@ -295,6 +305,18 @@ def _bound(value, key: str, kind: str, where: str):
     if kind in ("length_between", "row_count", "distinct_count") and (value < 0 or value != int(value)):
         raise UsageError(f"{where}: {key!r} must be a whole number >= 0")
     return value
+
+
+_VALUE_CHECKS = {
+    "column": _text_value, "pattern": _text_value, "condition": _text_value,
+    "columns": _columns,
+    "strict_min": _flag, "strict_max": _flag, "strict": _flag, "exact": _flag,
+    "min": _bound, "max": _bound,
+    "q": _quantile,
+    "values": _values,
+    "max_age": _max_age,
+    "type": _type,
+}
 
 
 def _check_kind(kind: str, params: dict, where: str) -> None:

@@ -10,7 +10,6 @@ import os
 import pytest
 
 from mlctl.data import manifest, pointer
-from mlctl.store import hashing
 from tests.conftest import git, one_error
 
 

@@ -37,7 +37,8 @@ CASES = [
     ("{join_key: driver_id}", "{key: driver_id}", "entities.driver.key: unknown key"),
     ("{join_key: driver_id}", "{description: x}", "entities.driver.join_key: missing"),
     ("feature_views:", "feature_vews:", "feature_vews: unknown key"),
-    ("path: data/driver_stats.parquet", "path: ../elsewhere.parquet", "sources.driver_stats.path: '../elsewhere.parquet' must be a path inside"),
+    ("path: data/driver_stats.parquet", "path: ../elsewhere.parquet",
+     "sources.driver_stats.path: '../elsewhere.parquet' must be a path inside"),
     ("path: data/driver_stats.parquet", "path: data/driver_stats.json", "sources.driver_stats.path: cannot tell the format"),
     ("driver_hourly:\n", "driver-hourly:\n", "feature_views.driver-hourly: names are letters"),
 ]

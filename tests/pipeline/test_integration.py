@@ -3,11 +3,9 @@ push/pull), the run-cache on another clone, the tracking run, gc/fsck and `mlctl
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-import pytest
 
 from mlctl.store.repo import Repo
 from tests.conftest import PROJECT, git

@@ -70,8 +70,10 @@ def test_minimal_policy_gets_defaults():
     ({"pipeline": {"stages": [], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages: must be a non-empty list"),
     ({"pipeline": {"stages": ["train", 3], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages[1]: must be a stage name"),
     ({"pipeline": {"stages": ["train"]}}, "retrain.yaml: pipeline.model_output: missing (required)"),
-    ({"pipeline": {"stages": ["train"], "model_output": "../m.pkl"}}, "retrain.yaml: pipeline.model_output: '../m.pkl' must be a path inside"),
-    ({"pipeline": {"stages": ["train"], "model_output": "/tmp/m.pkl"}}, "retrain.yaml: pipeline.model_output: '/tmp/m.pkl' must be a path inside the repository"),
+    ({"pipeline": {"stages": ["train"], "model_output": "../m.pkl"}},
+     "retrain.yaml: pipeline.model_output: '../m.pkl' must be a path inside"),
+    ({"pipeline": {"stages": ["train"], "model_output": "/tmp/m.pkl"}},
+     "retrain.yaml: pipeline.model_output: '/tmp/m.pkl' must be a path inside the repository"),
     ({"evaluate": {"data": "h.csv"}}, "retrain.yaml: evaluate.target: missing (required)"),
     ({"evaluate": {"data": "h.csv", "target": "y", "metric": "f1"}}, "retrain.yaml: evaluate.metric: unknown key"),
     ({"gates": ["accuracy=>0.9"]}, 'retrain.yaml: gates[0]: cannot parse gate "accuracy=>0.9"'),
@@ -87,7 +89,8 @@ def test_minimal_policy_gets_defaults():
     ({"performance_floor": {"metric": "roc_auc", "min": 0.8}}, "retrain.yaml: performance_floor.metric: unknown metric 'roc_auc'"),
     ({"performance_floor": {"metric": "accuracy"}}, "retrain.yaml: performance_floor.min: missing (required)"),
     ({"performance_floor": {"metric": "rmse", "min": 3}}, "retrain.yaml: performance_floor.min: rmse is lower is better: give `max:`"),
-    ({"performance_floor": {"metric": "accuracy", "min": 0.8, "min_rows": 0}}, "retrain.yaml: performance_floor.min_rows: must be a whole number >= 1"),
+    ({"performance_floor": {"metric": "accuracy", "min": 0.8, "min_rows": 0}},
+     "retrain.yaml: performance_floor.min_rows: must be a whole number >= 1"),
 ])
 def test_bad_policies(changes, message):
     with pytest.raises(PolicyError) as err:
