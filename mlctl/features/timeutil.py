@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from mlctl.errors import UsageError
 
@@ -59,14 +59,3 @@ def parse_time(text: str, what: str = "time") -> int:
         raise UsageError(f"invalid {what}: {text!r}",
                          hint="use ISO 8601 (2024-05-01, 2024-05-01T12:00:00+02:00), now, or -1d") from None
     return datetime_to_ns(parsed)
-
-
-def to_ns(value) -> int:
-    """A Python timestamp-like value (datetime, date, ISO string, ns int) -> ns."""
-    if isinstance(value, datetime):
-        return datetime_to_ns(value)
-    if isinstance(value, date):
-        return datetime_to_ns(datetime(value.year, value.month, value.day))
-    if isinstance(value, int):
-        return value
-    return parse_time(str(value))
