@@ -31,9 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import BENCH, anchor_venv, mlctl_env, print_table  # noqa: E402
+from _common import WORK_ROOT, add_smoke_flag, anchor_venv, mlctl_env, print_table  # noqa: E402
 
-WORK = BENCH / ".work"
+WORK = WORK_ROOT
 MODELS = ["rf", "lr", "gbm", "svm"]
 QUERIES = {
     "newest 50": {},
@@ -259,7 +259,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-anchor", action="store_true")
     parser.add_argument("--no-browser", action="store_true")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:  # the HTTP side only: the browser side is the ui tests' (tests/ui/test_browser.py)
+        args.runs, args.repeat, args.no_anchor, args.no_browser = 30, 1, True, True
     browser = None
     if not args.no_browser:
         from tests.ui.browser import Browser
