@@ -79,8 +79,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(repo.root) / f".serve-{self.port}.log"
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(mlctl_cmd("serve", *args, "--port", self.port), cwd=repo.root,
-                                     env=mlctl_env(env), stdout=subprocess.PIPE, stderr=open(self.log, "w"))
+        # the child keeps its own copy of the log's descriptor: ours closes at once; its
+        # stdout, which nobody reads, goes nowhere rather than into a pipe left open
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(mlctl_cmd("serve", *args, "--port", self.port), cwd=repo.root,
+                                         env=mlctl_env(env), stdout=subprocess.DEVNULL, stderr=log)
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
     def wait_ready(self, timeout: float = 30) -> float:

@@ -137,7 +137,7 @@ class UIServer:
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http://"):
             self.stop()
-            raise RuntimeError(f"mlctl ui did not start: {self.url} {self.proc.stderr.read()}")
+            raise RuntimeError(f"mlctl ui did not start: {self.url} {self.stderr}")
         self.base = self.url.split("?")[0].rstrip("/")
 
     def stop(self) -> int:
@@ -148,6 +148,10 @@ class UIServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if not self.proc.stderr.closed:  # stop() may be called again (a test, then teardown)
+            self.stderr = self.proc.stderr.read()  # readable after the pipes are closed
+            self.proc.stdout.close()
+            self.proc.stderr.close()
         return self.proc.returncode
 
 
