@@ -161,7 +161,8 @@ def test_print_dockerfile_and_run_its_command(repo):
         assert res.status_code == 200 and res.json()["predictions"] == [1.0]
     finally:
         server.send_signal(signal.SIGTERM)
-        assert server.wait(30) == 0
+        _out, err = server.communicate(timeout=30)  # reads and closes its stderr pipe
+        assert server.returncode == 0, err
 
 
 def test_print_dockerfile_for_an_unknown_model_fails_before_writing(repo):
