@@ -14,6 +14,17 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 PROJECT = BENCH.parent
 VENVS = BENCH / ".venvs"
+# Where a script keeps its data; the smoke test (tests/benchmarks/test_smoke.py) points it at
+# a temp dir so it never writes into the checkout.
+WORK_ROOT = Path(os.environ.get("MLCTL_BENCH_WORK") or BENCH / ".work")
+
+
+def add_smoke_flag(parser) -> None:
+    """--smoke: tiny sizes, one round, mlctl's side only (no anchor venv is made or used).
+    The suite runs every script so (tests/benchmarks/test_smoke.py): its figures mean
+    nothing, it only proves the script still runs against today's mlctl."""
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, mlctl only, seconds: check that the script still runs")
 
 
 def anchor_venv(name: str, *requirements: str) -> Path:
@@ -48,12 +59,15 @@ def timed(cmd: list[str], cwd=None, env=None) -> tuple[float, float, int]:
     return wall, cpu, proc.returncode
 
 
-def alternate(cases: dict[str, tuple], repeat: int) -> dict[str, dict]:
-    """Run every case once per round, round after round, so machine noise hits all alike."""
+def alternate(cases: dict[str, tuple], repeat: int, check: bool = False) -> dict[str, dict]:
+    """Run every case once per round, round after round, so machine noise hits all alike;
+    with ``check`` (smoke runs) a case that exits non-zero stops the script."""
     samples = {name: ([], []) for name in cases}
     for _ in range(repeat):
         for name, (cmd, cwd, env) in cases.items():
-            wall, cpu, _code = timed(cmd, cwd, env)
+            wall, cpu, code = timed(cmd, cwd, env)
+            if check and code != 0:
+                raise SystemExit(f"{name}: exit {code}")
             samples[name][0].append(wall)
             samples[name][1].append(cpu)
     return {name: {"wall": statistics.median(w), "cpu": statistics.median(c)} for name, (w, c) in samples.items()}

@@ -46,9 +46,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCH, anchor_venv, mlctl_env, print_table  # noqa: E402
+from _common import WORK_ROOT, add_smoke_flag, anchor_venv, mlctl_env, print_table  # noqa: E402
 
-WORK = BENCH / ".work" / "data_vs_dvc"
+WORK = WORK_ROOT / "data_vs_dvc"
 DVC_ENV = {"DVC_NO_ANALYTICS": "1", "DVC_NO_UPDATER": "1"}
 
 
@@ -322,14 +322,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--status-repeat", type=int, default=3)
     ap.add_argument("--history", type=int, default=3, help="commits of data/ made before each gc")
+    add_smoke_flag(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.files, args.file_kb, args.big_mib, args.rounds, args.status_repeat, args.history = 20, 1, 1, 1, 1, 1
 
-    dvc_bin = anchor_venv("dvc", "dvc>=3,<4")
-    version = subprocess.run([str(dvc_bin / "dvc"), "--version"], capture_output=True, text=True).stdout.strip()
     src = WORK / "src"
     print(f"generating {args.files} x {args.file_kb} KB and a {args.big_mib} MiB file ...", file=sys.stderr)
     generate(src, args.files, args.file_kb, args.big_mib)
-    tools = [Dvc(WORK / "dvc", src, WORK / "remote-dvc", dvc_bin), Mlctl(WORK / "mlctl", src, WORK / "remote-mlctl")]
+    tools = [Mlctl(WORK / "mlctl", src, WORK / "remote-mlctl")]
+    version = "-"
+    if not args.smoke:
+        dvc_bin = anchor_venv("dvc", "dvc>=3,<4")
+        version = subprocess.run([str(dvc_bin / "dvc"), "--version"], capture_output=True, text=True).stdout.strip()
+        tools.insert(0, Dvc(WORK / "dvc", src, WORK / "remote-dvc", dvc_bin))
     for tool in tools:
         tool.setup()
     samples: dict = {}
@@ -346,6 +352,10 @@ def main() -> None:
         samples.setdefault(("hash 1 GiB in-process", "cat"), []).append(
             sh(["sh", "-c", f"cat '{src / 'big.bin'}' > /dev/null"], WORK))
     shutil.rmtree(WORK / "moved", ignore_errors=True)
+    if args.smoke:
+        print_table(["operation", "tool", "seconds"], [[op, tool, f"{statistics.median(v):.3f}"]
+                                                      for (op, tool), v in samples.items()])
+        return
     report(samples, version, args)
 
 

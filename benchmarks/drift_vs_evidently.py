@@ -30,8 +30,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import WORK_ROOT, add_smoke_flag  # noqa: E402
+
 VENV = ROOT / "benchmarks" / ".venvs" / "evidently"
-WORK = ROOT / "benchmarks" / ".work" / "drift"
+WORK = WORK_ROOT / "drift"
 EV_PYTHON = VENV / "bin" / "python"
 
 
@@ -414,6 +417,17 @@ def report_beyond(cases: list[dict], standard: list[dict]) -> None:
         print(f"verdict changes when reference and current are swapped: {tool} {flips}/{len(swapped)}")
 
 
+def smoke() -> int:
+    """mlctl's side of the speed run on 500 rows, once (the verdict suites need Evidently)."""
+    folder = WORK / "smoke"
+    folder.mkdir(parents=True, exist_ok=True)
+    ref, cur = perf_data(500, folder)
+    wall, rss, result = run_mlctl(init_repo(folder / "repo"), ref, cur, folder / "mlctl.html")
+    drifted = sorted(c["column"] for c in result["columns"] if c["drifted"])
+    print_table(["tool", "wall (s)", "peak RSS (MB)", "drifted columns"], [["mlctl", f"{wall:.2f}", f"{rss:.0f}", len(drifted)]])
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -425,7 +439,10 @@ def main() -> int:
     parser.add_argument("--skip-suite", action="store_true")
     parser.add_argument("--reuse-suite", action="store_true",
                         help="report the verdict suites from the last run's results.json instead of rerunning them")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        return smoke()
     if args.worker:
         if "BENCH_HWM" in os.environ:
             exec(HWM_AT_EXIT, {})  # report this process's peak at exit

@@ -24,8 +24,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import WORK_ROOT, add_smoke_flag  # noqa: E402
+
 PROJECT = HERE.parent
-WORK = HERE / ".work" / "features"
+WORK = WORK_ROOT / "features"
 FEAST_VENV = HERE / ".venvs" / "feast"
 FEAST_PY = FEAST_VENV / "bin" / "python"
 MLCTL_PY = Path(sys.executable)
@@ -249,7 +252,7 @@ driver_hourly = FeatureView(name="driver_hourly", entities=[driver], ttl=timedel
 """
 
 
-def setup_repos() -> None:
+def setup_mlctl_repo() -> Path:
     import shutil
 
     mlctl_root = WORK / "mlctl"
@@ -259,6 +262,11 @@ def setup_repos() -> None:
     from mlctl.store.repo import init_repo
 
     init_repo(mlctl_root, git_ignore=False)
+    return mlctl_root
+
+
+def setup_repos() -> None:
+    mlctl_root = setup_mlctl_repo()
     feast_root = WORK / "feast"
     (feast_root / "feature_store.yaml").write_text(FEAST_YAML)
     (feast_root / "definitions.py").write_text(FEAST_REPO_PY % str(mlctl_root / "data/driver_stats.parquet"))
@@ -383,6 +391,17 @@ def print_table(rows) -> None:
               f"{'<= ' + str(target) if target else '':>7}  {'yes' if ok else 'NO'}")
 
 
+def smoke() -> int:
+    """mlctl's join, materialize and online get on 50 entities x 5 hours, once each."""
+    meta = make_data(argparse.Namespace(entities=50, timestamps=5, entity_rows=200, lookups=2))
+    (WORK / "meta.json").write_text(json.dumps(meta))
+    setup_mlctl_repo()
+    for op in ("join", "materialize", "online"):
+        print(f"{op}: mlctl {run_worker(MLCTL_PY, f'mlctl-{op}')['seconds']:.4f} s")
+    run_worker(MLCTL_PY, "mlctl-dump")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker")
@@ -392,10 +411,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lookups", type=int, default=200)
     parser.add_argument("--processes", type=int, default=5)
+    add_smoke_flag(parser)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker)))
         return 0
+    if args.smoke:
+        return smoke()
     ensure_feast()
     meta = make_data(args)
     (WORK / "meta.json").write_text(json.dumps(meta))

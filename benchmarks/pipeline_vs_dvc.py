@@ -29,10 +29,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import WORK_ROOT, add_smoke_flag  # noqa: E402
+
 PROJECT = HERE.parent
 VENV = HERE / ".venvs" / "dvc"
-WORK = HERE / ".work" / "pipeline"
+WORK = WORK_ROOT / "pipeline"
 PY = sys.executable
+TOOLS = ("dvc", "mlctl")  # a smoke run keeps mlctl only
 
 SCRIPTS = {
     "prepare.py": """
@@ -155,7 +159,7 @@ def set_c(root: Path, value: float) -> None:
 
 
 def bench_pipeline(dvc: Path, repeat: int) -> dict:
-    roots = {tool: WORK / tool for tool in ("dvc", "mlctl")}
+    roots = {tool: WORK / tool for tool in TOOLS}
     for tool, root in roots.items():
         write_project(root, tool, STAGES)
         init_tool(root, tool, dvc)
@@ -201,7 +205,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 repeats, 1 parallel run")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        return smoke()
     repeat = 3 if args.quick else args.repeat
     dvc = ensure_dvc()
     version = sh([dvc, "--version"], HERE, env_for("dvc")).stdout.strip()
@@ -216,6 +223,16 @@ def main() -> None:
         print(f"| {scenario} | {d:.3f} | {m:.3f} | {m / d:.2f} | <= {target} | {'yes' if m / d <= target else 'NO'} |")
     d, m = parallel["dvc"], parallel["mlctl"]
     print(f"| parallel 2 x 5 s (-j 2) | {d:.3f} | {m:.3f} | {m / d:.2f} | mlctl < 6 s | {'yes' if m < 6 else 'NO'} |")
+
+
+def smoke() -> None:
+    """mlctl's no-op and param-restore runs once each (the 5-second parallel stages are left out)."""
+    global TOOLS
+    TOOLS = ("mlctl",)
+    WORK.mkdir(parents=True, exist_ok=True)
+    medians = bench_pipeline(Path("dvc-not-used"), 1)
+    for (scenario, _tool), seconds in medians.items():
+        print(f"{scenario}: mlctl {seconds:.3f} s")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import WORK_ROOT, add_smoke_flag  # noqa: E402
+
 PROJECT = HERE.parent
 VENVS = HERE / ".venvs"
 N_FEATURES = 10
@@ -317,37 +319,44 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5.0, help="load duration per measurement")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; the best is kept")
     ap.add_argument("--only", nargs="*", help="servers to run (mlflow, bentoml, bentoml-batched, mlctl)")
+    add_smoke_flag(ap)
     args = ap.parse_args()
-    mlflow_py, bento_py = ensure_venv("mlflow"), ensure_venv("bentoml")
+    if args.smoke:
+        args.seconds, args.rounds, args.only = 0.5, 1, ["mlctl"]
+    wanted = set(args.only or ["mlflow", "bentoml", "bentoml-batched", "mlctl"])
+    mlflow_py = ensure_venv("mlflow") if "mlflow" in wanted else None
+    bento_py = ensure_venv("bentoml") if wanted & {"bentoml", "bentoml-batched"} else None
     work = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     model_path, X = train(work)
     rows = (X * (10_000 // len(X) + 1))[:10_000]
     one_row = X[0]
     cols = [f"f{i}" for i in range(N_FEATURES)]
-    wanted = set(args.only or ["mlflow", "bentoml", "bentoml-batched", "mlctl"])
     repo = setup_mlctl(work, model_path) if "mlctl" in wanted else work
-    mlflow_model = setup_mlflow(work, model_path, mlflow_py)
+    mlflow_model = setup_mlflow(work, model_path, mlflow_py) if mlflow_py else None
     (work / "service.py").write_text(textwrap.dedent(BENTO_SERVICE.format(model=str(model_path))))
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     bento_env = dict(base_env, BENTOML_HOME=str(work / "bentoml-home"), BENTOML_DO_NOT_TRACK="true")
     bento_body = lambda r: json.dumps({"input": r}).encode()  # noqa: E731
     records_body = lambda r: json.dumps({"instances": [dict(zip(cols, x)) for x in r]}).encode()  # noqa: E731
-    servers = [
-        Server("mlflow", [mlflow_py.parent / "mlflow", "models", "serve", "-m", mlflow_model, "--env-manager",
-                          "local", "--host", "127.0.0.1", "-p", "{port}"], work,
-               dict(base_env, PATH=f"{mlflow_py.parent}{os.pathsep}{base_env.get('PATH', '')}"), "/invocations",
-               lambda r: json.dumps({"dataframe_split": {"columns": cols, "data": r}}).encode()),
-        Server("bentoml", [bento_py.parent / "bentoml", "serve", "service:Plain", "--host", "127.0.0.1", "--port",
-                           "{port}"], work, bento_env, "/predict", bento_body),
-        Server("bentoml-batched", [bento_py.parent / "bentoml", "serve", "service:Batched", "--host", "127.0.0.1",
-                                   "--port", "{port}"], work, bento_env, "/predict", bento_body),
-        Server("mlctl", [sys.executable, "-m", "mlctl", "serve", "bench@production", "--port", "{port}"], repo,
-               mlctl_env(), "/predict", records_body,
-               # rows as lists in signature order: the same payload shape BentoML gets
-               lambda r: json.dumps({"instances": r}).encode()),
-    ]
-    if args.only:
-        servers = [s for s in servers if s.name in args.only]
+    servers = []
+    if mlflow_py:
+        servers.append(Server("mlflow", [mlflow_py.parent / "mlflow", "models", "serve", "-m", mlflow_model,
+                                         "--env-manager", "local", "--host", "127.0.0.1", "-p", "{port}"], work,
+                              dict(base_env, PATH=f"{mlflow_py.parent}{os.pathsep}{base_env.get('PATH', '')}"),
+                              "/invocations",
+                              lambda r: json.dumps({"dataframe_split": {"columns": cols, "data": r}}).encode()))
+    if bento_py:
+        servers += [
+            Server("bentoml", [bento_py.parent / "bentoml", "serve", "service:Plain", "--host", "127.0.0.1", "--port",
+                               "{port}"], work, bento_env, "/predict", bento_body),
+            Server("bentoml-batched", [bento_py.parent / "bentoml", "serve", "service:Batched", "--host", "127.0.0.1",
+                                       "--port", "{port}"], work, bento_env, "/predict", bento_body),
+        ]
+    servers.append(Server("mlctl", [sys.executable, "-m", "mlctl", "serve", "bench@production", "--port", "{port}"],
+                          repo, mlctl_env(), "/predict", records_body,
+                          # rows as lists in signature order: the same payload shape BentoML gets
+                          lambda r: json.dumps({"instances": r}).encode()))
+    servers = [s for s in servers if s.name in wanted]
     results = {s.name: {} for s in servers}
     try:
         for s in servers:  # one at a time, so start-up is measured on a quiet machine
@@ -376,8 +385,8 @@ def main() -> int:
     report(results)
     print(f"\nload average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
           "(other work on the machine inflates every server's latency alike)")
-    (HERE / ".work").mkdir(exist_ok=True)
-    (HERE / ".work" / "serve_vs_anchors.json").write_text(json.dumps(results, indent=1, default=str))
+    WORK_ROOT.mkdir(parents=True, exist_ok=True)
+    (WORK_ROOT / "serve_vs_anchors.json").write_text(json.dumps(results, indent=1, default=str))
     return 0
 
 

@@ -24,9 +24,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import WORK_ROOT, add_smoke_flag  # noqa: E402
+
 PROJECT = HERE.parent
 VENV = HERE / ".venvs" / "mlflow"
-WORK = HERE / ".work" / "tracking"
+WORK = WORK_ROOT / "tracking"
 PY = sys.executable
 
 FILTER_MLCTL = "metrics.m0 > 0.5 and params.model == 'rf'"
@@ -161,7 +164,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test of the script)")
     parser.add_argument("--runs-100k", dest="big", action="store_true", help="also measure run list at 100,000 runs")
     parser.add_argument("--only", choices=["sweep", "list", "big"], help="run one workload (mlctl-side checks)")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        return smoke()
     n_points, n_runs = (1000, 100) if args.quick else (10_000, 1000)
     mlflow_py = ensure_mlflow()
     global WORK
@@ -207,6 +213,17 @@ def main() -> None:
     if args.big:
         big_list(bench, 100_000)
     report(bench.rows)
+
+
+def smoke() -> None:
+    """mlctl's side of the list and shell-sweep workloads, tiny (20 runs, 2 calls), once."""
+    global WORK
+    WORK = WORK.with_name("tracking-smoke")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    bench = Bench(1, None)
+    shell_sweep(bench, make_mlctl_repo(WORK / "mlctl-repo"), 2)
+    run_only(bench, "list", 20, 2)
 
 
 def run_only(bench: Bench, which: str, n_runs: int, sweep_n: int) -> None:

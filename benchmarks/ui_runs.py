@@ -20,9 +20,7 @@ small repository too, so the ratio compares like with like.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -33,9 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import BENCH, PROJECT, anchor_venv, mlctl_env, print_table  # noqa: E402
+from _common import WORK_ROOT, add_smoke_flag, anchor_venv, mlctl_env, print_table  # noqa: E402
 
-WORK = BENCH / ".work"
+WORK = WORK_ROOT
 MODELS = ["rf", "lr", "gbm", "svm"]
 QUERIES = {
     "newest 50": {},
@@ -204,8 +202,10 @@ for i in range({n}):
     run = client.create_run("0", run_name="run-%d" % i)
     acc = rng.random()
     model = {MODELS!r}[i % 4]
-    client.log_batch(run.info.run_id, metrics=[Metric("acc", acc, 0, 0), Metric("loss", 1 - acc, 0, 0), Metric("f1", rng.random(), 0, 0)],
-                     params=[Param("model", model), Param("C", str(rng.choice([0.01, 0.1, 1, 10]))), Param("depth", str(rng.randint(2, 12)))],
+    client.log_batch(run.info.run_id,
+                     metrics=[Metric("acc", acc, 0, 0), Metric("loss", 1 - acc, 0, 0), Metric("f1", rng.random(), 0, 0)],
+                     params=[Param("model", model), Param("C", str(rng.choice([0.01, 0.1, 1, 10]))),
+                             Param("depth", str(rng.randint(2, 12)))],
                      tags=[RunTag("team", "ml")])
     client.set_terminated(run.info.run_id)
 """
@@ -259,7 +259,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-anchor", action="store_true")
     parser.add_argument("--no-browser", action="store_true")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:  # the HTTP side only: the browser side is the ui tests' (tests/ui/test_browser.py)
+        args.runs, args.repeat, args.no_anchor, args.no_browser = 30, 1, True, True
     browser = None
     if not args.no_browser:
         from tests.ui.browser import Browser

@@ -61,6 +61,23 @@ def make_repo(tmp_path):
 
 
 @pytest.fixture
+def make_damaged_store(make_repo):
+    """make_damaged_store(kind) -> (repo, digest): a repository tracking one file (data.bin)
+    whose object was then damaged by ``kind`` (tests/factories.py: DAMAGE_KINDS)."""
+    from mlctl.data import api
+    from tests.factories import damage_object
+
+    def factory(kind: str, name: str = "damaged"):
+        repo = make_repo(name)
+        (repo.root / "data.bin").write_bytes(bytes(range(256)) * 16)
+        [pointer] = api.add(repo, [repo.root / "data.bin"])
+        damage_object(repo, pointer.hash, kind)
+        return repo, pointer.hash
+
+    return factory
+
+
+@pytest.fixture
 def repo(make_repo, monkeypatch):
     """An initialised repository that is also the working directory."""
     r = make_repo()

@@ -37,11 +37,6 @@ def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
-def color_enabled(stream=None) -> bool:
-    stream = stream or sys.stdout
-    return stream.isatty() and "NO_COLOR" not in os.environ
-
-
 # -- JSON -----------------------------------------------------------------------------------
 def dumps_json(value: Any, indent: int | None = 2) -> str:
     return json.dumps(json_safe(value), indent=indent, allow_nan=False, ensure_ascii=False)

@@ -53,10 +53,6 @@ class PointerError(UsageError):
                          hint="restore it with `git checkout -- <pointer>` or re-run `mlctl data add`")
 
 
-def pointer_file_for(relpath: str) -> str:
-    return relpath + SUFFIX
-
-
 def tracked_path_of(pointer_rel: str) -> str:
     return pointer_rel[: -len(SUFFIX)]
 

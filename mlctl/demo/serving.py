@@ -60,3 +60,5 @@ class DemoServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()
+        finally:
+            self.proc.stderr.close()  # the pipe wait_ready reads from on a failed start

@@ -65,15 +65,6 @@ def record_id_of(parquet_path: str | os.PathLike) -> str | None:
     return value.decode() if value else None
 
 
-def list_records(repo) -> list[dict]:
-    records = []
-    for name in repo.refs.list(REF_PREFIX.rstrip("/")):
-        summary = repo.refs.read_json(name) or {}
-        if isinstance(summary, dict):
-            records.append(summary)
-    return sorted(records, key=lambda r: r.get("created", ""))
-
-
 def referenced_objects(repo) -> list[str]:
     return [name.rsplit("/", 1)[1] for name in repo.refs.list(REF_PREFIX.rstrip("/"))
             if is_hash(name.rsplit("/", 1)[1])]

@@ -228,21 +228,21 @@ def _read_exact(f, n: int) -> bytes:
 
 # -- compression (joblib's compress=...) ---------------------------------------------------
 def _open_decompressed(path) -> tuple[io.BufferedIOBase, str | None]:
-    f = open(path, "rb")
-    head = f.read(6)
-    f.seek(0)
+    """The file as a stream of pickle bytes. Each decompressor opens the file by its path,
+    so closing it closes the file (given an open file object, gzip, bz2 and lzma leave it open)."""
+    with open(path, "rb") as f:
+        head = f.read(6)
     if head.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(fileobj=f), "gzip"
+        return gzip.GzipFile(path, "rb"), "gzip"
     if head.startswith(b"BZh"):
-        return bz2.BZ2File(f), "bz2"
+        return bz2.BZ2File(path, "rb"), "bz2"
     if head.startswith(b"\xfd7zXZ") or head.startswith(b"]\x00\x00"):
-        return lzma.LZMAFile(f), "lzma"
+        return lzma.LZMAFile(path, "rb"), "lzma"
     if head[:1] == b"\x78" and head[1:2] in (b"\x01", b"\x5e", b"\x9c", b"\xda"):
-        return io.BufferedReader(_ZlibReader(f)), "zlib"
+        return io.BufferedReader(_ZlibReader(open(path, "rb"))), "zlib"
     if head.startswith(b"\x04\x22\x4d\x18"):
-        f.close()
         raise NotAPickle("lz4-compressed joblib files are not supported; save with compress=('zlib', 3) or none")
-    return f, None
+    return open(path, "rb"), None
 
 
 class _ZlibReader(io.RawIOBase):

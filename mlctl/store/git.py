@@ -39,29 +39,8 @@ def head_commit(root: str | os.PathLike) -> str | None:
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
-def is_dirty(root: str | os.PathLike) -> bool | None:
-    proc = _git(root, "status", "--porcelain", "--untracked-files=no", check=False)
-    if proc.returncode != 0:
-        return None
-    return bool(proc.stdout.strip())
-
-
 def resolve_rev(root: str | os.PathLike, rev: str) -> str:
     proc = _git(root, "rev-parse", "--verify", "-q", rev + "^{commit}", check=False)
     if proc.returncode != 0:
         raise UsageError(f"unknown git revision: {rev}")
     return proc.stdout.decode().strip()
-
-
-def show_file(root: str | os.PathLike, rev: str, relpath: str) -> bytes | None:
-    """The file's bytes at ``rev``, or None when it does not exist there."""
-    proc = _git(root, "show", f"{rev}:{relpath}", check=False)
-    return proc.stdout if proc.returncode == 0 else None
-
-
-def ls_files(root: str | os.PathLike, rev: str, pattern: str = "*") -> list[str]:
-    proc = _git(root, "ls-tree", "-r", "--name-only", rev, check=True)
-    import fnmatch
-
-    names = proc.stdout.decode().splitlines()
-    return [n for n in names if fnmatch.fnmatch(n, pattern)]

@@ -23,17 +23,6 @@ def add_entries(gitignore: Path, entries: list[str]) -> list[str]:
     return missing
 
 
-def remove_entries(gitignore: Path, entries: list[str]) -> None:
-    try:
-        lines = gitignore.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return
-    drop = set(entries)
-    kept = [line for line in lines if significant(line) not in drop]
-    if len(kept) != len(lines):
-        atomic_write_text(gitignore, "".join(line + "\n" for line in kept), fsync=False)
-
-
 def significant(line: str) -> str:
     """A .gitignore line as git reads it: trailing spaces dropped unless escaped with a
     backslash (git's trim_trailing_spaces), so ``/name\\ `` and ``/name\\ \n`` compare equal."""

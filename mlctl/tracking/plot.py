@@ -75,7 +75,8 @@ WIDTH, HEIGHT, PAD = 720, 260, 48
 def _panel(key: str, series: dict, labels: dict) -> str:
     finite = [(s, v) for pts in series.values() for s, v in pts if math.isfinite(v)]
     if not finite:
-        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="40"><text x="8" y="24">{html.escape(key)}: no finite values</text></svg>'
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="40">'
+                f'<text x="8" y="24">{html.escape(key)}: no finite values</text></svg>')
     xs, ys = [s for s, _ in finite], [v for _, v in finite]
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
     y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1

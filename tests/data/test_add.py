@@ -190,7 +190,8 @@ def test_parallel_adds_in_separate_processes_both_land(repo):
     procs = [subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", f"data/p{k}"], cwd=repo.root, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for k in range(4)]
     for p in procs:
-        assert p.wait(timeout=120) == 0, p.stderr.read()
+        _out, err = p.communicate(timeout=120)  # reads and closes the stderr pipe
+        assert p.returncode == 0, err
     assert sorted((repo.root / "data/.gitignore").read_text().split()) == ["/p0", "/p1", "/p2", "/p3"]
     for k in range(4):
         assert read_pointer(repo.root, f"data/p{k}.mlctl").nfiles == 50

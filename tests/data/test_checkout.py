@@ -15,6 +15,7 @@ from mlctl.data.links import Linker
 from mlctl.data.pointer import read as read_pointer
 from mlctl.store import tree
 from tests.data.conftest import commit_all, tree_bytes, write_tree
+from tests.factories import damage_object
 
 
 @pytest.fixture
@@ -104,9 +105,7 @@ def test_missing_object_names_pull_and_changes_nothing(cli, added):
 
 def test_corrupt_object_never_lands(cli, added):
     os.unlink(added.root / "model.bin")
-    obj = added.objects.path(read_pointer(added.root, "model.bin.mlctl").hash)
-    os.chmod(obj, 0o644)
-    obj.write_bytes(b"bit rot" * 100)
+    damage_object(added, read_pointer(added.root, "model.bin.mlctl").hash, "garbage")
     for link in ("copy", "hardlink", "symlink"):
         res = cli("data", "checkout", "model.bin", "--link", link)
         assert res.exit_code == 3, (link, res.stderr)

@@ -10,8 +10,9 @@ import os
 import pytest
 
 from mlctl.data import pointer
-from mlctl.store import hashing, tree
+from mlctl.store import tree
 from tests.conftest import git, one_error
+from tests.factories import damage_object
 
 
 def test_data_add_through_a_symlinked_folder_that_leaves_writes_nothing_there(cli, repo, tmp_path):
@@ -89,8 +90,7 @@ def test_fsck_reports_every_malformed_pointer_and_checks_the_rest(cli, repo):
     (repo.root / "b.mlctl").write_text("nonsense: 1\n")
     good = (repo.root / "c.mlctl").read_text()
     (repo.root / "c.mlctl").write_text(good)
-    os.chmod(repo.objects.path(pointer.read(repo.root, "c.mlctl").hash), 0o644)
-    repo.objects.path(pointer.read(repo.root, "c.mlctl").hash).unlink()
+    damage_object(repo, pointer.read(repo.root, "c.mlctl").hash, "missing")
     res = cli("fsck", "--json")
     assert res.exit_code == 1, res.stderr
     missing = res.json()["missing"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -10,6 +9,7 @@ from mlctl.data import api
 from mlctl.data.tables import table_files
 from mlctl.errors import CorruptObjectError, NotFoundError, ObjectMissingError, UsageError
 from tests.data.conftest import commit_all
+from tests.factories import damage_object
 
 
 def _write(repo, rel: str, text: str) -> None:
@@ -56,12 +56,10 @@ def test_missing_and_damaged_objects(repo):
     _write(repo, "t.csv", "a\n1\n")
     [pointer] = api.add(repo, ["t.csv"]).pointers
     commit_all(repo.root, "v1")
-    obj = repo.objects.path(pointer.hash)
-    os.chmod(obj, 0o644)
-    obj.write_text("a\n9\n")
+    damage_object(repo, pointer.hash, "garbage")
     with pytest.raises(CorruptObjectError):
         table_files(repo, "t.csv", "HEAD")
-    obj.unlink()
+    damage_object(repo, pointer.hash, "missing")
     with pytest.raises(ObjectMissingError) as err:
         table_files(repo, "t.csv", "HEAD")
     assert "mlctl data pull --rev HEAD t.csv" in err.value.hint

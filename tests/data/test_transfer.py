@@ -13,6 +13,7 @@ from mlctl.store.fsck import iter_temp_files
 from mlctl.store.remotes import add_remote
 from mlctl.store.transfer import RemoteError, RemoteMissingError, RemoteStore, object_relpath
 from tests.data.conftest import free_port
+from tests.factories import damage_object
 
 
 @pytest.fixture(params=["folder", "memory", "s3"])
@@ -97,9 +98,7 @@ def test_push_refuses_missing_and_corrupt_local_objects(pair):
     with pytest.raises(ObjectMissingError):
         remote.push(["0" * 32])
     [digest] = put_objects(a, 1)
-    path = a.objects.path(digest)
-    os.chmod(path, 0o644)
-    path.write_bytes(b"bit rot")
+    damage_object(a, digest, "garbage")
     with pytest.raises(CorruptObjectError):
         remote.push([digest])
     assert remote.missing([digest]) == {digest}

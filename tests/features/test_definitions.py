@@ -26,19 +26,26 @@ def replace(text: str, old: str, new: str) -> str:
 
 
 CASES = [
-    ("entity: driver\n", "entity: drivr\n", "feature_views.driver_hourly.entity: expected a name defined under entities: (driver, rider), got 'drivr'"),
-    ("source: driver_stats\n", "source: nope\n", "feature_views.driver_hourly.source: expected a name defined under sources: (driver_stats, rider_stats), got 'nope'"),
-    ("ttl: 1d", "ttl: 1x", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got '1x'"),
+    ("entity: driver\n", "entity: drivr\n", "feature_views.driver_hourly.entity: expected a name defined under entities: (driver, "
+        "rider), got 'drivr'"),
+    ("source: driver_stats\n", "source: nope\n", "feature_views.driver_hourly.source: expected a name defined under sources: "
+        "(driver_stats, rider_stats), got 'nope'"),
+    ("ttl: 1d", "ttl: 1x", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no "
+        "limit), got '1x'"),
     ("ttl: 1d", "ttl: 0", "feature_views.driver_hourly.ttl: expected a positive duration (omit ttl for no limit), got 0"),
-    ("ttl: 1d", "ttl: -3h", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got '-3h'"),
-    ("ttl: 1d", "ttl: true", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got True"),
+    ("ttl: 1d", "ttl: -3h", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no "
+        "limit), got '-3h'"),
+    ("ttl: 1d", "ttl: true", "feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no "
+        "limit), got True"),
     ("[conv_rate, acc_rate, avg_daily_trips]", "[conv_rate, conv_rate]", "features[1]: 'conv_rate' is listed twice"),
-    ("[conv_rate, acc_rate, avg_daily_trips]", "[]", "feature_views.driver_hourly.features: expected a non-empty list of column names, got []"),
+    ("[conv_rate, acc_rate, avg_daily_trips]", "[]", "feature_views.driver_hourly.features: expected a non-empty list of column "
+        "names, got []"),
     ("[conv_rate, acc_rate, avg_daily_trips]", "[driver_id]", "is the join key or a timestamp column"),
     ("{join_key: driver_id}", "{key: driver_id}", "entities.driver.key: unknown key"),
     ("{join_key: driver_id}", "{description: x}", "entities.driver.join_key: expected a column name, got nothing"),
     ("feature_views:", "feature_vews:", "feature_vews: unknown key"),
-    ("path: data/driver_stats.parquet", "path: ../elsewhere.parquet", "sources.driver_stats.path: expected a path inside the repository, relative to its root, got '../elsewhere.parquet'"),
+    ("path: data/driver_stats.parquet", "path: ../elsewhere.parquet",
+     "sources.driver_stats.path: expected a path inside the repository, relative to its root, got '../elsewhere.parquet'"),
     ("path: data/driver_stats.parquet", "path: data/driver_stats.json", "sources.driver_stats.path: cannot tell the format"),
     ("driver_hourly:\n", "driver-hourly:\n", "feature_views.driver-hourly: names are letters"),
 ]
@@ -123,6 +130,7 @@ def test_cli_error_is_one_line_and_store_untouched(feature_repo, cli):
         result = cli(*args)
         assert result.exit_code == 2, args
         lines = result.stderr.splitlines()
-        assert lines[0] == "mlctl: error: features.yaml: feature_views.driver_hourly.ttl: expected a duration like 90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got 'soon'"
+        assert lines[0] == ("mlctl: error: features.yaml: feature_views.driver_hourly.ttl: expected a duration like "
+                            "90s, 15m, 12h, 1d or 2w (omit ttl for no limit), got 'soon'")
         assert len(lines) <= 2
     assert sorted(p.relative_to(feature_repo.dot) for p in feature_repo.dot.rglob("*")) == before

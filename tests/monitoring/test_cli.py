@@ -84,7 +84,8 @@ def test_columns_method_threshold_and_config(data, cli, tmp_path):
     (["--reference", "ref.csv", "--current", "same.parquet", "--threshold", "0.2"], "threshold needs a single method"),
     (["--reference", "ref.csv", "--current", "same.parquet", "--columns", "zz"], "no column 'zz'"),
     (["--reference", "ref.csv", "--current", "same.parquet", "--since", "1d"], "--since applies"),
-    (["--reference", "ref.csv", "--current", "same.parquet", "--drift-share", "3"], "flags: drift_share: expected a number in [0, 1], got 3"),
+    (["--reference", "ref.csv", "--current", "same.parquet", "--drift-share", "3"], "flags: drift_share: expected a number in [0, "
+        "1], got 3"),
     (["--reference", "ref.csv", "--current", "same.parquet", "--config", "missing.yaml"], "missing.yaml: no such file"),
     (["--reference", "ref.csv", "--current", "same.parquet", "--webhook", "ftp://x"], "needs an http(s) URL"),
     (["--reference", "ref.csv", "--current", "predictions:ghost"], "no prediction log for model 'ghost'"),

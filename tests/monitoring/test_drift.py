@@ -189,7 +189,8 @@ def test_per_column_config_overrides(tmp_path):
     ("method: bogus\n", "bad.yaml: method: expected one of auto, ks, .*, got 'bogus'"),
     ("colums: {}\n", "bad.yaml: colums: unknown key, expected one of bins, columns"),
     ("drift_share: 2\n", "bad.yaml: drift_share: expected a number in \\[0, 1\\], got 2"),
-    ("columns:\n  x: {method: ks, colour: red}\n", "bad.yaml: columns.x.colour: unknown key, expected one of kind, method, skip, threshold"),
+    ("columns:\n  x: {method: ks, colour: red}\n", "bad.yaml: columns.x.colour: unknown key, expected one of kind, method, skip, "
+        "threshold"),
     ("columns:\n  x: [ks]\n", "bad.yaml: columns.x: expected a map of kind, method, skip, threshold, got \\['ks'\\]"),
     ("columns: [1, 2\n", "not valid YAML"),
     ("- a\n- b\n", "bad.yaml: expected a map of drift settings, got \\['a', 'b'\\]"),

@@ -9,6 +9,7 @@ import pandas as pd
 
 from mlctl.monitoring import hooks, records
 from mlctl.monitoring.drift import compute_drift
+from tests.factories import damage_object
 
 
 def result(shift=0.0, seed=0):
@@ -44,10 +45,7 @@ def test_reports_are_stored_and_kept_by_gc(repo, tmp_path, mlctl_proc):
     assert digest in set(hooks.gc_roots(repo))
     assert mlctl_proc("gc", "--grace", "0s", cwd=repo.root).returncode == 0
     assert repo.objects.exists(digest)
-    import os
-
-    os.chmod(repo.objects.path(digest), 0o644)
-    os.unlink(repo.objects.path(digest))
+    damage_object(repo, digest, "missing")
     problems = list(hooks.fsck_refs(repo))
     assert problems == [{"what": "drift report", "object": digest, "problem": "not in the store"}]
     assert mlctl_proc("fsck", cwd=repo.root).returncode == 1

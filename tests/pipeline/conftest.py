@@ -62,7 +62,8 @@ def chain(project):
                     "deps": ["data/raw"], "params": ["prepare.split"], "outs": ["data/prepared"]},
         "train": {"cmd": project.counted("train", "cat data/prepared/all.csv params.yaml > model.pkl"),
                   "deps": ["data/prepared"], "params": ["train"], "outs": ["model.pkl"]},
-        "evaluate": {"cmd": project.counted("evaluate", "cksum < model.pkl > eval.txt; echo '{\"acc\": 0.91, \"loss\": 0.2}' > metrics.json"),
+        "evaluate": {"cmd": project.counted("evaluate", "cksum < model.pkl > eval.txt; "
+                                                        "echo '{\"acc\": 0.91, \"loss\": 0.2}' > metrics.json"),
                      "deps": ["model.pkl"], "outs": ["eval.txt"], "metrics": ["metrics.json"]},
         "report": {"cmd": project.counted("report", "echo report > report.txt"), "outs": ["report.txt"]},
     })

@@ -3,14 +3,12 @@ push/pull), the run-cache on another clone, the tracking run, gc/fsck and `mlctl
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
-import pytest
 
 from mlctl.store.repo import Repo
 from tests.conftest import PROJECT, git
+from tests.factories import damage_object
 
 
 def run_json(cli, *args, code=0):
@@ -174,8 +172,7 @@ def test_gc_keeps_run_cache_outputs_and_fsck_checks_them(cli, project):
     assert outcomes(run_json(cli)) == {"s": "restored"}
     assert cli("fsck").exit_code == 0
     digest = project.lock()["stages"]["s"]["outs"]["o.txt"]["hash"]
-    os.chmod(project.repo.objects.path(digest), 0o644)
-    project.repo.objects.remove(digest)
+    damage_object(project.repo, digest, "missing")
     fsck = cli("fsck", "--json")
     assert fsck.exit_code == 1
     assert any("pipeline run-cache entry" in m["what"] and m["object"] == digest for m in fsck.json()["missing"])

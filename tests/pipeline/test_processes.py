@@ -15,10 +15,27 @@ import pytest
 from tests.conftest import PROJECT
 
 
+SPAWNED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def close_spawned():
+    """After each test, a process spawn() started that still runs is killed, and every
+    one's pipes are read and closed."""
+    yield
+    while SPAWNED:
+        proc = SPAWNED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+
+
 def spawn(args, cwd, env=None, **kw):
     full_env = dict(os.environ, PYTHONPATH=str(PROJECT), **(env or {}))
-    return subprocess.Popen([sys.executable, "-m", "mlctl", *args], cwd=cwd, env=full_env,
+    proc = subprocess.Popen([sys.executable, "-m", "mlctl", *args], cwd=cwd, env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    SPAWNED.append(proc)
+    return proc
 
 
 def wait_for(predicate, timeout=15.0):
@@ -182,7 +199,8 @@ def test_live_progress_on_a_terminal(project):
     assert "\x1b[" in screen  # rich drew on the terminal
     assert "working on it" in screen and "running" in screen
     assert "ran" in screen and "pipeline done in" in screen
-    assert proc.stdout.read().splitlines()[0].split()[:2] == ["stage", "outcome"]  # stdout is a pipe here
+    with proc.stdout:
+        assert proc.stdout.read().splitlines()[0].split()[:2] == ["stage", "outcome"]  # stdout is a pipe here
 
 
 def test_a_killed_pipeline_run_leaves_a_usable_repository(project):

@@ -45,8 +45,10 @@ def test_missing_pipeline_file(cli, repo):
     ("stages: {}\n", "pipeline.yaml: stages: expected a map of stage name -> stage, got {}"),
     ("stage: {}\n", "pipeline.yaml: stage: unknown key, expected one of params, stages"),
     ("stages:\n  a: {cmd: echo, outz: [x]}\n", "pipeline.yaml: stages.a.outz: unknown key, expected one of cmd, deps"),
-    ("stages:\n  a: {deps: [x]}\n", "stages.a.cmd: expected the shell command the stage runs: a non-empty string or a list of strings, got nothing"),
-    ("stages:\n  a: {cmd: ''}\n", "stages.a.cmd: expected the shell command the stage runs: a non-empty string or a list of strings, got ''"),
+    ("stages:\n  a: {deps: [x]}\n", "stages.a.cmd: expected the shell command the stage runs: a non-empty string or a list of "
+        "strings, got nothing"),
+    ("stages:\n  a: {cmd: ''}\n", "stages.a.cmd: expected the shell command the stage runs: a non-empty string or a list of "
+        "strings, got ''"),
     ("stages:\n  'a b': {cmd: echo}\n", "stages.a b: invalid stage name"),
     ("stages:\n  a: {cmd: echo, deps: {x: 1}}\n", "stages.a.deps: expected a list of strings, got {'x': 1}"),
     ("stages:\n  a: {cmd: echo, outs: [/etc/passwd]}\n", "stages.a.outs: /etc/passwd is absolute"),

@@ -194,12 +194,12 @@ while True:
 
 def test_a_killed_writer_leaves_a_readable_log(repo, mlctl_proc):
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(repo.root)], env=env,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    with subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(repo.root)], env=env,
+                          stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
     frame = read_predictions(repo, "m")
     assert len(frame) >= 500 and len(frame) % 50 == 0  # whole flushes only
     fsck = mlctl_proc("fsck", "--json", cwd=repo.root)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import pickle
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.factories import make_model, save_model
 
 FEATURES = ["tenure", "charges", "calls"]
 
@@ -32,31 +33,25 @@ def model_files(tmp_path_factory):
     """Trained scikit-learn models saved in several ways, shared by the session."""
     import joblib
     from sklearn.dummy import DummyClassifier
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LinearRegression
 
     out = tmp_path_factory.mktemp("models")
     frame = make_frame()
     X, y = frame[FEATURES], frame["churned"]
-    good = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    good = make_model(X, y, scaled=True)
     weak = DummyClassifier(strategy="most_frequent").fit(X, y)
     reg = LinearRegression().fit(X[["tenure", "calls"]], frame["charges"])
-    numpy_fit = LogisticRegression().fit(X.to_numpy(), y)
-    paths = {
-        "good.pkl": good, "weak.pkl": weak, "reg.pkl": reg, "numpy.pkl": numpy_fit,
-    }
-    for name, model in paths.items():
-        with open(out / name, "wb") as f:
-            pickle.dump(model, f)
-    joblib.dump(good, out / "good.joblib")
-    joblib.dump(good, out / "good_z.joblib", compress=3)
+    numpy_fit = make_model(X.to_numpy(), y)
     from tests.registry.fake_models import ConstantModel, NoPredict
 
-    with open(out / "constant.pkl", "wb") as f:
-        pickle.dump(ConstantModel("yes"), f)
-    with open(out / "nopredict.pkl", "wb") as f:
-        pickle.dump(NoPredict(), f)
+    paths = {
+        "good.pkl": good, "weak.pkl": weak, "reg.pkl": reg, "numpy.pkl": numpy_fit,
+        "constant.pkl": ConstantModel("yes"), "nopredict.pkl": NoPredict(),
+    }
+    for name, model in paths.items():
+        save_model(model, out / name)
+    joblib.dump(good, out / "good.joblib")
+    joblib.dump(good, out / "good_z.joblib", compress=3)
     return out
 
 

@@ -135,7 +135,8 @@ def test_concurrent_cli_promotions(three):
     procs = [subprocess.Popen([sys.executable, "-m", "mlctl", "model", "promote", f"churn:{v}", "--to", "production"],
                               cwd=three.root, env=dict(os.environ, PYTHONPATH=str(PROJECT)),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for v in (1, 2, 3, 2, 1, 3)]
-    assert [p.wait(timeout=120) for p in procs] == [0] * 6
+    outputs = [p.communicate(timeout=120) for p in procs]  # reads and closes the pipes
+    assert [p.returncode for p in procs] == [0] * 6, outputs
     _assert_consistent(three)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.registry.util import pickle_bytes, refs_snapshot
+from tests.factories import damage_object, pickle_bytes
+from tests.registry.util import refs_snapshot
 
 
 def _error_lines(res) -> list[str]:
@@ -128,8 +129,6 @@ def test_bad_input_is_one_line_exit_2(cli, repo, model_files, args, message):
 
 
 def test_corrupt_store_object_is_exit_3(mlctl_proc, repo, model_files, data_files):
-    from tests.registry.util import damage_object
-
     res = mlctl_proc("model", "register", "churn", model_files / "good.pkl", "--json", cwd=repo.root)
     damage_object(repo, __import__("json").loads(res.stdout)["artifact_hash"])
     res = mlctl_proc("model", "promote", "churn:1", "--to", "production", "--eval", data_files / "holdout.csv",

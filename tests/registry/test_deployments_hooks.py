@@ -11,6 +11,7 @@ import pytest
 from mlctl.errors import UsageError
 from mlctl.registry import aliases, deployments, versions
 from mlctl.store.gc import gc
+from tests.factories import damage_object
 
 
 @pytest.fixture
@@ -91,9 +92,9 @@ def test_fsck_reports_missing_registry_objects(churn, cli, mlflow_sklearn):
     folder = versions.register(churn, "folder", mlflow_sklearn)
     assert cli("fsck").exit_code == 0
     v1 = versions.get_version(churn, "churn:1")
-    os.unlink(churn.objects.path(v1.artifact_hash))
+    damage_object(churn, v1.artifact_hash, "missing")
     member = read_manifest(churn, folder.artifact_hash)[0].hash
-    os.unlink(churn.objects.path(member))
+    damage_object(churn, member, "missing")
     res = cli("fsck", "--json")
     assert res.exit_code == 1
     missing = {(m["what"], m["object"]) for m in res.json()["missing"]}

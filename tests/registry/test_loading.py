@@ -9,7 +9,7 @@ import pytest
 from mlctl.errors import CorruptObjectError, ObjectMissingError, UsageError
 from mlctl.registry import versions
 from mlctl.registry.api import load_model
-from tests.registry.util import damage_object
+from tests.factories import damage_object, pickle_bytes
 
 
 def test_load_by_spec_and_version(repo, model_files, data_files):
@@ -41,7 +41,7 @@ def test_corrupt_artifact_is_refused_before_unpickling(repo, model_files):
 
 def test_missing_artifact_names_the_object(repo, model_files):
     v = versions.register(repo, "churn", model_files / "good.pkl")
-    os.unlink(repo.objects.path(v.artifact_hash))
+    damage_object(repo, v.artifact_hash, "missing")
     with pytest.raises(ObjectMissingError, match=v.artifact_hash):
         load_model(repo, "churn")
 
@@ -77,7 +77,6 @@ def test_corrupt_folder_file_in_store(repo, mlflow_sklearn):
 
 def test_unloadable_pickle_is_exit_2(repo, tmp_path):
     # well-formed, importable module, but the class is gone: only loading can tell
-    from tests.registry.util import pickle_bytes
 
     (tmp_path / "m.pkl").write_bytes(pickle_bytes("tests.registry.fake_models", "Vanished"))
     versions.register(repo, "m", tmp_path / "m.pkl")

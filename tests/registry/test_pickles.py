@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import pytest
@@ -78,3 +79,20 @@ def test_random_bytes_never_crash(tmp_path_factory, data):
         inspect_file(path)
     except NotAPickle:
         pass
+
+
+@pytest.mark.parametrize("method", ["gzip", "bz2", "lzma", "xz", "zlib"])
+def test_inspecting_a_compressed_file_leaves_no_file_open(tmp_path, model_files, method):
+    """The decompressor owns the file: closing it closes the file (it once leaked one per call)."""
+    import gc
+    import warnings
+
+    import joblib
+
+    path = tmp_path / f"m.{method}"
+    joblib.dump(joblib.load(model_files / "good.joblib"), path, compress=(method, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        inspect_file(path)
+        gc.collect()
+    assert not [fd for fd in os.listdir("/proc/self/fd") if os.path.realpath(f"/proc/self/fd/{fd}") == str(path)]

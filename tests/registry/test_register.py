@@ -8,7 +8,8 @@ import pytest
 
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.registry import signatures, versions
-from tests.registry.util import objects, pickle_bytes, refs_snapshot
+from tests.factories import damage_object, pickle_bytes
+from tests.registry.util import objects, refs_snapshot
 
 
 def test_versions_are_numbered_per_model_and_immutable(repo, model_files):
@@ -228,11 +229,9 @@ def test_killed_registration_leaves_a_clean_store(repo, model_files):
 
 
 def test_a_version_with_a_missing_record_can_still_be_deleted(repo, model_files):
-    import os
-
     v = versions.register(repo, "churn", model_files / "good.pkl")
     versions.register(repo, "churn", model_files / "weak.pkl")
-    os.unlink(repo.objects.path(v.record_hash))
+    damage_object(repo, v.record_hash, "missing")
     with pytest.raises(Exception, match="not in the local store"):
         versions.get_version(repo, "churn:1")
     assert versions.delete_version(repo, "churn:1").version == 1

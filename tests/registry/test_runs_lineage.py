@@ -225,7 +225,7 @@ def _pipeline_model(repo, cli, model_files):
 
 
 def test_lineage_of_a_pipeline_model_shows_its_deps_as_data_and_outs_as_outputs(repo, cli, model_files):
-    run_id = _pipeline_model(repo, cli, model_files)
+    _pipeline_model(repo, cli, model_files)
     run_node = lineage(repo, "wine:1")["root"]["children"][0]
     kinds = {c["path"]: c["kind"] for c in run_node["children"] if "path" in c}
     assert kinds == {"wine.csv": "data", "model.pkl": "output"}  # not other/; model.pkl is not data it read

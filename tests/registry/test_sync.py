@@ -13,7 +13,7 @@ import pytest
 
 from mlctl.registry import aliases, deployments, sync, versions
 from mlctl.registry.api import load_model
-from mlctl.registry.remote_entries import event_entry, version_entry
+from mlctl.registry.remote_entries import event_entry
 from tests.conftest import PROJECT
 from tests.data.conftest import moto_endpoint, s3_bucket, s3_env  # noqa: F401  (fixtures)
 from tests.registry.conftest import FEATURES, make_frame

@@ -8,7 +8,6 @@ the model (logreg, or dummy for a degraded one), can make the stage sleep or fai
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -173,8 +172,3 @@ def mlctl_env(extra: dict | None = None) -> dict:
     env["PYTHONPATH"] = str(PROJECT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra or {})
     return env
-
-
-def start_mlctl(*args, cwd, env=None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mlctl", *map(str, args)], cwd=cwd, env=mlctl_env(env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

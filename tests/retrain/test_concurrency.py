@@ -10,18 +10,33 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
 from tests.conftest import run_mlctl
 from tests.retrain.conftest import mlctl_env, patients, shifted
 
 
-def start(project, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mlctl", "retrain", "cancer", *args], cwd=project.root,
-                            env=mlctl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+@pytest.fixture
+def start():
+    """start(project, *args) -> a `mlctl retrain cancer` process; at teardown one still
+    running is killed with its stage, and every process's pipes are read and closed."""
+    procs = []
+
+    def run(project, *args) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "mlctl", "retrain", "cancer", *args], cwd=project.root,
+                                env=mlctl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        procs.append(proc)
+        return proc
+
+    yield run
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
 
 
-def test_two_retrains_at_once_one_proceeds_the_other_exits_3(project, cli):
+def test_two_retrains_at_once_one_proceeds_the_other_exits_3(project, cli, start):
     project.params(sleep=6)  # the winner is still training when the loser starts, and after
     first, second = start(project, "--json"), start(project, "--json")
     loser = _first_to_exit(first, second, timeout=120)
@@ -49,7 +64,7 @@ def _first_to_exit(*procs, timeout: float) -> subprocess.Popen:
     raise AssertionError("neither retrain finished")
 
 
-def test_a_retrain_killed_mid_pipeline_leaves_production_untouched(trained):
+def test_a_retrain_killed_mid_pipeline_leaves_production_untouched(trained, start):
     project = trained
     project.set_data(pd.concat([patients(), shifted(patients(), rows=300)], ignore_index=True))
     project.params(sleep=60)
@@ -79,7 +94,7 @@ def _stage_running(repo, pid: int) -> bool:
     return any((folder / "train.log").exists() for folder in logs_root(repo).glob(f"*-{pid}"))
 
 
-def test_sigterm_mid_pipeline_is_recorded_and_exit_130(trained):
+def test_sigterm_mid_pipeline_is_recorded_and_exit_130(trained, start):
     project = trained
     project.params(sleep=60)
     proc = start(project, "--force")

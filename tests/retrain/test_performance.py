@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import pickle
 
 import pandas as pd
 import pytest
 
 from mlctl.predlog.api import PredictionLogWriter
+from tests.factories import make_model, register_model
 from tests.retrain.conftest import FEATURES, TARGET, patients
 
 
 @pytest.fixture
-def models(project, tmp_path):
+def models(project):
     """cancer:1 and cancer:2 (real logistic regressions), registered, 1 at production."""
-    from sklearn.linear_model import LogisticRegression
-
     from mlctl.registry.aliases import set_alias
-    from mlctl.registry.versions import register
 
     frame = patients()
-    example = tmp_path / "example.csv"
-    frame.head(20).to_csv(example, index=False)
     for c in (1.0, 0.01):
-        path = tmp_path / f"m{c}.pkl"
-        path.write_bytes(pickle.dumps(LogisticRegression(C=c, max_iter=2000).fit(frame[FEATURES], frame[TARGET])))
-        register(project.repo, "cancer", path, example=example, target=TARGET)
+        model = make_model(frame[FEATURES], frame[TARGET], C=c, max_iter=2000)
+        register_model(project.repo, "cancer", model, frame.head(20), target=TARGET)
     set_alias(project.repo, "cancer", "production", 1, action="promote",
               extra={"eval": {"data": "h.csv", "metrics": {"accuracy": 0.93}}})
     return project

@@ -67,27 +67,35 @@ def test_minimal_policy_gets_defaults():
     ({"drift": {"current": "predictions:"}}, "retrain.yaml: drift.current: expected predictions:MODEL"),
     ({"drift": {"columns": "a,b"}}, "retrain.yaml: drift.columns: expected a non-empty list of column names, got 'a,b'"),
     ({"pipeline": None}, "retrain.yaml: pipeline: expected a map, got nothing"),
-    ({"pipeline": {"stages": [], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages: expected a non-empty list of stage names, got []"),
+    ({"pipeline": {"stages": [], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages: expected a non-empty list of stage "
+        "names, got []"),
     ({"pipeline": {"stages": ["train", 3], "model_output": "m.pkl"}}, "retrain.yaml: pipeline.stages[1]: expected a stage name, got 3"),
     ({"pipeline": {"stages": ["train"]}}, "retrain.yaml: pipeline.model_output: expected a non-empty string, got nothing"),
-    ({"pipeline": {"stages": ["train"], "model_output": "../m.pkl"}}, "retrain.yaml: pipeline.model_output: expected a path inside the repository, relative to its root, got '../m.pkl'"),
-    ({"pipeline": {"stages": ["train"], "model_output": "/tmp/m.pkl"}}, "retrain.yaml: pipeline.model_output: expected a path inside the repository, relative to its root, got '/tmp/m.pkl'"),
+    ({"pipeline": {"stages": ["train"], "model_output": "../m.pkl"}}, "retrain.yaml: pipeline.model_output: expected a path "
+        "inside the repository, relative to its root, got '../m.pkl'"),
+    ({"pipeline": {"stages": ["train"], "model_output": "/tmp/m.pkl"}}, "retrain.yaml: pipeline.model_output: expected a path "
+        "inside the repository, relative to its root, got '/tmp/m.pkl'"),
     ({"evaluate": {"data": "h.csv"}}, "retrain.yaml: evaluate.target: expected a non-empty string, got nothing"),
     ({"evaluate": {"data": "h.csv", "target": "y", "metric": "f1"}}, "retrain.yaml: evaluate.metric: unknown key"),
-    ({"gates": ["accuracy=>0.9"]}, 'retrain.yaml: gates[0]: expected a gate like "accuracy>=0.9", got \'accuracy=>0.9\' (cannot parse gate "accuracy=>0.9"'),
+    ({"gates": ["accuracy=>0.9"]},
+     'retrain.yaml: gates[0]: expected a gate like "accuracy>=0.9", got \'accuracy=>0.9\' (cannot parse gate "accuracy=>0.9"'),
     ({"gates": "accuracy>=0.9 and f1>0.5"}, 'retrain.yaml: gates[0]: expected a gate like "accuracy>=0.9"'),
     ({"gates": {"accuracy": 0.9}}, "retrain.yaml: gates: expected a list of gates"),
-    ({"min_improvement": {"metric": "acc", "delta": 0.1}}, "retrain.yaml: min_improvement.metric: expected one of accuracy, f1, roc_auc, log_loss, rmse, mae, r2, got 'acc'"),
+    ({"min_improvement": {"metric": "acc", "delta": 0.1}}, "retrain.yaml: min_improvement.metric: expected one of accuracy, f1, "
+        "roc_auc, log_loss, rmse, mae, r2, got 'acc'"),
     ({"min_improvement": {"metric": "accuracy", "delta": -0.1}}, "retrain.yaml: min_improvement.delta: expected a number >= 0, got -0.1"),
     ({"min_improvement": 0.01}, "retrain.yaml: min_improvement: expected a map like {metric: accuracy, delta: 0.01}, got 0.01"),
     ({"cooldown": "tomorrow"}, "retrain.yaml: cooldown: expected a duration like 30m, 12h, 1d or 2w, got 'tomorrow'"),
     ({"cooldown": True}, "retrain.yaml: cooldown: expected a duration like 30m, 12h, 1d or 2w, got True"),
     ({"max_versions_kept": 0}, "retrain.yaml: max_versions_kept: expected a whole number >= 1, got 0"),
     ({"max_versions_kept": 2.5}, "retrain.yaml: max_versions_kept: expected a whole number >= 1, got 2.5"),
-    ({"performance_floor": {"metric": "roc_auc", "min": 0.8}}, "retrain.yaml: performance_floor.metric: expected one of accuracy, f1, rmse, mae, r2, got 'roc_auc'"),
-    ({"performance_floor": {"metric": "accuracy"}}, "retrain.yaml: performance_floor.min: expected the worst acceptable accuracy, got nothing"),
+    ({"performance_floor": {"metric": "roc_auc", "min": 0.8}}, "retrain.yaml: performance_floor.metric: expected one of accuracy, "
+        "f1, rmse, mae, r2, got 'roc_auc'"),
+    ({"performance_floor": {"metric": "accuracy"}}, "retrain.yaml: performance_floor.min: expected the worst acceptable accuracy, "
+        "got nothing"),
     ({"performance_floor": {"metric": "rmse", "min": 3}}, "retrain.yaml: performance_floor.min: rmse is lower is better: give `max:`"),
-    ({"performance_floor": {"metric": "accuracy", "min": 0.8, "min_rows": 0}}, "retrain.yaml: performance_floor.min_rows: expected a whole number >= 1, got 0"),
+    ({"performance_floor": {"metric": "accuracy", "min": 0.8, "min_rows": 0}}, "retrain.yaml: performance_floor.min_rows: "
+        "expected a whole number >= 1, got 0"),
 ])
 def test_bad_policies(changes, message):
     with pytest.raises(PolicyError) as err:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import pickle
 
 import pytest
 
 from mlctl.registry.aliases import rollback, set_alias
 from mlctl.registry.index import read_index
-from mlctl.registry.versions import register
 from mlctl.retrain.prune import protected_versions, prune
+from tests.factories import register_model
 
 
 @pytest.fixture
-def versions(repo, tmp_path):
+def versions(repo):
     """register(n) -> n versions of a tiny pickled model named `m`."""
     def make(n: int) -> None:
         for i in range(n):
-            path = tmp_path / f"model{i}.pkl"
-            path.write_bytes(pickle.dumps({"weights": [i]}))
-            register(repo, "m", path, flavor="pickle")
+            register_model(repo, "m", {"weights": [i]}, flavor="pickle")
     return make
 
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import PROJECT
+from tests.factories import make_model, register_model
 
 COLUMNS = ["age", "income", "tenure"]
 
@@ -31,23 +32,8 @@ def example_frame():
 
 
 def register(repo, name, model, example=None, alias=None) -> int:
-    """Pickle ``model`` and register it with the real registry (signature from ``example``)."""
-    import pickle
-    import tempfile
-
-    from mlctl.registry.aliases import set_alias
-    from mlctl.registry.versions import register as registry_register
-
-    example = example_frame() if example is None else example
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.pkl"
-        path.write_bytes(pickle.dumps(model))
-        csv = Path(tmp) / "example.csv"
-        example.to_csv(csv, index=False)
-        version = registry_register(repo, name, path, example=csv).version
-    if alias:
-        set_alias(repo, name, alias, version)
-    return version
+    """register_model with the serving tests' columns as the default signature."""
+    return register_model(repo, name, model, example_frame() if example is None else example, alias=alias)
 
 
 def move_alias(repo, name, alias, version) -> None:
@@ -79,8 +65,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(repo.root) / f".serve-{self.port}.log"
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(mlctl_cmd("serve", *args, "--port", self.port), cwd=repo.root,
-                                     env=mlctl_env(env), stdout=subprocess.PIPE, stderr=open(self.log, "w"))
+        # the child keeps its own copy of the log's descriptor: ours closes at once; its
+        # stdout, which nobody reads, goes nowhere rather than into a pipe left open
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(mlctl_cmd("serve", *args, "--port", self.port), cwd=repo.root,
+                                         env=mlctl_env(env), stdout=subprocess.DEVNULL, stderr=log)
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
     def wait_ready(self, timeout: float = 30) -> float:
@@ -138,9 +127,7 @@ def frame():
 @pytest.fixture
 def churn(repo, frame):
     """churn v1 (a real logistic regression) at @production."""
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression().fit(frame, [0, 1, 1, 0])
+    model = make_model(frame, [0, 1, 1, 0])
     register(repo, "churn", model, alias="production")
     return model
 

@@ -102,7 +102,8 @@ def test_bad_command_lines_are_one_line_errors(repo):
         (["serve", "churn@staging"], "mlctl: error: model churn has no alias 'staging'"),
         (["serve", "churn:9"], "mlctl: error: model churn has no version 9"),
         (["serve", "bad name!"], "mlctl: error: invalid model 'bad name!': expected NAME, NAME@ALIAS or NAME:VERSION"),
-        (["serve", "churn", "--canary", "churn:1"], "mlctl: error: invalid canary 'churn:1': expected NAME:VERSION=PERCENT, e.g. churn:8=10"),
+        (["serve", "churn", "--canary", "churn:1"],
+         "mlctl: error: invalid canary 'churn:1': expected NAME:VERSION=PERCENT, e.g. churn:8=10"),
         (["serve", "churn", "--canary", "churn:1=150"], "mlctl: error: canary percentage must be in (0, 100], got 150"),
         (["serve", "churn", "--workers", "0"], "mlctl: error: --workers must be >= 1, got 0"),
         (["serve", "churn", "--port", "70000"], "mlctl: error: --port must be in 1..65535, got 70000"),
@@ -160,7 +161,8 @@ def test_print_dockerfile_and_run_its_command(repo):
         assert res.status_code == 200 and res.json()["predictions"] == [1.0]
     finally:
         server.send_signal(signal.SIGTERM)
-        assert server.wait(30) == 0
+        _out, err = server.communicate(timeout=30)  # reads and closes its stderr pipe
+        assert server.returncode == 0, err
 
 
 def test_print_dockerfile_for_an_unknown_model_fails_before_writing(repo):

@@ -3,12 +3,12 @@ pipeline stage, a registered and promoted model), and the S3 fixtures of the dat
 
 from __future__ import annotations
 
-import pickle
 
 import pytest
 
 from tests.conftest import git
 from tests.data.conftest import commit_all, moto_endpoint, s3_bucket, s3_env  # noqa: F401  (fixtures)
+from tests.factories import save_model
 from tests.registry.fake_models import ConstantModel
 
 PIPELINE = """stages:
@@ -37,8 +37,7 @@ def shared_project(cli, root, remote_url: str) -> dict:
         assert cli("pipeline", "run").exit_code == 0
         commit_all(root, f"a.csv, {version.count(chr(10))} lines")
     run_id = cli("run", "log", "-e", "team", "-p", "C=1", "-m", "acc=0.9").stdout.strip()
-    with open(root.parent / "model.pkl", "wb") as f:
-        pickle.dump(ConstantModel("yes"), f)
+    save_model(ConstantModel("yes"), root.parent / "model.pkl")
     assert cli("model", "register", "churn", root.parent / "model.pkl").exit_code == 0
     assert cli("model", "promote", "churn:1", "--to", "production").exit_code == 0
     return {"run": run_id, "a.csv": "x\n1\n2\n", "old a.csv": "x\n1\n"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import signal
 import subprocess
@@ -41,11 +39,10 @@ def test_killed_writer_leaves_store_consistent(make_repo):
     repo = make_repo(use_git=False)
     rng = random.Random(1234)
     for attempt in range(50):
-        proc = _writer(repo, "killed", 100000)
-        proc.stdout.readline()  # the writer is past imports and mid-loop
-        time.sleep(rng.uniform(0.0, 0.05))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        with _writer(repo, "killed", 100000) as proc:  # the with closes its pipes
+            proc.stdout.readline()  # the writer is past imports and mid-loop
+            time.sleep(rng.uniform(0.0, 0.05))
+            proc.send_signal(signal.SIGKILL)
         head = repo.refs.read("test/head")
         assert head is not None, attempt
         assert repo.objects.verify(head), f"attempt {attempt}: head points to an incomplete object"

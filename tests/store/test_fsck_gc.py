@@ -11,6 +11,7 @@ import pytest
 from mlctl.store import fsck as fsck_mod
 from mlctl.store import gcscope as gc_mod
 from mlctl.store.atomic import temp_path_for
+from tests.factories import DAMAGE_KINDS, damage_object
 
 
 @pytest.fixture
@@ -33,18 +34,12 @@ def _age(repo, digest, seconds):
     os.utime(path, (past, past))
 
 
-def _damage(repo, digest, data=b"garbage"):
-    path = repo.objects.path(digest)
-    os.chmod(path, 0o644)
-    path.write_bytes(data)
-
-
 def test_fsck_reports_corrupt_and_truncated(cli, repo):
     good = repo.objects.put_bytes(b"good")
     bad = repo.objects.put_bytes(b"will be damaged")
     short = repo.objects.put_bytes(b"will be truncated" * 100)
-    _damage(repo, bad)
-    _damage(repo, short, b"will be")
+    damage_object(repo, bad, "garbage")
+    damage_object(repo, short, "truncate")
     res = cli("fsck", "--json")
     assert res.exit_code == 1
     doc = res.json()
@@ -54,6 +49,16 @@ def test_fsck_reports_corrupt_and_truncated(cli, repo):
     assert res.exit_code == 1
     assert not repo.objects.exists(bad) and repo.objects.exists(good)
     assert cli("fsck").exit_code == 0
+
+
+@pytest.mark.parametrize("kind", DAMAGE_KINDS)
+def test_fsck_names_the_damaged_object_of_a_tracked_file(cli, make_damaged_store, monkeypatch, kind):
+    repo, digest = make_damaged_store(kind)
+    monkeypatch.chdir(repo.root)
+    res = cli("fsck", "--json")
+    assert res.exit_code == 1
+    found = res.json()["missing" if kind == "missing" else "corrupt"]
+    assert [entry["object"] for entry in found] == [digest]
 
 
 def test_fsck_reports_missing_references(cli, repo, with_roots):

@@ -117,11 +117,10 @@ def test_workers_exit_when_the_command_is_killed(tmp_path):
         time.sleep(60)
     """))
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    parent = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
-    pids = [int(p) for p in parent.stdout.readline().split()]
-    assert pids and parent.pid not in pids
-    parent.send_signal(signal.SIGKILL)
-    parent.wait()
+    with subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True) as parent:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert pids and parent.pid not in pids
+        parent.send_signal(signal.SIGKILL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
         time.sleep(0.05)

@@ -42,7 +42,8 @@ def evaluate(node, run) -> bool:
     return result
 
 
-def compare(node: Compare, value) -> bool:
+# the reference oracle spells out every case of the filter rules one after the other, hence the noqa
+def compare(node: Compare, value) -> bool:  # noqa: C901
     if node.op == "in":
         return any(compare(Compare(node.field, "==", v), value) for v in node.value)
     lit = node.value

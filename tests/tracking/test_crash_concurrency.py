@@ -40,13 +40,13 @@ def test_sigkill_keeps_flushed_points_and_reads_as_killed(repo, tmp_path):
             if step % 100 == 0:
                 time.sleep(0.001)
     """)
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo.root, env=_env(), stdout=subprocess.PIPE, text=True)
-    run_id = proc.stdout.readline().strip()
-    assert proc.stdout.readline().strip() == "flushed"
-    time.sleep(0.2)
-    assert get_run(repo, run_id).status == "running"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    with subprocess.Popen([sys.executable, str(script)], cwd=repo.root, env=_env(), stdout=subprocess.PIPE,
+                          text=True) as proc:
+        run_id = proc.stdout.readline().strip()
+        assert proc.stdout.readline().strip() == "flushed"
+        time.sleep(0.2)
+        assert get_run(repo, run_id).status == "running"
+        os.kill(proc.pid, signal.SIGKILL)
     run = get_run(repo, run_id)
     assert run.status == "killed" and run.end_time is not None
     steps = [s for s, _v, _t in run.metric_history("loss")]
@@ -59,13 +59,13 @@ def test_sigkill_keeps_flushed_points_and_reads_as_killed(repo, tmp_path):
 
 def test_killed_wrapper_leaves_a_killed_run(repo, tmp_path):
     script = _script(tmp_path, "slow.py", "import time\nprint('started', flush=True)\ntime.sleep(30)\n")
-    proc = subprocess.Popen([sys.executable, "-m", "mlctl", "run", "log", "--id-file", str(tmp_path / "id"), "--",
-                             sys.executable, str(script)], cwd=repo.root, env=_env(), stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "started"
-    run_id = (tmp_path / "id").read_text().strip()
-    assert get_run(repo, run_id).status == "running"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    with subprocess.Popen([sys.executable, "-m", "mlctl", "run", "log", "--id-file", str(tmp_path / "id"), "--",
+                           sys.executable, str(script)], cwd=repo.root, env=_env(), stdout=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout.readline().strip() == "started"
+        run_id = (tmp_path / "id").read_text().strip()
+        assert get_run(repo, run_id).status == "running"
+        os.kill(proc.pid, signal.SIGKILL)
     assert get_run(repo, run_id).status == "killed"
     assert [r.id for r in list_runs(repo, filter_expr="status == 'killed'")] == [run_id]
 

@@ -68,12 +68,12 @@ def test_sigterm_to_mlctl_is_forwarded(repo, tmp_path):
         print("ready", flush=True)
         time.sleep(30)
     """)
-    proc = subprocess.Popen([sys.executable, "-m", "mlctl", "run", "log", "--id-file", str(tmp_path / "id"), "--",
-                             sys.executable, script], cwd=repo.root, stdout=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(PROJECT)))
-    assert proc.stdout.readline() == "ready\n"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 5 and proc.stdout.read() == "got term\n"
+    with subprocess.Popen([sys.executable, "-m", "mlctl", "run", "log", "--id-file", str(tmp_path / "id"), "--",
+                           sys.executable, script], cwd=repo.root, stdout=subprocess.PIPE, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(PROJECT))) as proc:
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 5 and proc.stdout.read() == "got term\n"
     run = get_run(repo, _run_id(tmp_path))
     assert run.status == "failed" and run.exit_code == 5
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT
+from tests.factories import pickle_bytes, register_model
 
 ARTIFACTS = PROJECT / "test-artifacts" / "ui"
 
@@ -137,7 +138,7 @@ class UIServer:
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http://"):
             self.stop()
-            raise RuntimeError(f"mlctl ui did not start: {self.url} {self.proc.stderr.read()}")
+            raise RuntimeError(f"mlctl ui did not start: {self.url} {self.stderr}")
         self.base = self.url.split("?")[0].rstrip("/")
 
     def stop(self) -> int:
@@ -148,6 +149,10 @@ class UIServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if not self.proc.stderr.closed:  # stop() may be called again (a test, then teardown)
+            self.stderr = self.proc.stderr.read()  # readable after the pipes are closed
+            self.proc.stdout.close()
+            self.proc.stderr.close()
         return self.proc.returncode
 
 
@@ -188,24 +193,18 @@ def shot(page, name: str, full_page: bool = True) -> Path:
 
 
 # -- the other components: a model with a release history, drift checks, a pipeline ----------
-def sklearn_pickle(path: Path) -> Path:
-    """A pickle naming a scikit-learn estimator, written by hand (nothing needs loading it)."""
-    path.write_bytes(b"\x80\x02csklearn.linear_model._logistic\nLogisticRegression\n)\x81}b.")
-    return path
-
-
 def build_registry(repo, run_ids: dict) -> None:
     """churn v1..v3 from three runs; production promoted with gates, moved on, rolled back;
     staging on v3; one live deployment record."""
     from mlctl.registry.aliases import rollback, set_alias
     from mlctl.registry.deployments import record_deployment
     from mlctl.registry.api import promote
-    from mlctl.registry.versions import register
 
-    model = sklearn_pickle(repo.root / "model.pkl")
+    # a pickle naming a scikit-learn estimator: nothing needs loading it
+    model = pickle_bytes("sklearn.linear_model._logistic", "LogisticRegression")
     for name in ("rf-3", "rf-6", "rf-9"):
-        register(repo, "churn", model, run=run_ids[name], flavor="sklearn")
-    register(repo, "fraud", model, run=run_ids["lr-10"], flavor="sklearn")
+        register_model(repo, "churn", model, run=run_ids[name], flavor="sklearn")
+    register_model(repo, "fraud", model, run=run_ids["lr-10"], flavor="sklearn")
     promote(repo, "churn:1", "production", gates=["acc>=0.8"], reason="first release")
     promote(repo, "churn:2", "production", gates=["acc>=0.9"], reason="better recall")
     set_alias(repo, "churn", "staging", 3, reason="candidate from the nightly sweep")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import damage_object
 from tests.ui.conftest import ThreadServer
 
 
@@ -115,14 +116,10 @@ def test_broken_pipeline_yaml_is_a_400(runs_repo):
 
 
 def test_damaged_report_object(runs_repo):
-    import os
-
     from tests.ui.conftest import build_drift
 
     check = build_drift(runs_repo)[0]
-    path = runs_repo.objects.path(check["report"]["object"])
-    os.chmod(path, 0o644)
-    path.write_bytes(b"<html>tampered</html>")
+    damage_object(runs_repo, check["report"]["object"], "garbage")
     with ThreadServer(runs_repo) as c:
         resp = c.get(f"/api/drift/{check['id']}/report")
     assert resp.status_code == 500 and "corrupt" in resp.json()["error"]

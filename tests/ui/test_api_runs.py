@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.factories import damage_object
+
 
 def test_list_newest_first_with_total_and_columns(client):
     body = client.get("/api/runs").json()
@@ -191,17 +193,13 @@ def test_artifact_download_is_verified(client, shared_repo):
 
 def test_corrupt_artifact_is_refused_before_any_byte(own_client, runs_repo):
     client = own_client
-    import os
-
     run_id = runs_repo.known_runs["rf-0"]
     digest = client.get(f"/api/runs/{run_id}").json()["artifacts"][0]["hash"]
-    path = runs_repo.objects.path(digest)
-    os.chmod(path, 0o644)
-    path.write_bytes(b"tampered" * 200)
+    damage_object(runs_repo, digest, "flip")
     resp = client.get(f"/api/runs/{run_id}/artifacts/model.pkl")
     assert resp.status_code == 500
     assert "corrupt" in resp.json()["error"] and "fsck" in resp.json()["hint"]
-    path.unlink()
+    damage_object(runs_repo, digest, "missing")
     resp = client.get(f"/api/runs/{run_id}/artifacts/model.pkl")
     assert resp.status_code == 404 and "not in the local store" in resp.json()["error"]
     listed = client.get(f"/api/runs/{run_id}").json()["artifacts"][0]

@@ -61,7 +61,7 @@ def test_exposed_without_token_warns(runs_repo):
         assert httpx.get(server.base + "/api/health").status_code == 200
     finally:
         server.stop()
-    assert "without --token" in server.proc.stderr.read()
+    assert "without --token" in server.stderr
 
 
 def test_serving_every_page_imports_no_heavy_library(ui_server):
@@ -73,6 +73,7 @@ def test_serving_every_page_imports_no_heavy_library(ui_server):
                  f"/api/compare?runs={run_id},{run_id[:-1]}", "/static/app.js"):
         httpx.get(server.base + path)
     time.sleep(0.2)
-    maps = open(f"/proc/{server.proc.pid}/maps").read()
+    with open(f"/proc/{server.proc.pid}/maps") as f:
+        maps = f.read()
     for heavy in ("pandas", "numpy", "sklearn", "scipy", "pyarrow", "matplotlib"):
         assert f"/{heavy}/" not in maps, f"mlctl ui loaded {heavy}"

@@ -34,8 +34,10 @@ def test_every_kind_parses_with_defaults():
 
 @pytest.mark.parametrize("item, needles", [
     ({"expect": ["not_null"], "column": "a"}, ("expectations[0].expect: expected an expectation type",)),
-    ({"expect": "not_nul", "column": "a"}, ("expectations[0].expect: expected an expectation type (see docs/validation.md), got 'not_nul'", "did you mean 'not_null'")),
-    ({"expect": "between", "column": "a", "minimum": 1}, ("expectations.yaml: datasets.data.csv.expectations[0].minimum: unknown key, expected one of column, expect, max, min, mostly",)),
+    ({"expect": "not_nul", "column": "a"}, ("expectations[0].expect: expected an expectation type (see docs/validation.md), got "
+        "'not_nul'", "did you mean 'not_null'")),
+    ({"expect": "between", "column": "a", "minimum": 1}, ("expectations.yaml: datasets.data.csv.expectations[0].minimum: unknown "
+        "key, expected one of column, expect, max, min, mostly",)),
     ({"expect": "between", "column": "a", "mn": 1}, ("expectations[0].mn: unknown key", "did you mean 'min'")),
     ({"expect": "mean", "column": "a", "min": 1, "mostly": 0.9}, ("expectations[0].mostly: unknown key",)),
     ({"expect": "between", "column": "a"}, ("give 'min', 'max' or both",)),
@@ -44,11 +46,15 @@ def test_every_kind_parses_with_defaults():
     ({"expect": "in_set", "values": [1]}, ("expectations[0].column: expected a column name, got nothing",)),
     ({"expect": "not_null", "column": "a", "severity": "fatal"}, ("expectations[0].severity: expected one of error, warn, got 'fatal'",)),
     ({"expect": "not_null", "column": "a", "mostly": 1.5}, ("expectations[0].mostly: expected a number in [0, 1], got 1.5",)),
-    ({"expect": "type", "column": "a", "type": "integr"}, ("expectations[0].type: expected one of integer, float, number, string, boolean, timestamp, date, got 'integr'", "did you mean 'integer'")),
-    ({"expect": "freshness", "column": "t", "max_age": "soon"}, ("expectations[0].max_age: expected a duration like 30m, 12h, 1d or 2w, got 'soon'",)),
-    ({"expect": "timestamp_between", "column": "t", "min": "yesterday-ish"}, ("expectations[0].min: expected an ISO 8601 time, now or -1d, got 'yesterday-ish'",)),
+    ({"expect": "type", "column": "a", "type": "integr"}, ("expectations[0].type: expected one of integer, float, number, string, "
+        "boolean, timestamp, date, got 'integr'", "did you mean 'integer'")),
+    ({"expect": "freshness", "column": "t", "max_age": "soon"}, ("expectations[0].max_age: expected a duration like 30m, 12h, 1d "
+        "or 2w, got 'soon'",)),
+    ({"expect": "timestamp_between", "column": "t", "min": "yesterday-ish"}, ("expectations[0].min: expected an ISO 8601 time, "
+        "now or -1d, got 'yesterday-ish'",)),
     ({"expect": "quantile", "column": "a", "q": 2, "max": 1}, ("expectations[0].q: expected a number in [0, 1], got 2",)),
-    ({"expect": "unique_together", "columns": ["a", "a"]}, ("expectations[0].columns: expected a non-empty list of distinct column names",)),
+    ({"expect": "unique_together", "columns": ["a", "a"]}, ("expectations[0].columns: expected a non-empty list of distinct "
+        "column names",)),
     ({"expect": "condition", "condition": "price >= discount; DROP TABLE t"}, ("cannot read",)),
     ({"expect": "condition", "condition": "price >= 'x'"}, ("cannot read",)),
     ({"expect": "condition", "condition": "price"}, ("comparison operator",)),

@@ -33,7 +33,8 @@ def list_(as_json: bool = common.json_option()) -> int:
 
 @app.command("materialize")
 def materialize(views: Optional[List[str]] = typer.Argument(None, help="Views (default: all)."),
-                start: Optional[str] = typer.Option(None, "--start", help="Window start (exclusive): ISO 8601, now, -1d. Default: the last run's end."),
+                start: Optional[str] = typer.Option(None, "--start",
+                                                    help="Window start (exclusive): ISO 8601, now, -1d. Default: the last run's end."),
                 end: Optional[str] = typer.Option(None, "--end", help="Window end (inclusive). Default: now."),
                 as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Push the latest value per entity within the window into the online store."""
@@ -84,7 +85,8 @@ def get(features: List[str] = typer.Option(..., "--features", "-f", help=FEATURE
 @app.command("join")
 def join(entity_file: str = typer.Argument(..., help="Parquet or CSV: join key(s), a timestamp column, anything else."),
          features: List[str] = typer.Option(..., "--features", "-f", help=FEATURES_HELP),
-         output: str = typer.Option(..., "-o", "--output", help="Output file: .parquet, .csv, .jsonl or .json (the extension sets the format)."),
+         output: str = typer.Option(..., "-o", "--output",
+                                    help="Output file: .parquet, .csv, .jsonl or .json (the extension sets the format)."),
          full_names: bool = typer.Option(False, "--full-names", help=FULL_NAMES_HELP),
          timestamp_column: str = typer.Option("event_timestamp", "--timestamp-column", help="The entity rows' time column."),
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:

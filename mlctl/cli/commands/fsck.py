@@ -10,7 +10,9 @@ app = common.new_app("Verify every object against its hash and every reference; 
 
 
 @app.command("fsck")
-def fsck(repair: bool = typer.Option(False, "--repair", help="Delete corrupt objects so `mlctl pull --all-commits` can fetch good copies, and rebuild a damaged runs index."),
+def fsck(repair: bool = typer.Option(False, "--repair",
+                                     help="Delete corrupt objects so `mlctl pull --all-commits` can fetch good copies, "
+                                          "and rebuild a damaged runs index."),
          jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Parallel hashing (default: cores)."),
          as_json: bool = common.json_option()) -> int:
     """Verify every object against its hash and every reference; exit 1 on damage."""

@@ -12,7 +12,8 @@ METHOD_HELP = "auto|ks|chi2|psi|wasserstein|jensenshannon (auto: per column, see
 
 
 @app.command("drift")
-def drift(reference: str = typer.Option(..., "--reference", metavar="REF", help="CSV/parquet file, tracked path[@REV], or predictions:MODEL."),
+def drift(reference: str = typer.Option(..., "--reference", metavar="REF",
+                                        help="CSV/parquet file, tracked path[@REV], or predictions:MODEL."),
           current: str = typer.Option(..., "--current", metavar="CUR", help="Same forms as --reference."),
           columns: str = typer.Option(None, "--columns", metavar="C,...", help="Only these columns."),
           target: str = typer.Option(None, "--target", metavar="COL", help="The label column (target drift, performance)."),
@@ -25,7 +26,8 @@ def drift(reference: str = typer.Option(..., "--reference", metavar="REF", help=
           model: str = typer.Option(None, "--model", help="Record the check under this model (default: from predictions:MODEL)."),
           report: str = typer.Option(None, "--report", metavar="FILE.html", help="Write a self-contained HTML report."),
           on_drift: str = typer.Option(None, "--on-drift", metavar="CMD", help="On dataset drift, run CMD with the JSON verdict on stdin."),
-          webhook: str = typer.Option(None, "--webhook", metavar="URL", help="On dataset drift, POST the JSON verdict (with a Slack 'text')."),
+          webhook: str = typer.Option(None, "--webhook", metavar="URL",
+                                      help="On dataset drift, POST the JSON verdict (with a Slack 'text')."),
           as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Compare current data with reference data; exit 1 on dataset drift."""
     from mlctl.monitoring.api import run_drift_check

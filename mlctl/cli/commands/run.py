@@ -15,12 +15,15 @@ MULTI = None  # typer: a repeatable option defaults to None
 def log(command: list[str] = typer.Argument(None, metavar="[-- COMMAND ARGS...]", help="Command to run as the run."),
         experiment: str = typer.Option(None, "--experiment", "-e", help="Experiment (default: tracking.experiment or 'default')."),
         name: str = typer.Option(None, "--name", "-n", help="Run name."),
-        params: list[str] = typer.Option(MULTI, "-p", "--param", metavar="KEY=VAL", help="Param; VAL is a YAML scalar (2 is a number, rf a string)."),
+        params: list[str] = typer.Option(MULTI, "-p", "--param", metavar="KEY=VAL",
+                                         help="Param; VAL is a YAML scalar (2 is a number, rf a string)."),
         metrics: list[str] = typer.Option(MULTI, "-m", "--metric", metavar="KEY[@STEP]=VAL", help="Metric value (nan and inf allowed)."),
         tags: list[str] = typer.Option(MULTI, "-t", "--tag", metavar="KEY=VAL", help="Tag."),
         artifacts: list[str] = typer.Option(MULTI, "--artifact", "-a", metavar="PATH", help="File or folder to store with the run."),
-        data: list[str] = typer.Option(MULTI, "--data", "-d", metavar="PATH", help="Tracked data the run used (default: all tracked data)."),
-        metrics_files: list[str] = typer.Option(MULTI, "--metrics-file", metavar="PATH", help="JSON/YAML metrics file to read (with a command: after it ends)."),
+        data: list[str] = typer.Option(MULTI, "--data", "-d", metavar="PATH",
+                                       help="Tracked data the run used (default: all tracked data)."),
+        metrics_files: list[str] = typer.Option(MULTI, "--metrics-file", metavar="PATH",
+                                                help="JSON/YAML metrics file to read (with a command: after it ends)."),
         id_file: str = typer.Option(None, "--id-file", metavar="PATH", help="Write the run id to PATH."),
         as_json: bool = common.json_option()) -> int:
     """Record a run and print its id; with `-- COMMAND`, run it as the run and exit with its code."""
@@ -60,11 +63,14 @@ def _log_command(repo, spec, command: list[str], id_file: str | None, as_json: b
 
 @app.command("list")
 def list_(experiment: str = typer.Option(None, "--experiment", "-e", help="Only this experiment."),
-          filter_expr: str = typer.Option(None, "--filter", "-f", metavar="EXPR", help="e.g. \"metrics.acc > 0.9 and params.model == 'rf'\"."),
-          sort: list[str] = typer.Option(MULTI, "--sort", "-s", metavar="[-]KEY", help="Sort key, e.g. -metrics.acc (descending); repeatable."),
+          filter_expr: str = typer.Option(None, "--filter", "-f", metavar="EXPR",
+                                          help="e.g. \"metrics.acc > 0.9 and params.model == 'rf'\"."),
+          sort: list[str] = typer.Option(MULTI, "--sort", "-s", metavar="[-]KEY",
+                                         help="Sort key, e.g. -metrics.acc (descending); repeatable."),
           limit: int = typer.Option(1000, "--limit", "-l", min=0, help="At most N runs (0: all)."),
           offset: int = typer.Option(0, "--offset", min=0, help="Skip the first N runs."),
-          columns: str = typer.Option(None, "--columns", "-c", metavar="COL,...", help="Table columns, e.g. id,status,params.C,metrics.acc."),
+          columns: str = typer.Option(None, "--columns", "-c", metavar="COL,...",
+                                      help="Table columns, e.g. id,status,params.C,metrics.acc."),
           deleted: bool = typer.Option(False, "--deleted", help="List deleted runs instead."),
           as_json: bool = common.json_option()) -> int:
     """List runs, newest first: filter, sort, limit."""
