@@ -70,7 +70,7 @@ def make_damaged_store(make_repo):
     def factory(kind: str, name: str = "damaged"):
         repo = make_repo(name)
         (repo.root / "data.bin").write_bytes(bytes(range(256)) * 16)
-        [pointer] = api.add(repo, [repo.root / "data.bin"])
+        [pointer] = api.add(repo, [repo.root / "data.bin"]).pointers
         damage_object(repo, pointer.hash, kind)
         return repo, pointer.hash
 

@@ -192,10 +192,12 @@ def build(root: Path) -> dict:
     from mlctl.registry.aliases import record_event
     from mlctl.predlog.api import PredictionLogWriter
     from mlctl.store.repo import init_repo
+    from tests.factories import pickle_bytes
 
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     repo, _ = init_repo(root)
     build_lifecycle(repo)  # runs, models churn and fraud with history, drift checks, a stale pipeline
+    (root / "model.pkl").write_bytes(pickle_bytes("sklearn.linear_model._logistic", "LogisticRegression"))
     (root / "data").mkdir()
     (root / "data" / "train.csv").write_text("tenure,charges\n1,10.5\n2,20.0\n3,30.25\n")
     (root / "features").mkdir()

@@ -12,7 +12,7 @@ import pytest
 
 from mlctl.registry import artifacts, sync, versions
 from mlctl.registry.index import canonical
-from mlctl.registry.loading import load_model
+from mlctl.registry.api import load_model
 from mlctl.store import tree
 from mlctl.store.fsck import fsck
 from mlctl.store.gc import gc
