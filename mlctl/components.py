@@ -1,10 +1,10 @@
 """How components plug into the core without the core importing them eagerly.
 
-Each component package may hold a ``hooks`` module (``mlctl/<component>/hooks.py``) that
+Each component package may hold a ``plugin`` module (``mlctl/<component>/plugin.py``) that
 stays light to import (no pandas, pyarrow, sklearn or scipy at module level) and defines
 any of:
 
-    status_section(repo) -> dict | None      a section of `mlctl status` (see mlctl/status.py)
+    status_section(repo) -> dict | None      a section of `mlctl status` (see mlctl/store/status.py)
     gc_roots(repo) -> Iterable[str]         every object hash it still needs (expanded), kept by every gc scope
     gc_history(repo, revs=None)             versions in git history and their objects, kept as far as
                                             gc's scope says (data.gcroots.HistoryRoots; data only)
@@ -32,9 +32,9 @@ COMPONENTS = (
 )
 
 
-def iter_hooks() -> Iterator[tuple[str, object]]:
+def iter_plugins() -> Iterator[tuple[str, object]]:
     for name in COMPONENTS:
-        module_name = f"mlctl.{name}.hooks"
+        module_name = f"mlctl.{name}.plugin"
         if importlib.util.find_spec(f"mlctl.{name}") is None:
             continue
         if importlib.util.find_spec(module_name) is None:

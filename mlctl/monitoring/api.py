@@ -22,7 +22,7 @@ EXPORTS = {
     "columns_table": "textview",
     "summary_lines": "textview",
     "category_key": "columns",
-    "task_of": "performance",
+    "task_of": "quality",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from mlctl.errors import UsageError
-from mlctl.monitoring import column_drift, performance
+from mlctl.monitoring import column_drift, quality
 from mlctl.monitoring.columns import from_arrow
 from mlctl.monitoring.config import DriftConfig, load_config
 from mlctl.monitoring.readers import FrameSource, Source
@@ -176,10 +176,10 @@ def _performance(ref: Source, cur: Source, cfg: DriftConfig) -> dict | None:
     if not cfg.target or not {cfg.target, name} <= set(cur.column_names()):
         return None
     cur_target = cur.read_column(cfg.target).to_pylist()
-    task = performance.task_of(cur_target)
-    current = performance.metrics(task, cur_target, cur.read_column(name).to_pylist())
+    task = quality.task_of(cur_target)
+    current = quality.metrics(task, cur_target, cur.read_column(name).to_pylist())
     reference = None
     if {cfg.target, name} <= set(ref.column_names()):
-        reference = performance.metrics(task, ref.read_column(cfg.target).to_pylist(),
+        reference = quality.metrics(task, ref.read_column(cfg.target).to_pylist(),
                                         ref.read_column(name).to_pylist())
-    return performance.compare(reference, current, task) if current else None
+    return quality.compare(reference, current, task) if current else None

@@ -7,7 +7,7 @@ from mlctl import lazyapi
 
 EXPORTS = {
     "retrain": "retrain",
-    "performance": "performance",
+    "performance": "live_performance",
     "approve": "approval",
     "reject": "approval",
     "pending_summary": "approval",

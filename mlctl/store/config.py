@@ -3,7 +3,7 @@
 
 Keys are dotted paths into nested YAML maps (``remote.origin.url``). Every key must be
 known: the core's keys are below, and a component adds its own through ``CONFIG_KEYS`` in
-its ``hooks`` module.
+its ``plugin`` module.
 """
 
 from __future__ import annotations
@@ -80,11 +80,11 @@ CORE_KEYS = [
 
 
 def known_keys() -> list[KeySpec]:
-    from mlctl.components import iter_hooks
+    from mlctl.components import iter_plugins
 
     specs = list(CORE_KEYS)
-    for _name, hooks in iter_hooks():
-        specs.extend(getattr(hooks, "CONFIG_KEYS", ()))
+    for _name, plugin in iter_plugins():
+        specs.extend(getattr(plugin, "CONFIG_KEYS", ()))
     return specs
 
 

@@ -6,7 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from mlctl.components import iter_hooks
+from mlctl.components import iter_plugins
 from mlctl.errors import MlctlError
 from mlctl.store import hashing
 from mlctl.store.atomic import is_temp_name
@@ -61,10 +61,10 @@ def fsck(repo: Repo, jobs: int | None = None, repair: bool = False) -> FsckResul
         for problem in result.corrupt:
             repo.objects.remove(problem["object"])
             result.repaired.append(problem["object"])
-    for name, hooks in iter_hooks():
-        if repair and getattr(hooks, "fsck_repair", None):
-            result.rebuilt.extend(hooks.fsck_repair(repo))
-        fsck_refs = getattr(hooks, "fsck_refs", None)
+    for name, plugin in iter_plugins():
+        if repair and getattr(plugin, "fsck_repair", None):
+            result.rebuilt.extend(plugin.fsck_repair(repo))
+        fsck_refs = getattr(plugin, "fsck_refs", None)
         if fsck_refs:
             result.missing.extend(_component_refs(name, fsck_refs, repo))
     result.temp_files = sum(1 for _ in iter_temp_files(repo))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.components import iter_hooks
+from mlctl.components import iter_plugins
 from mlctl.store.repo import Repo
 from mlctl.store.transfer import RemoteStore
 
@@ -55,11 +55,11 @@ class Roots:
 def collect(repo: Repo, scope: Scope = Scope()) -> Roots:
     always: set[str] = set()
     histories = []
-    for _name, hooks in iter_hooks():
-        if getattr(hooks, "gc_roots", None):
-            always.update(hooks.gc_roots(repo))
-        if getattr(hooks, "gc_history", None):
-            histories.append(hooks)
+    for _name, plugin in iter_plugins():
+        if getattr(plugin, "gc_roots", None):
+            always.update(plugin.gc_roots(repo))
+        if getattr(plugin, "gc_history", None):
+            histories.append(plugin)
     everything = [h.gc_history(repo) for h in histories]
     versions = [v for found in everything for v in found.versions]
     default = always.union(*(v.objects for v in versions))
@@ -72,8 +72,8 @@ def collect(repo: Repo, scope: Scope = Scope()) -> Roots:
 def _narrow(repo: Repo, scope: Scope, always: set[str], histories, versions) -> set[str]:
     keep = set(always)
     if scope.keep_revs:
-        for hooks in histories:
-            keep.update(*(v.objects for v in hooks.gc_history(repo, list(scope.keep_revs)).versions))
+        for plugin in histories:
+            keep.update(*(v.objects for v in plugin.gc_history(repo, list(scope.keep_revs)).versions))
     if scope.only_pushed:
         keep.update(*(v.objects for v in unpushed(repo, scope.only_pushed, versions, keep)))
     return keep

@@ -1,6 +1,6 @@
 """`mlctl status`: one screen over every component.
 
-Each component's ``hooks.status_section(repo)`` returns a section:
+Each component's ``plugin.status_section(repo)`` returns a section:
 
     {"key": "data", "title": "Data", "lines": ["2 tracked paths, 1 changed"], "json": {...}}
 
@@ -10,7 +10,7 @@ Sections must be cheap: status runs in git hooks.
 
 from __future__ import annotations
 
-from mlctl.components import iter_hooks
+from mlctl.components import iter_plugins
 from mlctl.store.remotes import list_remotes
 from mlctl.store.repo import Repo
 
@@ -23,8 +23,8 @@ def gather(repo: Repo) -> dict:
         "remotes": [r.to_json() for r in remotes],
         "sections": [],
     }
-    for _name, hooks in iter_hooks():
-        section_fn = getattr(hooks, "status_section", None)
+    for _name, plugin in iter_plugins():
+        section_fn = getattr(plugin, "status_section", None)
         section = section_fn(repo) if section_fn else None
         if section:
             report["sections"].append(section)

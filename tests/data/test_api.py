@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from mlctl.data import api, hooks
+from mlctl.data import api, plugin
 from mlctl.errors import NotFoundError, ObjectMissingError, UsageError
 from mlctl.store import tree
 from tests.conftest import git
@@ -83,11 +83,11 @@ def test_checkout_and_status_api(sample):
 def test_status_section(sample):
     api.add(sample, ["data/raw", "model.bin"])
     (sample.root / "model.bin").write_bytes(b"x")
-    section = hooks.status_section(sample)
+    section = plugin.status_section(sample)
     assert section["key"] == "data" and section["json"] == {"tracked": 2, "changed": ["model.bin"]}
     assert section["lines"][0] == "2 tracked paths, 1 changed"
     (sample.root / "model.bin.mlctl").write_text("junk: [")
-    assert "error" in hooks.status_section(sample)["json"]
+    assert "error" in plugin.status_section(sample)["json"]
 
 
 def test_mlctl_status_and_fsck_and_gc_see_data(cli, sample):
@@ -119,8 +119,8 @@ def test_gc_keeps_data_of_every_branch_and_tag(cli, sample):
     workspace = api.tracked(sample)[0].hash
     (sample.root / "model.bin").write_bytes(b"never referenced")
     orphan = api.hash_path(sample, "model.bin").hash
-    assert hooks.gc_roots(sample) == {workspace}  # the workspace: kept by every scope
-    history = {o for v in hooks.gc_history(sample).versions for o in v.objects}
+    assert plugin.gc_roots(sample) == {workspace}  # the workspace: kept by every scope
+    history = {o for v in plugin.gc_history(sample).versions for o in v.objects}
     assert {v1, branch} <= history and orphan not in history
     assert cli("gc", "--grace", "0s").exit_code == 0
     assert all(sample.objects.exists(d) for d in (v1, branch, workspace))

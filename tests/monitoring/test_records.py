@@ -7,7 +7,7 @@ import multiprocessing
 import numpy as np
 import pandas as pd
 
-from mlctl.monitoring import hooks, records
+from mlctl.monitoring import plugin, records
 from mlctl.monitoring.drift import compute_drift
 from tests.factories import damage_object
 
@@ -42,11 +42,11 @@ def test_reports_are_stored_and_kept_by_gc(repo, tmp_path, mlctl_proc):
     record = records.record_check(repo, result(), "a", "b", report_path=report)
     digest = record["report"]["object"]
     assert repo.objects.get_bytes(digest) == b"<html>report</html>"
-    assert digest in set(hooks.gc_roots(repo))
+    assert digest in set(plugin.gc_roots(repo))
     assert mlctl_proc("gc", "--grace", "0s", cwd=repo.root).returncode == 0
     assert repo.objects.exists(digest)
     damage_object(repo, digest, "missing")
-    problems = list(hooks.fsck_refs(repo))
+    problems = list(plugin.fsck_refs(repo))
     assert problems == [{"what": "drift report", "object": digest, "problem": "not in the store"}]
     assert mlctl_proc("fsck", cwd=repo.root).returncode == 1
 
@@ -72,7 +72,7 @@ def test_concurrent_checks_are_all_recorded(repo):
 
 
 def test_status_section(repo, cli):
-    section = hooks.status_section(repo)
+    section = plugin.status_section(repo)
     assert section["key"] == "drift" and section["json"] is None
     records.record_check(repo, result(shift=3.0), "train.csv", "live.csv", model="churn")
     out = cli("status", "--json").json()

@@ -1,4 +1,4 @@
-"""fsck and gc against deliberately damaged stores; roots come from component hooks."""
+"""fsck and gc against deliberately damaged stores; roots come from component plugins."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def with_roots(monkeypatch):
         fsck_refs=lambda repo: state["missing"],
     )
     fake = lambda: iter([("fake", hooks)])  # noqa: E731
-    monkeypatch.setattr(fsck_mod, "iter_hooks", fake)
-    monkeypatch.setattr(gc_mod, "iter_hooks", fake)
+    monkeypatch.setattr(fsck_mod, "iter_plugins", fake)
+    monkeypatch.setattr(gc_mod, "iter_plugins", fake)
     return state
 
 

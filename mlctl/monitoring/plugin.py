@@ -1,6 +1,6 @@
 """Monitoring in `mlctl status`, gc and fsck (light imports only: json and sqlite).
 
-gc keeps the stored drift reports (the prediction log keeps its own: mlctl/predlog/hooks.py).
+gc keeps the stored drift reports (the prediction log keeps its own: mlctl/predlog/plugin.py).
 """
 
 from __future__ import annotations

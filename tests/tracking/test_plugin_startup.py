@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from mlctl.store.gc import gc
-from mlctl.tracking.hooks import _run_objects
+from mlctl.tracking.plugin import _run_objects
 from tests.cli.test_startup import PROBE
 from tests.conftest import PROJECT
 
