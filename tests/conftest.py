@@ -61,6 +61,22 @@ def make_repo(tmp_path):
 
 
 @pytest.fixture
+def two_clones(make_repo, tmp_path, monkeypatch):
+    """two_clones("alice", "bob", url=None) -> two repositories sharing the default remote
+    ``origin`` (a folder unless ``url``); the working directory is the first one."""
+    from mlctl.store.remotes import add_remote
+
+    def factory(first: str, second: str, url: str | None = None):
+        clones = make_repo(first), make_repo(second)
+        for clone in clones:
+            add_remote(clone, "origin", url or str(tmp_path / "shared-remote"), default=True)
+        monkeypatch.chdir(clones[0].root)
+        return clones
+
+    return factory
+
+
+@pytest.fixture
 def make_damaged_store(make_repo):
     """make_damaged_store(kind) -> (repo, digest): a repository tracking one file (data.bin)
     whose object was then damaged by ``kind`` (tests/factories.py: DAMAGE_KINDS)."""

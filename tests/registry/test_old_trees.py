@@ -65,13 +65,8 @@ def test_an_old_folder_version_survives_gc_and_passes_fsck(repo, mlflow_sklearn,
     assert needed[-1] in [m["object"] for m in fsck(repo).missing]
 
 
-def test_an_old_folder_version_is_pushed_and_pulled_whole(make_repo, tmp_path, mlflow_sklearn, monkeypatch):
-    from mlctl.store.remotes import add_remote
-
-    alice, bob = make_repo("alice"), make_repo("bob")
-    for clone in (alice, bob):
-        add_remote(clone, "origin", str(tmp_path / "shared-remote"), default=True)
-    monkeypatch.chdir(alice.root)
+def test_an_old_folder_version_is_pushed_and_pulled_whole(two_clones, mlflow_sklearn, monkeypatch):
+    alice, bob = two_clones("alice", "bob")
     version = register_old(alice, mlflow_sklearn, monkeypatch)
     sync.push(alice)
     monkeypatch.chdir(bob.root)

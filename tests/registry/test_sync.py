@@ -20,30 +20,15 @@ from tests.registry.conftest import FEATURES, make_frame
 
 
 @pytest.fixture(params=["folder", "s3"])
-def clones(request, make_repo, tmp_path, monkeypatch):
+def clones(request, two_clones):
     """Two clones ("alice", "bob") of one project sharing the default remote "origin"."""
-    from mlctl.store.remotes import add_remote
-
-    if request.param == "s3":
-        url = f"s3://{request.getfixturevalue('s3_bucket')}/team"
-    else:
-        url = str(tmp_path / "shared-remote")
-    alice, bob = make_repo("alice"), make_repo("bob")
-    for repo in (alice, bob):
-        add_remote(repo, "origin", url, default=True)
-    monkeypatch.chdir(alice.root)
-    return alice, bob
+    url = f"s3://{request.getfixturevalue('s3_bucket')}/team" if request.param == "s3" else None
+    return two_clones("alice", "bob", url)
 
 
 @pytest.fixture
-def folder_clones(make_repo, tmp_path, monkeypatch):
-    from mlctl.store.remotes import add_remote
-
-    alice, bob = make_repo("alice"), make_repo("bob")
-    for repo in (alice, bob):
-        add_remote(repo, "origin", str(tmp_path / "shared-remote"), default=True)
-    monkeypatch.chdir(alice.root)
-    return alice, bob
+def folder_clones(two_clones):
+    return two_clones("alice", "bob")
 
 
 def _in(monkeypatch, repo):

@@ -28,14 +28,8 @@ def old_run(repo):
 
 
 @pytest.fixture
-def machines(make_repo, tmp_path, monkeypatch):
-    from mlctl.store.remotes import add_remote
-
-    laptop, ci = make_repo("laptop"), make_repo("ci")
-    for clone in (laptop, ci):
-        add_remote(clone, "origin", str(tmp_path / "shared-remote"), default=True)
-    monkeypatch.chdir(laptop.root)
-    return laptop, ci
+def machines(two_clones):
+    return two_clones("laptop", "ci")
 
 
 def _new_run(repo) -> str:

@@ -12,16 +12,9 @@ from tests.data.conftest import moto_endpoint, s3_bucket, s3_env  # noqa: F401  
 
 
 @pytest.fixture
-def machines(make_repo, tmp_path, monkeypatch):
+def machines(two_clones):
     """Two repositories ("laptop", "ci") sharing the folder remote "origin"."""
-    from mlctl.store.remotes import add_remote
-
-    remote = tmp_path / "shared-remote"
-    laptop, ci = make_repo("laptop"), make_repo("ci")
-    for repo in (laptop, ci):
-        add_remote(repo, "origin", str(remote), default=True)
-    monkeypatch.chdir(laptop.root)
-    return laptop, ci
+    return two_clones("laptop", "ci")
 
 
 def _train(repo, name, acc, artifact: bytes | None = None):
