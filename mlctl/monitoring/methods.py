@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from mlctl.errors import UsageError
 from mlctl.monitoring import stats
 from mlctl.monitoring.columns import CATEGORICAL, NUMERIC
 
@@ -39,12 +38,6 @@ METHODS = {
 METHOD_NAMES = ("auto", *METHODS)
 # what a method given for every column means for a column of the other kind
 COUNTERPART = {("ks", CATEGORICAL): "chi2", ("chi2", NUMERIC): "ks", ("wasserstein", CATEGORICAL): "jensenshannon"}
-
-
-def check_method(name: str, where: str = "--method") -> str:
-    if name not in METHOD_NAMES:
-        raise UsageError(f"unknown drift method {name!r} in {where}", hint=f"use one of {', '.join(METHOD_NAMES)}")
-    return name
 
 
 def auto_method(kind: str, n_ref: int, n_cur: int, small_sample: int = SMALL_SAMPLE) -> str:
