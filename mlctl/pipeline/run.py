@@ -171,6 +171,8 @@ class StageRunner:
         result.outcome, result.outs, result.metrics = RESTORED, dict(entry.outs), dict(entry.metrics)
 
     def _run(self, stage, result: StageResult) -> None:
+        if stage.validate_deps and not self._gate(stage, result, "deps"):
+            return  # the outputs of the last good run stay as they were
         for path in stage.products:
             artifacts.remove(self.repo, path)
             (self.repo.root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -199,12 +201,34 @@ class StageRunner:
             result.outcome = FAILED
             result.error = f"the command succeeded but did not write {', '.join(missing)}"
             return
+        if stage.validate_outs and not self._gate(stage, result, "outs"):
+            return  # nothing stored, cached or recorded: the next stage never sees these outs
         with self._store_lock:
             result.outs, result.metrics = artifacts.save(self.repo, list(stage.outs), list(stage.metrics))
         runcache.record(self.repo, runcache.Entry(
             result.fingerprint, stage.name, stage.cmd, result.deps, result.params, result.outs, result.metrics,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), duration=round(result.duration, 3)))
         result.outcome = RAN
+
+    def _gate(self, stage, result: StageResult, which: str) -> bool:
+        """Validate the stage's deps (before its command) or outs (before they are stored)
+        with its suites; a failure fails the stage, naming the report it wrote."""
+        from mlctl.validation.api import validate_paths
+
+        suites = stage.validate_deps if which == "deps" else stage.validate_outs
+        checked = [p for p in (stage.deps if which == "deps" else stage.outs) if p not in suites]
+        for suite in suites:
+            outcome = validate_paths(self.repo, suite, checked)
+            report = self._ensure_log_dir() / f"{stage.name}.validate-{which}.json"
+            atomic_write_text(report, json.dumps(outcome.to_json(), indent=1, default=str) + "\n")
+            failed = {d.target: [o.expectation.name for o in d.failed] for d in outcome.datasets if d.failed}
+            if failed:
+                shown = "; ".join(f"{target}: {', '.join(names)}" for target, names in failed.items())
+                result.outcome = FAILED
+                result.error = (f"data validation of its {which} failed ({suite}: {shown}); "
+                                f"report: {os.path.relpath(report, self.repo.root)}")
+                return False
+        return True
 
     def _env(self, stage: str) -> dict[str, str]:
         env = dict(os.environ)

@@ -20,7 +20,8 @@ PIPELINE_FILE = "pipeline.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
 TOP_KEYS = ("params", "stages")
 LIST_KEYS = ("deps", "outs", "metrics", "params", "after")
-STAGE_KEYS = ("cmd", *LIST_KEYS, "desc", "always_changed")
+STAGE_KEYS = ("cmd", *LIST_KEYS, "desc", "always_changed", "validate")
+VALIDATE_KEYS = ("deps", "outs")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PARAM_KEY_RE = re.compile(r"^[^.\s][^\s]*$")
 
@@ -40,6 +41,8 @@ class Stage:
     after: tuple[str, ...] = ()
     desc: str = ""
     always_changed: bool = False
+    validate_deps: tuple[str, ...] = ()  # suites checked on the deps before the command runs
+    validate_outs: tuple[str, ...] = ()  # suites checked on the outs before they are stored
 
     @property
     def products(self) -> tuple[str, ...]:
@@ -49,7 +52,8 @@ class Stage:
     def to_json(self) -> dict:
         return {"name": self.name, "cmd": self.cmd, "deps": list(self.deps), "outs": list(self.outs),
                 "metrics": list(self.metrics), "params": list(self.params), "after": list(self.after),
-                "desc": self.desc, "always_changed": self.always_changed}
+                "desc": self.desc, "always_changed": self.always_changed,
+                "validate": {"deps": list(self.validate_deps), "outs": list(self.validate_outs)}}
 
 
 @dataclass
@@ -111,8 +115,27 @@ def parse_stage(c: Checker, name: str, body) -> Stage:
     if not isinstance(desc, str):
         c.expected(stage_path(name, "desc"), "a string", desc)
     always = c.flag(body.get("always_changed", False), stage_path(name, "always_changed"))
+    gates = _validate(c, body.get("validate"), stage_path(name, "validate"))
+    suites = [s for s in dict.fromkeys(gates["deps"] + gates["outs"]) if s not in lists["deps"]]
+    lists["deps"] += tuple(suites)  # a changed suite re-runs the stage: the gate changed
     return Stage(name=name, cmd=_command(c, body.get("cmd"), stage_path(name, "cmd")), desc=desc,
-                 always_changed=always, **lists)
+                 always_changed=always, validate_deps=gates["deps"], validate_outs=gates["outs"], **lists)
+
+
+def _validate(c: Checker, value, path: str) -> dict[str, tuple[str, ...]]:
+    """``validate: [suite]`` (checked on the deps) or ``validate: {deps: [...], outs: [...]}``."""
+    if value is None:
+        return {"deps": (), "outs": ()}
+    if not isinstance(value, dict):
+        value = {"deps": value}
+    value = c.mapping(value, path, VALIDATE_KEYS, what="a list of suite files, or a map with deps: and outs:")
+    gates = {}
+    for key in VALIDATE_KEYS:
+        where = f"{path}.{key}"
+        items = c.list_of(value.get(key), where, partial(_list_item, c), "suite files", single=True)
+        gates[key] = tuple(normalize_path(p, f"{PIPELINE_FILE}: {where}") for p in items)
+        _no_duplicates(c, gates[key], where)
+    return gates
 
 
 def _list_item(c: Checker, value, path: str) -> str:

@@ -3,6 +3,7 @@ serve gates) call ``validate`` here."""
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from pathlib import Path
 
@@ -40,6 +41,32 @@ def validate(repo, target: str | None = None, suite_path: str | None = None, now
     if record:
         records.record_validation(repo, result)
     return result
+
+
+def validate_paths(repo, suite_path: str, paths_given, record: bool = True) -> ValidationResult:
+    """The pipeline's gate: the suite's datasets that cover any of ``paths_given`` (a stage's
+    deps or outs: the same path, a file inside a dataset folder, a folder holding the
+    dataset, or a glob matching it), evaluated on the workspace; UsageError when the suite
+    covers none of them (a gate that checks nothing is a mistake)."""
+    suite = load_suite(repo, suite_path)
+    chosen = [d for d in suite.datasets if any(_covers(d.target, p) for p in paths_given)]
+    if not chosen:
+        raise UsageError(f"{suite_path}: no dataset of the suite covers {', '.join(paths_given)}",
+                         hint=f"the suite covers: {', '.join(d.target for d in suite.datasets) or 'nothing'}")
+    started = time.perf_counter()
+    results = [evaluate.evaluate(d.target, None, _files(repo, d.target, None), d.expectations)
+               for d in chosen]
+    result = ValidationResult(suite.path, results, seconds=round(time.perf_counter() - started, 3))
+    if record:
+        records.record_validation(repo, result)
+    return result
+
+
+def _covers(target: str, path: str) -> bool:
+    target, path = target.strip().rstrip("/"), path.rstrip("/")
+    if sources.has_glob(target):
+        return fnmatch.fnmatchcase(path, target)
+    return target == path or target.startswith(path + "/") or path.startswith(target + "/")
 
 
 def _files(repo, name: str, rev: str | None) -> list:
