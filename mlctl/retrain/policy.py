@@ -60,6 +60,7 @@ def parse_policy(data, label: str = POLICY_FILE) -> Policy:
         performance_floor=f.floor(c, data.get("performance_floor")),
         approval_required=f.approval_required(c, data.get("approval")),
         on_decision=on_decision, webhook=webhook,
+        **f.validate(c, data.get("validate")),
     )
 
 

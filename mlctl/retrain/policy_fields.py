@@ -6,7 +6,7 @@ import posixpath
 
 from mlctl.errors import UsageError
 from mlctl.retrain.policy_types import (AUTO, DRIFT_METHODS, EVAL_METRICS, LIVE_METRICS, LOWER_IS_BETTER,
-                                        DriftPolicy, Floor, Improvement, PolicyError)
+                                        VALIDATE_KEYS, DriftPolicy, Floor, Improvement, PolicyError)
 from mlctl.store.schema import Checker
 from mlctl.store.times import parse_duration, parse_since
 
@@ -153,3 +153,16 @@ def notify(c: Checker, value) -> tuple[str | None, str | None]:
         except UsageError as exc:
             c.fail("notify.webhook", exc.message.replace("--webhook ", ""))
     return command, url
+
+
+def validate(c: Checker, value) -> dict:
+    """``validate: {training: [suite], holdout: [suite]}``; a plain list means training."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        value = {"training": value}
+    value = c.mapping(value, "validate", VALIDATE_KEYS, what="a list of suite files, or a map with training: "
+                                                              "and holdout:")
+    return {f"validate_{key}": tuple(dict.fromkeys(
+        c.list_of(value.get(key), f"validate.{key}", lambda v, path: rel_path(c, v, path), "suite files",
+                  single=True))) for key in VALIDATE_KEYS}

@@ -10,7 +10,8 @@ from mlctl.errors import UsageError
 
 POLICY_FILE = "retrain.yaml"
 TOP_KEYS = ("model", "triggers", "drift", "pipeline", "evaluate", "gates", "min_improvement", "cooldown",
-            "max_versions_kept", "performance_floor", "approval", "notify")
+            "max_versions_kept", "performance_floor", "approval", "notify", "validate")
+VALIDATE_KEYS = ("training", "holdout")
 DRIFT_METHODS = ("auto", "ks", "chi2", "psi", "wasserstein", "jensenshannon")
 EVAL_METRICS = ("accuracy", "f1", "roc_auc", "log_loss", "rmse", "mae", "r2")   # what the registry measures
 LIVE_METRICS = ("accuracy", "f1", "rmse", "mae", "r2")                        # what labels + predictions give
@@ -76,3 +77,5 @@ class Policy:
     approval_required: bool = False     # `approval: required`: a passing candidate waits for a person
     on_decision: str | None = None      # notify.on_decision: a command, the decision as JSON on stdin
     webhook: str | None = None          # notify.webhook: POSTed the decision
+    validate_training: tuple[str, ...] = ()  # suites for the new training data, before the pipeline
+    validate_holdout: tuple[str, ...] = ()   # suites for evaluate.data, before the candidate is judged

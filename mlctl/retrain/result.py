@@ -31,6 +31,7 @@ class RetrainResult:
     plan: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     notifications: dict = field(default_factory=dict)   # notify.py: what was sent, and how it went
+    validation: list = field(default_factory=list)      # data_gates.py: each `validate:` suite's verdict
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     duration: float = 0.0
 
@@ -55,6 +56,7 @@ class RetrainResult:
             "evaluation": self.comparison.to_json() if self.comparison else None,
             "pruned": self.pruned, "history_entry": self.entry.get("seq") if self.entry else None,
             "plan": self.plan, "notes": self.notes, "notifications": self.notifications,
+            "validation": self.validation,
             "started": self.started.isoformat(timespec="seconds"), "duration": round(self.duration, 3),
         }
 
@@ -64,6 +66,8 @@ class RetrainResult:
                "triggers": {t.name: {"fired": t.fired, "summary": t.summary} for t in self.triggers},
                "candidate": self.candidate, "production_before": self.production_before,
                "duration": round(self.duration, 3)}
+        if self.validation:
+            out["validation"] = self.validation
         drift = next((t for t in self.triggers if t.name == "drift" and "share_drifted" in t.detail), None)
         if drift:
             out["drift"] = {k: drift.detail.get(k) for k in ("share_drifted", "drift_share", "check")}

@@ -19,7 +19,7 @@ import time
 from typing import Callable
 
 from mlctl.errors import MlctlError
-from mlctl.retrain import candidate as training, compare, decide, notify, prune, records, triggers
+from mlctl.retrain import candidate as training, compare, data_gates, decide, notify, prune, records, triggers
 from mlctl.retrain.policy import check_eval_target, resolve_policy
 from mlctl.retrain.policy_types import Policy
 from mlctl.retrain.result import RetrainResult
@@ -78,6 +78,8 @@ class Retrain:
 
     def _train(self) -> RetrainResult:
         r = self.result
+        if self.policy.validate_training and not self._gate("training", data_gates.training_paths(self.repo, self.policy)):
+            return r
         r.training = training.run_pipeline(self.repo, self.policy, self.force, self.say)
         if r.training.error:
             self._finish(decide.FAILED, f"retrain failed: {r.training.error}; {self.stays}")
@@ -85,6 +87,8 @@ class Retrain:
                 raise KeyboardInterrupt
             return r
         check_eval_target(self.repo, self.policy)  # written by the pipeline: checked before registering
+        if self.policy.validate_holdout and not self._gate("holdout", [self.policy.eval_data]):
+            return r
         version = self._candidate()
         if version is None:
             return self._finish(decide.REJECTED, f"the pipeline reproduced {self.production.spec} exactly (same "
@@ -99,6 +103,17 @@ class Retrain:
         failures = "; ".join(r.comparison.failures)
         return self._finish(decide.REJECTED, f"rejected {version.spec}: {failures}; {self.stays}",
                             gates=r.comparison.checks)
+
+    def _gate(self, gate: str, paths: list[str]) -> bool:
+        """The policy's suites for ``gate`` on ``paths``; a failure is a recorded rejection
+        (exit 1) with production untouched."""
+        suites = self.policy.validate_training if gate == "training" else self.policy.validate_holdout
+        self.say(f"validating the {gate} data with {', '.join(suites)}")
+        found, failure = data_gates.check(self.repo, suites, paths, gate)
+        self.result.validation.extend(found)
+        if failure:
+            self._finish(decide.REJECTED, f"rejected: {failure}; {self.stays}")
+        return failure is None
 
     def _candidate(self):
         """The new version; an existing one when the pipeline wrote a model registered
