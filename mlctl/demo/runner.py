@@ -109,6 +109,8 @@ def version_data(demo: Demo) -> None:
     demo.run("data", "add", "data/raw/patients.csv", "data/raw/vitals.parquet")
     demo.git_commit("example project with versioned data")
     demo.run("data", "push")
+    demo.step("Validate the raw data against expectations.yaml (the pipeline checks it again before training)")
+    demo.run("data", "validate", lines=12)
 
 
 def train_twice(demo: Demo) -> None:
