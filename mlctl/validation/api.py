@@ -53,6 +53,27 @@ def _files(repo, name: str, rev: str | None) -> list:
     return sources.stored_files(table_files(repo, str(repo.root / rel), rev), rel)
 
 
+def suggest(repo, target: str, suite_path: str | None = None, force: bool = False) -> dict:
+    """Profile TARGET[@REV] and write a starting suite for it into the suite file
+    (created, or the dataset added); an existing entry for it is refused unless ``force``."""
+    from mlctl.validation import profile, suggest as suggestions, suite_file
+
+    path, rev = split_spec(repo, target)
+    name = path.strip().rstrip("/")
+    files = _files(repo, name, rev)
+    con = evaluate.connect()
+    try:
+        table = profile.profile(con, evaluate.load(con, files))
+    finally:
+        con.close()
+    items = suggestions.suggest(table)
+    suite = Path(suite_path).absolute() if suite_path else repo.root / DEFAULT_SUITE
+    label = suite.relative_to(repo.root).as_posix() if suite.is_relative_to(repo.root) else str(suite)
+    written = suite_file.add_dataset(suite, label, name, items, force=force)
+    return {"suite": label, "target": name, "rev": rev, "files": [f.name for f in files], "rows": table.rows,
+            **written, "expectations": items}
+
+
 def latest_validation(repo) -> dict | None:
     return records.latest_validation(repo)
 
