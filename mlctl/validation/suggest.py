@@ -56,7 +56,8 @@ def _warn(item: dict) -> dict:
 
 def _share_bound(share: float) -> float:
     """The observed share of missing values plus a margin, in whole percent."""
-    return min(1.0, math.ceil((share + max(0.05, share * MARGIN)) * 100) / 100)
+    percent = round((share + max(0.05, share * MARGIN)) * 100, 6)  # 55.00000000000001 is 55
+    return min(1.0, math.ceil(percent) / 100)
 
 
 def _bounds(c: ColumnProfile) -> dict | None:

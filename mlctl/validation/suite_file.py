@@ -17,16 +17,17 @@ from mlctl.validation import suite as suites
 
 
 def _flow(value) -> str:
-    """One line of YAML: a flow map or list, quoted wherever YAML would misread it."""
+    """One line of YAML, quoted wherever YAML would misread it (dumped inside a list, as a
+    bare scalar would end with a document marker)."""
     import yaml
 
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True,
-                          width=float("inf")).strip()
+    return yaml.safe_dump([value], default_flow_style=True, sort_keys=False, allow_unicode=True,
+                          width=float("inf")).strip()[1:-1]
 
 
 def dataset_block(target: str, items: list[dict]) -> str:
     """The dataset as it sits under ``datasets:`` (two spaces in), one expectation a line."""
-    lines = [f"  {_flow([target])[1:-1]}:", "    expectations:"]
+    lines = [f"  {_flow(target)}:", "    expectations:"]
     lines += [f"      - {_flow(item)}" for item in items]
     return "\n".join(lines) + "\n"
 
@@ -70,7 +71,7 @@ def _appended(old_text: str, target: str, items: list[dict], wanted: dict, label
 
 def _dump(document: dict) -> str:
     """The suite from its parsed form: top-level keys in block style, one expectation a line."""
-    lines = [f"{_flow([key])[1:-1]}: {_flow(value)}" for key, value in document.items() if key != "datasets"]
+    lines = [f"{_flow(key)}: {_flow(value)}" for key, value in document.items() if key != "datasets"]
     lines.append("datasets:")
     text = "\n".join(lines) + "\n"
     for target, body in document["datasets"].items():
