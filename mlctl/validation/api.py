@@ -74,6 +74,13 @@ def suggest(repo, target: str, suite_path: str | None = None, force: bool = Fals
             **written, "expectations": items}
 
 
+def suggestion_text(written: dict) -> str:
+    """The suggested dataset as it sits in the suite file (what `--suggest` prints)."""
+    from mlctl.validation.suite_file import dataset_block
+
+    return dataset_block(written["target"], written["expectations"])
+
+
 def latest_validation(repo) -> dict | None:
     return records.latest_validation(repo)
 

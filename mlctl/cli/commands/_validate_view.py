@@ -48,9 +48,9 @@ def _sample(sample: list[dict]) -> str | None:
 
 def show_suggestion(written: dict) -> None:
     """The suggested expectations, one a line as in the file, then where they went."""
-    from mlctl.validation.suite_file import dataset_block
+    from mlctl.validation.api import suggestion_text
 
-    render.echo(dataset_block(written["target"], written["expectations"]).rstrip("\n"))
+    render.echo(suggestion_text(written).rstrip("\n"))
     how = "created" if written["created"] else "replaced in" if written["replaced"] else "added to"
     shown = f"{written['target']}@{written['rev']}" if written["rev"] else written["target"]
     render.info(f"{len(written['expectations'])} expectations for {shown} ({written['rows']} rows) "
