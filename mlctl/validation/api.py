@@ -3,6 +3,7 @@ serve gates) call ``validate`` here."""
 
 from __future__ import annotations
 
+import posixpath
 import time
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def suggest(repo, target: str, suite_path: str | None = None, force: bool = Fals
     from mlctl.validation import profile, suggest as suggestions, suite_file
 
     path, rev = split_spec(repo, target)
-    name = path.strip().rstrip("/")
+    name = posixpath.normpath(path.strip())  # the suite's key: ./data/x.csv/ is data/x.csv
     files = _files(repo, name, rev)
     con = evaluate.connect()
     try:

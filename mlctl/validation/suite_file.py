@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlctl.errors import UsageError
 from mlctl.store.atomic import atomic_write_text
-from mlctl.store.schema import parse_yaml
+from mlctl.store.schema import load_yaml, parse_yaml
 from mlctl.validation import suite as suites
 
 
@@ -44,8 +44,8 @@ def add_dataset(path: Path, label: str, target: str, items: list[dict], force: b
         text = "datasets:\n" + dataset_block(target, items)
         _write(path, label, text)
         return {"created": True, "replaced": False}
+    document = load_yaml(path, label)  # a folder, not UTF-8, not YAML: one line naming it
     old_text = path.read_text(encoding="utf-8")
-    document = parse_yaml(old_text, label)
     suites.parse(document, label)  # a suite that does not read now is fixed first, not written over
     key = _existing_key(document["datasets"], target)
     if key is not None and not force:

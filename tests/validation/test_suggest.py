@@ -149,7 +149,8 @@ def test_an_existing_entry_is_refused_unless_force(repo, cli):
     suite_path = Path(repo.root) / "expectations.yaml"
     suite_path.write_text(suite_path.read_text() + "      - {expect: exists, column: id, name: mine}\n")
     before = suite_path.read_bytes()
-    one_error(cli("data", "validate", "data/orders.csv/", "--suggest"), 2, "already has expectations for 'data/orders.csv'")
+    one_error(cli("data", "validate", "./data/orders.csv/", "--suggest"), 2,
+              "already has expectations for 'data/orders.csv'")
     assert suite_path.read_bytes() == before
     res = cli("data", "validate", "data/orders.csv", "--suggest", "--force", "--json")
     assert res.exit_code == 0 and res.json()["replaced"] is True
@@ -188,6 +189,8 @@ def test_a_broken_suite_is_left_alone(repo, cli):
     suite_path.write_text("datasets: {a.csv: {expectations: [{expect: nott_null, column: x}]}}\n")
     one_error(cli("data", "validate", "data/orders.csv", "--suggest"), 2, "expect")
     assert "nott_null" in suite_path.read_text()
+    (Path(repo.root) / "folder").mkdir()
+    one_error(cli("data", "validate", "data/orders.csv", "--suggest", "--suite", "folder"), 2, "is a folder")
 
 
 def test_a_revision_is_profiled_from_the_store(repo, cli):
