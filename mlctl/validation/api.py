@@ -4,6 +4,7 @@ serve gates) call ``validate`` here."""
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import time
 from pathlib import Path
 
@@ -78,6 +79,34 @@ def _files(repo, name: str, rev: str | None) -> list:
         raise UsageError(f"{name}@{rev}: a glob names workspace files; give a tracked path with @REV")
     rel = paths.check(name.strip().rstrip("/"), f"dataset {name}", UsageError)  # root-relative, as in the suite
     return sources.stored_files(table_files(repo, str(repo.root / rel), rev), rel)
+
+
+def suggest(repo, target: str, suite_path: str | None = None, force: bool = False) -> dict:
+    """Profile TARGET[@REV] and write a starting suite for it into the suite file
+    (created, or the dataset added); an existing entry for it is refused unless ``force``."""
+    from mlctl.validation import profile, suggest as suggestions, suite_file
+
+    path, rev = split_spec(repo, target)
+    name = posixpath.normpath(path.strip())  # the suite's key: ./data/x.csv/ is data/x.csv
+    files = _files(repo, name, rev)
+    con = evaluate.connect()
+    try:
+        table = profile.profile(con, evaluate.load(con, files))
+    finally:
+        con.close()
+    items = suggestions.suggest(table)
+    suite = Path(suite_path).absolute() if suite_path else repo.root / DEFAULT_SUITE
+    label = suite.relative_to(repo.root).as_posix() if suite.is_relative_to(repo.root) else str(suite)
+    written = suite_file.add_dataset(suite, label, name, items, force=force)
+    return {"suite": label, "target": name, "rev": rev, "files": [f.name for f in files], "rows": table.rows,
+            **written, "expectations": items}
+
+
+def suggestion_text(written: dict) -> str:
+    """The suggested dataset as it sits in the suite file (what `--suggest` prints)."""
+    from mlctl.validation.suite_file import dataset_block
+
+    return dataset_block(written["target"], written["expectations"])
 
 
 def latest_validation(repo) -> dict | None:

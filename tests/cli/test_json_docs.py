@@ -166,6 +166,7 @@ feature_views:
     features: [calls, minutes]
 """
 
+VALIDATE = "`mlctl data validate --json`"  # exactly: `... --suggest --json` is a section too
 SUITE = """\
 datasets:
   data/train.csv:
@@ -299,9 +300,11 @@ CASES: dict[str, Case] = {
     "data log": Case(["data", "log", "data/train.csv"], [Shape("data log", inline=0),
                                                         Shape("data log", table=0, at="versions[]")]),
     "data query": Case(["data", "query", 'select * from "data/train.csv"'], free_form="result rows: column -> value"),
-    "data validate": Case(["data", "validate"], [Shape("data validate", table=0),
-                                                 Shape("data validate", table=1, at="datasets[].expectations[]",
+    "data validate": Case(["data", "validate"], [Shape(VALIDATE, table=0),
+                                                 Shape(VALIDATE, table=1, at="datasets[].expectations[]",
                                                        also=EXPECTATION_KEYS, optional=EXPECTATION_KEYS)]),
+    "data validate --suggest": Case(["data", "validate", "data/train.csv", "--suggest", "--force",
+                                     "--suite", "suggested.yaml"], [Shape("data validate --suggest", table=0)]),
     "data checkout": Case(["data", "checkout"], [Shape("data checkout", table=0)]),
     "data add": Case(["data", "add", "features/usage.csv"], [Shape("data add", table=0)]),
     "hooks install": Case(["hooks", "install"], [Shape("hooks install", inline=0, at="[]")]),
@@ -339,7 +342,7 @@ CASES: dict[str, Case] = {
         Shape("`mlctl status --json`: `retrain`", inline=0, at="retrain"),
         Shape("`mlctl status --json`: `models`", inline=0, at="models.churn"),
         Shape("monitor drift", table=2, at="drift"),
-        Shape("data validate", table=2, at="validation"),
+        Shape(VALIDATE, table=2, at="validation"),
     ]),
 }
 

@@ -44,3 +44,14 @@ def _sample(sample: list[dict]) -> str | None:
             value = ", ".join(f"{k}={render.fmt(v)}" for k, v in item["values"].items())
         parts.append(f"{item['row']}: {value}")
     return "; ".join(parts) + (" ..." if len(sample) > _SHOWN_SAMPLES else "")
+
+
+def show_suggestion(written: dict) -> None:
+    """The suggested expectations, one a line as in the file, then where they went."""
+    from mlctl.validation.api import suggestion_text
+
+    render.echo(suggestion_text(written).rstrip("\n"))
+    how = "created" if written["created"] else "replaced in" if written["replaced"] else "added to"
+    shown = f"{written['target']}@{written['rev']}" if written["rev"] else written["target"]
+    render.info(f"{len(written['expectations'])} expectations for {shown} ({written['rows']} rows) "
+                f"{how} {written['suite']}; edit them to taste, then run `mlctl data validate`")

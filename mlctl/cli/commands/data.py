@@ -287,14 +287,35 @@ def validate(target: Optional[str] = typer.Argument(None, metavar="[TARGET[@REV]
                                                     help="A dataset of the suite (default: every one)."),
              suite: Optional[str] = typer.Option(None, "--suite", metavar="FILE",
                                                  help="The expectation suite (default: expectations.yaml at the root)."),
+             suggest: bool = typer.Option(False, "--suggest",
+                                          help="Write a starting suite for TARGET from its data instead."),
+             force: bool = typer.Option(False, "--force", help="With --suggest: replace TARGET's expectations."),
              as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Check data against expectations; exit 1 when any `error` expectation fails."""
     from mlctl.cli.commands._validate_view import show_validation
     from mlctl.validation.api import validate as run
 
+    if force and not suggest:
+        raise UsageError("--force goes with --suggest (it replaces a dataset's suggested expectations)")
+    if suggest:
+        return _suggest(target, suite, force, as_json)
     result = run(common.repo(), target, suite_path=suite)
     if as_json:
         render.emit_json(result.to_json())
     else:
         show_validation(result)
     return common.found(not result.success)
+
+
+def _suggest(target: str | None, suite: str | None, force: bool, as_json: bool) -> int:
+    from mlctl.cli.commands._validate_view import show_suggestion
+    from mlctl.validation.api import suggest as run
+
+    if target is None:
+        raise UsageError("--suggest needs a TARGET: the file, folder, glob or tracked path to profile")
+    written = run(common.repo(), target, suite_path=suite, force=force)
+    if as_json:
+        render.emit_json(written)
+    else:
+        show_suggestion(written)
+    return 0
