@@ -98,6 +98,8 @@ class ServingApp:
             else:
                 rows = await self._with_features(body, ctype, slot, invocations)
             X = slot.prepare(rows)
+            if state.gate is not None:  # after prepare: the values already have their types
+                state.gate.check(rows)
             preds = await slot.extra["batcher"].submit(X, len(rows))
             status, payload = 200, _answer(preds, slot, rid, invocations)
         except InputError as exc:

@@ -11,7 +11,8 @@ def settings_from_args(model: str, *, host: str, port: int, workers: int, canary
                        shadow: str | None, log_predictions: bool, token: str | None,
                        features: list[str], max_body_mb: float, max_batch_rows: int,
                        batch_latency_ms: float, timeout: float, reload_interval: float,
-                       log_flush_s: float = 5.0, limits: dict | None = None) -> ServeSettings:
+                       log_flush_s: float = 5.0, limits: dict | None = None,
+                       validate: str | None = None) -> ServeSettings:
     """``limits``: any of max_connections, header_timeout_s, keep_alive_s (defaults in
     mlctl/connlimits.py)."""
     if max_body_mb <= 0:
@@ -26,6 +27,7 @@ def settings_from_args(model: str, *, host: str, port: int, workers: int, canary
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch_rows=max_batch_rows,
         batch_latency_ms=batch_latency_ms, predict_timeout_s=timeout,
         reload_interval_s=reload_interval, log_flush_s=log_flush_s, features=list(features),
+        row_suite=validate,
         **(limits or {}),
     )
     settings.validate()

@@ -39,6 +39,7 @@ class Loaded:
     shadow: object | None = None
     provider: object | None = None
     features: object | None = None
+    gate: object | None = None  # row_gate.RowGate with --validate
 
 
 def load_models(repo, settings, provider=None) -> Loaded:
@@ -61,6 +62,10 @@ def load_models(repo, settings, provider=None) -> Loaded:
 
         loaded.features = FeatureEnricher(repo, settings.features)
         loaded.features.check_model(primary.columns)
+    if settings.row_suite:
+        from mlctl.serving.row_gate import load_gate
+
+        loaded.gate = load_gate(repo, settings.row_suite, primary.columns.names)
     return loaded
 
 
@@ -243,7 +248,7 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
         # never flushes on its own: the log thread decides (mlctl/serving/logqueue.py)
         writer_factory = lambda: PredictionLogWriter(repo, name, max_rows=1 << 62, max_age=float("inf"))  # noqa: E731
     state = ServerState(settings, loaded.primary, loaded.canary, loaded.shadow, loaded.provider,
-                        writer_factory, run_dir, index, loaded.features)
+                        writer_factory, run_dir, index, loaded.features, loaded.gate)
     app = ServingApp(state, host_check(settings.host, sock.getsockname()[1]))
     limits = uvicorn_options(settings.max_connections, settings.header_timeout_s, settings.keep_alive_s)
     config = uvicorn.Config(app, lifespan="on", access_log=False, log_level="warning", server_header=False,

@@ -78,6 +78,7 @@ class ServeSettings:
     reload_interval_s: float = 1.0
     log_flush_s: float = 5.0
     features: list[str] = field(default_factory=list)
+    row_suite: str | None = None  # --validate SUITE[:DATASET]: row-level expectations per request
     max_connections: int = MAX_CONNECTIONS  # per worker; past it idle connections are shed, then 503
     header_timeout_s: float = HEADER_TIMEOUT_S  # a request header must arrive whole within this
     keep_alive_s: float = KEEP_ALIVE_S  # an idle keep-alive connection is closed after this
@@ -106,7 +107,7 @@ class ServeSettings:
             "log_predictions": self.log_predictions, "auth": self.token is not None,
             "max_body_bytes": self.max_body_bytes, "max_batch_rows": self.max_batch_rows,
             "batch_latency_ms": self.batch_latency_ms, "features": list(self.features),
-            "max_connections": self.max_connections, "header_timeout_s": self.header_timeout_s,
+            "validate": self.row_suite, "max_connections": self.max_connections, "header_timeout_s": self.header_timeout_s,
             "keep_alive_s": self.keep_alive_s,
         }
 

@@ -24,7 +24,7 @@ SHADOW_BACKLOG = 64  # shadow requests queued beyond this are dropped, never wai
 class ServerState:
     def __init__(self, settings, primary: ModelSlot, canary: ModelSlot | None = None,
                  shadow: ModelSlot | None = None, provider=None, log_writer_factory=None,
-                 run_dir: Path | None = None, worker: int = 0, features=None):
+                 run_dir: Path | None = None, worker: int = 0, features=None, gate=None):
         self.settings = settings
         self.primary = primary
         self.canary = canary
@@ -35,6 +35,7 @@ class ServerState:
         self.run_dir = run_dir
         self.worker = worker
         self.features = features  # a FeatureEnricher with --features, else None
+        self.gate = gate  # a RowGate with --validate, else None
         self.metrics = Metrics()
         self.log = None
         self.watcher = None
@@ -205,5 +206,6 @@ class ServerState:
                          "batch_latency_ms": self.settings.batch_latency_ms},
             "log_predictions": self.log is not None,
             "features": self.features.describe() if self.features else None,
+            "validate": self.gate.describe() if self.gate else None,
             "worker": {"index": self.worker, "pid": os.getpid(), "started": self.started},
         }

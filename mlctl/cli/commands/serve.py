@@ -29,6 +29,8 @@ def serve(
     features: list[str] = typer.Option(None, "--features", metavar="VIEW:FEATURE",
                                        help="Fetch these features from the online store by the "
                                             "entity key in each row (repeatable)."),
+    validate: str = typer.Option(None, "--validate", metavar="SUITE[:DATASET]",
+                                 help="Refuse (400) rows that break the suite's row-level error expectations."),
     max_body_mb: float = typer.Option(32.0, "--max-body-mb", help="Larger request bodies get 413."),
     max_batch_rows: int = typer.Option(256, "--max-batch-rows", help="Cap on rows merged into one model call."),
     batch_latency_ms: float = typer.Option(20.0, "--batch-latency-ms",
@@ -57,7 +59,7 @@ def serve(
         max_body_mb=max_body_mb, max_batch_rows=max_batch_rows, batch_latency_ms=batch_latency_ms,
         timeout=timeout, reload_interval=reload_interval, log_flush_s=log_flush_s,
         limits={"max_connections": max_connections, "header_timeout_s": header_timeout,
-                "keep_alive_s": keep_alive_timeout})
+                "keep_alive_s": keep_alive_timeout}, validate=validate)
     repo = common.repo()
     if print_dockerfile:
         result = command.dockerfile(repo, settings)
