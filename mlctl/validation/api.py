@@ -102,6 +102,35 @@ def suggest(repo, target: str, suite_path: str | None = None, force: bool = Fals
             **written, "expectations": items}
 
 
+def from_gx(repo, target: str, gx_path: str, suite_path: str | None = None, force: bool = False) -> dict:
+    """Convert a GX suite (JSON) into TARGET's expectations in the suite file (from_gx.py);
+    what has no counterpart, or does not make a valid expectation here, is reported."""
+    from mlctl.validation import from_gx as gx, suite_file
+
+    name = posixpath.normpath(target.strip())
+    converted, skipped = gx.convert(gx.read(Path(gx_path)))
+    items, names = [], set()
+    for item in converted:
+        try:
+            parsed = suites.parse({"datasets": {name: {"expectations": [item]}}}, gx_path)
+        except UsageError as exc:
+            skipped.append({"type": item["expect"], "why": exc.message.split(": ", 1)[-1]})
+            continue
+        shown = parsed.datasets[0].expectations[0].name
+        if shown in names:  # names are unique in a dataset: two quantiles of one column, a repeat
+            item["name"] = shown = next(f"{shown} #{n}" for n in range(2, len(converted) + 2)
+                                        if f"{shown} #{n}" not in names)
+        names.add(shown)
+        items.append(item)
+    if not items:
+        raise UsageError(f"{gx_path}: none of its {len(converted) + len(skipped)} expectations converts",
+                         hint="; ".join(f"{s['type']}: {s['why']}" for s in skipped[:5]) or None)
+    suite = Path(suite_path).absolute() if suite_path else repo.root / DEFAULT_SUITE
+    label = suite.relative_to(repo.root).as_posix() if suite.is_relative_to(repo.root) else str(suite)
+    written = suite_file.add_dataset(suite, label, name, items, force=force)
+    return {"suite": label, "target": name, "from": gx_path, **written, "expectations": items, "skipped": skipped}
+
+
 def suggestion_text(written: dict) -> str:
     """The suggested dataset as it sits in the suite file (what `--suggest` prints)."""
     from mlctl.validation.suite_file import dataset_block

@@ -55,3 +55,15 @@ def show_suggestion(written: dict) -> None:
     shown = f"{written['target']}@{written['rev']}" if written["rev"] else written["target"]
     render.info(f"{len(written['expectations'])} expectations for {shown} ({written['rows']} rows) "
                 f"{how} {written['suite']}; edit them to taste, then run `mlctl data validate`")
+
+
+def show_conversion(written: dict) -> None:
+    """The converted expectations as in the file, what was left out, then where they went."""
+    from mlctl.validation.api import suggestion_text
+
+    render.echo(suggestion_text(written).rstrip("\n"))
+    for skipped in written["skipped"]:
+        render.warn(f"left out {skipped['type']}: {skipped['why']}")
+    how = "created" if written["created"] else "replaced in" if written["replaced"] else "added to"
+    render.info(f"{len(written['expectations'])} expectations for {written['target']} from {written['from']} "
+                f"{how} {written['suite']}; run `mlctl data validate {written['target']}`")

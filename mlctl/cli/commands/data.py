@@ -289,22 +289,43 @@ def validate(target: Optional[str] = typer.Argument(None, metavar="[TARGET[@REV]
                                                  help="The expectation suite (default: expectations.yaml at the root)."),
              suggest: bool = typer.Option(False, "--suggest",
                                           help="Write a starting suite for TARGET from its data instead."),
-             force: bool = typer.Option(False, "--force", help="With --suggest: replace TARGET's expectations."),
+             from_gx: Optional[str] = typer.Option(None, "--from-gx", metavar="GX_SUITE.json",
+                                                   help="Convert a Great Expectations suite into TARGET's expectations."),
+             force: bool = typer.Option(False, "--force",
+                                        help="With --suggest or --from-gx: replace TARGET's expectations."),
              as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Check data against expectations; exit 1 when any `error` expectation fails."""
     from mlctl.cli.commands._validate_view import show_validation
     from mlctl.validation.api import validate as run
 
-    if force and not suggest:
-        raise UsageError("--force goes with --suggest (it replaces a dataset's suggested expectations)")
+    if suggest and from_gx:
+        raise UsageError("give one of --suggest and --from-gx: each writes TARGET's expectations")
+    if force and not (suggest or from_gx):
+        raise UsageError("--force goes with --suggest or --from-gx (it replaces a dataset's expectations)")
     if suggest:
         return _suggest(target, suite, force, as_json)
+    if from_gx:
+        return _from_gx(target, from_gx, suite, force, as_json)
     result = run(common.repo(), target, suite_path=suite)
     if as_json:
         render.emit_json(result.to_json())
     else:
         show_validation(result)
     return common.found(not result.success)
+
+
+def _from_gx(target: str | None, gx_path: str, suite: str | None, force: bool, as_json: bool) -> int:
+    from mlctl.cli.commands._validate_view import show_conversion
+    from mlctl.validation.api import from_gx as run
+
+    if target is None:
+        raise UsageError("--from-gx needs a TARGET: the dataset the GX suite's expectations are for")
+    written = run(common.repo(), target, gx_path, suite_path=suite, force=force)
+    if as_json:
+        render.emit_json(written)
+    else:
+        show_conversion(written)
+    return 0
 
 
 def _suggest(target: str | None, suite: str | None, force: bool, as_json: bool) -> int:
