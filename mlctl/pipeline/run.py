@@ -221,11 +221,9 @@ class StageRunner:
             outcome = validate_paths(self.repo, suite, checked)
             report = self._ensure_log_dir() / f"{stage.name}.validate-{which}.json"
             atomic_write_text(report, json.dumps(outcome.to_json(), indent=1, default=str) + "\n")
-            failed = {d.target: [o.expectation.name for o in d.failed] for d in outcome.datasets if d.failed}
-            if failed:
-                shown = "; ".join(f"{target}: {', '.join(names)}" for target, names in failed.items())
+            if not outcome.success:
                 result.outcome = FAILED
-                result.error = (f"data validation of its {which} failed ({suite}: {shown}); "
+                result.error = (f"data validation of its {which} failed ({suite}: {outcome.failure_text()}); "
                                 f"report: {os.path.relpath(report, self.repo.root)}")
                 return False
         return True

@@ -24,10 +24,8 @@ def check(repo, suites: tuple[str, ...], paths: list[str], gate: str) -> tuple[l
     found = []
     for suite in suites:
         result = validate_paths(repo, suite, paths)
-        failed = {d.target: [o.expectation.name for o in d.failed] for d in result.datasets if d.failed}
         found.append({"gate": gate, "suite": suite, "validation": result.record_id, "success": result.success,
-                      "failed": failed})
-        if failed:
-            shown = "; ".join(f"{target}: {', '.join(names)}" for target, names in failed.items())
-            return found, f"data validation of the {gate} data failed ({suite}: {shown})"
+                      "failed": result.failures()})
+        if not result.success:
+            return found, f"data validation of the {gate} data failed ({suite}: {result.failure_text()})"
     return found, None

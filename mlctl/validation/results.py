@@ -64,6 +64,14 @@ class ValidationResult:
     def success(self) -> bool:
         return all(not d.failed for d in self.datasets)
 
+    def failures(self) -> dict[str, list[str]]:
+        """Dataset -> the names of its failed `error` expectations (only datasets with one)."""
+        return {d.target: [o.expectation.name for o in d.failed] for d in self.datasets if d.failed}
+
+    def failure_text(self) -> str:
+        """``data/raw.csv: not_null(x), x in range; other.csv: ...`` for a gate's message."""
+        return "; ".join(f"{target}: {', '.join(names)}" for target, names in self.failures().items())
+
     def counts(self) -> dict:
         outcomes = [o for d in self.datasets for o in d.outcomes]
         failed = sum(len(d.failed) for d in self.datasets)
