@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from mlctl.store.sqlite import query_rows, record_id
+from mlctl.store.sqlite import insert_row, query_rows, record_id
 from mlctl.store.times import epoch_to_iso
 
 DB = "monitoring"
@@ -40,12 +40,6 @@ SUMMARY_COLUMNS = ("id", "created", "model", "reference", "current", "dataset_dr
                    "drift_share", "n_columns", "n_drifted", "drifted_columns", "report_object", "report_path")
 
 
-def _connect(repo):
-    conn = repo.sqlite(DB)
-    conn.executescript(SCHEMA)
-    return conn
-
-
 def record_check(repo, result, reference: str, current: str, model: str | None = None,
                  report_path: str | os.PathLike | None = None) -> dict:
     """Store one check; returns its record (see ``to_record``)."""
@@ -61,14 +55,7 @@ def record_check(repo, result, reference: str, current: str, model: str | None =
         "report_object": report_object, "report_path": str(report_path) if report_path else None,
         "result": json.dumps(data, allow_nan=True, default=_plain),
     }
-    conn = _connect(repo)
-    try:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(f"INSERT INTO checks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                         list(row.values()))
-    finally:
-        conn.close()
+    insert_row(repo, DB, SCHEMA, "checks", row)
     return to_record(row)
 
 

@@ -115,3 +115,17 @@ def query_rows(repo, db: str, schema: str, sql: str, args=()) -> list[dict]:
         return [dict(zip(names, values)) for values in cursor.fetchall()]
     finally:
         conn.close()
+
+
+def insert_row(repo, db: str, schema: str, table: str, row: dict) -> None:
+    """One row into a record database under ``.mlctl/db/`` (created on first use), in its
+    own transaction: concurrent writers each add theirs (drift checks, validations)."""
+    conn = repo.sqlite(db)
+    try:
+        conn.executescript(schema)
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         list(row.values()))
+    finally:
+        conn.close()

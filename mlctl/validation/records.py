@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 
-from mlctl.store.sqlite import query_rows, record_id
+from mlctl.store.sqlite import insert_row, query_rows, record_id
 from mlctl.store.times import epoch_to_iso
 
 DB = "validation"
@@ -32,12 +32,6 @@ SUMMARY_COLUMNS = ("id", "created", "suite", "targets", "success", "expectations
                    "failed_names")
 
 
-def _connect(repo):
-    conn = repo.sqlite(DB)
-    conn.executescript(SCHEMA)
-    return conn
-
-
 def record_validation(repo, result) -> dict:
     """Store one validation (its full result as JSON); sets and returns its record."""
     from mlctl.jsonsafe import json_safe
@@ -51,14 +45,7 @@ def record_validation(repo, result) -> dict:
         "expectations": counts["expectations"], "failed": counts["failed"], "warned": counts["warned"],
         "failed_names": json.dumps(failed_names), "result": json.dumps(json_safe(result.to_json())),
     }
-    conn = _connect(repo)
-    try:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(f"INSERT INTO validations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                         list(row.values()))
-    finally:
-        conn.close()
+    insert_row(repo, DB, SCHEMA, "validations", row)
     return to_record(row)
 
 
