@@ -36,7 +36,8 @@ def producer(repo: Repo, path: str) -> dict | None:
     None when no stage writes it; the record fields are None before the stage first ran."""
     from mlctl.pipeline import dag as dag_mod
     from mlctl.pipeline import loader, lockfile
-    from mlctl.pipeline.spec import normalize_path, overlaps
+    from mlctl.pipeline.spec import normalize_path
+    from mlctl.store.paths import overlaps
 
     pipeline = loader.load(repo, check_deps=False).pipeline
     rel = normalize_path(repo.relpath(path) if path.startswith("/") else path, "path")

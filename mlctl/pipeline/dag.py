@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import difflib
 
-from mlctl.pipeline.spec import PIPELINE_FILE, Pipeline, PipelineError, overlaps
+from mlctl.pipeline.spec import PIPELINE_FILE, Pipeline, PipelineError
+from mlctl.store.paths import overlaps
 
 LOCK_FILE = "pipeline.lock"
 

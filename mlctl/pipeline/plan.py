@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from mlctl.pipeline import artifacts, dag, runcache
 from mlctl.pipeline.loader import Project
 from mlctl.pipeline.lockfile import StageRecord
-from mlctl.pipeline.spec import overlaps
 from mlctl.pipeline.state import Evaluation, Reason, evaluate
+from mlctl.store.paths import overlaps
 from mlctl.store.repo import Repo
 
 OK, RESTORE, RUN = "ok", "restore", "run"

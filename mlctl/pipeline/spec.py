@@ -171,8 +171,3 @@ def normalize_path(path: str, where: str) -> str:
     if norm == "." or norm == ".." or norm.startswith("../"):
         raise PipelineError(f"{where}: {path} is outside the repository")
     return paths.check(norm, where, error=PipelineError)
-
-
-def overlaps(a: str, b: str) -> bool:
-    """True when one path is the other or lies inside it."""
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")

@@ -90,3 +90,8 @@ def resolve(root: str | os.PathLike, rel, source: str = "stored path",
             raise error(f"{source}: {rel!r} leads outside the workspace or into .git/.mlctl through a symlink (to {real})",
                         hint="replace the symlinked folder with a real one, then run the command again")
     return root / rel
+
+
+def overlaps(a: str, b: str) -> bool:
+    """True when one path is the other or lies inside it."""
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
