@@ -30,18 +30,12 @@ def validate(repo, target: str | None = None, suite_path: str | None = None, now
              record: bool = True) -> ValidationResult:
     """Evaluate the suite's datasets (or only TARGET[@REV]'s expectations) and record it."""
     suite = load_suite(repo, suite_path)
-    started = time.perf_counter()
     if target is None:
         chosen = [(d, d.target, None) for d in suite.datasets]
     else:
         path, rev = split_spec(repo, target)
         chosen = [(suite.dataset(path), path, rev)]
-    results = [evaluate.evaluate(name, rev, _files(repo, name, rev), dataset.expectations, now=now)
-               for dataset, name, rev in chosen]
-    result = ValidationResult(suite.path, results, seconds=round(time.perf_counter() - started, 3))
-    if record:
-        records.record_validation(repo, result)
-    return result
+    return _evaluate(repo, suite, chosen, now, record)
 
 
 def validate_paths(repo, suite_path: str, paths_given, record: bool = True) -> ValidationResult:
@@ -54,9 +48,14 @@ def validate_paths(repo, suite_path: str, paths_given, record: bool = True) -> V
     if not chosen:
         raise UsageError(f"{suite_path}: no dataset of the suite covers {', '.join(paths_given)}",
                          hint=f"the suite covers: {', '.join(d.target for d in suite.datasets) or 'nothing'}")
+    return _evaluate(repo, suite, [(d, d.target, None) for d in chosen], None, record)
+
+
+def _evaluate(repo, suite, chosen: list, now: float | None, record: bool) -> ValidationResult:
+    """Each (dataset, name, rev) evaluated, as one result; recorded unless ``record`` is off."""
     started = time.perf_counter()
-    results = [evaluate.evaluate(d.target, None, _files(repo, d.target, None), d.expectations)
-               for d in chosen]
+    results = [evaluate.evaluate(name, rev, _files(repo, name, rev), dataset.expectations, now=now)
+               for dataset, name, rev in chosen]
     result = ValidationResult(suite.path, results, seconds=round(time.perf_counter() - started, 3))
     if record:
         records.record_validation(repo, result)
@@ -67,7 +66,7 @@ def _covers(target: str, path: str) -> bool:
     target, path = target.strip().rstrip("/"), path.rstrip("/")
     if sources.has_glob(target):
         return fnmatch.fnmatchcase(path, target)
-    return target == path or target.startswith(path + "/") or path.startswith(target + "/")
+    return paths.overlaps(target, path)
 
 
 def _files(repo, name: str, rev: str | None) -> list:
