@@ -11,7 +11,9 @@ module holds it) without paying for the rest of the room.
     __getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)
 
 ``"module"`` means the same name in ``mlctl.<component>.<module>``; ``"module:attr"``
-gives the door a different name (the CLI's verb) for the module's ``attr``.
+gives the door a different name (the CLI's verb) for the module's ``attr``. A package
+(``mlctl``, ``mlctl.features``) serves its user-facing names the same way, with
+``package`` set to itself.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import importlib
 import sys
 
 
-def door(api_module: str, exports: dict[str, str]):
-    package = api_module.rsplit(".", 1)[0]
+def door(api_module: str, exports: dict[str, str], package: str | None = None):
+    package = package or api_module.rsplit(".", 1)[0]
 
     def __getattr__(name: str):
         where = exports.get(name)

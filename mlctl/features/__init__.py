@@ -14,21 +14,14 @@ features, output, *, full_names=False, timestamp_column="event_timestamp") and
 mlctl.features.materialize.materialize(repo, views=None, start_ns=None, end_ns=None).
 """
 
-_LAZY = {
-    "get_online": ("mlctl.features.get", "get_online"),
-    "list_views": ("mlctl.features.listing", "list_views"),
-    "load_definitions": ("mlctl.features.sources", "load_definitions"),
-    "read_join_record": ("mlctl.features.lineage", "read_record"),
-    "join_record_id": ("mlctl.features.lineage", "record_id_of"),
+from mlctl import lazyapi
+
+EXPORTS = {
+    "get_online": "get",
+    "list_views": "listing",
+    "load_definitions": "sources",
+    "read_join_record": "lineage:read_record",
+    "join_record_id": "lineage:record_id_of",
 }
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'mlctl.features' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(target[0]), target[1])
+__all__ = sorted(EXPORTS)
+__getattr__, __dir__ = lazyapi.door(__name__, EXPORTS, package=__name__)
