@@ -40,8 +40,11 @@ def _between(params: dict) -> Callable[[object], bool]:
 
 
 def _as_member(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value).lower() \
-        if isinstance(value, bool) else str(value)
+    """How in_set compares (as `data validate`): numbers as numbers, booleans as true/false,
+    anything else as text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, (int, float)) else str(value)
 
 
 def _in_set(params: dict, inside: bool) -> Callable[[object], bool]:
