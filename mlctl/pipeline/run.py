@@ -217,9 +217,10 @@ class StageRunner:
 
         suites = stage.validate_deps if which == "deps" else stage.validate_outs
         checked = [p for p in (stage.deps if which == "deps" else stage.outs) if p not in suites]
-        for suite in suites:
+        for number, suite in enumerate(suites, 1):
             outcome = validate_paths(self.repo, suite, checked)
-            report = self._ensure_log_dir() / f"{stage.name}.validate-{which}.json"
+            suffix = f"-{number}" if number > 1 else ""  # one report per suite, none written over
+            report = self._ensure_log_dir() / f"{stage.name}.validate-{which}{suffix}.json"
             atomic_write_text(report, json.dumps(outcome.to_json(), indent=1, default=str) + "\n")
             if not outcome.success:
                 result.outcome = FAILED

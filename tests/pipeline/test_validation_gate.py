@@ -120,3 +120,17 @@ def test_validate_shorthand_and_bad_values(cli, project):
     project.pipeline({"a": {"cmd": "true", "validate": {"deps": [3.5, {"x": 1}]}}})
     res = cli("pipeline", "status")
     assert res.exit_code == 2 and "stages.a.validate.deps[1]: expected a non-empty string" in res.stderr
+
+
+def test_each_suite_keeps_its_own_report(cli, project):
+    gated(project)
+    project.write("checks/also.yaml", RAW_SUITE.replace("x in range", "x still in range"))
+    project.pipeline({"prepare": {"cmd": "cp data/raw.csv clean.csv", "deps": ["data/raw.csv"], "outs": ["clean.csv"],
+                                  "validate": ["checks/raw.yaml", "checks/also.yaml"]}})
+    res = cli("pipeline", "run", "--json")
+    assert res.exit_code == 0, res.stderr
+    log_dir = project.root / res.json()["log_dir"]
+    reports = sorted(p.name for p in log_dir.glob("prepare.validate-*.json"))
+    assert reports == ["prepare.validate-deps-2.json", "prepare.validate-deps.json"]
+    assert json.loads((log_dir / "prepare.validate-deps.json").read_text())["suite"] == "checks/raw.yaml"
+    assert json.loads((log_dir / "prepare.validate-deps-2.json").read_text())["suite"] == "checks/also.yaml"
