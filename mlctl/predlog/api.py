@@ -5,7 +5,6 @@
     api.log_entries(repo, model, since)         -> the log's entries that may hold rows >= since
     api.read_segment(repo, entry, columns)      -> one entry's rows as an arrow table
     api.segment_path(repo, entry)               -> the entry's parquet object file
-    api.list_logged_models(repo)                -> models with a log
 """
 
 from __future__ import annotations
@@ -18,10 +17,8 @@ EXPORTS = {
     "log_entries": "log",
     "read_segment": "log",
     "segment_path": "log",
-    "list_logged_models": "log",
     "ref_name": "log",
     "arrow_time": "log",
-    "concat_tables": "log",
     "META_COLUMNS": "log",
 }
 __all__ = sorted(EXPORTS)
