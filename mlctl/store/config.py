@@ -17,6 +17,7 @@ import yaml
 
 from mlctl.errors import NotFoundError, StoreDamageError, UsageError
 from mlctl.store.atomic import atomic_write_text
+from mlctl.store.memory import checked_memory
 
 FORMAT_VERSION = 1
 SECRET_WORDS = ("secret", "password", "token", "access_key", "credential")
@@ -69,6 +70,7 @@ CORE_KEYS = [
     KeySpec(r"core\.default_remote", str, "remote used when -r is not given"),
     KeySpec(r"core\.jobs", parse_positive_int, "default parallelism for hashing and transfers"),
     KeySpec(r"core\.lock_timeout", parse_non_negative_float, "seconds to wait for a lock before exit 3"),
+    KeySpec(r"core\.memory", checked_memory, "memory cap of out-of-core commands (4GB)"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.url", str, "remote URL (folder, file://, s3://...)"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.endpoint_url", str, "S3-compatible endpoint URL"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.region", str, "S3 region"),
