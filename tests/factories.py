@@ -71,3 +71,22 @@ def damage_object(repo, digest: str, kind: str = "flip") -> Path:
     else:
         raise ValueError(f"unknown damage {kind!r}: one of {DAMAGE_KINDS}")
     return path
+
+
+_MEASURE = ("import json, resource, subprocess, sys; "
+            "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "print(json.dumps([done.returncode, done.stdout, done.stderr, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024]))")
+
+
+def peak_rss(cmd: list, cwd) -> tuple:
+    """Run ``cmd`` in ``cwd``: (CompletedProcess, its peak resident bytes). Measured by a
+    fresh parent of its own, since RUSAGE_CHILDREN keeps the largest child ever waited for."""
+    import json
+    import subprocess
+    import sys
+
+    wrapper = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, cmd)], cwd=cwd, capture_output=True,
+                             text=True, check=True)
+    code, out, err, peak = json.loads(wrapper.stdout)
+    return subprocess.CompletedProcess(cmd, code, out, err), peak

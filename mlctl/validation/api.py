@@ -11,6 +11,7 @@ from pathlib import Path
 from mlctl.data.api import split_spec, table_files
 from mlctl.errors import UsageError
 from mlctl.store import paths
+from mlctl.store.memory import memory_cap
 from mlctl.validation import evaluate, records, sources
 from mlctl.validation import suite as suites
 from mlctl.validation.results import ValidationResult
@@ -27,15 +28,17 @@ def load_suite(repo, suite_path: str | None = None) -> suites.Suite:
 
 
 def validate(repo, target: str | None = None, suite_path: str | None = None, now: float | None = None,
-             record: bool = True) -> ValidationResult:
-    """Evaluate the suite's datasets (or only TARGET[@REV]'s expectations) and record it."""
+             record: bool = True, memory: str | None = None) -> ValidationResult:
+    """Evaluate the suite's datasets (or only TARGET[@REV]'s expectations) and record it;
+    ``memory`` (``4GB``; default config ``core.memory``) caps the process, DuckDB spilling
+    to disk past it, with the same result."""
     suite = load_suite(repo, suite_path)
     if target is None:
         chosen = [(d, d.target, None) for d in suite.datasets]
     else:
         path, rev = split_spec(repo, target)
         chosen = [(suite.dataset(path), path, rev)]
-    return _evaluate(repo, suite, chosen, now, record)
+    return _evaluate(repo, suite, chosen, now, record, memory_cap(repo, memory))
 
 
 def validate_paths(repo, suite_path: str, paths_given, record: bool = True) -> ValidationResult:
@@ -48,13 +51,13 @@ def validate_paths(repo, suite_path: str, paths_given, record: bool = True) -> V
     if not chosen:
         raise UsageError(f"{suite_path}: no dataset of the suite covers {', '.join(paths_given)}",
                          hint=f"the suite covers: {', '.join(d.target for d in suite.datasets) or 'nothing'}")
-    return _evaluate(repo, suite, [(d, d.target, None) for d in chosen], None, record)
+    return _evaluate(repo, suite, [(d, d.target, None) for d in chosen], None, record, memory_cap(repo, None))
 
 
-def _evaluate(repo, suite, chosen: list, now: float | None, record: bool) -> ValidationResult:
+def _evaluate(repo, suite, chosen: list, now: float | None, record: bool, cap: int | None) -> ValidationResult:
     """Each (dataset, name, rev) evaluated, as one result; recorded unless ``record`` is off."""
     started = time.perf_counter()
-    results = [evaluate.evaluate(name, rev, _files(repo, name, rev), dataset.expectations, now=now)
+    results = [evaluate.evaluate(name, rev, _files(repo, name, rev), dataset.expectations, now=now, cap=cap)
                for dataset, name, rev in chosen]
     result = ValidationResult(suite.path, results, seconds=round(time.perf_counter() - started, 3))
     if record:
@@ -80,7 +83,7 @@ def _files(repo, name: str, rev: str | None) -> list:
     return sources.stored_files(table_files(repo, str(repo.root / rel), rev), rel)
 
 
-def suggest(repo, target: str, suite_path: str | None = None, force: bool = False) -> dict:
+def suggest(repo, target: str, suite_path: str | None = None, force: bool = False, memory: str | None = None) -> dict:
     """Profile TARGET[@REV] and write a starting suite for it into the suite file
     (created, or the dataset added); an existing entry for it is refused unless ``force``."""
     from mlctl.validation import profile, suggest as suggestions, suite_file
@@ -88,11 +91,8 @@ def suggest(repo, target: str, suite_path: str | None = None, force: bool = Fals
     path, rev = split_spec(repo, target)
     name = posixpath.normpath(path.strip())  # the suite's key: ./data/x.csv/ is data/x.csv
     files = _files(repo, name, rev)
-    con = evaluate.connect()
-    try:
+    with evaluate.connected(memory_cap(repo, memory)) as con:
         table = profile.profile(con, evaluate.load(con, files))
-    finally:
-        con.close()
     items = suggestions.suggest(table)
     suite = Path(suite_path).absolute() if suite_path else repo.root / DEFAULT_SUITE
     label = suite.relative_to(repo.root).as_posix() if suite.is_relative_to(repo.root) else str(suite)

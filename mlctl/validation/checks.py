@@ -22,6 +22,8 @@ _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
             "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
 _FLOAT = {"FLOAT", "DOUBLE"}
 
+SAMPLE_ROWS = 5  # failing rows shown per expectation
+
 
 def family(duck_type: str) -> str:
     """integer | float | boolean | string | timestamp | date | other."""
@@ -223,16 +225,21 @@ def plan_unique_together(e: Expectation, columns: dict) -> Plan:
 
 def _duplicates_plan(cols: list[str], columns: dict, mostly: float) -> Plan:
     """Every row whose value (or combination) occurs more than once fails, as in GX;
-    rows with a missing value in any of the columns are skipped."""
+    rows with a missing value in any of the columns are skipped.
+
+    The sample reads the rows of the SAMPLE_ROWS duplicated values that occur first: the
+    first failing rows all belong to them (a value whose first row comes later has every
+    row after theirs). Two aggregations that spill, where a window over every row did not."""
     keys = ", ".join(quote(c) for c in cols)
     all_present = " AND ".join(present(c, columns[c]) for c in cols)
     groups = f"SELECT count(*) AS n FROM t WHERE {all_present} GROUP BY {keys} HAVING count(*) > 1"
     shown = ", ".join(shown_value(c, columns[c]) for c in cols)
-    windowed = (f"SELECT rowid, {shown}, count(*) OVER (PARTITION BY {keys}) AS n "
-                f"FROM t WHERE {all_present}")
+    first = (f"SELECT {keys} FROM t WHERE {all_present} GROUP BY {keys} HAVING count(*) > 1 "
+             f"ORDER BY min(rowid) LIMIT {SAMPLE_ROWS}")
     return Plan(exprs=[(f"(SELECT coalesce(sum(n), 0) FROM ({groups}))", []), (f"count_if({all_present})", [])],
                 judge=lambda v, rows: _judge_rows(v[0], v[1], mostly),
-                failing_sql=(f"SELECT * EXCLUDE (n) FROM ({windowed}) WHERE n > 1 ORDER BY rowid", []),
+                failing_sql=(f"SELECT rowid, {shown} FROM t SEMI JOIN ({first}) AS first USING ({keys}) "
+                             f"WHERE {all_present} ORDER BY rowid", []),
                 shown=list(cols))
 
 

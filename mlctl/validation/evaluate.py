@@ -10,14 +10,43 @@ or a column of a type it cannot judge, fails with that problem; the others still
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 from mlctl.errors import UsageError
+from mlctl.store import memory
 from mlctl.validation import checks
 from mlctl.validation.results import DatasetResult, Outcome
 from mlctl.validation.sources import TableFile
 from mlctl.validation.suite import Expectation
 
-SAMPLE_ROWS = 5
+SAMPLE_ROWS = checks.SAMPLE_ROWS
+
+
+@contextmanager
+def connected(cap: int | None = None):
+    """A connection for one dataset, bound to the memory ``cap`` (bytes, whole process):
+    past DuckDB's share of it, its hash tables, sorts, windows and a loaded CSV table spill
+    into a temp folder removed afterwards."""
+    with memory.spill_folder() as folder:
+        con = connect()
+        try:
+            memory.limit_duckdb(con, cap, folder)
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def _within(cap: int | None, target: str):
+    """DuckDB running out of the memory it was given is the cap's doing, not a bug."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        what = f"--memory {memory.format_memory(cap)}" if cap else "this machine's memory"
+        raise UsageError(f"{target}: {what} is too small to validate it ({_first_line(exc)})",
+                         hint="raise --memory (or core.memory), or validate fewer expectations at once") from None
 
 
 def connect():
@@ -98,16 +127,13 @@ def _first_line(exc) -> str:
 
 
 def evaluate(target: str, rev: str | None, files: list[TableFile], expectations: list[Expectation],
-             now: float | None = None) -> DatasetResult:
-    con = connect()
-    try:
+             now: float | None = None, cap: int | None = None) -> DatasetResult:
+    with connected(cap) as con, _within(cap, target):
         columns = load(con, files)
         _check_patterns(con, expectations)
         now_us = int((time.time() if now is None else now) * 1_000_000)
-        outcomes = run(con, columns, expectations, now_us)
+        outcomes = run(con, columns, expectations, now_us, capped=cap is not None)
         rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
-    finally:
-        con.close()
     return DatasetResult(target, rev, [f.name for f in files], rows, columns, outcomes)
 
 
@@ -124,7 +150,7 @@ def _check_patterns(con, expectations: list[Expectation]) -> None:
                                  hint="patterns are RE2 syntax (no lookaround or backreferences)") from None
 
 
-def run(con, columns: dict, expectations: list[Expectation], now_us: int) -> list[Outcome]:
+def run(con, columns: dict, expectations: list[Expectation], now_us: int, capped: bool = False) -> list[Outcome]:
     plans, outcomes = {}, {}
     for i, e in enumerate(expectations):
         problem = _column_problem(e, columns)
@@ -135,7 +161,7 @@ def run(con, columns: dict, expectations: list[Expectation], now_us: int) -> lis
             plans[i] = checks.plan(e, columns, now_us)
         except checks.WrongType as exc:
             outcomes[i] = Outcome(e, False, observed=_observed_type(e, columns), problem=str(exc))
-    values, rows = _one_pass(con, plans)
+    values, rows = _one_pass(con, plans, capped, {i: e.name for i, e in enumerate(expectations)})
     for i, p in plans.items():
         success, observed, unexpected, considered = p.judge(values[i], rows)
         outcome = Outcome(expectations[i], success, observed, unexpected, considered)
@@ -159,8 +185,36 @@ def _observed_type(e: Expectation, columns: dict):
     return {c: columns[c] for c in e.columns} or None
 
 
-def _one_pass(con, plans: dict) -> tuple[dict, int]:
-    """Every plan's aggregates in one SELECT; returns {plan index: [values]}, row count."""
+def _one_pass(con, plans: dict, capped: bool = False, names: dict | None = None) -> tuple[dict, int]:
+    """Every plan's aggregates in one SELECT; returns {plan index: [values]}, row count.
+    Under a memory cap, each aggregate whose state grows with the data (a grouping or
+    window subquery, a distinct count, a quantile) runs in a statement of its own: one
+    scan more each, but only one of them holds memory at a time."""
+    together = {i: p for i, p in plans.items() if not (capped and any(_grows(sql) for sql, _ in p.exprs))}
+    values, rows = _select(con, together)
+    for i in sorted(plans.keys() - together.keys()):
+        with _naming((names or {}).get(i, f"#{i + 1}")):
+            values.update(_select(con, {i: plans[i]})[0])
+    return values, rows
+
+
+@contextmanager
+def _naming(name: str):
+    """An expectation that alone outgrows the cap is named in the error."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise duckdb.OutOfMemoryException(f"expectation {name!r} alone: {_first_line(exc)}") from None
+
+
+def _grows(sql: str) -> bool:
+    lowered = sql.lower()
+    return "select " in lowered or "distinct" in lowered or "quantile" in lowered
+
+
+def _select(con, plans: dict) -> tuple[dict, int]:
     selects, params, slots = ["count(*)"], [], {}
     for i, p in plans.items():
         slots[i] = range(len(selects), len(selects) + len(p.exprs))

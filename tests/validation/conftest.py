@@ -28,12 +28,13 @@ def write_table(table, folder: Path, fmt: str = "parquet", name: str = "data") -
     return path
 
 
-def run_table(table, items: list[dict], fmt: str = "parquet", now: float | None = None):
-    """Every expectation of ``items`` evaluated on ``table``: the DatasetResult."""
+def run_table(table, items: list[dict], fmt: str = "parquet", now: float | None = None, cap: int | None = None):
+    """Every expectation of ``items`` evaluated on ``table`` (under a memory ``cap``, the
+    out-of-core path): the DatasetResult."""
     with tempfile.TemporaryDirectory() as folder:
         path = write_table(table, Path(folder), fmt)
         files = [sources.TableFile(path.name, fmt, path)]
-        return evaluate.evaluate(path.name, None, files, expectations(*items), now=now)
+        return evaluate.evaluate(path.name, None, files, expectations(*items), now=now, cap=cap)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mlctl.store.memory import MINIMUM
 from tests.validation.conftest import run_table
 
 NOW = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
@@ -123,10 +124,11 @@ def _same(observed, expected) -> bool:
     return observed is not None and observed == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tables())
-def test_every_expectation_matches_a_pandas_brute_force(columns):
-    result = run_table(arrow(columns), SUITE, now=NOW.timestamp())
+@pytest.mark.parametrize("cap", [None, MINIMUM], ids=["in-memory", "capped"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(columns=tables())
+def test_every_expectation_matches_a_pandas_brute_force(cap, columns):
+    result = run_table(arrow(columns), SUITE, now=NOW.timestamp(), cap=cap)
     df = frame(columns)
     assert result.rows == len(df)
     for item, outcome, ref in zip(SUITE, result.outcomes, reference(df)):
@@ -265,9 +267,9 @@ def test_one_aggregate_statement_for_every_count(monkeypatch):
     seen = []
     real = evaluate._one_pass
 
-    def counting(con, plans):
+    def counting(con, plans, *args):
         seen.append(len(plans))
-        return real(con, plans)
+        return real(con, plans, *args)
 
     monkeypatch.setattr(evaluate, "_one_pass", counting)
     table = pa.table({"f": [1.0, 2.0], "i": [1, 1], "s": ["a", "b"],

@@ -293,6 +293,9 @@ def validate(target: Optional[str] = typer.Argument(None, metavar="[TARGET[@REV]
                                                    help="Convert a Great Expectations suite into TARGET's expectations."),
              force: bool = typer.Option(False, "--force",
                                         help="With --suggest or --from-gx: replace TARGET's expectations."),
+             memory: Optional[str] = typer.Option(None, "--memory", metavar="SIZE",
+                                                  help="Stay under SIZE (4GB) of memory, spilling to disk "
+                                                       "(default: config core.memory)."),
              as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Check data against expectations; exit 1 when any `error` expectation fails."""
     from mlctl.cli.commands._validate_view import show_validation
@@ -303,10 +306,10 @@ def validate(target: Optional[str] = typer.Argument(None, metavar="[TARGET[@REV]
     if force and not (suggest or from_gx):
         raise UsageError("--force goes with --suggest or --from-gx (it replaces a dataset's expectations)")
     if suggest:
-        return _suggest(target, suite, force, as_json)
+        return _suggest(target, suite, force, as_json, memory)
     if from_gx:
         return _from_gx(target, from_gx, suite, force, as_json)
-    result = run(common.repo(), target, suite_path=suite)
+    result = run(common.repo(), target, suite_path=suite, memory=memory)
     if as_json:
         render.emit_json(result.to_json())
     else:
@@ -328,13 +331,13 @@ def _from_gx(target: str | None, gx_path: str, suite: str | None, force: bool, a
     return 0
 
 
-def _suggest(target: str | None, suite: str | None, force: bool, as_json: bool) -> int:
+def _suggest(target: str | None, suite: str | None, force: bool, as_json: bool, memory: str | None) -> int:
     from mlctl.cli.commands._validate_view import show_suggestion
     from mlctl.validation.api import suggest as run
 
     if target is None:
         raise UsageError("--suggest needs a TARGET: the file, folder, glob or tracked path to profile")
-    written = run(common.repo(), target, suite_path=suite, force=force)
+    written = run(common.repo(), target, suite_path=suite, force=force, memory=memory)
     if as_json:
         render.emit_json(written)
     else:
