@@ -29,7 +29,7 @@ _mlctl() {
         " data pull") opts="-r --remote --rev --all-commits --no-checkout --link --force -f -j --jobs --json -q --quiet -h --help"; cmds="";;
         " data fetch") opts="-r --remote --rev --all-commits -j --jobs --json -q --quiet -h --help"; cmds="";;
         " data query") opts="--rev --csv -o --output --json -q --quiet -h --help"; cmds="";;
-        " data validate") opts="--suite --suggest --from-gx --force --memory --json -q --quiet -h --help"; cmds="";;
+        " data validate") opts="--suite --suggest --from-gx --force --report --memory --json -q --quiet -h --help"; cmds="";;
         " demo") opts="--force -f -q --quiet -h --help"; cmds="";;
         " feature") opts="-q --quiet -h --help"; cmds="list materialize get join";;
         " feature list") opts="--json -q --quiet -h --help"; cmds="";;

@@ -150,6 +150,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l suite -r -d 'The
 complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l suggest -d 'Write a starting suite for TARGET from its data instead.'
 complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l from-gx -r -d 'Convert a Great Expectations suite into TARGET\'s expectations.'
 complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l force -d 'With --suggest or --from-gx: replace TARGET\'s expectations.'
+complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l report -r -d 'Also write a self-contained HTML report.'
 complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l memory -r -d 'Stay under SIZE (4GB) of memory, spilling to disk (default: config core.memory).'
 complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'data validate'" -s q -l quiet -d 'No progress or chatter on stderr.'

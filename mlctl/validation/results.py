@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlctl.validation import report
 from mlctl.validation.suite import Expectation
 
 
@@ -78,6 +79,10 @@ class ValidationResult:
         warned = sum(len(d.warned) for d in self.datasets)
         return {"expectations": len(outcomes), "passed": len(outcomes) - failed - warned,
                 "failed": failed, "warned": warned}
+
+    def to_html(self, generated_at: str | None = None) -> str:
+        """The self-contained HTML report (`--report`; report.py)."""
+        return report.render(self, generated_at)
 
     def to_json(self) -> dict:
         return {"id": self.record_id, "suite": self.suite, "success": self.success, **self.counts(),

@@ -7,7 +7,7 @@ from mlctl.cli import render
 _SHOWN_SAMPLES = 3
 
 
-def show_validation(result) -> None:
+def show_validation(result, report: str | None = None) -> None:
     for dataset in result.datasets:
         shown = f"{dataset.target}@{dataset.rev}" if dataset.rev else dataset.target
         render.table(["expectation", "severity", "result", "observed", "failing", "%", "sample (row: value)"],
@@ -17,6 +17,8 @@ def show_validation(result) -> None:
     verdict = "passed" if result.success else "FAILED"
     render.info(f"validation {verdict}: {counts['passed']} passed, {counts['failed']} failed, "
                 f"{counts['warned']} warned of {counts['expectations']} ({result.seconds:.2f}s)")
+    if report:
+        render.info(f"report: {report}")
 
 
 def _row(outcome) -> tuple:

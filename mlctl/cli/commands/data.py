@@ -293,27 +293,36 @@ def validate(target: Optional[str] = typer.Argument(None, metavar="[TARGET[@REV]
                                                    help="Convert a Great Expectations suite into TARGET's expectations."),
              force: bool = typer.Option(False, "--force",
                                         help="With --suggest or --from-gx: replace TARGET's expectations."),
+             report: Optional[str] = typer.Option(None, "--report", metavar="FILE.html",
+                                                  help="Also write a self-contained HTML report."),
              memory: Optional[str] = typer.Option(None, "--memory", metavar="SIZE",
                                                   help="Stay under SIZE (4GB) of memory, spilling to disk "
                                                        "(default: config core.memory)."),
              as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Check data against expectations; exit 1 when any `error` expectation fails."""
     from mlctl.cli.commands._validate_view import show_validation
+    from mlctl.store.report_file import check_report_path, write_report_file
     from mlctl.validation.api import validate as run
 
     if suggest and from_gx:
         raise UsageError("give one of --suggest and --from-gx: each writes TARGET's expectations")
     if force and not (suggest or from_gx):
         raise UsageError("--force goes with --suggest or --from-gx (it replaces a dataset's expectations)")
+    if report and (suggest or from_gx):
+        raise UsageError("--report goes with a validation, not with --suggest or --from-gx")
+    if report:
+        check_report_path(report)  # before the run: a bad path records and writes nothing
     if suggest:
         return _suggest(target, suite, force, as_json, memory)
     if from_gx:
         return _from_gx(target, from_gx, suite, force, as_json)
     result = run(common.repo(), target, suite_path=suite, memory=memory)
+    if report:
+        write_report_file(report, result.to_html())
     if as_json:
-        render.emit_json(result.to_json())
+        render.emit_json({**result.to_json(), "report": report})
     else:
-        show_validation(result)
+        show_validation(result, report)
     return common.found(not result.success)
 
 
