@@ -44,6 +44,26 @@ def test_each_validation_records_the_data_version_it_read(repo, cli):
 
     [stored] = validated(repo, cli, "data/orders.csv@HEAD")["data"]
     assert (stored["rev"], stored["hash"], stored["state"]) == ("HEAD", added, "stored")
+    assert cli("status", "--json").json()["validation"]["data"] == [stored]  # status carries the versions
+
+
+def test_a_tracked_path_not_checked_out_is_the_stored_version(repo, cli):
+    write(repo, "expectations.yaml", SUITE)
+    orders(repo, "1,10,1\n")
+    cli("data", "add", "data/orders.csv")
+    (repo.root / "data" / "orders.csv").unlink()
+    [entry] = validated(repo, cli)["data"]
+    assert (entry["hash"], entry["state"]) == (pointer_hash(repo, "data/orders.csv"), "stored")
+
+
+def test_a_file_inside_a_tracked_folder_is_named_by_its_manifest_hash(repo, cli):
+    write(repo, "s.yaml", "datasets:\n  data/parts/a.csv:\n    expectations: [{expect: row_count, min: 1}]\n")
+    write(repo, "data/parts/a.csv", "x\n1\n")
+    write(repo, "data/parts/b.csv", "x\n2\n")
+    cli("data", "add", "data/parts")
+    [entry] = validated(repo, cli, "--suite", "s.yaml")["data"]
+    assert entry["state"] == "tracked" and entry["hash"] == entry["tracked_hash"] is not None
+    assert entry["hash"] != pointer_hash(repo, "data/parts")  # the file's version, not the folder's
 
 
 def test_untracked_files_and_globs(repo, cli):
@@ -101,6 +121,8 @@ def test_an_old_database_reads_and_gains_the_data_column_in_place(repo, cli):
     new = validated(repo, cli)
     assert new["data"][0]["state"] == "untracked"
     assert [r["id"] for r in api.list_validations(repo)] == [new["id"], old["id"]]
+    records._MIGRATED.clear()
+    records.migrate(repo)  # a second upgrade (another process) finds nothing to add
     conn = sqlite3.connect(path)
-    assert "data" in {row[1] for row in conn.execute("PRAGMA table_info(validations)")}
+    assert [row[1] for row in conn.execute("PRAGMA table_info(validations)")].count("data") == 1
     conn.close()
