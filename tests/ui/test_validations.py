@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.ui.browser import PHONE
 from tests.ui.conftest import ThreadServer, UIServer, shot
 
 
@@ -95,3 +96,14 @@ def test_pages_in_a_browser(page, vserver, validated_repo):
 
     page.goto(f"{vserver.base}/validations?hash={made['hash']}")
     assert page.count("#validations tbody tr") == 1
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("path", ["/validations", "/validations/FAILED"])
+def test_phone_width_has_no_page_overflow(browser, vserver, validated_repo, path):
+    page = browser.new_page(PHONE)
+    try:
+        page.goto(vserver.base + path.replace("FAILED", validated_repo.validations["failed"]))
+        assert page.eval("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+    finally:
+        page.close()

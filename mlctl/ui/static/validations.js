@@ -70,7 +70,7 @@ function expectationRow(e) {
   const result = e.success ? badge("ok", "ok") : badge(e.severity === "warn" ? "warn" : "failed", e.severity === "warn" ? "running" : "failed");
   const failing = e.unexpected_count === null ? "—"
     : `${e.unexpected_count} of ${e.element_count}` + (e.unexpected_percent === null ? "" : ` (${fmtNumber(Number(e.unexpected_percent))}%)`);
-  return h("tr", { "data-expectation": e.name, class: e.success ? null : "failing" },
+  return h("tr", { "data-expectation": e.name, class: e.success ? null : e.severity === "warn" ? "warned" : "failing" },
     h("td", {}, h("div", { text: e.name }), h("div", { class: "small muted mono", text: e.expect })),
     h("td", { text: e.severity }),
     h("td", {}, result),
