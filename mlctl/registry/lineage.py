@@ -98,6 +98,22 @@ def latest_drift(repo: Repo, name: str) -> dict | None:
     return records.latest_check(repo, model=name) if records else None
 
 
+def last_validation(repo: Repo, digest) -> dict | None:
+    """The last recorded validation that read data version ``digest`` (None without the
+    validation component, or when none did)."""
+    api = _optional("mlctl.validation.api")
+    if api is None or not digest:
+        return None
+    found = api.validations_of(repo, str(digest), limit=1)
+    return found[0] if found else None
+
+
+def _validation_label(record: dict) -> str:
+    verdict = "passed" if record["success"] else "FAILED"
+    return (f"last validation: {verdict} ({record['failed']} failed of {record['expectations']})"
+            f"  suite {record['suite']}  {shown_time(record['time'])}  {record['id']}")
+
+
 def _related(a: str, b: str) -> bool:
     """Same path, or one inside the other (a run may name a folder holding the file)."""
     pa, pb = PurePosixPath(a), PurePosixPath(b)
@@ -116,6 +132,7 @@ class _Context:
         self.models_seen: set[str] = set()
         self.data_seen: set[str] = set()
         self._tracked = None
+        self._validations: dict = {}
 
     @property
     def tracked(self) -> dict:
@@ -183,19 +200,19 @@ class _Context:
         current = self.tracked.get(path)
         state = "" if current is None else ("  (current)" if current == digest else f"  (now {str(current)[:12]})")
         return {"kind": "data", "label": f"data {path}  {str(digest)[:12]}{state}", "path": path, "hash": digest,
-                "current_hash": current, "children": []}
+                "current_hash": current, "children": self._validation_nodes(digest)}
 
     def output_node(self, path: str, digest) -> dict:
         """What the run wrote (a pipeline stage's output): shown, but not as data it used."""
         current = self.tracked.get(path)
         state = "" if current is None else ("  (current)" if current == digest else f"  (now {str(current)[:12]})")
         return {"kind": "output", "label": f"output {path}  {str(digest)[:12]}{state}", "path": path, "hash": digest,
-                "current_hash": current, "children": []}
+                "current_hash": current, "children": self._validation_nodes(digest)}
 
     def data_root(self, path: str) -> dict:
         self.data_seen.add(path)
         current = self.tracked.get(path)
-        children = []
+        children = self._validation_nodes(current)
         for run in self._runs_using(path):
             facts = runs.facts(run)
             for used_path, digest in sorted(facts["data"].items()):
@@ -205,6 +222,14 @@ class _Context:
                     break
         label = f"data {path}" + (f"  {current[:12]} (current)" if current else "")
         return {"kind": "data", "label": label, "path": path, "hash": current, "current_hash": current, "children": children}
+
+    def _validation_nodes(self, digest) -> list[dict]:
+        """[the data version's last validation] or []; looked up once per version."""
+        if digest not in self._validations:
+            self._validations[digest] = last_validation(self.repo, digest)
+        record = self._validations[digest]
+        return [{"kind": "validation", "label": _validation_label(record), "validation": record,
+                 "children": []}] if record else []
 
     def _alias_node(self, version: ModelVersion, alias: str, aliases: dict) -> dict:
         since = next((e["time"] for e in reversed(index.read_aliases(self.repo, version.name)["history"])

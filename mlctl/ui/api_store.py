@@ -1,6 +1,7 @@
 """``/api/health``: the dashboard's own facts, and which components this mlctl has.
 
-Each component's API module (``api_models``, ``api_drift``, ``api_pipeline``) is mounted
+Each component's API module (``api_models``, ``api_drift``, ``api_pipeline``,
+``api_validation``) is mounted
 only when that component's core package is installed, so the dashboard never shows a
 page it has no data source for.
 """
@@ -18,6 +19,7 @@ COMPONENTS = {
     "registry": ("mlctl.registry", "mlctl.ui.api_models"),
     "monitoring": ("mlctl.monitoring", "mlctl.ui.api_drift"),
     "pipeline": ("mlctl.pipeline", "mlctl.ui.api_pipeline"),
+    "validation": ("mlctl.validation", "mlctl.ui.api_validation"),
 }
 
 

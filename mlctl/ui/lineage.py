@@ -1,6 +1,6 @@
 """A run's lineage as the dashboard shows it: the run it belongs to, its child runs, the
-data versions it read, and the model versions registered from it (through the
-registry's lineage core, in builds that have the registry)."""
+data versions it read (each with its last recorded validation), and the model versions
+registered from it (through the registry's lineage core, in builds that have the registry)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def for_run(repo, run) -> dict:
         "parent": run.parent_id,
         "parent_short_id": short.get(run.parent_id),
         "children": [{"id": c.id, "short_id": short[c.id], "name": c.name, "status": c.status} for c in children],
-        "data": [{"path": path, "hash": digest} for path, digest in sorted(_inputs(run).items())],
+        "data": [{"path": path, "hash": digest, "validation": _last_validation(repo, digest)}
+                 for path, digest in sorted(_inputs(run).items())],
         "outputs": [{"path": path, "hash": digest} for path, digest in sorted(run.outputs.items())],
         "models": _models_from(repo, run.id),
     }
@@ -32,6 +33,16 @@ def _inputs(run) -> dict:
     from mlctl.registry.api import inputs
 
     return inputs(run)
+
+
+def _last_validation(repo, digest) -> dict | None:
+    """The last recorded validation that read this data version (none without validation)."""
+    if not digest or importlib.util.find_spec("mlctl.validation") is None:
+        return None
+    from mlctl.validation.api import validations_of
+
+    found = validations_of(repo, str(digest), limit=1)
+    return found[0] if found else None
 
 
 def _models_from(repo, run_id: str) -> list[dict]:

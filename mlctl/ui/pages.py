@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse
 
 TEMPLATES = Path(__file__).with_name("templates")
 PAGES = ("/runs", "/runs/{run}", "/compare", "/models", "/models/{name}", "/drift", "/drift/{check}",
-         "/pipeline")
+         "/pipeline", "/validations", "/validations/{validation}")
 
 
 @lru_cache(maxsize=None)

@@ -8,6 +8,7 @@ import posixpath
 import time
 from pathlib import Path
 
+from mlctl import lazyapi
 from mlctl.data.api import split_spec, table_files
 from mlctl.errors import UsageError
 from mlctl.store import paths
@@ -143,3 +144,11 @@ def latest_validation(repo) -> dict | None:
 
 def get_validation(repo, validation_id: str) -> dict | None:
     return records.get_validation(repo, validation_id)
+
+
+# Record look-ups, imported on first use (mlctl/lazyapi.py says why).
+EXPORTS = {
+    "list_validations": "records",
+    "validations_of": "records",
+}
+__getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)

@@ -251,3 +251,34 @@ def test_lineage_reads_older_pipeline_runs_right(repo, model_files):
     run_node = lineage(repo, "wine:1")["root"]["children"][0]
     assert [(c["kind"], c["path"]) for c in run_node["children"] if "path" in c] == [("data", "wine.csv"),
                                                                                     ("output", "model.pkl")]
+
+
+def test_lineage_shows_each_data_versions_last_validation(trained, cli):
+    from mlctl.validation.api import validate
+
+    repo, run_id = trained
+    versions.register(repo, "churn", repo.root / "model.pkl", run=run_id)
+    (repo.root / "expectations.yaml").write_text(
+        "datasets:\n  data/train.csv:\n    expectations:\n      - {expect: row_count, min: 1}\n"
+        "      - {expect: between, column: tenure, max: -1, name: tenure negative}\n")
+    failed = validate(repo)
+    assert not failed.success
+    doc = lineage(repo, "churn:1")
+    data_node = doc["root"]["children"][0]["children"][0]
+    [node] = [c for c in data_node["children"] if c["kind"] == "validation"]
+    record = node["validation"]
+    assert (record["id"], record["success"], record["failed"], record["suite"]) == \
+        (failed.record_id, False, 1, "expectations.yaml")
+    assert record["failed_expectations"] == ["data/train.csv: tenure negative"]
+    assert node["label"].startswith("last validation: FAILED (1 failed of 2)  suite expectations.yaml")
+    assert node["label"].endswith(failed.record_id)
+
+    make_frame(300, seed=5).to_csv(repo.root / "data" / "train.csv", index=False)  # a new version, validated
+    newer = validate(repo)
+    old_version = lineage(repo, "churn:1")["root"]["children"][0]["children"][0]
+    assert old_version["children"][0]["validation"]["id"] == failed.record_id  # not the other version's
+    data_api.add(repo, ["data/train.csv"])
+    root = cli("lineage", "data/train.csv", "--json").json()["root"]
+    assert root["children"][0]["kind"] == "validation" and root["children"][0]["validation"]["id"] == newer.record_id
+    text = cli("lineage", "data/train.csv").stdout.splitlines()
+    assert text[1].startswith("├── last validation: FAILED") and newer.record_id in text[1]

@@ -293,3 +293,48 @@ def lifecycle_repo(tmp_path_factory):
     repo, _ = init_repo(root)
     build_lifecycle(repo)
     return repo
+
+
+# -- validations: a tracked table read by a run, validated at two versions --------------------
+VALIDATION_SUITE = """\
+datasets:
+  data/orders.csv:
+    expectations:
+      - {expect: not_null, column: id}
+      - {expect: between, column: price, min: 0, name: price positive}
+      - {expect: condition, condition: price >= discount, severity: warn}
+"""
+
+
+def build_validations(repo) -> dict:
+    """data/orders.csv tracked and used by a run; validated as tracked (passes), then a
+    changed workspace copy validated (fails: negative prices, a sample of them)."""
+    from mlctl.data.api import add, tracked
+    from mlctl.tracking.api import start_run
+    from mlctl.validation.api import validate
+
+    (repo.root / "data").mkdir(exist_ok=True)
+    (repo.root / "data" / "orders.csv").write_text("id,price,discount\n1,10,1\n2,5,6\n3,7,0\n")
+    (repo.root / "expectations.yaml").write_text(VALIDATION_SUITE)
+    orders = str(repo.root / "data" / "orders.csv")  # absolute: a module fixture runs from any directory
+    add(repo, [orders])
+    with start_run(experiment="orders", name="uses-orders", data=[orders], repo=repo) as run:
+        pass
+    passed = validate(repo)
+    (repo.root / "data" / "orders.csv").write_text("id,price,discount\n1,10,1\n2,-5,0\n3,-1,0\n")
+    failed = validate(repo)
+    return {"run": run.id, "hash": next(p.hash for p in tracked(repo) if p.path == "data/orders.csv"),
+            "passed": passed.record_id, "failed": failed.record_id}
+
+
+@pytest.fixture(scope="module")
+def validated_repo(tmp_path_factory):
+    """A repository whose tracked data was validated twice (``repo.validations`` says how)."""
+    from mlctl.store.repo import init_repo
+
+    root = tmp_path_factory.mktemp("validated") / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    repo, _ = init_repo(root)
+    repo.validations = build_validations(repo)
+    return repo

@@ -17,7 +17,7 @@ def life(lifecycle_repo):
 
 def test_health_lists_components(life):
     assert life.get("/api/health").json()["components"] == {
-        "tracking": True, "registry": True, "monitoring": True, "pipeline": True}
+        "tracking": True, "registry": True, "monitoring": True, "pipeline": True, "validation": True}
 
 
 def test_models_list(life):

@@ -10,6 +10,8 @@ const ROUTES = [
   [/^\/drift\/?$/, "drift", () => import("./drift.js")],
   [/^\/drift\/([^/]+)\/?$/, "drift", () => import("./drift.js")],
   [/^\/pipeline\/?$/, "pipeline", () => import("./pipeline.js")],
+  [/^\/validations\/?$/, "validations", () => import("./validations.js")],
+  [/^\/validations\/([^/]+)\/?$/, "validations", () => import("./validations.js")],
 ];
 
 async function showComponents() {

@@ -129,7 +129,16 @@ function source(run) {
 function dataTable(data) {
   if (!data.length) return h("p", { class: "muted", text: "no tracked data recorded" });
   return h("table", { class: "kv", id: "data" }, h("tbody", {}, data.map((d) =>
-    h("tr", {}, h("td", { class: "mono", text: d.path }), h("td", { class: "mono", title: d.hash, text: d.hash })))));
+    h("tr", {}, h("td", { class: "mono", text: d.path }), h("td", { class: "mono", title: d.hash, text: d.hash }),
+      h("td", { class: "validation" }, validationOf(d))))));
+}
+
+// The data version's last recorded validation, linked to its page; or a link to look.
+function validationOf(d) {
+  const v = d.validation;
+  if (!v) return h("a", { class: "small muted", href: `/validations?hash=${encodeURIComponent(d.hash)}`, text: "not validated" });
+  return h("a", { href: `/validations/${encodeURIComponent(v.id)}`, title: `last validation ${v.time}, suite ${v.suite}` },
+    v.success ? badge("validated", "ok") : badge(`validation failed (${v.failed})`, "failed"));
 }
 
 function lineage(run) {
