@@ -35,7 +35,7 @@ _mlctl() {
         " feature list") opts="--json -q --quiet -h --help"; cmds="";;
         " feature materialize") opts="--start --end --json -q --quiet -h --help"; cmds="";;
         " feature get") opts="--features -f --entity -e --full-names --include-expired --json -q --quiet -h --help"; cmds="";;
-        " feature join") opts="--features -f -o --output --full-names --timestamp-column --json -q --quiet -h --help"; cmds="";;
+        " feature join") opts="--features -f -o --output --full-names --timestamp-column --memory --json -q --quiet -h --help"; cmds="";;
         " fsck") opts="--repair -j --jobs --json -q --quiet -h --help"; cmds="";;
         " gc") opts="--dry-run -n --grace --workspace-only --keep-rev --only-pushed --yes -y --remote --json -q --quiet -h --help"; cmds="";;
         " hooks") opts="-q --quiet -h --help"; cmds="install uninstall";;

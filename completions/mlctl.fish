@@ -188,6 +188,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l features -s f -r 
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s o -l output -r -d 'Output file: .parquet, .csv, .jsonl or .json (the extension sets the format).'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l full-names -d 'Name columns VIEW__FEATURE (needed when two views share a feature name).'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l timestamp-column -r -d 'The entity rows\' time column.'
+complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l memory -r -d 'Cap on the process\'s peak memory (4GB, 512MB, 1.5GiB; default: config core.memory): join out of core through DuckDB, spilling to the temp folder. Same output.'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'feature join'" -s h -l help -d 'Show help and exit.'

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlctl.errors import UsageError
-from mlctl.features import definitions, lineage, pit, selection
+from mlctl.features import capped, definitions, lineage, pit, selection
 from mlctl.features.output import output_format, write_table
 from mlctl.features.sources import check_view_columns, file_format, key_values, read_table, read_view, timestamps_ns
 from mlctl.store.hashing import hash_file
+from mlctl.store.memory import memory_cap
 from mlctl.store.times import now_ns, ns_to_iso
 
 
@@ -35,15 +36,21 @@ class JoinResult:
 
 
 def join(repo, entity_file: str | os.PathLike, features, output: str | os.PathLike, *,
-         full_names: bool = False, timestamp_column: str = "event_timestamp") -> JoinResult:
+         full_names: bool = False, timestamp_column: str = "event_timestamp", memory: str | None = None) -> JoinResult:
+    """``memory``: a cap (``4GB``; else config ``core.memory``) runs the join out of core
+    (capped.py), with the same output."""
     fmt = output_format(output)  # before the work: an unknown extension is exit 2
+    cap = memory_cap(repo, memory)
     defs = definitions.load(repo.root)
     chosen = selection.parse(defs, features, full_names)
     for view in chosen.views:
         check_view_columns(defs, view)
     entity_path = Path(entity_file)
-    entities = _read_entities(entity_path)
-    _check_entity_columns(entities, entity_path, chosen, timestamp_column)
+    entity_fmt = _entity_format(entity_path)
+    if cap is not None:
+        return _join_capped(repo, defs, chosen, entity_path, entity_fmt, output, fmt, timestamp_column, cap)
+    entities = read_table(entity_path, entity_fmt)
+    _check_entity_columns(entities.column_names, entity_path, chosen, timestamp_column)
     entity_ts, ts_valid = timestamps_ns(entities[timestamp_column], f"{entity_path}: column {timestamp_column!r}")
     columns, names, matched = [], [], {}
     for view in chosen.views:
@@ -58,18 +65,34 @@ def join(repo, entity_file: str | os.PathLike, features, output: str | os.PathLi
                       fmt)
 
 
-def _read_entities(path: Path):
+def _join_capped(repo, defs, chosen, entity_path, entity_fmt, output, fmt, timestamp_column, cap) -> JoinResult:
+    schema = capped.entity_schema(entity_path, entity_fmt)
+    _check_entity_columns(schema.names, entity_path, chosen, timestamp_column)
+    views = [(view, chosen.features[view.name], defs.source_path(view.source)) for view in chosen.views]
+    names = [chosen.names[(view.name, f)] for view, fs, _p in views for f in fs]
+    plan = capped.Plan(entity_path, entity_fmt, timestamp_column, views, names)
+    record = []
+
+    def metadata(rows: int) -> dict:  # the record id goes into the file, so it is stored first
+        record.append(_record(repo, defs, chosen, entity_path, output, rows, timestamp_column))
+        return _metadata(schema, record[0])
+
+    rows, columns, matched = capped.run(plan, cap, output, fmt, metadata)
+    record_id = record[0]
+    return JoinResult(lineage.display_path(repo, output), rows, columns, record_id, matched, fmt)
+
+
+def _entity_format(path: Path) -> str:
     if not path.is_file():
         raise UsageError(f"entity file {path} does not exist")
     try:
-        fmt = file_format(path)
+        return file_format(path)
     except UsageError:
         raise UsageError(f"entity file {path}: use a .parquet or .csv file") from None
-    return read_table(path, fmt)
 
 
-def _check_entity_columns(entities, path: Path, chosen, timestamp_column: str) -> None:
-    present = set(entities.column_names)
+def _check_entity_columns(column_names, path: Path, chosen, timestamp_column: str) -> None:
+    present = set(column_names)
     if timestamp_column not in present:
         raise UsageError(f"entity file {path} has no column {timestamp_column!r}",
                          hint="name the entity rows' time column with --timestamp-column")
@@ -130,7 +153,12 @@ def _assemble(entities, columns, names, record_id):
     import pyarrow as pa
 
     table = pa.Table.from_arrays([*entities.columns, *columns], names=[*entities.column_names, *names])
-    metadata = dict(entities.schema.metadata or {})
+    return table.replace_schema_metadata(_metadata(entities.schema, record_id))
+
+
+def _metadata(entity_schema, record_id: str) -> dict:
+    """The entity file's schema metadata, the lineage record id added."""
+    metadata = dict(entity_schema.metadata or {})
     metadata.pop(b"pandas", None)  # it would describe the entity columns only
     metadata[lineage.METADATA_KEY] = record_id.encode()
-    return table.replace_schema_metadata(metadata)
+    return metadata

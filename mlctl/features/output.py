@@ -10,6 +10,7 @@ output path).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlctl.errors import UsageError
@@ -60,3 +61,73 @@ def _jsonl(table, f) -> None:
 
 def _json(table, f) -> None:
     table.to_pandas().to_json(f, orient="records", date_format="iso", date_unit="us")
+
+
+@contextmanager
+def stream_writer(output: str | os.PathLike, fmt: str, schema, nullable_ints: frozenset = frozenset()):
+    """A ``write(batch)`` for record batches of ``schema``, written as they come (the out-of-core
+    join), giving the same file as write_table on their concatenation. ``nullable_ints``: the
+    columns that hold a null anywhere, which pandas (json, jsonl) turns to floats or objects in
+    the whole table and so must in every batch."""
+    from mlctl.store.atomic import atomic_writer
+
+    try:
+        with atomic_writer(Path(output), "wb") as f:
+            opened = {"parquet": _parquet_stream, "csv": _csv_stream, "jsonl": _jsonl_stream,
+                      "json": _json_stream}[fmt](f, schema, nullable_ints)
+            with opened as write:
+                yield write
+    except FileNotFoundError:
+        raise UsageError(f"cannot write {output}: its folder does not exist") from None
+
+
+@contextmanager
+def _parquet_stream(f, schema, _nulls):
+    import pyarrow.parquet as pq
+
+    with pq.ParquetWriter(f, schema) as writer:
+        yield writer.write_batch
+
+
+@contextmanager
+def _csv_stream(f, schema, _nulls):
+    import pyarrow.csv as pacsv
+
+    with pacsv.CSVWriter(f, schema) as writer:
+        yield writer.write_batch
+
+
+@contextmanager
+def _jsonl_stream(f, _schema, nulls):
+    def write(batch) -> None:
+        if batch.num_rows:
+            _frame(batch, nulls).to_json(f, orient="records", lines=True, date_format="iso", date_unit="us")
+
+    yield write
+
+
+@contextmanager
+def _json_stream(f, _schema, nulls):
+    wrote = []
+
+    def write(batch) -> None:
+        if batch.num_rows:
+            text = _frame(batch, nulls).to_json(orient="records", date_format="iso", date_unit="us")
+            f.write((b"," if wrote else b"[") + text[1:-1].encode())
+            wrote.append(True)
+
+    yield write
+    f.write(b"]" if wrote else b"[]")
+
+
+def _frame(batch, nulls):
+    """The batch as pandas, with the dtypes the whole table would have: an integer or bool
+    column with a null anywhere is float64 or object in every batch."""
+    frame = batch.to_pandas()
+    for name in nulls:
+        dtype = frame[name].dtype
+        if dtype.kind in "iu":
+            frame[name] = frame[name].astype("float64")
+        elif dtype.kind == "b":
+            frame[name] = frame[name].astype(object)
+    return frame

@@ -17,6 +17,14 @@ from tests.features.conftest import FEATURES_YAML, driver_rows, entities_file, w
 T0 = pd.Timestamp("2024-01-01")
 
 
+@pytest.fixture(autouse=True, params=["in-memory", "out-of-core"])
+def join_path(request, feature_repo):
+    """Every test here runs on both paths: out of core through the config default core.memory."""
+    if request.param == "out-of-core":
+        feature_repo.config.set("core.memory", "512MB")
+    return request.param
+
+
 def run_join(repo, rows, features="driver_hourly", **kwargs):
     path = entities_file(repo.root, rows)
     result = join(repo, path, features, repo.root / "out.parquet", **kwargs)

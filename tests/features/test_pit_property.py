@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlctl.features import pit
+from mlctl.features import pit, pit_sql
 
 HOUR = 3_600_000_000_000
 
@@ -18,6 +19,8 @@ feature_rows = st.lists(st.tuples(
 ), max_size=40)
 entity_rows = st.lists(st.tuples(st.integers(0, 6), st.integers(-1, 14), st.booleans()), max_size=30)
 ttls = st.one_of(st.none(), st.integers(1, 6).map(lambda h: h * HOUR))
+# both paths of `feature join`: in memory (pandas) and out of core (DuckDB's ASOF JOIN)
+ASOF = pytest.mark.parametrize("asof", [pit.asof_rows, pit_sql.asof_rows], ids=["in-memory", "duckdb"])
 
 
 def reference_asof(entities, features, ttl):
@@ -51,20 +54,22 @@ def sides(entities, features, with_created=True):
     return entity, feature
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@ASOF
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entities=entity_rows, features=feature_rows, ttl=ttls)
-def test_asof_matches_brute_force(entities, features, ttl):
+def test_asof_matches_brute_force(asof, entities, features, ttl):
     entity, feature = sides(entities, features)
-    got = pit.asof_rows(entity, feature, ttl)
+    got = asof(entity, feature, ttl)
     assert got.tolist() == reference_asof(entities, features, ttl)
 
 
-@settings(max_examples=150, deadline=None)
+@ASOF
+@settings(max_examples=100, deadline=None)
 @given(entities=entity_rows, features=feature_rows, ttl=ttls)
-def test_without_created_ties_go_to_the_later_row_in_the_file(entities, features, ttl):
+def test_without_created_ties_go_to_the_later_row_in_the_file(asof, entities, features, ttl):
     stripped = [(k, h, None, v) for k, h, _c, v in features]
     entity, feature = sides(entities, stripped, with_created=False)
-    assert pit.asof_rows(entity, feature, ttl).tolist() == reference_asof(entities, stripped, ttl)
+    assert asof(entity, feature, ttl).tolist() == reference_asof(entities, stripped, ttl)
 
 
 def reference_latest(features, start, end):
@@ -92,12 +97,13 @@ def test_latest_per_key_matches_brute_force(features, start, width):
     assert sorted(got.tolist()) == reference_latest(features, start_ns, end_ns)
 
 
-def test_ttl_boundary_is_exclusive_and_event_time_inclusive():
+@ASOF
+def test_ttl_boundary_is_exclusive_and_event_time_inclusive(asof):
     features = [(1, 0, None, True), (1, 5, None, True)]
     entities = [(1, 5, True), (1, 4, True), (1, 3, True), (1, 2, True)]
     entity, feature = sides(entities, features)
     # t=5h: the row at 5h counts (ts <= t); t=4h and 3h: the row at 0h is not > t - 3h
-    assert pit.asof_rows(entity, feature, 3 * HOUR).tolist() == [1, -1, -1, 0]
+    assert asof(entity, feature, 3 * HOUR).tolist() == [1, -1, -1, 0]
 
 
 def test_memory_is_linear_not_a_cross_product():

@@ -12,6 +12,8 @@ app = common.new_app("Feature store: point-in-time joins, materialization, onlin
 
 FEATURES_HELP = "VIEW:FEATURE[,...]; VIEW or VIEW:* for all of a view's features. Repeatable."
 FULL_NAMES_HELP = "Name columns VIEW__FEATURE (needed when two views share a feature name)."
+MEMORY_HELP = ("Cap on the process's peak memory (4GB, 512MB, 1.5GiB; default: config core.memory): "
+               "join out of core through DuckDB, spilling to the temp folder. Same output.")
 
 
 @app.command("list")
@@ -89,13 +91,15 @@ def join(entity_file: str = typer.Argument(..., help="Parquet or CSV: join key(s
                                     help="Output file: .parquet, .csv, .jsonl or .json (the extension sets the format)."),
          full_names: bool = typer.Option(False, "--full-names", help=FULL_NAMES_HELP),
          timestamp_column: str = typer.Option("event_timestamp", "--timestamp-column", help="The entity rows' time column."),
+         memory: Optional[str] = typer.Option(None, "--memory", help=MEMORY_HELP),
          as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Point-in-time correct training set: per entity row at t, the latest value in (t - ttl, t]."""
     from mlctl.features.api import join as run
 
     repo = common.repo()
     with render.progress("point-in-time join"):
-        result = run(repo, entity_file, features, output, full_names=full_names, timestamp_column=timestamp_column)
+        result = run(repo, entity_file, features, output, full_names=full_names, timestamp_column=timestamp_column,
+                     memory=memory)
     if as_json:
         render.emit_json(result.to_json())
         return 0

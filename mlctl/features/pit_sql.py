@@ -1,0 +1,110 @@
+"""The point-in-time join of pit.py written as DuckDB SQL, for joins larger than memory.
+
+Same rule as pit.asof_rows: for an entity row (key k, time t), the feature row of key k
+with the largest (event time, created time, position in the source) among those with
+event time <= t, kept only when t - event time < ttl. DuckDB's ASOF JOIN picks the row
+with the largest event time <= t but leaves ties to chance, so each feature table is
+first cut to one row per (key, event time): the one with the largest (created, position).
+Every table is on DuckDB's disk-backed storage and the join and the final ORDER BY spill,
+so the process stays within DuckDB's memory limit plus one batch.
+
+Tables (all times int64 ns UTC, NULL when missing):
+    entities(rn, ts, k0, k1, ...)              one key column per view, NULL = no key
+    features_<i>(k, ts, created, pos, v0, ...) valid rows only; created NULLs as INT64_MIN
+"""
+
+from __future__ import annotations
+
+from mlctl.features.pit import INT64_MIN
+
+
+def connect(folder: str | None, cap: int | None = None):
+    """A DuckDB database in ``folder`` (tables on disk, not in the buffer pool), bounded by
+    ``cap`` and spilling into ``folder``; without a folder, in memory (small joins)."""
+    import os
+
+    import duckdb
+
+    from mlctl.store.memory import limit_duckdb
+
+    con = duckdb.connect(os.path.join(folder, "join.duckdb") if folder else ":memory:")
+    if folder:
+        limit_duckdb(con, cap, folder)
+    run(con, "SET preserve_insertion_order = true")
+    return con
+
+
+def run(con, statement: str) -> None:
+    """A statement run to completion (DuckDB refuses new work while a result is pending)."""
+    con.execute(statement).fetchall()
+
+
+def arrow_reader(con, query: str, rows: int = 65_536):
+    """The rows of ``query`` as a pyarrow RecordBatchReader, streamed (a relation's reader:
+    a DB-API result's makes an extra copy). DuckDB 2 renamed fetch_arrow_reader to
+    to_arrow_reader; pyproject allows both."""
+    relation = con.sql(query)
+    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+    return fetch(rows)
+
+
+def create_table(con, name: str, schema) -> None:
+    """An empty table with the columns of an arrow ``schema``."""
+    con.register("_empty", schema.empty_table())
+    run(con, f"CREATE TABLE {name} AS SELECT * FROM _empty")
+    con.unregister("_empty")
+
+
+def insert(con, name: str, table) -> None:
+    con.register("_rows", table)
+    run(con, f"INSERT INTO {name} SELECT * FROM _rows")
+    con.unregister("_rows")
+
+
+def joined_sql(views: list[tuple[int, int | None]]) -> str:
+    """The query: per entity row in order, rn, then per view i its values c<i>_<j> and
+    hit<i> (a feature row qualified). ``views``: (number of values, ttl in ns or None)."""
+    ctes, columns, joins = [], ["e.rn"], []
+    for i, (n_values, ttl) in enumerate(views):
+        ctes.append(f"latest_{i} AS (SELECT * FROM features_{i} QUALIFY row_number() OVER "
+                    f"(PARTITION BY k, ts ORDER BY created DESC, pos DESC) = 1)")
+        joins.append(f"ASOF LEFT JOIN latest_{i} m{i} ON e.k{i} = m{i}.k AND e.ts >= m{i}.ts")
+        # ts <= t here; HUGEINT because t - ts can pass 2**63 (1677 to 2262)
+        fresh = f"m{i}.ts IS NOT NULL" if ttl is None else f"(e.ts::HUGEINT - m{i}.ts) < {int(ttl)}"
+        columns += [f"CASE WHEN {fresh} THEN m{i}.v{j} END AS c{i}_{j}" for j in range(n_values)]
+        columns.append(f"coalesce({fresh}, false) AS hit{i}")
+    return (f"WITH {', '.join(ctes)} SELECT {', '.join(columns)} FROM entities e {' '.join(joins)} "
+            "ORDER BY e.rn")
+
+
+def created_or_min(created, valid):
+    """Created times with the missing ones losing every tie (as in pit.py)."""
+    import numpy as np
+
+    return np.where(valid, created, INT64_MIN)
+
+
+def asof_rows(entity, feature, ttl_ns: int | None):
+    """pit.asof_rows through this SQL (the property tests run both): the index of the
+    qualifying feature row per entity row, or -1."""
+    import numpy as np
+    import pyarrow as pa
+
+    ok = entity.valid & (entity.codes >= 0)
+    entities = pa.table({"rn": np.arange(len(entity.ts), dtype=np.int64), "ts": pa.array(entity.ts, mask=~ok),
+                         "k0": pa.array(entity.codes, mask=~ok)})
+    keep = feature.valid & (feature.codes >= 0)
+    created = feature.created if feature.created is not None else np.full(len(feature.ts), INT64_MIN)
+    pos = np.flatnonzero(keep).astype(np.int64)
+    features = pa.table({"k": feature.codes[keep], "ts": feature.ts[keep], "created": created[keep],
+                         "pos": pos, "v0": pos})
+    con = connect(None)  # arrays already in memory: nothing to spill
+    try:
+        create_table(con, "entities", entities.schema)
+        create_table(con, "features_0", features.schema)
+        insert(con, "entities", entities)
+        insert(con, "features_0", features)
+        found = arrow_reader(con, joined_sql([(1, ttl_ns)])).read_all()
+    finally:
+        con.close()
+    return found.column("c0_0").fill_null(-1).to_numpy().astype(np.int64)
