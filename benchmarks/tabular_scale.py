@@ -387,28 +387,40 @@ def feature_repo(folder: Path, features: Path) -> Path:
     return repo
 
 
-def bench_join(cache: Path, rows: int, memory: str) -> None:
+def bench_join(cache: Path, rows: int, memory: str, check: bool) -> None:
+    """With ``check`` (small sizes) the floor's answer is compared with mlctl's in-memory
+    join first, so the floor is known to compute the same thing."""
     ent, feat = join_tables(cache, rows, 10 * rows)
     folder = ent.parent
-    out = folder / "floor.parquet"
+    floor_out, mine_out = folder / "floor.parquet", folder / "mlctl.parquet"
     wall, rss, _ = measured([sys.executable, str(Path(__file__).resolve()), "--floor-worker", str(ent), str(feat),
-                             str(out), duckdb_limit(memory)], folder, mlctl_env(), ok=(0,))
-    out.unlink(missing_ok=True)
+                             str(floor_out), duckdb_limit(memory)], folder, mlctl_env(), ok=(0,))
     table = [[f"DuckDB ASOF JOIN (floor, memory_limit {duckdb_limit(memory)})", f"{wall:.2f}", f"{rss:.0f}"]]
     print(f"\n### Feature join: {rows:,} entity rows against {10 * rows:,} feature rows, --memory {memory}\n")
+    join = mlctl_cmd("feature", "join", str(ent), "-f", "driver_hourly", "-o", str(mine_out), "-q")
+    repo = feature_repo(folder, feat)
+    if check:
+        measured(join, repo, mlctl_env(), ok=(0,))
+        print("floor = mlctl's in-memory join" if same_join(floor_out, mine_out) else "MISMATCH: floor != mlctl's join")
+    verdict = "mlctl: skipped: feature join --memory not available"
     if has_memory_option("feature", "join"):
-        repo = feature_repo(folder, feat)
-        m_wall, m_rss, _ = measured(mlctl_cmd("feature", "join", str(ent), "-f", "driver_hourly", "-o",
-                                              str(folder / "mlctl.parquet"), "--memory", memory, "-q"),
-                                    repo, mlctl_env(), ok=(0,))
-        (folder / "mlctl.parquet").unlink(missing_ok=True)
+        m_wall, m_rss, _ = measured([*join, "--memory", memory], repo, mlctl_env(), ok=(0,))
         table.insert(0, ["mlctl feature join --memory", f"{m_wall:.2f}", f"{m_rss:.0f}"])
-        print_table(["tool", "wall (s)", "peak RSS (MB)"], table)
-        print(f"\nmlctl/floor wall {m_wall / wall:.2f} (target <= 2); peak RSS {m_rss:.0f} MB "
-              f"{'under' if m_rss * 1e6 / 2**20 < _bytes(memory) else 'OVER'} the {memory} cap")
-    else:
-        print_table(["tool", "wall (s)", "peak RSS (MB)"], table)
-        print("mlctl: skipped: feature join --memory not available")
+        verdict = (f"mlctl/floor wall {m_wall / wall:.2f} (target <= 2); peak RSS {m_rss:.0f} MB "
+                   f"{'under' if m_rss * 2**20 < _bytes(memory) else 'OVER'} the {memory} cap; "
+                   + ("same answer as the floor" if same_join(floor_out, mine_out) else "MISMATCH with the floor"))
+    print_table(["tool", "wall (s)", "peak RSS (MB)"], table)
+    print(verdict)
+    floor_out.unlink(missing_ok=True)
+    mine_out.unlink(missing_ok=True)
+
+
+def same_join(floor_out: Path, mine_out: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    columns = ["driver_id", "event_timestamp", "label", "conv_rate", "acc_rate", "avg_daily_trips"]
+    floor, mine = pq.read_table(floor_out, columns=columns), pq.read_table(mine_out, columns=columns)
+    return all(floor[c].to_pylist() == mine[c].to_pylist() for c in columns)
 
 
 def _bytes(memory: str) -> int:
@@ -482,7 +494,7 @@ def main() -> int:
     if args.only in (None, "diff"):
         bench_diff(cache, rows, anchors=not args.smoke)
     if args.only in (None, "join"):
-        bench_join(cache, rows, args.memory)
+        bench_join(cache, rows, args.memory, check=rows <= 100_000)
     if args.only in (None, "drift"):
         bench_drift(cache, rows, args.memory)
     return 0
