@@ -1,11 +1,12 @@
 """`mlctl data diff --rows`: which rows of a tracked table changed between two versions.
 
 Both versions are read straight from the store by hash (the workspace side from disk),
-in DuckDB, so the diff runs out of core. With ``--key``: one full outer join on the key
-(``IS NOT DISTINCT FROM``: a null key matches a null key) tells added, removed and changed
-rows, and which columns changed, in one pass that keeps only the differing rows. Without a
-key, both tables are multisets of rows: a row appearing twice in the old table and once in
-the new one is one row removed. Equality is ``IS NOT DISTINCT FROM``: null equals null and
+in DuckDB, so the diff runs out of core. With ``--key``, two passes: a narrow one joins
+(key, row hash) pairs of both sides on the key (``IS NOT DISTINCT FROM``: a null key matches
+a null key), which finds the candidate added, removed and changed keys and refuses a repeated
+key; a wide one compares only the candidates' rows value by value and keeps those that
+really differ. Without a key, both tables are multisets of rows: a row appearing twice in
+the old table and once in the new one is one row removed. Equality is ``IS NOT DISTINCT FROM``: null equals null and
 NaN equals NaN (DuckDB orders NaN as one value), so an unchanged NaN is not a change.
 Columns present on both sides are compared; a retyped column is compared as DOUBLE when both
 types are numeric, else as text. The report holds what datacompy's does: row counts per
@@ -67,7 +68,8 @@ def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None 
         _load(engine, old, new)
         common = _schema(engine, report)
         if key:
-            _check_key(engine, report, key, common)
+            _check_key(report, key, common)
+            _differing_keys(engine, report, key, common)
             _keyed(engine, report, key, common, sample)
         else:
             _multiset(engine, report, common, sample)
@@ -106,19 +108,56 @@ def _cast(side: str, col: str, typ: str) -> str:
     return f"CAST({side}.{quote_ident(col)} AS {typ})"
 
 
-def _check_key(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str]) -> None:
+def _check_key(report: RowDiff, key: list[str], common: dict[str, str]) -> None:
     absent = [k for k in key if k not in common]
     if absent:
         raise UsageError(f"key column {absent[0]!r} is not in both versions of {report.path}")
+
+
+def _differing_keys(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str]) -> None:
+    """Pass 1, narrow: temp table ``k`` of the keys whose rows may differ. Each side becomes
+    (key, row hash) and the two are joined on the key, so neither side's wide rows are held
+    in a hash table. A hash only narrows the candidates (equal hashes of unequal rows: odds 1
+    in 2**64 per changed row); pass 2 compares every candidate's values exactly."""
+    values = [c for c in common if c not in key]
+    row_hash = "hash(" + ", ".join(_cast("t", c, common[c]) for c in values) + ")" if values else "0"
+    keys = ", ".join(f"{_cast('t', k, common[k])} AS k{i}" for i, k in enumerate(key))
+    on = " AND ".join(f"a.k{i} IS NOT DISTINCT FROM b.k{i}" for i in range(len(key)))
+    both = ", ".join(f"CASE WHEN a.h IS NULL THEN b.k{i} ELSE a.k{i} END AS k{i}" for i in range(len(key)))
+    engine.run(f"""CREATE TEMP TABLE j AS SELECT {both}, a.h AS ha, b.h AS hb
+        FROM (SELECT {keys}, {row_hash} AS h FROM a t) a FULL OUTER JOIN (SELECT {keys}, {row_hash} AS h FROM b t) b
+        ON {on}""")
+    _refuse_duplicates(engine, report, key)
+    engine.run("CREATE TEMP TABLE k AS SELECT * EXCLUDE (ha, hb) FROM j WHERE ha IS DISTINCT FROM hb")
+    engine.run("DROP TABLE j")
+
+
+def _refuse_duplicates(engine: Engine, report: RowDiff, key: list[str]) -> None:
+    """Exit 2 when a key repeats on either side, told from pass 1's join without a pass of
+    its own: a key with na rows in a and nb in b makes na * nb pairs, so the pairs number as
+    many as b's matched rows exactly when no matched key repeats in a; an unmatched
+    key's rows are few and grouped directly. Only a refusal pays for grouping a whole side
+    (to name the most repeated keys)."""
+    names = ", ".join(f"k{i}" for i in range(len(key)))
+    pairs, only_a, only_b = engine.run("SELECT count(*) FILTER (ha IS NOT NULL AND hb IS NOT NULL), "
+                                       "count(*) FILTER (hb IS NULL), count(*) FILTER (ha IS NULL) FROM j").fetchone()
+    size_a, size_b = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
+    # pairs == the matched rows of b exactly when no matched key repeats in a, and vice versa
+    for view, rev, hash_col, other_matched in (("a", report.old, "hb", size_b - only_b),
+                                               ("b", report.new, "ha", size_a - only_a)):
+        repeated = engine.run(f"SELECT 1 FROM j WHERE {hash_col} IS NULL GROUP BY {names} HAVING count(*) > 1 LIMIT 1").fetchone()
+        if repeated or other_matched != pairs:
+            _name_duplicates(engine, report, key, view, rev)
+
+
+def _name_duplicates(engine: Engine, report: RowDiff, key: list[str], view: str, rev: str) -> None:
     cols = ", ".join(quote_ident(k) for k in key)
-    for view, rev in (("a", report.old), ("b", report.new)):
-        dup = engine.run(f"SELECT {cols}, count(*) AS n FROM {view} GROUP BY ALL HAVING count(*) > 1 "
-                         f"ORDER BY n DESC LIMIT 3").fetchall()
-        if dup:
-            shown = "; ".join(", ".join(f"{k}={v!r}" for k, v in zip(key, row[:-1])) + f" ({row[-1]} rows)"
-                              for row in dup)
-            raise UsageError(f"key {','.join(key)} is not unique in {report.path} at {rev}: {shown}",
-                             hint="name more key columns with --key COL,COL, or diff without --key")
+    dup = engine.run(f"SELECT {cols}, count(*) AS n FROM {view} GROUP BY ALL HAVING count(*) > 1 "
+                     f"ORDER BY n DESC LIMIT 3").fetchall()
+    if dup:
+        shown = "; ".join(", ".join(f"{k}={v!r}" for k, v in zip(key, row[:-1])) + f" ({row[-1]} rows)" for row in dup)
+        raise UsageError(f"key {','.join(key)} is not unique in {report.path} at {rev}: {shown}",
+                         hint="name more key columns with --key COL,COL, or diff without --key")
 
 
 def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str], sample: int) -> None:
@@ -129,12 +168,13 @@ def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, st
     keys = [f"coalesce({_cast('a', k, common[k])}, {_cast('b', k, common[k])}) AS k{i}" for i, k in enumerate(key)]
     olds = [f"{_cast('a', c, common[c])} AS o{i}" for i, c in enumerate(values)]
     news = [f"{_cast('b', c, common[c])} AS n{i}" for i, c in enumerate(values)]
-    # one pass over both tables; only the differing rows are kept
+    # pass 2: only the candidate rows of pass 1 (``k``) are joined wide; only those that
+    # really differ are kept
     engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
         SELECT a.__mlctl_side IS NULL AS added, b.__mlctl_side IS NULL AS removed,
                {', '.join(keys + flags + olds + news)}
-        FROM (SELECT *, true AS __mlctl_side FROM a) a
-        FULL OUTER JOIN (SELECT *, true AS __mlctl_side FROM b) b ON {on})
+        FROM ({_candidates('a', key, common)}) a
+        FULL OUTER JOIN ({_candidates('b', key, common)}) b ON {on})
         WHERE added OR removed {''.join(f' OR d{i}' for i in range(len(values)))}""")
     counts = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
                         "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()
@@ -145,6 +185,12 @@ def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, st
     if values:
         _value_stats(engine, report, values, common)
     report.sample = _keyed_sample(engine, key, values, common, sample)
+
+
+def _candidates(view: str, key: list[str], common: dict[str, str]) -> str:
+    """The rows of ``view`` whose key is in pass 1's ``k``."""
+    on = " AND ".join(f"{_cast('t', k, common[k])} IS NOT DISTINCT FROM k.k{i}" for i, k in enumerate(key))
+    return f"SELECT t.*, true AS __mlctl_side FROM {view} t SEMI JOIN k ON {on}"
 
 
 def _value_stats(engine: Engine, report: RowDiff, values: list[str], common: dict[str, str]) -> None:

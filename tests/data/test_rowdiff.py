@@ -186,6 +186,27 @@ def test_duplicate_keys_are_refused_naming_the_key(two_versions, cli):
     one_error(res, 2, "key id is not unique", "id=1 (2 rows)", "workspace")
 
 
+# Pass 1 tells a repeated key from its join's counts (pairs against each side's matched
+# rows) and from the unmatched rows: a repeat on either side, matched or not, null or not.
+@pytest.mark.parametrize("old_ids, new_ids, side", [
+    ("1,1,2", "1,2", "HEAD"),          # repeated in the old version, on a matched key
+    ("1,2", "1,2,2", "workspace"),     # repeated in the new version, on a matched key
+    ("1,1", "1,1", "HEAD"),            # repeated on both sides (2 x 2 pairs)
+    ("1,3,3", "1,2", "HEAD"),          # repeated in the old version only, on a removed key
+    ("1,2", "1,5,5", "workspace"),     # repeated in the new version only, on an added key
+    ("1,,", "1", "HEAD"),              # a null key twice
+])
+def test_every_repeated_key_is_refused(repo, cli, old_ids, new_ids, side):
+    for n, ids in enumerate((old_ids, new_ids)):
+        rows = [f"{k},{i}.5" for i, k in enumerate(ids.split(","))]
+        (repo.root / "t.csv").write_text("id,score\n" + "\n".join(rows) + "\n")
+        if n == 0:
+            api.add(repo, ["t.csv"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "v1")
+    one_error(cli("data", "diff", "--rows", "--key", "id", "t.csv"), 2, "key id is not unique", f"at {side}")
+
+
 def test_usage_errors(two_versions, cli):
     one_error(cli("data", "diff", "--rows", "--key", "nope", "events.csv"), 2, "key column 'nope'")
     one_error(cli("data", "diff", "--rows"), 2, "one tracked table")
