@@ -251,11 +251,14 @@ _AGGREGATES = {
     "distinct_count": lambda c, p, k: f"count(DISTINCT {c}) FILTER (WHERE {p})",
     "freshness": lambda c, p, k: f"epoch(now() - max({c}))",
 }
+# Written out at each use rather than as a CTE: DuckDB materializes a CTE used three
+# times, holding every column of the table in memory, which no floor would do.
+SOURCE = "(SELECT *, file_row_number AS r FROM read_parquet($1, file_row_number = true))"
 _SUBQUERIES = {
-    "unique": lambda c: f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) n FROM src WHERE {c} IS NOT NULL "
+    "unique": lambda c: f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) n FROM {SOURCE} WHERE {c} IS NOT NULL "
                         f"GROUP BY {c} HAVING n > 1)",
     "increasing": lambda c: f"SELECT count_if(v < prev) FROM (SELECT {c} v, lag({c}) OVER (ORDER BY r) prev "
-                            f"FROM src WHERE {c} IS NOT NULL)",
+                            f"FROM {SOURCE} WHERE {c} IS NOT NULL)",
 }
 
 
@@ -263,8 +266,7 @@ def floor_sql(checks: list[dict]) -> tuple[str, list]:
     """Every check's count or statistic in one statement over the parquet file ($1)."""
     exprs = ", ".join(_floor_expr(c) for c in checks)
     patterns = [c["pattern"] for c in checks if c["expect"] == "regex"]
-    sql = ("WITH src AS (SELECT *, file_row_number AS r FROM read_parquet($1, file_row_number = true)) "
-           f"SELECT {exprs} FROM src")
+    sql = f"SELECT {exprs} FROM {SOURCE}"
     return sql, patterns[:1]
 
 

@@ -98,11 +98,15 @@ def _need(columns: dict, col: str, kind: str, *families: str) -> str:
 
 
 def _rows_plan(fail: str, considered: str, params: list, shown_cols: list[tuple[str, str]], mostly: float) -> Plan:
-    """A row-level expectation whose failing rows a predicate picks out."""
+    """A row-level expectation whose failing rows a predicate picks out. Its sample query
+    has no ORDER BY: ``t`` keeps file order (SELECT, WHERE, UNION ALL and LIMIT preserve
+    it while ``preserve_insertion_order`` is on, as DuckDB documents), so LIMIT stops at
+    the first failing rows instead of sorting every failing row of the table (1M rows,
+    a regex: 0.18 s CPU down to 0.01 s)."""
     shown = ", ".join(shown_value(c, t) for c, t in shown_cols)
     return Plan(exprs=[(f"count_if({fail})", params), (f"count_if({considered})", [])],
                 judge=lambda v, rows: _judge_rows(v[0], v[1], mostly),
-                failing_sql=(f"SELECT rowid, {shown} FROM t WHERE {fail} ORDER BY rowid", params),
+                failing_sql=(f"SELECT rowid, {shown} FROM t WHERE {fail}", params),
                 shown=[c for c, _ in shown_cols])
 
 
