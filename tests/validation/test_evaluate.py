@@ -305,3 +305,40 @@ def test_csv_counts_and_row_numbers_match_pandas(rows):
             continue
         assert outcome.unexpected == int(failing.sum()), item
         assert [x["row"] for x in outcome.sample] == [int(k) for k in df.index[failing]][:5], item
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_samples_are_the_first_failing_rows_in_file_order_across_files_and_row_groups(fmt, tmp_path):
+    """Samples come from a LIMIT without ORDER BY, and `increasing` compares with
+    lag() OVER () (checks._rows_plan, plan_monotonic): the first failing rows must still
+    be first in file order, and each row compared with the one before it in the file,
+    when DuckDB scans many row groups of several files on several threads (late rows
+    fail more often than early ones)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from mlctl.validation import evaluate, sources
+    from tests.validation.conftest import expectations
+
+    rng = np.random.default_rng(7)
+    files, failing, parts, offset = [], [], [], 0
+    for n, share in ((30_000, 0.0001), (20_000, 0.2), (25_000, 0.5)):
+        values = rng.integers(0, 100, n)
+        bad = rng.random(n) < share
+        values[bad] = -1
+        failing += [offset + int(k) for k in np.flatnonzero(bad)]
+        parts.append(values)
+        path = tmp_path / f"part{len(files)}.{fmt}"
+        table = pa.table({"v": values, "up": np.arange(offset, offset + n) - 2 * bad})
+        pq.write_table(table, path, row_group_size=2_000) if fmt == "parquet" else pacsv.write_csv(table, path)
+        files.append(sources.TableFile(path.name, fmt, path))
+        offset += n
+    result = evaluate.evaluate("parts", None, files, expectations({"expect": "between", "column": "v", "min": 0},
+                                                                  {"expect": "increasing", "column": "up"}))
+    up = np.arange(offset) - 2 * (np.concatenate(parts) == -1)
+    drops = [int(k) + 1 for k in np.flatnonzero(up[1:] < up[:-1])]
+    for outcome, want in zip(result.outcomes, (failing, drops)):
+        assert outcome.unexpected == len(want)
+        assert [x["row"] for x in outcome.sample] == want[:5]

@@ -8,7 +8,6 @@ from typing import List, Optional
 import typer
 
 from mlctl.cli import common, render
-from mlctl.data.api import pull_command
 from mlctl.errors import UsageError
 
 app = common.new_app("Version data files and folders: add, status, checkout, diff, log, list, push, pull, fetch, "
@@ -75,6 +74,8 @@ def status(paths: Optional[List[str]] = PATHS, as_json: bool = common.json_optio
     if not report.changed:
         render.info(f"data up to date ({len(report.paths)} tracked paths)")
     elif any(not p.in_store for p in report.paths):
+        from mlctl.data.api import pull_command  # here: importing the data door costs every `data` command's startup
+
         absent = [p.pointer.path for p in report.paths if not p.in_store]
         render.info(f"hint: run `{pull_command(*absent)}` to fetch what is not in the store")
     return common.found(report.changed)
