@@ -155,6 +155,7 @@ EXPORTS = {
     "TableFile": "tables",
     "table_files": "tables",
     "find_pointer": "tables",
+    "CSV_QUOTING": "sqlengine",
 }
 __getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)
 __all__ = sorted(["Pointer", "tracked", "hash_path", "resolve_file", "manifest_entries", "pull_command", "copy_folder"] + list(EXPORTS))

@@ -17,6 +17,12 @@ from mlctl.data.tables import TableFile
 from mlctl.errors import UsageError
 
 
+# RFC 4180 quoting, as pandas, pyarrow and spreadsheets write CSV: left to DuckDB's sniffer,
+# a text column whose values start with ' made it take ' for the quote (then "'1" was
+# parsed as the number 1, or failed to convert).
+CSV_QUOTING = "quote = '\"', escape = '\"'"
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -30,7 +36,7 @@ def read_expr(files: list[TableFile]) -> str:
     paths = "[" + ", ".join(quote_str(str(f.path)) for f in files) + "]"
     if files[0].format == "parquet":
         return f"read_parquet({paths}, union_by_name = true)"
-    return f"read_csv({paths}, union_by_name = true, header = true)"
+    return f"read_csv({paths}, union_by_name = true, header = true, {CSV_QUOTING})"
 
 
 class Engine:

@@ -342,3 +342,13 @@ def test_samples_are_the_first_failing_rows_in_file_order_across_files_and_row_g
     for outcome, want in zip(result.outcomes, (failing, drops)):
         assert outcome.unexpected == len(want)
         assert [x["row"] for x in outcome.sample] == want[:5]
+
+
+def test_text_starting_with_a_quote_mark_stays_text_in_csv():
+    """DuckDB's sniffer took ' for the quote character when a text value began with it (a
+    hypothesis find: the column then converted to numbers and failed); CSV is RFC 4180."""
+    import pyarrow as pa
+
+    table = pa.table({"i": pa.array([0, 1], pa.int64()), "s": pa.array(["'1", "'2"], pa.string())})
+    outcome = run_table(table, [{"expect": "type", "column": "s", "type": "string"}], fmt="csv").outcomes[0]
+    assert outcome.success, outcome.observed
