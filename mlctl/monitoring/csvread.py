@@ -16,6 +16,18 @@ from mlctl.monitoring.readers import ParquetSource, arrow_message
 BLOCK_BYTES = 8 << 20
 
 
+class _Inferred:
+    """The types a CSV text column is tried as, in order (pyarrow imported when asked)."""
+
+    def __iter__(self):
+        import pyarrow as pa
+
+        return iter((pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")))
+
+
+INFERRED = _Inferred()
+
+
 def delimiter(path: Path) -> str:
     """Comma, unless the header line has none but tabs, semicolons or pipes (TSV, European CSV)."""
     with open(path, "rb") as f:
@@ -98,6 +110,14 @@ class StreamedCsvSource(ParquetSource):
     def read_column(self, name: str):
         return infer_type(super().read_column(name))
 
+    def column_batches(self, name: str):
+        """Batches typed as ``infer_type`` types the whole column: the first type every
+        batch casts to (one pass per type tried)."""
+        for target in INFERRED:
+            if all(_casts(batch, target) for batch in super().column_batches(name)[1]):
+                return target, (_cast(batch, target) for batch in super().column_batches(name)[1])
+        return super().column_batches(name)
+
 
 def infer_type(column):
     """Text as integers, else floats, else booleans, else timestamps, else text."""
@@ -105,9 +125,25 @@ def infer_type(column):
     import pyarrow.compute as pc
 
     stripped = pc.utf8_trim_whitespace(column)
-    for target in (pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")):
+    for target in INFERRED:
         try:
             return pc.cast(stripped, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
     return column
+
+
+def _casts(batch, target) -> bool:
+    import pyarrow as pa
+
+    try:
+        _cast(batch, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _cast(batch, target):
+    import pyarrow.compute as pc
+
+    return pc.cast(pc.utf8_trim_whitespace(batch), target)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from mlctl.errors import UsageError
 
+BATCH_ROWS = 1 << 20   # rows per batch when a column is streamed (out of core)
+
 
 class Source(ABC):
     """A table read column by column. ``meta_columns`` are not features."""
@@ -32,6 +34,13 @@ class Source(ABC):
     @abstractmethod
     def num_rows(self) -> int:
         """The number of rows."""
+
+    def column_batches(self, name: str):
+        """The column as (its arrow type, an iterator of arrow arrays of that type): what the
+        out-of-core path reads. This default reads the whole column (sources held in memory
+        anyway, and the prediction log); parquet streams it batch by batch."""
+        column = self.read_column(name)
+        return column.type, iter(column.chunks)
 
     def to_pandas(self, columns: list[str] | None = None):
         import pyarrow as pa
@@ -128,6 +137,31 @@ class ParquetSource(Source):
     def num_rows(self) -> int:
         return sum(f.metadata.num_rows for f in self.files)
 
+    def column_batches(self, name: str):
+        """Batches of ``BATCH_ROWS`` rows, cast file by file to the type ``read_column``
+        would give the whole column (``unify_chunks``'s rule)."""
+        import pyarrow as pa
+
+        types = [f.schema_arrow.field(name).type if name in f.schema_arrow.names else pa.null() for f in self.files]
+        target = unified_type(types) if len(types) > 1 else types[0]
+        return target, self._batches(name, target)
+
+    def _batches(self, name: str, target):
+        import pyarrow as pa
+
+        for f in self.files:
+            if name not in f.schema_arrow.names:
+                rows = f.metadata.num_rows
+                for start in range(0, rows, BATCH_ROWS):
+                    yield pa.nulls(min(BATCH_ROWS, rows - start), target)
+                continue
+            try:
+                for batch in f.iter_batches(batch_size=BATCH_ROWS, columns=[name]):
+                    column = batch.column(0)
+                    yield column if column.type == target else column.cast(target)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise UsageError(f"cannot read column {name!r} of {self.label}: {arrow_message(exc)}") from None
+
     def close(self) -> None:
         for f in getattr(self, "files", ()):
             f.close()
@@ -144,16 +178,25 @@ def unify_chunks(chunks):
     arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in chunks]
     if len(arrays) == 1:
         return pa.chunked_array(arrays)
-    typed = {a.type for a in arrays if not pa.types.is_null(a.type)}
-    if not typed:
+    target = unified_type([a.type for a in arrays])
+    if pa.types.is_null(target):
         return pa.chunked_array(arrays, pa.null())
-    if len(typed) == 1:
-        target = typed.pop()
-    elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in typed):
-        target = pa.float64()
-    else:
-        target = pa.string()
     return pa.chunked_array([a.cast(target) for a in arrays], target)
+
+
+def unified_type(types):
+    """The one type of pieces typed ``types``: numbers mixed become float64, other mixes
+    text; pieces of no type (a file without the column) take the others' type."""
+    import pyarrow as pa
+
+    typed = {t for t in types if not pa.types.is_null(t)}
+    if not typed:
+        return pa.null()
+    if len(typed) == 1:
+        return typed.pop()
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in typed):
+        return pa.float64()
+    return pa.string()
 
 
 def arrow_message(exc) -> str:
