@@ -110,6 +110,9 @@ class StreamedCsvSource(ParquetSource):
     def read_column(self, name: str):
         return infer_type(super().read_column(name))
 
+    def parquet_paths(self) -> list | None:
+        return None  # text columns, typed by inference first
+
     def column_batches(self, name: str):
         """Batches typed as ``infer_type`` types the whole column: the first type every
         batch casts to (one pass per type tried)."""

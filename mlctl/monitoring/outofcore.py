@@ -30,16 +30,16 @@ class OutOfCore:
     def __init__(self, cap: int):
         self.cap = cap
         self._names = count()
-        self._tables: list[str] = []
+        self._files: list[str] = []
 
     def __enter__(self):
         import duckdb
 
         self._stack = contextlib.ExitStack()
-        folder = self._stack.enter_context(spill_folder())
-        self.con = duckdb.connect(os.path.join(folder, "drift.duckdb"))
+        self.folder = self._stack.enter_context(spill_folder())
+        self.con = duckdb.connect(os.path.join(self.folder, "drift.duckdb"))
         self._stack.callback(self.con.close)
-        limit_duckdb(self.con, self.cap, folder)
+        limit_duckdb(self.con, self.cap, self.folder)
         self.con.execute("SET preserve_insertion_order = true")
         return self
 
@@ -47,6 +47,7 @@ class OutOfCore:
         self._stack.close()
 
     def column(self, source, name: str) -> ColumnData:
+        self._source = source
         arrow_type, batches = source.column_batches(name)
         kind = arrow_kind(arrow_type)
         if kind in (NUMERIC, DATETIME):
@@ -59,57 +60,94 @@ class OutOfCore:
         return ColumnData(name, kind, rows, missing, str(arrow_type))
 
     def release(self) -> None:
-        for table in self._tables:
-            self.con.execute(f"DROP TABLE IF EXISTS {table}")
-        self._tables.clear()
+        for path in self._files:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self._files.clear()
 
     def _numeric(self, name, arrow_type, batches, kind) -> ColumnData:
+        """Sort the finite values in DuckDB into a parquet file in the spill folder; the
+        sample reads it back batch by batch as runs."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = os.path.join(self.folder, f"sorted_{next(self._names)}.parquet")
+        self._files.append(path)
+        rows, source_sql = self._values_sql(name, arrow_type, batches)
+        try:
+            self.con.execute(f"COPY (SELECT v FROM ({source_sql}) WHERE isfinite(v) ORDER BY v) TO {_literal(path)} "
+                             f"(FORMAT parquet, ROW_GROUP_SIZE {READ_ROWS})")
+        finally:
+            with contextlib.suppress(Exception):
+                self.con.unregister("incoming")
+        finite = pq.ParquetFile(path).metadata.num_rows
+        sample = RunSample(finite, None, lambda: _read_runs(path))
+        integer = kind == NUMERIC and pa.types.is_integer(arrow_type)
+        return ColumnData(name, kind, rows(), rows() - finite, str(arrow_type), integer, sample)
+
+    def _values_sql(self, name, arrow_type, batches):
+        """(rows counter, SQL of one float64 column ``v``, -0.0 as 0.0). Plain numbers in
+        parquet files are read by DuckDB itself (an integer or float to double is the same
+        IEEE conversion numpy does); any other type is converted batch by batch in Python
+        by the in-memory path's own function and streamed in."""
         import pyarrow as pa
 
-        table = f"runs_{next(self._names)}"
-        self._tables.append(table)
-        tally = {"rows": 0, "finite": 0}
+        paths = self._source.parquet_paths()
+        plain = pa.types.is_integer(arrow_type) or arrow_type in (pa.float32(), pa.float64())
+        if plain and paths:
+            files = ", ".join(_literal(p) for p in paths)
+            return self._source.num_rows, (f"SELECT CAST({_identifier(name)} AS DOUBLE) + 0.0 AS v "
+                                           f"FROM read_parquet([{files}], union_by_name = true)")
+        tally = {"rows": 0}
         schema = pa.schema([("v", pa.float64())])
-        stream = pa.RecordBatchReader.from_batches(schema, _finite_batches(batches, schema, tally))
-        self.con.register("incoming", stream)
-        try:
-            self.con.execute(f"CREATE TABLE {table} AS SELECT v, count(*)::BIGINT AS c FROM incoming "
-                             "GROUP BY v ORDER BY v")
-        finally:
-            self.con.unregister("incoming")
-        distinct = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        sample = RunSample(tally["finite"], distinct, lambda: _read_runs(self.con, table))
-        integer = kind == NUMERIC and pa.types.is_integer(arrow_type)
-        return ColumnData(name, kind, tally["rows"], tally["rows"] - tally["finite"], str(arrow_type), integer, sample)
+        self.con.register("incoming", pa.RecordBatchReader.from_batches(schema, _converted(batches, schema, tally)))
+        return (lambda: tally["rows"]), "SELECT v FROM incoming"
 
 
-def _finite_batches(batches, schema, tally):
+def _literal(text) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _converted(batches, schema, tally):
     import pyarrow as pa
 
     for batch in batches:
-        finite = finite_values(numeric_values(batch))
         tally["rows"] += len(batch)
-        tally["finite"] += len(finite)
+        finite = finite_values(numeric_values(batch))
         if len(finite):
             yield pa.record_batch([pa.array(finite)], schema=schema)
 
 
-def _read_runs(con, table: str):
-    """The runs in value order, batch by batch (checked: a disorder would be a wrong
-    answer, so it stops the check instead)."""
+def _read_runs(path: str):
+    """The sorted values as runs (distinct values, counts), batch by batch; a run cut by a
+    batch boundary is carried into the next batch (runs must be strictly increasing).
+    Checked: a disorder would be a wrong answer, so it stops the check instead."""
     import numpy as np
+    import pyarrow.parquet as pq
 
-    reader = con.execute(f"SELECT v, c FROM {table}").fetch_record_batch(READ_ROWS)
-    last = -np.inf
-    for batch in reader:
-        values = batch.column(0).to_numpy()
-        counts = batch.column(1).to_numpy()
-        if len(values) == 0:
-            continue
-        if values[0] <= last or np.any(values[1:] <= values[:-1]):
-            raise RuntimeError(f"DuckDB returned the runs of {table} out of order")
-        last = values[-1]
-        yield values, counts
+    carry_value, carry_count = None, 0
+    with pq.ParquetFile(path) as f:
+        for batch in f.iter_batches(batch_size=READ_ROWS):
+            values = batch.column(0).to_numpy()
+            if len(values) == 0:
+                continue
+            if np.any(values[1:] < values[:-1]) or (carry_value is not None and values[0] < carry_value):
+                raise RuntimeError(f"the sorted values in {path} are out of order")
+            starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+            runs, counts = values[starts], np.diff(np.append(starts, len(values)))
+            if carry_value is not None and runs[0] == carry_value:
+                counts[0] += carry_count
+            elif carry_value is not None:
+                yield np.array([carry_value]), np.array([carry_count])
+            carry_value, carry_count = runs[-1], int(counts[-1])
+            if len(runs) > 1:
+                yield runs[:-1], counts[:-1]
+    if carry_value is not None:
+        yield np.array([carry_value]), np.array([carry_count])
 
 
 def _categorical(name, arrow_type, batches) -> ColumnData:

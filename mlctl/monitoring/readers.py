@@ -42,6 +42,11 @@ class Source(ABC):
         column = self.read_column(name)
         return column.type, iter(column.chunks)
 
+    def parquet_paths(self) -> list | None:
+        """The parquet files DuckDB may read this source's columns from as they are (None:
+        the columns need converting first)."""
+        return None
+
     def to_pandas(self, columns: list[str] | None = None):
         import pyarrow as pa
 
@@ -114,6 +119,7 @@ class ParquetSource(Source):
             raise UsageError(f"{label} is a folder with no .parquet files")
         try:
             self.files = [pq.ParquetFile(f) for f in files]
+            self.paths = files
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise UsageError(f"cannot read {label} as parquet: {arrow_message(exc)}") from None
         names: dict[str, None] = {}
@@ -136,6 +142,9 @@ class ParquetSource(Source):
 
     def num_rows(self) -> int:
         return sum(f.metadata.num_rows for f in self.files)
+
+    def parquet_paths(self) -> list | None:
+        return self.paths
 
     def column_batches(self, name: str):
         """Batches of ``BATCH_ROWS`` rows, cast file by file to the type ``read_column``

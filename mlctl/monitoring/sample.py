@@ -102,15 +102,18 @@ class ArraySample:
 
 class RunSample:
     """Sorted distinct values with counts, read in batches from ``batches()`` (a fresh
-    iterator of (values, counts) array pairs per call, values increasing)."""
+    iterator of (values, counts) array pairs per call, values strictly increasing across
+    batches). ``distinct`` None: counted in one pass when first asked."""
 
-    def __init__(self, size: int, distinct: int, batches: Callable[[], Iterator[tuple]]):
+    def __init__(self, size: int, distinct: int | None, batches: Callable[[], Iterator[tuple]]):
         self.size, self._distinct, self._batches = size, distinct, batches
 
     def __len__(self) -> int:
         return self.size
 
     def distinct(self) -> int:
+        if self._distinct is None:
+            self._distinct = sum(len(values) for values, _ in self._batches())
         return self._distinct
 
     def _positioned(self):
