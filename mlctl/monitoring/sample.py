@@ -107,6 +107,7 @@ class RunSample:
 
     def __init__(self, size: int, distinct: int | None, batches: Callable[[], Iterator[tuple]]):
         self.size, self._distinct, self._batches = size, distinct, batches
+        self._totals: dict = {}  # each pass over a large column costs seconds: the std needs the mean twice
 
     def __len__(self) -> int:
         return self.size
@@ -156,7 +157,10 @@ class RunSample:
         return found
 
     def total(self, lo: int, hi: int, center: float | None = None) -> float:
-        return _summed(self._expanded(lo, hi), center)
+        key = (lo, hi, center)
+        if key not in self._totals:
+            self._totals[key] = _summed(self._expanded(lo, hi), center)
+        return self._totals[key]
 
     def _expanded(self, lo: int, hi: int):
         """The values of ranks lo..hi-1, repeated per their counts, in pieces of at most EXPAND."""
