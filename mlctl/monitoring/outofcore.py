@@ -17,6 +17,7 @@ from itertools import count
 
 from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData, arrow_kind, category_key,
                                       finite_values, numeric_values)
+from mlctl.monitoring.readers import row_groups
 from mlctl.monitoring.sample import RunSample
 from mlctl.store.memory import limit_duckdb, spill_folder
 
@@ -131,8 +132,8 @@ def _read_runs(path: str):
 
     carry_value, carry_count = None, 0
     with pq.ParquetFile(path) as f:
-        for batch in f.iter_batches(batch_size=READ_ROWS):
-            values = batch.column(0).to_numpy()
+        for column in row_groups(f, "v"):
+            values = column.to_numpy()
             if len(values) == 0:
                 continue
             if np.any(values[1:] < values[:-1]) or (carry_value is not None and values[0] < carry_value):
