@@ -16,16 +16,11 @@ from mlctl.monitoring.readers import ParquetSource, arrow_message
 BLOCK_BYTES = 8 << 20
 
 
-class _Inferred:
-    """The types a CSV text column is tried as, in order (pyarrow imported when asked)."""
+def inferred_types() -> tuple:
+    """The types a CSV text column is tried as, in order."""
+    import pyarrow as pa
 
-    def __iter__(self):
-        import pyarrow as pa
-
-        return iter((pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")))
-
-
-INFERRED = _Inferred()
+    return pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")
 
 
 def delimiter(path: Path) -> str:
@@ -116,7 +111,7 @@ class StreamedCsvSource(ParquetSource):
     def column_batches(self, name: str):
         """Batches typed as ``infer_type`` types the whole column: the first type every
         batch casts to (one pass per type tried)."""
-        for target in INFERRED:
+        for target in inferred_types():
             if all(_casts(batch, target) for batch in super().column_batches(name)[1]):
                 return target, (_cast(batch, target) for batch in super().column_batches(name)[1])
         return super().column_batches(name)
@@ -128,7 +123,7 @@ def infer_type(column):
     import pyarrow.compute as pc
 
     stripped = pc.utf8_trim_whitespace(column)
-    for target in INFERRED:
+    for target in inferred_types():
         try:
             return pc.cast(stripped, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -53,7 +53,7 @@ def _extremes(own, other, n_own: int, n_other: int, sign: float):
 
     low, high = np.inf, -np.inf
     cursor = _Cursor(other)
-    for values, counts, starts in own._positioned():
+    for values, counts, starts in own.positioned():
         own_cdf = (starts + counts) / n_own
         other_cdf = cursor.at_most(values) / n_other
         diffs = own_cdf - other_cdf if sign > 0 else other_cdf - own_cdf
@@ -66,7 +66,7 @@ class _Cursor:
     batches: one pass over the stream for all of them."""
 
     def __init__(self, sample):
-        self._batches = sample._positioned()
+        self._batches = sample.positioned()
         self._current = next(self._batches, None)
         self._before = 0
 

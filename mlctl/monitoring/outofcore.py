@@ -21,7 +21,8 @@ from mlctl.monitoring.readers import row_groups
 from mlctl.monitoring.sample import RunSample
 from mlctl.store.memory import limit_duckdb, spill_folder
 
-READ_ROWS = 1 << 18   # runs per batch read back from DuckDB
+READ_ROWS = 1 << 18   # values per row group of the sorted file, read back one at a time
+STREAMED = "SELECT v FROM incoming"
 
 
 class OutOfCore:
@@ -48,11 +49,10 @@ class OutOfCore:
         self._stack.close()
 
     def column(self, source, name: str) -> ColumnData:
-        self._source = source
         arrow_type, batches = source.column_batches(name)
         kind = arrow_kind(arrow_type)
         if kind in (NUMERIC, DATETIME):
-            return self._numeric(name, arrow_type, batches, kind)
+            return self._numeric(source, name, arrow_type, batches, kind)
         if kind == CATEGORICAL:
             return _categorical(name, arrow_type, batches)
         rows = missing = 0
@@ -66,7 +66,7 @@ class OutOfCore:
                 os.unlink(path)
         self._files.clear()
 
-    def _numeric(self, name, arrow_type, batches, kind) -> ColumnData:
+    def _numeric(self, source, name, arrow_type, batches, kind) -> ColumnData:
         """Sort the finite values in DuckDB into a parquet file in the spill folder; the
         sample reads it back batch by batch as runs."""
         import pyarrow as pa
@@ -74,35 +74,36 @@ class OutOfCore:
 
         path = os.path.join(self.folder, f"sorted_{next(self._names)}.parquet")
         self._files.append(path)
-        rows, source_sql = self._values_sql(name, arrow_type, batches)
+        rows, source_sql = self._values_sql(source, name, arrow_type, batches)
         try:
             self.con.execute(f"COPY (SELECT v FROM ({source_sql}) WHERE isfinite(v) ORDER BY v) TO {_literal(path)} "
                              f"(FORMAT parquet, ROW_GROUP_SIZE {READ_ROWS})")
         finally:
-            with contextlib.suppress(Exception):
+            if source_sql == STREAMED:
                 self.con.unregister("incoming")
-        finite = pq.ParquetFile(path).metadata.num_rows
+        finite = pq.read_metadata(path).num_rows
         sample = RunSample(finite, None, lambda: _read_runs(path))
         integer = kind == NUMERIC and pa.types.is_integer(arrow_type)
         return ColumnData(name, kind, rows(), rows() - finite, str(arrow_type), integer, sample)
 
-    def _values_sql(self, name, arrow_type, batches):
+    def _values_sql(self, source, name, arrow_type, batches):
         """(rows counter, SQL of one float64 column ``v``, -0.0 as 0.0). Plain numbers in
         parquet files are read by DuckDB itself (an integer or float to double is the same
         IEEE conversion numpy does); any other type is converted batch by batch in Python
-        by the in-memory path's own function and streamed in."""
+        by the in-memory path's own function and streamed in. So are files whose names
+        DuckDB would take for a glob pattern."""
         import pyarrow as pa
 
-        paths = self._source.parquet_paths()
+        paths = source.parquet_paths()
         plain = pa.types.is_integer(arrow_type) or arrow_type in (pa.float32(), pa.float64())
-        if plain and paths:
+        if plain and paths and not any(set(str(p)) & set("*?[{") for p in paths):
             files = ", ".join(_literal(p) for p in paths)
-            return self._source.num_rows, (f"SELECT CAST({_identifier(name)} AS DOUBLE) + 0.0 AS v "
+            return source.num_rows, (f"SELECT CAST({_identifier(name)} AS DOUBLE) + 0.0 AS v "
                                            f"FROM read_parquet([{files}], union_by_name = true)")
         tally = {"rows": 0}
         schema = pa.schema([("v", pa.float64())])
         self.con.register("incoming", pa.RecordBatchReader.from_batches(schema, _converted(batches, schema, tally)))
-        return (lambda: tally["rows"]), "SELECT v FROM incoming"
+        return (lambda: tally["rows"]), STREAMED
 
 
 def _literal(text) -> str:

@@ -117,7 +117,7 @@ class RunSample:
             self._distinct = sum(len(values) for values, _ in self._batches())
         return self._distinct
 
-    def _positioned(self):
+    def positioned(self):
         """(values, counts, rank of the first value of each run) per batch."""
         import numpy as np
 
@@ -134,7 +134,7 @@ class RunSample:
         out = np.empty(len(ranks))
         order = np.argsort(ranks, kind="stable")
         wanted, done = ranks[order], 0
-        for values, counts, starts in self._positioned():
+        for values, counts, starts in self.positioned():
             if done == len(wanted):
                 break
             last = starts[-1] + counts[-1]
@@ -150,7 +150,7 @@ class RunSample:
 
         edges = np.asarray(edges, dtype=np.float64)
         found = np.zeros(len(edges), dtype=np.int64)
-        for values, counts, starts in self._positioned():
+        for values, counts, starts in self.positioned():
             runs = np.searchsorted(values, edges, side=side)
             inside = runs > 0
             found[inside] = starts[runs[inside] - 1] + counts[runs[inside] - 1]
@@ -166,7 +166,7 @@ class RunSample:
         """The values of ranks lo..hi-1, repeated per their counts, in pieces of at most EXPAND."""
         import numpy as np
 
-        for values, counts, starts in self._positioned():
+        for values, counts, starts in self.positioned():
             ends = starts + counts
             keep = (ends > lo) & (starts < hi)
             if not keep.any():
@@ -203,14 +203,6 @@ def _repeat_in_pieces(values, counts):
         else:
             yield np.repeat(values[i:j], counts[i:j])
         done, i = int(ends[j - 1]), j
-
-
-def in_memory_runs(values, counts) -> RunSample:
-    """A RunSample over arrays already in memory (a category column read as numbers)."""
-    import numpy as np
-
-    values, counts = np.asarray(values, np.float64), np.asarray(counts, np.int64)
-    return RunSample(int(counts.sum()), len(values), lambda: iter([(values, counts)] if len(values) else []))
 
 
 def as_sample(values):

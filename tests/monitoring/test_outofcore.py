@@ -170,3 +170,14 @@ def test_a_check_the_in_memory_path_cannot_fit_stays_under_the_cap(tmp_path):
     in_memory_peak, in_memory = peak_and_verdict(tmp_path / "ref.parquet", tmp_path / "cur.parquet")
     assert in_memory_peak > CAP > peak, (in_memory_peak, peak)
     assert capped == in_memory
+
+
+def test_file_names_duckdb_would_read_as_globs(tmp_path):
+    """`a[1].parquet` next to `a1.parquet`: DuckDB would expand the pattern and read the
+    wrong file; such names are streamed through Arrow instead."""
+    rng = np.random.default_rng(4)
+    pq.write_table(pa.table({"x": rng.normal(0, 1, 2000)}), tmp_path / "a[1].parquet")
+    pq.write_table(pa.table({"x": rng.normal(9, 1, 2000)}), tmp_path / "a1.parquet")
+    pq.write_table(pa.table({"x": rng.normal(0.2, 1, 2000)}), tmp_path / "b*.parquet")
+    (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "a[1].parquet", tmp_path / "b*.parquet")
+    assert capped == in_memory and capped_html == html
