@@ -58,7 +58,7 @@ _mlctl() {
         " model push") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " model pull") opts="-r --remote -j --jobs --json -q --quiet -h --help"; cmds="";;
         " monitor") opts="-q --quiet -h --help"; cmds="drift performance";;
-        " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --json -q --quiet -h --help"; cmds="";;
+        " monitor drift") opts="--reference --current --columns --target --prediction --method --threshold --drift-share --config --since --model --report --on-drift --webhook --memory --json -q --quiet -h --help"; cmds="";;
         " monitor performance") opts="--labels --rollback-on-degrade --policy --target --since --json -q --quiet -h --help"; cmds="";;
         " pipeline") opts="-q --quiet -h --help"; cmds="run status show log push pull";;
         " pipeline run") opts="--force -f --dry-run -n -j --jobs -v --verbose -q --quiet --json -h --help"; cmds="";;

@@ -340,6 +340,7 @@ complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l model -r -d 'Rec
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l report -r -d 'Write a self-contained HTML report.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l on-drift -r -d 'On dataset drift, run CMD with the JSON verdict on stdin.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l webhook -r -d 'On dataset drift, POST the JSON verdict (with a Slack \'text\').'
+complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l memory -r -d 'Stay under this much memory (4GB), spilling to disk; same results. Default: config core.memory.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'monitor drift'" -s h -l help -d 'Show help and exit.'

@@ -15,6 +15,7 @@ from mlctl.monitoring import alerts, records
 from mlctl.monitoring.config import load_config
 from mlctl.monitoring.drift import DriftResult, compute_drift
 from mlctl.monitoring.sources import open_source
+from mlctl.store.memory import memory_cap
 
 
 @dataclass
@@ -27,8 +28,11 @@ class DriftCheck:
 
 def run_drift_check(repo, reference: str, current: str, *, columns=None, target=None, prediction=None,
                     method=None, threshold=None, drift_share=None, config_path=None, since=None,
-                    model=None, report=None, on_drift=None, webhook=None, on_column=None) -> DriftCheck:
-    """Everything one drift check does; raises MlctlError on bad input before any write."""
+                    model=None, report=None, on_drift=None, webhook=None, on_column=None,
+                    memory: str | None = None) -> DriftCheck:
+    """Everything one drift check does; raises MlctlError on bad input before any write.
+    ``memory`` is the cap as the user wrote it (``4GB``; else config ``core.memory``)."""
+    cap = memory_cap(repo, memory)
     if webhook:
         alerts.check_webhook_url(webhook)
     cfg = load_config(config_path, {"method": method, "threshold": threshold, "drift_share": drift_share,
@@ -38,7 +42,7 @@ def run_drift_check(repo, reference: str, current: str, *, columns=None, target=
     with contextlib.ExitStack() as stack:
         ref = stack.enter_context(open_source(repo, reference, since if _is_log(reference) else None))
         cur = stack.enter_context(open_source(repo, current, since if _is_log(current) else None))
-        result = compute_drift(ref, cur, columns=columns, config=cfg, on_column=on_column)
+        result = compute_drift(ref, cur, columns=columns, config=cfg, on_column=on_column, memory=cap)
         model = model or cur.model or ref.model
     if report:
         from mlctl.monitoring.report import write_report

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlctl.monitoring import methods, summaries
+from mlctl.monitoring.sample import ArraySample
 from mlctl.monitoring.columns import CATEGORICAL, DATETIME, NUMERIC, UNSUPPORTED, ColumnData, few_values
 from mlctl.monitoring.stats import two_proportion_p
 
@@ -107,7 +108,7 @@ def _as(side: ColumnData, kind: str) -> ColumnData:
 
     if side.kind == kind:
         return side
-    values = side.values if side.values is not None else np.empty(0)
+    values = side.values if side.values is not None else ArraySample(np.empty(0))
     return ColumnData(side.name, kind, side.rows, side.missing, side.type_name, side.integer,
                       values, dict(side.counts))
 
@@ -124,7 +125,7 @@ def _convert(side: ColumnData, kind: str) -> ColumnData:
     except ValueError:
         return side  # text that is not numbers stays categorical: reported as a type change
     values = np.sort(np.repeat([k for k, _ in pairs], [c for _, c in pairs]).astype(np.float64))
-    return ColumnData(side.name, NUMERIC, side.rows, side.missing, side.type_name, False, values)
+    return ColumnData(side.name, NUMERIC, side.rows, side.missing, side.type_name, False, ArraySample(values))
 
 
 def _id_like(side: ColumnData) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlctl.monitoring.sample import ArraySample
+
 NUMERIC, CATEGORICAL, DATETIME, UNSUPPORTED = "numeric", "categorical", "datetime", "unsupported"
 MAX_FEW_VALUES = 5          # any numeric column with at most this many values is categorical
 MAX_FEW_INT_VALUES = 20     # integer columns: at most this many values is categorical
@@ -23,7 +25,7 @@ class ColumnData:
     missing: int
     type_name: str
     integer: bool = False
-    values: object = None                         # numpy float64, sorted, finite (numeric/datetime)
+    values: object = None                         # numeric/datetime: a sample.ArraySample or RunSample
     counts: dict[str, int] = field(default_factory=dict)  # categorical
     note: str | None = None                       # how it was reinterpreted, for the result
 
@@ -34,11 +36,11 @@ class ColumnData:
     def distinct(self) -> int:
         if self.kind == CATEGORICAL:
             return len(self.counts)
-        return distinct_sorted(self.values)
+        return self.values.distinct() if self.values is not None else 0
 
     def as_categorical(self) -> "ColumnData":
         """A numeric column with few values, counted per value."""
-        counts = sorted_value_counts(self.values)
+        counts = run_counts(*self.values.runs())
         return ColumnData(self.name, CATEGORICAL, self.rows, self.missing, self.type_name,
                           self.integer, None, counts)
 
@@ -49,10 +51,8 @@ def from_arrow(name: str, array) -> ColumnData:
 
     kind = arrow_kind(array.type)
     type_name = str(array.type)
-    if kind == NUMERIC:
-        return _numeric(name, array, type_name, pa.types.is_integer(array.type))
-    if kind == DATETIME:
-        return _numeric(name, _epoch_seconds(array), type_name, False, kind=DATETIME)
+    if kind in (NUMERIC, DATETIME):
+        return _numeric(name, array, type_name, kind == NUMERIC and pa.types.is_integer(array.type), kind)
     if kind == CATEGORICAL:
         return _categorical(name, array, type_name)
     return ColumnData(name, UNSUPPORTED, len(array), array.null_count, type_name)
@@ -76,18 +76,34 @@ def arrow_kind(arrow_type) -> str:
 
 
 def _numeric(name, array, type_name, integer, kind=NUMERIC) -> ColumnData:
+    values = numeric_values(array)
+    finite = finite_values(values)
+    finite.sort()
+    return ColumnData(name, kind, len(values), len(values) - len(finite), type_name, integer, ArraySample(finite))
+
+
+def finite_values(values):
+    """The finite values, -0.0 as 0.0 (equal values must sort and count as one)."""
     import numpy as np
+
+    finite = values[np.isfinite(values)]
+    finite += 0.0
+    return finite
+
+
+def numeric_values(array):
+    """An arrow array of a numeric, datetime or duration type as float64 numpy (nulls NaN);
+    datetimes as epoch seconds."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_dictionary(array.type):
         array = pc.cast(array, array.type.value_type)
+    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        array = _epoch_seconds(array)
     if pa.types.is_duration(array.type):
         array = pc.cast(array, pa.int64())
-    values = _to_numpy(pc.cast(array, pa.float64(), safe=False))
-    finite = values[np.isfinite(values)]
-    finite.sort()
-    return ColumnData(name, kind, len(values), len(values) - len(finite), type_name, integer, finite)
+    return _to_numpy(pc.cast(array, pa.float64(), safe=False))
 
 
 def _to_numpy(array):
@@ -148,22 +164,9 @@ def category_key(value) -> str:
     return str(value)
 
 
-def distinct_sorted(values) -> int:
-    import numpy as np
-
-    if values is None or len(values) == 0:
-        return 0
-    return int(np.count_nonzero(values[1:] != values[:-1])) + 1
-
-
-def sorted_value_counts(values) -> dict[str, int]:
-    import numpy as np
-
-    if len(values) == 0:
-        return {}
-    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-    counts = np.diff(np.append(starts, len(values)))
-    return {category_key(float(values[i])): int(c) for i, c in zip(starts, counts)}
+def run_counts(values, counts) -> dict[str, int]:
+    """Distinct sorted values and their counts as category counts."""
+    return {category_key(float(v)): int(c) for v, c in zip(values, counts)}
 
 
 def few_values(ref: ColumnData, cur: ColumnData) -> bool:
@@ -173,5 +176,5 @@ def few_values(ref: ColumnData, cur: ColumnData) -> bool:
         return False
     import numpy as np
 
-    pooled = np.union1d(np.unique(ref.values), np.unique(cur.values))
+    pooled = np.union1d(ref.values.runs()[0], cur.values.runs()[0])
     return 0 < len(pooled) <= limit

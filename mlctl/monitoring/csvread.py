@@ -16,6 +16,13 @@ from mlctl.monitoring.readers import ParquetSource, arrow_message
 BLOCK_BYTES = 8 << 20
 
 
+def inferred_types() -> tuple:
+    """The types a CSV text column is tried as, in order."""
+    import pyarrow as pa
+
+    return pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")
+
+
 def delimiter(path: Path) -> str:
     """Comma, unless the header line has none but tabs, semicolons or pipes (TSV, European CSV)."""
     with open(path, "rb") as f:
@@ -98,6 +105,17 @@ class StreamedCsvSource(ParquetSource):
     def read_column(self, name: str):
         return infer_type(super().read_column(name))
 
+    def parquet_paths(self) -> list | None:
+        return None  # text columns, typed by inference first
+
+    def column_batches(self, name: str):
+        """Batches typed as ``infer_type`` types the whole column: the first type every
+        batch casts to (one pass per type tried)."""
+        for target in inferred_types():
+            if all(_casts(batch, target) for batch in super().column_batches(name)[1]):
+                return target, (_cast(batch, target) for batch in super().column_batches(name)[1])
+        return super().column_batches(name)
+
 
 def infer_type(column):
     """Text as integers, else floats, else booleans, else timestamps, else text."""
@@ -105,9 +123,25 @@ def infer_type(column):
     import pyarrow.compute as pc
 
     stripped = pc.utf8_trim_whitespace(column)
-    for target in (pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")):
+    for target in inferred_types():
         try:
             return pc.cast(stripped, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
     return column
+
+
+def _casts(batch, target) -> bool:
+    import pyarrow as pa
+
+    try:
+        _cast(batch, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _cast(batch, target):
+    import pyarrow.compute as pc
+
+    return pc.cast(pc.utf8_trim_whitespace(batch), target)

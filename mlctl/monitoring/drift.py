@@ -65,18 +65,59 @@ class DriftResult:
 
 def compute_drift(reference, current, columns=None, method="auto", threshold=None, drift_share=0.5,
                   target=None, config=None, prediction=None,
-                  on_column: Callable[[str], None] | None = None, require_target: bool = True) -> DriftResult:
+                  on_column: Callable[[str], None] | None = None, require_target: bool = True,
+                  memory: int | None = None) -> DriftResult:
     """Compare ``current`` with ``reference`` (pandas DataFrames or Sources).
 
     ``config`` is a DriftConfig, a path to a YAML config, or None; the other arguments
     override its top level (left at their defaults, they leave it alone). Target drift is
     computed when both sides hold the target; a target in neither is an error only when
     ``require_target`` (a user naming ``--target`` made a typo; retrain's evaluation target
-    is usually absent from live inputs)."""
+    is usually absent from live inputs). ``memory`` (bytes) reduces each column out of
+    core under that cap (outofcore.py), with the same results."""
     cfg = _config(config, method, threshold, drift_share, target, prediction)
     ref = reference if isinstance(reference, Source) else FrameSource(reference, "reference")
     cur = current if isinstance(current, Source) else FrameSource(current, "current")
-    return _compare(ref, cur, cfg, columns, on_column or (lambda name: None), require_target)
+    with _reducer(memory) as reduce:
+        return _compare(Side(ref, reduce), Side(cur, reduce), cfg, columns, on_column or (lambda name: None),
+                        require_target)
+
+
+class InMemory:
+    """Each column read whole and reduced in memory."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def column(self, source: Source, name: str):
+        return from_arrow(name, source.read_column(name))
+
+    def release(self) -> None:
+        pass
+
+
+def _reducer(memory: int | None):
+    if memory is None:
+        return InMemory()
+    from mlctl.monitoring.outofcore import OutOfCore
+
+    return OutOfCore(memory)
+
+
+class Side:
+    """A source and how its columns are reduced; reads as the source otherwise."""
+
+    def __init__(self, source: Source, reducer):
+        self.source, self.reducer = source, reducer
+
+    def __getattr__(self, name):
+        return getattr(self.source, name)
+
+    def reduced(self, name: str):
+        return self.reducer.column(self.source, name)
 
 
 def _config(config, method, threshold, drift_share, target, prediction) -> DriftConfig:
@@ -92,7 +133,7 @@ def _config(config, method, threshold, drift_share, target, prediction) -> Drift
     return cfg
 
 
-def _compare(ref: Source, cur: Source, cfg: DriftConfig, columns, on_column, require_target: bool) -> DriftResult:
+def _compare(ref: Side, cur: Side, cfg: DriftConfig, columns, on_column, require_target: bool) -> DriftResult:
     for side, source in (("reference", ref), ("current", cur)):
         if source.num_rows() == 0:  # e.g. a prediction log with nothing --since: no verdict, not "no drift"
             raise UsageError(f"the {side} data has no rows ({source.label}): nothing to compare")
@@ -140,10 +181,15 @@ def _wanted(columns, ref_names, cur_names, ref, cur) -> list[str]:
     return list(dict.fromkeys(ref_names + cur_names))
 
 
-def _column(ref: Source, cur: Source, ref_name: str, cur_name: str, cfg, role: str):
-    ref_data = from_arrow(ref_name, ref.read_column(ref_name))
-    cur_data = from_arrow(ref_name, cur.read_column(cur_name))
-    return column_drift.evaluate(ref_data, cur_data, cfg.for_column(ref_name), cfg, role)
+def _column(ref: Side, cur: Side, ref_name: str, cur_name: str, cfg, role: str):
+    ref_data = ref.reduced(ref_name)
+    ref_data.name = ref_name
+    cur_data = cur.reduced(cur_name)
+    cur_data.name = ref_name
+    try:
+        return column_drift.evaluate(ref_data, cur_data, cfg.for_column(ref_name), cfg, role)
+    finally:
+        ref.reducer.release()
 
 
 def _target_drift(ref: Source, cur: Source, cfg: DriftConfig, required: bool):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlctl.monitoring.sample import as_sample
+
 HIST_BINS = 30
 TAIL = 0.005          # histograms cover the central 99% of both sides; the rest is counted
 TOP_CATEGORIES = 12
@@ -16,11 +18,13 @@ def numeric_summary(ref, cur) -> dict:
 def _describe(values) -> dict:
     import numpy as np
 
-    from mlctl.monitoring.stats import quantiles, std
+    from mlctl.monitoring.stats import mean, quantiles, std
 
-    q = quantiles(values, np.array([0.25, 0.5, 0.75]))
-    return {"mean": float(values.mean()), "std": std(values), "min": float(values[0]),
-            "p25": float(q[0]), "median": float(q[1]), "p75": float(q[2]), "max": float(values[-1])}
+    sample = as_sample(values)
+    q = _range(sample)
+    low, mid, high = quantiles(sample, np.array([0.25, 0.5, 0.75]))
+    return {"mean": mean(sample), "std": std(sample), "min": float(q[0]),
+            "p25": float(low), "median": float(mid), "p75": float(high), "max": float(q[1])}
 
 
 def histogram(ref, cur) -> dict:
@@ -29,23 +33,31 @@ def histogram(ref, cur) -> dict:
 
     from mlctl.monitoring.stats import quantiles
 
+    ref, cur = as_sample(ref), as_sample(cur)
     ends = np.array([TAIL, 1 - TAIL])
-    lo = float(min(quantiles(ref, ends)[0], quantiles(cur, ends)[0]))
-    hi = float(max(quantiles(ref, ends)[1], quantiles(cur, ends)[1]))
+    ref_ends, cur_ends = quantiles(ref, ends), quantiles(cur, ends)
+    lo, hi = float(min(ref_ends[0], cur_ends[0])), float(max(ref_ends[1], cur_ends[1]))
     if hi <= lo:
-        lo, hi = float(min(ref[0], cur[0])), float(max(ref[-1], cur[-1]))
+        ref_range, cur_range = _range(ref), _range(cur)
+        lo, hi = float(min(ref_range[0], cur_range[0])), float(max(ref_range[1], cur_range[1]))
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     log = lo > 0 and hi / lo >= LOG_RATIO  # a long right tail: bins on a log scale show the bulk
     edges = np.geomspace(lo, hi, HIST_BINS + 1) if log else np.linspace(lo, hi, HIST_BINS + 1)
     chart = {"type": "histogram", "edges": edges.tolist(), "scale": "log" if log else "linear"}
     for side, values in (("reference", ref), ("current", cur)):
-        pos = np.searchsorted(values, edges, side="left")
-        pos[-1] = np.searchsorted(values, hi, side="right")
+        pos = values.searchsorted(edges, side="left")
+        pos[-1] = values.searchsorted(np.array([hi]), side="right")[0]
         n = max(len(values), 1)
         chart[side] = (np.diff(pos) / n).tolist()
         chart[side + "_tails"] = [float(pos[0] / n), float((len(values) - pos[-1]) / n)]
     return chart
+
+
+def _range(sample):
+    import numpy as np
+
+    return sample.take(np.array([0, len(sample) - 1]))
 
 
 def category_changes(ref_counts: dict, cur_counts: dict) -> dict:

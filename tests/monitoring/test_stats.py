@@ -11,15 +11,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlctl.monitoring import methods, stats
+from mlctl.monitoring.sample import ArraySample, RunSample
 
+
+def as_runs(values, per_batch=7):
+    """The out-of-core path's sample of a sorted array: runs, a few per batch (so batch
+    boundaries are crossed), read back fresh on every pass."""
+    runs, counts = ArraySample(values).runs()
+    cuts = range(0, len(runs), per_batch)
+    return RunSample(len(values), None, lambda: ((runs[i:i + per_batch], counts[i:i + per_batch]) for i in cuts))
+
+
+PATHS = {"in_memory": lambda values: values, "out_of_core": as_runs}
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 samples = st.lists(finite, min_size=1, max_size=300).map(lambda xs: np.sort(np.array(xs)))
 counts = st.lists(st.integers(min_value=0, max_value=500), min_size=1, max_size=25)
 
 
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=120, deadline=None)
 @given(a=samples, b=samples, method=st.sampled_from(["ks", "wasserstein", "psi", "jensenshannon"]))
-def test_numeric_statistics_are_symmetric(a, b, method):
+def test_numeric_statistics_are_symmetric(path, a, b, method):
+    a, b = PATHS[path](a), PATHS[path](b)
     forward = methods.run_numeric(method, a, b)
     backward = methods.run_numeric(method, b, a)
     for key in ("statistic", "p_value", "distance"):
@@ -39,10 +52,11 @@ def test_categorical_statistics_are_symmetric(pairs, method):
     assert forward["p_value"] == backward["p_value"]
 
 
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=120, deadline=None)
 @given(a=samples, method=st.sampled_from(["ks", "wasserstein", "psi", "jensenshannon"]))
-def test_identical_numeric_samples_never_drift(a, method):
-    outcome = methods.run_numeric(method, a, a.copy())
+def test_identical_numeric_samples_never_drift(path, a, method):
+    outcome = methods.run_numeric(method, PATHS[path](a), PATHS[path](a.copy()))
     threshold = methods.METHODS[method].default_threshold
     assert not methods.is_drift(method, methods.decision_value(method, outcome), threshold)
     if outcome["distance"] is not None:
@@ -55,6 +69,46 @@ def test_identical_counts_never_drift(c, method):
     outcome = methods.run_counts(method, c, list(c))
     threshold = methods.METHODS[method].default_threshold
     assert not methods.is_drift(method, methods.decision_value(method, outcome), threshold)
+
+
+ties = st.lists(st.integers(-20, 20).map(lambda k: k / 4), min_size=1, max_size=300).map(lambda xs: np.sort(np.array(xs)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(a=st.one_of(samples, ties), b=st.one_of(samples, ties), per_batch=st.integers(1, 9),
+       method=st.sampled_from(["ks", "wasserstein", "psi", "jensenshannon"]))
+def test_the_out_of_core_sample_gives_the_same_numbers_bit_for_bit(a, b, per_batch, method):
+    assert methods.run_numeric(method, as_runs(a, per_batch), as_runs(b, per_batch)) == methods.run_numeric(method, a, b)
+    from mlctl.monitoring import summaries
+
+    assert summaries.numeric_summary(as_runs(a, per_batch), as_runs(b, per_batch)) == summaries.numeric_summary(a, b)
+    assert summaries.histogram(as_runs(a, per_batch), as_runs(b, per_batch)) == summaries.histogram(a, b)
+
+
+def test_block_sums_do_not_depend_on_how_the_values_are_cut(monkeypatch):
+    from mlctl.monitoring import sample
+
+    monkeypatch.setattr(sample, "BLOCK", 64)
+    monkeypatch.setattr(sample, "EXPAND", 50)
+    values = np.sort(np.random.default_rng(5).normal(size=1000) * 1e6)
+    reference = sample.ArraySample(values).total(0, 1000)
+    for per_batch in (1, 3, 64, 1000):
+        runs = as_runs(values, per_batch)
+        assert runs.total(0, 1000) == reference
+        assert runs.total(10, 990, center=0.5) == sample.ArraySample(values).total(10, 990, center=0.5)
+    assert reference == pytest.approx(float(np.sum(values)), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [12_000, 30_000])
+def test_ks_on_large_run_samples_matches_scipy_including_ties(n):
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(n)
+    a = np.sort(np.round(rng.normal(size=n), 2))
+    b = np.sort(np.round(rng.normal(0.05, 1, n // 3 + 7), 2))
+    expected = ks_2samp(a, b, method="auto")
+    assert stats.ks(as_runs(a, 50), as_runs(b, 13)) == (float(expected.statistic), float(expected.pvalue))
+    assert stats.ks(as_runs(b, 5), as_runs(a, 500)) == stats.ks(a, b)
 
 
 def test_wasserstein_equals_the_std_normed_distance_on_normal_data():

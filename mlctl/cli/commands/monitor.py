@@ -28,6 +28,9 @@ def drift(reference: str = typer.Option(..., "--reference", metavar="REF",
           on_drift: str = typer.Option(None, "--on-drift", metavar="CMD", help="On dataset drift, run CMD with the JSON verdict on stdin."),
           webhook: str = typer.Option(None, "--webhook", metavar="URL",
                                       help="On dataset drift, POST the JSON verdict (with a Slack 'text')."),
+          memory: str = typer.Option(None, "--memory", metavar="SIZE",
+                                     help="Stay under this much memory (4GB), spilling to disk; same results. "
+                                          "Default: config core.memory."),
           as_json: bool = common.json_option(), quiet: bool = common.quiet_option()) -> int:
     """Compare current data with reference data; exit 1 on dataset drift."""
     from mlctl.monitoring.api import run_drift_check
@@ -38,7 +41,7 @@ def drift(reference: str = typer.Option(..., "--reference", metavar="REF",
             repo, reference, current, columns=_split(columns), target=target, prediction=prediction,
             method=method, threshold=threshold, drift_share=drift_share, config_path=config, since=since,
             model=model, report=report, on_drift=on_drift, webhook=webhook,
-            on_column=lambda name: bar.advance())
+            on_column=lambda name: bar.advance(), memory=memory)
     _warn_alerts(check.alerts)
     if as_json:
         render.emit_json(check.verdict)

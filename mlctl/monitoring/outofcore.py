@@ -1,0 +1,175 @@
+"""Columns reduced under a memory cap (`monitor drift --memory`).
+
+A numeric column is streamed batch by batch from its source into DuckDB, which groups its
+finite values into (value, count) runs in value order, spilling to disk past its memory
+limit; the statistics then read the runs back in batches (``sample.RunSample``), never the
+whole column. A categorical column is counted batch by batch (memory grows with its number
+of categories, not rows). Each batch goes through the same conversions as the in-memory
+path (``columns.numeric_values``, ``columns.finite_values``, ``columns.category_key``), so
+the reduced column is the same, value for value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from itertools import count
+
+from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData, arrow_kind, category_key,
+                                      finite_values, numeric_values)
+from mlctl.monitoring.readers import row_groups
+from mlctl.monitoring.sample import RunSample
+from mlctl.store.memory import limit_duckdb, spill_folder
+
+READ_ROWS = 1 << 18   # values per row group of the sorted file, read back one at a time
+STREAMED = "SELECT v FROM incoming"
+
+
+class OutOfCore:
+    """A DuckDB database in a spill folder, bounded by ``cap``; ``column`` reduces one
+    column of a source, ``release`` drops what the last columns held."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self._names = count()
+        self._files: list[str] = []
+
+    def __enter__(self):
+        import duckdb
+
+        self._stack = contextlib.ExitStack()
+        self.folder = self._stack.enter_context(spill_folder())
+        self.con = duckdb.connect(os.path.join(self.folder, "drift.duckdb"))
+        self._stack.callback(self.con.close)
+        limit_duckdb(self.con, self.cap, self.folder)
+        self.con.execute("SET preserve_insertion_order = true")
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+
+    def column(self, source, name: str) -> ColumnData:
+        arrow_type, batches = source.column_batches(name)
+        kind = arrow_kind(arrow_type)
+        if kind in (NUMERIC, DATETIME):
+            return self._numeric(source, name, arrow_type, batches, kind)
+        if kind == CATEGORICAL:
+            return _categorical(name, arrow_type, batches)
+        rows = missing = 0
+        for batch in batches:
+            rows, missing = rows + len(batch), missing + batch.null_count
+        return ColumnData(name, kind, rows, missing, str(arrow_type))
+
+    def release(self) -> None:
+        for path in self._files:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self._files.clear()
+
+    def _numeric(self, source, name, arrow_type, batches, kind) -> ColumnData:
+        """Sort the finite values in DuckDB into a parquet file in the spill folder; the
+        sample reads it back batch by batch as runs."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = os.path.join(self.folder, f"sorted_{next(self._names)}.parquet")
+        self._files.append(path)
+        rows, source_sql = self._values_sql(source, name, arrow_type, batches)
+        try:
+            self.con.execute(f"COPY (SELECT v FROM ({source_sql}) WHERE isfinite(v) ORDER BY v) TO {_literal(path)} "
+                             f"(FORMAT parquet, ROW_GROUP_SIZE {READ_ROWS})")
+        finally:
+            if source_sql == STREAMED:
+                self.con.unregister("incoming")
+        finite = pq.read_metadata(path).num_rows
+        sample = RunSample(finite, None, lambda: _read_runs(path))
+        integer = kind == NUMERIC and pa.types.is_integer(arrow_type)
+        return ColumnData(name, kind, rows(), rows() - finite, str(arrow_type), integer, sample)
+
+    def _values_sql(self, source, name, arrow_type, batches):
+        """(rows counter, SQL of one float64 column ``v``, -0.0 as 0.0). Plain numbers in
+        parquet files are read by DuckDB itself (an integer or float to double is the same
+        IEEE conversion numpy does); any other type is converted batch by batch in Python
+        by the in-memory path's own function and streamed in. So are files whose names
+        DuckDB would take for a glob pattern."""
+        import pyarrow as pa
+
+        paths = source.parquet_paths()
+        plain = pa.types.is_integer(arrow_type) or arrow_type in (pa.float32(), pa.float64())
+        if plain and paths and not any(set(str(p)) & set("*?[{") for p in paths):
+            files = ", ".join(_literal(p) for p in paths)
+            return source.num_rows, (f"SELECT CAST({_identifier(name)} AS DOUBLE) + 0.0 AS v "
+                                           f"FROM read_parquet([{files}], union_by_name = true)")
+        tally = {"rows": 0}
+        schema = pa.schema([("v", pa.float64())])
+        self.con.register("incoming", pa.RecordBatchReader.from_batches(schema, _converted(batches, schema, tally)))
+        return (lambda: tally["rows"]), STREAMED
+
+
+def _literal(text) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _converted(batches, schema, tally):
+    import pyarrow as pa
+
+    for batch in batches:
+        tally["rows"] += len(batch)
+        finite = finite_values(numeric_values(batch))
+        if len(finite):
+            yield pa.record_batch([pa.array(finite)], schema=schema)
+
+
+def _read_runs(path: str):
+    """The sorted values as runs (distinct values, counts), batch by batch; a run cut by a
+    batch boundary is carried into the next batch (runs must be strictly increasing).
+    Checked: a disorder would be a wrong answer, so it stops the check instead."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    carry_value, carry_count = None, 0
+    with pq.ParquetFile(path) as f:
+        for column in row_groups(f, "v"):
+            values = column.to_numpy()
+            if len(values) == 0:
+                continue
+            if np.any(values[1:] < values[:-1]) or (carry_value is not None and values[0] < carry_value):
+                raise RuntimeError(f"the sorted values in {path} are out of order")
+            starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+            runs, counts = values[starts], np.diff(np.append(starts, len(values)))
+            if carry_value is not None and runs[0] == carry_value:
+                counts[0] += carry_count
+            elif carry_value is not None:
+                yield np.array([carry_value]), np.array([carry_count])
+            carry_value, carry_count = runs[-1], int(counts[-1])
+            if len(runs) > 1:
+                yield runs[:-1], counts[:-1]
+    if carry_value is not None:
+        yield np.array([carry_value]), np.array([carry_count])
+
+
+def _categorical(name, arrow_type, batches) -> ColumnData:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = missing = 0
+    counts: dict[str, int] = {}
+    for batch in batches:
+        rows += len(batch)
+        if pa.types.is_dictionary(batch.type):
+            batch = pc.cast(batch, batch.type.value_type)
+        if pa.types.is_null(batch.type):
+            missing += len(batch)
+            continue
+        counted = pc.value_counts(batch)
+        for value, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
+            if value is None:
+                missing += n
+            else:
+                key = category_key(value)
+                counts[key] = counts.get(key, 0) + n
+    return ColumnData(name, CATEGORICAL, rows, missing, str(arrow_type), False, None, counts)

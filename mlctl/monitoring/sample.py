@@ -1,0 +1,210 @@
+"""A numeric column's finite values in sorted order, as the statistics read them.
+
+The statistics need only four things of a sorted sample: its size, the values at given
+ranks, how many values lie below given edges, and sums over a range of ranks. Two
+samples answer them: ``ArraySample`` (a sorted numpy array, the in-memory path) and
+``RunSample`` (sorted distinct values with their counts, streamed in batches: from DuckDB
+under ``--memory``, so a column never has to fit in memory). Both answer every question
+with the same arithmetic on the same numbers, so both paths give the same results bit for
+bit: ranks and counts are integers, and sums go through ``BlockSum``, which adds the
+values in the same fixed blocks whatever pieces they arrive in.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+BLOCK = 1 << 16      # values per block of a sum: numpy's pairwise sum inside, blocks added pairwise
+EXPAND = 1 << 20     # at most this many values expanded from runs at a time
+
+
+class BlockSum:
+    """A sum of values fed in any pieces, computed as numpy's pairwise sum of each block of
+    ``BLOCK`` consecutive values, then the pairwise sum of the block sums. The result
+    depends only on the sequence of values, never on how it was cut into pieces."""
+
+    def __init__(self):
+        import numpy as np
+
+        self._buffer = np.empty(BLOCK)
+        self._filled = 0
+        self._blocks: list[float] = []
+
+    def add(self, values) -> None:
+        import numpy as np
+
+        start = 0
+        while start < len(values):
+            take = min(BLOCK - self._filled, len(values) - start)
+            self._buffer[self._filled:self._filled + take] = values[start:start + take]
+            self._filled += take
+            start += take
+            if self._filled == BLOCK:
+                self._blocks.append(np.add.reduce(self._buffer))
+                self._filled = 0
+
+    def total(self) -> float:
+        import numpy as np
+
+        blocks = self._blocks + ([np.add.reduce(self._buffer[:self._filled])] if self._filled else [])
+        return float(np.add.reduce(np.array(blocks))) if blocks else 0.0
+
+
+def _summed(pieces, center) -> float:
+    summer = BlockSum()
+    for piece in pieces:
+        if center is None:
+            summer.add(piece)
+        else:
+            deviations = piece - center
+            summer.add(deviations * deviations)
+    return summer.total()
+
+
+class ArraySample:
+    """A sorted float64 numpy array."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def take(self, ranks):
+        return self.values[ranks]
+
+    def searchsorted(self, edges, side: str):
+        import numpy as np
+
+        return np.searchsorted(self.values, edges, side=side)
+
+    def total(self, lo: int, hi: int, center: float | None = None) -> float:
+        """The sum of values[lo:hi], or of their squared deviations from ``center``."""
+        values = self.values[lo:hi]
+        return _summed((values[i:i + EXPAND] for i in range(0, len(values), EXPAND)), center)
+
+    def distinct(self) -> int:
+        import numpy as np
+
+        if len(self.values) == 0:
+            return 0
+        return int(np.count_nonzero(self.values[1:] != self.values[:-1])) + 1
+
+    def runs(self):
+        """(distinct values, their counts) as two arrays."""
+        import numpy as np
+
+        if len(self.values) == 0:
+            return np.empty(0), np.empty(0, np.int64)
+        starts = np.flatnonzero(np.concatenate(([True], self.values[1:] != self.values[:-1])))
+        return self.values[starts], np.diff(np.append(starts, len(self.values)))
+
+
+class RunSample:
+    """Sorted distinct values with counts, read in batches from ``batches()`` (a fresh
+    iterator of (values, counts) array pairs per call, values strictly increasing across
+    batches). ``distinct`` None: counted in one pass when first asked."""
+
+    def __init__(self, size: int, distinct: int | None, batches: Callable[[], Iterator[tuple]]):
+        self.size, self._distinct, self._batches = size, distinct, batches
+        self._totals: dict = {}  # each pass over a large column costs seconds: the std needs the mean twice
+
+    def __len__(self) -> int:
+        return self.size
+
+    def distinct(self) -> int:
+        if self._distinct is None:
+            self._distinct = sum(len(values) for values, _ in self._batches())
+        return self._distinct
+
+    def positioned(self):
+        """(values, counts, rank of the first value of each run) per batch."""
+        import numpy as np
+
+        before = 0
+        for values, counts in self._batches():
+            ends = np.cumsum(counts)
+            yield values, counts, before + ends - counts
+            before += int(ends[-1]) if len(ends) else 0
+
+    def take(self, ranks):
+        import numpy as np
+
+        ranks = np.asarray(ranks, dtype=np.int64)
+        out = np.empty(len(ranks))
+        order = np.argsort(ranks, kind="stable")
+        wanted, done = ranks[order], 0
+        for values, counts, starts in self.positioned():
+            if done == len(wanted):
+                break
+            last = starts[-1] + counts[-1]
+            upto = done + int(np.searchsorted(wanted[done:], last, side="left"))
+            run = np.searchsorted(starts, wanted[done:upto], side="right") - 1
+            out[order[done:upto]] = values[run]
+            done = upto
+        return out
+
+    def searchsorted(self, edges, side: str):
+        """How many values are below (``left``) or at most (``right``) each edge."""
+        import numpy as np
+
+        edges = np.asarray(edges, dtype=np.float64)
+        found = np.zeros(len(edges), dtype=np.int64)
+        for values, counts, starts in self.positioned():
+            runs = np.searchsorted(values, edges, side=side)
+            inside = runs > 0
+            found[inside] = starts[runs[inside] - 1] + counts[runs[inside] - 1]
+        return found
+
+    def total(self, lo: int, hi: int, center: float | None = None) -> float:
+        key = (lo, hi, center)
+        if key not in self._totals:
+            self._totals[key] = _summed(self._expanded(lo, hi), center)
+        return self._totals[key]
+
+    def _expanded(self, lo: int, hi: int):
+        """The values of ranks lo..hi-1, repeated per their counts, in pieces of at most EXPAND."""
+        import numpy as np
+
+        for values, counts, starts in self.positioned():
+            ends = starts + counts
+            keep = (ends > lo) & (starts < hi)
+            if not keep.any():
+                if len(starts) and starts[0] >= hi:
+                    return
+                continue
+            values, counts = values[keep], np.minimum(ends[keep], hi) - np.maximum(starts[keep], lo)
+            yield from _repeat_in_pieces(values, counts)
+
+    def runs(self):
+        import numpy as np
+
+        pairs = list(self._batches())
+        if not pairs:
+            return np.empty(0), np.empty(0, np.int64)
+        return np.concatenate([v for v, _ in pairs]), np.concatenate([c for _, c in pairs])
+
+
+def _repeat_in_pieces(values, counts):
+    """np.repeat(values, counts) yielded in pieces of at most EXPAND values (a run of 100M
+    equal values is never expanded at once)."""
+    import numpy as np
+
+    ends = np.cumsum(counts)
+    i, done = 0, 0
+    while i < len(values):
+        j = max(int(np.searchsorted(ends, done + EXPAND, side="right")), i + 1)
+        if j == i + 1 and counts[i] > EXPAND:
+            left = int(counts[i])
+            while left:
+                n = min(left, EXPAND)
+                yield np.full(n, values[i])
+                left -= n
+        else:
+            yield np.repeat(values[i:j], counts[i:j])
+        done, i = int(ends[j - 1]), j
+
+
+def as_sample(values):
+    """A sample as the statistics take it: a numpy array (sorted) is wrapped."""
+    return values if isinstance(values, (ArraySample, RunSample)) else ArraySample(values)

@@ -1,0 +1,183 @@
+"""`monitor drift --memory`: the same verdict, numbers and report as the in-memory path, on
+every kind of column and source it streams, and a process that stays under the cap."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlctl.monitoring import sources
+from mlctl.monitoring.drift import compute_drift
+from mlctl.monitoring.report import render
+from mlctl.monitoring.sources import open_source
+from tests.conftest import PROJECT, one_error
+
+CAP = 512 * 1000**2   # the least cap mlctl takes
+
+
+def side(rng, n, shift):
+    x = rng.normal(shift, 1, n)
+    x[rng.random(n) < 0.02] = np.nan
+    x[:3] = [np.inf, -np.inf, -0.0]
+    return {
+        "x": x, "few": rng.integers(0, 12, n), "many": rng.integers(0, 10**6, n) * (1 + (shift > 0)),
+        "f32": rng.exponential(1 + shift, n).astype(np.float32),
+        "ties": np.round(rng.normal(shift, 1, n), 1),
+        "s": pa.array(rng.choice(["a", "b", "c", None], n, p=[0.5, 0.3 - shift / 10, 0.1 + shift / 10, 0.1])),
+        "d": pa.array(rng.choice(["u", "v"], n)).dictionary_encode(),
+        "b": rng.random(n) < 0.3 + shift / 5,
+        "t": pa.array((rng.integers(0, 10**6, n) + int(shift * 1e5)).astype("datetime64[s]")),
+        "dec": pa.array([None if i % 50 == 0 else Decimal(int(v)) / 100 for i, v in enumerate(rng.integers(0, 99999, n))],
+                        pa.decimal128(10, 2)),
+        "label": rng.integers(0, 2, n),
+    }
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """Each side a folder of two parquet files, an int column float in the other file and
+    a column one file lacks (read as nulls); several row groups per file."""
+    rng = np.random.default_rng(11)
+    for name, shift, n in (("ref", 0.0, 6000), ("cur", 0.4, 4000)):
+        folder = tmp_path / name
+        folder.mkdir()
+        first, second = pa.table(side(rng, n, shift)), pa.table(side(rng, n // 2, shift))
+        second = second.set_column(second.column_names.index("many"), "many", second.column("many").cast(pa.float64()))
+        pq.write_table(first, folder / "a.parquet", row_group_size=1500)
+        pq.write_table(second.drop(["f32"]), folder / "b.parquet", row_group_size=700)
+    return tmp_path
+
+
+def verdicts(ref_spec, cur_spec, repo=None, **kwargs):
+    out = []
+    for memory in (None, CAP):
+        with open_source(repo, str(ref_spec)) as ref, open_source(repo, str(cur_spec)) as cur:
+            result = compute_drift(ref, cur, memory=memory, **kwargs)
+        result.generated_at = ""
+        out.append((result.to_json(), render(result, title="t")))
+    return out
+
+
+CONFIG = "columns:\n  t: {method: ks}\n"
+
+
+@pytest.mark.parametrize("method", ["auto", "ks", "psi", "jensenshannon", "wasserstein", "chi2"])
+def test_the_same_json_and_report_as_in_memory(folders, method, tmp_path):
+    config = tmp_path / "drift.yaml"
+    config.write_text(CONFIG if method == "auto" else "{}\n")
+    (in_memory, html), (capped, capped_html) = verdicts(folders / "ref", folders / "cur", method=method,
+                                                        target="label", config=str(config))
+    assert json.dumps(capped, sort_keys=True) == json.dumps(in_memory, sort_keys=True)
+    assert capped_html == html
+    tested = {c["column"] for c in in_memory["columns"] if c["status"] == "tested"}
+    assert {"x", "few", "many", "f32", "ties", "s", "d", "b", "dec"} <= tested
+
+
+def test_a_large_csv_streamed_through_its_temporary_parquet(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "CSV_IN_MEMORY_BYTES", 0)
+    rng = np.random.default_rng(3)
+    for name, shift in (("ref", 0.0), ("cur", 0.3)):
+        rows = [f"{v:.4f},{k},{c},{' 7' if i % 9 else 'x'}" for i, (v, k, c) in
+                enumerate(zip(rng.normal(shift, 1, 3000), rng.integers(0, 5, 3000), rng.choice(["p", "q"], 3000)))]
+        (tmp_path / f"{name}.csv").write_text("v,k,c,mixed\n" + "\n".join(rows) + "\n,,,\n")
+    (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "ref.csv", tmp_path / "cur.csv")
+    assert capped == in_memory and capped_html == html
+    assert {c["column"]: c["kind"] for c in capped["columns"]} == {"v": "numeric", "k": "categorical",
+                                                                    "c": "categorical", "mixed": "categorical"}
+
+
+def test_tracked_paths_and_the_config_default(repo, cli):
+    import pandas as pd
+
+    from tests.conftest import git
+
+    (repo.root / "data").mkdir()
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"x": rng.normal(size=3000), "k": rng.integers(0, 3, 3000)}).to_parquet(repo.root / "data" / "t.parquet")
+    assert cli("data", "add", "data/t.parquet").exit_code == 0
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "v1")
+    pd.DataFrame({"x": rng.normal(1, 1, 2000), "k": rng.integers(0, 3, 2000)}).to_parquet(repo.root / "data" / "t.parquet")
+    assert cli("data", "add", "data/t.parquet").exit_code == 0
+    args = ("monitor", "drift", "--reference", "data/t.parquet@HEAD", "--current", "data/t.parquet", "--json")
+    plain, capped = cli(*args), cli(*args, "--memory", "512MB")
+    assert plain.exit_code == capped.exit_code == 1
+    strip = lambda res: {k: v for k, v in res.json().items() if k not in ("generated_at", "check")}  # noqa: E731
+    assert strip(capped) == strip(plain)
+    assert cli("config", "set", "core.memory", "600MB").exit_code == 0
+    assert strip(cli(*args)) == strip(plain)
+
+
+def test_a_bad_memory_size_is_a_usage_error(tmp_path, cli):
+    pq.write_table(pa.table({"x": [1.0, 2.0]}), tmp_path / "a.parquet")
+    res = cli("monitor", "drift", "--reference", str(tmp_path / "a.parquet"), "--current", str(tmp_path / "a.parquet"),
+              "--memory", "100MB")
+    one_error(res, 2, "--memory")
+
+
+# -- peak memory, measured on a real process -----------------------------------------------
+# The child runs under a small wrapper process, whose RUSAGE_CHILDREN is then the child's
+# own peak (a child forked straight from pytest would inherit pytest's high-water mark).
+WRAPPER = ("import resource, subprocess, sys\n"
+           "proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+           "sys.stderr.write(proc.stderr)\n"
+           "print(proc.stdout + '\\nPEAK=%d' % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024))\n")
+
+
+def peak_and_verdict(ref, cur, *extra) -> tuple[int, dict]:
+    cmd = [sys.executable, "-m", "mlctl", "monitor", "drift", "--reference", str(ref), "--current", str(cur),
+           "--json", *extra]
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True, text=True, timeout=900,
+                          env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin", "HOME": str(ref.parent)})
+    out, peak = proc.stdout.rsplit("PEAK=", 1)
+    verdict = json.loads(out)
+    verdict.pop("generated_at")
+    return int(peak), verdict
+
+
+def write_wide(path, rows, columns, shift, seed):
+    rng = np.random.default_rng(seed)
+    schema = pa.schema([(f"c{j}", pa.int64() if j % 4 == 0 else pa.float64()) for j in range(columns)])
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, rows, 1_000_000):
+            n = min(1_000_000, rows - start)
+            writer.write_table(pa.table({f"c{j}": rng.integers(0, 1000, n) if j % 4 == 0 else rng.normal(shift, 1, n)
+                                         for j in range(columns)}, schema=schema))
+
+
+def test_a_capped_check_stays_under_the_cap(tmp_path):
+    write_wide(tmp_path / "ref.parquet", 1_500_000, 2, 0.0, 1)
+    write_wide(tmp_path / "cur.parquet", 300_000, 2, 0.05, 2)
+    peak, capped = peak_and_verdict(tmp_path / "ref.parquet", tmp_path / "cur.parquet", "--memory", "512MB")
+    _, in_memory = peak_and_verdict(tmp_path / "ref.parquet", tmp_path / "cur.parquet")
+    assert peak < CAP, peak
+    assert capped == in_memory
+
+
+@pytest.mark.slow
+def test_a_check_the_in_memory_path_cannot_fit_stays_under_the_cap(tmp_path):
+    """20M x 2 against 2M x 2: ~850 MB in memory (measured), under 512 MB capped."""
+    write_wide(tmp_path / "ref.parquet", 20_000_000, 2, 0.0, 1)
+    write_wide(tmp_path / "cur.parquet", 2_000_000, 2, 0.05, 2)
+    peak, capped = peak_and_verdict(tmp_path / "ref.parquet", tmp_path / "cur.parquet", "--memory", "512MB")
+    in_memory_peak, in_memory = peak_and_verdict(tmp_path / "ref.parquet", tmp_path / "cur.parquet")
+    assert in_memory_peak > CAP > peak, (in_memory_peak, peak)
+    assert capped == in_memory
+
+
+def test_file_names_duckdb_would_read_as_globs(tmp_path):
+    """`a[1].parquet` next to `a1.parquet`: DuckDB would expand the pattern and read the
+    wrong file; such names are streamed through Arrow instead."""
+    rng = np.random.default_rng(4)
+    pq.write_table(pa.table({"x": rng.normal(0, 1, 2000)}), tmp_path / "a[1].parquet")
+    pq.write_table(pa.table({"x": rng.normal(9, 1, 2000)}), tmp_path / "a1.parquet")
+    pq.write_table(pa.table({"x": rng.normal(0.2, 1, 2000)}), tmp_path / "b*.parquet")
+    (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "a[1].parquet", tmp_path / "b*.parquet")
+    assert capped == in_memory and capped_html == html
