@@ -64,11 +64,11 @@ def _upstream_of(pipeline: Pipeline, name: str) -> set[str]:
     stage = pipeline.stages[name]
     ups: set[str] = set()
     for after in stage.after:
-        if after not in pipeline.stages:
+        if after not in pipeline.stages and after not in pipeline.groups:
             raise PipelineError(f"{PIPELINE_FILE}: stages.{name}.after: unknown stage {after!r}", hint=_did_you_mean(after, pipeline))
-        if after == name:
+        if after in (name, stage.group):
             raise PipelineError(f"{PIPELINE_FILE}: stages.{name}.after: a stage cannot come after itself")
-        ups.add(after)
+        ups.update(pipeline.resolve(after))  # a sweep stage: after all its instances
     for dep in stage.deps:
         ups.update(producers(pipeline, dep, exclude=name))
     return ups
@@ -81,8 +81,8 @@ def producers(pipeline: Pipeline, path: str, exclude: str | None = None) -> list
 
 
 def _did_you_mean(name: str, pipeline: Pipeline) -> str:
-    close = difflib.get_close_matches(name, list(pipeline.stages), n=1)
-    return f"did you mean {close[0]!r}?" if close else "stages: " + ", ".join(pipeline.stages)
+    close = difflib.get_close_matches(name, [*pipeline.names(), *pipeline.stages], n=1)
+    return f"did you mean {close[0]!r}?" if close else "stages: " + ", ".join(pipeline.names())
 
 
 def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
@@ -134,11 +134,12 @@ def find_cycle(pipeline: Pipeline, candidates: list[str]) -> list[str]:
 
 
 def select(pipeline: Pipeline, targets: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """The targets and everything they need, in run order; no targets means every stage."""
+    """The targets and everything they need, in run order; no targets means every stage.
+    A sweep stage's name selects all its instances."""
     if not targets:
         return list(pipeline.order)
     wanted: set[str] = set()
-    todo = [pipeline.stage(t).name for t in targets]
+    todo = [name for t in targets for name in pipeline.resolve(t)]
     while todo:
         name = todo.pop()
         if name not in wanted:

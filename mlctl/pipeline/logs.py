@@ -72,9 +72,9 @@ def tail(path: Path, lines: int = 20) -> list[str]:
 def stage_log(repo: Repo, stage: str, lines: int | None = None) -> dict:
     """The latest log of a stage: {"stage", "path", "lines"}; NotFoundError when it never ran."""
     from mlctl.errors import NotFoundError
-    from mlctl.pipeline.spec import NAME_RE
+    from mlctl.pipeline.spec import is_stage_name
 
-    if not NAME_RE.match(stage):
+    if not is_stage_name(stage):
         raise NotFoundError(f"no stage named {stage!r}")
     path = latest_log(repo, stage)
     if path is None:

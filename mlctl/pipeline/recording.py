@@ -19,7 +19,8 @@ import threading
 from mlctl.pipeline.artifacts import tracked_roots
 from mlctl.pipeline.metrics import read_metrics
 from mlctl.pipeline.params import flatten, stage_params
-from mlctl.pipeline.report import RunReport
+from mlctl.pipeline.report import RunReport, StageResult
+from mlctl.pipeline.spec import Stage
 from mlctl.store.repo import Repo
 
 EXPERIMENT_KEY = "pipeline.experiment"
@@ -27,10 +28,12 @@ DEFAULT_EXPERIMENT = "pipeline"
 
 
 class Recorder:
-    def __init__(self, repo: Repo, name: str, params: dict, tags: dict):
+    def __init__(self, repo: Repo, name: str, params: dict, tags: dict, project=None):
         self.repo, self.name, self.params, self.tags = repo, name, params, tags
+        self.project = project  # for sweep instances: their items and the params they read
         self._lock = threading.Lock()
         self.run = None
+        self.children: dict[str, object] = {}  # sweep instance -> its child run
 
     @property
     def run_id(self) -> str | None:
@@ -48,10 +51,49 @@ class Recorder:
                                      tags=self.tags, repo=self.repo, data=[])  # inputs: at the end
             return self.run.id
 
+    def run_for(self, stage: Stage) -> str:
+        """The run a stage's process logs into: its own child run for a sweep instance."""
+        parent = self.ensure_started()
+        if not stage.group:
+            return parent
+        with self._lock:
+            if stage.name not in self.children:
+                self.children[stage.name] = self._start_child(stage, parent)
+            return self.children[stage.name].id
+
+    def _start_child(self, stage: Stage, parent: str):
+        from mlctl.tracking.api import start_run
+
+        params = {**_flat_params(self.project.params, stage), **json.loads(json.dumps(stage.item, default=str))}
+        return start_run(name=stage.name, params=params, parent=parent, repo=self.repo, data=[],
+                         tags={"mlctl.stage": stage.name, "mlctl.sweep": stage.group})
+
+    def end_child(self, stage: Stage, result: StageResult) -> None:
+        """Record an instance's outcome and metrics in its child run and end it."""
+        if not stage.group or self.run is None or result.outcome in ("skipped", "not-run"):
+            return
+        self.run_for(stage)  # an up-to-date instance gets its child run now
+        child = self.children[stage.name]
+        if child.ended:
+            return
+        try:
+            child.set_tags(_stage_tags(result, "stage"))
+            if result.outcome != "up-to-date":
+                child.log_metrics({"stage.duration_s": round(result.duration, 3)})
+            metrics = _metrics_values(self.repo, result)
+            if metrics:
+                child.log_metrics(metrics)
+        finally:
+            child.end("finished" if result.succeeded else "killed" if result.outcome == "interrupted" else "failed")
+
     def finish(self, report: RunReport, report_path=None) -> None:
         if self.run is None:
             return
         try:
+            for result in report.results:
+                stage = self.project.pipeline.stages.get(result.stage) if self.project else None
+                if stage is not None:
+                    self.end_child(stage, result)
             self._log(report, report_path)
         finally:
             self.run.end(_status(report))
@@ -60,17 +102,15 @@ class Recorder:
         run = self.run
         tags, durations, metrics = {}, {}, {}
         for result in report.results:
-            prefix = f"stage.{result.stage}"
-            tags[f"{prefix}.outcome"] = result.outcome
-            tags[f"{prefix}.cache"] = result.cache
-            if result.fingerprint:
-                tags[f"{prefix}.fingerprint"] = result.fingerprint
-            if result.outcome != "not-run":
-                durations[f"{prefix}.duration_s"] = round(result.duration, 3)
             tags.update({f"dep.{path}": digest or "missing" for path, digest in result.deps.items()})
             tags.update({f"out.{path}": p.hash for path, p in {**result.outs, **result.metrics}.items()})
-            for path in result.metrics:
-                metrics.update(read_metrics(self.repo.root / path))
+            if result.stage in self.children or "@" in result.stage:
+                continue  # an instance's outcome and metrics are its child run's (N instances, one key)
+            prefix = f"stage.{result.stage}"
+            tags.update(_stage_tags(result, prefix))
+            if result.outcome != "not-run":
+                durations[f"{prefix}.duration_s"] = round(result.duration, 3)
+            metrics.update(_metrics_values(self.repo, result))
         run.set_tags(tags)
         run.log_metrics(durations)
         if metrics:
@@ -83,6 +123,27 @@ class Recorder:
         for result in report.failed:
             if result.log:
                 run.log_artifact(str(self.repo.root / result.log), name=f"logs/{result.stage}.log")
+
+
+def _stage_tags(result: StageResult, prefix: str) -> dict:
+    tags = {f"{prefix}.outcome": result.outcome, f"{prefix}.cache": result.cache}
+    if result.fingerprint:
+        tags[f"{prefix}.fingerprint"] = result.fingerprint
+    return tags
+
+
+def _metrics_values(repo: Repo, result: StageResult) -> dict:
+    values: dict = {}
+    for path in result.metrics:
+        values.update(read_metrics(repo.root / path))
+    return values
+
+
+def _flat_params(all_params, stage: Stage) -> dict:
+    values: dict = {}
+    for key, value in stage_params(all_params, stage).items():
+        values.update(flatten(value, key + ".") if isinstance(value, dict) and value else {key: value})
+    return json.loads(json.dumps(values, default=str))
 
 
 def run_inputs(repo: Repo, report: RunReport) -> list[str]:
@@ -106,9 +167,5 @@ def run_params(project, stage_names: list[str]) -> dict:
     """The params the selected stages read, flattened to dotted keys."""
     values: dict = {}
     for name in stage_names:
-        for key, value in stage_params(project.params, project.pipeline.stages[name]).items():
-            if isinstance(value, dict) and value:
-                values.update(flatten(value, key + "."))
-            else:
-                values[key] = value
-    return json.loads(json.dumps(values, default=str))
+        values.update(_flat_params(project.params, project.pipeline.stages[name]))
+    return values

@@ -55,7 +55,8 @@ def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
         if lock.waited:  # another run may have changed the workspace meanwhile
             project = loader.load(repo)
         names = dag.select(project.pipeline, targets)
-        recorder = Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": ",".join(names)})
+        recorder = Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": _joined(project, names)},
+                            project)
         runner = StageRunner(repo, project, force, observer, recorder)
         observer.planned(names)
         started = time.monotonic()
@@ -155,11 +156,11 @@ class StageRunner:
             result.outs = dict(record.outs) if record else {}
             result.metrics = dict(record.metrics) if record else {}
         elif item.action == RESTORE:
-            self.recorder.ensure_started()
+            self.recorder.run_for(stage)
             self.observer.stage_started(name, "restoring", item.reasons, stage.cmd)
             self._restore(result, item.entry)
         else:
-            self.recorder.ensure_started()
+            self.recorder.run_for(stage)
             self.observer.stage_started(name, "running", item.reasons, stage.cmd)
             self._run(stage, result)
         return result
@@ -178,7 +179,7 @@ class StageRunner:
             (self.repo.root / path).parent.mkdir(parents=True, exist_ok=True)
         log_path = self._ensure_log_dir() / f"{stage.name}.log"
         result.log = os.path.relpath(log_path, self.repo.root)
-        proc = StageProcess(stage.cmd, self.repo.root, self._env(stage.name), log_path,
+        proc = StageProcess(stage.cmd, self.repo.root, self._env(stage), log_path,
                             on_line=lambda line: self.observer.stage_output(stage.name, line))
         self.processes[stage.name] = proc
         if self.stopping.is_set():
@@ -229,11 +230,11 @@ class StageRunner:
                 return False
         return True
 
-    def _env(self, stage: str) -> dict[str, str]:
+    def _env(self, stage) -> dict[str, str]:
         env = dict(os.environ)
-        env["MLCTL_RUN_ID"] = self.recorder.ensure_started()
+        env["MLCTL_RUN_ID"] = self.recorder.run_for(stage)  # an instance logs into its child run
         env["MLCTL_RUN_ROOT"] = str(self.repo.root)  # joins the run even from another folder
-        env["MLCTL_STAGE"] = stage
+        env["MLCTL_STAGE"] = stage.name
         env.setdefault("PYTHONUNBUFFERED", "1")  # live progress lines from Python stages
         return env
 
@@ -253,6 +254,9 @@ class StageRunner:
             self.records[result.stage] = StageRecord(result.fingerprint, result.cmd, result.deps, result.params,
                                                      result.outs, result.metrics)
             self.changed = True
+        stage = self.project.pipeline.stages[result.stage]
+        if stage.group and self.recorder.run is not None:
+            self.recorder.end_child(stage, result)
         self.observer.stage_finished(result)
 
     def write_lock(self) -> None:
@@ -269,6 +273,14 @@ class StageRunner:
         report.log_dir = os.path.relpath(path.parent, self.repo.root)
         atomic_write_text(path, json.dumps(report.to_json(), indent=1, default=str) + "\n")
         self.recorder.finish(report, path)
+
+
+def _joined(project: loader.Project, names: list[str]) -> str:
+    """The selected stages for the run's tag: a whole sweep by its stage's name."""
+    groups = project.pipeline.groups
+    whole = {g for g, members in groups.items() if set(members) <= set(names)}
+    return ",".join(dict.fromkeys(project.pipeline.stages[n].group if project.pipeline.stages[n].group in whole else n
+                                  for n in names))
 
 
 def _exit_text(code: int) -> str:

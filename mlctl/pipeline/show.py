@@ -16,7 +16,9 @@ def to_json(pipeline: Pipeline) -> dict:
     stages = [{**pipeline.stages[name].to_json(), "upstream": list(pipeline.upstream[name]),
                "downstream": list(pipeline.downstream[name])} for name in pipeline.order]
     edges = [{"from": up, "to": name} for name in pipeline.order for up in pipeline.upstream[name]]
-    return {"params_file": pipeline.params_file, "order": list(pipeline.order), "stages": stages, "edges": edges}
+    sweeps = {group: list(instances) for group, instances in pipeline.groups.items()}
+    return {"params_file": pipeline.params_file, "order": list(pipeline.order), "stages": stages, "edges": edges,
+            "sweeps": sweeps}
 
 
 def tree_lines(pipeline: Pipeline) -> list[str]:
@@ -47,7 +49,7 @@ def mermaid(pipeline: Pipeline) -> str:
     ids = {name: f"s{i}" for i, name in enumerate(pipeline.order)}
     lines = ["flowchart TD"]
     for name in pipeline.order:
-        lines.append(f'    {ids[name]}["{name}"]')  # names are [A-Za-z0-9_.-]: safe in quotes
+        lines.append(f'    {ids[name]}["{name}"]')  # names are [A-Za-z0-9_.-] (instances: +@,=%~): safe in quotes
     for name in pipeline.order:
         for up in pipeline.upstream[name]:
             lines.append(f"    {ids[up]} --> {ids[name]}")

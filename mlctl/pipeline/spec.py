@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
 from mlctl.errors import NotFoundError, UsageError
+from mlctl.pipeline import sweep
 from mlctl.store import paths
 from mlctl.store.schema import Checker, load_yaml
 
@@ -43,6 +44,8 @@ class Stage:
     always_changed: bool = False
     validate_deps: tuple[str, ...] = ()  # suites checked on the deps before the command runs
     validate_outs: tuple[str, ...] = ()  # suites checked on the outs before they are stored
+    group: str = ""  # the sweep stage (foreach/matrix) this is an instance of, or ""
+    item: dict = field(default_factory=dict, hash=False, compare=False)  # the instance's values
 
     @property
     def products(self) -> tuple[str, ...]:
@@ -53,7 +56,8 @@ class Stage:
         return {"name": self.name, "cmd": self.cmd, "deps": list(self.deps), "outs": list(self.outs),
                 "metrics": list(self.metrics), "params": list(self.params), "after": list(self.after),
                 "desc": self.desc, "always_changed": self.always_changed,
-                "validate": {"deps": list(self.validate_deps), "outs": list(self.validate_outs)}}
+                "validate": {"deps": list(self.validate_deps), "outs": list(self.validate_outs)},
+                "group": self.group or None, "item": dict(self.item) if self.group else None}
 
 
 @dataclass
@@ -64,13 +68,24 @@ class Pipeline:
     upstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     order: tuple[str, ...] = ()  # a topological order, stable with the file's order
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sweep stage -> its instances
 
     def stage(self, name: str) -> Stage:
         try:
             return self.stages[name]
         except KeyError:
             raise NotFoundError(f"no stage named {name!r} in {PIPELINE_FILE}",
-                                hint="stages: " + ", ".join(self.stages)) from None
+                                hint="stages: " + ", ".join(self.names())) from None
+
+    def resolve(self, name: str) -> tuple[str, ...]:
+        """A stage name, or a sweep stage's name meaning all its instances."""
+        if name in self.groups:
+            return self.groups[name]
+        return (self.stage(name).name,)
+
+    def names(self) -> list[str]:
+        """The names written in pipeline.yaml (sweep stages once, not per instance)."""
+        return list(dict.fromkeys(s.group or s.name for s in self.stages.values()))
 
 
 def read_yaml(path: Path, label: str):
@@ -91,16 +106,33 @@ def parse(data, root: Path) -> Pipeline:
     stages = c.mapping(data.get("stages"), "stages", required=True, what="a map of stage name -> stage")
     if not stages:
         c.expected("stages", "a map of stage name -> stage", stages)
-    parsed = {}
+    parsed: dict[str, Stage] = {}
+    groups: dict[str, tuple[str, ...]] = {}
     for name, body in stages.items():
-        parsed[str(name)] = parse_stage(c, str(name), body)
-    return Pipeline(root=root, params_file=params_file, stages=parsed)
+        name = str(name)
+        _check_name(c, name)
+        if not sweep.is_sweep(body):
+            parsed[name] = parse_stage(c, name, body)
+            continue
+        instances = sweep.expand(c, name, body)
+        for inst, templated in instances:
+            parsed[inst.name] = replace(parse_stage(c, inst.name, templated), group=name, item=inst.item)
+        groups[name] = tuple(inst.name for inst, _ in instances)
+    return Pipeline(root=root, params_file=params_file, stages=parsed, groups=groups)
+
+
+def _check_name(c: Checker, name: str) -> None:
+    if not NAME_RE.match(name):
+        c.fail(stage_path(name), "invalid stage name (letters, digits, '_', '-', '.')")
+
+
+def is_stage_name(name: str) -> bool:
+    """A name a stage or a sweep instance may have (checked before it names a file)."""
+    return sweep.is_instance_name(name, NAME_RE)
 
 
 def parse_stage(c: Checker, name: str, body) -> Stage:
     where = stage_path(name)
-    if not NAME_RE.match(name):
-        c.fail(where, "invalid stage name (letters, digits, '_', '-', '.')")
     body = c.mapping(body, where, STAGE_KEYS, required=True, what="a map with at least `cmd:`")
     lists = {key: tuple(c.list_of(body.get(key), stage_path(name, key), partial(_list_item, c), "strings", single=True))
              for key in LIST_KEYS}

@@ -176,17 +176,19 @@ class ActiveRun:
 # -- starting -------------------------------------------------------------------------------
 def start_run(experiment: str | None = None, name: str | None = None, params: dict | None = None,
               tags: dict | None = None, run_id: str | None = None, repo=None,
-              data: list | None = None) -> ActiveRun:
+              data: list | None = None, parent: str | None = None) -> ActiveRun:
     """Start a run (or join the one ``MLCTL_RUN_ID`` names, or resume ``run_id``).
 
     A run started inside another active run records it as its parent and, unless
     ``experiment`` is given, goes into the parent's experiment (as MLflow's nested runs
-    do). ``data`` names the tracked data paths the run uses (``[]``: none); without it
+    do). ``parent`` names the parent run instead (always a new run: a pipeline's sweep
+    instances, started from several threads, are children of the pipeline's run).
+    ``data`` names the tracked data paths the run uses (``[]``: none); without it
     every tracked pointer is recorded."""
     from mlctl.tracking import capture, writes
 
     repo = _resolve_repo(repo)
-    join_ref = run_id or (os.environ.get(ENV_RUN_ID) if session.innermost() is None else None)
+    join_ref = run_id or (os.environ.get(ENV_RUN_ID) if session.innermost() is None and parent is None else None)
     if join_ref:
         active = _join(repo, join_ref, from_env=run_id is None)
         if params:
@@ -196,16 +198,25 @@ def start_run(experiment: str | None = None, name: str | None = None, params: di
         if data:
             active.log_data(data)
     else:
-        parent = session.innermost()
-        if parent is not None and experiment is None:
-            experiment = parent.experiment
+        parent_id, parent_experiment = _parent(repo, parent)
         named = capture.named_data(repo, data) if data is not None else None  # [] records none
-        run = writes.create_run(repo, experiment=experiment, name=name, params=params, tags=tags,
-                                parent_id=parent.id if parent is not None else None, data=named)
+        run = writes.create_run(repo, experiment=experiment or parent_experiment, name=name, params=params,
+                                tags=tags, parent_id=parent_id, data=named)
         active = ActiveRun(repo, run.id, owner=True, flush_interval=_flush_interval(repo),
                            experiment=run.experiment)
     session.register(active)
     return active
+
+
+def _parent(repo, ref: str | None) -> tuple[str | None, str | None]:
+    """The parent run's id and experiment: the run ``ref`` names, else the innermost active run."""
+    if ref is None:
+        active = session.innermost()
+        return (active.id, active.experiment) if active is not None else (None, None)
+    from mlctl.tracking.runs import get_run
+
+    run = get_run(repo, ref, reap=False)
+    return run.id, run.experiment
 
 
 def _join(repo, ref: str, from_env: bool) -> ActiveRun:

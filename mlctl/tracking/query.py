@@ -31,11 +31,11 @@ SCOPES = {"params": "params", "param": "params", "metrics": "metrics", "metric":
           "attr": "attributes", "attrs": "attributes"}
 ATTRIBUTES = {
     "id": "text", "name": "text", "experiment": "text", "status": "text", "host": "text",
-    "command": "text", "parent_id": "text", "git_commit": "text", "commit": "text",
+    "command": "text", "parent_id": "text", "parent": "text", "git_commit": "text", "commit": "text",
     "start_time": "time", "end_time": "time", "duration": "number", "exit_code": "number",
     "git_dirty": "bool", "dirty": "bool", "origin": "text",
 }
-ALIASES = {"commit": "git_commit", "dirty": "git_dirty"}
+ALIASES = {"commit": "git_commit", "dirty": "git_dirty", "parent": "parent_id"}
 KEYWORDS = {"and", "or", "not", "in", "like", "ilike", "is", "null", "true", "false", "nan", "inf", "infinity"}
 OPS = {"==": "==", "=": "==", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 MAX_DEPTH = 64

@@ -8,7 +8,8 @@ from mlctl.cli import common, render
 
 app = common.new_app("Run, check and show the cached, parallel stage pipeline of pipeline.yaml.")
 
-STAGES_ARG = typer.Argument(None, metavar="[STAGE]...", help="Stages to bring up to date, with what they need (default: all).")
+STAGES_ARG = typer.Argument(None, metavar="[STAGE]...",
+                            help="Stages (or sweep instances, train@lr=0.1) to bring up to date, with what they need (default: all).")
 DRY_RUN_LABELS = {"ok": "skip (up to date)", "restore": "restore from run-cache", "run": "run"}
 STATUS_LABELS = {"ok": "up to date", "restore": "stale, cached", "run": "stale"}
 
