@@ -198,6 +198,24 @@ def test_small_cap_holds_where_the_in_memory_join_does_not(feature_repo):
     assert_capped_run_stays_under(feature_repo, 2_000_000, 6_000_000, compare=True)
 
 
+def test_parquet_batches_hold_one_row_group_not_the_file(tmp_path):
+    """pyarrow's pre-buffering fetched every column chunk of the file before the first
+    batch (a 250 MB file held whole at 6M rows): reading must hold about a row group."""
+    import numpy as np
+
+    rows, group = 2_000_000, 250_000
+    table = pa.table({f"c{i}": np.arange(rows, dtype=np.int64) * (i + 1) for i in range(4)})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=group, compression="none")
+    del table
+    held, seen = 0, 0
+    for batch in batches.read_batches(tmp_path / "t.parquet", "parquet"):
+        held = max(held, pa.total_allocated_bytes())
+        seen += batch.num_rows
+    assert seen == rows
+    one_group = group * 4 * 8
+    assert held < 3 * one_group, f"{held / 1e6:.0f} MB held reading a {rows * 32 / 1e6:.0f} MB file"
+
+
 def test_json_record_is_unchanged(feature_repo, cli):
     setup_typed(feature_repo, typed_source([(1, 0, 0, 5)]), entity_table([(1, 2), (2, 2)], None))
     result = cli("feature", "join", "entities.parquet", "-f", "typed:f_int", "-o", "o.csv", "--memory", "512MB", "--json")
