@@ -13,6 +13,7 @@ from pathlib import Path
 from mlctl.errors import UsageError
 
 BATCH_ROWS = 65_536
+READ_BUFFER = 1 << 20  # bytes read from a parquet file at a time
 
 
 def schema(path: Path, fmt: str):
@@ -36,7 +37,10 @@ def read_batches(path: Path, fmt: str, columns: list[str] | None = None):
             return
         import pyarrow.parquet as pq
 
-        with pq.ParquetFile(path) as f:
+        # pre_buffer (pyarrow's default) fetches every column chunk of the file ahead of
+        # the batches asked for: a whole 250 MB file held for a 65k-row batch. Off, with a
+        # bounded read buffer, a batch costs its own pages only.
+        with pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER) as f:
             yield from f.iter_batches(batch_size=BATCH_ROWS, columns=columns, use_pandas_metadata=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
         hint = "convert it to parquet (its types are read from the first block when streamed)" if fmt == "csv" else None

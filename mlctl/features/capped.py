@@ -22,7 +22,7 @@ from mlctl.errors import UsageError
 from mlctl.features import batches, pit_sql
 from mlctl.features.output import stream_writer
 from mlctl.features.sources import key_kind, key_values, timestamps_ns
-from mlctl.store.memory import spill_folder
+from mlctl.store.memory import format_memory, spill_folder
 
 
 @dataclass
@@ -43,12 +43,23 @@ def entity_schema(path: Path, fmt: str):
 def run(plan: Plan, cap: int, output, fmt: str, metadata):
     """Join and write (``metadata(entity rows)`` gives the output schema's metadata);
     returns (entity rows, output column names, matched rows per view)."""
+    import duckdb
+
     with spill_folder() as folder:
         con = pit_sql.connect(folder, cap)
         try:
             return _run(con, plan, output, fmt, metadata)
+        except duckdb.OutOfMemoryException as exc:
+            # the ASOF join holds one key partition at a time: one larger than DuckDB's
+            # share of the cap cannot spill, and the cap is kept by stopping, not passed
+            raise UsageError(f"--memory {format_memory(cap)} is too small for this join: {_first_line(exc)}",
+                             hint="give it a larger --memory") from None
         finally:
             con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _run(con, plan, output, fmt, metadata):
