@@ -84,7 +84,7 @@ def make_executor(repo: Repo, name: str | None = None, address: str | None = Non
             raise UsageError("--address is for the Ray executor", hint="add --executor ray")
         return LocalExecutor(repo)
     if not ray_installed():
-        raise UsageError("the Ray executor needs the ray package", hint=RAY_HINT)
+        raise UsageError("the Ray executor needs the ray package (the mlctl[ray] extra)", hint=RAY_HINT)
     from mlctl.pipeline.ray_executor import RayExecutor
 
     return RayExecutor(repo, address or repo.config.get("pipeline.ray_address"), store_lock or threading.Lock())
