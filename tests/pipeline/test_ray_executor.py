@@ -180,7 +180,7 @@ def test_failing_instance_skips_only_its_dependents_and_retries_run_again(make_r
                 "outs": ["use-${item}.txt"]},
         # fails on its first attempt only (the marker is on this machine: a test's shortcut)
         "flaky": {"cmd": f"test -e {marker} || {{ touch {marker}; exit 4; }}; pwd > where.txt", "retries": 1,
-                  "outs": ["where.txt"], "resources": {"cpu": 1, "memory": "64MB"}},
+                  "outs": ["where.txt"], "resources": {"cpu": 1, "memory": "512MB"}},
     }
     repo = make_project(make_repo, cli, "fail", s3_remote, workdir, stages)
     res = cli("pipeline", "run", "--executor", "ray", "--address", ray_cluster, "--json")
