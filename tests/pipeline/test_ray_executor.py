@@ -29,7 +29,9 @@ STAGES = {
               "deps": ["code/train.sh", "data/prepared"],
               "outs": ["models/m-${item.lr}-${item.depth}.txt"],
               "metrics": ["metrics/m-${item.lr}-${item.depth}.json"]},
-    "select": {"cmd": "cat models/*.txt | sort | tail -1 > best.txt", "deps": ["models"], "outs": ["best.txt"]},
+    # metrics/, not models/: a folder of tracked outs also holds their pointers and a .gitignore
+    # whose line order is the order the instances finished in, under either executor
+    "select": {"cmd": "cat metrics/*.json | sort | tail -1 > best.txt", "deps": ["metrics"], "outs": ["best.txt"]},
 }
 
 
@@ -57,11 +59,13 @@ def ray_cluster(moto_endpoint):  # noqa: F811 - the imported fixture
                AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=moto_endpoint, RAY_USAGE_STATS_ENABLED="0")
     cli = str(Path(sys.executable).with_name("ray"))
     common = ["--node-ip-address=127.0.0.1", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    def start(*args):
+        proc = subprocess.run([cli, "start", *args, *common], env=env, capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
     try:
-        subprocess.run([cli, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false", *common],
-                       env=env, check=True, capture_output=True, timeout=180)
-        subprocess.run([cli, "start", f"--address=127.0.0.1:{port}", "--num-cpus=1", *common],
-                       env=env, check=True, capture_output=True, timeout=180)
+        start("--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false")
+        start(f"--address=127.0.0.1:{port}", "--num-cpus=1")
         yield f"127.0.0.1:{port}"
     finally:
         if ray.is_initialized():
@@ -110,13 +114,18 @@ def make_project(make_repo, cli, name: str, remote: str, workdir: Path, stages=S
     return repo
 
 
+def _content(path: Path):
+    """A file's bytes; a .gitignore's lines as a set (appended in the order stages finish)."""
+    return set(path.read_text().splitlines()) if path.name == ".gitignore" else path.read_bytes()
+
+
 def snapshot(repo) -> dict:
     """Every output's bytes, the lock, and the run-cache entries (without their times)."""
     import yaml
 
     from mlctl.pipeline import runcache
 
-    files = {p.relative_to(repo.root).as_posix(): p.read_bytes()
+    files = {p.relative_to(repo.root).as_posix(): _content(p)
              for d in ("models", "metrics", "data/prepared") for p in sorted((repo.root / d).rglob("*")) if p.is_file()}
     files["best.txt"] = (repo.root / "best.txt").read_bytes()
     lock = yaml.safe_load((repo.root / "pipeline.lock").read_text())
@@ -142,8 +151,10 @@ def test_ray_run_matches_local_and_a_clone_restores_without_ray(make_repo, cli, 
     report = res.json()
     ran = [s for s in report["stages"] if s["outcome"] == "ran"]
     assert len(ran) == 8 and {s["executor"] for s in ran} == {"ray"}
-    assert all(s["node"].startswith("127.0.0.1") for s in ran)
-    assert snapshot(remote) == expected  # same outputs, hashes, lock and run-cache entries
+    cluster_nodes = {n["NodeID"][:12] for n in ray.nodes()}
+    assert len(cluster_nodes) == 2 and all(s["node"][-13:-1] in cluster_nodes for s in ran)  # "IP (node id)"
+    got = snapshot(remote)
+    assert got == expected  # same outputs, hashes, lock and run-cache entries
     assert list(workdir.iterdir()) == []  # every scratch folder removed
     assert "trained 0.1 1" in (remote.root / report["log_dir"] / "train@lr=0.1,depth=1.log").read_text()
 
