@@ -14,31 +14,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 from mlctl.errors import UsageError
+from mlctl.pipeline.job import Attempt, Job
 from mlctl.pipeline.process import StageProcess
 from mlctl.store.repo import Repo
 
 EXECUTORS = ("local", "ray")
 RAY_HINT = "install the extra: pip install 'mlctl[ray]'"
-
-
-@dataclass
-class Job:
-    stage: object  # spec.Stage
-    env: dict[str, str]
-    log_path: Path
-    on_line: Callable[[str], None]
-
-
-@dataclass
-class Attempt:
-    exit_code: int
-    tail: list[str] = field(default_factory=list)
-    node: str = ""  # where the command ran (a host name, or Ray's node address and id)
 
 
 class LocalExecutor:

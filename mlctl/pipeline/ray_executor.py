@@ -20,7 +20,7 @@ import threading
 from mlctl.errors import MlctlError, UsageError
 from mlctl.pipeline import artifacts
 from mlctl.pipeline.artifacts import Pointer
-from mlctl.pipeline.executors import Attempt, Job
+from mlctl.pipeline.job import Attempt, Job
 from mlctl.store.repo import Repo
 
 WORKER_DEATH_RETRIES = 3  # Ray resubmits a task whose worker or node died this many times

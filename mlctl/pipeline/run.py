@@ -20,7 +20,8 @@ from mlctl.errors import LockTimeoutError
 from mlctl.pipeline import artifacts, dag, loader, lockfile, logs, runcache
 from mlctl.pipeline.lockfile import StageRecord
 from mlctl.pipeline.plan import OK, RESTORE, decide
-from mlctl.pipeline.executors import Job, LocalExecutor, make_executor
+from mlctl.pipeline.executors import LocalExecutor, make_executor
+from mlctl.pipeline.job import Job
 from mlctl.pipeline.recording import Recorder, run_params
 from mlctl.pipeline.report import (FAILED, INTERRUPTED, NOT_RUN, RAN, RESTORED, SKIPPED, UP_TO_DATE,
                                    RunReport, StageResult)

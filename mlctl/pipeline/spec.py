@@ -156,8 +156,10 @@ def parse_stage(c: Checker, name: str, body) -> Stage:
     suites = [s for s in dict.fromkeys(gates["deps"] + gates["outs"]) if s not in lists["deps"]]
     lists["deps"] += tuple(suites)  # a changed suite re-runs the stage: the gate changed
     retries = c.integer(body.get("retries", 0), stage_path(name, "retries"), minimum=0)
+    resources = _resources(c, body.get("resources"), stage_path(name, "resources"))
     return Stage(name=name, cmd=_command(c, body.get("cmd"), stage_path(name, "cmd")), desc=desc,
-                 always_changed=always, retries=retries, resources=_resources(c, body.get("resources"), stage_path(name, "resources")), validate_deps=gates["deps"], validate_outs=gates["outs"], **lists)
+                 always_changed=always, retries=retries, resources=resources, validate_deps=gates["deps"],
+                 validate_outs=gates["outs"], **lists)
 
 
 def _validate(c: Checker, value, path: str) -> dict[str, tuple[str, ...]]:
