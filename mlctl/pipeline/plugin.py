@@ -8,11 +8,20 @@ from mlctl.errors import MlctlError
 from mlctl.store.config import KeySpec, parse_positive_int
 from mlctl.store.repo import Repo
 
+def _executor(value: str) -> str:
+    if value not in ("local", "ray"):
+        raise ValueError("expected local or ray")
+    return value
+
+
 CONFIG_KEYS = [
     KeySpec(r"pipeline\.jobs", parse_positive_int, "independent stages `pipeline run` runs at once (default: CPU count)"),
     KeySpec(r"pipeline\.runcache_size", parse_positive_int, "run-cache entries kept, least recently used dropped (default 1000)"),
     KeySpec(r"pipeline\.keep_logs", parse_positive_int, "`pipeline run` log folders kept under .mlctl/logs (default 20)"),
     KeySpec(r"pipeline\.experiment", str, "experiment that pipeline runs are recorded in (default: pipeline)"),
+    KeySpec(r"pipeline\.executor", _executor, "where stage commands run: local (default) or ray (`pip install 'mlctl[ray]'`)"),
+    KeySpec(r"pipeline\.ray_address", str, "the Ray cluster of the ray executor: ray://HOST:PORT or auto (default: Ray's own)"),
+    KeySpec(r"pipeline\.ray_workdir", str, "folder on each Ray worker for stages' scratch folders (default: its temp folder)"),
 ]
 
 

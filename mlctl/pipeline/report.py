@@ -30,6 +30,9 @@ class StageResult:
     params: dict = field(default_factory=dict)
     outs: dict[str, Pointer] = field(default_factory=dict)
     metrics: dict[str, Pointer] = field(default_factory=dict)
+    executor: str | None = None  # where the command ran, when it ran: local or ray
+    node: str | None = None  # the host (local) or Ray node that ran it
+    attempts: int = 0  # 1 + the retries used
 
     @property
     def succeeded(self) -> bool:
@@ -45,6 +48,7 @@ class StageResult:
                 "reasons": [r.to_json() for r in self.reasons], "duration": round(self.duration, 3),
                 "fingerprint": self.fingerprint, "cmd": self.cmd, "exit_code": self.exit_code,
                 "error": self.error, "log": self.log, "log_tail": self.log_tail,
+                "executor": self.executor, "node": self.node, "attempts": self.attempts,
                 "outs": {p: v.to_json() for p, v in {**self.outs, **self.metrics}.items()}}
 
 

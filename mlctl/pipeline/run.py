@@ -20,7 +20,8 @@ from mlctl.errors import LockTimeoutError
 from mlctl.pipeline import artifacts, dag, loader, lockfile, logs, runcache
 from mlctl.pipeline.lockfile import StageRecord
 from mlctl.pipeline.plan import OK, RESTORE, decide
-from mlctl.pipeline.process import StageProcess
+from mlctl.pipeline.executors import LocalExecutor, make_executor
+from mlctl.pipeline.job import Job
 from mlctl.pipeline.recording import Recorder, run_params
 from mlctl.pipeline.report import (FAILED, INTERRUPTED, NOT_RUN, RAN, RESTORED, SKIPPED, UP_TO_DATE,
                                    RunReport, StageResult)
@@ -48,16 +49,20 @@ def default_jobs(repo: Repo) -> int:
 
 
 def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
-        observer: Observer | None = None) -> RunReport:
+        observer: Observer | None = None, executor: str | None = None, address: str | None = None) -> RunReport:
+    """``executor``: local or ray (default: config pipeline.executor, else local);
+    ``address``: the Ray cluster's (default: config pipeline.ray_address, else Ray's own)."""
     observer = observer or Observer()
     project = loader.load(repo)  # a bad pipeline.yaml fails before waiting for the lock
+    store_lock = threading.Lock()
+    stage_executor = make_executor(repo, executor, address, store_lock)  # a missing extra: exit 2, before the lock
     with _pipeline_lock(repo, observer) as lock:
         if lock.waited:  # another run may have changed the workspace meanwhile
             project = loader.load(repo)
         names = dag.select(project.pipeline, targets)
         recorder = Recorder(repo, "pipeline", run_params(project, names), {"mlctl.pipeline": _joined(project, names)},
                             project)
-        runner = StageRunner(repo, project, force, observer, recorder)
+        runner = StageRunner(repo, project, force, observer, recorder, stage_executor, store_lock)
         observer.planned(names)
         started = time.monotonic()
         scheduler = Scheduler(names, project.pipeline.upstream, jobs or default_jobs(repo), runner.execute,
@@ -106,17 +111,18 @@ def _holder(path) -> str:
 class StageRunner:
     """Does one stage's work in a worker thread; keeps pipeline.lock in the main thread."""
 
-    def __init__(self, repo: Repo, project: loader.Project, force: bool, observer: Observer, recorder: Recorder):
+    def __init__(self, repo: Repo, project: loader.Project, force: bool, observer: Observer, recorder: Recorder,
+                 executor=None, store_lock: threading.Lock | None = None):
         self.repo, self.project, self.force, self.observer, self.recorder = repo, project, force, observer, recorder
+        self.executor = executor or LocalExecutor(repo)
         self.records = lockfile.read(repo)
         self.changed = False
         self.stopping = threading.Event()
-        self.processes: dict[str, StageProcess] = {}
         self._log_dir = None
         self._log_dir_lock = threading.Lock()
         # one stage at a time talks to the data layer: its repository lock has a timeout,
         # and a stage storing a large output must not make a parallel one time out
-        self._store_lock = threading.Lock()
+        self._store_lock = store_lock or threading.Lock()
 
     @property
     def log_dir(self):
@@ -174,27 +180,37 @@ class StageRunner:
     def _run(self, stage, result: StageResult) -> None:
         if stage.validate_deps and not self._gate(stage, result, "deps"):
             return  # the outputs of the last good run stay as they were
-        for path in stage.products:
-            artifacts.remove(self.repo, path)
-            (self.repo.root / path).parent.mkdir(parents=True, exist_ok=True)
         log_path = self._ensure_log_dir() / f"{stage.name}.log"
         result.log = os.path.relpath(log_path, self.repo.root)
-        proc = StageProcess(stage.cmd, self.repo.root, self._env(stage), log_path,
-                            on_line=lambda line: self.observer.stage_output(stage.name, line))
-        self.processes[stage.name] = proc
-        if self.stopping.is_set():
-            result.outcome = NOT_RUN
-            return
+        job = Job(stage, self._env(stage), log_path, on_line=lambda line: self.observer.stage_output(stage.name, line))
         started = time.monotonic()
-        result.exit_code = proc.run()
+        for attempt in range(stage.retries + 1):  # a failed command runs again, from clean outputs
+            if self.stopping.is_set():
+                if attempt == 0:
+                    result.outcome = NOT_RUN
+                    return
+                break  # interrupted between attempts
+            if attempt:
+                self.observer.stage_output(stage.name, f"retrying (attempt {attempt + 1} of {stage.retries + 1})")
+            self._clear_products(stage)
+            done = self.executor.run(job)
+            result.exit_code, result.log_tail, result.node = done.exit_code, done.tail, done.node
+            result.attempts = attempt + 1
+            if result.exit_code == 0 or self.stopping.is_set():
+                break
+        result.executor = self.executor.name
         result.duration = time.monotonic() - started
-        result.log_tail = list(proc.tail)
         if self.stopping.is_set():
             result.outcome, result.error = INTERRUPTED, "interrupted"
         elif result.exit_code != 0:
             result.outcome, result.error = FAILED, _exit_text(result.exit_code)
         else:
             self._save(stage, result)
+
+    def _clear_products(self, stage) -> None:
+        for path in stage.products:
+            artifacts.remove(self.repo, path)
+            (self.repo.root / path).parent.mkdir(parents=True, exist_ok=True)
 
     def _save(self, stage, result: StageResult) -> None:
         missing = [p for p in stage.products if not os.path.lexists(self.repo.root / p)]
@@ -245,8 +261,7 @@ class StageRunner:
 
     def stop(self, level: int) -> None:
         self.stopping.set()
-        for proc in list(self.processes.values()):
-            proc.signal(STOP_SIGNALS[min(level, 2)])
+        self.executor.stop(level, STOP_SIGNALS[min(level, 2)])
 
     # -- main-thread side ----------------------------------------------------------------
     def finished(self, result: StageResult) -> None:

@@ -15,13 +15,15 @@ from pathlib import Path
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.pipeline import sweep
 from mlctl.store import paths
+from mlctl.store.memory import parse_memory
 from mlctl.store.schema import Checker, load_yaml
 
 PIPELINE_FILE = "pipeline.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
 TOP_KEYS = ("params", "stages")
 LIST_KEYS = ("deps", "outs", "metrics", "params", "after")
-STAGE_KEYS = ("cmd", *LIST_KEYS, "desc", "always_changed", "validate")
+STAGE_KEYS = ("cmd", *LIST_KEYS, "desc", "always_changed", "validate", "retries", "resources")
+RESOURCE_KEYS = ("cpu", "gpu", "memory")
 VALIDATE_KEYS = ("deps", "outs")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PARAM_KEY_RE = re.compile(r"^[^.\s][^\s]*$")
@@ -44,6 +46,8 @@ class Stage:
     always_changed: bool = False
     validate_deps: tuple[str, ...] = ()  # suites checked on the deps before the command runs
     validate_outs: tuple[str, ...] = ()  # suites checked on the outs before they are stored
+    retries: int = 0  # more attempts after a failed command (not after an interrupt)
+    resources: dict = field(default_factory=dict, hash=False, compare=False)  # cpu, gpu, memory (bytes)
     group: str = ""  # the sweep stage (foreach/matrix) this is an instance of, or ""
     item: dict = field(default_factory=dict, hash=False, compare=False)  # the instance's values
 
@@ -57,6 +61,7 @@ class Stage:
                 "metrics": list(self.metrics), "params": list(self.params), "after": list(self.after),
                 "desc": self.desc, "always_changed": self.always_changed,
                 "validate": {"deps": list(self.validate_deps), "outs": list(self.validate_outs)},
+                "retries": self.retries, "resources": dict(self.resources),
                 "group": self.group or None, "item": dict(self.item) if self.group else None}
 
 
@@ -150,8 +155,11 @@ def parse_stage(c: Checker, name: str, body) -> Stage:
     gates = _validate(c, body.get("validate"), stage_path(name, "validate"))
     suites = [s for s in dict.fromkeys(gates["deps"] + gates["outs"]) if s not in lists["deps"]]
     lists["deps"] += tuple(suites)  # a changed suite re-runs the stage: the gate changed
+    retries = c.integer(body.get("retries", 0), stage_path(name, "retries"), minimum=0)
+    resources = _resources(c, body.get("resources"), stage_path(name, "resources"))
     return Stage(name=name, cmd=_command(c, body.get("cmd"), stage_path(name, "cmd")), desc=desc,
-                 always_changed=always, validate_deps=gates["deps"], validate_outs=gates["outs"], **lists)
+                 always_changed=always, retries=retries, resources=resources, validate_deps=gates["deps"],
+                 validate_outs=gates["outs"], **lists)
 
 
 def _validate(c: Checker, value, path: str) -> dict[str, tuple[str, ...]]:
@@ -168,6 +176,24 @@ def _validate(c: Checker, value, path: str) -> dict[str, tuple[str, ...]]:
         gates[key] = tuple(normalize_path(p, f"{PIPELINE_FILE}: {where}") for p in items)
         _no_duplicates(c, gates[key], where)
     return gates
+
+
+def _resources(c: Checker, value, path: str) -> dict:
+    """``resources: {cpu: 2, gpu: 1, memory: 4GB}``: what the Ray executor reserves for
+    the stage (the local executor runs it as it is)."""
+    if value is None:
+        return {}
+    value = c.mapping(value, path, RESOURCE_KEYS, what="a map with cpu:, gpu: and memory:")
+    out: dict = {}
+    for key in ("cpu", "gpu"):
+        if key in value:
+            out[key] = c.number(value[key], f"{path}.{key}", low=0)
+    if "memory" in value:
+        try:
+            out["memory"] = parse_memory(value["memory"])
+        except ValueError as exc:
+            c.fail(f"{path}.memory", str(exc))
+    return out
 
 
 def _list_item(c: Checker, value, path: str) -> str:

@@ -20,6 +20,10 @@ def run(stages: list[str] = STAGES_ARG,
         dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print the plan and why each stage would run; change nothing."),
         jobs: int = typer.Option(0, "-j", "--jobs", min=0, help="Independent stages at once (default: pipeline.jobs, else CPU count)."),
         verbose: bool = typer.Option(False, "-v", "--verbose", help="Stream every stage's output to stderr, prefixed by its name."),
+        executor: str = typer.Option(None, "--executor", metavar="local|ray",
+                                     help="Where stage commands run (default: pipeline.executor, else local)."),
+        address: str = typer.Option(None, "--address", metavar="ray://HOST:PORT|auto",
+                                    help="The Ray cluster for --executor ray (default: pipeline.ray_address, else Ray's own)."),
         quiet: bool = common.quiet_option(),
         as_json: bool = common.json_option()) -> int:
     """Bring stages up to date: skip, restore from the run-cache, or run; exit 1 if a stage failed."""
@@ -34,7 +38,8 @@ def run(stages: list[str] = STAGES_ARG,
 
     observer = make_observer(verbose=verbose)
     with observer:
-        report = core_run(common.repo(), stages or (), force=force, jobs=jobs or None, observer=observer)
+        report = core_run(common.repo(), stages or (), force=force, jobs=jobs or None, observer=observer,
+                          executor=executor, address=address)
     if as_json:
         render.emit_json(report.to_json())
     else:

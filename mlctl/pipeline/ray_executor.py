@@ -1,0 +1,169 @@
+"""The Ray executor: each stage command as a Ray task, data moved through the default remote.
+
+Before submitting, the driver stores and pushes the objects of the stage's deps (code deps
+too: they are data like any other) and of the params file; the task (ray_task.py) pulls
+them into a scratch folder of its own, runs the command, pushes its products' objects and
+returns their hashes; the driver pulls those objects and checks the products out into the
+workspace, where the runner records them exactly as after a local run. Ray is connected to
+on the first stage that runs, so a pipeline served from the run-cache never touches it.
+
+Ctrl-C cancels the tasks (level 0 politely, then by killing the worker); a worker that
+dies is Ray's to retry (``max_retries``); a command that fails is the runner's (``retries:``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from mlctl.errors import MlctlError, UsageError
+from mlctl.pipeline import artifacts
+from mlctl.pipeline.artifacts import Pointer
+from mlctl.pipeline.job import Attempt, Job
+from mlctl.store.repo import Repo
+
+WORKER_DEATH_RETRIES = 3  # Ray resubmits a task whose worker or node died this many times
+POLL = 0.2
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, repo: Repo, address: str | None, store_lock: threading.Lock):
+        from mlctl.store.transfer import RemoteStore
+
+        self.repo, self.address, self.store_lock = repo, address, store_lock
+        self.remote = RemoteStore.open(repo)  # no remote: exit 2 before anything runs
+        self._connected = threading.Lock()
+        self._task = None
+        self.refs: dict[str, object] = {}
+        self.stopping = threading.Event()
+
+    # -- driver ------------------------------------------------------------------------
+    def run(self, job: Job) -> Attempt:
+        import ray
+
+        stage = job.stage
+        deps = self._ship(list(stage.deps) + self._params_file(stage))
+        task = self._remote_task().options(name=f"mlctl:{stage.name}", **_resources(stage))
+        ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
+                           "remote": self._remote_spec(), "env": _task_env(job.env),
+                           "workdir": self.repo.config.get("pipeline.ray_workdir")})
+        self.refs[stage.name] = ref
+        if self.stopping.is_set():
+            ray.cancel(ref, force=True)
+        while not ray.wait([ref], timeout=POLL)[0]:
+            pass
+        try:
+            done = ray.get(ref)
+        except (ray.exceptions.TaskCancelledError, ray.exceptions.WorkerCrashedError) as exc:
+            return self._lost(job, exc)
+        except ray.exceptions.RayError as exc:
+            return self._lost(job, exc)
+        finally:
+            self.refs.pop(stage.name, None)
+        self._write_log(job, done["log"])
+        if done["exit_code"] == 0:
+            self._fetch(done["outs"], stage)
+        return Attempt(done["exit_code"], done["tail"], done["node"])
+
+    def _lost(self, job: Job, exc: Exception) -> Attempt:
+        text = f"ray task lost: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        self._write_log(job, text + "\n")
+        return Attempt(-signal.SIGINT if self.stopping.is_set() else 1, [text], "")
+
+    def _remote_task(self):
+        """The task function, registered with a connected Ray (once, on first use)."""
+        with self._connected:
+            if self._task is None:
+                import ray
+
+                from mlctl.pipeline.ray_task import run_stage
+
+                try:
+                    if not ray.is_initialized():
+                        ray.init(address=self.address, log_to_driver=False, ignore_reinit_error=True,
+                                 configure_logging=False)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    raise UsageError(f"cannot connect to Ray at {self.address or 'auto'}: {exc}",
+                                     hint="pass --address ray://HOST:10001 or auto, or set pipeline.ray_address") from None
+                self._task = ray.remote(max_retries=WORKER_DEATH_RETRIES, retry_exceptions=False)(run_stage)
+            return self._task
+
+    def _ship(self, rels: list[str]) -> dict[str, dict]:
+        """Store the deps' objects here and push them to the remote; their pointers."""
+        from mlctl.data import api as data_api
+
+        pointers = {}
+        with self.store_lock:
+            for rel in rels:
+                if os.path.lexists(self.repo.root / rel):
+                    pointers[rel] = Pointer.of(data_api.hash_path(self.repo, rel))
+        digests = [d for p in pointers.values() for d in artifacts.objects_of(self.repo, p)]
+        if digests:
+            self.remote.push(digests)
+        return {rel: p.to_json() for rel, p in pointers.items()}
+
+    def _params_file(self, stage) -> list[str]:
+        from mlctl.pipeline.loader import load
+
+        params_file = load(self.repo).pipeline.params_file if stage.params else None
+        return [params_file] if params_file and params_file not in stage.deps else []
+
+    def _remote_spec(self) -> dict:
+        """The default remote's config (credentials included: the workers act for this
+        user), with a folder remote's path made absolute."""
+        name = self.remote.name
+        prefix = f"remote.{name}."
+        items = {k[len(prefix):]: v for k, v in self.repo.config.items().items() if k.startswith(prefix)}
+        if "://" not in items.get("url", "://"):
+            items["url"] = str(self.remote.backend.url)
+        return {"name": name, "items": items}
+
+    def _fetch(self, outs: dict[str, dict], stage) -> None:
+        """Pull the products' objects and check them out into the workspace."""
+        pointers = {rel: Pointer.from_json(p) for rel, p in outs.items() if rel in stage.products}
+        with self.store_lock:
+            for p in pointers.values():
+                self.remote.pull([p.hash])
+                self.remote.pull(artifacts.objects_of(self.repo, p))
+            artifacts.restore(self.repo, {r: p for r, p in pointers.items() if r in stage.outs},
+                              {r: p for r, p in pointers.items() if r in stage.metrics})
+
+    def _write_log(self, job: Job, text: str) -> None:
+        job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(job.log_path, "a", encoding="utf-8") as log:
+            log.write(text)
+        for line in text.splitlines():
+            if line.strip() and not line.startswith("$ ") and not line.startswith("[exit code"):
+                job.on_line(line.rstrip())
+
+    def stop(self, level: int, sig: int) -> None:
+        import ray
+
+        self.stopping.set()
+        for ref in list(self.refs.values()):
+            try:
+                ray.cancel(ref, force=level >= 1)
+            except (MlctlError, ray.exceptions.RayError, ValueError):
+                pass
+
+    def close(self) -> None:
+        pass
+
+
+def _resources(stage) -> dict:
+    res = stage.resources
+    options = {"num_cpus": res.get("cpu", 1)}
+    if res.get("gpu"):
+        options["num_gpus"] = res["gpu"]
+    if res.get("memory"):
+        options["memory"] = int(res["memory"])
+    return options
+
+
+def _task_env(env: dict[str, str]) -> dict[str, str]:
+    """What the task adds to its worker's environment: mlctl's stage variables, not the
+    driver's whole environment (paths and credentials there are this machine's)."""
+    return {k: v for k, v in env.items() if k in ("MLCTL_STAGE", "PYTHONUNBUFFERED")}

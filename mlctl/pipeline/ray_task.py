@@ -1,0 +1,110 @@
+"""The body of a stage's Ray task, run on a cluster worker (the same installed mlctl).
+
+Nothing is shared with the driver but the remote store: the task makes a scratch folder
+of its own (outside any repository), with a workspace and a private object store in it;
+pulls its deps by hash from the remote and writes them into the workspace; runs the
+command there; hashes its outs and metrics exactly as `data add` does, pushes their
+objects to the remote; and returns the hashes. The scratch folder is removed afterwards.
+Ray is not imported here except to say which node ran the task; nor is the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from pathlib import Path
+
+from mlctl.pipeline.process import StageProcess
+
+LOG_LIMIT = 4 << 20  # bytes of the stage's log sent back to the driver (its end)
+
+
+def run_stage(job: dict) -> dict:
+    """``job``: name, cmd, deps {rel: pointer json}, products [rel], remote {name, items},
+    env, workdir (or None: the worker's temp folder). Returns exit_code, log, tail, node,
+    outs {rel: pointer json} (products the command wrote)."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"mlctl-{job['name'][:40]}-", dir=job.get("workdir") or None))
+    try:
+        return _run_in(scratch, job)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_in(scratch: Path, job: dict) -> dict:
+    repo, remote = _scratch_repo(scratch / "work", job["remote"])
+    _materialize(repo, remote, job["deps"])
+    for rel in job["products"]:
+        repo.workspace_path(rel, "stage output").parent.mkdir(parents=True, exist_ok=True)
+    log_path = scratch / "stage.log"
+    proc = StageProcess(job["cmd"], repo.root, {**os.environ, **job["env"]}, log_path)
+    try:
+        code = proc.run()
+    except BaseException:  # a cancelled task: stop the command's process group, never orphan it
+        proc.signal(signal.SIGKILL)
+        raise
+    outs = _store_products(repo, remote, job["products"]) if code == 0 else {}
+    return {"exit_code": code, "log": _log_end(log_path), "tail": list(proc.tail), "node": _node(), "outs": outs}
+
+
+def _scratch_repo(root: Path, remote: dict):
+    from mlctl.store.config import set_path
+    from mlctl.store.repo import init_repo
+    from mlctl.store.transfer import RemoteStore
+
+    root.mkdir(parents=True)
+    repo, _ = init_repo(root, git_ignore=False)
+
+    def apply(data: dict) -> None:
+        for key, value in remote["items"].items():
+            set_path(data, f"remote.{remote['name']}.{key}", value)
+        set_path(data, "core.default_remote", remote["name"])
+
+    repo.config.update(apply)
+    return repo, RemoteStore.open(repo, remote["name"])
+
+
+def _materialize(repo, remote, deps: dict) -> None:
+    """Pull each dep's objects (a folder's manifest first, then its files) and write it."""
+    from mlctl.store import tree
+    from mlctl.store.materialize import materialize
+
+    for rel, pointer in deps.items():
+        remote.pull([pointer["hash"]])
+        dest = repo.workspace_path(rel, "stage dep")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if pointer["kind"] == "dir":
+            remote.pull(tree.hashes(repo.objects, pointer["hash"]))
+            materialize(repo.objects, tree.load(repo.objects, pointer["hash"]), dest, where=f"dep {rel}")
+        else:
+            repo.objects.copy_to(pointer["hash"], dest)
+
+
+def _store_products(repo, remote, products: list[str]) -> dict:
+    from mlctl.data import api as data_api
+    from mlctl.pipeline.artifacts import Pointer, objects_of
+
+    outs = {}
+    for rel in products:
+        if os.path.lexists(repo.workspace_path(rel, "stage output")):
+            pointer = Pointer.of(data_api.hash_path(repo, rel))
+            remote.push(objects_of(repo, pointer))
+            outs[rel] = pointer.to_json()
+    return outs
+
+
+def _log_end(path: Path) -> str:
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - LOG_LIMIT))
+        return f.read().decode("utf-8", errors="replace")
+
+
+def _node() -> str:
+    try:
+        import ray
+
+        return f"{ray.util.get_node_ip_address()} ({ray.get_runtime_context().get_node_id()[:12]})"
+    except Exception:  # noqa: BLE001 - outside a Ray worker (tests calling run_stage directly)
+        return socket.gethostname()

@@ -1,0 +1,254 @@
+"""The Ray executor against a real local Ray cluster (a head with 2 CPUs and a separate
+worker node, started here and stopped by PID), with the moto S3 server as the remote and
+each task's scratch folder outside the repository: no shared filesystem is assumed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, one_error
+from tests.data.conftest import MOTO_KEY, MOTO_SECRET, free_port, moto_endpoint  # noqa: F401 - a fixture
+
+ray = pytest.importorskip("ray")
+
+TRAIN = "echo lr=$1 depth=$2 $(cat data/prepared/rows.txt) > $3; echo '{\"acc\": '$2'}' > $4; echo trained $1 $2"
+STAGES = {
+    "prepare": {"cmd": "mkdir -p data/prepared && sort data/raw.txt > data/prepared/rows.txt",
+                "deps": ["data/raw.txt"], "outs": ["data/prepared"]},
+    "train": {"matrix": {"lr": [0.1, 0.2, 0.3], "depth": [1, 2]},
+              "cmd": "sh code/train.sh ${item.lr} ${item.depth} models/m-${item.lr}-${item.depth}.txt "
+                     "metrics/m-${item.lr}-${item.depth}.json",
+              "deps": ["code/train.sh", "data/prepared"],
+              "outs": ["models/m-${item.lr}-${item.depth}.txt"],
+              "metrics": ["metrics/m-${item.lr}-${item.depth}.json"]},
+    # metrics/, not models/: a folder of tracked outs also holds their pointers and a .gitignore
+    # whose line order is the order the instances finished in, under either executor
+    "select": {"cmd": "cat metrics/*.json | sort | tail -1 > best.txt", "deps": ["metrics"], "outs": ["best.txt"]},
+}
+
+
+def _ray_pids(temp_dir: str) -> list[int]:
+    """The processes of our cluster: every Ray daemon names its session folder."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if temp_dir.encode() in cmdline:
+                pids.append(int(entry))
+    return pids
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(moto_endpoint):  # noqa: F811 - the imported fixture
+    """``ray start --head`` (2 CPUs) plus a worker node (1 CPU) on 127.0.0.1; yields the
+    head's address. Workers get the moto endpoint and keys through their environment."""
+    port = free_port()
+    temp_dir = tempfile.mkdtemp(prefix="mr", dir="/tmp")  # Ray's socket paths must stay short
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=MOTO_KEY, AWS_SECRET_ACCESS_KEY=MOTO_SECRET,
+               AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=moto_endpoint, RAY_USAGE_STATS_ENABLED="0")
+    cli = str(Path(sys.executable).with_name("ray"))
+    common = ["--node-ip-address=127.0.0.1", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    def start(*args):
+        proc = subprocess.run([cli, "start", *args, *common], env=env, capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+    try:
+        start("--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false")
+        start(f"--address=127.0.0.1:{port}", "--num-cpus=1")
+        yield f"127.0.0.1:{port}"
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        for pid in _ray_pids(temp_dir):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def s3_remote(ray_cluster, moto_endpoint, monkeypatch):  # noqa: F811
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", MOTO_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", MOTO_SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    name = f"mlctl-ray-{os.urandom(6).hex()}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return f"s3://{name}/store"
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """The workers' scratch folder: outside every repository (and empty again after)."""
+    path = tmp_path / "ray-scratch"
+    path.mkdir()
+    return path
+
+
+def make_project(make_repo, cli, name: str, remote: str, workdir: Path, stages=STAGES):
+    import yaml
+
+    repo = make_repo(name)
+    (repo.root / "data").mkdir()
+    (repo.root / "data/raw.txt").write_text("b\na\nc\n")
+    (repo.root / "code").mkdir()
+    (repo.root / "code/train.sh").write_text(TRAIN + "\n")
+    (repo.root / "pipeline.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
+    os.chdir(repo.root)
+    assert cli("remote", "add", "store", remote, "--default").exit_code == 0
+    assert cli("config", "set", "pipeline.ray_workdir", str(workdir)).exit_code == 0
+    return repo
+
+
+def _content(path: Path):
+    """A file's bytes; a .gitignore's lines as a set (appended in the order stages finish)."""
+    return set(path.read_text().splitlines()) if path.name == ".gitignore" else path.read_bytes()
+
+
+def snapshot(repo) -> dict:
+    """Every output's bytes, the lock, and the run-cache entries (without their times)."""
+    import yaml
+
+    from mlctl.pipeline import runcache
+
+    files = {p.relative_to(repo.root).as_posix(): _content(p)
+             for d in ("models", "metrics", "data/prepared") for p in sorted((repo.root / d).rglob("*")) if p.is_file()}
+    files["best.txt"] = (repo.root / "best.txt").read_bytes()
+    lock = yaml.safe_load((repo.root / "pipeline.lock").read_text())
+    entries = {}
+    for fingerprint, stage in ((s["fingerprint"], name) for name, s in lock["stages"].items()):
+        entry = runcache.lookup(repo, fingerprint).to_json()
+        entry.pop("created", None)
+        entry.pop("duration", None)
+        entries[stage] = entry
+    return {"files": files, "lock": lock, "runcache": entries}
+
+
+def test_ray_run_matches_local_and_a_clone_restores_without_ray(make_repo, cli, s3_remote, ray_cluster, workdir,
+                                                                  monkeypatch):
+    local = make_project(make_repo, cli, "local", s3_remote + "-local", workdir)
+    res = cli("pipeline", "run", "-j", "2", "--json")
+    assert res.exit_code == 0, res.stderr
+    expected = snapshot(local)
+
+    remote = make_project(make_repo, cli, "onray", s3_remote, workdir)
+    res = cli("pipeline", "run", "--executor", "ray", "--address", ray_cluster, "--json")
+    assert res.exit_code == 0, res.stderr
+    report = res.json()
+    ran = [s for s in report["stages"] if s["outcome"] == "ran"]
+    assert len(ran) == 8 and {s["executor"] for s in ran} == {"ray"}
+    cluster_nodes = {n["NodeID"][:12] for n in ray.nodes()}
+    assert len(cluster_nodes) == 2 and all(s["node"][-13:-1] in cluster_nodes for s in ran)  # "IP (node id)"
+    got = snapshot(remote)
+    assert got == expected  # same outputs, hashes, lock and run-cache entries
+    assert list(workdir.iterdir()) == []  # every scratch folder removed
+    assert "trained 0.1 1" in (remote.root / report["log_dir"] / "train@lr=0.1,depth=1.log").read_text()
+
+    # a second clone: the run-cache entries travel with `pipeline push`; every stage is a
+    # hit, so an unreachable cluster address is never dialled
+    assert cli("data", "push").exit_code == 0
+    assert cli("pipeline", "push").exit_code == 0
+    git(remote.root, "add", "-A")
+    git(remote.root, "commit", "-qm", "pipeline")
+    clone = remote.root.parent / "clone"
+    git(remote.root.parent, "clone", "-q", str(remote.root), str(clone))
+    os.chdir(clone)
+    from mlctl.store.repo import init_repo
+
+    init_repo(clone)
+    assert cli("remote", "add", "store", s3_remote, "--default", "--force").exit_code == 0
+    assert cli("pipeline", "pull").exit_code == 0
+    (clone / "pipeline.lock").unlink()  # nothing up to date: every stage must come from the run-cache
+    ray.shutdown()
+    res = cli("pipeline", "run", "--executor", "ray", "--address", "ray://127.0.0.1:1", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert {s["outcome"] for s in res.json()["stages"]} == {"restored"}
+    assert not ray.is_initialized()
+    assert (clone / "best.txt").read_bytes() == expected["files"]["best.txt"]
+
+
+def test_failing_instance_skips_only_its_dependents_and_retries_run_again(make_repo, cli, s3_remote, ray_cluster,
+                                                                          workdir, tmp_path):
+    marker = tmp_path / "attempted"
+    stages = {
+        "train": {"foreach": ["good", "bad"], "cmd": "test ${item} = good && echo ok > out-${item}.txt",
+                  "outs": ["out-${item}.txt"]},
+        "use": {"foreach": ["good", "bad"], "cmd": "cp out-${item}.txt use-${item}.txt", "deps": ["out-${item}.txt"],
+                "outs": ["use-${item}.txt"]},
+        # fails on its first attempt only (the marker is on this machine: a test's shortcut)
+        "flaky": {"cmd": f"test -e {marker} || {{ touch {marker}; exit 4; }}; pwd > where.txt", "retries": 1,
+                  "outs": ["where.txt"], "resources": {"cpu": 1, "memory": "512MB"}},
+    }
+    repo = make_project(make_repo, cli, "fail", s3_remote, workdir, stages)
+    res = cli("pipeline", "run", "--executor", "ray", "--address", ray_cluster, "--json")
+    assert res.exit_code == 1
+    outcomes = {s["stage"]: s["outcome"] for s in res.json()["stages"]}
+    assert outcomes == {"train@good": "ran", "train@bad": "failed", "use@good": "ran", "use@bad": "skipped",
+                        "flaky": "ran"}
+    flaky = next(s for s in res.json()["stages"] if s["stage"] == "flaky")
+    assert flaky["attempts"] == 2
+    ran_in = (repo.root / "where.txt").read_text().strip()
+    assert ran_in.startswith(str(workdir)) and not ran_in.startswith(str(repo.root))  # not in the repository
+
+
+def test_a_killed_worker_is_retried_by_ray(make_repo, cli, s3_remote, ray_cluster, workdir, tmp_path):
+    marker = tmp_path / "killed-once"
+    # the first attempt kills the Ray worker process running it (the command's parent)
+    stages = {"victim": {"cmd": f"test -e {marker} || {{ touch {marker}; kill -9 $PPID; sleep 30; }}; echo ok > v.txt",
+                         "outs": ["v.txt"]}}
+    repo = make_project(make_repo, cli, "killed", s3_remote, workdir, stages)
+    res = cli("pipeline", "run", "--executor", "ray", "--address", ray_cluster, "--json")
+    assert res.exit_code == 0, res.stderr
+    assert marker.exists() and (repo.root / "v.txt").read_text() == "ok\n"
+
+
+def test_without_the_extra_the_ray_executor_is_a_usage_error(project):
+    project.pipeline({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    code = ("import sys, runpy; sys.modules['ray'] = None; "
+            "sys.argv = ['mlctl', 'pipeline', 'run', '--executor', 'ray']; runpy.run_module('mlctl', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2])))
+
+    class Res:
+        exit_code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+
+    one_error(Res, 2, "ray", "mlctl[ray]")
+    assert not (project.root / "a.txt").exists()
+
+
+def test_unknown_executor_is_a_usage_error(project, cli):
+    project.pipeline({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    one_error(cli("pipeline", "run", "--executor", "slurm"), 2, "unknown executor 'slurm'")
+    one_error(cli("config", "set", "pipeline.executor", "slurm"), 2)
+
+
+def test_resources_and_retries_are_checked(project, cli):
+    project.pipeline({"a": {"cmd": "true", "resources": {"memory": "lots"}}})
+    one_error(cli("pipeline", "run"), 2, "stages.a.resources.memory")
+    project.pipeline({"a": {"cmd": "true", "retries": -1}})
+    one_error(cli("pipeline", "run"), 2, "stages.a.retries")
+
+
+def test_retries_apply_to_the_local_executor(project, cli, tmp_path):
+    marker = tmp_path / "once"
+    project.pipeline({"a": {"cmd": f"test -e {marker} || {{ touch {marker}; exit 3; }}; echo a > a.txt",
+                            "outs": ["a.txt"], "retries": 2}})
+    res = cli("pipeline", "run", "--json")
+    assert res.exit_code == 0, res.stderr
+    stage = res.json()["stages"][0]
+    assert (stage["outcome"], stage["attempts"], stage["executor"]) == ("ran", 2, "local")
+
