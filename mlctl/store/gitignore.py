@@ -13,13 +13,19 @@ def add_entries(gitignore: Path, entries: list[str]) -> list[str]:
         text = gitignore.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = ""
-    present = {significant(line) for line in text.splitlines()}
+    lines = text.splitlines()
+    present = {significant(line) for line in lines}
     missing = [e for e in entries if e not in present]
     if not missing:
         return []
-    if text and not text.endswith("\n"):
-        text += "\n"
-    atomic_write_text(gitignore, text + "".join(e + "\n" for e in missing), fsync=False)
+    tail = len(lines)
+    while tail > 0 and lines[tail - 1].startswith("/"):
+        tail -= 1
+    # The trailing run of anchored lines (ours) is kept sorted: stages finishing in any
+    # order with -j must leave the same bytes, since a folder dep's hash includes this file.
+    # Only a "!" line's position changes what git ignores, and none is in the run.
+    lines[tail:] = sorted(lines[tail:] + missing)
+    atomic_write_text(gitignore, "".join(line + "\n" for line in lines), fsync=False)
     return missing
 
 
