@@ -16,12 +16,17 @@ import os
 from itertools import count
 
 from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData, arrow_kind, category_key,
-                                      finite_values, numeric_values)
+                                      finite_values, from_arrow, numeric_values)
 from mlctl.monitoring.readers import row_groups
 from mlctl.monitoring.sample import RunSample
-from mlctl.store.memory import limit_duckdb, spill_folder
+from mlctl.store.memory import BASELINE, limit_duckdb, spill_folder
 
 READ_ROWS = 1 << 18   # values per row group of the sorted file, read back one at a time
+# A numeric parquet column that fits is reduced as in memory (numpy's sort, ~20x faster
+# than DuckDB's external sort and its passes): its arrow array, the float64 values, the
+# finite copy and the sorted sample take about 32 bytes a row; both sides of a column must
+# fit in what the cap leaves above the process's baseline.
+IN_MEMORY_BYTES_PER_ROW = 32
 STREAMED = "SELECT v FROM incoming"
 
 
@@ -51,6 +56,8 @@ class OutOfCore:
     def column(self, source, name: str) -> ColumnData:
         arrow_type, batches = source.column_batches(name)
         kind = arrow_kind(arrow_type)
+        if kind in (NUMERIC, DATETIME) and self._fits(source):
+            return from_arrow(name, source.read_column(name))  # the in-memory path's own reduction
         if kind in (NUMERIC, DATETIME):
             return self._numeric(source, name, arrow_type, batches, kind)
         if kind == CATEGORICAL:
@@ -59,6 +66,12 @@ class OutOfCore:
         for batch in batches:
             rows, missing = rows + len(batch), missing + batch.null_count
         return ColumnData(name, kind, rows, missing, str(arrow_type))
+
+    def _fits(self, source) -> bool:
+        """Known cheaply (parquet metadata) to fit, with the other side's column beside it."""
+        if source.parquet_paths() is None:
+            return False
+        return source.num_rows() * IN_MEMORY_BYTES_PER_ROW * 2 <= self.cap - BASELINE
 
     def release(self) -> None:
         for path in self._files:

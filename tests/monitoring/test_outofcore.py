@@ -13,13 +13,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlctl.monitoring import sources
+from mlctl.monitoring import outofcore, sources
 from mlctl.monitoring.drift import compute_drift
 from mlctl.monitoring.report import render
 from mlctl.monitoring.sources import open_source
 from tests.conftest import PROJECT, one_error
 
 CAP = 512 * 1000**2   # the least cap mlctl takes
+
+
+@pytest.fixture(autouse=True)
+def through_duckdb(monkeypatch):
+    """Small test columns would fit and be reduced as in memory; these tests are about the
+    DuckDB path, so no column fits (test_a_column_that_fits_skips_duckdb undoes it)."""
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", 10**15)
 
 
 def side(rng, n, shift):
@@ -181,3 +188,16 @@ def test_file_names_duckdb_would_read_as_globs(tmp_path):
     pq.write_table(pa.table({"x": rng.normal(0.2, 1, 2000)}), tmp_path / "b*.parquet")
     (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "a[1].parquet", tmp_path / "b*.parquet")
     assert capped == in_memory and capped_html == html
+
+
+def test_a_column_that_fits_skips_duckdb_with_the_same_result(folders, monkeypatch):
+    """Under a roomy cap a numeric parquet column is sorted by numpy, not spilled through
+    DuckDB (20x faster); the result is the in-memory one."""
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", 32)
+
+    def no_duckdb(*args):
+        raise AssertionError("a column that fits went through DuckDB")
+
+    monkeypatch.setattr(outofcore.OutOfCore, "_numeric", no_duckdb)
+    plain, capped = verdicts(folders / "ref", folders / "cur")
+    assert plain == capped
