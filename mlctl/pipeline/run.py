@@ -17,7 +17,7 @@ import threading
 import time
 
 from mlctl.errors import LockTimeoutError
-from mlctl.pipeline import artifacts, dag, loader, lockfile, logs, runcache
+from mlctl.pipeline import artifacts, dag, loader, lockfile, logs, runcache, where
 from mlctl.pipeline.lockfile import StageRecord
 from mlctl.pipeline.plan import OK, RESTORE, decide
 from mlctl.pipeline.executors import LocalExecutor, make_executor
@@ -76,6 +76,7 @@ def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
         report = RunReport(ordered, interrupted=scheduler.interrupted, duration=time.monotonic() - started,
                            log_dir=os.path.relpath(runner.log_dir, repo.root) if runner.log_dir else None)
         runner.record(report)
+        where.record(repo, report.results, report.run_id)  # after the lock file: history, never hashed
     return report
 
 

@@ -153,6 +153,8 @@ def test_ray_run_matches_local_and_a_clone_restores_without_ray(make_repo, cli, 
     assert len(ran) == 8 and {s["executor"] for s in ran} == {"ray"}
     cluster_nodes = {n["NodeID"][:12] for n in ray.nodes()}
     assert len(cluster_nodes) == 2 and all(s["node"][-13:-1] in cluster_nodes for s in ran)  # "IP (node id)"
+    last_ran = {s["name"]: s["last_ran"] for s in cli("pipeline", "show", "--json").json()["stages"]}
+    assert {(n, e["executor"], e["node"]) for n, e in last_ran.items()} == {(s["stage"], "ray", s["node"]) for s in ran}
     got = snapshot(remote)
     assert got == expected  # same outputs, hashes, lock and run-cache entries
     assert list(workdir.iterdir()) == []  # every scratch folder removed
