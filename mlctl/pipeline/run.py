@@ -72,6 +72,7 @@ def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
             results = scheduler.run()
         finally:
             runner.write_lock()
+            stage_executor.close()
         ordered = [results.get(n) or StageResult(n, NOT_RUN, cmd=project.pipeline.stages[n].cmd) for n in names]
         report = RunReport(ordered, interrupted=scheduler.interrupted, duration=time.monotonic() - started,
                            log_dir=os.path.relpath(runner.log_dir, repo.root) if runner.log_dir else None)

@@ -302,3 +302,24 @@ def test_ctrl_c_cancels_the_ray_task_and_records_nothing_half_written(make_repo,
     assert (repo.root / "pipeline.lock").read_bytes() == lock  # nothing recorded for slow
     assert sorted(repo.refs.list("pipeline/runcache")) == entries  # no run-cache entry
     assert not (repo.root / "s.txt").exists()
+
+
+def test_a_ray_stage_output_streams_back_while_it_runs(make_repo, cli, s3_remote, ray_cluster, workdir, tmp_path):
+    from mlctl.pipeline.api import Observer, run
+
+    marker = tmp_path / "first-line-seen"  # created by the driver when the first line arrives
+    stages = {"talk": {"cmd": f"echo first; i=0; while [ ! -e {marker} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); "
+                              f"done; test -e {marker} && echo last > talk.txt", "outs": ["talk.txt"]}}
+    repo = make_project(make_repo, cli, "live", s3_remote, workdir, stages)
+    seen = []
+
+    class Watch(Observer):
+        def stage_output(self, stage, line):
+            seen.append((stage, line))
+            if line == "first":
+                marker.touch()  # the stage can only end after this: its line came before its end
+
+    report = run(repo, executor="ray", address=ray_cluster, observer=Watch())
+    assert report.ok, report.to_json()
+    assert seen == [("talk", "first")]  # once: streamed, not replayed from the log at the end
+    assert "first" in (repo.root / report.log_dir / "talk.log").read_text()
