@@ -4,6 +4,7 @@
     api.run(repo, ["train"])          -> RunReport (.ok, .run_id, .results[i].outcome/.outs, .to_json())
     api.status(repo)                  -> StatusReport (.stale, .items[i].stage/.action/.reasons, .to_json())
     api.dag(repo)                     -> the `pipeline show --json` document
+    api.last_ran(repo)                -> stage -> where its command last ran (executor, node, ...)
     api.producer(repo, "model.pkl")   -> the stage that writes a path, with what it last ran with, or None
     api.exists(repo)                  -> bool: the repository has a pipeline.yaml
 
@@ -27,7 +28,9 @@ def exists(repo: Repo) -> bool:
 def dag(repo: Repo) -> dict:
     from mlctl.pipeline import show
 
-    return show.to_json(show.show(repo))
+    from mlctl.pipeline import where
+
+    return show.to_json(show.show(repo), where.read(repo))
 
 
 def producer(repo: Repo, path: str) -> dict | None:
@@ -66,6 +69,7 @@ EXPORTS = {
     "show_tree": "show:tree_lines",
     "show_mermaid": "show:mermaid",
     "stage_log": "logs",
+    "last_ran": "where:read",
     "push": "sync",
     "pull": "sync",
     "load_pipeline": "loader:load",

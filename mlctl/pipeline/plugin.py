@@ -8,6 +8,7 @@ from mlctl.errors import MlctlError
 from mlctl.store.config import KeySpec, parse_positive_int
 from mlctl.store.repo import Repo
 
+
 def _executor(value: str) -> str:
     if value not in ("local", "ray"):
         raise ValueError("expected local or ray")
@@ -40,10 +41,24 @@ def status_section(repo: Repo) -> dict | None:
                 "json": {"stages": None, "stale": [], "error": exc.message}}
     stale = [{"stage": item.stage, "restorable": item.action == "restore",
               "reasons": [r.text() for r in item.reasons]} for item in report.stale]
+    last_ran = {item.stage: report.last_ran[item.stage] for item in report.items if item.stage in report.last_ran}
     lines = [f"{len(report.items)} stages, {len(stale)} stale"]
     lines += [f"{s['stage']}: {'; '.join(s['reasons'])}" for s in stale]
+    lines += where_lines(last_ran)
     return {"key": "pipeline", "title": "Pipeline", "lines": lines,
-            "json": {"stages": len(report.items), "stale": stale, "error": None}}
+            "json": {"stages": len(report.items), "stale": stale, "last_ran": last_ran, "error": None}}
+
+
+def where_lines(last_ran: dict[str, dict], shown: int = 3) -> list[str]:
+    """One line per place stages last ran: ``ran on ray, 10.0.0.2 (ab12..): train, select +4``."""
+    places: dict[tuple, list[str]] = {}
+    for stage, entry in last_ran.items():
+        places.setdefault((entry.get("executor"), entry.get("node")), []).append(stage)
+    lines = []
+    for (executor, node), stages in places.items():
+        more = f" +{len(stages) - shown}" if len(stages) > shown else ""
+        lines.append(f"ran on {executor}{', ' + node if node else ''}: {', '.join(stages[:shown])}{more}")
+    return lines
 
 
 def gc_roots(repo: Repo) -> Iterator[str]:

@@ -21,10 +21,11 @@ from mlctl.errors import MlctlError, UsageError
 from mlctl.pipeline import artifacts
 from mlctl.pipeline.artifacts import Pointer
 from mlctl.pipeline.job import Attempt, Job
+from mlctl.pipeline.ray_logs import start_sink, wait_polling
 from mlctl.store.repo import Repo
 
 WORKER_DEATH_RETRIES = 3  # Ray resubmits a task whose worker or node died this many times
-POLL = 0.2
+POLL = 0.2  # seconds between the driver's polls for a task's end and its new lines
 
 
 class RayExecutor:
@@ -37,6 +38,7 @@ class RayExecutor:
         self.remote = RemoteStore.open(repo)  # no remote: exit 2 before anything runs
         self._connected = threading.Lock()
         self._task = None
+        self.sink = None  # the live-log actor (ray_logs.py), started with the connection
         self.refs: dict[str, object] = {}
         self.stopping = threading.Event()
 
@@ -49,12 +51,11 @@ class RayExecutor:
         task = self._remote_task().options(name=f"mlctl:{stage.name}", **_resources(stage))
         ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
                            "remote": self._remote_spec(), "env": _task_env(job.env),
-                           "workdir": self.repo.config.get("pipeline.ray_workdir")})
+                           "workdir": self.repo.config.get("pipeline.ray_workdir"), "sink": self.sink})
         self.refs[stage.name] = ref
         if self.stopping.is_set():
             ray.cancel(ref, force=True)
-        while not ray.wait([ref], timeout=POLL)[0]:
-            pass
+        wait_polling(ref, self.sink, stage.name, job.on_line, POLL)  # the lines come live
         try:
             done = ray.get(ref)
         except (ray.exceptions.TaskCancelledError, ray.exceptions.WorkerCrashedError) as exc:
@@ -89,6 +90,7 @@ class RayExecutor:
                     raise UsageError(f"cannot connect to Ray at {self.address or 'auto'}: {exc}",
                                      hint="pass --address ray://HOST:10001 or auto, or set pipeline.ray_address") from None
                 self._task = ray.remote(max_retries=WORKER_DEATH_RETRIES, retry_exceptions=False)(run_stage)
+                self.sink = start_sink()
             return self._task
 
     def _ship(self, rels: list[str]) -> dict[str, dict]:
@@ -132,12 +134,10 @@ class RayExecutor:
                               {r: p for r, p in pointers.items() if r in stage.metrics})
 
     def _write_log(self, job: Job, text: str) -> None:
+        """The task's log into the stage's log file (its lines were shown live already)."""
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(job.log_path, "a", encoding="utf-8") as log:
             log.write(text)
-        for line in text.splitlines():
-            if line.strip() and not line.startswith("$ ") and not line.startswith("[exit code"):
-                job.on_line(line.rstrip())
 
     def stop(self, level: int, sig: int) -> None:
         import ray
@@ -150,7 +150,14 @@ class RayExecutor:
                 pass
 
     def close(self) -> None:
-        pass
+        if self.sink is not None:
+            import ray
+
+            try:
+                ray.kill(self.sink)
+            except (ray.exceptions.RayError, ValueError):
+                pass
+            self.sink = None
 
 
 def _resources(stage) -> dict:

@@ -18,13 +18,14 @@ import tempfile
 from pathlib import Path
 
 from mlctl.pipeline.process import StageProcess
+from mlctl.pipeline.ray_logs import LineSender
 
 LOG_LIMIT = 4 << 20  # bytes of the stage's log sent back to the driver (its end)
 
 
 def run_stage(job: dict) -> dict:
     """``job``: name, cmd, deps {rel: pointer json}, products [rel], remote {name, items},
-    env, workdir (or None: the worker's temp folder). Returns exit_code, log, tail, node,
+    env, workdir (or None: the worker's temp folder), sink (the live-log actor, or None). Returns exit_code, log, tail, node,
     outs {rel: pointer json} (products the command wrote)."""
     scratch = Path(tempfile.mkdtemp(prefix=f"mlctl-{job['name'][:40]}-", dir=job.get("workdir") or None))
     try:
@@ -39,12 +40,16 @@ def _run_in(scratch: Path, job: dict) -> dict:
     for rel in job["products"]:
         repo.workspace_path(rel, "stage output").parent.mkdir(parents=True, exist_ok=True)
     log_path = scratch / "stage.log"
-    proc = StageProcess(job["cmd"], repo.root, {**os.environ, **job["env"]}, log_path)
+    sender = LineSender(job["sink"], job["name"]) if job.get("sink") is not None else None
+    proc = StageProcess(job["cmd"], repo.root, {**os.environ, **job["env"]}, log_path, on_line=sender)
     try:
         code = proc.run()
     except BaseException:  # a cancelled task: stop the command's process group, never orphan it
         proc.signal(signal.SIGKILL)
         raise
+    finally:
+        if sender is not None:
+            sender.close()
     outs = _store_products(repo, remote, job["products"]) if code == 0 else {}
     return {"exit_code": code, "log": _log_end(log_path), "tail": list(proc.tail), "node": _node(), "outs": outs}
 

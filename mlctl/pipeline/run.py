@@ -17,7 +17,7 @@ import threading
 import time
 
 from mlctl.errors import LockTimeoutError
-from mlctl.pipeline import artifacts, dag, loader, lockfile, logs, runcache
+from mlctl.pipeline import artifacts, dag, loader, lockfile, logs, runcache, where
 from mlctl.pipeline.lockfile import StageRecord
 from mlctl.pipeline.plan import OK, RESTORE, decide
 from mlctl.pipeline.executors import LocalExecutor, make_executor
@@ -72,10 +72,12 @@ def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
             results = scheduler.run()
         finally:
             runner.write_lock()
+            stage_executor.close()
         ordered = [results.get(n) or StageResult(n, NOT_RUN, cmd=project.pipeline.stages[n].cmd) for n in names]
         report = RunReport(ordered, interrupted=scheduler.interrupted, duration=time.monotonic() - started,
                            log_dir=os.path.relpath(runner.log_dir, repo.root) if runner.log_dir else None)
         runner.record(report)
+        where.record(repo, report.results, report.run_id)  # after the lock file: history, never hashed
     return report
 
 

@@ -12,9 +12,13 @@ def show(repo: Repo) -> Pipeline:
     return loader.load(repo, check_deps=False).pipeline
 
 
-def to_json(pipeline: Pipeline) -> dict:
+def to_json(pipeline: Pipeline, last_ran: dict | None = None) -> dict:
+    """``last_ran``: stage -> where its command last ran (where.read); each stage's
+    ``last_ran`` is null when it never ran here (or when not given)."""
+    last_ran = last_ran or {}
     stages = [{**pipeline.stages[name].to_json(), "upstream": list(pipeline.upstream[name]),
-               "downstream": list(pipeline.downstream[name])} for name in pipeline.order]
+               "downstream": list(pipeline.downstream[name]), "last_ran": last_ran.get(name)}
+              for name in pipeline.order]
     edges = [{"from": up, "to": name} for name in pipeline.order for up in pipeline.upstream[name]]
     sweeps = {group: list(instances) for group, instances in pipeline.groups.items()}
     return {"params_file": pipeline.params_file, "order": list(pipeline.order), "stages": stages, "edges": edges,

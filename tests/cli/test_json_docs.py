@@ -281,7 +281,7 @@ CASES: dict[str, Case] = {
                                                      PLAN_ITEM], exit_codes=(1,)),
     "pipeline run --dry-run": Case(["pipeline", "run", "--dry-run"], [
         Shape("pipeline status --json` and", table=0, optional=frozenset({"stale"})),
-        Shape("pipeline status --json` and", table=1, at="stages[]", optional=frozenset({"state", "restorable"}))]),
+        Shape("pipeline status --json` and", table=1, at="stages[]", optional=frozenset({"state", "restorable", "last_ran"}))]),
     "pipeline show": Case(["pipeline", "show"], [Shape("pipeline show", table=0)]),
     "retrain": Case(["retrain", "churn", "--dry-run"], [Shape("`mlctl retrain --json`", table=0)]),
     "retrain --print-schedule": Case(["retrain", "churn", "--print-schedule"], [Shape("print-schedule", inline=0)]),

@@ -4,12 +4,14 @@ each task's scratch folder outside the repository: no shared filesystem is assum
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -153,6 +155,8 @@ def test_ray_run_matches_local_and_a_clone_restores_without_ray(make_repo, cli, 
     assert len(ran) == 8 and {s["executor"] for s in ran} == {"ray"}
     cluster_nodes = {n["NodeID"][:12] for n in ray.nodes()}
     assert len(cluster_nodes) == 2 and all(s["node"][-13:-1] in cluster_nodes for s in ran)  # "IP (node id)"
+    last_ran = {s["name"]: s["last_ran"] for s in cli("pipeline", "show", "--json").json()["stages"]}
+    assert {(n, e["executor"], e["node"]) for n, e in last_ran.items()} == {(s["stage"], "ray", s["node"]) for s in ran}
     got = snapshot(remote)
     assert got == expected  # same outputs, hashes, lock and run-cache entries
     assert list(workdir.iterdir()) == []  # every scratch folder removed
@@ -252,3 +256,70 @@ def test_retries_apply_to_the_local_executor(project, cli, tmp_path):
     stage = res.json()["stages"][0]
     assert (stage["outcome"], stage["attempts"], stage["executor"]) == ("ran", 2, "local")
 
+
+
+def _gone(pid: int, within: float) -> bool:
+    """Whether process ``pid`` is gone (ended and reaped: a zombie left in a Ray worker
+    still counts as there) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_ctrl_c_cancels_the_ray_task_and_records_nothing_half_written(make_repo, cli, s3_remote, ray_cluster, workdir,
+                                                                       tmp_path):
+    pidfile = tmp_path / "slow.pid"  # outside the repository: the command's own pid, on the worker
+    stages = {"quick": {"cmd": "echo q > q.txt", "outs": ["q.txt"]},
+              "slow": {"cmd": f"echo $$ > {pidfile}; echo started; exec sleep 120", "outs": ["s.txt"]}}
+    repo = make_project(make_repo, cli, "ctrlc", s3_remote, workdir, {"quick": stages["quick"]})
+    assert cli("pipeline", "run").exit_code == 0
+    lock = (repo.root / "pipeline.lock").read_bytes()
+    entries = sorted(repo.refs.list("pipeline/runcache"))
+    import yaml
+
+    (repo.root / "pipeline.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
+    proc = subprocess.Popen([sys.executable, "-m", "mlctl", "pipeline", "run", "--executor", "ray", "--address",
+                             ray_cluster, "--json"], cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (pidfile.exists() and pidfile.read_text().strip()) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the stage never started"
+            time.sleep(0.1)
+        pid = int(pidfile.read_text())
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err  # the local executor's rule: interrupted is 130
+    slow = next(s for s in json.loads(out)["stages"] if s["stage"] == "slow")
+    assert (slow["outcome"], slow["executor"]) == ("interrupted", "ray")
+    assert _gone(pid, 10), "the stage's command still runs on the worker"
+    assert (repo.root / "pipeline.lock").read_bytes() == lock  # nothing recorded for slow
+    assert sorted(repo.refs.list("pipeline/runcache")) == entries  # no run-cache entry
+    assert not (repo.root / "s.txt").exists()
+
+
+def test_a_ray_stage_output_streams_back_while_it_runs(make_repo, cli, s3_remote, ray_cluster, workdir, tmp_path):
+    from mlctl.pipeline.api import Observer, run
+
+    marker = tmp_path / "first-line-seen"  # created by the driver when the first line arrives
+    stages = {"talk": {"cmd": f"echo first; i=0; while [ ! -e {marker} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); "
+                              f"done; test -e {marker} && echo last > talk.txt", "outs": ["talk.txt"]}}
+    repo = make_project(make_repo, cli, "live", s3_remote, workdir, stages)
+    seen = []
+
+    class Watch(Observer):
+        def stage_output(self, stage, line):
+            seen.append((stage, line))
+            if line == "first":
+                marker.touch()  # the stage can only end after this: its line came before its end
+
+    report = run(repo, executor="ray", address=ray_cluster, observer=Watch())
+    assert report.ok, report.to_json()
+    assert seen == [("talk", "first")]  # once: streamed, not replayed from the log at the end
+    assert "first" in (repo.root / report.log_dir / "talk.log").read_text()

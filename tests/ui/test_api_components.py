@@ -97,6 +97,8 @@ def test_pipeline_dag_and_stale_stages(life):
         ("prepare", "features"), ("features", "train"), ("train", "report"), ("prepare", "report")}
     states = {s["stage"]: s for s in body["status"]["stages"]}
     assert [states[n]["state"] for n in body["pipeline"]["order"]] == ["ok", "ok", "stale", "stale"]
+    ran = {s["name"]: s["last_ran"] for s in body["pipeline"]["stages"]}
+    assert ran["prepare"]["executor"] == "local" and ran["prepare"]["node"] and ran["prepare"]["attempts"] == 1
     assert states["train"]["reasons"][0]["text"] == "param train.C changed: 1.0 -> 2.5"
     assert body["status_error"] is None
 

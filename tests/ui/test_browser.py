@@ -164,6 +164,7 @@ def test_pipeline_dag_marks_stale_stages(page, server):
     assert nodes == [["prepare", False], ["features", False], ["train", True], ["report", True]]
     assert page.count("#dag path.dag-edge") == 4
     assert "param train.C changed: 1.0 -> 2.5" in page.text("#stages tr[data-stage='train']")
+    assert page.text("#stages tr[data-stage='prepare'] td.ran-on").startswith("local")
     assert "2 stale" in page.text("h1")
     shot(page, "pipeline")
 

@@ -67,9 +67,10 @@ def show(mermaid: bool = typer.Option(False, "--mermaid", help="Print a mermaid 
     """The DAG: an indented tree of stages and their dependents, mermaid text, or --json."""
     from mlctl.pipeline import api as core
 
-    pipeline = core.show(common.repo())
+    repo = common.repo()
+    pipeline = core.show(repo)
     if as_json:
-        render.emit_json(core.show_json(pipeline))
+        render.emit_json(core.show_json(pipeline, core.last_ran(repo)))
     elif mermaid:
         render.echo(core.show_mermaid(pipeline).rstrip("\n"))
     else:

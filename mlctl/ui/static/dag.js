@@ -57,6 +57,8 @@ export function drawDag(container, pipeline, status) {
     const sub = svg("text", { class: "sub", x: boxW / 2, y: 37, "text-anchor": "middle" }, g);
     sub.textContent = !st ? "status unknown" : st.state === "stale" ? (st.restorable ? "stale · cached" : "stale") : "up to date";
     const title = svg("title", {}, g);
-    title.textContent = st && st.reasons.length ? `${name}: ${st.reasons.map((r) => r.text).join("; ")}` : name;
+    const stage = pipeline.stages.find((s) => s.name === name);
+    const ran = stage && stage.last_ran ? ` (last ran on ${stage.last_ran.executor}${stage.last_ran.node ? ", " + stage.last_ran.node : ""})` : "";
+    title.textContent = (st && st.reasons.length ? `${name}: ${st.reasons.map((r) => r.text).join("; ")}` : name) + ran;
   }
 }

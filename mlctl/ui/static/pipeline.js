@@ -30,7 +30,7 @@ export async function render(root) {
 
 function stageTable(pipeline, status) {
   return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["stage", "state", "why", "command"].map((t) => h("th", { text: t })),
+    h("thead", {}, h("tr", {}, ["stage", "state", "why", "ran on", "command"].map((t) => h("th", { text: t })),
       ["deps", "outs"].map((t) => h("th", { class: "hide-narrow", text: t })))),
     h("tbody", {}, pipeline.stages.map((s) => {
       const st = status[s.name];
@@ -40,8 +40,18 @@ function stageTable(pipeline, status) {
         h("td", {}, h("strong", { text: s.name })),
         h("td", {}, state),
         h("td", { class: "wrap small" }, st ? st.reasons.map((r) => h("div", { text: r.text })) : null),
+        h("td", { class: "wrap small ran-on" }, ranOn(s.last_ran)),
         h("td", { class: "wrap mono small", text: s.cmd }),
         h("td", { class: "wrap mono small hide-narrow", text: s.deps.join(", ") }),
         h("td", { class: "wrap mono small hide-narrow", text: [...s.outs, ...s.metrics].join(", ") }));
     }))));
+}
+
+// Where the stage's command last ran (executor, node, attempts, when), or a dash.
+export function ranOn(last) {
+  if (!last) return h("span", { class: "muted", text: "—" });
+  const retries = last.attempts > 1 ? ` · ${last.attempts} attempts` : "";
+  return h("span", { title: `${last.outcome} ${last.finished || ""}`.trim() },
+    h("strong", { text: last.executor }), last.node ? h("div", { class: "mono", text: last.node + retries })
+      : retries ? h("div", { text: retries.slice(3) }) : null);
 }
