@@ -48,7 +48,7 @@ def run(plan: Plan, cap: int, output, fmt: str, metadata):
     with spill_folder() as folder:
         con = pit_sql.connect(folder, cap)
         try:
-            return _run(con, plan, output, fmt, metadata)
+            return _run(con, plan, output, fmt, metadata, pit_sql.insert_rows(cap))
         except duckdb.OutOfMemoryException as exc:
             # the ASOF join holds one key partition at a time: one larger than DuckDB's
             # share of the cap cannot spill, and the cap is kept by stopping, not passed
@@ -62,17 +62,17 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _run(con, plan, output, fmt, metadata):
+def _run(con, plan, output, fmt, metadata, insert_rows):
     import pyarrow as pa
 
     eschema = batches.schema(plan.entity_path, plan.entity_fmt)
     sources = [batches.schema(path, view.source.format) for view, _f, path in plan.views]
     key_types = [_key_type(plan, eschema, view, sschema) for (view, _f, _p), sschema in zip(plan.views, sources)]
-    rows, entity_nulls = _load_entities(con, plan, key_types)
+    rows, entity_nulls = _load_entities(con, plan, key_types, insert_rows)
     value_types = []
     for i, ((view, features, path), sschema) in enumerate(zip(plan.views, sources)):
         value_types.append([sschema.field(f).type for f in features])
-        _load_features(con, i, view, features, path, key_types[i])
+        _load_features(con, i, view, features, path, key_types[i], insert_rows)
     fields = [pa.field(f.name, f.type) for f in eschema] + [
         pa.field(name, kind) for name, kind in zip(plan.names, (t for types in value_types for t in types))]
     schema = pa.schema(fields, metadata=metadata(rows))
@@ -111,7 +111,7 @@ def _keys(column, key_type, what: str):
     return pa.array(values, type=key_type, mask=~valid), valid
 
 
-def _load_entities(con, plan, key_types):
+def _load_entities(con, plan, key_types, insert_rows):
     """Entity row numbers, times and keys into DuckDB; returns (rows, columns holding a null)."""
     import numpy as np
     import pyarrow as pa
@@ -119,6 +119,7 @@ def _load_entities(con, plan, key_types):
     names = ["rn", "ts", *(f"k{i}" for i in range(len(plan.views)))]
     pit_sql.create_table(con, "entities", pa.schema(list(zip(names, [pa.int64(), pa.int64(), *key_types]))))
     rows, nulls = 0, set()
+    inserter = pit_sql.Inserter(con, "entities", insert_rows)
     for batch in batches.read_batches(plan.entity_path, plan.entity_fmt):
         nulls.update(name for name, col in zip(batch.schema.names, batch.columns) if col.null_count)
         ts, ts_ok = timestamps_ns(batch.column(plan.timestamp_column),
@@ -126,12 +127,13 @@ def _load_entities(con, plan, key_types):
         keys = [_keys(batch.column(view.join_key), key_types[i], f"{plan.entity_path}: column {view.join_key!r}")[0]
                 for i, (view, _f, _p) in enumerate(plan.views)]
         rn = np.arange(rows, rows + batch.num_rows, dtype=np.int64)
-        pit_sql.insert(con, "entities", pa.table([rn, pa.array(ts, mask=~ts_ok), *keys], names=names))
+        inserter.add(pa.table([rn, pa.array(ts, mask=~ts_ok), *keys], names=names))
         rows += batch.num_rows
+    inserter.flush()
     return rows, nulls
 
 
-def _load_features(con, i, view, features, path, key_type):
+def _load_features(con, i, view, features, path, key_type, insert_rows):
     import numpy as np
     import pyarrow as pa
 
@@ -144,6 +146,7 @@ def _load_features(con, i, view, features, path, key_type):
     pit_sql.create_table(con, table, pa.schema([("k", key_type), ("ts", pa.int64()), ("created", pa.int64()),
                                                 ("pos", pa.int64()), *encoded]))
     pos = 0
+    inserter = pit_sql.Inserter(con, table, insert_rows)
     for batch in batches.read_batches(path, source.format, columns):
         keys, key_ok = _keys(batch.column(view.join_key), key_type, f"{where} {view.join_key!r}")
         ts, ts_ok = timestamps_ns(batch.column(source.timestamp), f"{where} {source.timestamp!r}")
@@ -155,8 +158,9 @@ def _load_features(con, i, view, features, path, key_type):
         values = [_to_storage(batch.column(f)) for f in features]
         rows = pa.table([keys, ts, created, np.arange(pos, pos + batch.num_rows, dtype=np.int64), *values],
                         names=["k", "ts", "created", "pos", *(f"v{j}" for j in range(len(features)))])
-        pit_sql.insert(con, table, rows.filter(keep))
+        inserter.add(rows.filter(keep))
         pos += batch.num_rows
+    inserter.flush()
 
 
 def _storage_type(arrow_type):

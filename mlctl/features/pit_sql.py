@@ -63,6 +63,34 @@ def create_table(con, name: str, schema) -> None:
     con.unregister("_empty")
 
 
+def insert_rows(cap: int | None) -> int:
+    """Rows per INSERT: each statement costs a fixed ~50 ms on the on-disk table, so a roomy
+    cap gathers 16 read batches (~1M rows, tens of MB) into one; a small one inserts each."""
+    return 1 << 20 if cap is None or cap >= ONE_THREAD_BELOW else 1 << 16
+
+
+class Inserter:
+    """Arrow tables gathered into INSERTs of at least ``rows`` rows (the last one smaller)."""
+
+    def __init__(self, con, name: str, rows: int):
+        self.con, self.name, self.rows = con, name, rows
+        self.pending: list = []
+        self.count = 0
+
+    def add(self, table) -> None:
+        self.pending.append(table)
+        self.count += table.num_rows
+        if self.count >= self.rows:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+
+        if self.pending:
+            insert(self.con, self.name, pa.concat_tables(self.pending))
+        self.pending, self.count = [], 0
+
+
 def insert(con, name: str, table) -> None:
     con.register("_rows", table)
     run(con, f"INSERT INTO {name} SELECT * FROM _rows")
