@@ -93,7 +93,7 @@ def mlctl_project(root: Path, n: int, seconds: float, remote: Path | None = None
     (root / "burn.py").write_text(BURN)
     a_values, b_values = grid(n)
     stage = {"matrix": {"a": a_values, "b": b_values},
-             "cmd": f"python3 burn.py ${{item.a}} ${{item.b}} {seconds} out/a${{item.a}}-b${{item.b}}.txt",
+             "cmd": f"{PY} burn.py ${{item.a}} ${{item.b}} {seconds} out/a${{item.a}}-b${{item.b}}.txt",
              "deps": ["burn.py"], "outs": ["out/a${item.a}-b${item.b}.txt"]}
     (root / "pipeline.yaml").write_text(yaml.safe_dump({"stages": {"burn": stage}}, sort_keys=False))
     sh(["git", "init", "-q"], root)
@@ -131,7 +131,7 @@ def bare(root: Path, n: int, seconds: float) -> float:
     (root / "out").mkdir(parents=True)
     (root / "burn.py").write_text(BURN)
     a_values, b_values = grid(n)
-    cmds = [["python3", "burn.py", str(a), str(b), str(seconds), f"out/a{a}-b{b}.txt"] for a in a_values for b in b_values]
+    cmds = [[PY, "burn.py", str(a), str(b), str(seconds), f"out/a{a}-b{b}.txt"] for a in a_values for b in b_values]
     started = time.perf_counter()
     with ThreadPoolExecutor(CORES) as pool:
         list(pool.map(lambda cmd: sh(cmd, root), cmds))
@@ -199,6 +199,11 @@ def ray_phases(root: Path, report: dict) -> dict[str, float]:
 
 
 # -- DVC ------------------------------------------------------------------------------------
+def dvc_env(dvc: Path) -> dict:
+    """DVC's queue starts its workers as `dvc` from PATH: its venv's bin comes first."""
+    return env_for({"PATH": f"{dvc.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+
+
 def dvc_project(root: Path, dvc: Path, n: int, seconds: float) -> None:
     import yaml
 
@@ -206,13 +211,13 @@ def dvc_project(root: Path, dvc: Path, n: int, seconds: float) -> None:
     root.mkdir(parents=True)
     (root / "burn.py").write_text(BURN_DVC)
     (root / "params.yaml").write_text(yaml.safe_dump({"a": 0, "b": 0, "seconds": seconds}))
-    stage = {"cmd": "python3 burn.py", "deps": ["burn.py"], "params": ["a", "b", "seconds"], "outs": ["out.txt"]}
+    stage = {"cmd": f"{PY} burn.py", "deps": ["burn.py"], "params": ["a", "b", "seconds"], "outs": ["out.txt"]}
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"burn": stage}}, sort_keys=False))
     sh(["git", "init", "-q"], root)
-    sh([dvc, "init", "-q"], root, env_for())
-    sh([dvc, "config", "core.analytics", "false"], root, env_for())
+    sh([dvc, "init", "-q"], root, dvc_env(dvc))
+    sh([dvc, "config", "core.analytics", "false"], root, dvc_env(dvc))
     sh(["git", "add", "-A"], root)
-    sh(["git", "commit", "-qm", "sweep"], root, env_for())
+    sh(["git", "commit", "-qm", "sweep"], root, dvc_env(dvc))
 
 
 def dvc_queue(root: Path, dvc: Path, n: int) -> float:
@@ -221,18 +226,26 @@ def dvc_queue(root: Path, dvc: Path, n: int) -> float:
     started = time.perf_counter()
     for a in a_values:
         for b in b_values:
-            sh([dvc, "exp", "run", "--queue", "-S", f"a={a}", "-S", f"b={b}"], root, env_for())
-    sh([dvc, "queue", "start", "-j", str(CORES)], root, env_for())
+            sh([dvc, "exp", "run", "--queue", "-S", f"a={a}", "-S", f"b={b}"], root, dvc_env(dvc))
+    sh([dvc, "queue", "start", "-j", str(CORES)], root, dvc_env(dvc))
     while True:
-        status = sh([dvc, "queue", "status"], root, env_for()).stdout
+        status = sh([dvc, "queue", "status"], root, dvc_env(dvc)).stdout
         if not re.search(r"\b(Queued|Running)\b", status):
             break
+        if "0 active, 0 idle" in status and time.perf_counter() - started > 60:
+            raise SystemExit(f"dvc queue: no worker is running:\n{status}")
         time.sleep(0.5)
     wall = time.perf_counter() - started
     failed = status.count("Failed")
     if failed or status.count("Success") < n:
         raise SystemExit(f"dvc queue: {failed} failed of {n}:\n{status}")
     return wall
+
+
+def dvc_cached(root: Path) -> int:
+    """How many queued experiments DVC served from its run-cache (their worker logs say so)."""
+    return sum("is cached - skipping run" in log.read_text(errors="replace")
+               for log in (root / ".dvc" / "tmp" / "exps" / "run").glob("*/*.out"))
 
 
 def dvc_clear_queue(root: Path, dvc: Path) -> None:
@@ -288,6 +301,7 @@ def main() -> None:
         try:
             walls["dvc exp run --queue + queue start -j 2"] = dvc_queue(root, dvc, n)
             restore["dvc"] = dvc_queue(root, dvc, n)  # the same 16 again: DVC's run-cache
+            extra["dvc experiments served by its run-cache"] = f"{dvc_cached(root)} of {n}"
         finally:
             dvc_clear_queue(root, dvc)
 
