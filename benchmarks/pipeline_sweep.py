@@ -13,7 +13,8 @@ Cases, each in its own git repository under benchmarks/.work/sweep:
   floor        16 x 2 s / 2 cores = 16 s; also "bare": the same 16 commands, 2 at a time,
                from a thread pool with no tool (the floor as this machine delivers it now)
   local -j 2   mlctl pipeline run -j 2
-  ray          mlctl pipeline run --executor ray --address HEAD against a Ray cluster the
+  ray          mlctl pipeline run --executor ray --address HEAD -j 16 (Ray's 2 CPUs, not the
+               driver, decide what runs) against a Ray cluster the
                script starts (`ray start --head`, 127.0.0.1, 2 CPUs; stopped by PID),
                a folder remote; each task's scratch folder outside the repository
   dvc queue    16 x `dvc exp run --queue -S a=.. -S b=..` + `dvc queue start -j 2`, waiting
