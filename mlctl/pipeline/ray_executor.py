@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 from mlctl.errors import MlctlError, UsageError
 from mlctl.pipeline import artifacts
@@ -47,8 +48,12 @@ class RayExecutor:
         import ray
 
         stage = job.stage
+        shipping = time.perf_counter()
         deps = self._ship(list(stage.deps) + self._params_file(stage))
+        shipped = time.perf_counter()
         task = self._remote_task().options(name=f"mlctl:{stage.name}", **_resources(stage))
+        driver = {"ship": shipped - shipping, "connect": time.perf_counter() - shipped}
+        submitted = time.time()
         ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
                            "remote": self._remote_spec(), "env": _task_env(job.env),
                            "workdir": self.repo.config.get("pipeline.ray_workdir"), "sink": self.sink})
@@ -64,9 +69,11 @@ class RayExecutor:
             return self._lost(job, exc)
         finally:
             self.refs.pop(stage.name, None)
+        returned = time.time()
         self._write_log(job, done["log"])
         if done["exit_code"] == 0:
             self._fetch(done["outs"], stage)
+        _log_phases(job, done.get("phases"), driver, submitted, returned)
         return Attempt(done["exit_code"], done["tail"], done["node"])
 
     def _lost(self, job: Job, exc: Exception) -> Attempt:
@@ -158,6 +165,22 @@ class RayExecutor:
             except (ray.exceptions.RayError, ValueError):
                 pass
             self.sink = None
+
+
+def _log_phases(job: Job, phases: dict | None, driver: dict, submitted: float, returned: float) -> None:
+    """One line in the stage's log saying where the task's time went: ship (store and push
+    the deps), connect (to Ray: the first task only), wait (submitted to started on the
+    worker: a free CPU, a worker process, the arguments), materialize, command, store (hash
+    and push the outs), return (the result back), fetch (pull and check out the outs).
+    Wait and return compare two machines' clocks: on a cluster they carry the clocks' skew."""
+    if not phases:
+        return
+    fetched = time.time()
+    parts = {**driver, "wait": phases["started"] - submitted,
+             **{k: phases[k] for k in ("materialize", "command", "store") if k in phases},
+             "return": returned - phases["ended"], "fetch": fetched - returned}
+    with open(job.log_path, "a", encoding="utf-8") as log:
+        log.write("ray task: " + ", ".join(f"{k} {max(v, 0.0):.3f} s" for k, v in parts.items()) + "\n")
 
 
 def _resources(stage) -> dict:

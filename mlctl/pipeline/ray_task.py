@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 from mlctl.pipeline.process import StageProcess
@@ -25,8 +26,11 @@ LOG_LIMIT = 4 << 20  # bytes of the stage's log sent back to the driver (its end
 
 def run_stage(job: dict) -> dict:
     """``job``: name, cmd, deps {rel: pointer json}, products [rel], remote {name, items},
-    env, workdir (or None: the worker's temp folder), sink (the live-log actor, or None). Returns exit_code, log, tail, node,
-    outs {rel: pointer json} (products the command wrote)."""
+    env, workdir (or None: the worker's temp folder), sink (the live-log actor, or None).
+    Returns exit_code, log, tail, node, outs {rel: pointer json} (products the command
+    wrote), and phases: started and ended (the worker's clock, seconds since the epoch) and
+    the seconds of materialize, command and store (so the driver can say where a task's
+    time went)."""
     scratch = Path(tempfile.mkdtemp(prefix=f"mlctl-{job['name'][:40]}-", dir=job.get("workdir") or None))
     try:
         return _run_in(scratch, job)
@@ -35,10 +39,12 @@ def run_stage(job: dict) -> dict:
 
 
 def _run_in(scratch: Path, job: dict) -> dict:
+    clock = _Clock()
     repo, remote = _scratch_repo(scratch / "work", job["remote"])
     _materialize(repo, remote, job["deps"])
     for rel in job["products"]:
         repo.workspace_path(rel, "stage output").parent.mkdir(parents=True, exist_ok=True)
+    clock.lap("materialize")
     log_path = scratch / "stage.log"
     sender = LineSender(job["sink"], job["name"]) if job.get("sink") is not None else None
     proc = StageProcess(job["cmd"], repo.root, {**os.environ, **job["env"]}, log_path, on_line=sender)
@@ -50,8 +56,25 @@ def _run_in(scratch: Path, job: dict) -> dict:
     finally:
         if sender is not None:
             sender.close()
+    clock.lap("command")
     outs = _store_products(repo, remote, job["products"]) if code == 0 else {}
-    return {"exit_code": code, "log": _log_end(log_path), "tail": list(proc.tail), "node": _node(), "outs": outs}
+    clock.lap("store")
+    return {"exit_code": code, "log": _log_end(log_path), "tail": list(proc.tail), "node": _node(), "outs": outs,
+            "phases": clock.phases()}
+
+
+class _Clock:
+    """Seconds per phase of a task, and its start and end on the worker's wall clock."""
+
+    def __init__(self):
+        self.started, self.mark, self.laps = time.time(), time.perf_counter(), {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name], self.mark = now - self.mark, now
+
+    def phases(self) -> dict:
+        return {"started": self.started, "ended": time.time(), **self.laps}
 
 
 def _scratch_repo(root: Path, remote: dict):

@@ -18,7 +18,7 @@ BENCH = PROJECT / "benchmarks"
 # mlctl processes, or a server's start-up) and run with `pytest -m slow`.
 SLOW = pytest.mark.slow
 SMOKED = [
-    "startup.py", "registry_vs_mlflow.py", "pipeline_vs_dvc.py", "tracking_vs_mlflow.py",
+    "startup.py", "registry_vs_mlflow.py", "pipeline_vs_dvc.py", "pipeline_sweep.py", "tracking_vs_mlflow.py",
     "drift_vs_evidently.py", "features_vs_feast.py", "ui_runs.py", "tabular_scale.py", "validate_vs_gx.py",
     pytest.param("data_vs_dvc.py", marks=SLOW), pytest.param("serve_vs_anchors.py", marks=SLOW),
     pytest.param("retrain_nightly.py", marks=SLOW),

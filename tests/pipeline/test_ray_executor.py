@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -160,7 +161,11 @@ def test_ray_run_matches_local_and_a_clone_restores_without_ray(make_repo, cli, 
     got = snapshot(remote)
     assert got == expected  # same outputs, hashes, lock and run-cache entries
     assert list(workdir.iterdir()) == []  # every scratch folder removed
-    assert "trained 0.1 1" in (remote.root / report["log_dir"] / "train@lr=0.1,depth=1.log").read_text()
+    log = (remote.root / report["log_dir"] / "train@lr=0.1,depth=1.log").read_text()
+    assert "trained 0.1 1" in log
+    # the last line says where the task's time went, every phase named
+    assert re.fullmatch(r"ray task: ship [0-9.]+ s, connect [0-9.]+ s, wait [0-9.]+ s, materialize [0-9.]+ s, "
+                        r"command [0-9.]+ s, store [0-9.]+ s, return [0-9.]+ s, fetch [0-9.]+ s", log.splitlines()[-1])
 
     # a second clone: the run-cache entries travel with `pipeline push`; every stage is a
     # hit, so an unreachable cluster address is never dialled
