@@ -144,16 +144,30 @@ def _categorical(name, array, type_name) -> ColumnData:
         array = pc.cast(array, array.type.value_type)
     if pa.types.is_null(array.type):
         return ColumnData(name, CATEGORICAL, len(array), len(array), type_name)
-    counted = pc.value_counts(array)
     counts: dict[str, int] = {}
+    missing = count_categories(array, counts)
+    return ColumnData(name, CATEGORICAL, len(array), missing, type_name, False, None, counts)
+
+
+def count_categories(array, counts: dict[str, int]) -> int:
+    """Add ``array``'s values to ``counts`` by category key; returns how many are missing.
+    Shared by the in-memory path and the capped one (batch by batch), so both count alike."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        array = pc.cast(array, array.type.value_type)
+    if pa.types.is_null(array.type):
+        return len(array)
     missing = 0
-    for value, count in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
+    counted = pc.value_counts(array)
+    for value, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
         if value is None:
-            missing += count
+            missing += n
         else:
             key = category_key(value)
-            counts[key] = counts.get(key, 0) + count
-    return ColumnData(name, CATEGORICAL, len(array), missing, type_name, False, None, counts)
+            counts[key] = counts.get(key, 0) + n
+    return missing
 
 
 def category_key(value) -> str:

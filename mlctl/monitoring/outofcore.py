@@ -5,7 +5,7 @@ finite values into (value, count) runs in value order, spilling to disk past its
 limit; the statistics then read the runs back in batches (``sample.RunSample``), never the
 whole column. A categorical column is counted batch by batch (memory grows with its number
 of categories, not rows). Each batch goes through the same conversions as the in-memory
-path (``columns.numeric_values``, ``columns.finite_values``, ``columns.category_key``), so
+path (``columns.numeric_values``, ``columns.finite_values``, ``columns.count_categories``), so
 the reduced column is the same, value for value.
 """
 
@@ -15,7 +15,7 @@ import contextlib
 import os
 from itertools import count
 
-from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData, arrow_kind, category_key,
+from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData, arrow_kind, count_categories,
                                       finite_values, from_arrow, numeric_values)
 from mlctl.monitoring.readers import row_groups
 from mlctl.monitoring.sample import RunSample
@@ -166,23 +166,9 @@ def _read_runs(path: str):
 
 
 def _categorical(name, arrow_type, batches) -> ColumnData:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     rows = missing = 0
     counts: dict[str, int] = {}
     for batch in batches:
         rows += len(batch)
-        if pa.types.is_dictionary(batch.type):
-            batch = pc.cast(batch, batch.type.value_type)
-        if pa.types.is_null(batch.type):
-            missing += len(batch)
-            continue
-        counted = pc.value_counts(batch)
-        for value, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
-            if value is None:
-                missing += n
-            else:
-                key = category_key(value)
-                counts[key] = counts.get(key, 0) + n
+        missing += count_categories(batch, counts)
     return ColumnData(name, CATEGORICAL, rows, missing, str(arrow_type), False, None, counts)
