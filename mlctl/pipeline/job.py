@@ -12,7 +12,7 @@ class Job:
     stage: object  # spec.Stage
     env: dict[str, str]
     log_path: Path
-    on_line: Callable[[str], None]
+    on_line: Callable[[str], None] | None  # None: nobody shows the lines live
 
 
 @dataclass

@@ -56,11 +56,15 @@ class RayExecutor:
         submitted = time.time()
         ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
                            "remote": self._remote_spec(), "env": _task_env(job.env),
-                           "workdir": self.repo.config.get("pipeline.ray_workdir"), "sink": self.sink})
+                           "workdir": self.repo.config.get("pipeline.ray_workdir"),
+                           "sink": self.sink if job.on_line is not None else None})
         self.refs[stage.name] = ref
         if self.stopping.is_set():
             ray.cancel(ref, force=True)
-        wait_polling(ref, self.sink, stage.name, job.on_line, POLL)  # the lines come live
+        if job.on_line is not None:
+            wait_polling(ref, self.sink, stage.name, job.on_line, POLL)  # the lines come live
+        else:
+            ray.wait([ref])  # nobody shows them: no polling beside the running commands
         try:
             done = ray.get(ref)
         except (ray.exceptions.TaskCancelledError, ray.exceptions.WorkerCrashedError) as exc:

@@ -34,7 +34,11 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 
 
 class Observer:
-    """Progress callbacks (called from worker threads); the CLI renders them."""
+    """Progress callbacks (called from worker threads); the CLI renders them.
+    ``wants_lines`` false: ``stage_output`` shows nothing, so stages' output lines need not
+    be delivered live (a Ray task then sends none back while it runs)."""
+
+    wants_lines = True
 
     def planned(self, stages: list[str]) -> None: ...
     def waiting_for_lock(self, holder: str) -> None: ...
@@ -184,7 +188,8 @@ class StageRunner:
             return  # the outputs of the last good run stay as they were
         log_path = self._ensure_log_dir() / f"{stage.name}.log"
         result.log = os.path.relpath(log_path, self.repo.root)
-        job = Job(stage, self._env(stage), log_path, on_line=lambda line: self.observer.stage_output(stage.name, line))
+        on_line = (lambda line: self.observer.stage_output(stage.name, line)) if getattr(self.observer, "wants_lines", True) else None
+        job = Job(stage, self._env(stage), log_path, on_line=on_line)
         started = time.monotonic()
         for attempt in range(stage.retries + 1):  # a failed command runs again, from clean outputs
             if self.stopping.is_set():

@@ -41,6 +41,8 @@ class _Relay:
         why = reasons[0].text() if reasons else ""
         self.say(f"pipeline: {stage}: {action}" + (f" ({why})" if why else ""))
 
+    wants_lines = False
+
     def stage_output(self, stage, line):
         pass
 

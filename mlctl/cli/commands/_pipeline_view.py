@@ -37,7 +37,7 @@ class PlainObserver(Observer):
     live = False
 
     def __init__(self, verbose: bool):
-        self.verbose = verbose
+        self.verbose = self.wants_lines = verbose
         self._lock = threading.Lock()
 
     def __enter__(self):
