@@ -328,3 +328,25 @@ def test_a_ray_stage_output_streams_back_while_it_runs(make_repo, cli, s3_remote
     assert report.ok, report.to_json()
     assert seen == [("talk", "first")]  # once: streamed, not replayed from the log at the end
     assert "first" in (repo.root / report.log_dir / "talk.log").read_text()
+
+
+def test_without_a_reader_of_live_lines_nothing_is_polled(make_repo, cli, s3_remote, ray_cluster, workdir,
+                                                           monkeypatch):
+    """No -v (or retrain): the driver does not poll the log channel beside the commands;
+    the log still comes back whole."""
+    from mlctl.pipeline import ray_executor
+    from mlctl.pipeline.api import Observer, run
+
+    def polled(*args, **kwargs):
+        raise AssertionError("polled the live-log channel with nobody reading the lines")
+
+    monkeypatch.setattr(ray_executor, "wait_polling", polled)
+    repo = make_project(make_repo, cli, "quiet", s3_remote, workdir,
+                        {"talk": {"cmd": "echo hello > talk.txt; echo said", "outs": ["talk.txt"]}})
+
+    class Quiet(Observer):
+        wants_lines = False
+
+    report = run(repo, executor="ray", address=ray_cluster, observer=Quiet())
+    assert report.ok, report.to_json()
+    assert "said" in (repo.root / report.log_dir / "talk.log").read_text()
