@@ -14,16 +14,11 @@ from mlctl.monitoring.report_style import CSS, METHOD_NOTES
 
 
 def write_report(result, path: str | Path, title: str | None = None) -> Path:
-    """Render ``result`` to ``path`` atomically; returns the path."""
-    from mlctl.store.atomic import atomic_write_text
+    """Render ``result`` to ``path`` atomically (the report-path rules of every
+    ``--report``: store/report_file.py); returns the path."""
+    from mlctl.store.report_file import write_report_file
 
-    path = Path(path)
-    if path.parent and not path.parent.is_dir():
-        from mlctl.errors import UsageError
-
-        raise UsageError(f"cannot write the report: folder {path.parent} does not exist")
-    atomic_write_text(path, render(result, title))
-    return path
+    return write_report_file(path, render(result, title))
 
 
 def render(result, title: str | None = None) -> str:
