@@ -15,7 +15,8 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlctl.data.sqlengine import Engine, one_line
+from mlctl.data.sqlengine import Engine
+from mlctl.store.sqltext import first_line
 from mlctl.data.tables import format_of, table_files
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.store.repo import Repo
@@ -53,7 +54,7 @@ def _duckdb_errors():
     try:
         yield
     except duckdb.Error as exc:
-        raise UsageError(one_line(exc)) from None
+        raise UsageError(first_line(exc)) from None
 
 
 def quoted_identifiers(sql: str) -> list[str]:
@@ -138,7 +139,7 @@ def _check_statement(engine: Engine, sql: str) -> None:
     try:
         statements = engine.con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise UsageError(one_line(exc)) from None
+        raise UsageError(first_line(exc)) from None
     if len(statements) != 1:
         raise UsageError(f"data query runs one SQL statement, not {len(statements)}")
     kind = statements[0].type

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.data.sqlengine import Engine, quote_ident
+from mlctl.data.sqlengine import Engine
+from mlctl.store.sqltext import quote_ident
 from mlctl.data.tables import TableFile, table_files, workspace_table_files
 from mlctl.errors import UsageError
 from mlctl.store.repo import Repo

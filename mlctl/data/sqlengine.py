@@ -15,20 +15,13 @@ import tempfile
 
 from mlctl.data.tables import TableFile
 from mlctl.errors import UsageError
+from mlctl.store.sqltext import first_line, quote_ident, quote_str
 
 
 # RFC 4180 quoting, as pandas, pyarrow and spreadsheets write CSV: left to DuckDB's sniffer,
 # a text column whose values start with ' made it take ' for the quote (then "'1" was
 # parsed as the number 1, or failed to convert).
 CSV_QUOTING = "quote = '\"', escape = '\"'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def read_expr(files: list[TableFile]) -> str:
@@ -71,7 +64,7 @@ class Engine:
         try:
             return self.con.execute(sql, params or [])
         except duckdb.Error as exc:
-            raise UsageError(one_line(exc)) from None
+            raise UsageError(first_line(exc)) from None
 
     def relation(self, sql: str):
         """A lazy DuckDB relation for one SELECT (streams, unlike a fetched result)."""
@@ -80,7 +73,7 @@ class Engine:
         try:
             return self.con.sql(sql)
         except duckdb.Error as exc:
-            raise UsageError(one_line(exc)) from None
+            raise UsageError(first_line(exc)) from None
 
     def close(self) -> None:
         import shutil
@@ -93,8 +86,3 @@ class Engine:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def one_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlctl.errors import UsageError
+from mlctl.store.sqltext import first_line
 
 BATCH_ROWS = 65_536
 READ_BUFFER = 1 << 20  # bytes read from a parquet file at a time
@@ -44,7 +45,7 @@ def read_batches(path: Path, fmt: str, columns: list[str] | None = None):
             yield from f.iter_batches(batch_size=BATCH_ROWS, columns=columns, use_pandas_metadata=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
         hint = "convert it to parquet (its types are read from the first block when streamed)" if fmt == "csv" else None
-        raise UsageError(f"{path}: cannot read as {fmt}: {_first_line(exc)}", hint=hint) from None
+        raise UsageError(f"{path}: cannot read as {fmt}: {first_line(exc)}", hint=hint) from None
 
 
 def _open_csv(path: Path, columns: list[str] | None = None):
@@ -62,9 +63,6 @@ def _guard(path: Path, fmt: str, call):
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read as {fmt}: {_first_line(exc)}") from None
+        raise UsageError(f"{path}: cannot read as {fmt}: {first_line(exc)}") from None
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

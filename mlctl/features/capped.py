@@ -23,6 +23,7 @@ from mlctl.features import batches, pit_sql
 from mlctl.features.output import stream_writer
 from mlctl.features.sources import key_kind, key_values, timestamps_ns
 from mlctl.store.memory import format_memory, spill_folder
+from mlctl.store.sqltext import first_line
 
 
 @dataclass
@@ -52,14 +53,10 @@ def run(plan: Plan, cap: int, output, fmt: str, metadata):
         except duckdb.OutOfMemoryException as exc:
             # the ASOF join holds one key partition at a time: one larger than DuckDB's
             # share of the cap cannot spill, and the cap is kept by stopping, not passed
-            raise UsageError(f"--memory {format_memory(cap)} is too small for this join: {_first_line(exc)}",
+            raise UsageError(f"--memory {format_memory(cap)} is too small for this join: {first_line(exc)}",
                              hint="give it a larger --memory") from None
         finally:
             con.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _run(con, plan, output, fmt, metadata, insert_rows):

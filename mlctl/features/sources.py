@@ -9,6 +9,7 @@ from mlctl.data.api import pull_command
 from mlctl.errors import UsageError
 from mlctl.features import definitions
 from mlctl.features.definitions import FILENAME, Definitions, FeatureView
+from mlctl.store.sqltext import first_line
 
 
 def file_format(path: Path, declared: str | None = None) -> str:
@@ -36,7 +37,7 @@ def read_columns_names(path: Path, fmt: str) -> list[str]:
     except FileNotFoundError:
         raise
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read as {fmt}: {_first_line(exc)}") from None
+        raise UsageError(f"{path}: cannot read as {fmt}: {first_line(exc)}") from None
 
 
 def load_definitions(root, check_sources: bool | list[str] = False) -> Definitions:
@@ -86,7 +87,7 @@ def read_table(path: Path, fmt: str, columns: list[str] | None = None):
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read as {fmt}: {_first_line(exc)}") from None
+        raise UsageError(f"{path}: cannot read as {fmt}: {first_line(exc)}") from None
 
 
 def read_view(defs: Definitions, view: FeatureView):
@@ -130,7 +131,7 @@ def _parse_strings(column, what: str):
     try:
         parsed = pd.to_datetime(pd.Series(column.to_pandas()), utc=True, format="ISO8601")
     except (ValueError, TypeError, OverflowError) as exc:
-        raise UsageError(f"{what}: cannot parse as ISO 8601 timestamps: {_first_line(exc)}") from None
+        raise UsageError(f"{what}: cannot parse as ISO 8601 timestamps: {first_line(exc)}") from None
     return pa.array(parsed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"))
 
 
@@ -163,6 +164,3 @@ def key_values(column, what: str):
     return filled.to_numpy(zero_copy_only=False), valid, kind
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

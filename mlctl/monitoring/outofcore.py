@@ -20,6 +20,7 @@ from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData
 from mlctl.monitoring.readers import row_groups
 from mlctl.monitoring.sample import RunSample
 from mlctl.store.memory import BASELINE, limit_duckdb, spill_folder
+from mlctl.store.sqltext import quote_ident, quote_str
 
 READ_ROWS = 1 << 18   # values per row group of the sorted file, read back one at a time
 # A numeric parquet column that fits is reduced as in memory (numpy's sort, ~20x faster
@@ -89,7 +90,7 @@ class OutOfCore:
         self._files.append(path)
         rows, source_sql = self._values_sql(source, name, arrow_type, batches)
         try:
-            self.con.execute(f"COPY (SELECT v FROM ({source_sql}) WHERE isfinite(v) ORDER BY v) TO {_literal(path)} "
+            self.con.execute(f"COPY (SELECT v FROM ({source_sql}) WHERE isfinite(v) ORDER BY v) TO {quote_str(path)} "
                              f"(FORMAT parquet, ROW_GROUP_SIZE {READ_ROWS})")
         finally:
             if source_sql == STREAMED:
@@ -110,21 +111,13 @@ class OutOfCore:
         paths = source.parquet_paths()
         plain = pa.types.is_integer(arrow_type) or arrow_type in (pa.float32(), pa.float64())
         if plain and paths and not any(set(str(p)) & set("*?[{") for p in paths):
-            files = ", ".join(_literal(p) for p in paths)
-            return source.num_rows, (f"SELECT CAST({_identifier(name)} AS DOUBLE) + 0.0 AS v "
+            files = ", ".join(quote_str(p) for p in paths)
+            return source.num_rows, (f"SELECT CAST({quote_ident(name)} AS DOUBLE) + 0.0 AS v "
                                            f"FROM read_parquet([{files}], union_by_name = true)")
         tally = {"rows": 0}
         schema = pa.schema([("v", pa.float64())])
         self.con.register("incoming", pa.RecordBatchReader.from_batches(schema, _converted(batches, schema, tally)))
         return (lambda: tally["rows"]), STREAMED
-
-
-def _literal(text) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _converted(batches, schema, tally):

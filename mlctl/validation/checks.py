@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from mlctl.store.times import ns_to_datetime
+from mlctl.store.sqltext import quote_ident as quote
 from mlctl.validation import condition as conditions
 from mlctl.validation.suite import Expectation
 
@@ -45,10 +46,6 @@ def family(duck_type: str) -> str:
 def matches_type(duck_type: str, wanted: str) -> bool:
     have = family(duck_type)
     return have == wanted or (wanted == "number" and have in ("integer", "float"))
-
-
-def quote(name: str) -> str:
-    return conditions.quote(name)
 
 
 @dataclass

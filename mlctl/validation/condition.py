@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from mlctl.errors import UsageError
+from mlctl.store.sqltext import quote_ident as quote
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
@@ -162,10 +163,6 @@ def _walk(tree):
         yield tree
         yield tree.left
         yield tree.right
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def to_sql(tree) -> str:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from mlctl.data.api import CSV_QUOTING
 from mlctl.errors import UsageError
 from mlctl.store import memory
+from mlctl.store.sqltext import first_line, quote_str
 from mlctl.validation import checks
 from mlctl.validation.results import DatasetResult, Outcome
 from mlctl.validation.sources import TableFile
@@ -47,7 +48,7 @@ def _within(cap: int | None, target: str):
         yield
     except duckdb.OutOfMemoryException as exc:
         what = f"--memory {memory.format_memory(cap)}" if cap else "this machine's memory"
-        raise UsageError(f"{target}: {what} is too small to validate it ({_first_line(exc)})",
+        raise UsageError(f"{target}: {what} is too small to validate it ({first_line(exc)})",
                          hint="raise --memory (or core.memory), or validate fewer expectations at once") from None
 
 
@@ -65,10 +66,6 @@ def connect():
     return con
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def load(con, files: list[TableFile]) -> dict[str, str]:
     """Make ``t`` the files' rows in order, with ``rowid`` the row number through them;
     returns the data's columns and DuckDB types. Parquet stays on disk (a view: DuckDB
@@ -83,12 +80,12 @@ def load(con, files: list[TableFile]) -> dict[str, str]:
         described = con.execute("DESCRIBE t").fetchall()
     except duckdb.Error as exc:
         names = ", ".join(f.name for f in files[:3]) + (" ..." if len(files) > 3 else "")
-        raise UsageError(f"cannot read {names} as a table: {_first_line(exc)}") from None
+        raise UsageError(f"cannot read {names} as a table: {first_line(exc)}") from None
     return {name: duck_type for name, duck_type, *_ in described if name != "rowid"}
 
 
 def _reader(fmt: str, paths: list[str], extra: str = "") -> str:
-    listed = "[" + ", ".join(_literal(p) for p in paths) + "]"
+    listed = "[" + ", ".join(quote_str(p) for p in paths) + "]"
     if fmt == "csv":
         return f"read_csv({listed}, union_by_name = true, header = true, {CSV_QUOTING}{extra})"
     return f"read_parquet({listed}, union_by_name = true{extra})"
@@ -97,7 +94,7 @@ def _reader(fmt: str, paths: list[str], extra: str = "") -> str:
 def _parquet_view(con, files: list[TableFile]) -> None:
     paths = [str(f.path) for f in files]
     _no_rowid_column(con.execute(f"DESCRIBE SELECT * FROM {_reader('parquet', paths)}").fetchall())
-    sizes = [con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({_literal(p)})").fetchone()[0]
+    sizes = [con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({quote_str(p)})").fetchone()[0]
              for p in paths] if len(paths) > 1 else [0]
     parts, offset = [], 0
     for path, size in zip(paths, sizes):
@@ -124,10 +121,6 @@ def _no_rowid_column(described) -> None:
                          hint="rename the column")
 
 
-def _first_line(exc) -> str:
-    return str(exc).strip().splitlines()[0]
-
-
 def evaluate(target: str, rev: str | None, files: list[TableFile], expectations: list[Expectation],
              now: float | None = None, cap: int | None = None) -> DatasetResult:
     with connected(cap) as con, _within(cap, target):
@@ -148,7 +141,7 @@ def _check_patterns(con, expectations: list[Expectation]) -> None:
             try:
                 con.execute("SELECT regexp_matches('', ?)", [e.params["pattern"]])
             except duckdb.Error as exc:
-                raise UsageError(f"expectation {e.name!r}: bad pattern {e.params['pattern']!r}: {_first_line(exc)}",
+                raise UsageError(f"expectation {e.name!r}: bad pattern {e.params['pattern']!r}: {first_line(exc)}",
                                  hint="patterns are RE2 syntax (no lookaround or backreferences)") from None
 
 
@@ -209,7 +202,7 @@ def _naming(name: str):
     try:
         yield
     except duckdb.OutOfMemoryException as exc:
-        raise duckdb.OutOfMemoryException(f"expectation {name!r} alone: {_first_line(exc)}") from None
+        raise duckdb.OutOfMemoryException(f"expectation {name!r} alone: {first_line(exc)}") from None
 
 
 def _grows(sql: str) -> bool:
