@@ -22,8 +22,7 @@ from mlctl.errors import UsageError
 from mlctl.features import batches, pit_sql
 from mlctl.features.output import stream_writer
 from mlctl.features.sources import key_kind, key_values, timestamps_ns
-from mlctl.store.memory import format_memory, spill_folder
-from mlctl.store.sqltext import first_line
+from mlctl.store.memory import spill_folder, within_cap
 
 
 @dataclass
@@ -44,17 +43,15 @@ def entity_schema(path: Path, fmt: str):
 def run(plan: Plan, cap: int, output, fmt: str, metadata):
     """Join and write (``metadata(entity rows)`` gives the output schema's metadata);
     returns (entity rows, output column names, matched rows per view)."""
-    import duckdb
-
+    # the ASOF join holds one key partition at a time: one larger than DuckDB's share of
+    # the cap cannot spill, and the cap is kept by stopping, not passed
+    too_small = within_cap(cap, lambda shown, error: f"{shown} is too small for this join: {error}",
+                           hint="give it a larger --memory")
     with spill_folder() as folder:
         con = pit_sql.connect(folder, cap)
         try:
-            return _run(con, plan, output, fmt, metadata, pit_sql.insert_rows(cap))
-        except duckdb.OutOfMemoryException as exc:
-            # the ASOF join holds one key partition at a time: one larger than DuckDB's
-            # share of the cap cannot spill, and the cap is kept by stopping, not passed
-            raise UsageError(f"--memory {format_memory(cap)} is too small for this join: {first_line(exc)}",
-                             hint="give it a larger --memory") from None
+            with too_small:
+                return _run(con, plan, output, fmt, metadata, pit_sql.insert_rows(cap))
         finally:
             con.close()
 

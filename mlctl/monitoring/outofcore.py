@@ -19,7 +19,7 @@ from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData
                                       finite_values, from_arrow, numeric_values)
 from mlctl.monitoring.readers import row_groups
 from mlctl.monitoring.sample import RunSample
-from mlctl.store.memory import BASELINE, limit_duckdb, spill_folder
+from mlctl.store.memory import BASELINE, limit_duckdb, spill_folder, within_cap
 from mlctl.store.sqltext import quote_ident, quote_str
 
 READ_ROWS = 1 << 18   # values per row group of the sorted file, read back one at a time
@@ -60,7 +60,9 @@ class OutOfCore:
         if kind in (NUMERIC, DATETIME) and self._fits(source):
             return from_arrow(name, source.read_column(name))  # the in-memory path's own reduction
         if kind in (NUMERIC, DATETIME):
-            return self._numeric(source, name, arrow_type, batches, kind)
+            with within_cap(self.cap, lambda shown, error: f"{shown} is too small to sort column {name!r}: {error}",
+                            hint="give it a larger --memory"):
+                return self._numeric(source, name, arrow_type, batches, kind)
         if kind == CATEGORICAL:
             return _categorical(name, arrow_type, batches)
         rows = missing = 0

@@ -63,6 +63,21 @@ def memory_cap(repo, given: str | None) -> int | None:
         raise UsageError(f"{source}: {exc}") from None
 
 
+@contextmanager
+def within_cap(cap: int | None, message, hint: str):
+    """DuckDB running out of the memory a cap gave it is the cap's doing (exit 2), not a bug.
+    ``message(cap, error)`` says so, given ``--memory 512MB`` and DuckDB's line."""
+    import duckdb
+
+    from mlctl.store.sqltext import first_line
+
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        shown = f"--memory {format_memory(cap)}" if cap else "this machine's memory"
+        raise UsageError(message(shown, first_line(exc)), hint=hint) from None
+
+
 def duckdb_budget(cap: int) -> int:
     """Bytes for DuckDB's ``memory_limit`` under a whole-process cap."""
     return int((cap - BASELINE) * DUCKDB_SHARE)

@@ -39,19 +39,6 @@ def connected(cap: int | None = None):
             con.close()
 
 
-@contextmanager
-def _within(cap: int | None, target: str):
-    """DuckDB running out of the memory it was given is the cap's doing, not a bug."""
-    import duckdb
-
-    try:
-        yield
-    except duckdb.OutOfMemoryException as exc:
-        what = f"--memory {memory.format_memory(cap)}" if cap else "this machine's memory"
-        raise UsageError(f"{target}: {what} is too small to validate it ({first_line(exc)})",
-                         hint="raise --memory (or core.memory), or validate fewer expectations at once") from None
-
-
 def connect():
     import duckdb
 
@@ -123,7 +110,9 @@ def _no_rowid_column(described) -> None:
 
 def evaluate(target: str, rev: str | None, files: list[TableFile], expectations: list[Expectation],
              now: float | None = None, cap: int | None = None) -> DatasetResult:
-    with connected(cap) as con, _within(cap, target):
+    too_small = memory.within_cap(cap, lambda shown, error: f"{target}: {shown} is too small to validate it ({error})",
+                                  hint="raise --memory (or core.memory), or validate fewer expectations at once")
+    with connected(cap) as con, too_small:
         columns = load(con, files)
         _check_patterns(con, expectations)
         now_us = int((time.time() if now is None else now) * 1_000_000)

@@ -201,3 +201,13 @@ def test_a_column_that_fits_skips_duckdb_with_the_same_result(folders, monkeypat
     monkeypatch.setattr(outofcore.OutOfCore, "_numeric", no_duckdb)
     plain, capped = verdicts(folders / "ref", folders / "cur")
     assert plain == capped
+
+
+def test_a_cap_duckdb_cannot_keep_is_a_usage_error_naming_the_column(folders, monkeypatch):
+    """DuckDB out of its share of the cap is the cap's doing: exit 2 naming it, not a crash."""
+    from mlctl.errors import UsageError
+    from mlctl.store import memory
+
+    monkeypatch.setattr(memory, "DUCKDB_SHARE", 0.0001)  # 25 KB of a 512MB cap: any sort outgrows it
+    with pytest.raises(UsageError, match=r"--memory 512MB is too small to sort column '\w+': "):
+        verdicts(folders / "ref", folders / "cur")
