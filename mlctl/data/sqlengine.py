@@ -11,10 +11,11 @@ allowed object path is still possible inside DuckDB (a ``COPY ... TO`` its own i
 
 from __future__ import annotations
 
-import tempfile
+from contextlib import ExitStack
 
 from mlctl.data.tables import TableFile
 from mlctl.errors import UsageError
+from mlctl.store.memory import spill_folder
 from mlctl.store.sqltext import first_line, quote_ident, quote_str
 
 
@@ -38,8 +39,8 @@ class Engine:
     def __init__(self):
         import duckdb
 
-        # spilling goes to the system temp dir, not .mlctl/tmp (whose files fsck and gc own)
-        self._spill = tempfile.mkdtemp(prefix="mlctl-duckdb-")
+        self._spill_stack = ExitStack()
+        self._spill = self._spill_stack.enter_context(spill_folder())  # removed by close()
         self.con = duckdb.connect(":memory:", config={
             "autoinstall_known_extensions": False, "autoload_known_extensions": False,
             "temp_directory": self._spill})
@@ -76,10 +77,8 @@ class Engine:
             raise UsageError(first_line(exc)) from None
 
     def close(self) -> None:
-        import shutil
-
         self.con.close()
-        shutil.rmtree(self._spill, ignore_errors=True)
+        self._spill_stack.close()
 
     def __enter__(self) -> "Engine":
         return self
