@@ -9,6 +9,16 @@ import tempfile
 from pathlib import Path
 
 DAMAGE_KINDS = ("flip", "truncate", "garbage", "missing")
+# An expectation suite for data/orders.csv (id,price,discount): a row check, a named range
+# and a warn-level condition between columns.
+ORDERS_SUITE = """\
+datasets:
+  data/orders.csv:
+    expectations:
+      - {expect: not_null, column: id}
+      - {expect: between, column: price, min: 0, name: price positive}
+      - {expect: condition, condition: price >= discount, severity: warn}
+"""
 
 
 def pickle_bytes(module: str, name: str) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT
-from tests.factories import pickle_bytes, register_model
+from tests.factories import ORDERS_SUITE, pickle_bytes, register_model
 
 ARTIFACTS = PROJECT / "test-artifacts" / "ui"
 
@@ -101,15 +101,21 @@ class ThreadServer:
         self.sock.close()
 
 
-@pytest.fixture(scope="module")
-def shared_repo(tmp_path_factory):
-    """One repository with the known runs for a whole module of read-only tests."""
+def module_repo(tmp_path_factory, name: str):
+    """A fresh git repository with mlctl initialised, for a module-scoped fixture to fill."""
     from mlctl.store.repo import init_repo
 
-    root = tmp_path_factory.mktemp("ui") / "repo"
+    root = tmp_path_factory.mktemp(name) / "repo"
     root.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     repo, _ = init_repo(root)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def shared_repo(tmp_path_factory):
+    """One repository with the known runs for a whole module of read-only tests."""
+    repo = module_repo(tmp_path_factory, "ui")
     repo.known_runs = build_runs(repo)
     return repo
 
@@ -285,25 +291,12 @@ def build_lifecycle(repo) -> None:
 @pytest.fixture(scope="module")
 def lifecycle_repo(tmp_path_factory):
     """A repository holding runs, models with history, drift checks and a stale pipeline."""
-    from mlctl.store.repo import init_repo
-
-    root = tmp_path_factory.mktemp("life") / "repo"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    repo, _ = init_repo(root)
+    repo = module_repo(tmp_path_factory, "life")
     build_lifecycle(repo)
     return repo
 
 
 # -- validations: a tracked table read by a run, validated at two versions --------------------
-VALIDATION_SUITE = """\
-datasets:
-  data/orders.csv:
-    expectations:
-      - {expect: not_null, column: id}
-      - {expect: between, column: price, min: 0, name: price positive}
-      - {expect: condition, condition: price >= discount, severity: warn}
-"""
 
 
 def build_validations(repo) -> dict:
@@ -315,7 +308,7 @@ def build_validations(repo) -> dict:
 
     (repo.root / "data").mkdir(exist_ok=True)
     (repo.root / "data" / "orders.csv").write_text("id,price,discount\n1,10,1\n2,5,6\n3,7,0\n")
-    (repo.root / "expectations.yaml").write_text(VALIDATION_SUITE)
+    (repo.root / "expectations.yaml").write_text(ORDERS_SUITE)
     orders = str(repo.root / "data" / "orders.csv")  # absolute: a module fixture runs from any directory
     add(repo, [orders])
     with start_run(experiment="orders", name="uses-orders", data=[orders], repo=repo) as run:
@@ -330,11 +323,6 @@ def build_validations(repo) -> dict:
 @pytest.fixture(scope="module")
 def validated_repo(tmp_path_factory):
     """A repository whose tracked data was validated twice (``repo.validations`` says how)."""
-    from mlctl.store.repo import init_repo
-
-    root = tmp_path_factory.mktemp("validated") / "repo"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    repo, _ = init_repo(root)
+    repo = module_repo(tmp_path_factory, "validated")
     repo.validations = build_validations(repo)
     return repo

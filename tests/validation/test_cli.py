@@ -5,15 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import git, one_error
-
-SUITE = """\
-datasets:
-  data/orders.csv:
-    expectations:
-      - {expect: not_null, column: id}
-      - {expect: between, column: price, min: 0, name: price positive}
-      - {expect: condition, condition: price >= discount, severity: warn}
-"""
+from tests.factories import ORDERS_SUITE
 
 
 def write(repo, rel: str, text: str) -> Path:
@@ -28,7 +20,7 @@ def orders(repo, rows: str = "1,10,1\n2,5,6\n3,7,0\n") -> None:
 
 
 def test_all_error_expectations_hold_exit_0_even_when_a_warn_fails(repo, cli):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo)
     res = cli("data", "validate")
     assert res.exit_code == 0, res.stderr
@@ -37,7 +29,7 @@ def test_all_error_expectations_hold_exit_0_even_when_a_warn_fails(repo, cli):
 
 
 def test_a_failing_error_expectation_exits_1_with_counts_and_samples_in_json(repo, cli):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,10,1\n,-5,0\n3,-1,0\n")
     res = cli("data", "validate", "data/orders.csv", "--json")
     assert res.exit_code == 1, res.stderr
@@ -57,7 +49,7 @@ def test_a_failing_error_expectation_exits_1_with_counts_and_samples_in_json(rep
 
 
 def test_a_missing_column_fails_that_expectation_only_exit_1(repo, cli):
-    write(repo, "expectations.yaml", SUITE.replace("column: id}", "column: ident}"))
+    write(repo, "expectations.yaml", ORDERS_SUITE.replace("column: id}", "column: ident}"))
     orders(repo)
     res = cli("data", "validate", "--json")
     assert res.exit_code == 1
@@ -67,12 +59,12 @@ def test_a_missing_column_fails_that_expectation_only_exit_1(repo, cli):
 
 
 def test_a_bad_suite_exits_2_naming_the_mistake(repo, cli):
-    write(repo, "expectations.yaml", SUITE.replace("not_null", "not_nul"))
+    write(repo, "expectations.yaml", ORDERS_SUITE.replace("not_null", "not_nul"))
     orders(repo)
     line = one_error(cli("data", "validate"), 2, "expect: expected an expectation type")
     assert "datasets.data/orders.csv.expectations[0].expect" in line
     one_error(cli("data", "validate", "--suite", "nowhere.yaml"), 2, "nowhere.yaml: no such file")
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     one_error(cli("data", "validate", "data/other.csv"), 2, "no expectations for 'data/other.csv'")
     res = cli("data", "validate", "--json", "--suite", "nowhere.yaml")
     assert res.exit_code == 2 and '"code": 2' in res.stderr
@@ -98,7 +90,7 @@ def test_a_glob_of_files_is_one_table_numbered_in_path_order(repo, cli):
 
 
 def test_a_revision_is_read_from_the_store(repo, cli, monkeypatch):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,10,1\n")
     assert cli("data", "add", "data/orders.csv").exit_code == 0
     git(repo.root, "add", "-A")
@@ -117,7 +109,7 @@ def test_a_revision_is_read_from_the_store(repo, cli, monkeypatch):
 
 def test_status_shows_the_last_validation(repo, cli):
     assert "Validation" not in cli("status").stdout  # no section before the first validation
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,-10,1\n")
     cli("data", "validate")
     res = cli("status")

@@ -8,7 +8,8 @@ import sqlite3
 
 from mlctl.validation import api, records
 from tests.conftest import git
-from tests.validation.test_cli import SUITE, orders, write
+from tests.factories import ORDERS_SUITE
+from tests.validation.test_cli import orders, write
 
 
 def validated(repo, cli, *args) -> dict:
@@ -24,7 +25,7 @@ def pointer_hash(repo, rel: str) -> str:
 
 
 def test_each_validation_records_the_data_version_it_read(repo, cli):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,10,1\n")
     cli("data", "add", "data/orders.csv")
     git(repo.root, "add", "-A")
@@ -48,7 +49,7 @@ def test_each_validation_records_the_data_version_it_read(repo, cli):
 
 
 def test_a_tracked_path_not_checked_out_is_the_stored_version(repo, cli):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,10,1\n")
     cli("data", "add", "data/orders.csv")
     (repo.root / "data" / "orders.csv").unlink()
@@ -77,7 +78,7 @@ def test_untracked_files_and_globs(repo, cli):
 
 
 def test_the_last_validations_of_a_data_hash_newest_first(repo, cli):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,10,1\n")
     cli("data", "add", "data/orders.csv")
     digest = pointer_hash(repo, "data/orders.csv")
@@ -116,7 +117,7 @@ def test_an_old_database_reads_and_gains_the_data_column_in_place(repo, cli):
     old = api.latest_validation(repo)
     assert old["id"] == "20240601T120000000Z-00000000" and old["data"] == []
     assert old["failed_expectations"] == ["data/orders.csv: price positive"]
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,10,1\n")
     new = validated(repo, cli)
     assert new["data"][0]["state"] == "untracked"

@@ -17,7 +17,8 @@ import pytest
 from mlctl.validation.results import ValidationResult
 from tests.conftest import PROJECT
 from tests.validation.conftest import run_table
-from tests.validation.test_cli import SUITE, orders, write
+from tests.factories import ORDERS_SUITE
+from tests.validation.test_cli import orders, write
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -158,7 +159,7 @@ def test_the_report_renders_in_headless_chromium(failing, tmp_path):
 
 
 def test_cli_writes_the_report_when_the_validation_passes(repo, cli):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo)
     (repo.root / "out").mkdir()
     res = cli("data", "validate", "--report", "out/r.html")
@@ -170,7 +171,7 @@ def test_cli_writes_the_report_when_the_validation_passes(repo, cli):
 
 
 def test_cli_writes_the_report_when_the_validation_fails_and_json_names_it(repo, cli, tmp_path):
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo, "1,10,1\n,-5,0\n3,-1,0\n")
     outside = tmp_path / "elsewhere" / "report.html"  # anywhere the user names
     outside.parent.mkdir()
@@ -186,7 +187,7 @@ def test_cli_writes_the_report_when_the_validation_fails_and_json_names_it(repo,
 def test_cli_a_missing_folder_is_exit_2_before_anything_is_recorded_or_written(repo, cli):
     from tests.conftest import one_error
 
-    write(repo, "expectations.yaml", SUITE)
+    write(repo, "expectations.yaml", ORDERS_SUITE)
     orders(repo)
     one_error(cli("data", "validate", "--report", "nowhere/r.html"), 2,
               "cannot write the report: folder nowhere does not exist")
