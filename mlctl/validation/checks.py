@@ -58,6 +58,7 @@ class Plan:
     judge: Callable = None
     failing_sql: tuple[str, list] | None = None
     shown: list[str] = field(default_factory=list)  # names of the shown sample columns
+    grows: bool = False  # its aggregate's state grows with the data: a statement of its own
 
 
 class WrongType(Exception):
@@ -238,6 +239,7 @@ def _duplicates_plan(cols: list[str], columns: dict, mostly: float) -> Plan:
     first = (f"SELECT {keys} FROM t WHERE {all_present} GROUP BY {keys} HAVING count(*) > 1 "
              f"ORDER BY min(rowid) LIMIT {SAMPLE_ROWS}")
     return Plan(exprs=[(f"(SELECT coalesce(sum(n), 0) FROM ({groups}))", []), (f"count_if({all_present})", [])],
+                grows=True,
                 judge=lambda v, rows: _judge_rows(v[0], v[1], mostly),
                 failing_sql=(f"SELECT rowid, {shown} FROM t SEMI JOIN ({first}) AS first USING ({keys}) "
                              f"WHERE {all_present} ORDER BY rowid", []),
@@ -262,7 +264,7 @@ def plan_monotonic(e: Expectation, columns: dict) -> Plan:
                        (f"count_if({present(col, duck_type)})", [])],
                 judge=lambda v, rows: _judge_rows(v[0], v[1], mostly),
                 failing_sql=(f"SELECT rowid, {shown} FROM ({ordered}) WHERE {fail}", []),
-                shown=[col])
+                shown=[col], grows=True)  # a window subquery: its own scan, run on its own
 
 
 # -- table expectations ---------------------------------------------------------------------
@@ -314,11 +316,12 @@ def plan_statistic(e: Expectation, columns: dict) -> Plan:
         sql = f"quantile_cont({c}, {float(e.params['q'])!r})"
     else:
         sql = _STATS[e.kind].format(c=c)
-    return _observed_plan(f"{sql} FILTER (WHERE {present(col, duck_type)})", e.params)
+    return _observed_plan(f"{sql} FILTER (WHERE {present(col, duck_type)})", e.params,
+                          grows=e.kind in ("median", "quantile"))  # a quantile holds the column's values
 
 
-def _observed_plan(sql: str, params: dict) -> Plan:
-    return Plan(exprs=[(sql, [])], judge=lambda v, rows: (within(v[0], params), v[0], None, None))
+def _observed_plan(sql: str, params: dict, grows: bool = False) -> Plan:
+    return Plan(exprs=[(sql, [])], judge=lambda v, rows: (within(v[0], params), v[0], None, None), grows=grows)
 
 
 def plan_null_share(e: Expectation, columns: dict) -> Plan:
@@ -329,7 +332,8 @@ def plan_null_share(e: Expectation, columns: dict) -> Plan:
 
 def plan_distinct_count(e: Expectation, columns: dict) -> Plan:
     col = e.params["column"]
-    return _observed_plan(f"count(DISTINCT {quote(col)}) FILTER (WHERE {present(col, columns[col])})", e.params)
+    return _observed_plan(f"count(DISTINCT {quote(col)}) FILTER (WHERE {present(col, columns[col])})", e.params,
+                          grows=True)
 
 
 def plan_freshness(e: Expectation, columns: dict, now_us: int) -> Plan:
