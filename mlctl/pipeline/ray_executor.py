@@ -53,11 +53,13 @@ class RayExecutor:
         shipped = time.perf_counter()
         task = self._remote_task().options(name=f"mlctl:{stage.name}", **_resources(stage))
         driver = {"ship": shipped - shipping, "connect": time.perf_counter() - shipped}
+        run_id = job.env.get("MLCTL_RUN_ID")
         submitted = time.time()
         ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
                            "remote": self._remote_spec(), "env": _task_env(job.env),
                            "workdir": self.repo.config.get("pipeline.ray_workdir"),
-                           "sink": self.sink if job.on_line is not None else None})
+                           "sink": self.sink if job.on_line is not None else None,
+                           "run": self._run_seed(run_id)})
         self.refs[stage.name] = ref
         if self.stopping.is_set():
             ray.cancel(ref, force=True)
@@ -75,6 +77,8 @@ class RayExecutor:
             self.refs.pop(stage.name, None)
         returned = time.time()
         self._write_log(job, done["log"])
+        if done.get("run") is not None and run_id:
+            self._relay(run_id, done["run"])
         if done["exit_code"] == 0:
             self._fetch(done["outs"], stage)
         _log_phases(job, done.get("phases"), driver, submitted, returned)
@@ -133,6 +137,21 @@ class RayExecutor:
         if "://" not in items.get("url", "://"):
             items["url"] = str(self.remote.backend.url)
         return {"name": name, "items": items}
+
+    def _run_seed(self, run_id: str | None) -> dict | None:
+        from mlctl.tracking import api as tracking_api
+
+        return tracking_api.relay_seed(self.repo, run_id) if run_id else None
+
+    def _relay(self, run_id: str, delta: dict) -> None:
+        """Add what the command logged on the worker to the run here (its artifacts first)."""
+        from mlctl.tracking import api as tracking_api
+
+        objects = tracking_api.relay_objects(delta)
+        with self.store_lock:
+            if objects:
+                self.remote.pull(objects)
+            tracking_api.apply_relay(self.repo, run_id, delta)
 
     def _fetch(self, outs: dict[str, dict], stage) -> None:
         """Pull the products' objects and check them out into the workspace."""

@@ -26,11 +26,12 @@ LOG_LIMIT = 4 << 20  # bytes of the stage's log sent back to the driver (its end
 
 def run_stage(job: dict) -> dict:
     """``job``: name, cmd, deps {rel: pointer json}, products [rel], remote {name, items},
-    env, workdir (or None: the worker's temp folder), sink (the live-log actor, or None).
+    env, workdir (or None: the worker's temp folder), sink (the live-log actor, or None),
+    run (the seed of the tracking run the command logs into, tracking/relay.py, or None).
     Returns exit_code, log, tail, node, outs {rel: pointer json} (products the command
-    wrote), and phases: started and ended (the worker's clock, seconds since the epoch) and
-    the seconds of materialize, command and store (so the driver can say where a task's
-    time went)."""
+    wrote), run (what the command logged into the run, or None), and phases: started and
+    ended (the worker's clock, seconds since the epoch) and the seconds of materialize,
+    command and store (so the driver can say where a task's time went)."""
     scratch = Path(tempfile.mkdtemp(prefix=f"mlctl-{job['name'][:40]}-", dir=job.get("workdir") or None))
     try:
         return _run_in(scratch, job)
@@ -44,10 +45,12 @@ def _run_in(scratch: Path, job: dict) -> dict:
     _materialize(repo, remote, job["deps"])
     for rel in job["products"]:
         repo.workspace_path(rel, "stage output").parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **job["env"], "MLCTL_SCRATCH_REPO": str(repo.root)}  # what registry refuses to write to
+    relayed = _open_run(repo, job.get("run"), env)
     clock.lap("materialize")
     log_path = scratch / "stage.log"
     sender = LineSender(job["sink"], job["name"]) if job.get("sink") is not None else None
-    proc = StageProcess(job["cmd"], repo.root, {**os.environ, **job["env"]}, log_path, on_line=sender)
+    proc = StageProcess(job["cmd"], repo.root, env, log_path, on_line=sender)
     try:
         code = proc.run()
     except BaseException:  # a cancelled task: stop the command's process group, never orphan it
@@ -58,9 +61,10 @@ def _run_in(scratch: Path, job: dict) -> dict:
             sender.close()
     clock.lap("command")
     outs = _store_products(repo, remote, job["products"]) if code == 0 else {}
+    run = _logged(repo, remote, job["run"]["id"], relayed) if relayed is not None else None
     clock.lap("store")
     return {"exit_code": code, "log": _log_end(log_path), "tail": list(proc.tail), "node": _node(), "outs": outs,
-            "phases": clock.phases()}
+            "run": run, "phases": clock.phases()}
 
 
 class _Clock:
@@ -92,6 +96,29 @@ def _scratch_repo(root: Path, remote: dict):
 
     repo.config.update(apply)
     return repo, RemoteStore.open(repo, remote["name"])
+
+
+def _open_run(repo, seed: dict | None, env: dict) -> int | None:
+    """Open the stage's tracking run here and point the command at it, as the local
+    executor does; the rowid after which its points are the command's."""
+    if seed is None:
+        return None
+    from mlctl.tracking import api as tracking_api
+
+    after = tracking_api.open_relay(repo, seed)
+    env.update({"MLCTL_RUN_ID": seed["id"], "MLCTL_RUN_ROOT": str(repo.root)})
+    return after
+
+
+def _logged(repo, remote, run_id: str, after: int) -> dict:
+    """What the command logged into the run; its artifacts' objects pushed."""
+    from mlctl.tracking import api as tracking_api
+
+    delta = tracking_api.relay_delta(repo, run_id, after)
+    objects = tracking_api.relay_objects(delta)
+    if objects:
+        remote.push(objects)
+    return delta
 
 
 def _materialize(repo, remote, deps: dict) -> None:

@@ -9,6 +9,7 @@ killed at any point leaves at most unreferenced objects.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,10 +86,16 @@ class ModelSummary:
 
 
 # -- register ------------------------------------------------------------------------------
+SCRATCH_ENV = "MLCTL_SCRATCH_REPO"  # set by a Ray task (pipeline/ray_task.py) to its scratch repository
+
+
 def register(repo: Repo, name: str, path, run: str | None = None, flavor: str | None = None,
              example=None, target: str | None = None, description: str | None = None,
              check: bool = False) -> ModelVersion:
     """Store the artifact at ``path`` as the next version of model ``name``."""
+    if os.environ.get(SCRATCH_ENV) == str(repo.root):
+        raise UsageError("this repository is a Ray task's scratch folder, deleted when the task ends",
+                         hint="register the model after the pipeline, in the repository that ran it")
     check_name(name)
     path = Path(path)
     if not path.exists():

@@ -27,7 +27,7 @@ def log_artifact(repo, run_id: str, path: str | os.PathLike, name: str | None = 
     """Store a file (or every file of a folder) and attach it to the run under ``name``
     (default: the file or folder name); returns {relpath: hash} of what was added."""
     added = store_artifact(repo, path, name)
-    update_json_column(repo, run_id, "artifacts", lambda current: _with(repo, current, added))
+    update_json_column(repo, run_id, "artifacts", lambda current: merge_entries(repo, current, added))
     return {e.path: e.hash for e in added}
 
 
@@ -60,7 +60,7 @@ def store_artifact(repo, path: str | os.PathLike, name: str | None = None) -> li
     return added
 
 
-def _with(repo, current, added: list[tree.Entry]):
+def merge_entries(repo, current, added: list[tree.Entry]):
     """The run's artifacts ``current`` with ``added`` (same names replaced), as a new tree."""
     merged = {e.path: e for e in artifact_entries(repo, current, check=False)}
     merged.update((e.path, e) for e in added)

@@ -350,3 +350,63 @@ def test_without_a_reader_of_live_lines_nothing_is_polled(make_repo, cli, s3_rem
     report = run(repo, executor="ray", address=ray_cluster, observer=Quiet())
     assert report.ok, report.to_json()
     assert "said" in (repo.root / report.log_dir / "talk.log").read_text()
+
+
+LOGGER = """import sys
+import mlctl
+with mlctl.start_run() as run:
+    run.log_param("seed", 7)
+    for step in range(3):
+        run.log_metric("loss", 1.0 / (step + 1))
+    run.log_metric("odd", float("nan"), step=10)
+    run.set_tag("phase", sys.argv[1])
+    with open("weights.bin", "w") as f:
+        f.write(sys.argv[1])
+    run.log_artifact("weights.bin", name="w/" + sys.argv[1])
+open(sys.argv[2], "w").write("done")
+"""
+
+
+def _logged_runs(repo) -> dict:
+    """Each run of the last pipeline run (its own and its sweep's children) by name: what
+    a script logged, without ids, times and the machine it ran on."""
+    from mlctl.tracking import ids, values
+    from mlctl.tracking.artifact_trees import artifact_map
+    from mlctl.tracking.db import database
+    from mlctl.tracking.records import export_record
+
+    with database(repo).read() as conn:
+        rows = conn.execute("SELECT id FROM runs ORDER BY id").fetchall()
+    out = {}
+    for (run_id,) in rows:
+        record = json.loads(export_record(repo, run_id))
+        assert ids.is_run_id(record["id"])
+        points = {k: [[step, value] for step, _ts, value in v] for k, v in record["points"].items()
+                  if not k.startswith("stage.")}
+        tags = {k: v for k, v in record["tags"].items() if k in ("phase", "mlctl.stage", "mlctl.sweep")}
+        out[record["name"]] = {"params": record["params"], "points": values.dumps(points), "tags": tags,
+                               "artifacts": {k: v for k, v in artifact_map(repo, record["artifacts"]).items()
+                                             if k.startswith("w/")},  # not the pipeline's report and logs
+                               "python": bool(record["env"].get("python"))}
+    return out
+
+
+def test_a_script_on_a_ray_worker_logs_into_its_run_as_locally(make_repo, cli, s3_remote, ray_cluster, workdir):
+    stages = {"fit": {"foreach": ["a", "b"], "cmd": f"{sys.executable} code/log.py ${{item}} fit-${{item}}.txt",
+                      "deps": ["code/log.py"], "outs": ["fit-${item}.txt"]},
+              "solo": {"cmd": f"{sys.executable} code/log.py solo solo.txt", "deps": ["code/log.py"],
+                       "outs": ["solo.txt"]}}
+    logged = {}
+    for name, executor in (("local-log", []), ("ray-log", ["--executor", "ray", "--address", ray_cluster])):
+        repo = make_project(make_repo, cli, name, f"{s3_remote}-{name}", workdir, stages)
+        (repo.root / "code/log.py").write_text(LOGGER)
+        res = cli("pipeline", "run", *executor, "--json")
+        assert res.exit_code == 0, res.stderr
+        logged[name] = _logged_runs(repo)
+    fit_a = logged["ray-log"]["fit@a"]
+    assert fit_a["params"] == {"item": "a", "seed": 7} and fit_a["tags"]["phase"] == "a"
+    assert json.loads(fit_a["points"])["loss"] == [[0, 1.0], [1, 0.5], [2, 1.0 / 3]]
+    assert list(fit_a["artifacts"]) == ["w/a"] and fit_a["python"]  # and the worker's interpreter
+    assert logged["ray-log"] == logged["local-log"]  # the same params, points, tags and artifact trees
+    assert list(workdir.iterdir()) == []
+

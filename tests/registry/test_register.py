@@ -236,3 +236,14 @@ def test_a_version_with_a_missing_record_can_still_be_deleted(repo, model_files)
         versions.get_version(repo, "churn:1")
     assert versions.delete_version(repo, "churn:1").version == 1
     assert [x.version for x in versions.list_versions(repo, "churn")] == [2]
+
+
+def test_registering_into_a_ray_task_scratch_repository_is_refused(repo, model_files, monkeypatch):
+    """A model registered on a Ray worker would go into a store deleted with the task."""
+    monkeypatch.setenv(versions.SCRATCH_ENV, str(repo.root))
+    before = refs_snapshot(repo)
+    with pytest.raises(UsageError, match="scratch folder"):
+        versions.register(repo, "churn", model_files / "good.pkl")
+    assert refs_snapshot(repo) == before
+    monkeypatch.setenv(versions.SCRATCH_ENV, str(repo.root / "elsewhere"))
+    assert versions.register(repo, "churn", model_files / "good.pkl").version == 1

@@ -1,0 +1,107 @@
+"""A run logged on another machine and carried back: a pipeline stage run on a Ray worker.
+
+A worker cannot reach the driver's runs database, yet a stage's script expects
+``MLCTL_RUN_ID`` and ``mlctl.start_run()`` joining it, as on the local executor. So the
+driver sends the run's seed (``relay_seed``: its id, experiment, name and each metric's
+latest step, so a script's unnumbered points continue where the run is); the task opens a
+run with that id in its scratch repository (``open_relay``) and points the command at it;
+afterwards it takes out what the command logged (``relay_delta``): params, tags, the
+environment of the interpreter that joined, metric points with their steps and times, and
+artifact entries (whose objects travel to the remote with the outputs). The driver adds
+that to its own run (``apply_relay``) in one transaction, as if the script had logged
+there. Data versions a script names are not carried: the pipeline records its stages' deps.
+
+The delta crosses a cluster, so the driver checks it as it checks any input: keys and
+values as the API checks them, artifact names as a tree's.
+"""
+
+from __future__ import annotations
+
+from mlctl.errors import StoreDamageError
+from mlctl.store import tree
+from mlctl.tracking import values
+from mlctl.tracking.db import database
+from mlctl.tracking.writes import create_run, log_batch, update_json_column
+
+NAN = float("nan")  # SQLite keeps a NaN metric as NULL
+SEED_TIME = 0.0  # the seeded points' time: they only say where each metric's steps are
+
+
+def relay_seed(repo, run_id: str) -> dict:
+    """What a worker needs to open the run: id, experiment, name, {metric: latest step}."""
+    db = database(repo)
+    with db.read() as conn:
+        experiment, name = conn.execute("SELECT experiment, name FROM runs WHERE id = ?", (run_id,)).fetchone()
+        steps = dict(conn.execute("SELECT key, step FROM latest WHERE run_id = ?", (run_id,)))
+    return {"id": run_id, "experiment": experiment, "name": name, "steps": steps}
+
+
+def open_relay(repo, seed: dict) -> int:
+    """Create the seeded run in a scratch repository; returns the last seeded point's rowid
+    (the points after it are the command's)."""
+    seeded = [(key, step, 0.0, SEED_TIME) for key, step in seed["steps"].items()]
+    create_run(repo, experiment=seed["experiment"], name=seed["name"], run_id=seed["id"], metrics=seeded,
+               capture_context=False, data={})
+    with database(repo).read() as conn:
+        return conn.execute("SELECT coalesce(max(rowid), 0) FROM points").fetchone()[0]
+
+
+def relay_delta(repo, run_id: str, after: int) -> dict:
+    """What the command logged into the run: params, tags, env, points [key, step, ts,
+    value] and artifacts [path, hash, size, mode]."""
+    from mlctl.tracking.artifact_trees import artifact_entries
+
+    with database(repo).read() as conn:
+        params, tags, env, artifacts = conn.execute("SELECT params, tags, env, artifacts FROM runs WHERE id = ?",
+                                                    (run_id,)).fetchone()
+        points = conn.execute("SELECT key, step, ts, value FROM points WHERE run_id = ? AND rowid > ? ORDER BY rowid",
+                              (run_id, after)).fetchall()
+    entries = artifact_entries(repo, values.loads(artifacts))
+    return {"params": values.loads(params), "tags": values.loads(tags), "env": values.loads(env),
+            "points": [[k, step, ts, NAN if v is None else v] for k, step, ts, v in points], "artifacts": [list(e) for e in entries]}
+
+
+def relay_objects(delta: dict) -> list[str]:
+    """The artifact objects a delta names (pushed by the worker, pulled by the driver)."""
+    return [entry.hash for entry in _entries(delta)]
+
+
+def apply_relay(repo, run_id: str, delta: dict) -> None:
+    """Add a worker's delta to the run (its artifact objects must be in the store)."""
+    points = [_point(p) for p in _list(delta.get("points"), "points")]
+    log_batch(repo, run_id, points, _dict(delta.get("params"), "params"), _dict(delta.get("tags"), "tags"),
+              {str(k): str(v) for k, v in _dict(delta.get("env"), "env").items()})
+    entries = _entries(delta)
+    if entries:
+        from mlctl.tracking.artifacts import merge_entries
+
+        update_json_column(repo, run_id, "artifacts", lambda current: merge_entries(repo, current, entries))
+
+
+def _entries(delta: dict) -> list[tree.Entry]:
+    rows = _list(delta.get("artifacts"), "artifacts")
+    return tree.from_rows([list(row) if isinstance(row, tuple) else row for row in rows], "a worker's run artifacts")
+
+
+def _point(row) -> tuple:
+    if not isinstance(row, (list, tuple)) or len(row) != 4:
+        raise StoreDamageError("a worker's run delta has a malformed metric point")
+    key, step, ts, value = row
+    key = values.check_key(key, "metric")
+    return key, values.metric_step(step, key), values.metric_value(value, key), float(ts)
+
+
+def _list(value, what: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise StoreDamageError(f"a worker's run delta has malformed {what}")
+    return value
+
+
+def _dict(value, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise StoreDamageError(f"a worker's run delta has malformed {what}")
+    return value

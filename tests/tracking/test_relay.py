@@ -1,0 +1,70 @@
+"""A run logged in another repository (a Ray worker's scratch one) and carried back."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mlctl.errors import StoreDamageError, UsageError
+from mlctl.tracking import api as tracking_api
+from mlctl.tracking.runs import get_run
+from mlctl.tracking.writes import create_run, log_batch
+
+
+def _history(repo, run_id):
+    from mlctl.tracking.db import database
+
+    with database(repo).read() as conn:
+        return conn.execute("SELECT key, step, value FROM points WHERE run_id = ? ORDER BY key, step",
+                            (run_id,)).fetchall()
+
+
+def test_what_a_worker_logs_lands_in_the_driver_run(make_repo, tmp_path):
+    driver, worker = make_repo("driver"), make_repo("worker", use_git=False)
+    run = create_run(driver, experiment="sweep", name="fit@a", params={"item": "a"})
+    log_batch(driver, run.id, [("loss", 4, 9.0, 1.0)])  # the run has steps already
+    seed = tracking_api.relay_seed(driver, run.id)
+    assert seed == {"id": run.id, "experiment": "sweep", "name": "fit@a", "steps": {"loss": 4}}
+
+    after = tracking_api.open_relay(worker, seed)
+    joined = tracking_api.start_run(run_id=run.id, repo=worker)
+    joined.log_metric("loss", 0.5)  # unnumbered: continues after the driver's step 4
+    joined.log_metric("acc", math.nan, step=2)
+    joined.log_params({"seed": 7})
+    joined.set_tags({"phase": "a"})
+    (tmp_path / "w.bin").write_bytes(b"weights")
+    joined.log_artifact(tmp_path / "w.bin", name="model/w.bin")
+    joined.end()
+    delta = tracking_api.relay_delta(worker, run.id, after)
+    assert [p[:2] for p in delta["points"]] == [["loss", 5], ["acc", 2]]
+
+    for digest in tracking_api.relay_objects(delta):  # what the remote carries
+        driver.objects.put_bytes(worker.objects.get_bytes(digest))
+    tracking_api.apply_relay(driver, run.id, delta)
+    got = get_run(driver, run.id)
+    assert got.params == {"item": "a", "seed": 7} and got.tags["phase"] == "a"
+    history = _history(driver, run.id)
+    assert history[0][:2] == ("acc", 2) and (history[0][2] is None or math.isnan(history[0][2]))
+    assert [(k, s, v) for k, s, v in history if k == "loss"] == [("loss", 4, 9.0), ("loss", 5, 0.5)]
+    restored = tracking_api.restore_artifacts(driver, got, tmp_path / "out")
+    assert restored == [str(tmp_path / "out/model/w.bin")] and (tmp_path / "out/model/w.bin").read_bytes() == b"weights"
+
+
+@pytest.mark.parametrize("delta", [
+    {"points": [["../x", 0, 0.0, 1.0]]},
+    {"points": [["k", "zero", 0.0, 1.0]]},
+    {"points": [["k", 0, 0.0]]},
+    {"points": "many"},
+    {"params": ["x"]},
+    {"artifacts": [["../../etc/passwd", "0" * 32, 1, 0o100644]]},
+    {"artifacts": [[".git/config", "0" * 32, 1, 0o100644]]},
+    {"artifacts": [["ok", "not-a-hash", 1, 0o100644]]},
+    {"artifacts": [["m", "0" * 32, 1, 0o100644], ["m/x", "0" * 32, 1, 0o100644]]},
+])
+def test_a_crafted_delta_from_a_worker_is_refused_whole(repo, delta):
+    run = create_run(repo, experiment="e", params={"p": 1})
+    with pytest.raises((StoreDamageError, UsageError)):
+        tracking_api.apply_relay(repo, run.id, delta)
+    got = get_run(repo, run.id)
+    assert got.params == {"p": 1} and got.metrics == {} and _history(repo, run.id) == []
