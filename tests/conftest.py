@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
+pytest_plugins = ("tests.rayfixtures",)  # a Ray cluster and an S3 remote, for any test directory
 
 
 @pytest.fixture(autouse=True)
