@@ -150,12 +150,27 @@ def test_failing_instance_skips_only_its_dependents_and_retries_run_again(make_r
 def test_a_killed_worker_is_retried_by_ray(make_repo, cli, s3_remote, ray_cluster, workdir, tmp_path):
     marker = tmp_path / "killed-once"
     # the first attempt kills the Ray worker process running it (the command's parent)
-    stages = {"victim": {"cmd": f"test -e {marker} || {{ touch {marker}; kill -9 $PPID; sleep 30; }}; echo ok > v.txt",
+    stages = {"victim": {"cmd": f"test -e {marker} || {{ echo $$ > {marker}; kill -9 $PPID; sleep 60; }}; echo ok > v.txt",
                          "outs": ["v.txt"]}}
     repo = make_project(make_repo, cli, "killed", s3_remote, workdir, stages)
     res = cli("pipeline", "run", "--executor", "ray", "--address", ray_cluster, "--json")
     assert res.exit_code == 0, res.stderr
     assert marker.exists() and (repo.root / "v.txt").read_text() == "ok\n"
+    assert _ended(int(marker.read_text()), 10), "the first attempt's command outlived its worker"  # its guard
+
+
+def _ended(pid: int, within: float) -> bool:
+    """Whether process ``pid`` ended within ``within`` seconds: gone, or a zombie (dead; its
+    worker died too, so reaping it is up to whoever adopted it)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except (OSError, IndexError):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_without_the_extra_the_ray_executor_is_a_usage_error(project):
@@ -207,8 +222,9 @@ def _gone(pid: int, within: float) -> bool:
     return False
 
 
+@pytest.mark.parametrize("presses", [1, 2])  # the second forces the cancel: Ray kills the worker
 def test_ctrl_c_cancels_the_ray_task_and_records_nothing_half_written(make_repo, cli, s3_remote, ray_cluster, workdir,
-                                                                       tmp_path):
+                                                                       tmp_path, presses):
     pidfile = tmp_path / "slow.pid"  # outside the repository: the command's own pid, on the worker
     stages = {"quick": {"cmd": "echo q > q.txt", "outs": ["q.txt"]},
               "slow": {"cmd": f"echo $$ > {pidfile}; echo started; exec sleep 120", "outs": ["s.txt"]}}
@@ -228,7 +244,9 @@ def test_ctrl_c_cancels_the_ray_task_and_records_nothing_half_written(make_repo,
             assert time.monotonic() < deadline, "the stage never started"
             time.sleep(0.1)
         pid = int(pidfile.read_text())
-        proc.send_signal(signal.SIGINT)
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -236,7 +254,7 @@ def test_ctrl_c_cancels_the_ray_task_and_records_nothing_half_written(make_repo,
     assert proc.returncode == 130, err  # the local executor's rule: interrupted is 130
     slow = next(s for s in json.loads(out)["stages"] if s["stage"] == "slow")
     assert (slow["outcome"], slow["executor"]) == ("interrupted", "ray")
-    assert _gone(pid, 10), "the stage's command still runs on the worker"
+    assert _gone(pid, 10), "the stage's command still runs on the worker"  # with its worker killed: its guard
     assert (repo.root / "pipeline.lock").read_bytes() == lock  # nothing recorded for slow
     assert sorted(repo.refs.list("pipeline/runcache")) == entries  # no run-cache entry
     assert not (repo.root / "s.txt").exists()
