@@ -39,12 +39,16 @@ class RayExecutor:
         self.remote = RemoteStore.open(repo)  # no remote: exit 2 before anything runs
         self._connected = threading.Lock()
         self._task = None
-        self.sink = None  # the live-log actor (ray_logs.py), started with the connection
+        self.sink = None  # the live-log actor (ray_logs.py), started when a stage's lines are wanted
         self.refs: dict[str, object] = {}
         self.stopping = threading.Event()
+        # importing Ray takes ~0.5 s and touches no cluster: do it while the plan is made
+        self._importing = threading.Thread(target=_import_ray, name="mlctl-import-ray", daemon=True)
+        self._importing.start()  # joined before any use of Ray: never two threads importing it at once
 
     # -- driver ------------------------------------------------------------------------
     def run(self, job: Job) -> Attempt:
+        self._importing.join()
         import ray
 
         stage = job.stage
@@ -52,19 +56,20 @@ class RayExecutor:
         deps = self._ship(list(stage.deps) + self._params_file(stage))
         shipped = time.perf_counter()
         task = self._remote_task().options(name=f"mlctl:{stage.name}", **_resources(stage))
+        sink = self._sink() if job.on_line is not None else None
         driver = {"ship": shipped - shipping, "connect": time.perf_counter() - shipped}
         run_id = job.env.get("MLCTL_RUN_ID")
         submitted = time.time()
         ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
                            "remote": self._remote_spec(), "env": _task_env(job.env),
                            "workdir": self.repo.config.get("pipeline.ray_workdir"),
-                           "sink": self.sink if job.on_line is not None else None,
+                           "sink": sink,
                            "run": self._run_seed(run_id)})
         self.refs[stage.name] = ref
         if self.stopping.is_set():
             ray.cancel(ref, force=True)
         if job.on_line is not None:
-            wait_polling(ref, self.sink, stage.name, job.on_line, POLL)  # the lines come live
+            wait_polling(ref, sink, stage.name, job.on_line, POLL)  # the lines come live
         else:
             ray.wait([ref])  # nobody shows them: no polling beside the running commands
         try:
@@ -105,8 +110,15 @@ class RayExecutor:
                     raise UsageError(f"cannot connect to Ray at {self.address or 'auto'}: {exc}",
                                      hint="pass --address ray://HOST:10001 or auto, or set pipeline.ray_address") from None
                 self._task = ray.remote(max_retries=WORKER_DEATH_RETRIES, retry_exceptions=False)(run_stage)
-                self.sink = start_sink()
             return self._task
+
+    def _sink(self):
+        """The live-log actor, started on first use: an actor is a worker process of its
+        own (~1 s of a CPU to start), not worth paying when nobody shows the lines."""
+        with self._connected:
+            if self.sink is None:
+                self.sink = start_sink()
+            return self.sink
 
     def _ship(self, rels: list[str]) -> dict[str, dict]:
         """Store the deps' objects here and push them to the remote; their pointers."""
@@ -170,6 +182,7 @@ class RayExecutor:
             log.write(text)
 
     def stop(self, level: int, sig: int) -> None:
+        self._importing.join()
         import ray
 
         self.stopping.set()
@@ -181,6 +194,7 @@ class RayExecutor:
 
     def close(self) -> None:
         if self.sink is not None:
+            self._importing.join()
             import ray
 
             try:
@@ -188,6 +202,15 @@ class RayExecutor:
             except (ray.exceptions.RayError, ValueError):
                 pass
             self.sink = None
+
+
+def _import_ray() -> None:
+    try:
+        import ray  # noqa: F401
+
+        import mlctl.pipeline.ray_task  # noqa: F401
+    except ImportError:  # said when the executor connects
+        pass
 
 
 def _log_phases(job: Job, phases: dict | None, driver: dict, submitted: float, returned: float) -> None:
