@@ -26,6 +26,7 @@ RAY_HINT = "install the extra: pip install 'mlctl[ray]'"
 
 class LocalExecutor:
     name = "local"
+    fatal = None  # an error that ends the whole run (the Ray executor's unreachable cluster)
 
     def __init__(self, repo: Repo):
         self.repo = repo
@@ -68,14 +69,21 @@ def make_executor(repo: Repo, name: str | None = None, address: str | None = Non
         return LocalExecutor(repo)
     if not ray_installed():
         raise UsageError("the Ray executor needs the ray package (the mlctl[ray] extra)", hint=RAY_HINT)
+    from mlctl.pipeline.address import SPECIAL, split_address
     from mlctl.pipeline.ray_executor import RayExecutor
 
-    return RayExecutor(repo, address or repo.config.get("pipeline.ray_address"), store_lock or threading.Lock())
+    address = address or repo.config.get("pipeline.ray_address")
+    if address and address not in SPECIAL:
+        split_address(address)  # a malformed address: exit 2 before anything runs
+    return RayExecutor(repo, address, store_lock or threading.Lock())
 
 
 def ray_installed() -> bool:
+    """Whether Ray can be imported, without importing it (~0.5 s: the executor does that
+    while the plan is made)."""
+    import importlib.util
+
     try:
-        import ray  # noqa: F401 - the executor imports it next anyway
-    except ImportError:
+        return importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
         return False
-    return True

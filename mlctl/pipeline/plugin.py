@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from mlctl.errors import MlctlError
+from mlctl.pipeline.address import check_address
 from mlctl.store.config import KeySpec, parse_positive_int
 from mlctl.store.repo import Repo
 
@@ -21,7 +22,8 @@ CONFIG_KEYS = [
     KeySpec(r"pipeline\.keep_logs", parse_positive_int, "`pipeline run` log folders kept under .mlctl/logs (default 20)"),
     KeySpec(r"pipeline\.experiment", str, "experiment that pipeline runs are recorded in (default: pipeline)"),
     KeySpec(r"pipeline\.executor", _executor, "where stage commands run: local (default) or ray (`pip install 'mlctl[ray]'`)"),
-    KeySpec(r"pipeline\.ray_address", str, "the Ray cluster of the ray executor: ray://HOST:PORT or auto (default: Ray's own)"),
+    KeySpec(r"pipeline\.ray_address", check_address,
+            "the Ray cluster of the ray executor: HOST:PORT, ray://HOST:PORT or auto (default: Ray's own)"),
     KeySpec(r"pipeline\.ray_workdir", str, "folder on each Ray worker for stages' scratch folders (default: its temp folder)"),
 ]
 

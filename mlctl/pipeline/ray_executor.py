@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 
 from mlctl.errors import MlctlError, UsageError
 from mlctl.pipeline import artifacts
+from mlctl.pipeline.address import split_address
 from mlctl.pipeline.artifacts import Pointer
 from mlctl.pipeline.job import Attempt, Job
 from mlctl.pipeline.ray_logs import start_sink, wait_polling
@@ -27,6 +29,7 @@ from mlctl.store.repo import Repo
 
 WORKER_DEATH_RETRIES = 3  # Ray resubmits a task whose worker or node died this many times
 POLL = 0.2  # seconds between the driver's polls for a task's end and its new lines
+CONNECT_TIMEOUT = 5.0  # seconds for the cluster's port to answer before Ray is asked to connect
 
 
 class RayExecutor:
@@ -40,9 +43,13 @@ class RayExecutor:
         self._connected = threading.Lock()
         self._task = None
         self.sink = None  # the live-log actor (ray_logs.py), started when a stage's lines are wanted
+        self.fatal: UsageError | None = None  # the cluster could not be reached: every stage fails at once
         self.refs: dict[str, object] = {}
         self.stopping = threading.Event()
         # importing Ray takes ~0.5 s and touches no cluster: do it while the plan is made
+        # Ray's C++ core logs a warning line every few seconds while it waits for a cluster;
+        # read when Ray is imported, so set before: what went wrong is one line, ours
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
         self._importing = threading.Thread(target=_import_ray, name="mlctl-import-ray", daemon=True)
         self._importing.start()  # joined before any use of Ray: never two threads importing it at once
 
@@ -97,18 +104,24 @@ class RayExecutor:
     def _remote_task(self):
         """The task function, registered with a connected Ray (once, on first use)."""
         with self._connected:
+            if self.fatal is not None:
+                raise self.fatal
             if self._task is None:
                 import ray
 
                 from mlctl.pipeline.ray_task import run_stage
 
                 try:
+                    _check_reachable(self.address)
                     if not ray.is_initialized():
                         ray.init(address=self.address, log_to_driver=False, ignore_reinit_error=True,
                                  configure_logging=False)
                 except (ConnectionError, RuntimeError, ValueError) as exc:
-                    raise UsageError(f"cannot connect to Ray at {self.address or 'auto'}: {exc}",
-                                     hint="pass --address ray://HOST:10001 or auto, or set pipeline.ray_address") from None
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    self.fatal = UsageError(f"cannot connect to Ray at {self.address or 'auto'}: {first}",
+                                            hint="pass --address HOST:PORT, ray://HOST:10001 or auto, "
+                                                 "or set pipeline.ray_address")
+                    raise self.fatal from None
                 self._task = ray.remote(max_retries=WORKER_DEATH_RETRIES, retry_exceptions=False)(run_stage)
             return self._task
 
@@ -202,6 +215,18 @@ class RayExecutor:
             except (ray.exceptions.RayError, ValueError):
                 pass
             self.sink = None
+
+
+def _check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Refuse an address where nothing listens before Ray dials it: ``ray.init`` retries an
+    unreachable cluster for minutes. ``auto`` and no address are Ray's own to resolve."""
+    if not address or address in ("auto", "local"):
+        return
+    host, port = split_address(address)
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from None
 
 
 def _import_ray() -> None:

@@ -82,6 +82,8 @@ def run(repo: Repo, targets=(), force: bool = False, jobs: int | None = None,
                            log_dir=os.path.relpath(runner.log_dir, repo.root) if runner.log_dir else None)
         runner.record(report)
         where.record(repo, report.results, report.run_id)  # after the lock file: history, never hashed
+    if stage_executor.fatal is not None:  # what was restored or ran is recorded; the cause is exit 2
+        raise stage_executor.fatal
     return report
 
 
@@ -150,6 +152,8 @@ class StageRunner:
         try:
             result = self._execute(stage)
         except Exception as exc:  # noqa: BLE001 - reported as the stage's failure
+            if exc is self.executor.fatal:  # nothing can run (an unreachable cluster): start no more stages
+                self.stopping.set()
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             hint = getattr(exc, "hint", None)
             result = StageResult(name, FAILED, cmd=stage.cmd, error=message + (f" ({hint})" if hint else ""))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, one_error
+from tests.data.conftest import free_port
 
 ray = pytest.importorskip("ray")
 
@@ -185,6 +186,32 @@ def test_without_the_extra_the_ray_executor_is_a_usage_error(project):
 
     one_error(Res, 2, "ray", "mlctl[ray]")
     assert not (project.root / "a.txt").exists()
+
+
+def test_an_unreachable_cluster_is_one_error_at_once(project, cli, tmp_path):
+    """Ray's own connect retries for minutes and logs a warning every few seconds; mlctl
+    checks the port first, fails the first stage, starts no more, and exits 2 with one line."""
+    project.pipeline({"a": {"foreach": [1, 2, 3, 4], "cmd": "echo ${item} > a-${item}.txt", "outs": ["a-${item}.txt"]}})
+    assert cli("remote", "add", "store", str(tmp_path / "remote"), "--default").exit_code == 0
+    port = free_port()  # nothing listens there
+    started = time.monotonic()
+    res = cli("pipeline", "run", "-j", "1", "--executor", "ray", "--address", f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 15
+    assert res.exit_code == 2
+    assert res.stderr.strip().splitlines()[-2] == (f"mlctl: error: cannot connect to Ray at 127.0.0.1:{port}: "
+                                                   f"nothing answers at 127.0.0.1:{port} (Connection refused)")
+    assert "gcs_client" not in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.count("failed (cannot connect") == 1  # the first stage only: no more were started
+    assert not (project.root / "pipeline.lock").exists() and not list(project.root.glob("a-*.txt"))
+
+
+@pytest.mark.parametrize("address", ["nonsense", "host:", ":8000", "ray://h:99999"])
+def test_a_malformed_address_is_refused_before_anything_runs(project, cli, tmp_path, address):
+    project.pipeline({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    assert cli("remote", "add", "store", str(tmp_path / "remote"), "--default").exit_code == 0
+    one_error(cli("pipeline", "run", "--executor", "ray", "--address", address), 2, "invalid Ray address")
+    assert not (project.root / "a.txt").exists()
+    one_error(cli("config", "set", "pipeline.ray_address", address), 2, "pipeline.ray_address")
 
 
 def test_unknown_executor_is_a_usage_error(project, cli):
