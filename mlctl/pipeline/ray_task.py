@@ -46,7 +46,7 @@ def _run_in(scratch: Path, job: dict) -> dict:
     for rel in job["products"]:
         repo.workspace_path(rel, "stage output").parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **job["env"], "MLCTL_SCRATCH_REPO": str(repo.root)}  # what registry refuses to write to
-    relayed = _open_run(repo, job.get("run"), env)
+    _open_run(scratch, repo, job.get("run"), env)
     clock.lap("materialize")
     log_path = scratch / "stage.log"
     sender = LineSender(job["sink"], job["name"]) if job.get("sink") is not None else None
@@ -61,7 +61,7 @@ def _run_in(scratch: Path, job: dict) -> dict:
             sender.close()
     clock.lap("command")
     outs = _store_products(repo, remote, job["products"]) if code == 0 else {}
-    run = _logged(repo, remote, job["run"]["id"], relayed) if relayed is not None else None
+    run = _logged(repo, remote, job["run"]) if job.get("run") else None
     clock.lap("store")
     return {"exit_code": code, "log": _log_end(log_path), "tail": list(proc.tail), "node": _node(), "outs": outs,
             "run": run, "phases": clock.phases()}
@@ -98,24 +98,24 @@ def _scratch_repo(root: Path, remote: dict):
     return repo, RemoteStore.open(repo, remote["name"])
 
 
-def _open_run(repo, seed: dict | None, env: dict) -> int | None:
-    """Open the stage's tracking run here and point the command at it, as the local
-    executor does; the rowid after which its points are the command's."""
+def _open_run(scratch: Path, repo, seed: dict | None, env: dict) -> None:
+    """Point the command at the stage's tracking run, as the local executor does: a
+    ``mlctl.start_run()`` there opens it from its seed (tracking/relay.py)."""
     if seed is None:
-        return None
+        return
+    import json
+
+    path = scratch / "run-seed.json"
+    path.write_text(json.dumps(seed), encoding="utf-8")
+    env.update({"MLCTL_RUN_ID": seed["id"], "MLCTL_RUN_ROOT": str(repo.root), "MLCTL_RUN_SEED": str(path)})
+
+
+def _logged(repo, remote, seed: dict) -> dict | None:
+    """What the command logged into the run (None: nothing); its artifacts' objects pushed."""
     from mlctl.tracking import api as tracking_api
 
-    after = tracking_api.open_relay(repo, seed)
-    env.update({"MLCTL_RUN_ID": seed["id"], "MLCTL_RUN_ROOT": str(repo.root)})
-    return after
-
-
-def _logged(repo, remote, run_id: str, after: int) -> dict:
-    """What the command logged into the run; its artifacts' objects pushed."""
-    from mlctl.tracking import api as tracking_api
-
-    delta = tracking_api.relay_delta(repo, run_id, after)
-    objects = tracking_api.relay_objects(delta)
+    delta = tracking_api.relay_delta(repo, seed)
+    objects = tracking_api.relay_objects(delta) if delta else []
     if objects:
         remote.push(objects)
     return delta

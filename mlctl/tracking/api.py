@@ -227,8 +227,12 @@ def _join(repo, ref: str, from_env: bool) -> ActiveRun:
     try:
         run = get_run(repo, ref, reap=False)
     except NotFoundError:
-        where = f" (named by {ENV_RUN_ID})" if from_env else ""
-        raise NotFoundError(f"unknown run: {ref}{where}") from None
+        from mlctl.tracking.relay import join_seeded
+
+        if not (from_env and join_seeded(repo, ref)):  # on a Ray worker: the run is opened from its seed
+            where = f" (named by {ENV_RUN_ID})" if from_env else ""
+            raise NotFoundError(f"unknown run: {ref}{where}") from None
+        run = get_run(repo, ref, reap=False)
     owner = not from_env and resume_run(repo, run.id)
     active = ActiveRun(repo, run.id, owner=owner, flush_interval=_flush_interval(repo), experiment=run.experiment)
     active._next_step.update(next_steps(repo, run.id))

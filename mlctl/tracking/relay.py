@@ -3,9 +3,11 @@
 A worker cannot reach the driver's runs database, yet a stage's script expects
 ``MLCTL_RUN_ID`` and ``mlctl.start_run()`` joining it, as on the local executor. So the
 driver sends the run's seed (``relay_seed``: its id, experiment, name and each metric's
-latest step, so a script's unnumbered points continue where the run is); the task opens a
-run with that id in its scratch repository (``open_relay``) and points the command at it;
-afterwards it takes out what the command logged (``relay_delta``): params, tags, the
+latest step, so a script's unnumbered points continue where the run is); the task writes
+it to a file named by ``MLCTL_RUN_SEED`` and points the command at its scratch repository.
+Only a script that joins the run creates it there, from the seed (``join_seeded``, called
+by the API's join): a command that logs nothing costs no database (~25 ms a task).
+Afterwards the task takes out what the command logged (``relay_delta``): params, tags, the
 environment of the interpreter that joined, metric points with their steps and times, and
 artifact entries (whose objects travel to the remote with the outputs). The driver adds
 that to its own run (``apply_relay``) in one transaction, as if the script had logged
@@ -20,11 +22,12 @@ from __future__ import annotations
 from mlctl.errors import StoreDamageError
 from mlctl.store import tree
 from mlctl.tracking import values
-from mlctl.tracking.db import database
+from mlctl.tracking.db import DB_NAME, database
 from mlctl.tracking.writes import create_run, log_batch, update_json_column
 
 NAN = float("nan")  # SQLite keeps a NaN metric as NULL
 SEED_TIME = 0.0  # the seeded points' time: they only say where each metric's steps are
+SEED_ENV = "MLCTL_RUN_SEED"  # the seed file's path, set for a command on a Ray worker
 
 
 def relay_seed(repo, run_id: str) -> dict:
@@ -36,22 +39,53 @@ def relay_seed(repo, run_id: str) -> dict:
     return {"id": run_id, "experiment": experiment, "name": name, "steps": steps}
 
 
-def open_relay(repo, seed: dict) -> int:
-    """Create the seeded run in a scratch repository; returns the last seeded point's rowid
-    (the points after it are the command's)."""
+def open_relay(repo, seed: dict) -> None:
+    """Create the seeded run in a scratch repository's new runs database: its first
+    ``len(seed["steps"])`` points are the seed's, the rest the command's."""
     seeded = [(key, step, 0.0, SEED_TIME) for key, step in seed["steps"].items()]
     create_run(repo, experiment=seed["experiment"], name=seed["name"], run_id=seed["id"], metrics=seeded,
                capture_context=False, data={})
+
+
+def join_seeded(repo, run_id: str) -> bool:
+    """Open the run ``MLCTL_RUN_SEED``'s file seeds, when it is ``run_id`` and this
+    repository has no runs yet (a Ray task's scratch one); whether it did. The seeded
+    points are then the first rows of its points table."""
+    import json
+    import os
+
+    path = os.environ.get(SEED_ENV)
+    if not path or _has_runs(repo):
+        return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            seed = json.load(f)
+    except (OSError, ValueError):
+        return False
+    if not isinstance(seed, dict) or seed.get("id") != run_id:
+        return False
+    open_relay(repo, seed)
+    return True
+
+
+def _has_runs(repo) -> bool:
+    if not repo.db_path(DB_NAME).exists():
+        return False
     with database(repo).read() as conn:
-        return conn.execute("SELECT coalesce(max(rowid), 0) FROM points").fetchone()[0]
+        return conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
 
 
-def relay_delta(repo, run_id: str, after: int) -> dict:
-    """What the command logged into the run: params, tags, env, points [key, step, ts,
-    value] and artifacts [path, hash, size, mode]."""
+def relay_delta(repo, seed: dict) -> dict | None:
+    """What the command logged into the run (None: it never joined it): params, tags,
+    env, points [key, step, ts, value] and artifacts [path, hash, size, mode]."""
     from mlctl.tracking.artifact_trees import artifact_entries
 
+    if not repo.db_path(DB_NAME).exists():
+        return None
+    run_id, after = seed["id"], len(seed["steps"])
     with database(repo).read() as conn:
+        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            return None
         params, tags, env, artifacts = conn.execute("SELECT params, tags, env, artifacts FROM runs WHERE id = ?",
                                                     (run_id,)).fetchone()
         points = conn.execute("SELECT key, step, ts, value FROM points WHERE run_id = ? AND rowid > ? ORDER BY rowid",

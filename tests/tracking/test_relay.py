@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -12,6 +13,23 @@ from mlctl.tracking.runs import get_run
 from mlctl.tracking.writes import create_run, log_batch
 
 
+def test_a_seed_for_another_run_or_an_existing_database_opens_nothing(make_repo, tmp_path, monkeypatch):
+    from mlctl.errors import NotFoundError
+
+    worker = make_repo("worker", use_git=False)
+    seed = {"id": "01M92XGVP3FT82XVAZAJM83E16", "experiment": "e", "name": None, "steps": {}}
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps(seed))
+    monkeypatch.setenv("MLCTL_RUN_SEED", str(seed_file))
+    monkeypatch.setenv("MLCTL_RUN_ID", "01M92XGVP2WAJNSANDBP1K2KZB")  # not the seed's run
+    with pytest.raises(NotFoundError, match="unknown run"):
+        tracking_api.start_run(repo=worker)
+    create_run(worker, experiment="e")  # a repository with runs of its own is no scratch one
+    monkeypatch.setenv("MLCTL_RUN_ID", seed["id"])
+    with pytest.raises(NotFoundError, match="unknown run"):
+        tracking_api.start_run(repo=worker)
+
+
 def _history(repo, run_id):
     from mlctl.tracking.db import database
 
@@ -20,15 +38,19 @@ def _history(repo, run_id):
                             (run_id,)).fetchall()
 
 
-def test_what_a_worker_logs_lands_in_the_driver_run(make_repo, tmp_path):
+def test_what_a_worker_logs_lands_in_the_driver_run(make_repo, tmp_path, monkeypatch):
     driver, worker = make_repo("driver"), make_repo("worker", use_git=False)
     run = create_run(driver, experiment="sweep", name="fit@a", params={"item": "a"})
     log_batch(driver, run.id, [("loss", 4, 9.0, 1.0)])  # the run has steps already
     seed = tracking_api.relay_seed(driver, run.id)
     assert seed == {"id": run.id, "experiment": "sweep", "name": "fit@a", "steps": {"loss": 4}}
 
-    after = tracking_api.open_relay(worker, seed)
-    joined = tracking_api.start_run(run_id=run.id, repo=worker)
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps(seed))
+    monkeypatch.setenv("MLCTL_RUN_SEED", str(seed_file))
+    monkeypatch.setenv("MLCTL_RUN_ID", run.id)
+    assert tracking_api.relay_delta(worker, seed) is None  # nothing joined yet: no database at all
+    joined = tracking_api.start_run(repo=worker)  # as a stage's script does: opened from the seed
     joined.log_metric("loss", 0.5)  # unnumbered: continues after the driver's step 4
     joined.log_metric("acc", math.nan, step=2)
     joined.log_params({"seed": 7})
@@ -36,7 +58,7 @@ def test_what_a_worker_logs_lands_in_the_driver_run(make_repo, tmp_path):
     (tmp_path / "w.bin").write_bytes(b"weights")
     joined.log_artifact(tmp_path / "w.bin", name="model/w.bin")
     joined.end()
-    delta = tracking_api.relay_delta(worker, run.id, after)
+    delta = tracking_api.relay_delta(worker, seed)
     assert [p[:2] for p in delta["points"]] == [["loss", 5], ["acc", 2]]
 
     for digest in tracking_api.relay_objects(delta):  # what the remote carries
