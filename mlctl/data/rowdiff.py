@@ -70,8 +70,8 @@ def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None 
         common = _schema(engine, report)
         if key:
             _check_key(report, key, common)
-            _differing_keys(engine, report, key, common)
-            _keyed(engine, report, key, common, sample)
+            if not _aligned(engine, report, old, new, key, common, sample):
+                _keyed(engine, report, key, common, sample)
         else:
             _multiset(engine, report, common, sample)
     return report
@@ -162,27 +162,89 @@ def _name_duplicates(engine: Engine, report: RowDiff, key: list[str], view: str,
 
 
 def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str], sample: int) -> None:
-    on = " AND ".join(f"{_cast('a', k, common[k])} IS NOT DISTINCT FROM {_cast('b', k, common[k])}" for k in key)
-    values = [c for c in common if c not in key]
-    flags = [f"{_cast('a', c, common[c])} IS DISTINCT FROM {_cast('b', c, common[c])} AS d{i}"
-             for i, c in enumerate(values)]
-    keys = [f"coalesce({_cast('a', k, common[k])}, {_cast('b', k, common[k])}) AS k{i}" for i, k in enumerate(key)]
-    olds = [f"{_cast('a', c, common[c])} AS o{i}" for i, c in enumerate(values)]
-    news = [f"{_cast('b', c, common[c])} AS n{i}" for i, c in enumerate(values)]
+    _differing_keys(engine, report, key, common)
     # pass 2: only the candidate rows of pass 1 (``k``) are joined wide; only those that
     # really differ are kept
-    engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
-        SELECT a.__mlctl_side IS NULL AS added, b.__mlctl_side IS NULL AS removed,
-               {', '.join(keys + flags + olds + news)}
-        FROM ({_candidates('a', key, common)}) a
-        FULL OUTER JOIN ({_candidates('b', key, common)}) b ON {on})
-        WHERE added OR removed {''.join(f' OR d{i}' for i in range(len(values)))}""")
-    counts = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
-                        "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()
+    _pair_rows(engine, key, common, _candidates("a", key, common), _candidates("b", key, common))
+    added, removed, changed = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
+                                         "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()
     sizes = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
-    added, removed, changed = counts
-    report.rows = {"old": sizes[0], "new": sizes[1], "added": added, "removed": removed, "changed": changed,
-                   "unchanged": sizes[0] - removed - changed}
+    _report_keyed(engine, report, key, common, sample, (sizes[0], sizes[1], added, removed, changed))
+
+
+def _aligned(engine: Engine, report: RowDiff, old: list[TableFile], new: list[TableFile], key: list[str],
+             common: dict[str, str], sample: int) -> bool:
+    """The fast path (rowalign.py) when both sides are in key order: one exact, streaming
+    comparison of the matched rows. False when it does not apply."""
+    from mlctl.data import rowalign
+
+    if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b")):
+        return False
+    found = rowalign.align(engine, old[0], new[0], key[0])
+    if found is None:
+        return False
+    side = "true AS __mlctl_side"
+    # the sample's added and removed rows (the first by key, so the first by position)
+    _pair_rows(engine, key, common, f"SELECT *, {side} FROM ({rowalign.position_rows(old[0], found.removed[:sample])})",
+               f"SELECT *, {side} FROM ({rowalign.position_rows(new[0], found.added[:sample])})")
+    kept_a = rowalign.kept_rows(engine, old[0], found.old_rows, found.removed, "mlctl_removed")
+    kept_b = rowalign.kept_rows(engine, new[0], found.new_rows, found.added, "mlctl_added")
+    every = " AND ".join(f"{_cast('a', c, common[c])} = {_cast('b', c, common[c])}" for c in common)
+    # ``=`` is a cheap first sieve (true only for equal values; null gives null): the exact
+    # IS DISTINCT FROM flags are computed for the rows it lets through only
+    engine.run(f"""CREATE TEMP TABLE p AS SELECT * FROM (
+        SELECT {', '.join(_pair_columns(key, common))}, {_cast('a', key[0], common[key[0]])} IS DISTINCT FROM
+               {_cast('b', key[0], common[key[0]])} AS misaligned
+        FROM (SELECT *, {side} FROM {kept_a}) a POSITIONAL JOIN (SELECT *, {side} FROM {kept_b}) b
+        WHERE ({every}) IS NOT TRUE)
+        WHERE misaligned OR {_differs(common, key)}""")
+    if engine.run("SELECT count(*) FILTER (misaligned) FROM p").fetchone()[0]:
+        engine.run("DROP TABLE p")  # cannot happen with order-keeping scans; then the general path
+        engine.run("DROP TABLE d")
+        return False
+    engine.run("INSERT INTO d SELECT * EXCLUDE (misaligned) FROM p")
+    changed = engine.run("SELECT count(*) FROM p").fetchone()[0]
+    engine.run("DROP TABLE p")
+    counts = (found.old_rows, found.new_rows, len(found.added), len(found.removed), changed)
+    _report_keyed(engine, report, key, common, sample, counts)
+    return True
+
+
+def _pair_columns(key: list[str], common: dict[str, str]) -> list[str]:
+    """Table ``d``'s columns over a pair of rows ``a`` and ``b`` (either may be missing):
+    added, removed, the key k0.., per value column a changed flag d0.., the old o0.. and new
+    n0.. values."""
+    values = [c for c in common if c not in key]
+    sides = ["a.__mlctl_side IS NULL AS added", "b.__mlctl_side IS NULL AS removed"]
+    keys = [f"coalesce({_cast('a', k, common[k])}, {_cast('b', k, common[k])}) AS k{i}" for i, k in enumerate(key)]
+    flags = [f"{_cast('a', c, common[c])} IS DISTINCT FROM {_cast('b', c, common[c])} AS d{i}"
+             for i, c in enumerate(values)]
+    olds = [f"{_cast('a', c, common[c])} AS o{i}" for i, c in enumerate(values)]
+    news = [f"{_cast('b', c, common[c])} AS n{i}" for i, c in enumerate(values)]
+    return sides + keys + flags + olds + news
+
+
+def _differs(common: dict[str, str], key: list[str]) -> str:
+    values = [c for c in common if c not in key]
+    return "added OR removed" + "".join(f" OR d{i}" for i in range(len(values)))
+
+
+def _pair_rows(engine: Engine, key: list[str], common: dict[str, str], rows_a: str, rows_b: str) -> None:
+    """Table ``d``: the rows of ``rows_a`` and ``rows_b`` (each with a ``__mlctl_side``
+    column) paired by key, kept when added, removed or changed."""
+    on = " AND ".join(f"{_cast('a', k, common[k])} IS NOT DISTINCT FROM {_cast('b', k, common[k])}" for k in key)
+    engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
+        SELECT {', '.join(_pair_columns(key, common))}
+        FROM ({rows_a}) a FULL OUTER JOIN ({rows_b}) b ON {on})
+        WHERE {_differs(common, key)}""")
+
+
+def _report_keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str], sample: int,
+                  counts: tuple[int, int, int, int, int]) -> None:
+    old, new, added, removed, changed = counts
+    report.rows = {"old": old, "new": new, "added": added, "removed": removed, "changed": changed,
+                   "unchanged": old - removed - changed}
+    values = [c for c in common if c not in key]
     if values:
         _value_stats(engine, report, values, common)
     report.sample = _keyed_sample(engine, key, values, common, sample)
