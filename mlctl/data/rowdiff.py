@@ -180,24 +180,26 @@ def _aligned(engine: Engine, report: RowDiff, old: list[TableFile], new: list[Ta
 
     if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b")):
         return False
-    found = rowalign.align(engine, old[0], new[0], key[0])
+    found = rowalign.align(engine, old[0], new[0], key[0], engine.threads())
     if found is None:
         return False
     side = "true AS __mlctl_side"
     # the sample's added and removed rows (the first by key, so the first by position)
     _pair_rows(engine, key, common, f"SELECT *, {side} FROM ({rowalign.position_rows(old[0], found.removed[:sample])})",
                f"SELECT *, {side} FROM ({rowalign.position_rows(new[0], found.added[:sample])})")
-    kept_a = rowalign.kept_rows(engine, old[0], found.old_rows, found.removed, "mlctl_removed")
-    kept_b = rowalign.kept_rows(engine, new[0], found.new_rows, found.added, "mlctl_added")
     every = " AND ".join(f"{_cast('a', c, common[c])} = {_cast('b', c, common[c])}" for c in common)
-    # ``=`` is a cheap first sieve (true only for equal values; null gives null): the exact
-    # IS DISTINCT FROM flags are computed for the rows it lets through only
-    engine.run(f"""CREATE TEMP TABLE p AS SELECT * FROM (
-        SELECT {', '.join(_pair_columns(key, common))}, {_cast('a', key[0], common[key[0]])} IS DISTINCT FROM
-               {_cast('b', key[0], common[key[0]])} AS misaligned
-        FROM (SELECT *, {side} FROM {kept_a}) a POSITIONAL JOIN (SELECT *, {side} FROM {kept_b}) b
-        WHERE ({every}) IS NOT TRUE)
-        WHERE misaligned OR {_differs(common, key)}""")
+    misaligned = f"{_cast('a', key[0], common[key[0]])} IS DISTINCT FROM {_cast('b', key[0], common[key[0]])}"
+
+    def changed_pairs(rows_a: str, rows_b: str) -> str:
+        # ``=`` is a cheap first sieve (true only for equal values; null gives null): the
+        # exact IS DISTINCT FROM flags are computed for the rows it lets through only
+        return f"""SELECT * FROM (
+            SELECT {', '.join(_pair_columns(key, common))}, {misaligned} AS misaligned
+            FROM (SELECT *, {side} FROM {rows_a}) a POSITIONAL JOIN (SELECT *, {side} FROM {rows_b}) b
+            WHERE ({every}) IS NOT TRUE)
+            WHERE misaligned OR {_differs(common, key)}"""
+
+    rowalign.compare_chunks(engine, found, old[0], new[0], changed_pairs, "p")
     if engine.run("SELECT count(*) FILTER (misaligned) FROM p").fetchone()[0]:
         engine.run("DROP TABLE p")  # cannot happen with order-keeping scans; then the general path
         engine.run("DROP TABLE d")

@@ -226,12 +226,23 @@ def test_awkward_column_names_and_a_two_column_key(repo, cli):
 
 
 # -- the aligned fast path (rowalign.py): one parquet file a side, an integer key in order --
-def _commit_parquet(repo, rel: str, old: list[dict], new: list[dict]) -> None:
-    _write(repo.root, rel, old, "parquet", False)
+def _write_groups(path, table: list[dict], group: int) -> None:
+    """``table`` as parquet in row groups of ``group`` rows (the aligned path cuts its
+    comparison into chunks at row group starts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"k": pa.int64(), "i": pa.int64(), "v": pa.float64(), "s": pa.string()}
+    pq.write_table(pa.table({c: pa.array([r[c] for r in table], type=types[c]) for c in types}), path,
+                   row_group_size=group)
+
+
+def _commit_parquet(repo, rel: str, old: list[dict], new: list[dict], group: int) -> None:
+    _write_groups(repo.root / rel, old, group)
     api.add(repo, [rel])
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-q", "--allow-empty", "-m", "old")
-    _write(repo.root, rel, new, "parquet", False)
+    _write_groups(repo.root / rel, new, group)
 
 
 def _path_taken(monkeypatch) -> list[str]:
@@ -256,10 +267,15 @@ cells = st.tuples(values, st.sampled_from([None, "a", "b"]), st.integers(-2, 2))
 @given(old_cells=st.dictionaries(st.integers(1, 40), cells, max_size=12),
        edits=st.lists(st.tuples(st.integers(1, 40), st.sampled_from(["remove", "change", "insert"]), cells),
                       max_size=8),
-       order=st.sampled_from(["sorted", "shuffled"]), data=st.data())
-def test_aligned_path_matches_the_reference(repo, monkeypatch, old_cells, edits, order, data):
-    """Same order with rows changed, removed and inserted anywhere (the fast path) and
-    shuffled (the general path): both equal the brute-force reference."""
+       order=st.sampled_from(["sorted", "shuffled"]), group=st.integers(1, 5), data=st.data())
+def test_aligned_path_matches_the_reference(repo, monkeypatch, old_cells, edits, order, group, data):
+    """Same order with rows changed, removed and inserted anywhere (the fast path, cut into
+    chunks of a row group or more, compared on two threads) and shuffled (the general path):
+    both equal the brute-force reference."""
+    from mlctl.data import rowalign
+
+    monkeypatch.setattr(rowalign, "MIN_CHUNK", 1)
+    monkeypatch.setattr(rowalign, "MAX_CHUNK", data.draw(st.integers(1, 6)))
     new_cells = dict(old_cells)
     for k, op, cell in edits:
         if op == "remove":
@@ -271,7 +287,7 @@ def test_aligned_path_matches_the_reference(repo, monkeypatch, old_cells, edits,
     if order == "shuffled":
         new = data.draw(st.permutations(new))
     taken = _path_taken(monkeypatch)
-    _commit_parquet(repo, "t.parquet", old, new)
+    _commit_parquet(repo, "t.parquet", old, new, group)
 
     report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"], sample=3)
 
