@@ -1,11 +1,13 @@
 """`mlctl data diff --rows`: which rows of a tracked table changed between two versions.
 
 Both versions are read straight from the store by hash (the workspace side from disk),
-in DuckDB, so the diff runs out of core. With ``--key``, two passes: a narrow one joins
-(key, row hash) pairs of both sides on the key (``IS NOT DISTINCT FROM``: a null key matches
-a null key), which finds the candidate added, removed and changed keys and refuses a repeated
-key; a wide one compares only the candidates' rows value by value and keeps those that
-really differ. Without a key, both tables are multisets of rows: a row appearing twice in
+in DuckDB, so the diff runs out of core. With ``--key``, every matched pair of rows is
+compared value by value; no hash decides that two rows are equal (a crafted 64-bit hash
+collision once hid a changed row). Both files in key order (one parquet file a side, one
+integer key): rowalign.py lines them up by position and compares in one streaming read.
+Otherwise a repeated key is refused first, then DuckDB's hash join pairs the rows on the key
+(``IS NOT DISTINCT FROM``: a null key matches a null key; it spills past its memory) and
+keeps the pairs that differ. Without a key, both tables are multisets of rows: a row appearing twice in
 the old table and once in the new one is one row removed. Equality is ``IS NOT DISTINCT FROM``: null equals null and
 NaN equals NaN (DuckDB orders NaN as one value), so an unchanged NaN is not a change.
 Columns present on both sides are compared; a retyped column is compared as DOUBLE when both
@@ -115,39 +117,11 @@ def _check_key(report: RowDiff, key: list[str], common: dict[str, str]) -> None:
         raise UsageError(f"key column {absent[0]!r} is not in both versions of {report.path}")
 
 
-def _differing_keys(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str]) -> None:
-    """Pass 1, narrow: temp table ``k`` of the keys whose rows may differ. Each side becomes
-    (key, row hash) and the two are joined on the key, so neither side's wide rows are held
-    in a hash table. A hash only narrows the candidates (equal hashes of unequal rows: odds 1
-    in 2**64 per changed row); pass 2 compares every candidate's values exactly."""
-    values = [c for c in common if c not in key]
-    row_hash = "hash(" + ", ".join(_cast("t", c, common[c]) for c in values) + ")" if values else "0"
-    keys = ", ".join(f"{_cast('t', k, common[k])} AS k{i}" for i, k in enumerate(key))
-    on = " AND ".join(f"a.k{i} IS NOT DISTINCT FROM b.k{i}" for i in range(len(key)))
-    both = ", ".join(f"CASE WHEN a.h IS NULL THEN b.k{i} ELSE a.k{i} END AS k{i}" for i in range(len(key)))
-    engine.run(f"""CREATE TEMP TABLE j AS SELECT {both}, a.h AS ha, b.h AS hb
-        FROM (SELECT {keys}, {row_hash} AS h FROM a t) a FULL OUTER JOIN (SELECT {keys}, {row_hash} AS h FROM b t) b
-        ON {on}""")
-    _refuse_duplicates(engine, report, key)
-    engine.run("CREATE TEMP TABLE k AS SELECT * EXCLUDE (ha, hb) FROM j WHERE ha IS DISTINCT FROM hb")
-    engine.run("DROP TABLE j")
-
-
 def _refuse_duplicates(engine: Engine, report: RowDiff, key: list[str]) -> None:
-    """Exit 2 when a key repeats on either side, told from pass 1's join without a pass of
-    its own: a key with na rows in a and nb in b makes na * nb pairs, so the pairs number as
-    many as b's matched rows exactly when no matched key repeats in a; an unmatched
-    key's rows are few and grouped directly. Only a refusal pays for grouping a whole side
-    (to name the most repeated keys)."""
-    names = ", ".join(f"k{i}" for i in range(len(key)))
-    pairs, only_a, only_b = engine.run("SELECT count(*) FILTER (ha IS NOT NULL AND hb IS NOT NULL), "
-                                       "count(*) FILTER (hb IS NULL), count(*) FILTER (ha IS NULL) FROM j").fetchone()
-    size_a, size_b = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
-    # pairs == the matched rows of b exactly when no matched key repeats in a, and vice versa
-    for view, rev, hash_col, other_matched in (("a", report.old, "hb", size_b - only_b),
-                                               ("b", report.new, "ha", size_a - only_a)):
-        repeated = engine.run(f"SELECT 1 FROM j WHERE {hash_col} IS NULL GROUP BY {names} HAVING count(*) > 1 LIMIT 1").fetchone()
-        if repeated or other_matched != pairs:
+    """Exit 2 when a key repeats on either side (a null key counts as a value)."""
+    cols = ", ".join(quote_ident(k) for k in key)
+    for view, rev in (("a", report.old), ("b", report.new)):
+        if engine.run(f"SELECT 1 FROM {view} GROUP BY {cols} HAVING count(*) > 1 LIMIT 1").fetchone():
             _name_duplicates(engine, report, key, view, rev)
 
 
@@ -162,10 +136,10 @@ def _name_duplicates(engine: Engine, report: RowDiff, key: list[str], view: str,
 
 
 def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str], sample: int) -> None:
-    _differing_keys(engine, report, key, common)
-    # pass 2: only the candidate rows of pass 1 (``k``) are joined wide; only those that
-    # really differ are kept
-    _pair_rows(engine, key, common, _candidates("a", key, common), _candidates("b", key, common))
+    """The general path: every row of a joined to b's on the key and compared value by
+    value (DuckDB's hash join, which spills past its memory); only differing rows are kept."""
+    _refuse_duplicates(engine, report, key)
+    _pair_rows(engine, key, common, "SELECT *, true AS __mlctl_side FROM a", "SELECT *, true AS __mlctl_side FROM b")
     added, removed, changed = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
                                          "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()
     sizes = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
@@ -250,12 +224,6 @@ def _report_keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[
     if values:
         _value_stats(engine, report, values, common)
     report.sample = _keyed_sample(engine, key, values, common, sample)
-
-
-def _candidates(view: str, key: list[str], common: dict[str, str]) -> str:
-    """The rows of ``view`` whose key is in pass 1's ``k``."""
-    on = " AND ".join(f"{_cast('t', k, common[k])} IS NOT DISTINCT FROM k.k{i}" for i, k in enumerate(key))
-    return f"SELECT t.*, true AS __mlctl_side FROM {view} t SEMI JOIN k ON {on}"
 
 
 def _value_stats(engine: Engine, report: RowDiff, values: list[str], common: dict[str, str]) -> None:
