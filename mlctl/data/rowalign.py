@@ -122,23 +122,21 @@ def _keys(engine: Engine, file: TableFile, key: str):
     return keys if bool((keys[1:] > keys[:-1]).all()) else None
 
 
-def set_mask(engine: Engine, con, rows: int, dropped, variable: str) -> None:
-    """Bit string ``variable`` on ``con``: one bit a row, set for the ``dropped`` positions.
-    Dropping rows by get_bit is a plain filter; a join against the positions would be ten
-    times dearer and an IN list quadratic."""
+def kept_rows(file: TableFile, lo: int, hi: int, dropped) -> str:
+    """The rows of ``file`` at positions lo .. hi - 1, less those at ``dropped`` positions,
+    in file order (a range of positions skips the row groups outside it). The dropped rows
+    go in as a bit string literal, one bit a row, tested by get_bit: a plain filter, where a
+    join against the positions costs ten times more, an IN list is quadratic, and the same
+    bits in a variable are copied for every vector."""
     import numpy as np
 
-    mask = np.full(rows, ord("0"), dtype=np.uint8)
-    mask[dropped] = ord("1")
-    engine.run(f"SET VARIABLE {variable} = CAST(? AS BIT)", [mask.tobytes().decode("ascii")], con=con)
-
-
-def kept_rows(file: TableFile, lo: int, hi: int, variable: str | None) -> str:
-    """The rows of ``file`` at positions lo .. hi - 1, less those set in ``variable``, in
-    file order (a range of positions skips the row groups outside it)."""
     where = f"{POSITION} >= {int(lo)} AND {POSITION} < {int(hi)}"
-    if variable:
-        where += f" AND get_bit(getvariable('{variable}'), CAST({POSITION} AS INTEGER)) = 0"
+    inside = dropped[(dropped >= lo) & (dropped < hi)] - lo
+    if len(inside):
+        mask = np.full(hi - lo, ord("0"), dtype=np.uint8)
+        mask[inside] = ord("1")
+        bits = mask.tobytes().decode("ascii")
+        where += f" AND get_bit('{bits}'::BIT, CAST({POSITION} - {int(lo)} AS INTEGER)) = 0"
     return f"(SELECT * FROM {scan(file)} WHERE {where})"
 
 
@@ -147,24 +145,19 @@ def compare_chunks(engine: Engine, found: Alignment, old: TableFile, new: TableF
     chunks at a time: a POSITIONAL JOIN runs on one thread, so the chunks share the cores."""
     from concurrent.futures import ThreadPoolExecutor
 
-    engine.run(f"CREATE TABLE {table} AS SELECT * FROM ({query(kept_rows(old, 0, 0, None), kept_rows(new, 0, 0, None))}) LIMIT 0")
+    none = found.removed[:0]
+    engine.run(f"CREATE TABLE {table} AS SELECT * FROM ({query(kept_rows(old, 0, 0, none), kept_rows(new, 0, 0, none))}) LIMIT 0")
     pending = list(found.chunks)
 
     def worker() -> None:
         con = engine.cursor()
         try:
-            mask_a = "mlctl_removed" if len(found.removed) else None
-            mask_b = "mlctl_added" if len(found.added) else None
-            if mask_a:
-                set_mask(engine, con, found.old_rows, found.removed, mask_a)
-            if mask_b:
-                set_mask(engine, con, found.new_rows, found.added, mask_b)
             while True:
                 try:
                     a_lo, a_hi, b_lo, b_hi = pending.pop()
                 except IndexError:
                     return
-                rows_a, rows_b = kept_rows(old, a_lo, a_hi, mask_a), kept_rows(new, b_lo, b_hi, mask_b)
+                rows_a, rows_b = kept_rows(old, a_lo, a_hi, found.removed), kept_rows(new, b_lo, b_hi, found.added)
                 engine.run(f"INSERT INTO {table} {query(rows_a, rows_b)}", con=con)
         finally:
             con.close()
