@@ -1,11 +1,13 @@
 """`mlctl data diff --rows`: which rows of a tracked table changed between two versions.
 
 Both versions are read straight from the store by hash (the workspace side from disk),
-in DuckDB, so the diff runs out of core. With ``--key``, two passes: a narrow one joins
-(key, row hash) pairs of both sides on the key (``IS NOT DISTINCT FROM``: a null key matches
-a null key), which finds the candidate added, removed and changed keys and refuses a repeated
-key; a wide one compares only the candidates' rows value by value and keeps those that
-really differ. Without a key, both tables are multisets of rows: a row appearing twice in
+in DuckDB, so the diff runs out of core. With ``--key``, every matched pair of rows is
+compared value by value; no hash decides that two rows are equal (a crafted 64-bit hash
+collision once hid a changed row). Both files in key order (one parquet file a side, one
+integer key): rowalign.py lines them up by position and compares in one streaming read.
+Otherwise a repeated key is refused first, then DuckDB's hash join pairs the rows on the key
+(``IS NOT DISTINCT FROM``: a null key matches a null key; it spills past its memory) and
+keeps the pairs that differ. Without a key, both tables are multisets of rows: a row appearing twice in
 the old table and once in the new one is one row removed. Equality is ``IS NOT DISTINCT FROM``: null equals null and
 NaN equals NaN (DuckDB orders NaN as one value), so an unchanged NaN is not a change.
 Columns present on both sides are compared; a retyped column is compared as DOUBLE when both
@@ -70,8 +72,8 @@ def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None 
         common = _schema(engine, report)
         if key:
             _check_key(report, key, common)
-            _differing_keys(engine, report, key, common)
-            _keyed(engine, report, key, common, sample)
+            if not _aligned(engine, report, old, new, key, common, sample):
+                _keyed(engine, report, key, common, sample)
         else:
             _multiset(engine, report, common, sample)
     return report
@@ -115,39 +117,11 @@ def _check_key(report: RowDiff, key: list[str], common: dict[str, str]) -> None:
         raise UsageError(f"key column {absent[0]!r} is not in both versions of {report.path}")
 
 
-def _differing_keys(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str]) -> None:
-    """Pass 1, narrow: temp table ``k`` of the keys whose rows may differ. Each side becomes
-    (key, row hash) and the two are joined on the key, so neither side's wide rows are held
-    in a hash table. A hash only narrows the candidates (equal hashes of unequal rows: odds 1
-    in 2**64 per changed row); pass 2 compares every candidate's values exactly."""
-    values = [c for c in common if c not in key]
-    row_hash = "hash(" + ", ".join(_cast("t", c, common[c]) for c in values) + ")" if values else "0"
-    keys = ", ".join(f"{_cast('t', k, common[k])} AS k{i}" for i, k in enumerate(key))
-    on = " AND ".join(f"a.k{i} IS NOT DISTINCT FROM b.k{i}" for i in range(len(key)))
-    both = ", ".join(f"CASE WHEN a.h IS NULL THEN b.k{i} ELSE a.k{i} END AS k{i}" for i in range(len(key)))
-    engine.run(f"""CREATE TEMP TABLE j AS SELECT {both}, a.h AS ha, b.h AS hb
-        FROM (SELECT {keys}, {row_hash} AS h FROM a t) a FULL OUTER JOIN (SELECT {keys}, {row_hash} AS h FROM b t) b
-        ON {on}""")
-    _refuse_duplicates(engine, report, key)
-    engine.run("CREATE TEMP TABLE k AS SELECT * EXCLUDE (ha, hb) FROM j WHERE ha IS DISTINCT FROM hb")
-    engine.run("DROP TABLE j")
-
-
 def _refuse_duplicates(engine: Engine, report: RowDiff, key: list[str]) -> None:
-    """Exit 2 when a key repeats on either side, told from pass 1's join without a pass of
-    its own: a key with na rows in a and nb in b makes na * nb pairs, so the pairs number as
-    many as b's matched rows exactly when no matched key repeats in a; an unmatched
-    key's rows are few and grouped directly. Only a refusal pays for grouping a whole side
-    (to name the most repeated keys)."""
-    names = ", ".join(f"k{i}" for i in range(len(key)))
-    pairs, only_a, only_b = engine.run("SELECT count(*) FILTER (ha IS NOT NULL AND hb IS NOT NULL), "
-                                       "count(*) FILTER (hb IS NULL), count(*) FILTER (ha IS NULL) FROM j").fetchone()
-    size_a, size_b = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
-    # pairs == the matched rows of b exactly when no matched key repeats in a, and vice versa
-    for view, rev, hash_col, other_matched in (("a", report.old, "hb", size_b - only_b),
-                                               ("b", report.new, "ha", size_a - only_a)):
-        repeated = engine.run(f"SELECT 1 FROM j WHERE {hash_col} IS NULL GROUP BY {names} HAVING count(*) > 1 LIMIT 1").fetchone()
-        if repeated or other_matched != pairs:
+    """Exit 2 when a key repeats on either side (a null key counts as a value)."""
+    cols = ", ".join(quote_ident(k) for k in key)
+    for view, rev in (("a", report.old), ("b", report.new)):
+        if engine.run(f"SELECT 1 FROM {view} GROUP BY {cols} HAVING count(*) > 1 LIMIT 1").fetchone():
             _name_duplicates(engine, report, key, view, rev)
 
 
@@ -162,36 +136,94 @@ def _name_duplicates(engine: Engine, report: RowDiff, key: list[str], view: str,
 
 
 def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str], sample: int) -> None:
-    on = " AND ".join(f"{_cast('a', k, common[k])} IS NOT DISTINCT FROM {_cast('b', k, common[k])}" for k in key)
+    """The general path: every row of a joined to b's on the key and compared value by
+    value (DuckDB's hash join, which spills past its memory); only differing rows are kept."""
+    _refuse_duplicates(engine, report, key)
+    _pair_rows(engine, key, common, "SELECT *, true AS __mlctl_side FROM a", "SELECT *, true AS __mlctl_side FROM b")
+    added, removed, changed = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
+                                         "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()
+    sizes = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
+    _report_keyed(engine, report, key, common, sample, (sizes[0], sizes[1], added, removed, changed))
+
+
+def _aligned(engine: Engine, report: RowDiff, old: list[TableFile], new: list[TableFile], key: list[str],
+             common: dict[str, str], sample: int) -> bool:
+    """The fast path (rowalign.py) when both sides are in key order: one exact, streaming
+    comparison of the matched rows. False when it does not apply."""
+    from mlctl.data import rowalign
+
+    if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b")):
+        return False
+    found = rowalign.align(engine, old[0], new[0], key[0], engine.threads())
+    if found is None:
+        return False
+    side = "true AS __mlctl_side"
+    # the sample's added and removed rows (the first by key, so the first by position)
+    _pair_rows(engine, key, common, f"SELECT *, {side} FROM ({rowalign.position_rows(old[0], found.removed[:sample])})",
+               f"SELECT *, {side} FROM ({rowalign.position_rows(new[0], found.added[:sample])})")
+    every = " AND ".join(f"{_cast('a', c, common[c])} = {_cast('b', c, common[c])}" for c in common)
+    misaligned = f"{_cast('a', key[0], common[key[0]])} IS DISTINCT FROM {_cast('b', key[0], common[key[0]])}"
+
+    def changed_pairs(rows_a: str, rows_b: str) -> str:
+        # ``=`` is a cheap first sieve (true only for equal values; null gives null): the
+        # exact IS DISTINCT FROM flags are computed for the rows it lets through only
+        return f"""SELECT * FROM (
+            SELECT {', '.join(_pair_columns(key, common))}, {misaligned} AS misaligned
+            FROM (SELECT *, {side} FROM {rows_a}) a POSITIONAL JOIN (SELECT *, {side} FROM {rows_b}) b
+            WHERE ({every}) IS NOT TRUE)
+            WHERE misaligned OR {_differs(common, key)}"""
+
+    rowalign.compare_chunks(engine, found, old[0], new[0], changed_pairs, "p")
+    if engine.run("SELECT count(*) FILTER (misaligned) FROM p").fetchone()[0]:
+        engine.run("DROP TABLE p")  # cannot happen with order-keeping scans; then the general path
+        engine.run("DROP TABLE d")
+        return False
+    engine.run("INSERT INTO d SELECT * EXCLUDE (misaligned) FROM p")
+    changed = engine.run("SELECT count(*) FROM p").fetchone()[0]
+    engine.run("DROP TABLE p")
+    counts = (found.old_rows, found.new_rows, len(found.added), len(found.removed), changed)
+    _report_keyed(engine, report, key, common, sample, counts)
+    return True
+
+
+def _pair_columns(key: list[str], common: dict[str, str]) -> list[str]:
+    """Table ``d``'s columns over a pair of rows ``a`` and ``b`` (either may be missing):
+    added, removed, the key k0.., per value column a changed flag d0.., the old o0.. and new
+    n0.. values."""
     values = [c for c in common if c not in key]
+    sides = ["a.__mlctl_side IS NULL AS added", "b.__mlctl_side IS NULL AS removed"]
+    keys = [f"coalesce({_cast('a', k, common[k])}, {_cast('b', k, common[k])}) AS k{i}" for i, k in enumerate(key)]
     flags = [f"{_cast('a', c, common[c])} IS DISTINCT FROM {_cast('b', c, common[c])} AS d{i}"
              for i, c in enumerate(values)]
-    keys = [f"coalesce({_cast('a', k, common[k])}, {_cast('b', k, common[k])}) AS k{i}" for i, k in enumerate(key)]
     olds = [f"{_cast('a', c, common[c])} AS o{i}" for i, c in enumerate(values)]
     news = [f"{_cast('b', c, common[c])} AS n{i}" for i, c in enumerate(values)]
-    # pass 2: only the candidate rows of pass 1 (``k``) are joined wide; only those that
-    # really differ are kept
+    return sides + keys + flags + olds + news
+
+
+def _differs(common: dict[str, str], key: list[str]) -> str:
+    values = [c for c in common if c not in key]
+    return "added OR removed" + "".join(f" OR d{i}" for i in range(len(values)))
+
+
+def _pair_rows(engine: Engine, key: list[str], common: dict[str, str], rows_a: str, rows_b: str) -> None:
+    """Table ``d``: the rows of ``rows_a`` and ``rows_b`` (each with a ``__mlctl_side``
+    column) paired by key, kept when added, removed or changed."""
+    on = " AND ".join(f"{_cast('a', k, common[k])} IS NOT DISTINCT FROM {_cast('b', k, common[k])}" for k in key)
     engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
-        SELECT a.__mlctl_side IS NULL AS added, b.__mlctl_side IS NULL AS removed,
-               {', '.join(keys + flags + olds + news)}
-        FROM ({_candidates('a', key, common)}) a
-        FULL OUTER JOIN ({_candidates('b', key, common)}) b ON {on})
-        WHERE added OR removed {''.join(f' OR d{i}' for i in range(len(values)))}""")
-    counts = engine.run("SELECT count(*) FILTER (added), count(*) FILTER (removed), "
-                        "count(*) FILTER (NOT added AND NOT removed) FROM d").fetchone()
-    sizes = engine.run("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
-    added, removed, changed = counts
-    report.rows = {"old": sizes[0], "new": sizes[1], "added": added, "removed": removed, "changed": changed,
-                   "unchanged": sizes[0] - removed - changed}
+        SELECT {', '.join(_pair_columns(key, common))}
+        FROM ({rows_a}) a FULL OUTER JOIN ({rows_b}) b ON {on})
+        WHERE {_differs(common, key)}""")
+
+
+def _report_keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, str], sample: int,
+                  counts: tuple[int, int, int, int, int]) -> None:
+    old, new, added, removed, changed = counts
+    report.rows = {"old": old, "new": new, "added": added, "removed": removed, "changed": changed,
+                   "unchanged": old - removed - changed}
+    values = [c for c in common if c not in key]
     if values:
         _value_stats(engine, report, values, common)
     report.sample = _keyed_sample(engine, key, values, common, sample)
-
-
-def _candidates(view: str, key: list[str], common: dict[str, str]) -> str:
-    """The rows of ``view`` whose key is in pass 1's ``k``."""
-    on = " AND ".join(f"{_cast('t', k, common[k])} IS NOT DISTINCT FROM k.k{i}" for i, k in enumerate(key))
-    return f"SELECT t.*, true AS __mlctl_side FROM {view} t SEMI JOIN k ON {on}"
 
 
 def _value_stats(engine: Engine, report: RowDiff, values: list[str], common: dict[str, str]) -> None:

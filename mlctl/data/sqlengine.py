@@ -58,14 +58,23 @@ class Engine:
         self.con.execute("SET allow_community_extensions = false")
         self.con.execute("SET lock_configuration = true")
 
-    def run(self, sql: str, params: list | None = None):
-        """Execute; DuckDB's errors become one-line usage errors (exit 2)."""
+    def run(self, sql: str, params: list | None = None, con=None):
+        """Execute (on ``con``, one of ``cursor()``'s, else the engine's own connection);
+        DuckDB's errors become one-line usage errors (exit 2)."""
         import duckdb
 
         try:
-            return self.con.execute(sql, params or [])
+            return (con or self.con).execute(sql, params or [])
         except duckdb.Error as exc:
             raise UsageError(first_line(exc)) from None
+
+    def cursor(self):
+        """Another connection to the same database, for a query run from another thread
+        (sealed like this one: the settings are the database's; temp tables are not shared)."""
+        return self.con.cursor()
+
+    def threads(self) -> int:
+        return int(self.run("SELECT current_setting('threads')").fetchone()[0])
 
     def relation(self, sql: str):
         """A lazy DuckDB relation for one SELECT (streams, unlike a fetched result)."""

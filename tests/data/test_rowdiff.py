@@ -223,3 +223,145 @@ def test_awkward_column_names_and_a_two_column_key(repo, cli):
     doc = cli("data", "diff", "--rows", "--key", 'a b,it"s', "t.csv", "--json").json()
     assert doc["rows"]["changed"] == 1 and doc["columns"]["changed_values"] == {"v": 1}
     assert doc["sample"]["changed"] == [{"key": {"a b": 1, 'it"s': "y"}, "old": {"v": 2}, "new": {"v": 5}}]
+
+
+# -- the aligned fast path (rowalign.py): one parquet file a side, an integer key in order --
+def _write_groups(path, table: list[dict], group: int) -> None:
+    """``table`` as parquet in row groups of ``group`` rows (the aligned path cuts its
+    comparison into chunks at row group starts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"k": pa.int64(), "i": pa.int64(), "v": pa.float64(), "s": pa.string()}
+    pq.write_table(pa.table({c: pa.array([r[c] for r in table], type=types[c]) for c in types}), path,
+                   row_group_size=group)
+
+
+def _commit_parquet(repo, rel: str, old: list[dict], new: list[dict], group: int) -> None:
+    _write_groups(repo.root / rel, old, group)
+    api.add(repo, [rel])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "--allow-empty", "-m", "old")
+    _write_groups(repo.root / rel, new, group)
+
+
+def _path_taken(monkeypatch) -> list[str]:
+    """Which path each row_diff took: the general one runs rowdiff._keyed."""
+    import mlctl.data.rowdiff as rowdiff
+
+    taken: list[str] = []
+    general = rowdiff._keyed
+
+    def spy(*args, **kwargs):
+        taken.append("general")
+        return general(*args, **kwargs)
+
+    monkeypatch.setattr(rowdiff, "_keyed", spy)
+    return taken
+
+
+cells = st.tuples(values, st.sampled_from([None, "a", "b"]), st.integers(-2, 2))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old_cells=st.dictionaries(st.integers(1, 40), cells, max_size=12),
+       edits=st.lists(st.tuples(st.integers(1, 40), st.sampled_from(["remove", "change", "insert"]), cells),
+                      max_size=8),
+       order=st.sampled_from(["sorted", "shuffled"]), group=st.integers(1, 5), data=st.data())
+def test_aligned_path_matches_the_reference(repo, monkeypatch, old_cells, edits, order, group, data):
+    """Same order with rows changed, removed and inserted anywhere (the fast path, cut into
+    chunks of a row group or more, compared on two threads) and shuffled (the general path):
+    both equal the brute-force reference."""
+    from mlctl.data import rowalign
+
+    monkeypatch.setattr(rowalign, "MIN_CHUNK", 1)
+    monkeypatch.setattr(rowalign, "MAX_CHUNK", data.draw(st.integers(1, 6)))
+    new_cells = dict(old_cells)
+    for k, op, cell in edits:
+        if op == "remove":
+            new_cells.pop(k, None)
+        else:
+            new_cells[k] = cell
+    as_rows = lambda cs: [dict(FIXED)] + [{"k": k, "i": i, "v": v, "s": s} for k, (v, s, i) in sorted(cs.items())]  # noqa: E731
+    old, new = as_rows(old_cells), as_rows(new_cells)
+    if order == "shuffled":
+        new = data.draw(st.permutations(new))
+    taken = _path_taken(monkeypatch)
+    _commit_parquet(repo, "t.parquet", old, new, group)
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"], sample=3)
+
+    expected_rows, expected_stats = _reference_keyed(old, new)
+    assert report.rows == expected_rows
+    assert report.value_stats == expected_stats
+    assert len(report.sample["changed"]) == min(3, expected_rows["changed"])
+    assert len(report.sample["added"]) == min(3, expected_rows["added"])
+    assert [r["k"] for r in report.sample["removed"]] == sorted(set(old_cells) - set(new_cells))[:3]
+    in_order = [r["k"] for r in new] == sorted(r["k"] for r in new)
+    assert taken == ([] if in_order else ["general"])
+    taken.clear()
+
+
+def _colliding_pair() -> tuple[int, int]:
+    """(x2, y2) whose row hash in DuckDB equals that of (1, 2): DuckDB hashes a BIGINT with an
+    invertible mix and combines columns by multiply and xor, so a collision is solved for."""
+    m, c = 2**64, 0xd6e8feb86659fd93
+    inv = pow(c, -1, m)
+
+    def mur(x):
+        x %= m
+        for _ in range(2):
+            x ^= x >> 32
+            x = x * c % m
+        return x ^ (x >> 32)
+
+    def unmur(x):
+        for _ in range(2):
+            x ^= x >> 32
+            x = x * inv % m
+        return x ^ (x >> 32)
+
+    def mix(h):
+        return (h ^ (h >> 32)) * c % m
+
+    y2 = unmur(mix(mur(1)) ^ mur(2) ^ mix(mur(3)))
+    return 3, y2 - m if y2 >= 2**63 else y2
+
+
+@pytest.mark.parametrize("keys", [[0, 1], [1, 0]])  # in key order: the aligned path; not: the general one
+def test_a_crafted_hash_collision_does_not_hide_a_changed_row(repo, monkeypatch, keys):
+    import duckdb
+
+    x2, y2 = _colliding_pair()
+    con = duckdb.connect()
+    assert con.execute("SELECT hash(1::BIGINT, 2::BIGINT) = hash(?::BIGINT, ?::BIGINT)", [x2, y2]).fetchone()[0]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for n, (x, y) in enumerate(((1, 2), (x2, y2))):
+        rows = {0: (7, 7), 1: (x, y)}
+        pq.write_table(pa.table({"k": keys, "x": [rows[k][0] for k in keys], "y": [rows[k][1] for k in keys]}),
+                       repo.root / "t.parquet")
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "old")
+    taken = _path_taken(monkeypatch)
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+
+    assert taken == ([] if keys == [0, 1] else ["general"]) and report.rows["changed"] == 1
+    assert report.changed_values == {"x": 1, "y": 1}
+
+
+def test_sorted_repeated_keys_are_refused_in_parquet(repo, cli):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for n, ids in enumerate(([1, 2, 3], [1, 2, 2, 3])):
+        pq.write_table(pa.table({"id": ids, "v": [0.5] * len(ids)}), repo.root / "t.parquet")
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "v1")
+    one_error(cli("data", "diff", "--rows", "--key", "id", "t.parquet"), 2, "key id is not unique", "id=2 (2 rows)")
