@@ -18,7 +18,7 @@ from itertools import count
 from mlctl.monitoring.columns import (CATEGORICAL, DATETIME, NUMERIC, ColumnData, arrow_kind, count_categories,
                                       finite_values, from_arrow, numeric_values)
 from mlctl.monitoring.readers import row_groups
-from mlctl.monitoring.sample import RunSample
+from mlctl.monitoring.sample import ArraySample, RunSample, runs_of
 from mlctl.store.memory import BASELINE, limit_duckdb, spill_folder, within_cap
 from mlctl.store.sqltext import quote_ident, quote_str
 
@@ -133,31 +133,26 @@ def _converted(batches, schema, tally):
 
 
 def _read_runs(path: str):
-    """The sorted values as runs (distinct values, counts), batch by batch; a run cut by a
-    batch boundary is carried into the next batch (runs must be strictly increasing).
-    Checked: a disorder would be a wrong answer, so it stops the check instead."""
+    """The sorted values as runs (distinct values, counts), batch by batch."""
+    return runs_of(_sorted_chunks(path))
+
+
+def _sorted_chunks(path: str):
+    """The sorted file's values, row group by row group. Checked: a disorder would be a
+    wrong answer, so it stops the check instead."""
     import numpy as np
     import pyarrow.parquet as pq
 
-    carry_value, carry_count = None, 0
+    last = None
     with pq.ParquetFile(path) as f:
         for column in row_groups(f, "v"):
             values = column.to_numpy()
             if len(values) == 0:
                 continue
-            if np.any(values[1:] < values[:-1]) or (carry_value is not None and values[0] < carry_value):
+            if np.any(values[1:] < values[:-1]) or (last is not None and values[0] < last):
                 raise RuntimeError(f"the sorted values in {path} are out of order")
-            starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-            runs, counts = values[starts], np.diff(np.append(starts, len(values)))
-            if carry_value is not None and runs[0] == carry_value:
-                counts[0] += carry_count
-            elif carry_value is not None:
-                yield np.array([carry_value]), np.array([carry_count])
-            carry_value, carry_count = runs[-1], int(counts[-1])
-            if len(runs) > 1:
-                yield runs[:-1], counts[:-1]
-    if carry_value is not None:
-        yield np.array([carry_value]), np.array([carry_count])
+            last = values[-1]
+            yield values
 
 
 def _categorical(name, arrow_type, batches) -> ColumnData:

@@ -62,10 +62,12 @@ def _summed(pieces, center) -> float:
 
 
 class ArraySample:
-    """A sorted float64 numpy array."""
+    """A sorted float64 numpy array. ``bounded``: held under a memory cap, where ks must not
+    hand it to scipy (whose copies take about seven arrays the size of both samples): ks
+    streams its runs instead (``positioned``), as it does a RunSample's."""
 
-    def __init__(self, values):
-        self.values = values
+    def __init__(self, values, bounded: bool = False):
+        self.values, self.bounded = values, bounded
 
     def __len__(self) -> int:
         return len(self.values)
@@ -99,6 +101,11 @@ class ArraySample:
         starts = np.flatnonzero(np.concatenate(([True], self.values[1:] != self.values[:-1])))
         return self.values[starts], np.diff(np.append(starts, len(self.values)))
 
+    def positioned(self):
+        """As ``RunSample.positioned``: the runs of EXPAND values at a time, never all at once."""
+        chunks = (self.values[i:i + EXPAND] for i in range(0, len(self.values), EXPAND))
+        return positioned(runs_of(chunks))
+
 
 class RunSample:
     """Sorted distinct values with counts, read in batches from ``batches()`` (a fresh
@@ -118,14 +125,7 @@ class RunSample:
         return self._distinct
 
     def positioned(self):
-        """(values, counts, rank of the first value of each run) per batch."""
-        import numpy as np
-
-        before = 0
-        for values, counts in self._batches():
-            ends = np.cumsum(counts)
-            yield values, counts, before + ends - counts
-            before += int(ends[-1]) if len(ends) else 0
+        return positioned(self._batches())
 
     def take(self, ranks):
         import numpy as np
@@ -183,6 +183,40 @@ class RunSample:
         if not pairs:
             return np.empty(0), np.empty(0, np.int64)
         return np.concatenate([v for v, _ in pairs]), np.concatenate([c for _, c in pairs])
+
+
+def positioned(batches):
+    """(values, counts, rank of the first value of each run) per batch of runs."""
+    import numpy as np
+
+    before = 0
+    for values, counts in batches:
+        ends = np.cumsum(counts)
+        yield values, counts, before + ends - counts
+        before += int(ends[-1]) if len(ends) else 0
+
+
+def runs_of(chunks):
+    """Sorted values, given in consecutive chunks, as batches of runs (distinct values,
+    counts); a run cut by a chunk boundary is carried into the next batch (runs must be
+    strictly increasing across batches, a value's whole count in one run)."""
+    import numpy as np
+
+    carry_value, carry_count = None, 0
+    for values in chunks:
+        if len(values) == 0:
+            continue
+        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        runs, counts = values[starts], np.diff(np.append(starts, len(values)))
+        if carry_value is not None and runs[0] == carry_value:
+            counts[0] += carry_count
+        elif carry_value is not None:
+            yield np.array([carry_value]), np.array([carry_count])
+        carry_value, carry_count = runs[-1], int(counts[-1])
+        if len(runs) > 1:
+            yield runs[:-1], counts[:-1]
+    if carry_value is not None:
+        yield np.array([carry_value]), np.array([carry_count])
 
 
 def _repeat_in_pieces(values, counts):

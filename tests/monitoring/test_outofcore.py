@@ -211,3 +211,24 @@ def test_a_cap_duckdb_cannot_keep_is_a_usage_error_naming_the_column(folders, mo
     monkeypatch.setattr(memory, "DUCKDB_SHARE", 0.0001)  # 25 KB of a 512MB cap: any sort outgrows it
     with pytest.raises(UsageError, match=r"--memory 512MB is too small to sort column '\w+': "):
         verdicts(folders / "ref", folders / "cur")
+
+
+def test_one_side_sorted_in_memory_the_other_through_duckdb(tmp_path, monkeypatch):
+    """The benchmark's shape: a reference that fits beside a current that does not (10M
+    against 100M under 4GB), both past scipy's exact-ks size, so ks streams the runs of
+    both: the sorted array's too (it had none to stream, and the check crashed)."""
+    from mlctl.store.memory import BASELINE
+
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", (CAP - BASELINE) // (2 * 20_000))  # 12,000 rows fit, 30,000 not
+    rng = np.random.default_rng(8)
+    pq.write_table(pa.table({"x": np.round(rng.normal(0, 1, 12_000), 2)}), tmp_path / "ref.parquet")
+    pq.write_table(pa.table({"x": np.round(rng.normal(0.05, 1, 30_000), 2)}), tmp_path / "cur.parquet")
+    reduced = []
+    real_numeric = outofcore.OutOfCore._numeric
+    monkeypatch.setattr(outofcore.OutOfCore, "_numeric", lambda self, source, *rest: reduced.append(source.num_rows())
+                        or real_numeric(self, source, *rest))
+    for method in ("ks", "auto"):
+        (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "ref.parquet", tmp_path / "cur.parquet",
+                                                            method=method)
+        assert capped == in_memory and capped_html == html
+    assert reduced == [30_000, 30_000]  # the current through DuckDB, the reference not

@@ -22,7 +22,12 @@ def as_runs(values, per_batch=7):
     return RunSample(len(values), None, lambda: ((runs[i:i + per_batch], counts[i:i + per_batch]) for i in cuts))
 
 
-PATHS = {"in_memory": lambda values: values, "out_of_core": as_runs}
+def under_a_cap(values):
+    """The capped path's sample of a column sorted in memory: ks streams its runs."""
+    return ArraySample(values, bounded=True)
+
+
+PATHS = {"in_memory": lambda values: values, "out_of_core": as_runs, "sorted_under_a_cap": under_a_cap}
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 samples = st.lists(finite, min_size=1, max_size=300).map(lambda xs: np.sort(np.array(xs)))
 counts = st.lists(st.integers(min_value=0, max_value=500), min_size=1, max_size=25)
@@ -79,6 +84,7 @@ ties = st.lists(st.integers(-20, 20).map(lambda k: k / 4), min_size=1, max_size=
        method=st.sampled_from(["ks", "wasserstein", "psi", "jensenshannon"]))
 def test_the_out_of_core_sample_gives_the_same_numbers_bit_for_bit(a, b, per_batch, method):
     assert methods.run_numeric(method, as_runs(a, per_batch), as_runs(b, per_batch)) == methods.run_numeric(method, a, b)
+    assert methods.run_numeric(method, under_a_cap(a), as_runs(b, per_batch)) == methods.run_numeric(method, a, b)
     from mlctl.monitoring import summaries
 
     assert summaries.numeric_summary(as_runs(a, per_batch), as_runs(b, per_batch)) == summaries.numeric_summary(a, b)
@@ -109,6 +115,24 @@ def test_ks_on_large_run_samples_matches_scipy_including_ties(n):
     expected = ks_2samp(a, b, method="auto")
     assert stats.ks(as_runs(a, 50), as_runs(b, 13)) == (float(expected.statistic), float(expected.pvalue))
     assert stats.ks(as_runs(b, 5), as_runs(a, 500)) == stats.ks(a, b)
+    assert stats.ks(under_a_cap(a), under_a_cap(b)) == stats.ks(under_a_cap(b), as_runs(a, 50)) == stats.ks(a, b)
+
+
+def test_ks_under_a_cap_never_hands_large_arrays_to_scipy(monkeypatch):
+    """scipy's ks_2samp copies both samples several times (about 7 arrays of both sizes):
+    past its exact size a capped sample streams, a plain one still goes to scipy."""
+    from mlctl.monitoring import kstest
+
+    rng = np.random.default_rng(2)
+    a, b = np.sort(rng.normal(size=20_000)), np.sort(rng.normal(size=11_000))
+    expected, expected_small = stats.ks(a, b), stats.ks(a[:5000], b[:4000])
+    handed = []
+    real = kstest._scipy
+    monkeypatch.setattr(kstest, "_scipy", lambda x, y: handed.append(len(x) + len(y)) or real(x, y))
+    assert stats.ks(under_a_cap(a), b) == stats.ks(a, under_a_cap(b)) == expected
+    assert handed == []
+    assert stats.ks(under_a_cap(a[:5000]), under_a_cap(b[:4000])) == expected_small
+    assert handed == [9000]  # exact p-values are scipy's, on samples that small
 
 
 def test_wasserstein_equals_the_std_normed_distance_on_normal_data():
