@@ -20,6 +20,7 @@ from mlctl.monitoring.sources import open_source
 from tests.conftest import PROJECT, one_error
 
 CAP = 512 * 1000**2   # the least cap mlctl takes
+BYTES_PER_ROW = outofcore.IN_MEMORY_BYTES_PER_ROW  # before the fixture below sends every column through DuckDB
 
 
 @pytest.fixture(autouse=True)
@@ -193,7 +194,7 @@ def test_file_names_duckdb_would_read_as_globs(tmp_path):
 def test_a_column_that_fits_skips_duckdb_with_the_same_result(folders, monkeypatch):
     """Under a roomy cap a numeric parquet column is sorted by numpy, not spilled through
     DuckDB (20x faster); the result is the in-memory one."""
-    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", 32)
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", BYTES_PER_ROW)
 
     def no_duckdb(*args):
         raise AssertionError("a column that fits went through DuckDB")
