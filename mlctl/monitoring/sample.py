@@ -34,6 +34,10 @@ class BlockSum:
         import numpy as np
 
         start = 0
+        if self._filled == 0 and values.dtype == np.float64:  # whole blocks summed where they lie: the same sum
+            while len(values) - start >= BLOCK:
+                self._blocks.append(np.add.reduce(values[start:start + BLOCK]))
+                start += BLOCK
         while start < len(values):
             take = min(BLOCK - self._filled, len(values) - start)
             self._buffer[self._filled:self._filled + take] = values[start:start + take]
@@ -68,6 +72,7 @@ class ArraySample:
 
     def __init__(self, values, bounded: bool = False):
         self.values, self.bounded = values, bounded
+        self._distinct: int | None = None
 
     def __len__(self) -> int:
         return len(self.values)
@@ -88,9 +93,10 @@ class ArraySample:
     def distinct(self) -> int:
         import numpy as np
 
-        if len(self.values) == 0:
-            return 0
-        return int(np.count_nonzero(self.values[1:] != self.values[:-1])) + 1
+        if self._distinct is None:  # asked several times a column: a pass over 100M values costs a second
+            values = self.values
+            self._distinct = int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
+        return self._distinct
 
     def runs(self):
         """(distinct values, their counts) as two arrays."""

@@ -204,3 +204,23 @@ def test_auto_method_follows_the_smaller_sample():
     assert methods.auto_method("numeric", 5000, 5000) == "wasserstein"
     assert methods.auto_method("categorical", 1000, 1000) == "chi2"
     assert methods.auto_method("categorical", 1001, 1001) == "jensenshannon"
+
+
+def test_block_sums_of_whole_blocks_summed_in_place_equal_the_buffered_ones(monkeypatch):
+    """A piece fed at a block boundary has its whole blocks summed where they lie, the rest
+    buffered: the same sums as values fed one at a time (always buffered), and int pieces
+    (no fast path) are summed as float64 like before."""
+    from mlctl.monitoring import sample
+
+    monkeypatch.setattr(sample, "BLOCK", 64)
+    values = np.random.default_rng(6).normal(size=1000) * 1e6
+    one_by_one, pieces = sample.BlockSum(), sample.BlockSum()
+    for i in range(len(values)):
+        one_by_one.add(values[i:i + 1])
+    for cut in np.split(values, [10, 138, 140, 700]):
+        pieces.add(cut)
+    assert pieces.total() == one_by_one.total()
+    ints, as_floats = sample.BlockSum(), sample.BlockSum()
+    ints.add(np.arange(300, dtype=np.int8))
+    as_floats.add(np.arange(300, dtype=np.int8).astype(np.float64))
+    assert ints.total() == as_floats.total()
