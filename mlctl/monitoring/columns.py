@@ -155,12 +155,13 @@ def count_categories(array, counts: dict[str, int]) -> int:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pa.types.is_dictionary(array.type):
-        array = pc.cast(array, array.type.value_type)
-    if pa.types.is_null(array.type):
+    if isinstance(array, pa.ChunkedArray):  # chunk by chunk: arrow cannot count dictionaries that differ at once
+        return sum(count_categories(chunk, counts) for chunk in array.chunks)
+    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_null(value_type):
         return len(array)
     missing = 0
-    counted = pc.value_counts(array)
+    counted = pc.value_counts(array)  # a dictionary's indices are counted, its rows never decoded (a null index or value: None)
     for value, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
         if value is None:
             missing += n
