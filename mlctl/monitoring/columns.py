@@ -82,11 +82,20 @@ def _numeric(name, array, type_name, integer, kind=NUMERIC) -> ColumnData:
     return ColumnData(name, kind, len(values), len(values) - len(finite), type_name, integer, ArraySample(finite))
 
 
-def finite_values(values):
-    """The finite values, -0.0 as 0.0 (equal values must sort and count as one)."""
+def finite_values(values, out=None):
+    """The finite values, -0.0 as 0.0 (equal values must sort and count as one); with
+    ``out``, written into its start (it must be long enough) and that part returned."""
     import numpy as np
 
-    finite = values[np.isfinite(values)]
+    keep = np.isfinite(values)
+    if out is None:
+        finite = values[keep]
+        finite += 0.0
+        return finite
+    finite = out[:int(np.count_nonzero(keep))]
+    if len(finite) == len(values):  # all finite, the usual case: one pass, no copy between
+        return np.add(values, 0.0, out=finite)
+    np.compress(keep, values, out=finite)
     finite += 0.0
     return finite
 

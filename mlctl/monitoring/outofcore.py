@@ -132,9 +132,8 @@ def _sorted_in_memory(source, name, arrow_type, batches, kind) -> ColumnData:
     values = np.empty(source.num_rows())
     rows = filled = 0
     for batch in batches:
-        finite = finite_values(numeric_values(batch))
-        values[filled:filled + len(finite)] = finite
-        rows, filled = rows + len(batch), filled + len(finite)
+        filled += len(finite_values(numeric_values(batch), out=values[filled:]))
+        rows += len(batch)
     values = values[:filled]
     values.sort()
     integer = kind == NUMERIC and pa.types.is_integer(arrow_type)

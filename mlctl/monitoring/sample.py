@@ -55,13 +55,17 @@ class BlockSum:
 
 
 def _summed(pieces, center) -> float:
-    summer = BlockSum()
+    import numpy as np
+
+    summer, scratch = BlockSum(), None
     for piece in pieces:
-        if center is None:
-            summer.add(piece)
-        else:
-            deviations = piece - center
-            summer.add(deviations * deviations)
+        if center is None or piece.dtype != np.float64:  # (float32 would subtract in float32, as before)
+            summer.add(piece if center is None else (piece - center) * (piece - center))
+            continue
+        if scratch is None or len(scratch) < len(piece):  # one buffer for every piece's squared deviations
+            scratch = np.empty(len(piece))
+        deviations = np.subtract(piece, center, out=scratch[:len(piece)])
+        summer.add(np.multiply(deviations, deviations, out=deviations))
     return summer.total()
 
 

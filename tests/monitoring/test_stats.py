@@ -224,3 +224,18 @@ def test_block_sums_of_whole_blocks_summed_in_place_equal_the_buffered_ones(monk
     ints.add(np.arange(300, dtype=np.int8))
     as_floats.add(np.arange(300, dtype=np.int8).astype(np.float64))
     assert ints.total() == as_floats.total()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_squared_deviations_in_a_reused_buffer_equal_the_plain_arithmetic(dtype, monkeypatch):
+    """float64 pieces reuse one buffer across pieces; others (float32 subtracts in float32)
+    keep the plain expression: both the sum of (x - c) * (x - c) piece by piece."""
+    from mlctl.monitoring import sample
+
+    monkeypatch.setattr(sample, "EXPAND", 300)
+    values = np.sort(np.random.default_rng(7).normal(size=1000) * 1e3).astype(dtype)
+    plain = sample.BlockSum()
+    for i in range(10, 990, 300):
+        piece = values[i:min(i + 300, 990)]
+        plain.add((piece - 0.25) * (piece - 0.25))
+    assert sample.ArraySample(values).total(10, 990, center=0.25) == plain.total()
