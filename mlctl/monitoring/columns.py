@@ -115,17 +115,27 @@ def numeric_values(array):
     return _to_numpy(pc.cast(array, pa.float64(), safe=False))
 
 
-def _to_numpy(array):
-    """A float64 arrow array as numpy, nulls as NaN, straight from its buffers (arrow's own
-    to_numpy imports pandas: a second of startup)."""
+def float32_values(array):
+    """A float32 arrow array as float32 numpy, nulls NaN: ``numeric_values`` but for the
+    widening to float64, which is exact and keeps order (so it may wait until after a sort)."""
     import numpy as np
+
+    return _to_numpy(array, np.float32)
+
+
+def _to_numpy(array, dtype=None):
+    """A float64 (or ``dtype``) arrow array as numpy, nulls as NaN, straight from its
+    buffers (arrow's own to_numpy imports pandas: a second of startup)."""
+    import numpy as np
+
+    dtype = dtype or np.float64
 
     if hasattr(array, "combine_chunks"):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     n, offset = len(array), array.offset
     if n == 0:
-        return np.empty(0)
-    data = np.frombuffer(array.buffers()[1], dtype=np.float64, count=n + offset)[offset:]
+        return np.empty(0, dtype)
+    data = np.frombuffer(array.buffers()[1], dtype=dtype, count=n + offset)[offset:]
     if array.null_count == 0:
         return data
     bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)

@@ -233,3 +233,26 @@ def test_one_side_sorted_in_memory_the_other_through_duckdb(tmp_path, monkeypatc
                                                             method=method)
         assert capped == in_memory and capped_html == html
     assert reduced == [30_000, 30_000]  # the current through DuckDB, the reference not
+
+
+def test_a_float32_column_is_sorted_narrow_then_widened_with_the_same_result(tmp_path, monkeypatch):
+    """NaN, +-inf, -0.0 beside 0.0, nulls and ties in a float32 column sorted in memory
+    under a cap: sorted as float32 then widened, the in-memory answer; a float64 and a
+    float16 column beside it are not narrowed."""
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", BYTES_PER_ROW)
+    rng = np.random.default_rng(12)
+    for name, shift in (("ref", 0.0), ("cur", 0.3)):
+        x = np.round(rng.normal(shift, 1, 5000), 2).astype(np.float32)
+        x[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, -0.0]
+        mask = rng.random(5000) < 0.05
+        pq.write_table(pa.table({"f32": pa.array(x, mask=mask), "f64": x.astype(np.float64),
+                                 "f16": x.astype(np.float16)}), tmp_path / f"{name}.parquet", row_group_size=1200)
+    narrowed = []
+    real = outofcore.float32_values
+    monkeypatch.setattr(outofcore, "float32_values", lambda batch: narrowed.append(str(batch.type)) or real(batch))
+    for method in ("ks", "auto", "psi"):
+        (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "ref.parquet", tmp_path / "cur.parquet",
+                                                            method=method)
+        assert capped == in_memory and capped_html == html
+    assert set(narrowed) == {"float"} and len(narrowed) == 3 * 2 * 5  # f32 only: 3 checks, 2 sides, 5 row groups
+    assert {c["column"]: c["kind"] for c in capped["columns"]} == {"f32": "numeric", "f64": "numeric", "f16": "numeric"}
