@@ -200,6 +200,7 @@ def test_a_column_that_fits_skips_duckdb_with_the_same_result(folders, monkeypat
         raise AssertionError("a column that fits went through DuckDB")
 
     monkeypatch.setattr(outofcore.OutOfCore, "_numeric", no_duckdb)
+    monkeypatch.setattr(outofcore.OutOfCore, "con", property(no_duckdb))  # not even opened
     plain, capped = verdicts(folders / "ref", folders / "cur")
     assert plain == capped
 
