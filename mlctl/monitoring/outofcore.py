@@ -1,6 +1,8 @@
 """Columns reduced under a memory cap (`monitor drift --memory`).
 
-A numeric column is streamed batch by batch from its source into DuckDB, which groups its
+A numeric column whose sides fit under the cap (16 bytes a row counted) is converted batch
+by batch into one array sorted in place by numpy. A longer one is streamed batch by batch
+from its source into DuckDB, which groups its
 finite values into (value, count) runs in value order, spilling to disk past its memory
 limit; the statistics then read the runs back in batches (``sample.RunSample``), never the
 whole column. A categorical column is counted batch by batch (memory grows with its number
@@ -101,7 +103,7 @@ class OutOfCore:
         rows, source_sql = self._values_sql(source, name, arrow_type, batches)
         try:
             con.execute(f"COPY (SELECT v FROM ({source_sql}) WHERE isfinite(v) ORDER BY v) TO {quote_str(path)} "
-                             f"(FORMAT parquet, ROW_GROUP_SIZE {READ_ROWS})")
+                        f"(FORMAT parquet, ROW_GROUP_SIZE {READ_ROWS})")
         finally:
             if source_sql == STREAMED:
                 con.unregister("incoming")
