@@ -216,9 +216,9 @@ def test_a_cap_duckdb_cannot_keep_is_a_usage_error_naming_the_column(folders, mo
 
 
 def test_one_side_sorted_in_memory_the_other_through_duckdb(tmp_path, monkeypatch):
-    """The benchmark's shape: a reference that fits beside a current that does not (10M
-    against 100M under 4GB), both past scipy's exact-ks size, so ks streams the runs of
-    both: the sorted array's too (it had none to stream, and the check crashed)."""
+    """A reference that fits beside a current that does not, both past scipy's exact-ks
+    size: ks (--method ks, or auto beside a side of at most 1,000 rows) streams the runs
+    of both, the sorted array's too (it had none to stream: the check crashed)."""
     from mlctl.store.memory import BASELINE
 
     monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", (CAP - BASELINE) // (2 * 20_000))  # 12,000 rows fit, 30,000 not
