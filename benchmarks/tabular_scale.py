@@ -18,7 +18,7 @@
    under the same memory_limit mlctl gives DuckDB. Target: <= 2x the floor.
 3. Drift: 10 x ROWS x 20 current against ROWS x 20 reference, `mlctl monitor drift
    --memory MEM`: peak RSS under the cap, wall; beside it the in-memory path (no --memory)
-   at ROWS against ROWS.
+   and the capped one at ROWS against ROWS, whose reports must be equal.
 
 Until `feature join --memory` / `monitor drift --memory` exist, their mlctl side prints
 "skipped: ..." and only the floor / the in-memory path run. Generated files are written in
@@ -445,21 +445,36 @@ def run_drift(repo: Path, reference: Path, current: Path, *extra: str) -> tuple[
 
 
 def bench_drift(cache: Path, rows: int, memory: str) -> None:
+    """The capped run at full size; beside it, at ROWS against ROWS, the in-memory path
+    and the capped one (whose answer must be the in-memory one, every field)."""
     reference = drift_table(cache, rows, 1, False)
     current_small = drift_table(cache, rows, 2, True)
     repo = drift_repo(cache)
-    table = []
+    table, problems = [], []
     print(f"\n### Drift: {10 * rows:,} x 20 current against {rows:,} x 20 reference, --memory {memory}\n")
+    wall, rss, in_memory = run_drift(repo, reference, current_small)
+    table.append([f"mlctl in memory, {rows:,} vs {rows:,}", f"{wall:.2f}", f"{rss:.0f}", _drifted(in_memory)])
     if has_memory_option("monitor", "drift"):
         current_big = drift_table(cache, 10 * rows, 3, True)
-        wall, rss, result = run_drift(repo, reference, current_big, "--memory", memory)
-        table.append([f"mlctl --memory {memory}, {10 * rows:,} vs {rows:,}", f"{wall:.2f}", f"{rss:.0f}",
-                      _drifted(result)])
+        c_wall, c_rss, capped = run_drift(repo, reference, current_small, "--memory", memory)
+        table.append([f"mlctl --memory {memory}, {rows:,} vs {rows:,}", f"{c_wall:.2f}", f"{c_rss:.0f}", _drifted(capped)])
+        problems += [] if _comparable(capped) == _comparable(in_memory) else ["capped != in memory at the same size"]
+        b_wall, b_rss, big = run_drift(repo, reference, current_big, "--memory", memory)
+        table.append([f"mlctl --memory {memory}, {10 * rows:,} vs {rows:,}", f"{b_wall:.2f}", f"{b_rss:.0f}", _drifted(big)])
+        problems += [f"peak {name} {peak:.0f} MB over the cap" for name, peak in (("same size", c_rss), ("full", b_rss))
+                     if peak * 2**20 >= _bytes(memory)]
+        problems += [] if _drifted(big) == _drifted(in_memory) else ["the full-size run drifted other columns"]
     else:
         print("mlctl: skipped: monitor drift --memory not available")
-    wall, rss, result = run_drift(repo, reference, current_small)
-    table.append([f"mlctl in memory, {rows:,} vs {rows:,}", f"{wall:.2f}", f"{rss:.0f}", _drifted(result)])
     print_table(["run", "wall (s)", "peak RSS (MB)", "drifted columns"], table)
+    if len(table) == 3:
+        print(f"\nratios to the in-memory run: capped same size wall {c_wall / wall:.2f}, peak {c_rss / rss:.2f}; "
+              f"capped at 10x the rows wall {b_wall / wall:.2f}, peak {b_rss / rss:.2f}")
+    print("capped = in memory (every field), peaks under the cap" if not problems else "PROBLEMS:\n  " + "\n  ".join(problems))
+
+
+def _comparable(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k not in ("generated_at", "check")}
 
 
 def _drifted(result: dict) -> int:

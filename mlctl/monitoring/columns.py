@@ -82,11 +82,20 @@ def _numeric(name, array, type_name, integer, kind=NUMERIC) -> ColumnData:
     return ColumnData(name, kind, len(values), len(values) - len(finite), type_name, integer, ArraySample(finite))
 
 
-def finite_values(values):
-    """The finite values, -0.0 as 0.0 (equal values must sort and count as one)."""
+def finite_values(values, out=None):
+    """The finite values, -0.0 as 0.0 (equal values must sort and count as one); with
+    ``out``, written into its start (it must be long enough) and that part returned."""
     import numpy as np
 
-    finite = values[np.isfinite(values)]
+    keep = np.isfinite(values)
+    if out is None:
+        finite = values[keep]
+        finite += 0.0
+        return finite
+    finite = out[:int(np.count_nonzero(keep))]
+    if len(finite) == len(values):  # all finite, the usual case: one pass, no copy between
+        return np.add(values, 0.0, out=finite)
+    np.compress(keep, values, out=finite)
     finite += 0.0
     return finite
 
@@ -106,17 +115,27 @@ def numeric_values(array):
     return _to_numpy(pc.cast(array, pa.float64(), safe=False))
 
 
-def _to_numpy(array):
-    """A float64 arrow array as numpy, nulls as NaN, straight from its buffers (arrow's own
-    to_numpy imports pandas: a second of startup)."""
+def float32_values(array):
+    """A float32 arrow array as float32 numpy, nulls NaN: ``numeric_values`` but for the
+    widening to float64, which is exact and keeps order (so it may wait until after a sort)."""
     import numpy as np
+
+    return _to_numpy(array, np.float32)
+
+
+def _to_numpy(array, dtype=None):
+    """A float64 (or ``dtype``) arrow array as numpy, nulls as NaN, straight from its
+    buffers (arrow's own to_numpy imports pandas: a second of startup)."""
+    import numpy as np
+
+    dtype = dtype or np.float64
 
     if hasattr(array, "combine_chunks"):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     n, offset = len(array), array.offset
     if n == 0:
-        return np.empty(0)
-    data = np.frombuffer(array.buffers()[1], dtype=np.float64, count=n + offset)[offset:]
+        return np.empty(0, dtype)
+    data = np.frombuffer(array.buffers()[1], dtype=dtype, count=n + offset)[offset:]
     if array.null_count == 0:
         return data
     bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)
@@ -155,12 +174,13 @@ def count_categories(array, counts: dict[str, int]) -> int:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pa.types.is_dictionary(array.type):
-        array = pc.cast(array, array.type.value_type)
-    if pa.types.is_null(array.type):
+    if isinstance(array, pa.ChunkedArray):  # chunk by chunk: arrow cannot count dictionaries that differ at once
+        return sum(count_categories(chunk, counts) for chunk in array.chunks)
+    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_null(value_type):
         return len(array)
     missing = 0
-    counted = pc.value_counts(array)
+    counted = pc.value_counts(array)  # a dictionary's indices are counted, its rows never decoded (a null index or value: None)
     for value, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
         if value is None:
             missing += n

@@ -1,6 +1,7 @@
 """The two-sample Kolmogorov-Smirnov test on sorted samples of any size.
 
-In memory it is scipy's ``ks_2samp``. On samples streamed as runs (out of core), samples
+In memory it is scipy's ``ks_2samp``. On samples streamed as runs, or sorted arrays held
+under a memory cap (scipy would copy them several times over), samples
 small enough for scipy's exact p-value are expanded and handed to it; larger ones get the
 statistic D from one merged pass over both run streams and scipy's asymptotic p-value,
 the very computation ``ks_2samp(method="auto")`` does at that size: the same numbers.
@@ -17,12 +18,17 @@ def ks(a, b) -> tuple[float, float]:
     """(D, p-value); ``a`` is the larger sample."""
     import numpy as np
 
-    if isinstance(a, ArraySample) and isinstance(b, ArraySample):
+    if _in_memory(a) and _in_memory(b):
         return _scipy(a.values, b.values)
     if max(len(a), len(b)) <= MAX_EXACT:
         return _scipy(np.repeat(*a.runs()), np.repeat(*b.runs()))
     d = _statistic(a, b)
     return d, _asymptotic_p(d, len(a), len(b))
+
+
+def _in_memory(sample) -> bool:
+    """A sample scipy may copy (not one held under a memory cap)."""
+    return isinstance(sample, ArraySample) and not sample.bounded
 
 
 def _scipy(a, b) -> tuple[float, float]:

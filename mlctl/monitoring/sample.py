@@ -34,6 +34,10 @@ class BlockSum:
         import numpy as np
 
         start = 0
+        if self._filled == 0 and values.dtype == np.float64:  # whole blocks summed where they lie: the same sum
+            while len(values) - start >= BLOCK:
+                self._blocks.append(np.add.reduce(values[start:start + BLOCK]))
+                start += BLOCK
         while start < len(values):
             take = min(BLOCK - self._filled, len(values) - start)
             self._buffer[self._filled:self._filled + take] = values[start:start + take]
@@ -51,21 +55,28 @@ class BlockSum:
 
 
 def _summed(pieces, center) -> float:
-    summer = BlockSum()
+    import numpy as np
+
+    summer, scratch = BlockSum(), None
     for piece in pieces:
-        if center is None:
-            summer.add(piece)
-        else:
-            deviations = piece - center
-            summer.add(deviations * deviations)
+        if center is None or piece.dtype != np.float64:  # (float32 would subtract in float32, as before)
+            summer.add(piece if center is None else (piece - center) * (piece - center))
+            continue
+        if scratch is None or len(scratch) < len(piece):  # one buffer for every piece's squared deviations
+            scratch = np.empty(len(piece))
+        deviations = np.subtract(piece, center, out=scratch[:len(piece)])
+        summer.add(np.multiply(deviations, deviations, out=deviations))
     return summer.total()
 
 
 class ArraySample:
-    """A sorted float64 numpy array."""
+    """A sorted float64 numpy array. ``bounded``: held under a memory cap, where ks must not
+    hand it to scipy (whose copies take about seven arrays the size of both samples): ks
+    streams its runs instead (``positioned``), as it does a RunSample's."""
 
-    def __init__(self, values):
-        self.values = values
+    def __init__(self, values, bounded: bool = False):
+        self.values, self.bounded = values, bounded
+        self._distinct: int | None = None
 
     def __len__(self) -> int:
         return len(self.values)
@@ -86,9 +97,10 @@ class ArraySample:
     def distinct(self) -> int:
         import numpy as np
 
-        if len(self.values) == 0:
-            return 0
-        return int(np.count_nonzero(self.values[1:] != self.values[:-1])) + 1
+        if self._distinct is None:  # asked several times a column: a pass over 100M values costs a second
+            values = self.values
+            self._distinct = int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
+        return self._distinct
 
     def runs(self):
         """(distinct values, their counts) as two arrays."""
@@ -98,6 +110,11 @@ class ArraySample:
             return np.empty(0), np.empty(0, np.int64)
         starts = np.flatnonzero(np.concatenate(([True], self.values[1:] != self.values[:-1])))
         return self.values[starts], np.diff(np.append(starts, len(self.values)))
+
+    def positioned(self):
+        """As ``RunSample.positioned``: the runs of EXPAND values at a time, never all at once."""
+        chunks = (self.values[i:i + EXPAND] for i in range(0, len(self.values), EXPAND))
+        return positioned(runs_of(chunks))
 
 
 class RunSample:
@@ -118,14 +135,7 @@ class RunSample:
         return self._distinct
 
     def positioned(self):
-        """(values, counts, rank of the first value of each run) per batch."""
-        import numpy as np
-
-        before = 0
-        for values, counts in self._batches():
-            ends = np.cumsum(counts)
-            yield values, counts, before + ends - counts
-            before += int(ends[-1]) if len(ends) else 0
+        return positioned(self._batches())
 
     def take(self, ranks):
         import numpy as np
@@ -183,6 +193,40 @@ class RunSample:
         if not pairs:
             return np.empty(0), np.empty(0, np.int64)
         return np.concatenate([v for v, _ in pairs]), np.concatenate([c for _, c in pairs])
+
+
+def positioned(batches):
+    """(values, counts, rank of the first value of each run) per batch of runs."""
+    import numpy as np
+
+    before = 0
+    for values, counts in batches:
+        ends = np.cumsum(counts)
+        yield values, counts, before + ends - counts
+        before += int(ends[-1]) if len(ends) else 0
+
+
+def runs_of(chunks):
+    """Sorted values, given in consecutive chunks, as batches of runs (distinct values,
+    counts); a run cut by a chunk boundary is carried into the next batch (runs must be
+    strictly increasing across batches, a value's whole count in one run)."""
+    import numpy as np
+
+    carry_value, carry_count = None, 0
+    for values in chunks:
+        if len(values) == 0:
+            continue
+        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        runs, counts = values[starts], np.diff(np.append(starts, len(values)))
+        if carry_value is not None and runs[0] == carry_value:
+            counts[0] += carry_count
+        elif carry_value is not None:
+            yield np.array([carry_value]), np.array([carry_count])
+        carry_value, carry_count = runs[-1], int(counts[-1])
+        if len(runs) > 1:
+            yield runs[:-1], counts[:-1]
+    if carry_value is not None:
+        yield np.array([carry_value]), np.array([carry_count])
 
 
 def _repeat_in_pieces(values, counts):

@@ -258,3 +258,22 @@ def test_mixed_python_types_in_an_object_column():
     ref = pd.DataFrame({"m": pd.Series(["a", 1, None, 2.5] * 50, dtype=object)})
     col = by_name(compute_drift(ref, ref.copy()))["m"]
     assert col.status == "tested" and not col.drifted and col.counts["reference"]["missing"] == 50
+
+
+def test_dictionary_columns_are_counted_by_index_as_their_decoded_text():
+    """Chunks whose dictionaries differ, hold a value twice, a null value or a null index:
+    the same counts and missing as the decoded text, chunked or not."""
+    import pyarrow as pa
+
+    from mlctl.monitoring.columns import count_categories
+
+    chunks = [pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2, 1, 3], pa.int32()), pa.array(["x", "y", None, "x"])),
+              pa.DictionaryArray.from_arrays(pa.array([0, 0, 1], pa.int32()), pa.array(["y", "z"]))]
+    decoded: dict = {}
+    assert count_categories(pa.chunked_array([c.cast(pa.string()) for c in chunks]).combine_chunks(), decoded) == 2
+    assert decoded == {"x": 2, "y": 4, "z": 1}
+    chunked: dict = {}
+    assert count_categories(pa.chunked_array(chunks), chunked) == 2 and chunked == decoded
+    one_by_one: dict = {}
+    assert sum(count_categories(c, one_by_one) for c in chunks) == 2 and one_by_one == decoded
+    assert count_categories(pa.DictionaryArray.from_arrays(pa.array([0, 0]), pa.nulls(1)), {}) == 2

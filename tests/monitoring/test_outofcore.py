@@ -20,6 +20,7 @@ from mlctl.monitoring.sources import open_source
 from tests.conftest import PROJECT, one_error
 
 CAP = 512 * 1000**2   # the least cap mlctl takes
+BYTES_PER_ROW = outofcore.IN_MEMORY_BYTES_PER_ROW  # before the fixture below sends every column through DuckDB
 
 
 @pytest.fixture(autouse=True)
@@ -193,12 +194,13 @@ def test_file_names_duckdb_would_read_as_globs(tmp_path):
 def test_a_column_that_fits_skips_duckdb_with_the_same_result(folders, monkeypatch):
     """Under a roomy cap a numeric parquet column is sorted by numpy, not spilled through
     DuckDB (20x faster); the result is the in-memory one."""
-    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", 32)
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", BYTES_PER_ROW)
 
     def no_duckdb(*args):
         raise AssertionError("a column that fits went through DuckDB")
 
     monkeypatch.setattr(outofcore.OutOfCore, "_numeric", no_duckdb)
+    monkeypatch.setattr(outofcore.OutOfCore, "con", property(no_duckdb))  # not even opened
     plain, capped = verdicts(folders / "ref", folders / "cur")
     assert plain == capped
 
@@ -211,3 +213,47 @@ def test_a_cap_duckdb_cannot_keep_is_a_usage_error_naming_the_column(folders, mo
     monkeypatch.setattr(memory, "DUCKDB_SHARE", 0.0001)  # 25 KB of a 512MB cap: any sort outgrows it
     with pytest.raises(UsageError, match=r"--memory 512MB is too small to sort column '\w+': "):
         verdicts(folders / "ref", folders / "cur")
+
+
+def test_one_side_sorted_in_memory_the_other_through_duckdb(tmp_path, monkeypatch):
+    """A reference that fits beside a current that does not, both past scipy's exact-ks
+    size: ks (--method ks, or auto beside a side of at most 1,000 rows) streams the runs
+    of both, the sorted array's too (it had none to stream: the check crashed)."""
+    from mlctl.store.memory import BASELINE
+
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", (CAP - BASELINE) // (2 * 20_000))  # 12,000 rows fit, 30,000 not
+    rng = np.random.default_rng(8)
+    pq.write_table(pa.table({"x": np.round(rng.normal(0, 1, 12_000), 2)}), tmp_path / "ref.parquet")
+    pq.write_table(pa.table({"x": np.round(rng.normal(0.05, 1, 30_000), 2)}), tmp_path / "cur.parquet")
+    reduced = []
+    real_numeric = outofcore.OutOfCore._numeric
+    monkeypatch.setattr(outofcore.OutOfCore, "_numeric", lambda self, source, *rest: reduced.append(source.num_rows())
+                        or real_numeric(self, source, *rest))
+    for method in ("ks", "auto"):
+        (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "ref.parquet", tmp_path / "cur.parquet",
+                                                            method=method)
+        assert capped == in_memory and capped_html == html
+    assert reduced == [30_000, 30_000]  # the current through DuckDB, the reference not
+
+
+def test_a_float32_column_is_sorted_narrow_then_widened_with_the_same_result(tmp_path, monkeypatch):
+    """NaN, +-inf, -0.0 beside 0.0, nulls and ties in a float32 column sorted in memory
+    under a cap: sorted as float32 then widened, the in-memory answer; a float64 and a
+    float16 column beside it are not narrowed."""
+    monkeypatch.setattr(outofcore, "IN_MEMORY_BYTES_PER_ROW", BYTES_PER_ROW)
+    rng = np.random.default_rng(12)
+    for name, shift in (("ref", 0.0), ("cur", 0.3)):
+        x = np.round(rng.normal(shift, 1, 5000), 2).astype(np.float32)
+        x[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, -0.0]
+        mask = rng.random(5000) < 0.05
+        pq.write_table(pa.table({"f32": pa.array(x, mask=mask), "f64": x.astype(np.float64),
+                                 "f16": x.astype(np.float16)}), tmp_path / f"{name}.parquet", row_group_size=1200)
+    narrowed = []
+    real = outofcore.float32_values
+    monkeypatch.setattr(outofcore, "float32_values", lambda batch: narrowed.append(str(batch.type)) or real(batch))
+    for method in ("ks", "auto", "psi"):
+        (in_memory, html), (capped, capped_html) = verdicts(tmp_path / "ref.parquet", tmp_path / "cur.parquet",
+                                                            method=method)
+        assert capped == in_memory and capped_html == html
+    assert set(narrowed) == {"float"} and len(narrowed) == 3 * 2 * 5  # f32 only: 3 checks, 2 sides, 5 row groups
+    assert {c["column"]: c["kind"] for c in capped["columns"]} == {"f32": "numeric", "f64": "numeric", "f16": "numeric"}

@@ -22,7 +22,12 @@ def as_runs(values, per_batch=7):
     return RunSample(len(values), None, lambda: ((runs[i:i + per_batch], counts[i:i + per_batch]) for i in cuts))
 
 
-PATHS = {"in_memory": lambda values: values, "out_of_core": as_runs}
+def under_a_cap(values):
+    """The capped path's sample of a column sorted in memory: ks streams its runs."""
+    return ArraySample(values, bounded=True)
+
+
+PATHS = {"in_memory": lambda values: values, "out_of_core": as_runs, "sorted_under_a_cap": under_a_cap}
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 samples = st.lists(finite, min_size=1, max_size=300).map(lambda xs: np.sort(np.array(xs)))
 counts = st.lists(st.integers(min_value=0, max_value=500), min_size=1, max_size=25)
@@ -79,6 +84,7 @@ ties = st.lists(st.integers(-20, 20).map(lambda k: k / 4), min_size=1, max_size=
        method=st.sampled_from(["ks", "wasserstein", "psi", "jensenshannon"]))
 def test_the_out_of_core_sample_gives_the_same_numbers_bit_for_bit(a, b, per_batch, method):
     assert methods.run_numeric(method, as_runs(a, per_batch), as_runs(b, per_batch)) == methods.run_numeric(method, a, b)
+    assert methods.run_numeric(method, under_a_cap(a), as_runs(b, per_batch)) == methods.run_numeric(method, a, b)
     from mlctl.monitoring import summaries
 
     assert summaries.numeric_summary(as_runs(a, per_batch), as_runs(b, per_batch)) == summaries.numeric_summary(a, b)
@@ -109,6 +115,24 @@ def test_ks_on_large_run_samples_matches_scipy_including_ties(n):
     expected = ks_2samp(a, b, method="auto")
     assert stats.ks(as_runs(a, 50), as_runs(b, 13)) == (float(expected.statistic), float(expected.pvalue))
     assert stats.ks(as_runs(b, 5), as_runs(a, 500)) == stats.ks(a, b)
+    assert stats.ks(under_a_cap(a), under_a_cap(b)) == stats.ks(under_a_cap(b), as_runs(a, 50)) == stats.ks(a, b)
+
+
+def test_ks_under_a_cap_never_hands_large_arrays_to_scipy(monkeypatch):
+    """scipy's ks_2samp copies both samples several times (about 7 arrays of both sizes):
+    past its exact size a capped sample streams, a plain one still goes to scipy."""
+    from mlctl.monitoring import kstest
+
+    rng = np.random.default_rng(2)
+    a, b = np.sort(rng.normal(size=20_000)), np.sort(rng.normal(size=11_000))
+    expected, expected_small = stats.ks(a, b), stats.ks(a[:5000], b[:4000])
+    handed = []
+    real = kstest._scipy
+    monkeypatch.setattr(kstest, "_scipy", lambda x, y: handed.append(len(x) + len(y)) or real(x, y))
+    assert stats.ks(under_a_cap(a), b) == stats.ks(a, under_a_cap(b)) == expected
+    assert handed == []
+    assert stats.ks(under_a_cap(a[:5000]), under_a_cap(b[:4000])) == expected_small
+    assert handed == [9000]  # exact p-values are scipy's, on samples that small
 
 
 def test_wasserstein_equals_the_std_normed_distance_on_normal_data():
@@ -180,3 +204,38 @@ def test_auto_method_follows_the_smaller_sample():
     assert methods.auto_method("numeric", 5000, 5000) == "wasserstein"
     assert methods.auto_method("categorical", 1000, 1000) == "chi2"
     assert methods.auto_method("categorical", 1001, 1001) == "jensenshannon"
+
+
+def test_block_sums_of_whole_blocks_summed_in_place_equal_the_buffered_ones(monkeypatch):
+    """A piece fed at a block boundary has its whole blocks summed where they lie, the rest
+    buffered: the same sums as values fed one at a time (always buffered), and int pieces
+    (no fast path) are summed as float64 like before."""
+    from mlctl.monitoring import sample
+
+    monkeypatch.setattr(sample, "BLOCK", 64)
+    values = np.random.default_rng(6).normal(size=1000) * 1e6
+    one_by_one, pieces = sample.BlockSum(), sample.BlockSum()
+    for i in range(len(values)):
+        one_by_one.add(values[i:i + 1])
+    for cut in np.split(values, [10, 138, 140, 700]):
+        pieces.add(cut)
+    assert pieces.total() == one_by_one.total()
+    ints, as_floats = sample.BlockSum(), sample.BlockSum()
+    ints.add(np.arange(300, dtype=np.int8))
+    as_floats.add(np.arange(300, dtype=np.int8).astype(np.float64))
+    assert ints.total() == as_floats.total()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_squared_deviations_in_a_reused_buffer_equal_the_plain_arithmetic(dtype, monkeypatch):
+    """float64 pieces reuse one buffer across pieces; others (float32 subtracts in float32)
+    keep the plain expression: both the sum of (x - c) * (x - c) piece by piece."""
+    from mlctl.monitoring import sample
+
+    monkeypatch.setattr(sample, "EXPAND", 300)
+    values = np.sort(np.random.default_rng(7).normal(size=1000) * 1e3).astype(dtype)
+    plain = sample.BlockSum()
+    for i in range(10, 990, 300):
+        piece = values[i:min(i + 300, 990)]
+        plain.add((piece - 0.25) * (piece - 0.25))
+    assert sample.ArraySample(values).total(10, 990, center=0.25) == plain.total()
