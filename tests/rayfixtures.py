@@ -19,17 +19,22 @@ from tests.data.conftest import MOTO_KEY, MOTO_SECRET, free_port, moto_endpoint 
 
 
 def _ray_pids(temp_dir: str) -> list[int]:
-    """The processes of our cluster: every Ray daemon names its session folder."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if temp_dir.encode() in cmdline:
-                pids.append(int(entry))
-    return pids
+    """The processes of our cluster: every Ray daemon names its session folder, and the
+    agents (which rename themselves ``ray::DashboardAgent``...) are their descendants."""
+    parents, named = {}, set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if temp_dir.encode() in cmdline:
+            named.add(int(entry))
+    found = set(named)
+    while more := {pid for pid, parent in parents.items() if parent in found} - found:
+        found |= more
+    return sorted(found)
 
 
 @pytest.fixture(scope="session")
