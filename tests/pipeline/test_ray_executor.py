@@ -150,8 +150,11 @@ def test_failing_instance_skips_only_its_dependents_and_retries_run_again(make_r
 
 def test_a_killed_worker_is_retried_by_ray(make_repo, cli, s3_remote, ray_cluster, workdir, tmp_path):
     marker = tmp_path / "killed-once"
-    # the first attempt kills the Ray worker process running it (the command's parent)
-    stages = {"victim": {"cmd": f"test -e {marker} || {{ echo $$ > {marker}; kill -9 $PPID; sleep 60; }}; echo ok > v.txt",
+    # the first attempt kills the Ray worker process running it (the command's parent), once
+    # its guard is up (it starts beside the command: a death in the command's first
+    # milliseconds is the one window it leaves, docs/pipeline.md)
+    stages = {"victim": {"cmd": f"test -e {marker} || {{ echo $$ > {marker}; sleep 0.5; kill -9 $PPID; sleep 60; }}; "
+                                "echo ok > v.txt",
                          "outs": ["v.txt"]}}
     repo = make_project(make_repo, cli, "killed", s3_remote, workdir, stages)
     res = cli("pipeline", "run", "--executor", "ray", "--address", ray_cluster, "--json")
