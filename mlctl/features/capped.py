@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlctl.errors import UsageError
-from mlctl.features import batches, pit_sql
+from mlctl.features import batches, direct, pit_sql
 from mlctl.features.output import stream_writer
 from mlctl.features.sources import key_kind, key_values, timestamps_ns
 from mlctl.store.memory import spill_folder, within_cap
@@ -62,18 +62,34 @@ def _run(con, plan, output, fmt, metadata, insert_rows):
     eschema = batches.schema(plan.entity_path, plan.entity_fmt)
     sources = [batches.schema(path, view.source.format) for view, _f, path in plan.views]
     key_types = [_key_type(plan, eschema, view, sschema) for (view, _f, _p), sschema in zip(plan.views, sources)]
-    rows, entity_nulls = _load_entities(con, plan, key_types, insert_rows)
-    value_types = []
+    entities, rows, entity_nulls = _entities(con, plan, key_types, insert_rows, fmt)
+    value_types, views = [], []
     for i, ((view, features, path), sschema) in enumerate(zip(plan.views, sources)):
         value_types.append([sschema.field(f).type for f in features])
-        _load_features(con, i, view, features, path, key_types[i], insert_rows)
+        rows_sql = direct.feature_sql(con, path, view.source.format, view, features, key_types[i])
+        if rows_sql is None:
+            _load_features(con, i, view, features, path, key_types[i], insert_rows)
+            rows_sql = f"SELECT * FROM features_{i}"
+        views.append(pit_sql.View(rows_sql, len(features), view.ttl_ns(), bool(view.source.created_timestamp)))
     fields = [pa.field(f.name, f.type) for f in eschema] + [
         pa.field(name, kind) for name, kind in zip(plan.names, (t for types in value_types for t in types))]
     schema = pa.schema(fields, metadata=metadata(rows))
-    query = pit_sql.joined_sql([(len(f), view.ttl_ns()) for view, f, _p in plan.views])
+    query = pit_sql.joined_sql(views, entities)
     nulls = frozenset(entity_nulls) | (_feature_nulls(con, query, plan) if fmt in ("json", "jsonl") else set())
     matched = _write(con, plan, query, value_types, schema, output, fmt, nulls)
     return rows, schema.names, {view.name: n for (view, _f, _p), n in zip(plan.views, matched)}
+
+
+def _entities(con, plan, key_types, insert_rows, fmt):
+    """(the entity rows' SELECT, their count, entity columns holding a null). JSON output
+    needs the last, which only the Python pass counts: it reads the file in place otherwise."""
+    keys = [(view.join_key, kind) for (view, _f, _p), kind in zip(plan.views, key_types)]
+    in_place = None if fmt in ("json", "jsonl") else direct.entity_sql(
+        con, plan.entity_path, plan.entity_fmt, plan.timestamp_column, keys)
+    if in_place is not None:
+        return in_place, direct.row_count(plan.entity_path), set()
+    rows, nulls = _load_entities(con, plan, key_types, insert_rows)
+    return "SELECT * FROM entities", rows, nulls
 
 
 def _key_type(plan, eschema, view, sschema):
