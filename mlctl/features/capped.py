@@ -15,6 +15,7 @@ read the same instants and keys.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from mlctl.features import batches, direct, pit_sql
 from mlctl.features.output import stream_writer
 from mlctl.features.sources import key_kind, key_values, timestamps_ns
 from mlctl.store.memory import spill_folder, within_cap
+from mlctl.store.sqltext import first_line
+
+ENTITY_TABLE = "SELECT * FROM entities"
 
 
 @dataclass
@@ -63,6 +67,7 @@ def _run(con, plan, output, fmt, metadata, insert_rows):
     sources = [batches.schema(path, view.source.format) for view, _f, path in plan.views]
     key_types = [_key_type(plan, eschema, view, sschema) for (view, _f, _p), sschema in zip(plan.views, sources)]
     entities, rows, entity_nulls = _entities(con, plan, key_types, insert_rows, fmt)
+    in_place = [plan.entity_path] if entities != ENTITY_TABLE else []
     value_types, views = [], []
     for i, ((view, features, path), sschema) in enumerate(zip(plan.views, sources)):
         value_types.append([sschema.field(f).type for f in features])
@@ -70,13 +75,16 @@ def _run(con, plan, output, fmt, metadata, insert_rows):
         if rows_sql is None:
             _load_features(con, i, view, features, path, key_types[i], insert_rows)
             rows_sql = f"SELECT * FROM features_{i}"
+        else:
+            in_place.append(path)
         views.append(pit_sql.View(rows_sql, len(features), view.ttl_ns(), bool(view.source.created_timestamp)))
     fields = [pa.field(f.name, f.type) for f in eschema] + [
         pa.field(name, kind) for name, kind in zip(plan.names, (t for types in value_types for t in types))]
     schema = pa.schema(fields, metadata=metadata(rows))
     query = pit_sql.joined_sql(views, entities)
-    nulls = frozenset(entity_nulls) | (_feature_nulls(con, query, plan) if fmt in ("json", "jsonl") else set())
-    matched = _write(con, plan, query, value_types, schema, output, fmt, nulls)
+    with _reading(in_place):
+        nulls = frozenset(entity_nulls) | (_feature_nulls(con, query, plan) if fmt in ("json", "jsonl") else set())
+        matched = _write(con, plan, query, value_types, schema, output, fmt, nulls)
     return rows, schema.names, {view.name: n for (view, _f, _p), n in zip(plan.views, matched)}
 
 
@@ -89,7 +97,24 @@ def _entities(con, plan, key_types, insert_rows, fmt):
     if in_place is not None:
         return in_place, direct.row_count(plan.entity_path), set()
     rows, nulls = _load_entities(con, plan, key_types, insert_rows)
-    return "SELECT * FROM entities", rows, nulls
+    return ENTITY_TABLE, rows, nulls
+
+
+@contextmanager
+def _reading(paths: list[Path]):
+    """DuckDB failing to read a file it reads in place (a damaged page: the footer was
+    whole) is the file's fault, exit 2 as pyarrow's error is on the Python path; its
+    own errors (SQL, memory, internal) stay what they are."""
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.OutOfMemoryException, duckdb.ProgrammingError, duckdb.InternalException):
+        raise
+    except duckdb.Error as exc:
+        if not paths:
+            raise
+        raise UsageError(f"{', '.join(map(str, paths))}: cannot read as parquet: {first_line(exc)}") from None
 
 
 def _key_type(plan, eschema, view, sschema):

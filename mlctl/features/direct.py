@@ -62,14 +62,14 @@ def feature_sql(con, path: Path, fmt: str, view, features: list[str], key_type) 
 def row_count(path: Path) -> int:
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(path).metadata.num_rows
+    return pq.read_metadata(path).num_rows
 
 
 class _File:
     """A parquet file's footer and the types DuckDB reads its columns as."""
 
-    def __init__(self, path: Path, parquet, arrow_schema, duck_types: dict):
-        self.path, self.parquet, self.arrow, self.duck = path, parquet, arrow_schema, duck_types
+    def __init__(self, path: Path, footer, arrow_schema, duck_types: dict):
+        self.path, self.footer, self.arrow, self.duck = path, footer, arrow_schema, duck_types
 
     @classmethod
     def open(cls, con, path: Path, fmt: str):
@@ -80,11 +80,11 @@ class _File:
         if fmt != "parquet":
             return None
         try:
-            parquet = pq.ParquetFile(path)
+            footer, arrow = pq.read_metadata(path), pq.read_schema(path)
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({quote_str(str(path))})").fetchall()
         except (pa.ArrowException, OSError, duckdb.Error):
             return None  # the Python path reports what is wrong with it
-        return cls(path, parquet, parquet.schema_arrow, {row[0]: row[1] for row in described})
+        return cls(path, footer, arrow, {row[0]: row[1] for row in described})
 
     def scan(self) -> str:
         return f"read_parquet({quote_str(str(self.path))}, file_row_number = true)"
@@ -124,16 +124,16 @@ class _File:
 
     def _leaf(self, column: str) -> int | None:
         """The parquet column index of a top-level column (None for a nested one)."""
-        schema = self.parquet.metadata.schema
+        schema = self.footer.schema
         names = [schema.column(j).path for j in range(len(schema))]
         return names.index(column) if column in names else None
 
     def _physical(self, column: str) -> str | None:
         j = self._leaf(column)
-        return None if j is None else self.parquet.metadata.schema.column(j).physical_type
+        return None if j is None else self.footer.schema.column(j).physical_type
 
     def _fits_ns(self, column: str) -> bool:
-        meta = self.parquet.metadata
+        meta = self.footer
         j = self._leaf(column)
         unit = json.loads(meta.schema.column(j).logical_type.to_json()).get("timeUnit")
         if unit not in NS_PER:

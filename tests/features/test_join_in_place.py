@@ -188,3 +188,21 @@ def test_csv_and_string_times_take_the_python_pass(tmp_path):
     assert direct.entity_sql(con, tmp_path / "e.csv", "csv", "event_timestamp", keys) is None
     assert direct.entity_sql(con, tmp_path / "e.parquet", "parquet", "event_timestamp", keys) is None
     con.close()
+
+
+def test_a_damaged_page_read_in_place_is_exit_2_and_no_output(feature_repo, cli):
+    """The footer is whole (so the file qualifies), a data page is not: DuckDB's read error
+    is a usage error naming the file, as pyarrow's is on the in-memory path."""
+    rows = [(1, h % 24, 0, h) for h in range(2000)]
+    setup_plain(feature_repo, plain_source(rows, "ns", "int", None), plain_entities([(1, 3)], "int"),
+                compression="none")
+    path = feature_repo.root / "data" / "plain.parquet"
+    data = bytearray(path.read_bytes())
+    data[4:4 + 3000] = b"\xff" * 3000
+    path.write_bytes(bytes(data))
+    assert in_place(feature_repo) is not None
+    for memory in ([], ["--memory", "512MB"]):
+        result = cli("feature", "join", "entities.parquet", "-f", "plain", "-o", "o.parquet", *memory)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.startswith("mlctl: error: ") and "plain.parquet" in result.stderr
+        assert not (feature_repo.root / "o.parquet").exists()
