@@ -4,13 +4,16 @@ Three passes, none holding a whole table in Python:
 1. the entity file and each view's source stream in (record batches) and only what the
    join needs goes to DuckDB: entity row number, time and keys; feature keys, times,
    created times, positions and values (timestamp and duration values as their int64
-   storage, so DuckDB's microsecond TIMESTAMPTZ never rounds them);
+   storage, so DuckDB's microsecond TIMESTAMPTZ never rounds them); a parquet file whose
+   columns need no conversion is instead read by DuckDB in place (direct.py), which
+   at scale was most of the time;
 2. DuckDB runs pit_sql's ASOF query, bounded by the cap, spilling to a temp folder;
 3. its result streams out in entity order and is zipped with a second read of the entity
    file, so the entity columns are the file's own arrays, untouched, and written batch by
    batch (output.stream_writer).
 The time and key rules are sources.py's own functions applied per batch, so both paths
-read the same instants and keys.
+read the same instants and keys; direct.py takes a file only where DuckDB's reading
+provably gives the same numbers.
 """
 
 from __future__ import annotations
