@@ -25,7 +25,9 @@ NS_TIMES = {"TIMESTAMP_NS", "TIMESTAMPTZ_NS"}
 COARSE_TIMES = {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_MS", "TIMESTAMP_S"}
 INT_KEYS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 PLAIN_VALUES = INT_KEYS | {"BOOLEAN", "UBIGINT", "FLOAT", "DOUBLE", "VARCHAR"}
-NS_PER = {"nanoseconds": 1, "microseconds": 1000, "milliseconds": 1000**2}
+# ns per stored unit for a coarse DuckDB type: a nanosecond column read as one (DuckDB
+# before TIMESTAMPTZ_NS read aware ns times as microseconds) would lose digits
+NS_PER = {"microseconds": 1000, "milliseconds": 1000**2}
 
 
 def entity_sql(con, path: Path, fmt: str, timestamp_column: str, keys: list[tuple[str, object]]) -> str | None:

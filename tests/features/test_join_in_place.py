@@ -206,3 +206,16 @@ def test_a_damaged_page_read_in_place_is_exit_2_and_no_output(feature_repo, cli)
         assert result.exit_code == 2, result.stderr
         assert result.stderr.startswith("mlctl: error: ") and "plain.parquet" in result.stderr
         assert not (feature_repo.root / "o.parquet").exists()
+
+
+def test_nanoseconds_read_by_duckdb_as_microseconds_take_the_python_pass(tmp_path):
+    """DuckDB before TIMESTAMPTZ_NS read aware ns times as microsecond TIMESTAMPTZ: such a
+    column is not read in place (it would lose the last three digits)."""
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"event_timestamp": pa.array([T0 + 1], pa.timestamp("ns", tz="UTC"))}), path)
+    con = duckdb.connect()
+    file = direct._File.open(con, path, "parquet")
+    con.close()
+    assert file.time_ok("event_timestamp")
+    file.duck["event_timestamp"] = "TIMESTAMP WITH TIME ZONE"
+    assert not file.time_ok("event_timestamp")
