@@ -4,25 +4,32 @@ Three passes, none holding a whole table in Python:
 1. the entity file and each view's source stream in (record batches) and only what the
    join needs goes to DuckDB: entity row number, time and keys; feature keys, times,
    created times, positions and values (timestamp and duration values as their int64
-   storage, so DuckDB's microsecond TIMESTAMPTZ never rounds them);
+   storage, so DuckDB's microsecond TIMESTAMPTZ never rounds them); a parquet file whose
+   columns need no conversion is instead read by DuckDB in place (direct.py), which
+   at scale was most of the time;
 2. DuckDB runs pit_sql's ASOF query, bounded by the cap, spilling to a temp folder;
 3. its result streams out in entity order and is zipped with a second read of the entity
    file, so the entity columns are the file's own arrays, untouched, and written batch by
    batch (output.stream_writer).
 The time and key rules are sources.py's own functions applied per batch, so both paths
-read the same instants and keys.
+read the same instants and keys; direct.py takes a file only where DuckDB's reading
+provably gives the same numbers.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlctl.errors import UsageError
-from mlctl.features import batches, pit_sql
+from mlctl.features import batches, direct, pit_sql
 from mlctl.features.output import stream_writer
 from mlctl.features.sources import key_kind, key_values, timestamps_ns
 from mlctl.store.memory import spill_folder, within_cap
+from mlctl.store.sqltext import first_line
+
+ENTITY_TABLE = "SELECT * FROM entities"
 
 
 @dataclass
@@ -62,18 +69,55 @@ def _run(con, plan, output, fmt, metadata, insert_rows):
     eschema = batches.schema(plan.entity_path, plan.entity_fmt)
     sources = [batches.schema(path, view.source.format) for view, _f, path in plan.views]
     key_types = [_key_type(plan, eschema, view, sschema) for (view, _f, _p), sschema in zip(plan.views, sources)]
-    rows, entity_nulls = _load_entities(con, plan, key_types, insert_rows)
-    value_types = []
+    entities, rows, entity_nulls = _entities(con, plan, key_types, insert_rows, fmt)
+    in_place = [plan.entity_path] if entities != ENTITY_TABLE else []
+    value_types, views = [], []
     for i, ((view, features, path), sschema) in enumerate(zip(plan.views, sources)):
         value_types.append([sschema.field(f).type for f in features])
-        _load_features(con, i, view, features, path, key_types[i], insert_rows)
+        rows_sql = direct.feature_sql(con, path, view.source.format, view, features, key_types[i])
+        if rows_sql is None:
+            _load_features(con, i, view, features, path, key_types[i], insert_rows)
+            rows_sql = f"SELECT * FROM features_{i}"
+        else:
+            in_place.append(path)
+        views.append(pit_sql.View(rows_sql, len(features), view.ttl_ns(), bool(view.source.created_timestamp)))
     fields = [pa.field(f.name, f.type) for f in eschema] + [
         pa.field(name, kind) for name, kind in zip(plan.names, (t for types in value_types for t in types))]
     schema = pa.schema(fields, metadata=metadata(rows))
-    query = pit_sql.joined_sql([(len(f), view.ttl_ns()) for view, f, _p in plan.views])
-    nulls = frozenset(entity_nulls) | (_feature_nulls(con, query, plan) if fmt in ("json", "jsonl") else set())
-    matched = _write(con, plan, query, value_types, schema, output, fmt, nulls)
+    query = pit_sql.joined_sql(views, entities)
+    with _reading(in_place):
+        nulls = frozenset(entity_nulls) | (_feature_nulls(con, query, plan) if fmt in ("json", "jsonl") else set())
+        matched = _write(con, plan, query, value_types, schema, output, fmt, nulls)
     return rows, schema.names, {view.name: n for (view, _f, _p), n in zip(plan.views, matched)}
+
+
+def _entities(con, plan, key_types, insert_rows, fmt):
+    """(the entity rows' SELECT, their count, entity columns holding a null). JSON output
+    needs the last, which only the Python pass counts: it reads the file in place otherwise."""
+    keys = [(view.join_key, kind) for (view, _f, _p), kind in zip(plan.views, key_types)]
+    in_place = None if fmt in ("json", "jsonl") else direct.entity_sql(
+        con, plan.entity_path, plan.entity_fmt, plan.timestamp_column, keys)
+    if in_place is not None:
+        return in_place, direct.row_count(plan.entity_path), set()
+    rows, nulls = _load_entities(con, plan, key_types, insert_rows)
+    return ENTITY_TABLE, rows, nulls
+
+
+@contextmanager
+def _reading(paths: list[Path]):
+    """DuckDB failing to read a file it reads in place (a damaged page: the footer was
+    whole) is the file's fault, exit 2 as pyarrow's error is on the Python path; its
+    own errors (SQL, memory, internal) stay what they are."""
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.OutOfMemoryException, duckdb.ProgrammingError, duckdb.InternalException):
+        raise
+    except duckdb.Error as exc:
+        if not paths:
+            raise
+        raise UsageError(f"{', '.join(map(str, paths))}: cannot read as parquet: {first_line(exc)}") from None
 
 
 def _key_type(plan, eschema, view, sschema):
