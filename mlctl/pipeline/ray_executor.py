@@ -45,6 +45,8 @@ class RayExecutor:
         self.sink = None  # the live-log actor (ray_logs.py), started when a stage's lines are wanted
         self.fatal: UsageError | None = None  # the cluster could not be reached: every stage fails at once
         self.refs: dict[str, object] = {}
+        self.on_remote: set[str] = set()  # objects this run pushed or fetched (under _push_lock)
+        self._push_lock = threading.Lock()
         self.stopping = threading.Event()
         # importing Ray takes ~0.5 s and touches no cluster: do it while the plan is made
         # Ray's C++ core logs a warning line every few seconds while it waits for a cluster;
@@ -142,9 +144,15 @@ class RayExecutor:
             for rel in rels:
                 if os.path.lexists(self.repo.root / rel):
                     pointers[rel] = Pointer.of(data_api.hash_path(self.repo, rel))
-        digests = [d for p in pointers.values() for d in artifacts.objects_of(self.repo, p)]
-        if digests:
-            self.remote.push(digests)
+            digests = [d for p in pointers.values() for d in artifacts.objects_of(self.repo, p)]
+        # objects this run pushed or fetched are on the remote (content-addressed): the code and
+        # params every instance of a sweep shares cost one remote check, not one per instance;
+        # one push at a time, so a stage never goes ahead of an object another is still pushing
+        with self._push_lock:
+            missing = [d for d in digests if d not in self.on_remote]
+            if missing:
+                self.remote.push(missing)
+                self.on_remote.update(missing)
         return {rel: p.to_json() for rel, p in pointers.items()}
 
     def _params_file(self, stage) -> list[str]:
@@ -184,7 +192,10 @@ class RayExecutor:
         with self.store_lock:
             for p in pointers.values():
                 self.remote.pull([p.hash])
-                self.remote.pull(artifacts.objects_of(self.repo, p))
+                objects = artifacts.objects_of(self.repo, p)
+                self.remote.pull(objects)
+                with self._push_lock:
+                    self.on_remote.update(objects)
             artifacts.restore(self.repo, {r: p for r, p in pointers.items() if r in stage.outs},
                               {r: p for r, p in pointers.items() if r in stage.metrics})
 

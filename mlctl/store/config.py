@@ -102,7 +102,33 @@ def is_secret(key: str) -> bool:
     return any(word in last for word in SECRET_WORDS)
 
 
+_parsed: dict[str, tuple[tuple, dict]] = {}  # path -> (its stat signature, its parsed map)
+RACY_SECONDS = 2.0  # a file changed this recently may change again within its mtime's tick
+
+
 def load_yaml_map(path: Path) -> dict:
+    """The YAML map in ``path`` ({} when absent). A command reads its config many times
+    (every ``get``); a file whose inode, size, mtime and ctime are unchanged, and not
+    changed in the last RACY_SECONDS, is not parsed again (config writes rename a new
+    file into place, so they always change the inode)."""
+    import copy
+    import time
+
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    cached = _parsed.get(str(path))
+    if cached is not None and cached[0] == signature:
+        return copy.deepcopy(cached[1])
+    data = _parse_yaml_map(path)
+    if time.time() - st.st_mtime_ns / 1e9 > RACY_SECONDS:
+        _parsed[str(path)] = (signature, copy.deepcopy(data))
+    return data
+
+
+def _parse_yaml_map(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

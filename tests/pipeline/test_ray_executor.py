@@ -391,3 +391,27 @@ def test_a_script_on_a_ray_worker_logs_into_its_run_as_locally(make_repo, cli, s
     assert logged["ray-log"] == logged["local-log"]  # the same params, points, tags and artifact trees
     assert list(workdir.iterdir()) == []
 
+
+
+def test_deps_shared_by_a_sweep_are_pushed_once_a_run(project, cli, tmp_path, monkeypatch):
+    """The code and params every instance ships are checked against the remote once, not
+    per instance (with S3, a request per object per instance)."""
+    import threading
+
+    from mlctl.pipeline.ray_executor import RayExecutor
+    from mlctl.store.transfer import RemoteStore
+
+    assert cli("remote", "add", "store", str(tmp_path / "remote"), "--default").exit_code == 0
+    project.write("code/train.py", "print(1)\n")
+    project.write("data/a.txt", "a\n")
+    pushed = []
+    real = RemoteStore.push
+    monkeypatch.setattr(RemoteStore, "push", lambda self, digests, *a, **k: pushed.append(list(digests))
+                        or real(self, digests, *a, **k))
+    executor = RayExecutor(project.repo, None, threading.Lock())
+    first = executor._ship(["code/train.py", "data/a.txt"])
+    again = executor._ship(["code/train.py", "data/a.txt"])
+    assert first == again and len(pushed) == 1 and len(pushed[0]) == 2
+    project.write("data/a.txt", "changed\n")  # a dep an upstream stage rewrote: its new object goes
+    executor._ship(["code/train.py", "data/a.txt"])
+    assert len(pushed) == 2 and len(pushed[1]) == 1
