@@ -16,6 +16,13 @@ def _executor(value: str) -> str:
     return value
 
 
+def _size(value: str) -> str:
+    from mlctl.store.memory import parse_size
+
+    parse_size(value)
+    return value.strip()
+
+
 CONFIG_KEYS = [
     KeySpec(r"pipeline\.jobs", parse_positive_int, "independent stages `pipeline run` runs at once (default: CPU count)"),
     KeySpec(r"pipeline\.runcache_size", parse_positive_int, "run-cache entries kept, least recently used dropped (default 1000)"),
@@ -25,6 +32,7 @@ CONFIG_KEYS = [
     KeySpec(r"pipeline\.ray_address", check_address,
             "the Ray cluster of the ray executor: HOST:PORT, ray://HOST:PORT or auto (default: Ray's own)"),
     KeySpec(r"pipeline\.ray_workdir", str, "folder on each Ray worker for stages' scratch folders (default: its temp folder)"),
+    KeySpec(r"pipeline\.ray_cache", _size, "objects each Ray worker node keeps between stage tasks, e.g. 10GB (default); 0: none"),
 ]
 
 

@@ -71,7 +71,7 @@ class RayExecutor:
         submitted = time.time()
         ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
                            "remote": self._remote_spec(), "env": _task_env(job.env),
-                           "workdir": self.repo.config.get("pipeline.ray_workdir"),
+                           "workdir": self.repo.config.get("pipeline.ray_workdir"), "cache": self._cache_limit(),
                            "sink": sink,
                            "run": self._run_seed(run_id)})
         self.refs[stage.name] = ref
@@ -170,6 +170,13 @@ class RayExecutor:
         if "://" not in items.get("url", "://"):
             items["url"] = str(self.remote.backend.url)
         return {"name": name, "items": items}
+
+    def _cache_limit(self) -> int:
+        from mlctl.pipeline.node_cache import DEFAULT_LIMIT
+        from mlctl.store.memory import parse_size
+
+        text = self.repo.config.get("pipeline.ray_cache")
+        return DEFAULT_LIMIT if text is None else parse_size(text)
 
     def _run_seed(self, run_id: str | None) -> dict | None:
         from mlctl.tracking import api as tracking_api

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from mlctl.pipeline import node_cache
 from mlctl.pipeline.process import StageProcess
 from mlctl.pipeline.ray_logs import LineSender
 
@@ -26,22 +27,29 @@ LOG_LIMIT = 4 << 20  # bytes of the stage's log sent back to the driver (its end
 
 def run_stage(job: dict) -> dict:
     """``job``: name, cmd, deps {rel: pointer json}, products [rel], remote {name, items},
-    env, workdir (or None: the worker's temp folder), sink (the live-log actor, or None),
+    env, workdir (or None: the worker's temp folder), cache (the node cache's limit in bytes,
+    0: none; node_cache.py), sink (the live-log actor, or None),
     run (the seed of the tracking run the command logs into, tracking/relay.py, or None).
     Returns exit_code, log, tail, node, outs {rel: pointer json} (products the command
     wrote), run (what the command logged into the run, or None), and phases: started and
     ended (the worker's clock, seconds since the epoch) and the seconds of materialize,
     command and store (so the driver can say where a task's time went)."""
     scratch = Path(tempfile.mkdtemp(prefix=f"mlctl-{job['name'][:40]}-", dir=job.get("workdir") or None))
+    cache = node_cache.folder(job.get("workdir")) if job.get("cache") else None
     try:
-        return _run_in(scratch, job)
+        if cache is None:
+            return _run_in(scratch, job, None)
+        with node_cache.using(cache) as objects:
+            return _run_in(scratch, job, objects)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if cache is not None:
+            node_cache.trim(cache, job["cache"])
 
 
-def _run_in(scratch: Path, job: dict) -> dict:
+def _run_in(scratch: Path, job: dict, objects: Path | None) -> dict:
     clock = _Clock()
-    repo, remote = _scratch_repo(scratch / "work", job["remote"])
+    repo, remote = _scratch_repo(scratch / "work", job["remote"], objects)
     _materialize(repo, remote, job["deps"])
     for rel in job["products"]:
         repo.workspace_path(rel, "stage output").parent.mkdir(parents=True, exist_ok=True)
@@ -81,13 +89,17 @@ class _Clock:
         return {"started": self.started, "ended": time.time(), **self.laps}
 
 
-def _scratch_repo(root: Path, remote: dict):
+def _scratch_repo(root: Path, remote: dict, objects: Path | None):
+    """A repository for the task, its object store the node cache's (when there is one)."""
     from mlctl.store.config import set_path
     from mlctl.store.repo import init_repo
     from mlctl.store.transfer import RemoteStore
 
     root.mkdir(parents=True)
     repo, _ = init_repo(root, git_ignore=False)
+    if objects is not None:
+        os.rmdir(repo.objects.root)  # empty: just made
+        os.symlink(objects, repo.objects.root, target_is_directory=True)
 
     def apply(data: dict) -> None:
         for key, value in remote["items"].items():
@@ -130,11 +142,14 @@ def _materialize(repo, remote, deps: dict) -> None:
         remote.pull([pointer["hash"]])
         dest = repo.workspace_path(rel, "stage dep")
         dest.parent.mkdir(parents=True, exist_ok=True)
+        used = [pointer["hash"]]
         if pointer["kind"] == "dir":
-            remote.pull(tree.hashes(repo.objects, pointer["hash"]))
+            used += tree.hashes(repo.objects, pointer["hash"])
+            remote.pull(used[1:])
             materialize(repo.objects, tree.load(repo.objects, pointer["hash"]), dest, where=f"dep {rel}")
         else:
             repo.objects.copy_to(pointer["hash"], dest)
+        node_cache.touch(repo.objects.path(digest) for digest in used)  # recency, for the node cache's trim
 
 
 def _store_products(repo, remote, products: list[str]) -> dict:

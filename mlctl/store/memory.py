@@ -24,13 +24,18 @@ MINIMUM = 2 * BASELINE
 DUCKDB_SHARE = 0.6  # of what is left above the baseline: DuckDB overshoots its limit by 10-30%
 
 
-def parse_memory(text: str) -> int:
-    """``4GB``, ``512MB``, ``1.5GiB``, ``300000000`` -> bytes (decimal units, like DuckDB's)."""
+def parse_size(text: str) -> int:
+    """``4GB``, ``512MB``, ``1.5GiB``, ``300000000``, ``0`` -> bytes (decimal units, like DuckDB's)."""
     found = SIZE.fullmatch(str(text))
     unit = found.group(2).lower() if found else None
     if unit not in UNITS:
         raise ValueError(f"expected a size such as 4GB or 512MB, got {text!r}")
-    value = math.floor(float(found.group(1)) * UNITS[unit])
+    return math.floor(float(found.group(1)) * UNITS[unit])
+
+
+def parse_memory(text: str) -> int:
+    """A memory cap: a size (parse_size) no smaller than what mlctl itself needs."""
+    value = parse_size(text)
     if value < MINIMUM:
         raise ValueError(f"{text} is below the least mlctl can keep to ({format_memory(MINIMUM)})")
     return value

@@ -94,7 +94,11 @@ def test_ray_run_matches_local_and_a_clone_restores_without_ray(make_repo, cli, 
     assert {(n, e["executor"], e["node"]) for n, e in last_ran.items()} == {(s["stage"], "ray", s["node"]) for s in ran}
     got = snapshot(remote)
     assert got == expected  # same outputs, hashes, lock and run-cache entries
-    assert list(workdir.iterdir()) == []  # every scratch folder removed
+    assert [p.name for p in workdir.iterdir()] == ["mlctl-cache"]  # every scratch folder removed
+    # the node cache kept the deps and outputs for the next tasks: code/train.sh's object
+    # was pulled once a node, not once an instance
+    cached = {p.parent.name + p.name for p in (workdir / "mlctl-cache/objects").glob("*/*")}
+    assert got["lock"]["stages"]["train@lr=0.1,depth=1"]["deps"]["code/train.sh"] in cached
     log = (remote.root / report["log_dir"] / "train@lr=0.1,depth=1.log").read_text()
     assert "trained 0.1 1" in log
     # the last line says where the task's time went, every phase named
@@ -137,8 +141,10 @@ def test_failing_instance_skips_only_its_dependents_and_retries_run_again(make_r
                   "outs": ["where.txt"], "resources": {"cpu": 1, "memory": "512MB"}},
     }
     repo = make_project(make_repo, cli, "fail", s3_remote, workdir, stages)
+    one_error(cli("config", "set", "pipeline.ray_cache", "lots"), 2, "pipeline.ray_cache")
+    assert cli("config", "set", "pipeline.ray_cache", "0").exit_code == 0  # no node cache
     res = cli("pipeline", "run", "--executor", "ray", "--address", ray_cluster, "--json")
-    assert res.exit_code == 1
+    assert res.exit_code == 1 and list(workdir.iterdir()) == []
     outcomes = {s["stage"]: s["outcome"] for s in res.json()["stages"]}
     assert outcomes == {"train@good": "ran", "train@bad": "failed", "use@good": "ran", "use@bad": "skipped",
                         "flaky": "ran"}
@@ -389,7 +395,7 @@ def test_a_script_on_a_ray_worker_logs_into_its_run_as_locally(make_repo, cli, s
     assert json.loads(fit_a["points"])["loss"] == [[0, 1.0], [1, 0.5], [2, 1.0 / 3]]
     assert list(fit_a["artifacts"]) == ["w/a"] and fit_a["python"]  # and the worker's interpreter
     assert logged["ray-log"] == logged["local-log"]  # the same params, points, tags and artifact trees
-    assert list(workdir.iterdir()) == []
+    assert [p.name for p in workdir.iterdir()] == ["mlctl-cache"]
 
 
 

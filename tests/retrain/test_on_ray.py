@@ -23,7 +23,7 @@ def test_retrain_trains_on_ray_and_promotes_from_the_driver(project, cli, s3_rem
 
     stages = {s["name"]: s["last_ran"] for s in cli("pipeline", "show", "--json").json()["stages"]}
     assert stages["train"]["executor"] == "ray"  # it ran on the cluster, not here
-    assert list(workdir.iterdir()) == []  # the task's scratch folder is gone
+    assert [p.name for p in workdir.iterdir()] == ["mlctl-cache"]  # the task's scratch folder is gone
     from mlctl.registry.versions import get_version
 
     version = get_version(project.repo, "cancer:1")
