@@ -84,7 +84,19 @@ def lineage(request, repo) -> JSON:
     if target is None:
         raise HTTPError(400, "lineage needs ?target=NAME@ALIAS, NAME:VERSION, a run id or a data path",
                         parameter="target")
-    return JSON(_call("target", registry_lineage, repo, target))
+    return JSON(_call("target", registry_lineage, repo, _in_repository(repo, target)))
+
+
+def _in_repository(repo, target: str) -> str:
+    """A relative data path names a path of the repository the dashboard shows, whatever
+    folder the server was started from (the CLI's is relative to the shell's folder).
+    Model specs and run ids pass as they are; the registry checks what a path reaches."""
+    import os
+
+    if os.path.isabs(target):
+        return target
+    candidate = os.path.join(repo.root, target)
+    return candidate if os.path.lexists(candidate) or os.path.lexists(candidate + ".mlctl") else target
 
 
 ROUTES = [

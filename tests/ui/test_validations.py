@@ -60,10 +60,11 @@ def test_run_data_versions_carry_their_last_validation(vclient, validated_repo):
 
 
 def test_lineage_api_shows_the_validation(vclient, validated_repo):
-    target = str(validated_repo.root / "data" / "orders.csv")  # data paths resolve from the server's directory
-    root = vclient.get("/api/lineage", params={"target": target}).json()["root"]
-    assert root["children"][0]["kind"] == "validation"
-    assert root["children"][0]["validation"]["id"] == validated_repo.validations["passed"]
+    for target in ("data/orders.csv", str(validated_repo.root / "data" / "orders.csv")):  # relative: to the repository
+        root = vclient.get("/api/lineage", params={"target": target}).json()["root"]
+        assert root["children"][0]["kind"] == "validation"
+        assert root["children"][0]["validation"]["id"] == validated_repo.validations["passed"]
+    assert vclient.get("/api/lineage", params={"target": "../../../etc/passwd"}).status_code in (400, 404)
 
 
 @pytest.fixture(scope="module")
