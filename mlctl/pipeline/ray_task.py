@@ -96,17 +96,14 @@ def _scratch_repo(root: Path, remote: dict, objects: Path | None):
     from mlctl.store.transfer import RemoteStore
 
     root.mkdir(parents=True)
-    repo, _ = init_repo(root, git_ignore=False)
+    settings: dict = {}
+    for key, value in remote["items"].items():
+        set_path(settings, f"remote.{remote['name']}.{key}", value)
+    set_path(settings, "core.default_remote", remote["name"])
+    repo, _ = init_repo(root, git_ignore=False, config=settings, durable=False)  # deleted with the task
     if objects is not None:
         os.rmdir(repo.objects.root)  # empty: just made
         os.symlink(objects, repo.objects.root, target_is_directory=True)
-
-    def apply(data: dict) -> None:
-        for key, value in remote["items"].items():
-            set_path(data, f"remote.{remote['name']}.{key}", value)
-        set_path(data, "core.default_remote", remote["name"])
-
-    repo.config.update(apply)
     return repo, RemoteStore.open(repo, remote["name"])
 
 

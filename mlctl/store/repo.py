@@ -148,8 +148,11 @@ def find_repo(start: str | os.PathLike | None = None) -> Repo:
     return repo
 
 
-def init_repo(path: str | os.PathLike, git_ignore: bool = True) -> tuple[Repo, bool]:
-    """Create .mlctl/ in ``path``; returns (repo, created). A second init changes nothing."""
+def init_repo(path: str | os.PathLike, git_ignore: bool = True, config: dict | None = None,
+              durable: bool = True) -> tuple[Repo, bool]:
+    """Create .mlctl/ in ``path``; returns (repo, created). A second init changes nothing.
+    ``config``: more settings for the new config.yaml; ``durable=False`` skips the fsyncs
+    (a throwaway repository: a Ray task's scratch one)."""
     root = Path(path)
     env_dot = os.environ.get("MLCTL_DIR")
     repo = Repo(root, root / env_dot if env_dot else None)
@@ -157,11 +160,12 @@ def init_repo(path: str | os.PathLike, git_ignore: bool = True) -> tuple[Repo, b
         return repo, False
     for sub in ("objects", "refs", "locks", "tmp", "db", "cache"):
         (repo.dot / sub).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(repo.dot / ".gitignore", DOT_GITIGNORE)
+    atomic_write_text(repo.dot / ".gitignore", DOT_GITIGNORE, fsync=durable)
     # config.yaml last: its presence is what marks an initialised repository
-    atomic_write_text(
-        repo.dot / "config.yaml", config_mod.dump({"core": {"format": config_mod.FORMAT_VERSION}})
-    )
+    settings = {"core": {"format": config_mod.FORMAT_VERSION}}
+    for key, value in config_mod.flatten(config or {}).items():
+        config_mod.set_path(settings, key, value)
+    atomic_write_text(repo.dot / "config.yaml", config_mod.dump(settings), fsync=durable)
     if git_ignore:
         add_entries(repo.root / ".gitignore", ROOT_GITIGNORE_ENTRIES)
     return repo, True
