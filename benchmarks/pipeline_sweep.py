@@ -20,20 +20,25 @@ Cases, each in its own git repository under benchmarks/.work/sweep:
   dvc queue    16 x `dvc exp run --queue -S a=.. -S b=..` + `dvc queue start -j 2`, waiting
                for the queue to empty (DVC 3.x in benchmarks/.venvs/dvc)
 and, for mlctl and DVC, a second run that the run-cache serves entirely (outputs and
-pipeline.lock / dvc.lock removed; DVC: the same 16 experiments queued again).
+pipeline.lock / dvc.lock removed; DVC: the same 16 experiments queued again). bare, local
+and Ray run in alternating rounds (--rounds, 3; later rounds with --force), each case's
+median reported beside every round, so a burst of other load falls on all of them; the
+Ray cluster is started once and warmed by a throwaway first driver (reported).
 
-    python benchmarks/pipeline_sweep.py [--no-dvc] [--no-ray] [--seconds 2]
+    python benchmarks/pipeline_sweep.py [--no-dvc] [--no-ray] [--seconds 2] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -273,6 +278,30 @@ def dvc_clear_queue(root: Path, dvc: Path) -> None:
     sh([dvc, "queue", "remove", "--all"], root, env_for(), check=False)
 
 
+def run_rounds(count: int, n: int, seconds: float, local_root: Path, ray_root: Path | None, cluster,
+               extra: dict) -> dict[str, list[float]]:
+    """Alternating rounds of bare, local and Ray (each round after the first with --force:
+    the run-cache would serve it), so a burst of other load falls on every case alike."""
+    walls: dict[str, list[float]] = {}
+    for number in range(count):
+        again = ["--force"] if number else []
+        walls.setdefault("bare: the commands, 2 at a time", []).append(bare(WORK / "bare", n, seconds))
+        wall, report = mlctl_run(local_root, "-j", str(CORES), *again)
+        assert outcomes(report) == {"ran": n}, outcomes(report)
+        walls.setdefault("mlctl local -j 2", []).append(wall)
+        if ray_root is None:
+            continue
+        wall, report = mlctl_run(ray_root, "--executor", "ray", "--address", cluster.address, "-j", str(n), *again)
+        assert outcomes(report) == {"ran": n}, outcomes(report)
+        walls.setdefault("mlctl --executor ray", []).append(wall)
+        phases = ray_phases(ray_root, report)
+        extra[f"ray phases, round {number + 1} (mean s per task)"] = \
+            ", ".join(f"{k} {v:.3f}" for k, v in phases.items()) or "n/a"
+    if ray_root is not None:
+        extra["ray cluster warm-up (a first driver, not timed in the run)"] = f"{cluster.warm_up:.2f} s"
+    return walls
+
+
 # -- report ---------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -280,39 +309,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="CPU seconds each instance burns")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--no-dvc", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of bare, local and Ray (medians)")
     add_smoke_flag(parser)
     args = parser.parse_args()
     if args.smoke:
-        args.instances, args.seconds, args.no_ray, args.no_dvc = 2, 0.1, True, True
+        args.instances, args.seconds, args.no_ray, args.no_dvc, args.rounds = 2, 0.1, True, True, 1
     WORK.mkdir(parents=True, exist_ok=True)
     n, seconds = args.instances, args.seconds
     floor = n * seconds / CORES
-    walls = {"floor (n x s / cores)": floor, "bare: the commands, 2 at a time": bare(WORK / "bare", n, seconds)}
     extra: dict[str, str] = {}
     restore: dict[str, float] = {}
-
-    root = WORK / "mlctl-local"
-    mlctl_project(root, n, seconds)
-    walls["mlctl local -j 2"], report = mlctl_run(root, "-j", str(CORES))
-    assert outcomes(report) == {"ran": n}, outcomes(report)
-    forget_outputs(root)
-    restore["mlctl"], report = mlctl_run(root, "-j", str(CORES))
-    assert outcomes(report) == {"restored": n}, outcomes(report)
-
-    if not args.no_ray and ray_available():
-        root = WORK / "mlctl-ray"
-        mlctl_project(root, n, seconds, remote=WORK / "ray-remote")
+    local_root = WORK / "mlctl-local"
+    mlctl_project(local_root, n, seconds)
+    ray_root = WORK / "mlctl-ray" if not args.no_ray and ray_available() else None
+    if ray_root is not None:
+        mlctl_project(ray_root, n, seconds, remote=WORK / "ray-remote")
         scratch = WORK / "ray-scratch"
         scratch.mkdir(exist_ok=True)
-        sh([PY, "-m", "mlctl", "config", "set", "pipeline.ray_workdir", scratch], root, env_for())
-        with RayCluster() as cluster:
-            walls["mlctl --executor ray"], report = mlctl_run(root, "--executor", "ray", "--address", cluster.address,
-                                                              "-j", str(n))
-        assert outcomes(report) == {"ran": n}, outcomes(report)
-        extra["ray cluster warm-up (a first driver, not timed in the run)"] = f"{cluster.warm_up:.2f} s"
-        phases = ray_phases(root, report)
-        extra["ray phases (mean s per task)"] = ", ".join(f"{k} {v:.3f}" for k, v in phases.items()) or "n/a"
-        extra["ray stage seconds (mean, driver's view)"] = f"{sum(s['duration'] for s in report['stages']) / n:.3f}"
+        sh([PY, "-m", "mlctl", "config", "set", "pipeline.ray_workdir", scratch], ray_root, env_for())
+    with RayCluster() if ray_root is not None else contextlib.nullcontext() as cluster:
+        rounds = run_rounds(args.rounds, n, seconds, local_root, ray_root, cluster, extra)
+    walls = {"floor (n x s / cores)": floor, **{name: statistics.median(w) for name, w in rounds.items()}}
+    extra.update({f"rounds: {name}": " / ".join(f"{w:.2f}" for w in ws) for name, ws in rounds.items()})
+    forget_outputs(local_root)
+    restore["mlctl"], report = mlctl_run(local_root, "-j", str(CORES))
+    assert outcomes(report) == {"restored": n}, outcomes(report)
 
     if not args.no_dvc:
         dvc = anchor_venv("dvc", "dvc>=3,<4") / "dvc"
@@ -347,7 +368,7 @@ def report_table(walls: dict, restore: dict, extra: dict, n: int, seconds: float
     ray = walls.get("mlctl --executor ray")
     if ray:
         print(f"ray / floor: {ray / floor:.2f} (target <= 1.25): {'yes' if ray / floor <= 1.25 else 'NO'}")
-        print(f"ray / mlctl local: {ray / mlctl_local:.2f}")
+        print(f"ray / mlctl local: {ray / mlctl_local:.2f}; ray / bare: {ray / walls['bare: the commands, 2 at a time']:.2f}")
     for key, value in extra.items():
         print(f"{key}: {value}")
 
