@@ -18,6 +18,7 @@ changes, and a sample of changed rows side by side.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from mlctl.data.sqlengine import Engine
@@ -148,42 +149,54 @@ def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, st
 
 def _aligned(engine: Engine, report: RowDiff, old: list[TableFile], new: list[TableFile], key: list[str],
              common: dict[str, str], sample: int) -> bool:
-    """The fast path (rowalign.py) when both sides are in key order: one exact, streaming
-    comparison of the matched rows. False when it does not apply."""
+    """The fast path (rowalign.py) when both sides are in key order: both files streamed
+    once, the matched rows sieved in Arrow, the candidates compared exactly here. False
+    when it does not apply."""
     from mlctl.data import rowalign
 
-    if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b")):
-        return False
-    found = rowalign.align(engine, old[0], new[0], key[0], engine.threads())
-    if found is None:
+    if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b"), list(common)):
         return False
     side = "true AS __mlctl_side"
-    # the sample's added and removed rows (the first by key, so the first by position)
-    _pair_rows(engine, key, common, f"SELECT *, {side} FROM ({rowalign.position_rows(old[0], found.removed[:sample])})",
-               f"SELECT *, {side} FROM ({rowalign.position_rows(new[0], found.added[:sample])})")
     every = " AND ".join(f"{_cast('a', c, common[c])} = {_cast('b', c, common[c])}" for c in common)
-    misaligned = f"{_cast('a', key[0], common[key[0]])} IS DISTINCT FROM {_cast('b', key[0], common[key[0]])}"
+    made: list[bool] = []
 
-    def changed_pairs(rows_a: str, rows_b: str) -> str:
-        # ``=`` is a cheap first sieve (true only for equal values; null gives null): the
-        # exact IS DISTINCT FROM flags are computed for the rows it lets through only
-        return f"""SELECT * FROM (
-            SELECT {', '.join(_pair_columns(key, common))}, {misaligned} AS misaligned
-            FROM (SELECT *, {side} FROM {rows_a}) a POSITIONAL JOIN (SELECT *, {side} FROM {rows_b}) b
-            WHERE ({every}) IS NOT TRUE)
-            WHERE misaligned OR {_differs(common, key)}"""
+    def flush(rows_a, rows_b) -> None:
+        # the candidate pairs, row by row; ``=`` first (cheap, true only for equal values),
+        # then the exact IS DISTINCT FROM flags for the rest
+        with _registered(engine, ca=rows_a, cb=rows_b):
+            engine.run(f"""{'INSERT INTO p' if made else 'CREATE TEMP TABLE p AS'} SELECT * FROM (
+                SELECT {', '.join(_pair_columns(key, common))}
+                FROM (SELECT *, {side} FROM ca) a POSITIONAL JOIN (SELECT *, {side} FROM cb) b
+                WHERE ({every}) IS NOT TRUE) WHERE {_differs(common, key)}""")
+        made.append(True)
 
-    rowalign.compare_chunks(engine, found, old[0], new[0], changed_pairs, "p")
-    if engine.run("SELECT count(*) FILTER (misaligned) FROM p").fetchone()[0]:
-        engine.run("DROP TABLE p")  # cannot happen with order-keeping scans; then the general path
-        engine.run("DROP TABLE d")
+    try:
+        found = rowalign.compare(old[0], new[0], key[0], list(common), sample, flush)
+    except rowalign.Unordered:
+        engine.run("DROP TABLE IF EXISTS p")
         return False
-    engine.run("INSERT INTO d SELECT * EXCLUDE (misaligned) FROM p")
-    changed = engine.run("SELECT count(*) FROM p").fetchone()[0]
-    engine.run("DROP TABLE p")
-    counts = (found.old_rows, found.new_rows, len(found.added), len(found.removed), changed)
-    _report_keyed(engine, report, key, common, sample, counts)
+    # table d: the sample's removed and added rows (the first by key), then the changed pairs
+    with _registered(engine, ra=found.sample_rows("removed"), rb=found.sample_rows("added")):
+        _pair_rows(engine, key, common, f"SELECT *, {side} FROM ra", f"SELECT *, {side} FROM rb")
+    changed = 0
+    if made:
+        engine.run("INSERT INTO d SELECT * FROM p")
+        changed = engine.run("SELECT count(*) FROM p").fetchone()[0]
+        engine.run("DROP TABLE p")
+    _report_keyed(engine, report, key, common, sample, (found.old_rows, found.new_rows, found.added, found.removed, changed))
     return True
+
+
+@contextmanager
+def _registered(engine: Engine, **tables):
+    """pyarrow ``tables`` as DuckDB views by name, for the block."""
+    for name, table in tables.items():
+        engine.con.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            engine.con.unregister(name)
 
 
 def _pair_columns(key: list[str], common: dict[str, str]) -> list[str]:

@@ -272,10 +272,6 @@ def test_aligned_path_matches_the_reference(repo, monkeypatch, old_cells, edits,
     """Same order with rows changed, removed and inserted anywhere (the fast path, cut into
     chunks of a row group or more, compared on two threads) and shuffled (the general path):
     both equal the brute-force reference."""
-    from mlctl.data import rowalign
-
-    monkeypatch.setattr(rowalign, "MIN_CHUNK", 1)
-    monkeypatch.setattr(rowalign, "MAX_CHUNK", data.draw(st.integers(1, 6)))
     new_cells = dict(old_cells)
     for k, op, cell in edits:
         if op == "remove":
