@@ -50,6 +50,15 @@ class Outcome:
         return pa.concat_tables(rows) if rows else self.schema.empty_table()
 
 
+def empty(file: TableFile, columns: list[str]):
+    """A table of no rows with ``columns`` as pyarrow reads them from ``file``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    whole = pq.read_schema(file.path)
+    return pa.schema([whole.field(c) for c in columns]).empty_table()
+
+
 class Unordered(Exception):
     """A side's keys are not strictly increasing (or one is null): the general path runs."""
 
@@ -89,11 +98,7 @@ def compare(old: TableFile, new: TableFile, key: str, columns: list[str], sample
     """Stream both files; ``flush(rows_a, rows_b)`` receives pyarrow tables of candidate
     changed row pairs (``columns``, row i of one paired with row i of the other). Raises
     Unordered when a side is not strictly increasing in ``key``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    whole = pq.read_schema(old.path)
-    out = Outcome(schema=pa.schema([whole.field(c) for c in columns]))
+    out = Outcome(schema=empty(old, columns).schema)
     pending: list = []
     with ThreadPoolExecutor(2) as pool:
         a, b = _Side(_row_groups(old, columns, pool), key), _Side(_row_groups(new, columns, pool), key)
@@ -171,24 +176,38 @@ def _window(side_a, side_b, key: str, columns: list[str], sample: int, out: Outc
     import numpy as np
 
     (rows_a, ka), (rows_b, kb) = side_a, side_b
-    pos = np.searchsorted(kb, ka)
-    found = pos < len(kb)
-    found[found] = kb[pos[found]] == ka[found]
-    in_b = np.zeros(len(kb), dtype=bool)
-    in_b[pos[found]] = True
+    found, in_b = _member(ka, kb), _member(kb, ka)
     out.removed += _unmatched(rows_a, found, sample - out.removed, out.removed_rows)
     out.added += _unmatched(rows_b, in_b, sample - out.added, out.added_rows)
     if not found.any():
         return
-    matched_a = rows_a if found.all() else rows_a.filter(found)
-    matched_b = rows_b if in_b.all() else rows_b.filter(in_b)
-    differs = np.zeros(len(matched_a), dtype=bool)
+    # the matched rows of each side, in order, pair up; None: all of them (nothing to drop)
+    keep_a, keep_b = (None if m.all() else m for m in (found, in_b))
+    differs = np.zeros(int(found.sum()), dtype=bool)
     for c in columns:
         if c != key:
-            differs |= differs_at(matched_a.column(c).chunk(0), matched_b.column(c).chunk(0))
+            differs |= differs_at(rows_a.column(c).chunk(0), rows_b.column(c).chunk(0), keep_a, keep_b)
     picked = np.flatnonzero(differs)
     if len(picked):
-        pending.append((matched_a.take(picked), matched_b.take(picked)))
+        pending.append((rows_a.take(np.flatnonzero(found)[picked]), rows_b.take(np.flatnonzero(in_b)[picked])))
+
+
+def _member(x, y):
+    """Per value of ``x`` (increasing int64), whether ``y`` (increasing) holds it: a table
+    over the values' range when it is dense (a third of the time), else binary search."""
+    import numpy as np
+
+    if len(x) == 0 or len(y) == 0:
+        return np.zeros(len(x), dtype=bool)
+    lo, hi = min(int(x[0]), int(y[0])), max(int(x[-1]), int(y[-1]))
+    if hi - lo <= 8 * (len(x) + len(y)):
+        table = np.zeros(hi - lo + 1, dtype=bool)
+        table[y - lo] = True
+        return table[x - lo]
+    pos = np.searchsorted(y, x)
+    hit = pos < len(y)
+    hit[hit] = y[pos[hit]] == x[hit]
+    return hit
 
 
 def _unmatched(rows, matched, wanted: int, sample_rows: list) -> int:
@@ -209,20 +228,26 @@ def _flush(pending: list, flush: Callable) -> None:
         pending.clear()
 
 
-def differs_at(x, y):
-    """Per row, True where the values may differ (never False where they do): bits for
-    fixed-width values, pyarrow's equality for the others; null equals null only."""
+def differs_at(x, y, keep_x=None, keep_y=None):
+    """Per row of ``x`` and ``y`` (less the rows the masks ``keep_*`` drop), True where the
+    values may differ, never False where they do: bits for fixed-width values, pyarrow's
+    equality for the others; null equals null only."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    width = x.type.bit_width if _fixed(x.type) else 0
-    if width:
-        differs = _bits(x, width) != _bits(y, width)
+    def kept(values, keep):
+        return values if keep is None else values[keep]
+
+    if _fixed(x.type):
+        differs = kept(_bits(x), keep_x) != kept(_bits(y), keep_y)
     else:
+        x, y = (a if k is None else a.filter(pa.array(k)) for a, k in ((x, keep_x), (y, keep_y)))
+        keep_x = keep_y = None
         differs = ~np.asarray(pc.fill_null(pc.equal(x, y), False).to_numpy(zero_copy_only=False), dtype=bool)
     if x.null_count or y.null_count:
-        null_x = np.asarray(x.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        null_y = np.asarray(y.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        null_x = kept(np.asarray(x.is_null().to_numpy(zero_copy_only=False), dtype=bool), keep_x)
+        null_y = kept(np.asarray(y.is_null().to_numpy(zero_copy_only=False), dtype=bool), keep_y)
         differs = (null_x != null_y) | (differs & ~null_x & ~null_y)  # the bits under a null mean nothing
     return differs
 
@@ -234,9 +259,10 @@ def _fixed(typ) -> bool:
         and getattr(typ, "bit_width", 0) in (8, 16, 32, 64)
 
 
-def _bits(array, width: int):
+def _bits(array):
     import numpy as np
 
+    width = array.type.bit_width
     if len(array) == 0:
         return np.zeros(0, dtype=np.uint8)
     return np.frombuffer(array.buffers()[1], dtype=f"<u{width // 8}", count=len(array), offset=array.offset * width // 8)

@@ -158,31 +158,28 @@ def _aligned(engine: Engine, report: RowDiff, old: list[TableFile], new: list[Ta
         return False
     side = "true AS __mlctl_side"
     every = " AND ".join(f"{_cast('a', c, common[c])} = {_cast('b', c, common[c])}" for c in common)
-    made: list[bool] = []
+    sides = {"ra": f"SELECT *, {side} FROM ra", "rb": f"SELECT *, {side} FROM rb"}
+    # table d holds the changed pairs as they come, then the sample's removed and added rows
+    with _registered(engine, ra=rowalign.empty(old[0], list(common)), rb=rowalign.empty(new[0], list(common))):
+        _pair_rows(engine, key, common, sides["ra"], sides["rb"])
 
     def flush(rows_a, rows_b) -> None:
         # the candidate pairs, row by row; ``=`` first (cheap, true only for equal values),
         # then the exact IS DISTINCT FROM flags for the rest
         with _registered(engine, ca=rows_a, cb=rows_b):
-            engine.run(f"""{'INSERT INTO p' if made else 'CREATE TEMP TABLE p AS'} SELECT * FROM (
+            engine.run(f"""INSERT INTO d SELECT * FROM (
                 SELECT {', '.join(_pair_columns(key, common))}
                 FROM (SELECT *, {side} FROM ca) a POSITIONAL JOIN (SELECT *, {side} FROM cb) b
                 WHERE ({every}) IS NOT TRUE) WHERE {_differs(common, key)}""")
-        made.append(True)
 
     try:
         found = rowalign.compare(old[0], new[0], key[0], list(common), sample, flush)
     except rowalign.Unordered:
-        engine.run("DROP TABLE IF EXISTS p")
+        engine.run("DROP TABLE d")
         return False
-    # table d: the sample's removed and added rows (the first by key), then the changed pairs
+    changed = engine.run("SELECT count(*) FROM d").fetchall()[0][0]  # all: no result left open
     with _registered(engine, ra=found.sample_rows("removed"), rb=found.sample_rows("added")):
-        _pair_rows(engine, key, common, f"SELECT *, {side} FROM ra", f"SELECT *, {side} FROM rb")
-    changed = 0
-    if made:
-        engine.run("INSERT INTO d SELECT * FROM p")
-        changed = engine.run("SELECT count(*) FROM p").fetchone()[0]
-        engine.run("DROP TABLE p")
+        _pair_rows(engine, key, common, sides["ra"], sides["rb"], into="INSERT INTO d")
     _report_keyed(engine, report, key, common, sample, (found.old_rows, found.new_rows, found.added, found.removed, changed))
     return True
 
@@ -218,11 +215,12 @@ def _differs(common: dict[str, str], key: list[str]) -> str:
     return "added OR removed" + "".join(f" OR d{i}" for i in range(len(values)))
 
 
-def _pair_rows(engine: Engine, key: list[str], common: dict[str, str], rows_a: str, rows_b: str) -> None:
+def _pair_rows(engine: Engine, key: list[str], common: dict[str, str], rows_a: str, rows_b: str,
+               into: str = "CREATE TEMP TABLE d AS") -> None:
     """Table ``d``: the rows of ``rows_a`` and ``rows_b`` (each with a ``__mlctl_side``
     column) paired by key, kept when added, removed or changed."""
     on = " AND ".join(f"{_cast('a', k, common[k])} IS NOT DISTINCT FROM {_cast('b', k, common[k])}" for k in key)
-    engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
+    engine.run(f"""{into} SELECT * FROM (
         SELECT {', '.join(_pair_columns(key, common))}
         FROM ({rows_a}) a FULL OUTER JOIN ({rows_b}) b ON {on})
         WHERE {_differs(common, key)}""")
