@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mlctl.data import api
 from mlctl.data.rowdiff import row_diff
+from mlctl.errors import UsageError
 from tests.conftest import git, one_error
 
 NAN = float("nan")
@@ -361,3 +362,119 @@ def test_sorted_repeated_keys_are_refused_in_parquet(repo, cli):
             git(repo.root, "add", "-A")
             git(repo.root, "commit", "-qm", "v1")
     one_error(cli("data", "diff", "--rows", "--key", "id", "t.parquet"), 2, "key id is not unique", "id=2 (2 rows)")
+
+
+# -- the aligned path's windows: both files streamed side by side, row group by row group --
+TYPES = {"v": "float64", "k": "int64", "i": "int64", "f": "float32", "b": "bool_", "s": "string", "y": "binary",
+         "d": "date32", "t": "timestamp"}  # the key column is not first
+typed_cells = st.tuples(
+    st.sampled_from([None, NAN, 0.0, -0.0, 1.5]), st.sampled_from([None, 0, 1, -1]), st.sampled_from([None, NAN, 2.5]),
+    st.sampled_from([None, True, False]), st.sampled_from([None, "", "a", "ab"]), st.sampled_from([None, b"", b"\x00", b"x"]),
+    st.sampled_from([None, 0, 18262]), st.sampled_from([None, 0, 1_000_000, 1_000_001]))
+
+
+def _typed_table(cells: dict):
+    import pyarrow as pa
+
+    types = {c: pa.timestamp("us") if t == "timestamp" else getattr(pa, t)() for c, t in TYPES.items()}
+    keys = sorted(cells)
+    columns = {"k": keys, **{c: [cells[k][n] for k in keys] for n, c in enumerate(c for c in TYPES if c != "k")}}
+    return pa.table({c: pa.array(columns[c], type=types[c]) for c in TYPES})
+
+
+def _both_paths(repo, monkeypatch, rel: str) -> tuple[str, str]:
+    """The report of the aligned path and of the general path on the same versions."""
+    from mlctl.data import rowalign
+
+    taken = _path_taken(monkeypatch)
+    fast = repr(row_diff(repo, str(repo.root / rel), key=["k"], sample=3).to_json())
+    assert taken == []
+    applies = rowalign.applies
+    monkeypatch.setattr(rowalign, "applies", lambda *a: False)
+    general = repr(row_diff(repo, str(repo.root / rel), key=["k"], sample=3).to_json())
+    monkeypatch.setattr(rowalign, "applies", applies)
+    assert taken == ["general"]
+    taken.clear()
+    return fast, general
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old_cells=st.dictionaries(st.integers(1, 30), typed_cells, max_size=14),
+       edits=st.lists(st.tuples(st.integers(1, 34), st.sampled_from(["remove", "change", "insert"]), typed_cells),
+                      max_size=10),
+       wipe=st.sampled_from(["none", "old", "new"]), groups=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+       flush=st.integers(1, 4))
+def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_cells, edits, wipe, groups, flush):
+    """Every plain type with nulls, NaN and -0.0, row groups of other sizes on each side,
+    empty versions, candidates flushed a few rows at a time: the same report, to the byte."""
+    import pyarrow.parquet as pq
+    from mlctl.data import rowalign
+
+    new_cells = dict(old_cells)
+    for k, op, cell in edits:
+        if op == "remove":
+            new_cells.pop(k, None)
+        else:
+            new_cells[k] = cell
+    old_cells, new_cells = ({} if wipe == "old" else old_cells), ({} if wipe == "new" else new_cells)
+    pq.write_table(_typed_table(old_cells), repo.root / "t.parquet", row_group_size=groups[0])
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "--allow-empty", "-m", "old")
+    pq.write_table(_typed_table(new_cells), repo.root / "t.parquet", row_group_size=groups[1])
+    monkeypatch.setattr(rowalign, "FLUSH_ROWS", flush)
+
+    fast, general = _both_paths(repo, monkeypatch, "t.parquet")
+
+    assert fast == general
+
+
+def test_changes_at_every_row_group_boundary(repo, monkeypatch):
+    """Row groups of 3 rows in the old version and 4 in the new (one row removed, one
+    added): the rows first and last in a row group on either side are changed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys = list(range(1, 13))
+    new_keys = [k for k in keys if k != 5] + [13]
+    changed = {1, 3, 4, 6, 7, 9, 10, 12}
+    pq.write_table(pa.table({"k": keys, "v": [float(k) for k in keys]}), repo.root / "t.parquet", row_group_size=3)
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "old")
+    pq.write_table(pa.table({"k": new_keys, "v": [k + 0.5 * (k in changed) for k in new_keys]}), repo.root / "t.parquet",
+                   row_group_size=4)
+    taken = _path_taken(monkeypatch)
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"], sample=20)
+
+    assert taken == []
+    assert report.rows == {"old": 12, "new": 12, "added": 1, "removed": 1, "changed": 8, "unchanged": 3}
+    assert [r["key"]["k"] for r in report.sample["changed"]] == sorted(changed)
+    assert (report.sample["removed"], report.sample["added"]) == ([{"k": 5, "v": 5.0}], [{"k": 13, "v": 13.0}])
+
+
+@pytest.mark.parametrize("new_keys", [[1, 2, 3, 5, 4, 6], [1, 2, 3, None, 5, 6], [1, 2, 3, 3, 5, 6]])
+def test_keys_out_of_order_late_in_the_file_take_the_general_path(repo, monkeypatch, new_keys):
+    """A side found unordered after candidates were flushed: the general path starts clean."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from mlctl.data import rowalign
+
+    monkeypatch.setattr(rowalign, "FLUSH_ROWS", 1)
+    pq.write_table(pa.table({"k": [1, 2, 3, 4, 5, 6], "v": [0.0] * 6}), repo.root / "t.parquet", row_group_size=2)
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "old")
+    pq.write_table(pa.table({"k": pa.array(new_keys, pa.int64()), "v": [1.0] * 6}), repo.root / "t.parquet",
+                   row_group_size=2)
+    taken = _path_taken(monkeypatch)
+
+    if new_keys[3] == 3:
+        with pytest.raises(UsageError, match="key k is not unique"):
+            row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+        return
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+
+    assert taken == ["general"]
+    assert report.rows["changed"] == 5 + (new_keys[3] is not None)
