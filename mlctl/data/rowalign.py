@@ -120,7 +120,7 @@ def _row_groups(file: TableFile, columns: list[str], pool) -> Iterator:
     """The file's row groups (``columns`` only), the next one read on ``pool`` meanwhile."""
     import pyarrow.parquet as pq
 
-    reader = pq.ParquetFile(file.path)
+    reader = pq.ParquetFile(file.path, read_dictionary=_dictionary_columns(file, columns))
     count = reader.metadata.num_row_groups
     ahead = pool.submit(reader.read_row_group, 0, columns=columns) if count else None
     for i in range(count):
@@ -128,6 +128,20 @@ def _row_groups(file: TableFile, columns: list[str], pool) -> Iterator:
         ahead = pool.submit(reader.read_row_group, i + 1, columns=columns) if i + 1 < count else None
         if table.num_rows:
             yield table.combine_chunks()
+
+
+def _dictionary_columns(file: TableFile, columns: list[str]) -> list[str]:
+    """The text columns stored dictionary-encoded in every row group: read as dictionaries
+    (codes), they cost a fraction of their decoded strings and compare as codes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(file.path).metadata
+    schema = meta.schema.to_arrow_schema()
+    text = [c for c in columns if any(check(schema.field(c).type) for check in (pa.types.is_string, pa.types.is_binary))]
+    where = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    return [c for c in text if c in where
+            and all(meta.row_group(g).column(where[c]).has_dictionary_page for g in range(meta.num_row_groups))]
 
 
 class _Side:
@@ -189,7 +203,8 @@ def _window(side_a, side_b, key: str, columns: list[str], sample: int, out: Outc
             differs |= differs_at(rows_a.column(c).chunk(0), rows_b.column(c).chunk(0), keep_a, keep_b)
     picked = np.flatnonzero(differs)
     if len(picked):
-        pending.append((rows_a.take(np.flatnonzero(found)[picked]), rows_b.take(np.flatnonzero(in_b)[picked])))
+        pending.append((decoded(rows_a.take(np.flatnonzero(found)[picked])),
+                        decoded(rows_b.take(np.flatnonzero(in_b)[picked]))))
 
 
 def _member(x, y):
@@ -216,8 +231,18 @@ def _unmatched(rows, matched, wanted: int, sample_rows: list) -> int:
 
     unmatched = np.flatnonzero(~matched)
     if len(unmatched) and wanted > 0:
-        sample_rows.append(rows.take(unmatched[:wanted]))
+        sample_rows.append(decoded(rows.take(unmatched[:wanted])))
     return len(unmatched)
+
+
+def decoded(table):
+    """``table`` with its dictionary columns as plain values (as the file's schema has them)."""
+    import pyarrow as pa
+
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
 
 
 def _flush(pending: list, flush: Callable) -> None:
@@ -239,7 +264,14 @@ def differs_at(x, y, keep_x=None, keep_y=None):
     def kept(values, keep):
         return values if keep is None else np.take(values, keep[1])  # faster than a mask
 
-    if _fixed(x.type):
+    if pa.types.is_dictionary(x.type) or pa.types.is_dictionary(y.type):
+        x, y = _codes_or_values(x, y)
+    if pa.types.is_dictionary(x.type):
+        # y's dictionary mapped onto x's: equal codes are equal values (-1: not in x's, and
+        # under y's nulls, whose codes point past the dictionary)
+        onto_x = np.append(np.asarray(pc.fill_null(pc.index_in(y.dictionary, value_set=x.dictionary), -1)), -1)
+        differs = kept(_bits(_indices(x, 0)), keep_x) != onto_x[kept(_bits(_indices(y, len(y.dictionary))), keep_y)]
+    elif _fixed(x.type):
         differs = kept(_bits(x), keep_x) != kept(_bits(y), keep_y)
     else:
         x, y = (a if k is None else a.filter(pa.array(k[0])) for a, k in ((x, keep_x), (y, keep_y)))
@@ -250,6 +282,22 @@ def differs_at(x, y, keep_x=None, keep_y=None):
         null_y = kept(np.asarray(y.is_null().to_numpy(zero_copy_only=False), dtype=bool), keep_y)
         differs = (null_x != null_y) | (differs & ~null_x & ~null_y)  # the bits under a null mean nothing
     return differs
+
+
+def _codes_or_values(x, y):
+    """Both as dictionaries without null values, else both decoded."""
+    import pyarrow as pa
+
+    dictionaries = [a for a in (x, y) if pa.types.is_dictionary(a.type)]
+    if len(dictionaries) == 2 and not any(a.dictionary.null_count for a in dictionaries):
+        return x, y
+    plain = [a.dictionary_decode() if pa.types.is_dictionary(a.type) else a for a in (x, y)]
+    return plain[0], plain[1]
+
+
+def _indices(array, under_nulls: int):
+    """A dictionary array's codes, ``under_nulls`` under its nulls (kept in bounds)."""
+    return array.indices.fill_null(under_nulls) if array.null_count else array.indices
 
 
 def _fixed(typ) -> bool:

@@ -403,10 +403,12 @@ def _both_paths(repo, monkeypatch, rel: str) -> tuple[str, str]:
        edits=st.lists(st.tuples(st.integers(1, 34), st.sampled_from(["remove", "change", "insert"]), typed_cells),
                       max_size=10),
        wipe=st.sampled_from(["none", "old", "new"]), groups=st.tuples(st.integers(1, 7), st.integers(1, 7)),
-       flush=st.integers(1, 4))
-def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_cells, edits, wipe, groups, flush):
+       flush=st.integers(1, 4), dictionaries=st.tuples(st.booleans(), st.booleans()))
+def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_cells, edits, wipe, groups, flush,
+                                                         dictionaries):
     """Every plain type with nulls, NaN and -0.0, row groups of other sizes on each side,
-    empty versions, candidates flushed a few rows at a time: the same report, to the byte."""
+    text dictionary-encoded or not on each side, empty versions, candidates flushed a few
+    rows at a time: the same report, to the byte."""
     import pyarrow.parquet as pq
     from mlctl.data import rowalign
 
@@ -417,11 +419,13 @@ def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_
         else:
             new_cells[k] = cell
     old_cells, new_cells = ({} if wipe == "old" else old_cells), ({} if wipe == "new" else new_cells)
-    pq.write_table(_typed_table(old_cells), repo.root / "t.parquet", row_group_size=groups[0])
+    pq.write_table(_typed_table(old_cells), repo.root / "t.parquet", row_group_size=groups[0],
+                   use_dictionary=dictionaries[0])
     api.add(repo, ["t.parquet"])
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-q", "--allow-empty", "-m", "old")
-    pq.write_table(_typed_table(new_cells), repo.root / "t.parquet", row_group_size=groups[1])
+    pq.write_table(_typed_table(new_cells), repo.root / "t.parquet", row_group_size=groups[1],
+                   use_dictionary=dictionaries[1])
     monkeypatch.setattr(rowalign, "FLUSH_ROWS", flush)
 
     fast, general = _both_paths(repo, monkeypatch, "t.parquet")
