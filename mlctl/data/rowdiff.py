@@ -65,10 +65,9 @@ def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None 
     """Diff ``path``'s table at ``rev_a`` (default HEAD) against ``rev_b`` (default: the
     workspace's data on disk)."""
     rev_a = rev_a or "HEAD"
-    old = table_files(repo, path, rev_a)
-    new = workspace_table_files(repo, path) if rev_b is None else table_files(repo, path, rev_b)
+    engine, old, new = _open(repo, path, rev_a, rev_b)
     report = RowDiff(repo.relpath(path).removesuffix(".mlctl"), rev_a, rev_b or "workspace", key or None)
-    with Engine() as engine:
+    with engine:
         _load(engine, old, new)
         common = _schema(engine, report)
         if key:
@@ -78,6 +77,22 @@ def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None 
         else:
             _multiset(engine, report, common, sample)
     return report
+
+
+def _open(repo: Repo, path: str, rev_a: str, rev_b: str | None) -> tuple[Engine, list[TableFile], list[TableFile]]:
+    """A DuckDB engine and both sides' files, resolved and verified (each object hashed in
+    full) on two threads while DuckDB loads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        old = pool.submit(table_files, repo, path, rev_a)
+        new = pool.submit(workspace_table_files, repo, path) if rev_b is None else pool.submit(table_files, repo, path, rev_b)
+        engine = Engine()
+        try:
+            return engine, old.result(), new.result()
+        except BaseException:
+            engine.close()
+            raise
 
 
 def _load(engine: Engine, old: list[TableFile], new: list[TableFile]) -> None:
