@@ -47,7 +47,7 @@ class Outcome:
         import pyarrow as pa
 
         rows = self.removed_rows if kind == "removed" else self.added_rows
-        return pa.concat_tables(rows) if rows else self.schema.empty_table()
+        return pa.concat_tables(rows) if rows else pa.Table.from_batches([], schema=self.schema)
 
 
 def empty(file: TableFile, columns: list[str]):
@@ -56,7 +56,7 @@ def empty(file: TableFile, columns: list[str]):
     import pyarrow.parquet as pq
 
     whole = pq.read_schema(file.path)
-    return pa.schema([whole.field(c) for c in columns]).empty_table()
+    return pa.Table.from_batches([], schema=pa.schema([whole.field(c) for c in columns]))  # empty_table() imports pandas
 
 
 class Unordered(Exception):
@@ -154,13 +154,14 @@ class _Side:
 
     def _next(self) -> None:
         import numpy as np
+        import pyarrow as pa
 
         self.table, self.at = None, 0
         for table in self.tables:
             column = table.column(self.key)
             if column.null_count:
                 raise Unordered
-            keys = np.asarray(column.to_numpy(), dtype=np.int64)
+            keys = _bits(column.chunk(0).cast(pa.int64())).view(np.int64)  # to_numpy() imports pandas
             if bool((keys[1:] <= keys[:-1]).any()) or (self.last is not None and keys[0] <= self.last):
                 raise Unordered
             self.table, self.keys, self.last = table, keys, int(keys[-1])
@@ -203,8 +204,8 @@ def _window(side_a, side_b, key: str, columns: list[str], sample: int, out: Outc
             differs |= differs_at(rows_a.column(c).chunk(0), rows_b.column(c).chunk(0), keep_a, keep_b)
     picked = np.flatnonzero(differs)
     if len(picked):
-        pending.append((decoded(rows_a.take(np.flatnonzero(found)[picked])),
-                        decoded(rows_b.take(np.flatnonzero(in_b)[picked]))))
+        pending.append((decoded(rows_a.take(arrow(np.flatnonzero(found)[picked]))),
+                        decoded(rows_b.take(arrow(np.flatnonzero(in_b)[picked])))))
 
 
 def _member(x, y):
@@ -231,8 +232,18 @@ def _unmatched(rows, matched, wanted: int, sample_rows: list) -> int:
 
     unmatched = np.flatnonzero(~matched)
     if len(unmatched) and wanted > 0:
-        sample_rows.append(decoded(rows.take(unmatched[:wanted])))
+        sample_rows.append(decoded(rows.take(arrow(unmatched[:wanted]))))
     return len(unmatched)
+
+
+def arrow(values):
+    """A numpy array of positions or flags as a pyarrow array, built from its buffer (see flags())."""
+    import numpy as np
+    import pyarrow as pa
+
+    if values.dtype == bool:
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(np.packbits(values, bitorder="little"))])
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(np.ascontiguousarray(values, dtype=np.int64))])
 
 
 def decoded(table):
@@ -269,17 +280,17 @@ def differs_at(x, y, keep_x=None, keep_y=None):
     if pa.types.is_dictionary(x.type):
         # y's dictionary mapped onto x's: equal codes are equal values (-1: not in x's, and
         # under y's nulls, whose codes point past the dictionary)
-        onto_x = np.append(np.asarray(pc.fill_null(pc.index_in(y.dictionary, value_set=x.dictionary), -1)), -1)
-        differs = kept(_bits(_indices(x, 0)), keep_x) != onto_x[kept(_bits(_indices(y, len(y.dictionary))), keep_y)]
+        found = pc.index_in(y.dictionary, value_set=x.dictionary)
+        onto_x = np.append(np.where(nulls(found), -1, _bits(found).astype(np.int64)), -1)
+        differs = kept(_indices(x, 0), keep_x) != onto_x[kept(_indices(y, len(y.dictionary)), keep_y)]
     elif _fixed(x.type):
         differs = kept(_bits(x), keep_x) != kept(_bits(y), keep_y)
     else:
-        x, y = (a if k is None else a.filter(pa.array(k[0])) for a, k in ((x, keep_x), (y, keep_y)))
+        x, y = (a if k is None else a.filter(arrow(k[0])) for a, k in ((x, keep_x), (y, keep_y)))
         keep_x = keep_y = None
-        differs = ~np.asarray(pc.fill_null(pc.equal(x, y), False).to_numpy(zero_copy_only=False), dtype=bool)
+        differs = ~flags(pc.equal(x, y))  # null where either is: settled below
     if x.null_count or y.null_count:
-        null_x = kept(np.asarray(x.is_null().to_numpy(zero_copy_only=False), dtype=bool), keep_x)
-        null_y = kept(np.asarray(y.is_null().to_numpy(zero_copy_only=False), dtype=bool), keep_y)
+        null_x, null_y = kept(nulls(x), keep_x), kept(nulls(y), keep_y)
         differs = (null_x != null_y) | (differs & ~null_x & ~null_y)  # the bits under a null mean nothing
     return differs
 
@@ -296,8 +307,34 @@ def _codes_or_values(x, y):
 
 
 def _indices(array, under_nulls: int):
-    """A dictionary array's codes, ``under_nulls`` under its nulls (kept in bounds)."""
-    return array.indices.fill_null(under_nulls) if array.null_count else array.indices
+    """A dictionary array's codes (numpy), ``under_nulls`` under its nulls (kept in bounds)."""
+    import numpy as np
+
+    codes = _bits(array.indices)
+    return np.where(nulls(array), under_nulls, codes) if array.null_count else codes
+
+
+# Numpy views of pyarrow arrays read from their buffers: pyarrow's own to_numpy() and
+# fill_null() first check for pandas objects, which imports pandas (a quarter second).
+def flags(array):
+    """A boolean array's values (whatever they are under its nulls)."""
+    import numpy as np
+
+    if len(array) == 0:
+        return np.zeros(0, dtype=bool)
+    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, count=array.offset + len(array), bitorder="little")[array.offset:].view(bool)
+
+
+def nulls(array):
+    """Per value, whether it is null."""
+    import numpy as np
+
+    validity = array.buffers()[0]
+    if validity is None or not array.null_count:
+        return np.zeros(len(array), dtype=bool)
+    bits = np.frombuffer(validity, dtype=np.uint8)
+    return ~np.unpackbits(bits, count=array.offset + len(array), bitorder="little")[array.offset:].view(bool)
 
 
 def _fixed(typ) -> bool:
