@@ -196,12 +196,11 @@ def _window(side_a, side_b, key: str, columns: list[str], sample: int, out: Outc
     out.added += _unmatched(rows_b, in_b, sample - out.added, out.added_rows)
     if not found.any():
         return
-    # the matched rows of each side, in order, pair up: (mask, positions), None when all are
-    keep_a, keep_b = (None if m.all() else (m, np.flatnonzero(m)) for m in (found, in_b))
+    pairs = Pairs(found, in_b)
     differs = np.zeros(int(found.sum()), dtype=bool)
     for c in columns:
         if c != key:
-            differs |= differs_at(rows_a.column(c).chunk(0), rows_b.column(c).chunk(0), keep_a, keep_b)
+            differs |= differs_at(rows_a.column(c).chunk(0), rows_b.column(c).chunk(0), pairs)
     picked = np.flatnonzero(differs)
     if len(picked):
         pending.append((decoded(rows_a.take(arrow(np.flatnonzero(found)[picked]))),
@@ -264,16 +263,51 @@ def _flush(pending: list, flush: Callable) -> None:
         pending.clear()
 
 
-def differs_at(x, y, keep_x=None, keep_y=None):
-    """Per row of ``x`` and ``y`` (less the rows ``keep_*`` drop: a mask and its positions), True where the
-    values may differ, never False where they do: bits for fixed-width values, pyarrow's
+class Pairs:
+    """The matched rows of two sides (masks ``found`` over a's rows, ``in_b`` over b's): the
+    i-th matched row of a pairs with the i-th of b. Compared along runs of rows matched one
+    to one (a few numpy calls when few rows are unmatched), else gathered by position."""
+
+    RUN = 256  # compare along runs when they are this long on average
+
+    def __init__(self, found, in_b):
+        import numpy as np
+
+        self.found, self.in_b = found, in_b
+        self.at_a, self.at_b = np.flatnonzero(found), np.flatnonzero(in_b)
+        self.count = len(self.at_a)
+        breaks = np.flatnonzero((np.diff(self.at_a) != 1) | (np.diff(self.at_b) != 1)) + 1
+        self.runs = None
+        if len(breaks) * self.RUN <= self.count:
+            starts = np.concatenate([[0], breaks]).astype(np.int64)
+            ends = np.append(starts[1:], self.count)
+            self.runs = list(zip(starts.tolist(), ends.tolist(), self.at_a[starts].tolist(), self.at_b[starts].tolist()))
+
+    def not_equal(self, xs, ys):
+        """Per pair, xs (over a's rows) != ys (over b's rows)."""
+        import numpy as np
+
+        if self.runs is None:
+            return np.take(xs, self.at_a) != np.take(ys, self.at_b)
+        out = np.empty(self.count, dtype=bool)
+        for start, end, a, b in self.runs:
+            np.not_equal(xs[a:a + end - start], ys[b:b + end - start], out=out[start:end])
+        return out
+
+    def paired(self, xs, ys):
+        """xs and ys at the matched rows, in pair order."""
+        import numpy as np
+
+        return np.take(xs, self.at_a), np.take(ys, self.at_b)
+
+
+def differs_at(x, y, pairs: Pairs):
+    """Per pair of rows of ``x`` and ``y``, True where the values may differ, never False
+    where they do: bits for fixed-width values, dictionary codes mapped across, pyarrow's
     equality for the others; null equals null only."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    def kept(values, keep):
-        return values if keep is None else np.take(values, keep[1])  # faster than a mask
 
     if pa.types.is_dictionary(x.type) or pa.types.is_dictionary(y.type):
         x, y = _codes_or_values(x, y)
@@ -282,15 +316,15 @@ def differs_at(x, y, keep_x=None, keep_y=None):
         # under y's nulls, whose codes point past the dictionary)
         found = pc.index_in(y.dictionary, value_set=x.dictionary)
         onto_x = np.append(np.where(nulls(found), -1, _bits(found).astype(np.int64)), -1)
-        differs = kept(_indices(x, 0), keep_x) != onto_x[kept(_indices(y, len(y.dictionary)), keep_y)]
+        differs = pairs.not_equal(_indices(x, 0), onto_x[_indices(y, len(y.dictionary))])
     elif _fixed(x.type):
-        differs = kept(_bits(x), keep_x) != kept(_bits(y), keep_y)
+        differs = pairs.not_equal(_bits(x), _bits(y))
     else:
-        x, y = (a if k is None else a.filter(arrow(k[0])) for a, k in ((x, keep_x), (y, keep_y)))
-        keep_x = keep_y = None
-        differs = ~flags(pc.equal(x, y))  # null where either is: settled below
+        matched_x = x if pairs.found.all() else x.filter(arrow(pairs.found))
+        matched_y = y if pairs.in_b.all() else y.filter(arrow(pairs.in_b))
+        differs = ~flags(pc.equal(matched_x, matched_y))  # null where either is: settled below
     if x.null_count or y.null_count:
-        null_x, null_y = kept(nulls(x), keep_x), kept(nulls(y), keep_y)
+        null_x, null_y = pairs.paired(nulls(x), nulls(y))
         differs = (null_x != null_y) | (differs & ~null_x & ~null_y)  # the bits under a null mean nothing
     return differs
 

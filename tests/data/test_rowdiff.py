@@ -403,12 +403,12 @@ def _both_paths(repo, monkeypatch, rel: str) -> tuple[str, str]:
        edits=st.lists(st.tuples(st.integers(1, 34), st.sampled_from(["remove", "change", "insert"]), typed_cells),
                       max_size=10),
        wipe=st.sampled_from(["none", "old", "new"]), groups=st.tuples(st.integers(1, 7), st.integers(1, 7)),
-       flush=st.integers(1, 4), dictionaries=st.tuples(st.booleans(), st.booleans()))
+       flush=st.integers(1, 4), dictionaries=st.tuples(st.booleans(), st.booleans()), run=st.sampled_from([1, 10**9]))
 def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_cells, edits, wipe, groups, flush,
-                                                         dictionaries):
+                                                         dictionaries, run):
     """Every plain type with nulls, NaN and -0.0, row groups of other sizes on each side,
     text dictionary-encoded or not on each side, empty versions, candidates flushed a few
-    rows at a time: the same report, to the byte."""
+    rows at a time, pairs compared along runs or gathered: the same report, to the byte."""
     import pyarrow.parquet as pq
     from mlctl.data import rowalign
 
@@ -427,6 +427,7 @@ def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_
     pq.write_table(_typed_table(new_cells), repo.root / "t.parquet", row_group_size=groups[1],
                    use_dictionary=dictionaries[1])
     monkeypatch.setattr(rowalign, "FLUSH_ROWS", flush)
+    monkeypatch.setattr(rowalign.Pairs, "RUN", run)
 
     fast, general = _both_paths(repo, monkeypatch, "t.parquet")
 
@@ -482,3 +483,25 @@ def test_keys_out_of_order_late_in_the_file_take_the_general_path(repo, monkeypa
 
     assert taken == ["general"]
     assert report.rows["changed"] == 5 + (new_keys[3] is not None)
+
+
+@pytest.mark.parametrize("old_rows, new_rows", [
+    ({1: 0.0, 2: 0.0, 4: 0.0}, {1: 0.0, 2: 0.0, 3: 0.0, 4: 1.0}),  # a row inserted: the new side's rows skip one
+    ({1: 0.0, 2: 0.0, 3: 1.0, 4: 0.0}, {1: 0.0, 2: 0.0, 4: 1.0}),  # a row removed: the old side's rows skip one
+])
+def test_a_changed_row_just_past_an_unmatched_one(repo, old_rows, new_rows):
+    """Pairs compared along runs of rows matched one to one: a run ends at an unmatched row
+    on either side (else row 4 would be compared with the row beside it, equal here)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for n, rows in enumerate((old_rows, new_rows)):
+        pq.write_table(pa.table({"k": list(rows), "v": list(rows.values())}), repo.root / "t.parquet")
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "old")
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+
+    assert report.rows["changed"] == 1 and report.sample["changed"][0]["key"] == {"k": 4}
