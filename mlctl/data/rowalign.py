@@ -28,8 +28,9 @@ from typing import Callable, Iterator
 from mlctl.data.tables import TableFile
 
 INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
-# candidate row pairs handed to DuckDB at a time (bounds what this process holds of them)
-FLUSH_ROWS = 200_000
+# candidate row pairs handed to DuckDB at a time: bounds what this process holds of them, and
+# small enough that DuckDB's work overlaps the reading of the next row groups
+FLUSH_ROWS = 20_000
 
 
 @dataclass

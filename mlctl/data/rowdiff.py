@@ -88,6 +88,7 @@ def _open(repo: Repo, path: str, rev_a: str, rev_b: str | None) -> tuple[Engine,
         old = pool.submit(table_files, repo, path, rev_a)
         new = pool.submit(workspace_table_files, repo, path) if rev_b is None else pool.submit(table_files, repo, path, rev_b)
         engine = Engine()
+        import pyarrow.parquet  # noqa: F401  (the aligned path's reader, loaded while the objects are hashed)
         try:
             return engine, old.result(), new.result()
         except BaseException:
