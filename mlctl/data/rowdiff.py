@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from mlctl.data.sqlengine import Engine
-from mlctl.store.sqltext import quote_ident
+from mlctl.store.sqltext import first_line, quote_ident
 from mlctl.data.tables import TableFile, table_files, workspace_table_files
 from mlctl.errors import UsageError
 from mlctl.store.repo import Repo
@@ -168,6 +168,16 @@ def _aligned(engine: Engine, report: RowDiff, old: list[TableFile], new: list[Ta
     """The fast path (rowalign.py) when both sides are in key order: both files streamed
     once, the matched rows sieved in Arrow, the candidates compared exactly here. False
     when it does not apply."""
+    import pyarrow as pa
+
+    try:
+        return _aligned_diff(engine, report, old, new, key, common, sample)
+    except (pa.ArrowException, OSError) as exc:  # a damaged file (the workspace side is not verified)
+        raise UsageError(f"cannot read {report.path}: {first_line(exc)}") from None
+
+
+def _aligned_diff(engine: Engine, report: RowDiff, old: list[TableFile], new: list[TableFile], key: list[str],
+                  common: dict[str, str], sample: int) -> bool:
     from mlctl.data import rowalign
 
     if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b"), list(common)):

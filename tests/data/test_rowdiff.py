@@ -505,3 +505,21 @@ def test_a_changed_row_just_past_an_unmatched_one(repo, old_rows, new_rows):
     report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
 
     assert report.rows["changed"] == 1 and report.sample["changed"][0]["key"] == {"k": 4}
+
+
+def test_a_damaged_workspace_file_is_one_error(repo, cli):
+    """The workspace side is not verified against a hash: pages that do not decode are
+    exit 2 with one line, not a traceback (the footer is intact, so the fast path starts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"k": list(range(1000)), "v": [float(i) for i in range(1000)]})
+    pq.write_table(table, repo.root / "t.parquet")
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "old")
+    data = bytearray((repo.root / "t.parquet").read_bytes())
+    data[4:200] = b"\xff" * 196  # the first pages' headers and values
+    (repo.root / "t.parquet").write_bytes(bytes(data))
+
+    one_error(cli("data", "diff", "--rows", "--key", "k", "t.parquet"), 2, "t.parquet")
