@@ -3,20 +3,20 @@
 Versions of a dataset usually keep their rows in key order: rows are changed in place,
 removed here and there, appended at the end. Then both files are read once, side by side,
 row group by row group (pyarrow, the next row groups decoded on other threads while this
-one compares), and each window of rows up to the smaller of the two sides' last keys is
-settled: keys only on the old side are removed rows, only on the new side added, and the
-matched rows line up in order, so every column is compared for all of them at once (numpy
-on the values' bits, pyarrow for strings). The rest of the longer side carries over to the
-next window. It applies to one parquet file per side with a single integer key, and plain
-column types equal on both sides; a side whose keys stop strictly increasing (or hold a
-null) stops it, and the general path (rowdiff.py) runs instead.
+one compares; text stored dictionary-encoded stays codes), and each window of rows up to
+the smaller of the two sides' last keys is settled: keys only on the old side are removed
+rows, only on the new side added, and the matched rows pair up in order, so every column is
+compared for all of them at once (numpy on the values' bits or codes, along runs of rows
+matched one to one; pyarrow's equality for other text). The rest of the other side carries
+over to the next window. It applies to one parquet file per side with a single integer key
+and plain column types equal on both sides; a side whose keys stop strictly increasing (or
+hold a null) stops it, and the general path (rowdiff.py) runs instead.
 
-The comparison here is a sieve that never misses: it keeps every row pair whose bits or
-strings differ, and a few that DuckDB may still call equal (NaN payloads, -0.0 against
-0.0, bits under nulls). Those candidates go to DuckDB, which decides with the same
+The comparison here is a sieve that never misses: it keeps every row pair whose bits, codes
+or strings differ, and so a few that DuckDB may still call equal (NaN payloads, -0.0
+against 0.0, bits under nulls). Those candidates go to DuckDB, which decides with the same
 ``IS DISTINCT FROM`` as the general path, so both paths report the same, exactly, and no
-hash decides that two rows are equal. Measured at 10M x 20 (docs/data.md): the comparison
-costs about a third of decoding both files, which is the floor.
+hash decides that two rows are equal. Measured at 10M x 20: docs/data.md.
 """
 
 from __future__ import annotations
