@@ -523,3 +523,23 @@ def test_a_damaged_workspace_file_is_one_error(repo, cli):
     (repo.root / "t.parquet").write_bytes(bytes(data))
 
     one_error(cli("data", "diff", "--rows", "--key", "k", "t.parquet"), 2, "t.parquet")
+
+
+@pytest.mark.parametrize("key_type", ["int8", "int32", "uint32"])
+@pytest.mark.parametrize("text_type", ["large_string", "large_binary"])
+def test_aligned_path_on_narrow_keys_and_large_text(repo, monkeypatch, key_type, text_type):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = [b"a", None, b"c", b"d"] if "binary" in text_type else ["a", None, "c", "d"]
+    for n, (keys, values) in enumerate((([1, 2, 3, 5], text), ([1, 3, 4, 5], text[::-1]))):
+        table = pa.table({"v": pa.array(values, getattr(pa, text_type)()), "k": pa.array(keys, getattr(pa, key_type)())})
+        pq.write_table(table, repo.root / "t.parquet", row_group_size=2)
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "old")
+
+    fast, general = _both_paths(repo, monkeypatch, "t.parquet")
+
+    assert fast == general and "'changed': 2" in fast
