@@ -80,7 +80,15 @@ def applies(old: list[TableFile], new: list[TableFile], key: list[str], types_a:
         ta, tb = sa.field(c).type, sb.field(c).type
         if ta != tb or not _plain(ta):
             return False
-    return True
+    # INT96 timestamps (Spark's): pyarrow keeps nanoseconds where DuckDB reads microseconds
+    return not any(_int96(f.path) for f in (old[0], new[0]))
+
+
+def _int96(path) -> bool:
+    import pyarrow.parquet as pq
+
+    schema = pq.ParquetFile(path).metadata.schema
+    return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))
 
 
 def _plain(typ) -> bool:

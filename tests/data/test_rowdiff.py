@@ -543,3 +543,24 @@ def test_aligned_path_on_narrow_keys_and_large_text(repo, monkeypatch, key_type,
     fast, general = _both_paths(repo, monkeypatch, "t.parquet")
 
     assert fast == general and "'changed': 2" in fast
+
+
+def test_int96_timestamps_take_the_general_path(repo, monkeypatch):
+    """Spark's INT96 timestamps: pyarrow reads nanoseconds where DuckDB reads microseconds."""
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for n, second in enumerate((1, 2)):
+        table = pa.table({"k": [1, 2], "t": [datetime.datetime(2020, 1, 1), datetime.datetime(2020, 1, 1, 0, 0, second)]})
+        pq.write_table(table, repo.root / "t.parquet", use_deprecated_int96_timestamps=True)
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "old")
+    taken = _path_taken(monkeypatch)
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+
+    assert taken == ["general"] and report.changed_values == {"t": 1}
