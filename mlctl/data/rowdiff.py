@@ -18,10 +18,11 @@ changes, and a sample of changed rows side by side.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from mlctl.data.sqlengine import Engine
-from mlctl.store.sqltext import quote_ident
+from mlctl.store.sqltext import first_line, quote_ident
 from mlctl.data.tables import TableFile, table_files, workspace_table_files
 from mlctl.errors import UsageError
 from mlctl.store.repo import Repo
@@ -64,10 +65,9 @@ def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None 
     """Diff ``path``'s table at ``rev_a`` (default HEAD) against ``rev_b`` (default: the
     workspace's data on disk)."""
     rev_a = rev_a or "HEAD"
-    old = table_files(repo, path, rev_a)
-    new = workspace_table_files(repo, path) if rev_b is None else table_files(repo, path, rev_b)
+    engine, old, new = _open(repo, path, rev_a, rev_b)
     report = RowDiff(repo.relpath(path).removesuffix(".mlctl"), rev_a, rev_b or "workspace", key or None)
-    with Engine() as engine:
+    with engine:
         _load(engine, old, new)
         common = _schema(engine, report)
         if key:
@@ -77,6 +77,23 @@ def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None 
         else:
             _multiset(engine, report, common, sample)
     return report
+
+
+def _open(repo: Repo, path: str, rev_a: str, rev_b: str | None) -> tuple[Engine, list[TableFile], list[TableFile]]:
+    """A DuckDB engine and both sides' files, resolved and verified (each object hashed in
+    full) on two threads while DuckDB loads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        old = pool.submit(table_files, repo, path, rev_a)
+        new = pool.submit(workspace_table_files, repo, path) if rev_b is None else pool.submit(table_files, repo, path, rev_b)
+        engine = Engine()
+        import pyarrow.parquet  # noqa: F401  (the aligned path's reader, loaded while the objects are hashed)
+        try:
+            return engine, old.result(), new.result()
+        except BaseException:
+            engine.close()
+            raise
 
 
 def _load(engine: Engine, old: list[TableFile], new: list[TableFile]) -> None:
@@ -148,42 +165,61 @@ def _keyed(engine: Engine, report: RowDiff, key: list[str], common: dict[str, st
 
 def _aligned(engine: Engine, report: RowDiff, old: list[TableFile], new: list[TableFile], key: list[str],
              common: dict[str, str], sample: int) -> bool:
-    """The fast path (rowalign.py) when both sides are in key order: one exact, streaming
-    comparison of the matched rows. False when it does not apply."""
+    """The fast path (rowalign.py) when both sides are in key order: both files streamed
+    once, the matched rows sieved in Arrow, the candidates compared exactly here. False
+    when it does not apply."""
+    import pyarrow as pa
+
+    try:
+        return _aligned_diff(engine, report, old, new, key, common, sample)
+    except (pa.ArrowException, OSError) as exc:  # a damaged file (the workspace side is not verified)
+        raise UsageError(f"cannot read {report.path}: {first_line(exc)}") from None
+
+
+def _aligned_diff(engine: Engine, report: RowDiff, old: list[TableFile], new: list[TableFile], key: list[str],
+                  common: dict[str, str], sample: int) -> bool:
     from mlctl.data import rowalign
 
-    if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b")):
-        return False
-    found = rowalign.align(engine, old[0], new[0], key[0], engine.threads())
-    if found is None:
+    if not rowalign.applies(old, new, key, _columns(engine, "a"), _columns(engine, "b"), list(common)):
         return False
     side = "true AS __mlctl_side"
-    # the sample's added and removed rows (the first by key, so the first by position)
-    _pair_rows(engine, key, common, f"SELECT *, {side} FROM ({rowalign.position_rows(old[0], found.removed[:sample])})",
-               f"SELECT *, {side} FROM ({rowalign.position_rows(new[0], found.added[:sample])})")
     every = " AND ".join(f"{_cast('a', c, common[c])} = {_cast('b', c, common[c])}" for c in common)
-    misaligned = f"{_cast('a', key[0], common[key[0]])} IS DISTINCT FROM {_cast('b', key[0], common[key[0]])}"
+    sides = {"ra": f"SELECT *, {side} FROM ra", "rb": f"SELECT *, {side} FROM rb"}
+    # table d holds the changed pairs as they come, then the sample's removed and added rows
+    with _registered(engine, ra=rowalign.empty(old[0], list(common)), rb=rowalign.empty(new[0], list(common))):
+        _pair_rows(engine, key, common, sides["ra"], sides["rb"])
 
-    def changed_pairs(rows_a: str, rows_b: str) -> str:
-        # ``=`` is a cheap first sieve (true only for equal values; null gives null): the
-        # exact IS DISTINCT FROM flags are computed for the rows it lets through only
-        return f"""SELECT * FROM (
-            SELECT {', '.join(_pair_columns(key, common))}, {misaligned} AS misaligned
-            FROM (SELECT *, {side} FROM {rows_a}) a POSITIONAL JOIN (SELECT *, {side} FROM {rows_b}) b
-            WHERE ({every}) IS NOT TRUE)
-            WHERE misaligned OR {_differs(common, key)}"""
+    def flush(rows_a, rows_b) -> None:
+        # the candidate pairs, row by row; ``=`` first (cheap, true only for equal values),
+        # then the exact IS DISTINCT FROM flags for the rest
+        with _registered(engine, ca=rows_a, cb=rows_b):
+            engine.run(f"""INSERT INTO d SELECT * FROM (
+                SELECT {', '.join(_pair_columns(key, common))}
+                FROM (SELECT *, {side} FROM ca) a POSITIONAL JOIN (SELECT *, {side} FROM cb) b
+                WHERE ({every}) IS NOT TRUE) WHERE {_differs(common, key)}""")
 
-    rowalign.compare_chunks(engine, found, old[0], new[0], changed_pairs, "p")
-    if engine.run("SELECT count(*) FILTER (misaligned) FROM p").fetchone()[0]:
-        engine.run("DROP TABLE p")  # cannot happen with order-keeping scans; then the general path
+    try:
+        found = rowalign.compare(old[0], new[0], key[0], list(common), sample, flush)
+    except rowalign.Unordered:
         engine.run("DROP TABLE d")
         return False
-    engine.run("INSERT INTO d SELECT * EXCLUDE (misaligned) FROM p")
-    changed = engine.run("SELECT count(*) FROM p").fetchone()[0]
-    engine.run("DROP TABLE p")
-    counts = (found.old_rows, found.new_rows, len(found.added), len(found.removed), changed)
-    _report_keyed(engine, report, key, common, sample, counts)
+    changed = engine.run("SELECT count(*) FROM d").fetchall()[0][0]  # all: no result left open
+    with _registered(engine, ra=found.sample_rows("removed"), rb=found.sample_rows("added")):
+        _pair_rows(engine, key, common, sides["ra"], sides["rb"], into="INSERT INTO d")
+    _report_keyed(engine, report, key, common, sample, (found.old_rows, found.new_rows, found.added, found.removed, changed))
     return True
+
+
+@contextmanager
+def _registered(engine: Engine, **tables):
+    """pyarrow ``tables`` as DuckDB views by name, for the block."""
+    for name, table in tables.items():
+        engine.con.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            engine.con.unregister(name)
 
 
 def _pair_columns(key: list[str], common: dict[str, str]) -> list[str]:
@@ -205,11 +241,12 @@ def _differs(common: dict[str, str], key: list[str]) -> str:
     return "added OR removed" + "".join(f" OR d{i}" for i in range(len(values)))
 
 
-def _pair_rows(engine: Engine, key: list[str], common: dict[str, str], rows_a: str, rows_b: str) -> None:
+def _pair_rows(engine: Engine, key: list[str], common: dict[str, str], rows_a: str, rows_b: str,
+               into: str = "CREATE TEMP TABLE d AS") -> None:
     """Table ``d``: the rows of ``rows_a`` and ``rows_b`` (each with a ``__mlctl_side``
     column) paired by key, kept when added, removed or changed."""
     on = " AND ".join(f"{_cast('a', k, common[k])} IS NOT DISTINCT FROM {_cast('b', k, common[k])}" for k in key)
-    engine.run(f"""CREATE TEMP TABLE d AS SELECT * FROM (
+    engine.run(f"""{into} SELECT * FROM (
         SELECT {', '.join(_pair_columns(key, common))}
         FROM ({rows_a}) a FULL OUTER JOIN ({rows_b}) b ON {on})
         WHERE {_differs(common, key)}""")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mlctl.data import api
 from mlctl.data.rowdiff import row_diff
+from mlctl.errors import UsageError
 from tests.conftest import git, one_error
 
 NAN = float("nan")
@@ -272,10 +273,6 @@ def test_aligned_path_matches_the_reference(repo, monkeypatch, old_cells, edits,
     """Same order with rows changed, removed and inserted anywhere (the fast path, cut into
     chunks of a row group or more, compared on two threads) and shuffled (the general path):
     both equal the brute-force reference."""
-    from mlctl.data import rowalign
-
-    monkeypatch.setattr(rowalign, "MIN_CHUNK", 1)
-    monkeypatch.setattr(rowalign, "MAX_CHUNK", data.draw(st.integers(1, 6)))
     new_cells = dict(old_cells)
     for k, op, cell in edits:
         if op == "remove":
@@ -365,3 +362,205 @@ def test_sorted_repeated_keys_are_refused_in_parquet(repo, cli):
             git(repo.root, "add", "-A")
             git(repo.root, "commit", "-qm", "v1")
     one_error(cli("data", "diff", "--rows", "--key", "id", "t.parquet"), 2, "key id is not unique", "id=2 (2 rows)")
+
+
+# -- the aligned path's windows: both files streamed side by side, row group by row group --
+TYPES = {"v": "float64", "k": "int64", "i": "int64", "f": "float32", "b": "bool_", "s": "string", "y": "binary",
+         "d": "date32", "t": "timestamp"}  # the key column is not first
+typed_cells = st.tuples(
+    st.sampled_from([None, NAN, 0.0, -0.0, 1.5]), st.sampled_from([None, 0, 1, -1]), st.sampled_from([None, NAN, 2.5]),
+    st.sampled_from([None, True, False]), st.sampled_from([None, "", "a", "ab"]), st.sampled_from([None, b"", b"\x00", b"x"]),
+    st.sampled_from([None, 0, 18262]), st.sampled_from([None, 0, 1_000_000, 1_000_001]))
+
+
+def _typed_table(cells: dict):
+    import pyarrow as pa
+
+    types = {c: pa.timestamp("us") if t == "timestamp" else getattr(pa, t)() for c, t in TYPES.items()}
+    keys = sorted(cells)
+    columns = {"k": keys, **{c: [cells[k][n] for k in keys] for n, c in enumerate(c for c in TYPES if c != "k")}}
+    return pa.table({c: pa.array(columns[c], type=types[c]) for c in TYPES})
+
+
+def _both_paths(repo, monkeypatch, rel: str) -> tuple[str, str]:
+    """The report of the aligned path and of the general path on the same versions."""
+    from mlctl.data import rowalign
+
+    taken = _path_taken(monkeypatch)
+    fast = repr(row_diff(repo, str(repo.root / rel), key=["k"], sample=3).to_json())
+    assert taken == []
+    applies = rowalign.applies
+    monkeypatch.setattr(rowalign, "applies", lambda *a: False)
+    general = repr(row_diff(repo, str(repo.root / rel), key=["k"], sample=3).to_json())
+    monkeypatch.setattr(rowalign, "applies", applies)
+    assert taken == ["general"]
+    taken.clear()
+    return fast, general
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old_cells=st.dictionaries(st.integers(1, 30), typed_cells, max_size=14),
+       edits=st.lists(st.tuples(st.integers(1, 34), st.sampled_from(["remove", "change", "insert"]), typed_cells),
+                      max_size=10),
+       wipe=st.sampled_from(["none", "old", "new"]), groups=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+       flush=st.integers(1, 4), dictionaries=st.tuples(st.booleans(), st.booleans()), run=st.sampled_from([1, 10**9]))
+def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_cells, edits, wipe, groups, flush,
+                                                         dictionaries, run):
+    """Every plain type with nulls, NaN and -0.0, row groups of other sizes on each side,
+    text dictionary-encoded or not on each side, empty versions, candidates flushed a few
+    rows at a time, pairs compared along runs or gathered: the same report, to the byte."""
+    import pyarrow.parquet as pq
+    from mlctl.data import rowalign
+
+    new_cells = dict(old_cells)
+    for k, op, cell in edits:
+        if op == "remove":
+            new_cells.pop(k, None)
+        else:
+            new_cells[k] = cell
+    old_cells, new_cells = ({} if wipe == "old" else old_cells), ({} if wipe == "new" else new_cells)
+    pq.write_table(_typed_table(old_cells), repo.root / "t.parquet", row_group_size=groups[0],
+                   use_dictionary=dictionaries[0])
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "--allow-empty", "-m", "old")
+    pq.write_table(_typed_table(new_cells), repo.root / "t.parquet", row_group_size=groups[1],
+                   use_dictionary=dictionaries[1])
+    monkeypatch.setattr(rowalign, "FLUSH_ROWS", flush)
+    monkeypatch.setattr(rowalign.Pairs, "RUN", run)
+
+    fast, general = _both_paths(repo, monkeypatch, "t.parquet")
+
+    assert fast == general
+
+
+def test_changes_at_every_row_group_boundary(repo, monkeypatch):
+    """Row groups of 3 rows in the old version and 4 in the new (one row removed, one
+    added): the rows first and last in a row group on either side are changed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys = list(range(1, 13))
+    new_keys = [k for k in keys if k != 5] + [13]
+    changed = {1, 3, 4, 6, 7, 9, 10, 12}
+    pq.write_table(pa.table({"k": keys, "v": [float(k) for k in keys]}), repo.root / "t.parquet", row_group_size=3)
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "old")
+    pq.write_table(pa.table({"k": new_keys, "v": [k + 0.5 * (k in changed) for k in new_keys]}), repo.root / "t.parquet",
+                   row_group_size=4)
+    taken = _path_taken(monkeypatch)
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"], sample=20)
+
+    assert taken == []
+    assert report.rows == {"old": 12, "new": 12, "added": 1, "removed": 1, "changed": 8, "unchanged": 3}
+    assert [r["key"]["k"] for r in report.sample["changed"]] == sorted(changed)
+    assert (report.sample["removed"], report.sample["added"]) == ([{"k": 5, "v": 5.0}], [{"k": 13, "v": 13.0}])
+
+
+@pytest.mark.parametrize("new_keys", [[1, 2, 3, 5, 4, 6], [1, 2, 3, None, 5, 6], [1, 2, 3, 3, 5, 6]])
+def test_keys_out_of_order_late_in_the_file_take_the_general_path(repo, monkeypatch, new_keys):
+    """A side found unordered after candidates were flushed: the general path starts clean."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from mlctl.data import rowalign
+
+    monkeypatch.setattr(rowalign, "FLUSH_ROWS", 1)
+    pq.write_table(pa.table({"k": [1, 2, 3, 4, 5, 6], "v": [0.0] * 6}), repo.root / "t.parquet", row_group_size=2)
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "old")
+    pq.write_table(pa.table({"k": pa.array(new_keys, pa.int64()), "v": [1.0] * 6}), repo.root / "t.parquet",
+                   row_group_size=2)
+    taken = _path_taken(monkeypatch)
+
+    if new_keys[3] == 3:
+        with pytest.raises(UsageError, match="key k is not unique"):
+            row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+        return
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+
+    assert taken == ["general"]
+    assert report.rows["changed"] == 5 + (new_keys[3] is not None)
+
+
+@pytest.mark.parametrize("old_rows, new_rows", [
+    ({1: 0.0, 2: 0.0, 4: 0.0}, {1: 0.0, 2: 0.0, 3: 0.0, 4: 1.0}),  # a row inserted: the new side's rows skip one
+    ({1: 0.0, 2: 0.0, 3: 1.0, 4: 0.0}, {1: 0.0, 2: 0.0, 4: 1.0}),  # a row removed: the old side's rows skip one
+])
+def test_a_changed_row_just_past_an_unmatched_one(repo, old_rows, new_rows):
+    """Pairs compared along runs of rows matched one to one: a run ends at an unmatched row
+    on either side (else row 4 would be compared with the row beside it, equal here)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for n, rows in enumerate((old_rows, new_rows)):
+        pq.write_table(pa.table({"k": list(rows), "v": list(rows.values())}), repo.root / "t.parquet")
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "old")
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+
+    assert report.rows["changed"] == 1 and report.sample["changed"][0]["key"] == {"k": 4}
+
+
+def test_a_damaged_workspace_file_is_one_error(repo, cli):
+    """The workspace side is not verified against a hash: pages that do not decode are
+    exit 2 with one line, not a traceback (the footer is intact, so the fast path starts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"k": list(range(1000)), "v": [float(i) for i in range(1000)]})
+    pq.write_table(table, repo.root / "t.parquet")
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "old")
+    data = bytearray((repo.root / "t.parquet").read_bytes())
+    data[4:200] = b"\xff" * 196  # the first pages' headers and values
+    (repo.root / "t.parquet").write_bytes(bytes(data))
+
+    one_error(cli("data", "diff", "--rows", "--key", "k", "t.parquet"), 2, "t.parquet")
+
+
+@pytest.mark.parametrize("key_type", ["int8", "int32", "uint32"])
+@pytest.mark.parametrize("text_type", ["large_string", "large_binary"])
+def test_aligned_path_on_narrow_keys_and_large_text(repo, monkeypatch, key_type, text_type):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = [b"a", None, b"c", b"d"] if "binary" in text_type else ["a", None, "c", "d"]
+    for n, (keys, values) in enumerate((([1, 2, 3, 5], text), ([1, 3, 4, 5], text[::-1]))):
+        table = pa.table({"v": pa.array(values, getattr(pa, text_type)()), "k": pa.array(keys, getattr(pa, key_type)())})
+        pq.write_table(table, repo.root / "t.parquet", row_group_size=2)
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "old")
+
+    fast, general = _both_paths(repo, monkeypatch, "t.parquet")
+
+    assert fast == general and "'changed': 2" in fast
+
+
+def test_int96_timestamps_take_the_general_path(repo, monkeypatch):
+    """Spark's INT96 timestamps: pyarrow reads nanoseconds where DuckDB reads microseconds."""
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for n, second in enumerate((1, 2)):
+        table = pa.table({"k": [1, 2], "t": [datetime.datetime(2020, 1, 1), datetime.datetime(2020, 1, 1, 0, 0, second)]})
+        pq.write_table(table, repo.root / "t.parquet", use_deprecated_int96_timestamps=True)
+        if n == 0:
+            api.add(repo, ["t.parquet"])
+            git(repo.root, "add", "-A")
+            git(repo.root, "commit", "-qm", "old")
+    taken = _path_taken(monkeypatch)
+
+    report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
+
+    assert taken == ["general"] and report.changed_values == {"t": 1}
