@@ -23,6 +23,13 @@ rows = st.lists(st.tuples(st.integers(0, 6), values, st.sampled_from([None, "a",
                 max_size=8)
 
 
+
+def _commit_table(repo, allow_empty: bool = False) -> None:
+    """Track t.parquet and commit it: the old version the diff compares against."""
+    api.add(repo, ["t.parquet"])
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", *(["--allow-empty"] if allow_empty else []), "-m", "old")
+
 def _table(raw, null_key: bool) -> list[dict]:
     out, seen = [dict(FIXED)], {0}
     for k, v, s, i in raw:
@@ -340,9 +347,7 @@ def test_a_crafted_hash_collision_does_not_hide_a_changed_row(repo, monkeypatch,
         pq.write_table(pa.table({"k": keys, "x": [rows[k][0] for k in keys], "y": [rows[k][1] for k in keys]}),
                        repo.root / "t.parquet")
         if n == 0:
-            api.add(repo, ["t.parquet"])
-            git(repo.root, "add", "-A")
-            git(repo.root, "commit", "-qm", "old")
+            _commit_table(repo)
     taken = _path_taken(monkeypatch)
 
     report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
@@ -358,9 +363,7 @@ def test_sorted_repeated_keys_are_refused_in_parquet(repo, cli):
     for n, ids in enumerate(([1, 2, 3], [1, 2, 2, 3])):
         pq.write_table(pa.table({"id": ids, "v": [0.5] * len(ids)}), repo.root / "t.parquet")
         if n == 0:
-            api.add(repo, ["t.parquet"])
-            git(repo.root, "add", "-A")
-            git(repo.root, "commit", "-qm", "v1")
+            _commit_table(repo)
     one_error(cli("data", "diff", "--rows", "--key", "id", "t.parquet"), 2, "key id is not unique", "id=2 (2 rows)")
 
 
@@ -421,9 +424,7 @@ def test_aligned_path_reports_what_the_general_path_does(repo, monkeypatch, old_
     old_cells, new_cells = ({} if wipe == "old" else old_cells), ({} if wipe == "new" else new_cells)
     pq.write_table(_typed_table(old_cells), repo.root / "t.parquet", row_group_size=groups[0],
                    use_dictionary=dictionaries[0])
-    api.add(repo, ["t.parquet"])
-    git(repo.root, "add", "-A")
-    git(repo.root, "commit", "-q", "--allow-empty", "-m", "old")
+    _commit_table(repo, allow_empty=True)
     pq.write_table(_typed_table(new_cells), repo.root / "t.parquet", row_group_size=groups[1],
                    use_dictionary=dictionaries[1])
     monkeypatch.setattr(rowalign, "FLUSH_ROWS", flush)
@@ -444,9 +445,7 @@ def test_changes_at_every_row_group_boundary(repo, monkeypatch):
     new_keys = [k for k in keys if k != 5] + [13]
     changed = {1, 3, 4, 6, 7, 9, 10, 12}
     pq.write_table(pa.table({"k": keys, "v": [float(k) for k in keys]}), repo.root / "t.parquet", row_group_size=3)
-    api.add(repo, ["t.parquet"])
-    git(repo.root, "add", "-A")
-    git(repo.root, "commit", "-qm", "old")
+    _commit_table(repo)
     pq.write_table(pa.table({"k": new_keys, "v": [k + 0.5 * (k in changed) for k in new_keys]}), repo.root / "t.parquet",
                    row_group_size=4)
     taken = _path_taken(monkeypatch)
@@ -468,9 +467,7 @@ def test_keys_out_of_order_late_in_the_file_take_the_general_path(repo, monkeypa
 
     monkeypatch.setattr(rowalign, "FLUSH_ROWS", 1)
     pq.write_table(pa.table({"k": [1, 2, 3, 4, 5, 6], "v": [0.0] * 6}), repo.root / "t.parquet", row_group_size=2)
-    api.add(repo, ["t.parquet"])
-    git(repo.root, "add", "-A")
-    git(repo.root, "commit", "-qm", "old")
+    _commit_table(repo)
     pq.write_table(pa.table({"k": pa.array(new_keys, pa.int64()), "v": [1.0] * 6}), repo.root / "t.parquet",
                    row_group_size=2)
     taken = _path_taken(monkeypatch)
@@ -498,9 +495,7 @@ def test_a_changed_row_just_past_an_unmatched_one(repo, old_rows, new_rows):
     for n, rows in enumerate((old_rows, new_rows)):
         pq.write_table(pa.table({"k": list(rows), "v": list(rows.values())}), repo.root / "t.parquet")
         if n == 0:
-            api.add(repo, ["t.parquet"])
-            git(repo.root, "add", "-A")
-            git(repo.root, "commit", "-qm", "old")
+            _commit_table(repo)
 
     report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
 
@@ -515,9 +510,7 @@ def test_a_damaged_workspace_file_is_one_error(repo, cli):
 
     table = pa.table({"k": list(range(1000)), "v": [float(i) for i in range(1000)]})
     pq.write_table(table, repo.root / "t.parquet")
-    api.add(repo, ["t.parquet"])
-    git(repo.root, "add", "-A")
-    git(repo.root, "commit", "-qm", "old")
+    _commit_table(repo)
     data = bytearray((repo.root / "t.parquet").read_bytes())
     data[4:200] = b"\xff" * 196  # the first pages' headers and values
     (repo.root / "t.parquet").write_bytes(bytes(data))
@@ -536,9 +529,7 @@ def test_aligned_path_on_narrow_keys_and_large_text(repo, monkeypatch, key_type,
         table = pa.table({"v": pa.array(values, getattr(pa, text_type)()), "k": pa.array(keys, getattr(pa, key_type)())})
         pq.write_table(table, repo.root / "t.parquet", row_group_size=2)
         if n == 0:
-            api.add(repo, ["t.parquet"])
-            git(repo.root, "add", "-A")
-            git(repo.root, "commit", "-qm", "old")
+            _commit_table(repo)
 
     fast, general = _both_paths(repo, monkeypatch, "t.parquet")
 
@@ -556,9 +547,7 @@ def test_int96_timestamps_take_the_general_path(repo, monkeypatch):
         table = pa.table({"k": [1, 2], "t": [datetime.datetime(2020, 1, 1), datetime.datetime(2020, 1, 1, 0, 0, second)]})
         pq.write_table(table, repo.root / "t.parquet", use_deprecated_int96_timestamps=True)
         if n == 0:
-            api.add(repo, ["t.parquet"])
-            git(repo.root, "add", "-A")
-            git(repo.root, "commit", "-qm", "old")
+            _commit_table(repo)
     taken = _path_taken(monkeypatch)
 
     report = row_diff(repo, str(repo.root / "t.parquet"), key=["k"])
