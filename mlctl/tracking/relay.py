@@ -19,7 +19,7 @@ values as the API checks them, artifact names as a tree's.
 
 from __future__ import annotations
 
-from mlctl.errors import StoreDamageError
+from mlctl.errors import StoreDamageError, UsageError
 from mlctl.store import tree
 from mlctl.tracking import values
 from mlctl.tracking.db import DB_NAME, database
@@ -101,11 +101,18 @@ def relay_objects(delta: dict) -> list[str]:
 
 
 def apply_relay(repo, run_id: str, delta: dict) -> None:
-    """Add a worker's delta to the run (its artifact objects must be in the store)."""
-    points = [_point(p) for p in _list(delta.get("points"), "points")]
-    log_batch(repo, run_id, points, _dict(delta.get("params"), "params"), _dict(delta.get("tags"), "tags"),
-              {str(k): str(v) for k, v in _dict(delta.get("env"), "env").items()})
-    entries = _entries(delta)
+    """Add a worker's delta to the run (its artifact objects must be in the store). All of
+    it is checked before anything is written; a malformed delta is store damage (exit 3)."""
+    try:
+        points = [_point(p) for p in _list(delta.get("points"), "points")]
+        params, tags = _dict(delta.get("params"), "params"), _dict(delta.get("tags"), "tags")
+        params = {values.check_key(k, "param"): values.param_value(v, k) for k, v in params.items()}
+        tags = {values.check_key(k, "tag"): str(v) for k, v in tags.items()}
+        env = {str(k): str(v) for k, v in _dict(delta.get("env"), "env").items()}
+        entries = _entries(delta)
+    except UsageError as exc:
+        raise StoreDamageError(f"a worker's run delta: {exc.message}") from None
+    log_batch(repo, run_id, points, params, tags, env)
     if entries:
         from mlctl.tracking.artifacts import merge_entries
 

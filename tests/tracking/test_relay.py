@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from mlctl.errors import StoreDamageError, UsageError
+from mlctl.errors import StoreDamageError
 from mlctl.tracking import api as tracking_api
 from mlctl.tracking.runs import get_run
 from mlctl.tracking.writes import create_run, log_batch
@@ -83,10 +83,13 @@ def test_what_a_worker_logs_lands_in_the_driver_run(make_repo, tmp_path, monkeyp
     {"artifacts": [[".git/config", "0" * 32, 1, 0o100644]]},
     {"artifacts": [["ok", "not-a-hash", 1, 0o100644]]},
     {"artifacts": [["m", "0" * 32, 1, 0o100644], ["m/x", "0" * 32, 1, 0o100644]]},
+    {"params": {"bad key!": 1}},
+    {"tags": {"../t": "x"}},
 ])
 def test_a_crafted_delta_from_a_worker_is_refused_whole(repo, delta):
     run = create_run(repo, experiment="e", params={"p": 1})
-    with pytest.raises((StoreDamageError, UsageError)):
+    delta = {"points": [["ok", 0, 0.0, 1.0]], "params": {"q": 2}, **delta}  # good parts are not written either
+    with pytest.raises(StoreDamageError):
         tracking_api.apply_relay(repo, run.id, delta)
     got = get_run(repo, run.id)
     assert got.params == {"p": 1} and got.metrics == {} and _history(repo, run.id) == []
