@@ -164,7 +164,15 @@ class Batcher:
             call.exception()  # retrieved, so asyncio does not warn about it
 
     def _learn(self, seconds: float, rows: int) -> None:
-        """Split the call's time into a fixed and a per-row part (two moving averages)."""
+        """Split the call's time into a fixed and a per-row part (two moving averages).
+
+        Every call also bounds the per-row part: ``rows`` rows took ``seconds``, so a row
+        costs at most ``seconds / rows``. Without that bound one slow call (a GC pause, a
+        stall) could raise the per-row estimate until the cap fell to 2 rows or fewer; the
+        per-row average learns only from calls of more rows, so it never came down again
+        and the server stayed in single- and two-request calls at a third of its throughput
+        (the "slow mode" of a loaded server)."""
+        self.per_row = min(self.per_row, seconds / rows)
         if rows <= 2:
             self.per_call += EWMA * (seconds - self.per_call)
         else:

@@ -90,6 +90,25 @@ def test_cap_adapts_to_the_latency_bound():
     assert b.cap() == 1
 
 
+def test_one_slow_call_does_not_pin_the_cap_at_two_requests():
+    """The slow mode of a loaded server: a stall in one 4-row call raised the per-row
+    estimate until the cap was 2; 2-row calls never taught it otherwise, so every later call
+    took one or two requests. Each call's time now bounds the per-row cost."""
+    b = Batcher(lambda X: X, concat_inputs, None, max_rows=256, latency_ms=20)
+    for _ in range(50):
+        b._learn(0.0004, 1)
+        b._learn(0.0008, 16)
+    healthy = b.cap()
+    assert healthy > 100
+    b._learn(0.2, 4)  # a 200 ms stall (a GC pause, the GIL held elsewhere) in one call
+    assert b.cap() <= 2
+    b._learn(0.0005, 2)  # what the cap allows next: two rows, as quick as ever
+    assert b.cap() > 50  # a row costs at most 0.25 ms: back to batching at once
+    for _ in range(30):
+        b._learn(0.0008, 16)
+    assert b.cap() == healthy
+
+
 def test_one_bad_request_fails_alone():
     async def main():
         model = Recorder(delay=0.03, fail_on=-1.0)
