@@ -90,10 +90,22 @@ def test_cap_adapts_to_the_latency_bound():
     assert b.cap() == 1
 
 
+def test_a_model_slower_than_the_bound_per_call_still_batches():
+    """A 300-tree forest costs ~30 ms a call and microseconds a row: one request a call
+    served 23-37 req/s; half the bound for rows lets a call carry hundreds."""
+    b = Batcher(lambda X: X, concat_inputs, None, max_rows=256, latency_ms=20)
+    b.per_call, b.per_row = 0.030, 0.00005
+    assert b.cap() == 200  # 10 ms of rows beside the 30 ms call
+    b.per_call, b.per_row = 0.019, 0.0001  # near the bound: not down to 10 rows either
+    assert b.cap() == 100
+    b.per_call, b.per_row = 0.030, 0.5  # rows that cost more than the bound: one at a time
+    assert b.cap() == 1
+
+
 def test_one_slow_call_does_not_pin_the_cap_at_two_requests():
     """The slow mode of a loaded server: a stall in one 4-row call raised the per-row
     estimate until the cap was 2; 2-row calls never taught it otherwise, so every later call
-    took one or two requests. Each call's time now bounds the per-row cost."""
+    took one or two requests."""
     b = Batcher(lambda X: X, concat_inputs, None, max_rows=256, latency_ms=20)
     for _ in range(50):
         b._learn(0.0004, 1)
@@ -101,12 +113,25 @@ def test_one_slow_call_does_not_pin_the_cap_at_two_requests():
     healthy = b.cap()
     assert healthy > 100
     b._learn(0.2, 4)  # a 200 ms stall (a GC pause, the GIL held elsewhere) in one call
-    assert b.cap() <= 2
-    b._learn(0.0005, 2)  # what the cap allows next: two rows, as quick as ever
-    assert b.cap() > 50  # a row costs at most 0.25 ms: back to batching at once
+    b._learn(0.0005, 2)  # the next call, as quick as ever
+    assert b.cap() > 50
     for _ in range(30):
+        b._learn(0.0004, 1)
         b._learn(0.0008, 16)
     assert b.cap() == healthy
+
+
+def test_a_loaded_server_learns_the_fixed_cost_from_large_calls_too():
+    """Under load every call is large, so a fixed cost learned from small calls only stayed
+    at its first guess and was charged to the rows: the cap shrank call after call, down to
+    one request (a 300-tree forest: 22 ms a call, 0.2 ms a row, 77 req/s)."""
+    b = Batcher(lambda X: X, concat_inputs, None, max_rows=256, latency_ms=20)
+    rows = 32
+    for _ in range(200):
+        b._learn(0.022 + 0.0002 * rows, rows)
+        rows = max(1, min(b.cap(), 32))  # the next call holds what the cap and 32 clients allow
+    assert abs(b.per_call - 0.022) < 0.002 and abs(b.per_row - 0.0002) < 0.0001
+    assert b.cap() >= 32
 
 
 def test_one_bad_request_fails_alone():
