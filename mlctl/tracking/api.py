@@ -87,7 +87,9 @@ class ActiveRun:
         self.log_params({key: value})
 
     def log_params(self, params: dict) -> None:
-        checked = {values.check_key(k, "param"): values.param_value(v, k) for k, v in params.items()}
+        from mlctl.tracking.writes import check_params
+
+        checked = check_params(params)
         with self._mutex:
             self._params.update(checked)
 
@@ -95,7 +97,9 @@ class ActiveRun:
         self.set_tags({key: value})
 
     def set_tags(self, tags: dict) -> None:
-        checked = {values.check_key(k, "tag"): str(v) for k, v in tags.items()}
+        from mlctl.tracking.writes import check_tags
+
+        checked = check_tags(tags)
         with self._mutex:
             self._tags.update(checked)
 

@@ -23,7 +23,7 @@ from mlctl.errors import StoreDamageError, UsageError
 from mlctl.store import tree
 from mlctl.tracking import values
 from mlctl.tracking.db import DB_NAME, database
-from mlctl.tracking.writes import create_run, log_batch, update_json_column
+from mlctl.tracking.writes import check_params, check_tags, create_run, log_batch, update_json_column
 
 NAN = float("nan")  # SQLite keeps a NaN metric as NULL
 SEED_TIME = 0.0  # the seeded points' time: they only say where each metric's steps are
@@ -105,9 +105,8 @@ def apply_relay(repo, run_id: str, delta: dict) -> None:
     it is checked before anything is written; a malformed delta is store damage (exit 3)."""
     try:
         points = [_point(p) for p in _list(delta.get("points"), "points")]
-        params, tags = _dict(delta.get("params"), "params"), _dict(delta.get("tags"), "tags")
-        params = {values.check_key(k, "param"): values.param_value(v, k) for k, v in params.items()}
-        tags = {values.check_key(k, "tag"): str(v) for k, v in tags.items()}
+        params = check_params(_dict(delta.get("params"), "params"))
+        tags = check_tags(_dict(delta.get("tags"), "tags"))
         env = {str(k): str(v) for k, v in _dict(delta.get("env"), "env").items()}
         entries = _entries(delta)
     except UsageError as exc:

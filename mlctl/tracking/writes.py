@@ -96,17 +96,19 @@ def _new_row(repo, run_id, experiment, name, status, start, command, data, paren
         "deleted": 0, "parent_id": parent_id, "host": capture.host(), "pid": os.getpid(),
         "owner": liveness.owner_token(repo) if status == "running" else None,
         "git_commit": git["commit"], "git_dirty": None if git["dirty"] is None else int(git["dirty"]),
-        "command": command, "params": values.dumps(_check_params(params)),
-        "tags": values.dumps(_check_tags(tags)), "data": values.dumps(data),
+        "command": command, "params": values.dumps(check_params(params)),
+        "tags": values.dumps(check_tags(tags)), "data": values.dumps(data),
         "env": values.dumps(full_env), "metrics": "{}",
     }
 
 
-def _check_params(params: dict | None) -> dict:
+def check_params(params: dict | None) -> dict:
+    """Params as a run stores them: checked keys, JSON-able values (or a UsageError)."""
     return {values.check_key(k, "param"): values.param_value(v, k) for k, v in (params or {}).items()}
 
 
-def _check_tags(tags: dict | None) -> dict:
+def check_tags(tags: dict | None) -> dict:
+    """Tags as a run stores them: checked keys, text values (or a UsageError)."""
     return {values.check_key(k, "tag"): str(v) for k, v in (tags or {}).items()}
 
 
@@ -114,7 +116,7 @@ def log_batch(repo, run_id: str, points: Iterable[Point] = (), params: dict | No
               tags: dict | None = None, env: dict | None = None, finish: dict | None = None) -> None:
     """Add metric points and merge params, tags and environment into a run, atomically;
     ``finish`` ({"status", "exit_code", "end_time"}) also ends it in the same transaction."""
-    params, tags = _check_params(params), _check_tags(tags)
+    params, tags = check_params(params), check_tags(tags)
     now = time.time()
     with database(repo).write() as conn:
         row = conn.execute("SELECT params, tags, env FROM runs WHERE id = ?", (run_id,)).fetchone()
