@@ -9,10 +9,10 @@ error, never used); concurrent tasks install them atomically (temp file, rename)
 
 Size: a task touches what it uses; when it ends, the cache is trimmed to its limit (config
 ``pipeline.ray_cache``, 10GB by default, 0 for none), least recently used first, at most
-every 30 s (a trim stats every object). Trimming
-needs the node's tasks out of the way, so it takes the cache's lock exclusively without
-waiting (a task holds it shared while it uses objects): while tasks keep running, the cache
-may stay above its limit until a task ends on an idle node.
+every 30 s (a trim stats every object). Trimming needs the node's tasks out of the way, so
+it takes the cache's lock exclusively without waiting (a task holds it shared while it uses
+objects): while tasks keep running, the cache may stay above its limit until a task ends on
+an idle node.
 """
 
 from __future__ import annotations

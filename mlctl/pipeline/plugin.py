@@ -7,6 +7,7 @@ from typing import Iterable, Iterator
 from mlctl.errors import MlctlError
 from mlctl.pipeline.address import check_address
 from mlctl.store.config import KeySpec, parse_positive_int
+from mlctl.store.memory import checked_size
 from mlctl.store.repo import Repo
 
 
@@ -14,13 +15,6 @@ def _executor(value: str) -> str:
     if value not in ("local", "ray"):
         raise ValueError("expected local or ray")
     return value
-
-
-def _size(value: str) -> str:
-    from mlctl.store.memory import parse_size
-
-    parse_size(value)
-    return value.strip()
 
 
 CONFIG_KEYS = [
@@ -32,7 +26,7 @@ CONFIG_KEYS = [
     KeySpec(r"pipeline\.ray_address", check_address,
             "the Ray cluster of the ray executor: HOST:PORT, ray://HOST:PORT or auto (default: Ray's own)"),
     KeySpec(r"pipeline\.ray_workdir", str, "folder on each Ray worker for stages' scratch folders (default: its temp folder)"),
-    KeySpec(r"pipeline\.ray_cache", _size, "objects each Ray worker node keeps between stage tasks, e.g. 10GB (default); 0: none"),
+    KeySpec(r"pipeline\.ray_cache", checked_size, "objects each Ray worker node keeps between stage tasks, e.g. 10GB (default); 0: none"),
 ]
 
 

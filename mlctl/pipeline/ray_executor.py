@@ -21,7 +21,7 @@ import time
 
 from mlctl.errors import MlctlError, UsageError
 from mlctl.pipeline import artifacts
-from mlctl.pipeline.address import split_address
+from mlctl.pipeline.address import SPECIAL, split_address
 from mlctl.pipeline.artifacts import Pointer
 from mlctl.pipeline.job import Attempt, Job
 from mlctl.pipeline.ray_logs import start_sink, wait_polling
@@ -40,6 +40,8 @@ class RayExecutor:
 
         self.repo, self.address, self.store_lock = repo, address, store_lock
         self.remote = RemoteStore.open(repo)  # no remote: exit 2 before anything runs
+        self.workdir = repo.config.get("pipeline.ray_workdir")  # read once a run, not once a stage
+        self.cache_limit = _cache_limit(repo)
         self._connected = threading.Lock()
         self._task = None
         self.sink = None  # the live-log actor (ray_logs.py), started when a stage's lines are wanted
@@ -71,7 +73,7 @@ class RayExecutor:
         submitted = time.time()
         ref = task.remote({"name": stage.name, "cmd": stage.cmd, "deps": deps, "products": list(stage.products),
                            "remote": self._remote_spec(), "env": _task_env(job.env),
-                           "workdir": self.repo.config.get("pipeline.ray_workdir"), "cache": self._cache_limit(),
+                           "workdir": self.workdir, "cache": self.cache_limit,
                            "sink": sink,
                            "run": self._run_seed(run_id)})
         self.refs[stage.name] = ref
@@ -171,13 +173,6 @@ class RayExecutor:
             items["url"] = str(self.remote.backend.url)
         return {"name": name, "items": items}
 
-    def _cache_limit(self) -> int:
-        from mlctl.pipeline.node_cache import DEFAULT_LIMIT
-        from mlctl.store.memory import parse_size
-
-        text = self.repo.config.get("pipeline.ray_cache")
-        return DEFAULT_LIMIT if text is None else parse_size(text)
-
     def _run_seed(self, run_id: str | None) -> dict | None:
         from mlctl.tracking import api as tracking_api
 
@@ -235,10 +230,19 @@ class RayExecutor:
             self.sink = None
 
 
+def _cache_limit(repo) -> int:
+    """The node cache's size in bytes (0: none) from ``pipeline.ray_cache``."""
+    from mlctl.pipeline.node_cache import DEFAULT_LIMIT
+    from mlctl.store.memory import parse_size
+
+    text = repo.config.get("pipeline.ray_cache")
+    return DEFAULT_LIMIT if text is None else parse_size(text)
+
+
 def _check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
     """Refuse an address where nothing listens before Ray dials it: ``ray.init`` retries an
     unreachable cluster for minutes. ``auto`` and no address are Ray's own to resolve."""
-    if not address or address in ("auto", "local"):
+    if not address or address in SPECIAL:
         return
     host, port = split_address(address)
     try:

@@ -10,8 +10,9 @@ The policy, and the bound it honours:
   ``latency_ms`` (default 20 ms): the batcher keeps a moving estimate of the model's
   per-call and per-row cost and caps the rows of a merged batch accordingly (never above
   ``max_rows``). A model whose fixed cost per call alone nears or passes the bound may
-  still spend half the bound on rows (see cap()). So the time a request waits in the queue is at most the one call ahead of
-  it, which is held to the bound; ``mlctl_batch_wait_seconds`` in /metrics shows it.
+  still spend half the bound on rows (see cap()). So the time a request waits in the
+  queue is at most the one call ahead of it, which is held to the bound;
+  ``mlctl_batch_wait_seconds`` in /metrics shows it.
 - If a merged batch fails, each request in it is retried alone, so one bad request
   fails only itself.
 - A call that outlives the timeout fails its requests with PredictTimeout (504) and is

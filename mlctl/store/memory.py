@@ -49,6 +49,12 @@ def format_memory(size: int) -> str:
     return f"{size}B"
 
 
+def checked_size(text: str) -> str:
+    """A config key's parser for a size (``pipeline.ray_cache``): as written, once valid."""
+    parse_size(text)
+    return str(text).strip()
+
+
 def checked_memory(text: str) -> str:
     """The config key's parser: the size as written (``4GB`` stays readable), once valid."""
     parse_memory(text)
