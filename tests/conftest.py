@@ -13,7 +13,8 @@ import pytest
 from hypothesis import settings
 
 PROJECT = Path(__file__).resolve().parent.parent
-pytest_plugins = ("tests.rayfixtures",)  # a Ray cluster and an S3 remote, for any test directory
+# a Ray cluster and an S3 remote; a PostgreSQL server: for any test directory
+pytest_plugins = ("tests.rayfixtures", "tests.pgfixtures")
 
 # Hypothesis's 200 ms deadline per example measures the machine, not the code: on a loaded
 # two-core CI runner it failed property tests that pass (test_prune_properties). Every
