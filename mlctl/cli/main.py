@@ -130,7 +130,7 @@ def _report(exc: BaseException, prog_name: str) -> int:
         # the machine failing a write is store trouble (SPEC: exit 3); anything else is input
         code = EXIT_DAMAGE if exc.errno in _MACHINE_ERRNOS else EXIT_USAGE
         return _error(f"{exc.strerror or exc}{where}", None, code)
-    trouble = _sqlite_trouble(exc)
+    trouble = _sqlite_trouble(exc) or _backend_trouble(exc)
     if trouble:
         return _error(*trouble, EXIT_DAMAGE)
     # a bug, not a user error: say so, and how to see more
@@ -161,6 +161,19 @@ def _sqlite_trouble(exc: BaseException) -> tuple[str, str] | None:
         return f"a database under .mlctl cannot be written: {exc}", "free disk space or make .mlctl writable"
     if "locked" in str(exc).lower():
         return f"a database under .mlctl stayed locked: {exc}", "another mlctl process holds it; try again"
+    return None
+
+
+def _backend_trouble(exc: BaseException) -> tuple[str, str] | None:
+    """The PostgreSQL backend lost or failing mid-command (after it connected): store
+    trouble (exit 3). Other psycopg errors are bugs."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    import psycopg
+
+    if isinstance(exc, psycopg.OperationalError):
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return f"the backend failed: {detail}", "the change in progress was rolled back; run the command again"
     return None
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from mlctl.errors import NotFoundError, StoreDamageError, UsageError
 from mlctl.store.atomic import atomic_write_text
+from mlctl.store.backend import url as backend_url
 from mlctl.store.memory import checked_memory
 
 FORMAT_VERSION = 1
@@ -29,6 +30,7 @@ class KeySpec:
     parse: Callable[[str], Any]
     doc: str
     read_only: bool = False
+    holds_secret: Callable[[str], bool] | None = None  # a value that may carry a credential (a URL's password)
 
 
 def parse_non_negative_float(text: str) -> float:
@@ -78,6 +80,8 @@ CORE_KEYS = [
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.jobs", parse_positive_int, "parallel transfers"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.access_key_id", str, "S3 key id (config.local.yaml only)"),
     KeySpec(r"remote\.[A-Za-z0-9_.-]+\.secret_access_key", str, "S3 secret (config.local.yaml only)"),
+    KeySpec(r"backend\.url", backend_url.parse_config_url, "team backend: postgresql://[user@]host[:port]/db (docs/backend.md)",
+            holds_secret=backend_url.has_password),
 ]
 
 
@@ -100,6 +104,15 @@ def find_spec(key: str) -> KeySpec:
 def is_secret(key: str) -> bool:
     last = key.rsplit(".", 1)[-1].lower()
     return any(word in last for word in SECRET_WORDS)
+
+
+def shown_value(key: str, value: Any) -> Any:
+    """A value as `config list` shows it: secrets masked, a URL's password too."""
+    if is_secret(key):
+        return "****"
+    if key == backend_url.CONFIG_KEY and isinstance(value, str):
+        return backend_url.redact(value)
+    return value
 
 
 _parsed: dict[str, tuple[tuple, dict]] = {}  # path -> (its stat signature, its parsed map)
@@ -229,6 +242,9 @@ class Config:
                 f"{key} is a credential and may not go in the tracked config.yaml",
                 hint="use `mlctl config set --local` or the environment",
             )
+        if spec.holds_secret and spec.holds_secret(raw) and not local:
+            raise UsageError(f"{key} holds a password and may not go in the tracked config.yaml: "
+                             f"{backend_url.CREDENTIAL_HINT}")
         try:
             value = spec.parse(raw)
         except ValueError as exc:

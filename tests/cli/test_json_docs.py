@@ -248,6 +248,8 @@ CASES: dict[str, Case] = {
     "config list --all": Case(["config", "list", "--all"], [Shape("config list", inline=0, at="[]")]),
     "remote list": Case(["remote", "list"], [Shape("remote list", inline=0, at="[]")]),
     "fsck": Case(["fsck"], [Shape("mlctl fsck", table=0)]),
+    "backend status": Case(["backend", "status"], [Shape("backend status", table=0),
+                                                   Shape("backend status", table=1, at="locations")]),
     "gc": Case(["gc", "--dry-run"], [Shape("`mlctl gc --json`", table=0)]),
     "gc --remote": Case(["gc", "--remote", "origin", "--dry-run"], [Shape("gc --remote", table=0)]),
     "feature list": Case(["feature", "list"], [Shape("feature list", table=0),
@@ -348,6 +350,8 @@ CASES: dict[str, Case] = {
 
 # commands whose --json output this test does not produce, and why
 EXEMPT = {
+    "backend init": "it needs a PostgreSQL server; tests/store/test_backend.py checks its document against "
+                    "`mlctl backend init --json` here",
     "model approve": "approving judges a trained model against production (tests/retrain/test_approval.py); "
                      "it prints the same Approval.to_json() document as `model reject`, checked here",
 }

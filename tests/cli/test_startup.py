@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import PROJECT
 
-HEAVY = ("pandas", "pyarrow", "sklearn", "scipy", "matplotlib", "numpy", "duckdb", "fsspec")
+HEAVY = ("pandas", "pyarrow", "sklearn", "scipy", "matplotlib", "numpy", "duckdb", "fsspec", "psycopg")
 
 PROBE = r"""
 import sys

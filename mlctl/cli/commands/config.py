@@ -54,7 +54,7 @@ def list_(local: bool = typer.Option(False, "--local", help="Only config.local.y
         return 0
     repo = common.repo()
     items = repo.config.items(local=True if local else None)
-    shown = {k: ("****" if config_mod.is_secret(k) else v) for k, v in sorted(items.items())}
+    shown = {k: config_mod.shown_value(k, v) for k, v in sorted(items.items())}
     if as_json:
         render.emit_json(shown)
     else:

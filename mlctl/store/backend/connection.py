@@ -1,0 +1,109 @@
+"""Connections to the PostgreSQL backend, and what goes wrong with them as mlctl errors.
+
+psycopg (the ``postgres`` extra) is imported here, inside functions, so that nothing
+pays for it until a backend URL is set. A connection is in autocommit mode (each change
+is an explicit transaction), reads JSONB columns as text (the callers decode JSON as
+they do SQLite's), and has ``search_path`` set to mlctl's own schema.
+
+Errors: a URL libpq cannot parse, a database that does not exist or credentials it
+refuses are the user's input (exit 2); a server that cannot be reached is store trouble
+(exit 3: the store is there, this machine cannot get to it now).
+"""
+
+from __future__ import annotations
+
+import os
+
+from mlctl.errors import EXIT_DAMAGE, MlctlError, UsageError
+from mlctl.store.backend.url import CREDENTIAL_HINT, check_url, redact
+
+NAMESPACE = "mlctl"  # the PostgreSQL schema that holds every mlctl table
+CONNECT_TIMEOUT = 10  # seconds, unless the URL or PGCONNECT_TIMEOUT says otherwise
+_INPUT_STATES = ("28", "3D")  # invalid authorization; invalid catalog (no such database)
+
+
+class BackendUnavailable(MlctlError):
+    """The backend server cannot be reached or failed mid-command (exit 3)."""
+
+    exit_code = EXIT_DAMAGE
+
+
+def psycopg_module():
+    """psycopg, or a UsageError saying how to install it."""
+    try:
+        import psycopg
+    except ImportError:
+        raise UsageError("backend.url is set but psycopg is not installed",
+                         hint="pip install 'mlctl[postgres]' (or unset backend.url and MLCTL_BACKEND_URL)") from None
+    return psycopg
+
+
+def connect(url: str):
+    """An open connection to the backend at ``url`` (checked first), ready for mlctl."""
+    psycopg = psycopg_module()
+    check_url(url)
+    kwargs = {}
+    if "connect_timeout" not in url and not os.environ.get("PGCONNECT_TIMEOUT"):
+        kwargs["connect_timeout"] = CONNECT_TIMEOUT
+    try:
+        conn = psycopg.connect(url, autocommit=True, **kwargs)
+    except psycopg.ProgrammingError as exc:  # libpq could not parse the conninfo
+        raise UsageError(f"invalid backend URL {redact(url)!r}: {_first_line(exc)}") from None
+    except psycopg.OperationalError as exc:
+        raise connect_error(url, exc) from None
+    try:
+        _prepare(psycopg, conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(psycopg, conn) -> None:
+    from psycopg.types.string import TextLoader
+
+    conn.adapters.register_loader("jsonb", TextLoader)
+    conn.adapters.register_loader("json", TextLoader)
+    conn.execute(f"SET search_path TO {NAMESPACE}")
+
+
+def connect_error(url: str, exc: BaseException) -> MlctlError:
+    """The mlctl error for a failed connection attempt."""
+    state = getattr(exc, "sqlstate", None) or ""
+    detail = _first_line(exc)
+    if state.startswith(_INPUT_STATES) or "password" in detail.lower() or "does not exist" in detail:
+        return UsageError(f"the backend {redact(url)} refused the connection: {detail}",
+                          hint=f"check backend.url; for a password {CREDENTIAL_HINT}")
+    return BackendUnavailable(f"the backend {redact(url)} is unreachable: {detail}",
+                              hint="check that the server is up and reachable from here (`mlctl backend status`)")
+
+
+def query_error(url: str, exc: BaseException) -> BackendUnavailable:
+    """The mlctl error for a connection lost or a server failing mid-command."""
+    return BackendUnavailable(f"the backend {redact(url)} failed: {_first_line(exc)}",
+                              hint="the change in progress was rolled back; run the command again")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def detach_in_child(conn) -> None:
+    """After fork, in the child: make ``conn`` unusable without touching the parent's
+    session. Closing it would send the server a goodbye on the socket both processes
+    share, ending the parent's connection; pointing the descriptor at /dev/null first
+    sends that goodbye nowhere."""
+    try:
+        fd = conn.fileno()
+    except Exception:  # already closed or broken: nothing shared any more
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+    try:
+        conn.close()
+    except Exception:
+        pass

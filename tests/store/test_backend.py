@@ -1,0 +1,177 @@
+"""The team backend's foundation against a real PostgreSQL server (tests/pgfixtures.py):
+the URL and its credentials, the versioned schema, `mlctl backend init|status`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import one_error
+from tests.data.conftest import free_port
+
+
+def test_server_is_real_unprivileged_and_fast(pg_server):
+    with pg_server.admin() as conn:
+        assert conn.execute("SHOW fsync").fetchone()[0] == "off"
+        assert conn.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
+        assert conn.execute("SELECT version()").fetchone()[0].startswith("PostgreSQL")
+    assert os.stat(f"/proc/{pg_server.pid}").st_uid != 0  # PostgreSQL refuses root
+    assert Path(pg_server.socket_dir, f".s.PGSQL.{pg_server.port}").exists()
+
+
+def test_each_test_gets_a_fresh_database(pg_server, pg_url):
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
+                            "('pg_catalog', 'information_schema')").fetchone()[0] == 0
+        conn.execute("CREATE TABLE mine (x int)")
+    assert pg_server.create_database() != pg_url.rsplit("/", 1)[1]
+
+
+# -- the URL --------------------------------------------------------------------------------
+def test_a_password_is_refused_in_the_tracked_config(repo, cli):
+    res = cli("config", "set", "backend.url", "postgresql://u:pw@h/db")
+    line = one_error(res, 2, "--local", "MLCTL_BACKEND_URL", "PGPASSWORD", ".pgpass")
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "pw" not in (repo.dot / "config.yaml").read_text() and "pw@" not in line
+    assert cli("config", "set", "--local", "backend.url", "postgresql://u:pw@h/db").exit_code == 0
+    assert cli("config", "set", "backend.url", "postgresql://u@h/db").exit_code == 0  # no password: fine
+    shown = cli("config", "list", "--json").json()
+    assert shown["backend.url"] == "postgresql://u:****@h/db"  # config.local.yaml wins, masked
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql://u@h:port/db", "postgresql://u@h/", "not a url"])
+def test_a_bad_url_is_exit_2(repo, cli, url):
+    one_error(cli("config", "set", "backend.url", url), 2, "backend.url")
+    res = cli("backend", "status", env={"MLCTL_BACKEND_URL": url})
+    one_error(res, 2, "invalid backend URL")
+
+
+def test_the_environment_overrides_the_config(repo, cli, pg_backend_url):
+    cli("config", "set", "backend.url", f"postgresql://nobody@127.0.0.1:{free_port()}/nothing")
+    report = cli("backend", "status", "--json", env={"MLCTL_BACKEND_URL": pg_backend_url}).json()
+    assert report["url"] == pg_backend_url and report["url_source"] == "env" and report["reachable"] is True
+
+
+# -- the schema -----------------------------------------------------------------------------
+def _connect(url):
+    from mlctl.store.backend.connection import connect
+
+    return contextlib.closing(connect(url))
+
+
+def test_init_creates_then_finds_it_up_to_date(repo, cli, pg_url):
+    from mlctl.store.backend import schema
+
+    cli("config", "set", "backend.url", pg_url)
+    first = cli("backend", "init", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert first.json() == {"url": pg_url, "schema_from": 0, "schema_version": schema.LATEST}
+    again = cli("backend", "init", "--json").json()
+    assert again["schema_from"] == again["schema_version"] == schema.LATEST
+    with _connect(pg_url) as conn:
+        assert schema.check(conn) == schema.LATEST
+        rows = conn.execute("SELECT version FROM mlctl_schema ORDER BY version").fetchall()
+        assert [r[0] for r in rows] == list(range(1, schema.LATEST + 1))
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'mlctl'")}
+        assert {"runs", "points", "latest", "mlctl_schema"} <= tables
+
+
+def test_concurrent_inits_apply_each_step_once(pg_url):
+    from mlctl.store.backend import schema
+
+    errors = []
+
+    def one():
+        try:
+            with _connect(pg_url) as conn:
+                schema.init(conn)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with _connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM mlctl_schema").fetchone()[0] == schema.LATEST
+
+
+def test_a_client_older_than_the_schema_refuses(repo, cli, pg_backend_url):
+    from mlctl.store.backend import schema
+
+    with _connect(pg_backend_url) as conn:
+        conn.execute("INSERT INTO mlctl_schema (version, mlctl) VALUES (%s, 'future')", (schema.LATEST + 5,))
+    cli("config", "set", "backend.url", pg_backend_url)
+    one_error(cli("backend", "init"), 2, f"the backend's schema is version {schema.LATEST + 5}, "
+                                         f"this mlctl knows up to {schema.LATEST}; upgrade mlctl")
+    with _connect(pg_backend_url) as conn, pytest.raises(schema.SchemaTooNew):
+        schema.check(conn)
+
+
+def test_a_missing_schema_asks_for_init(pg_url):
+    from mlctl.errors import UsageError
+    from mlctl.store.backend import schema
+
+    with _connect(pg_url) as conn, pytest.raises(UsageError, match="no mlctl schema") as caught:
+        schema.check(conn)
+    assert "mlctl backend init" in caught.value.hint
+
+
+def test_a_failed_migration_leaves_the_previous_version(pg_backend_url, monkeypatch):
+    from mlctl.store.backend import schema
+
+    broken = {**schema.MIGRATIONS, schema.LATEST + 1: ("CREATE TABLE extra (x int)", "SELECT no_such_function()")}
+    monkeypatch.setattr(schema, "MIGRATIONS", broken)
+    monkeypatch.setattr(schema, "LATEST", schema.LATEST + 1)
+    with _connect(pg_backend_url) as conn:
+        with pytest.raises(Exception, match="no_such_function"):
+            schema.init(conn)
+        assert schema.version(conn) == schema.LATEST - 1
+        assert conn.execute("SELECT to_regclass('mlctl.extra')").fetchone()[0] is None
+
+
+# -- status and errors ----------------------------------------------------------------------
+def test_status_without_a_backend(repo, cli):
+    report = cli("backend", "status", "--json").json()
+    assert report["backend"] == "local" and report["url"] is None and report["reachable"] is None
+    assert report["locations"] == {"runs": "sqlite", "registry": "refs", "drift_records": "sqlite",
+                                   "artifacts": "objects"}
+
+
+def test_status_shows_the_url_without_its_password(repo, cli, pg_backend_url):
+    from mlctl.store.backend import schema
+
+    with_password = pg_backend_url.replace("mlctl@", "mlctl:s3cret@")  # trust auth: ignored by the server
+    res = cli("backend", "status", "--json", env={"MLCTL_BACKEND_URL": with_password})
+    assert res.exit_code == 0 and "s3cret" not in res.stdout
+    report = res.json()
+    assert report["url"] == pg_backend_url.replace("mlctl@", "mlctl:****@")
+    assert report["reachable"] is True and report["schema_version"] == schema.LATEST
+    assert report["server_version"].split(".")[0].isdigit()
+    text = cli("backend", "status", env={"MLCTL_BACKEND_URL": with_password})
+    assert "reachable" in text.stdout and "s3cret" not in text.stdout
+
+
+def test_unreachable_backend(repo, cli):
+    url = f"postgresql://mlctl@127.0.0.1:{free_port()}/db"
+    report = cli("backend", "status", "--json", env={"MLCTL_BACKEND_URL": url})
+    assert report.exit_code == 0  # a report command
+    assert report.json()["reachable"] is False and "unreachable" in report.json()["error"]
+    one_error(cli("backend", "init", env={"MLCTL_BACKEND_URL": url}), 3, "unreachable", url)
+
+
+def test_a_database_that_does_not_exist_is_exit_2(repo, cli, pg_server):
+    one_error(cli("backend", "init", env={"MLCTL_BACKEND_URL": pg_server.url("no_such_db")}), 2,
+              "refused the connection", "does not exist")
+
+
+def test_init_without_a_url(repo, cli):
+    one_error(cli("backend", "init"), 2, "no backend is configured")
