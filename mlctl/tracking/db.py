@@ -18,7 +18,10 @@ import sqlite3
 import threading
 
 from mlctl.errors import StoreDamageError
+from mlctl.store.backend.url import backend_url
 from mlctl.store.sqlite import connect_readonly, is_damage
+from mlctl.tracking import pgdb
+from mlctl.tracking.sql import Compiler
 
 SCHEMA_VERSION = 1
 DB_NAME = "runs"
@@ -79,7 +82,18 @@ SELECT_COLUMNS = ", ".join(f"r.{c}" for c in COLUMNS)
 
 
 class Database:
-    """One connection per process and database file, shared by threads under a lock."""
+    """One connection per process and database file, shared by threads under a lock.
+
+    The tracking code's seam: pgdb.PgDatabase has the same face on PostgreSQL. Where
+    their SQL differs, the code asks the database: ``for_update`` (lock the row read
+    before a read-modify-write; SQLite's writers are serialised already),
+    ``point_order`` (the points' insertion order), ``compiler`` (filters), ``no_limit``."""
+
+    dialect = "sqlite"
+    for_update = ""
+    point_order = "rowid"
+    compiler = Compiler
+    no_limit = -1
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -97,6 +111,10 @@ class Database:
                 raise
             self.conn.execute("COMMIT")
 
+    @staticmethod
+    def is_duplicate(exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc)
+
     @contextlib.contextmanager
     def read(self):
         """A consistent snapshot for several SELECTs."""
@@ -113,15 +131,17 @@ _open_lock = threading.Lock()
 
 
 def exists(repo) -> bool:
-    return repo.db_path(DB_NAME).is_file()
+    """Whether there are runs to read: a backend is configured, or the local index exists."""
+    return backend_url(repo) is not None or repo.db_path(DB_NAME).is_file()
 
 
 _by_repo: dict[int, tuple[object, int, float, Database]] = {}
 RECHECK_SECONDS = 1.0
 
 
-def database(repo) -> Database:
-    """The process's connection to ``repo``'s runs index, created on first use."""
+def database(repo) -> Database | pgdb.PgDatabase:
+    """The process's connection to ``repo``'s runs index (the backend's when
+    ``backend.url`` is set), created on first use."""
     import time
 
     hit = _by_repo.get(id(repo))
@@ -135,7 +155,10 @@ def database(repo) -> Database:
     return db
 
 
-def _open_database(repo) -> Database:
+def _open_database(repo) -> Database | pgdb.PgDatabase:
+    url = backend_url(repo)
+    if url is not None:
+        return pgdb.database(url)
     path = repo.db_path(DB_NAME)
     key = str(path)
     with _open_lock:
@@ -153,9 +176,12 @@ def _open_database(repo) -> Database:
         return db
 
 
-def read_only_database(repo) -> Database:
+def read_only_database(repo) -> Database | pgdb.PgDatabase:
     """A connection that never writes (not cached), for read-only views such as
-    `mlctl status`: it works on a full disk (see store/sqlite.py)."""
+    `mlctl status`: it works on a full disk (see store/sqlite.py). On the backend, the
+    process's connection (the local disk plays no part)."""
+    if backend_url(repo) is not None:
+        return database(repo)
     try:
         db = Database(connect_readonly(repo.db_path(DB_NAME), timeout=repo.lock_timeout()))
         version = db.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -206,6 +232,7 @@ def forget_all() -> None:
                 db.conn.close()
         _open.clear()
         _by_repo.clear()
+    pgdb.forget_all()
 
 
 def _after_fork_in_child() -> None:

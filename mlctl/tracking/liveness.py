@@ -16,6 +16,8 @@ import fcntl
 import os
 import threading
 
+from mlctl.tracking.db import database
+
 _mine: dict[str, tuple[str, int]] = {}  # locks folder -> (owner token, fd)
 _mine_lock = threading.Lock()
 
@@ -25,7 +27,11 @@ def _locks_dir(repo):
 
 
 def owner_token(repo) -> str:
-    """This process's owner token for ``repo``, taking its lock on first use."""
+    """This process's owner token for ``repo``, taking its lock on first use (on the
+    PostgreSQL backend, an advisory lock held by this process's connection: pgdb.py)."""
+    db = database(repo)
+    if db.dialect != "sqlite":
+        return db.owner_token()
     key = str(_locks_dir(repo))
     held = _mine.get(key)
     if held:
@@ -52,6 +58,9 @@ def _take(folder) -> tuple[str, int]:
 def is_alive(repo, owner: str | None) -> bool:
     if not owner:
         return False
+    db = database(repo)
+    if db.dialect != "sqlite":
+        return owner in db.alive_owners([owner])
     held = _mine.get(str(_locks_dir(repo)))
     if held and held[0] == owner:
         return True
@@ -74,16 +83,21 @@ def reap(db, repo) -> int:
         running = db.conn.execute("SELECT id, owner FROM runs WHERE status = 'running'").fetchall()
     if not running:
         return 0
-    dead = [(run_id, owner) for run_id, owner in running if not is_alive(repo, owner)]
+    if db.dialect != "sqlite":
+        alive = db.alive_owners([owner for _run, owner in running])
+        dead = [(run_id, owner) for run_id, owner in running if owner not in alive]
+    else:
+        dead = [(run_id, owner) for run_id, owner in running if not is_alive(repo, owner)]
     if not dead:
         return 0
     with db.write() as conn:
         for run_id, owner in dead:
             # conditional: a run finished or resumed since we looked keeps its real state
+            same_owner = "owner IS NULL" if owner is None else "owner = ?"
             conn.execute(
                 "UPDATE runs SET status = 'killed', end_time = COALESCE(updated, start_time) "
-                "WHERE id = ? AND status = 'running' AND owner IS ?", (run_id, owner))
-    for owner in {owner for _run, owner in dead if owner}:
+                f"WHERE id = ? AND status = 'running' AND {same_owner}", (run_id,) if owner is None else (run_id, owner))
+    for owner in {owner for _run, owner in dead if owner and db.dialect == "sqlite"}:
         _remove_dead_lock(repo, owner)
     return len(dead)
 

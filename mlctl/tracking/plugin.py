@@ -16,19 +16,18 @@ CONFIG_KEYS = [
 
 
 def status_section(repo) -> dict:
-    from mlctl.errors import StoreDamageError
     from mlctl.tracking.db import exists
 
     count, running, last = 0, 0, None
     if exists(repo):
         try:
             db = _status_database(repo)
-        except StoreDamageError as exc:
-            return {"key": "runs", "title": "Runs", "lines": [f"{exc.message}; {exc.hint}"],
+        except MlctlError as exc:  # a damaged index, an unreachable backend: the other sections still show
+            return {"key": "runs", "title": "Runs", "lines": ["; ".join(filter(None, (exc.message, exc.hint)))],
                     "json": {"count": None, "running": None, "last": None, "error": exc.message}}
         with db.mutex:
             count, running = db.conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(status = 'running'), 0) FROM runs WHERE deleted = 0").fetchone()
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0) FROM runs WHERE deleted = 0").fetchone()
             row = db.conn.execute("SELECT id, experiment, name, status, start_time FROM runs "
                                   "WHERE deleted = 0 ORDER BY id DESC LIMIT 1").fetchone()
         if row:

@@ -29,8 +29,8 @@ def export_record(repo, run_id: str) -> bytes:
     with db.read() as conn:
         row = conn.execute(f"SELECT {', '.join(ATTRIBUTES + JSON_COLUMNS)} FROM runs WHERE id = ?",
                            (run_id,)).fetchone()
-        points = conn.execute("SELECT key, step, ts, value FROM points WHERE run_id = ? ORDER BY key, step, ts, rowid",
-                              (run_id,)).fetchall()
+        points = conn.execute("SELECT key, step, ts, value FROM points WHERE run_id = ? "
+                              f"ORDER BY key, step, ts, {db.point_order}", (run_id,)).fetchall()
     record = {"kind": KIND, "version": VERSION, **dict(zip(ATTRIBUTES, row[: len(ATTRIBUTES)]))}
     for column, raw in zip(JSON_COLUMNS, row[len(ATTRIBUTES):]):
         record[column] = json.loads(raw)

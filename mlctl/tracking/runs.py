@@ -78,7 +78,7 @@ def get_runs(repo, refs) -> list[Run]:
     return [get_run(repo, ref) for ref in refs]
 
 
-def _where(experiment, filter_expr, include_deleted) -> tuple[str, list]:
+def _where(experiment, filter_expr, include_deleted, compiler=sql.Compiler) -> tuple[str, list]:
     clauses, args = [], []
     if not include_deleted:
         clauses.append("r.deleted = 0")
@@ -87,19 +87,19 @@ def _where(experiment, filter_expr, include_deleted) -> tuple[str, list]:
         args.append(experiment)
     if filter_expr is not None and str(filter_expr).strip():
         node = query.parse(filter_expr) if isinstance(filter_expr, str) else filter_expr
-        text, filter_args = sql.where(node, filter_expr if isinstance(filter_expr, str) else "")
+        text, filter_args = sql.where(node, filter_expr if isinstance(filter_expr, str) else "", compiler)
         clauses.append(text)
         args.extend(filter_args)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def _order(sort) -> tuple[str, list]:
+def _order(sort, compiler=sql.Compiler) -> tuple[str, list]:
     keys = []
     for item in ([sort] if isinstance(sort, str) else list(sort or [])):
         keys.extend(query.parse_sort(item))
     if not keys:
         return "r.id DESC", []
-    text, args = sql.order_by(keys)
+    text, args = sql.order_by(keys, compiler)
     return text + ", r.id DESC", args
 
 
@@ -115,12 +115,12 @@ def list_runs(repo, experiment: str | None = None, filter_expr=None, sort=None, 
         return []
     db = database(repo)
     liveness.reap(db, repo)
-    where, args = _where(experiment, filter_expr, include_deleted or deleted_only)
+    where, args = _where(experiment, filter_expr, include_deleted or deleted_only, db.compiler)
     if deleted_only:
         where += (" AND " if where else " WHERE ") + "r.deleted = 1"
-    order, order_args = _order(sort)
+    order, order_args = _order(sort, db.compiler)
     page = " LIMIT ? OFFSET ?" if limit is not None or offset else ""
-    page_args = [-1 if limit is None else limit, offset] if page else []
+    page_args = [db.no_limit if limit is None else limit, offset] if page else []
     statement = f"SELECT {SELECT_COLUMNS} FROM runs r{where} ORDER BY {order}{page}"
     with db.mutex:
         rows = db.conn.execute(statement, [*args, *order_args, *page_args]).fetchall()
@@ -133,7 +133,7 @@ def count_runs(repo, experiment: str | None = None, filter_expr=None, include_de
         return 0
     db = database(repo)
     liveness.reap(db, repo)
-    where, args = _where(experiment, filter_expr, include_deleted)
+    where, args = _where(experiment, filter_expr, include_deleted, db.compiler)
     with db.mutex:
         return db.conn.execute(f"SELECT COUNT(*) FROM runs r{where}", args).fetchone()[0]
 

@@ -27,6 +27,11 @@ SQL_OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 class Compiler:
+    """SQLite's dialect; sql_pg.PgCompiler overrides the primitives marked *dialect*.
+    A comparison is an SQL boolean that is never NULL (missing keys compare false)."""
+
+    columns = COLUMN_SQL
+
     def __init__(self, expr: str = ""):
         self.expr = expr
         self.args: list = []
@@ -71,12 +76,15 @@ class Compiler:
             return self.number(node, value)
         return self.string(node)
 
-    # -- per value type -------------------------------------------------------------------
+    # -- dialect: reading a key of a JSON column --------------------------------------------
     def json_path(self, field: Field) -> str:
         """The JSON path as an SQL literal (inlined, so an expression may repeat it)."""
+        self.check_key(field)
+        return "'" + ('$."' + field.key + '"').replace("'", "''") + "'"
+
+    def check_key(self, field: Field) -> None:
         if '"' in field.key or "\\" in field.key:
             raise FilterError("keys cannot contain quotes or backslashes", field.column, str(field), self.expr)
-        return "'" + ('$."' + field.key + '"').replace("'", "''") + "'"
 
     def json_expr(self, field: Field) -> str:
         return f"json_extract(r.{field.scope}, {self.json_path(field)})"
@@ -84,38 +92,74 @@ class Compiler:
     def json_type(self, field: Field) -> str:
         return f"json_type(r.{field.scope}, {self.json_path(field)})"
 
+    def number_of(self, field: Field) -> str:
+        """*dialect* The field's value when it is a number, else NULL (a text param is not > 1)."""
+        if field.scope != "params":
+            return self.json_expr(field)
+        return f"(CASE WHEN {self.is_number(field)} THEN {self.json_expr(field)} END)"
+
+    def text_of(self, field: Field) -> str:
+        """*dialect* The field's value when it is a string, else NULL."""
+        if field.scope != "params":
+            return self.json_expr(field)
+        return f"(CASE WHEN {self.json_type(field)} = 'text' THEN {self.json_expr(field)} END)"
+
+    def is_number(self, field: Field) -> str:
+        """*dialect* True when the key holds a number (NULL when it is missing)."""
+        return f"{self.json_type(field)} IN ('integer','real')"
+
+    def is_json_null(self, field: Field) -> str:
+        """*dialect* True when the key holds JSON null (a NaN metric)."""
+        return f"{self.json_type(field)} = 'null'"
+
+    def is_bool(self, field: Field, value: bool) -> str:
+        """*dialect* True when the key holds this boolean."""
+        return f"{self.json_type(field)} = '{'true' if value else 'false'}'"
+
+    def is_present(self, field: Field) -> str:
+        """*dialect* True when the run has the key (for params: with a non-null value)."""
+        if field.scope == "params":
+            return f"({self.json_expr(field)} IS NOT NULL)"
+        return f"({self.json_type(field)} IS NOT NULL)"
+
+    def number_arg(self, value) -> str:
+        """*dialect* A number to compare with number_of()."""
+        return self.arg(value)
+
+    def matches(self, expr: str, pattern: str, case_insensitive: bool) -> str:
+        """*dialect* ``expr`` LIKE ``pattern`` (% and _, backslash escapes)."""
+        if case_insensitive:
+            return f"{expr} LIKE {self.arg(pattern)} ESCAPE '\\'"
+        return f"{expr} GLOB {self.arg(_like_to_glob(pattern))}"
+
+    def sort_expr(self, field: Field) -> str:
+        """*dialect* What ORDER BY sorts a key by (NULL: missing, or NaN)."""
+        if field.scope == "attributes":
+            return self.columns[field.key]
+        return self.json_expr(field)
+
+    # -- per value type -------------------------------------------------------------------
     def number(self, node: Compare, value) -> str:
         scope = node.field.scope
         if scope == "tags":
             raise self.error(node, "tags hold strings: compare them with a quoted string")
         if isinstance(value, float) and math.isnan(value):
             return self.nan(node)
-        return f"COALESCE({self.typed_number(node.field)} {SQL_OPS[node.op]} {self.arg(value)}, 0)"
-
-    def typed_number(self, field: Field) -> str:
-        """The field's value when it is a number, else NULL (a text param is not > 1)."""
-        if field.scope != "params":
-            return self.json_expr(field)
-        kind = self.json_type(field)
-        return f"(CASE WHEN {kind} IN ('integer','real') THEN {self.json_expr(field)} END)"
+        return f"COALESCE({self.number_of(node.field)} {SQL_OPS[node.op]} {self.number_arg(value)}, FALSE)"
 
     def nan(self, node: Compare) -> str:
         if node.op not in ("==", "!="):
-            return "0"  # nothing is ordered against NaN
+            return "FALSE"  # nothing is ordered against NaN
         if node.field.scope == "metrics":  # a NaN metric is stored as JSON null
-            kind = self.json_type(node.field)
-            wanted = "= 'null'" if node.op == "==" else "IN ('integer','real')"
-            return f"COALESCE({kind} {wanted}, 0)"
-        return "0" if node.op == "==" else f"COALESCE({self.typed_number(node.field)} IS NOT NULL, 0)"
+            wanted = self.is_json_null(node.field) if node.op == "==" else self.is_number(node.field)
+            return f"COALESCE({wanted}, FALSE)"
+        return "FALSE" if node.op == "==" else f"COALESCE({self.number_of(node.field)} IS NOT NULL, FALSE)"
 
     def string(self, node: Compare) -> str:
         scope = node.field.scope
         if scope == "metrics":
             raise self.error(node, "metrics are numbers: compare them with a number")
-        expr = self.json_expr(node.field)
-        if scope == "params":
-            expr = f"(CASE WHEN {self.json_type(node.field)} = 'text' THEN {expr} END)"
-        sql = f"COALESCE({expr} {SQL_OPS[node.op]} {self.arg(node.value)}, 0)"
+        sql = f"COALESCE({self.text_of(node.field)} {SQL_OPS[node.op]} {self.arg(node.value)}, FALSE)"
         number = _as_number(node.value)
         if scope == "params" and number is not None and node.op in ("==", "!="):
             sql = f"({sql} OR {self.number(Compare(node.field, node.op, number), number)})"
@@ -124,35 +168,25 @@ class Compiler:
     def boolean(self, node: Compare) -> str:
         if node.field.scope != "params" or node.op not in ("==", "!="):
             raise self.error(node, "true/false compare only with params, using == or !=")
-        kind = self.json_type(node.field)
-        wanted = "'true'" if node.value else "'false'"
         if node.op == "==":
-            return f"COALESCE({kind} = {wanted}, 0)"
-        return f"COALESCE({kind} IS NOT NULL AND {kind} != {wanted}, 0)"
+            return f"COALESCE({self.is_bool(node.field, node.value)}, FALSE)"
+        present = f"{self.json_type(node.field)} IS NOT NULL"
+        return f"COALESCE({present} AND NOT {self.is_bool(node.field, node.value)}, FALSE)"
 
     def is_null(self, node: Compare) -> str:
         field = node.field
         if field.scope == "attributes":
-            sql = f"({COLUMN_SQL[field.key]} IS NULL)"
-        elif field.scope == "params":
-            sql = f"({self.json_expr(field)} IS NULL)"
+            sql = f"({self.columns[field.key]} IS NOT NULL)"
         else:
-            sql = f"({self.json_type(field)} IS NULL)"
-        return f"(NOT {sql})" if node.negate else sql
+            sql = self.is_present(field)
+        return sql if node.negate else f"(NOT {sql})"
 
     def like(self, node: Compare) -> str:
         field = node.field
         if field.scope == "metrics":
             raise self.error(node, "metrics are numbers: 'like' needs a text field")
-        if field.scope == "attributes":
-            expr = COLUMN_SQL[field.key]
-        elif field.scope == "params":
-            expr = f"(CASE WHEN {self.json_type(field)} = 'text' THEN {self.json_expr(field)} END)"
-        else:
-            expr = self.json_expr(field)
-        if node.op == "ilike":
-            return f"COALESCE({expr} LIKE {self.arg(node.value)} ESCAPE '\\', 0)"
-        return f"COALESCE({expr} GLOB {self.arg(_like_to_glob(node.value))}, 0)"
+        expr = self.columns[field.key] if field.scope == "attributes" else self.text_of(field)
+        return f"COALESCE({self.matches(expr, node.value, node.op == 'ilike')}, FALSE)"
 
     def attribute(self, node: Compare) -> str:
         from mlctl.tracking.query import ATTRIBUTES
@@ -160,7 +194,7 @@ class Compiler:
         key = node.field.key
         kind = ATTRIBUTES[key]
         value = node.value
-        column = COLUMN_SQL[key]
+        column = self.columns[key]
         if value is None:
             return self.is_null(Compare(node.field, "isnull", None, node.op == "!=", node.column))
         if kind == "bool":
@@ -174,14 +208,8 @@ class Compiler:
         elif kind == "text" and not isinstance(value, str):
             raise self.error(node, f"{key} is text: compare it with a quoted string")
         if isinstance(value, float) and math.isnan(value):
-            return "0"
-        return f"COALESCE({column} {SQL_OPS[node.op]} {self.arg(value)}, 0)"
-
-    # -- sorting --------------------------------------------------------------------------
-    def sort_expr(self, field: Field) -> str:
-        if field.scope == "attributes":
-            return COLUMN_SQL[field.key]
-        return self.json_expr(field)
+            return "FALSE"
+        return f"COALESCE({column} {SQL_OPS[node.op]} {self.arg(value)}, FALSE)"
 
 
 def _as_number(text: str):
@@ -220,15 +248,15 @@ def _parse_time(text: str, node: Compare, compiler: Compiler) -> float:
         raise compiler.error(node, f"{exc.message} ({exc.hint})") from None
 
 
-def where(node, expr: str = "") -> tuple[str, list]:
-    compiler = Compiler(expr)
+def where(node, expr: str = "", compiler_class=Compiler) -> tuple[str, list]:
+    compiler = compiler_class(expr)
     return compiler.compile(node), compiler.args
 
 
-def order_by(keys) -> tuple[str, list]:
-    compiler = Compiler()
+def order_by(keys, compiler_class=Compiler) -> tuple[str, list]:
+    compiler = compiler_class()
     parts = []
     for field, desc in keys:
-        null_check = compiler.sort_expr(field)
-        parts.append(f"({null_check}) IS NULL, ({compiler.sort_expr(field)}) {'DESC' if desc else 'ASC'}")
+        expr = compiler.sort_expr(field)
+        parts.append(f"({expr}) IS NULL, ({expr}) {'DESC' if desc else 'ASC'}")
     return ", ".join(parts), compiler.args

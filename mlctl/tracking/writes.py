@@ -63,15 +63,16 @@ def create_run(repo, experiment: str | None = None, name: str | None = None, par
     row = _new_row(repo, run_id, check_experiment(experiment or default_experiment(repo)), name, status,
                    start, command, data, parent_id, params, tags, env, capture_context)
     row["artifacts"] = values.dumps(artifacts or {})
+    db = database(repo)
     try:
-        with database(repo).write() as conn:
+        with db.write() as conn:
             conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                          tuple(row.values()))
             latest = _store_points(conn, run_id, metrics, start)
             if latest is not None:
                 _update(conn, run_id, {"metrics": latest})
     except Exception as exc:
-        if "UNIQUE constraint failed" in str(exc):
+        if db.is_duplicate(exc):
             raise UsageError(f"run {run_id} already exists") from None
         raise
     if latest is not None:
@@ -118,8 +119,9 @@ def log_batch(repo, run_id: str, points: Iterable[Point] = (), params: dict | No
     ``finish`` ({"status", "exit_code", "end_time"}) also ends it in the same transaction."""
     params, tags = check_params(params), check_tags(tags)
     now = time.time()
-    with database(repo).write() as conn:
-        row = conn.execute("SELECT params, tags, env FROM runs WHERE id = ?", (run_id,)).fetchone()
+    db = database(repo)
+    with db.write() as conn:
+        row = conn.execute(f"SELECT params, tags, env FROM runs WHERE id = ?{db.for_update}", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"unknown run: {run_id}")
         updates: dict = {"updated": now}
@@ -149,6 +151,7 @@ def _store_points(conn, run_id: str, points: Iterable[Point], now: float) -> str
                 next_step[key] = prev[0] + 1 if prev else 0
             step = next_step[key]
         next_step[key] = max(next_step.get(key, 0), step + 1)
+        value = None if value != value else value  # NaN is NULL, as SQLite stores it
         row = (run_id, key, step, now if ts is None else ts, value)
         rows.append(row)
         best = newest.get(key)
@@ -183,8 +186,9 @@ def resume_run(repo, run_id: str) -> bool:
     """Make this process the owner of an existing run, running again; False when its
     owner is alive in another process (the caller then joins it instead)."""
     me = liveness.owner_token(repo)
-    with database(repo).write() as conn:
-        row = conn.execute("SELECT status, owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+    db = database(repo)
+    with db.write() as conn:
+        row = conn.execute(f"SELECT status, owner FROM runs WHERE id = ?{db.for_update}", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"unknown run: {run_id}")
         if row[0] == "running" and row[1] != me and liveness.is_alive(repo, row[1]):
@@ -218,8 +222,9 @@ def update_json_column(repo, run_id: str, column: str, change):
     two processes adding to it do not lose each other's changes); returns the new value."""
     if column not in ("params", "tags", "artifacts", "data", "env"):
         raise ValueError(column)
-    with database(repo).write() as conn:
-        row = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
+    db = database(repo)
+    with db.write() as conn:
+        row = conn.execute(f"SELECT {column} FROM runs WHERE id = ?{db.for_update}", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"unknown run: {run_id}")
         value = change(values.loads(row[0]))

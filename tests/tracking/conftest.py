@@ -1,12 +1,23 @@
-"""Fixtures for tracking tests: a quick flush interval and helpers to make runs."""
+"""Fixtures for tracking tests: both backends, a quick flush interval and helpers to make runs."""
 
 from __future__ import annotations
 
 import pytest
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, isolated_env, monkeypatch) -> str:
+    """Every tracking test runs against both backends: the local SQLite index, and a
+    fresh database on the test PostgreSQL server (tests/pgfixtures.py) named by
+    MLCTL_BACKEND_URL, which subprocesses inherit. A module whose behaviour is SQLite's
+    own (a damaged index file, flock liveness) overrides this fixture with ["sqlite"]."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("MLCTL_BACKEND_URL", request.getfixturevalue("pg_backend_url"))
+    return request.param
+
+
 @pytest.fixture(autouse=True)
-def fast_flush(monkeypatch):
+def fast_flush(monkeypatch, backend):
     monkeypatch.setenv("MLCTL_FLUSH_INTERVAL", "0.05")
     from mlctl.tracking import api, capture, session
 

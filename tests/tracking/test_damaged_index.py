@@ -10,6 +10,12 @@ from mlctl.tracking import db as db_mod
 from mlctl.tracking.runs import list_runs
 
 
+@pytest.fixture
+def backend() -> str:
+    """SQLite only: a damaged index file is SQLite's own."""
+    return "sqlite"
+
+
 def damage(repo, offset: int = 0, size: int = 4096) -> None:
     db_mod.forget_all()  # this process must open the file again, as a new command would
     path = repo.db_path("runs")

@@ -13,6 +13,12 @@ from mlctl.tracking.runs import get_run
 from mlctl.tracking.writes import create_run, log_batch
 
 
+@pytest.fixture
+def backend() -> str:
+    """SQLite only: the relay carries a run between two repositories' own SQLite indexes (a Ray worker's scratch one)."""
+    return "sqlite"
+
+
 def test_a_seed_for_another_run_or_an_existing_database_opens_nothing(make_repo, tmp_path, monkeypatch):
     from mlctl.errors import NotFoundError
 

@@ -1,0 +1,68 @@
+"""The filter compiler's PostgreSQL dialect: the same semantics as sql.py over JSONB.
+
+Numbers are compared as ``numeric``, not ``float8``: an infinite param or metric is
+stored as the JSON number ``9e999`` (values.py), which ``numeric`` holds and ``float8``
+refuses. Text is compared and sorted with ``COLLATE "C"`` (bytes, as SQLite does),
+whatever the database's locale.
+"""
+
+from __future__ import annotations
+
+from mlctl.tracking.query import Field
+from mlctl.tracking.sql import COLUMN_SQL, Compiler
+
+PG_COLUMNS = {**COLUMN_SQL, "duration": "(COALESCE(r.end_time, EXTRACT(EPOCH FROM now())::float8) - r.start_time)"}
+
+
+class PgCompiler(Compiler):
+    columns = PG_COLUMNS
+
+    def key(self, field: Field) -> str:
+        self.check_key(field)
+        return "'" + field.key.replace("'", "''") + "'"
+
+    def json_value(self, field: Field) -> str:
+        return f"(r.{field.scope} -> {self.key(field)})"
+
+    def json_text(self, field: Field) -> str:
+        return f"(r.{field.scope} ->> {self.key(field)})"
+
+    def json_type(self, field: Field) -> str:
+        return f"jsonb_typeof{self.json_value(field)}"
+
+    def number_of(self, field: Field) -> str:
+        return f"(CASE WHEN {self.is_number(field)} THEN {self.json_text(field)}::numeric END)"
+
+    def text_of(self, field: Field) -> str:
+        if field.scope != "params":
+            return f'({self.json_text(field)} COLLATE "C")'
+        return f'(CASE WHEN {self.json_type(field)} = \'string\' THEN {self.json_text(field)} COLLATE "C" END)'
+
+    def is_number(self, field: Field) -> str:
+        return f"{self.json_type(field)} = 'number'"
+
+    def is_json_null(self, field: Field) -> str:
+        return f"{self.json_type(field)} = 'null'"
+
+    def is_bool(self, field: Field, value: bool) -> str:
+        return f"{self.json_value(field)} = '{'true' if value else 'false'}'::jsonb"
+
+    def is_present(self, field: Field) -> str:
+        if field.scope == "params":
+            return f"({self.json_text(field)} IS NOT NULL)"
+        return f"({self.json_value(field)} IS NOT NULL)"
+
+    def number_arg(self, value) -> str:
+        return f"CAST({self.arg(value)} AS numeric)"
+
+    def matches(self, expr: str, pattern: str, case_insensitive: bool) -> str:
+        return f"{expr} {'ILIKE' if case_insensitive else 'LIKE'} {self.arg(pattern)} ESCAPE '\\'"
+
+    def sort_expr(self, field: Field) -> str:
+        if field.scope == "attributes":
+            return self.columns[field.key]
+        if field.scope == "metrics":
+            return f"{self.json_text(field)}::numeric"
+        if field.scope == "tags":
+            return self.text_of(field)
+        return f"NULLIF({self.json_value(field)}, 'null'::jsonb)"
