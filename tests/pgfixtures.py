@@ -92,20 +92,22 @@ def _server_user() -> str | None:
     return PG_USER
 
 
-def _as(user: str | None, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, user=user, capture_output=True, text=True, check=False, **kwargs)
+def _as(user: str | None, argv: list[str], folder: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run a server program as ``user``, in ``folder`` (the test's own working directory
+    is root's, which initdb cannot even look at)."""
+    return subprocess.run(argv, user=user, cwd=folder, capture_output=True, text=True, check=False, **kwargs)
 
 
 def _start(bindir: str, folder: str, user: str | None) -> PgServer:
     data = os.path.join(folder, "data")
     init = _as(user, [f"{bindir}/initdb", "-D", data, "-U", DB_SUPERUSER, "--auth=trust", "-E", "UTF8",
-                      "--locale=C", "--no-sync"], timeout=120)
+                      "--locale=C", "--no-sync"], folder, timeout=120)
     assert init.returncode == 0, init.stdout[-2000:] + init.stderr[-2000:]
     port = free_port()
     options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} -c fsync=off "
                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
     start = _as(user, [f"{bindir}/pg_ctl", "-D", data, "-o", options, "-l", os.path.join(folder, "log"),
-                       "-w", "-t", "60", "start"], timeout=90)
+                       "-w", "-t", "60", "start"], folder, timeout=90)
     log = Path(folder, "log").read_text(errors="replace")[-2000:] if Path(folder, "log").exists() else ""
     assert start.returncode == 0, start.stdout[-2000:] + start.stderr[-2000:] + log
     pid = int(Path(data, "postmaster.pid").read_text().split()[0])
@@ -115,7 +117,7 @@ def _start(bindir: str, folder: str, user: str | None) -> PgServer:
 def _stop(bindir: str, folder: str, user: str | None, pid: int) -> None:
     """pg_ctl stop (fast); the postmaster killed by PID when it does not go."""
     _as(user, [f"{bindir}/pg_ctl", "-D", os.path.join(folder, "data"), "-m", "fast", "-w", "-t", "20", "stop"],
-        timeout=40)
+        folder, timeout=40)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)

@@ -44,13 +44,23 @@ class PgConn:
     def execute(self, sql: str, args=()):
         if not args:
             return self.raw.execute(sql)
-        return self.raw.execute(placeholders(sql), tuple(args))
+        return self.raw.execute(placeholders(sql), tuple(map(without_nul, args)))
 
     def executemany(self, sql: str, rows) -> None:
-        rows = [tuple(row) for row in rows]
+        rows = [tuple(map(without_nul, row)) for row in rows]
         if rows:  # psycopg pipelines the rows: one round trip for the batch
             with self.raw.cursor() as cur:
                 cur.executemany(placeholders(sql), rows)
+
+
+def without_nul(value):
+    """PostgreSQL text and JSONB cannot hold U+0000 (SQLite can): it becomes U+FFFD, the
+    replacement character, in text and in JSON text (a command's output tail may hold one)."""
+    if isinstance(value, str) and ("\x00" in value or "\\u0000" in value):
+        value = value.replace("\x00", "\ufffd")
+        if value[:1] in "{[":
+            value = value.replace("\\u0000", "\\ufffd")
+    return value
 
 
 @functools.lru_cache(maxsize=512)

@@ -23,11 +23,14 @@ TABLES = ("runs", "latest", "points")
 
 
 def problem(repo) -> str | None:
-    """None when the index is missing (no runs yet) or sound; else what SQLite says."""
+    """None when the index is missing (no runs yet) or sound; else what SQLite says.
+    Runs on the PostgreSQL backend are no file of ours to check: None."""
     if not db_mod.exists(repo):
         return None
     try:
         database = db_mod.database(repo)
+        if database.dialect != "sqlite":
+            return None
         with database.mutex:
             verdict = database.conn.execute("PRAGMA quick_check").fetchone()[0]
     except StoreDamageError as exc:

@@ -8,6 +8,8 @@ whatever the database's locale.
 
 from __future__ import annotations
 
+import math
+
 from mlctl.tracking.query import Field
 from mlctl.tracking.sql import COLUMN_SQL, Compiler
 
@@ -53,7 +55,14 @@ class PgCompiler(Compiler):
         return f"({self.json_value(field)} IS NOT NULL)"
 
     def number_arg(self, value) -> str:
-        return f"CAST({self.arg(value)} AS numeric)"
+        """The number as text: float8 -> numeric keeps only 15 digits, which would make
+        ``metrics.x == 0.30000000000000004`` miss the stored value. An infinity is the
+        number stored for one (9e999, values.py), so ``== inf`` finds it."""
+        if isinstance(value, float) and math.isinf(value):
+            text = "9e999" if value > 0 else "-9e999"
+        else:
+            text = repr(value)
+        return f"CAST({self.arg(text)} AS numeric)"
 
     def matches(self, expr: str, pattern: str, case_insensitive: bool) -> str:
         return f"{expr} {'ILIKE' if case_insensitive else 'LIKE'} {self.arg(pattern)} ESCAPE '\\'"

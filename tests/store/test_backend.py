@@ -156,6 +156,8 @@ def test_status_shows_the_url_without_its_password(repo, cli, pg_backend_url):
     assert report["url"] == pg_backend_url.replace("mlctl@", "mlctl:****@")
     assert report["reachable"] is True and report["schema_version"] == schema.LATEST
     assert report["server_version"].split(".")[0].isdigit()
+    assert report["locations"] == {"runs": "postgresql", "registry": "refs", "drift_records": "sqlite",
+                                   "artifacts": "objects"}
     text = cli("backend", "status", env={"MLCTL_BACKEND_URL": with_password})
     assert "reachable" in text.stdout and "s3cret" not in text.stdout
 

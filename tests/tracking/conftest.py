@@ -16,6 +16,15 @@ def backend(request, isolated_env, monkeypatch) -> str:
     return request.param
 
 
+@pytest.fixture
+def separate_indexes(backend):
+    """For tests of `run push`/`run pull` between two clones: on one backend the two
+    clones share their runs already, so there is nothing to carry (tests/tracking/
+    test_backend.py carries runs from a clone's SQLite index into a backend instead)."""
+    if backend != "sqlite":
+        pytest.skip("two clones of one backend share their runs: no push or pull between them")
+
+
 @pytest.fixture(autouse=True)
 def fast_flush(monkeypatch, backend):
     monkeypatch.setenv("MLCTL_FLUSH_INTERVAL", "0.05")

@@ -88,6 +88,7 @@ def test_old_and_new_runs_survive_gc_and_pass_fsck(repo, old_run):
     assert {flat["model.pkl"], new.artifacts["notes.txt"]} <= {m["object"] for m in fsck(repo).missing}
 
 
+@pytest.mark.usefixtures("separate_indexes")
 def test_old_and_new_runs_push_and_pull_with_their_objects(machines, monkeypatch):
     laptop, ci = machines
     flat = {"model.pkl": laptop.objects.put_bytes(b"weights")}

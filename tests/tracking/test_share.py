@@ -10,6 +10,8 @@ import mlctl
 from mlctl.tracking.runs import count_runs, get_run, list_runs
 from tests.data.conftest import moto_endpoint, s3_bucket, s3_env  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.usefixtures("separate_indexes")
+
 
 @pytest.fixture
 def machines(two_clones):

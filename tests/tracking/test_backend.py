@@ -1,0 +1,79 @@
+"""What is particular to runs on the PostgreSQL backend: carrying a clone's SQLite runs
+into it, its errors, and values SQLite holds that JSONB and text columns spell otherwise."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import mlctl
+from mlctl.tracking.runs import get_run, list_runs
+from mlctl.tracking.writes import create_run
+from tests.conftest import one_error
+from tests.data.conftest import free_port
+
+
+@pytest.fixture
+def backend(isolated_env, pg_backend_url) -> str:
+    """PostgreSQL, named by each repository's config.local.yaml (not the environment),
+    so that one test can hold a clone without it."""
+    return pg_backend_url
+
+
+def _use_backend(cli, repo, url) -> None:
+    from mlctl.tracking import db
+
+    repo.config.set("backend.url", url, local=True)
+    db.forget_all()  # as a new command would, open the index the config now names
+
+
+def test_a_clones_sqlite_runs_are_carried_into_the_backend(cli, two_clones, backend, monkeypatch):
+    laptop, server_side = two_clones("laptop", "team")
+    with mlctl.start_run(repo=laptop.root, experiment="old", params={"C": 2}) as run:
+        for step in range(20):
+            run.log_metric("loss", 1.0 / (step + 1), step=step)
+        path = laptop.root / "model.bin"
+        path.write_bytes(b"weights")
+        run.log_artifact(path)
+    assert cli("run", "push", "--json").json()["runs"] == [run.id]
+    _use_backend(cli, server_side, backend)
+    monkeypatch.chdir(server_side.root)
+    assert cli("run", "pull", "--json").json()["runs"] == [run.id]
+    there, here = get_run(server_side, run.id), get_run(laptop, run.id)
+    assert there.to_json() | {"origin": None} == here.to_json() | {"origin": None}
+    assert there.metric_history("loss") == here.metric_history("loss")
+    assert server_side.objects.get_bytes(there.artifacts["model.bin"]) == b"weights"
+    assert cli("backend", "status", "--json").json()["locations"]["runs"] == "postgresql"
+    assert cli("run", "pull", "--json").json()["runs"] == []  # idempotent
+
+
+def test_values_sqlite_holds_read_back_the_same(repo, cli, backend):
+    _use_backend(cli, repo, backend)
+    run = create_run(repo, params={"inf": math.inf, "big": 2**70, "f": 0.30000000000000004, "s": "x\x00y"},
+                     metrics=[("up", 0, math.inf, None), ("nan", 0, math.nan, None), ("tiny", 0, 1e-300, None)],
+                     status="finished")
+    stored = get_run(repo, run.id)
+    assert stored.params == {"inf": math.inf, "big": 2**70, "f": 0.30000000000000004, "s": "x\ufffdy"}
+    assert stored.metrics["up"] == math.inf and math.isnan(stored.metrics["nan"]) and stored.metrics["tiny"] == 1e-300
+    for expr in ("params.inf == inf", "metrics.up > 1e308", "params.f == 0.30000000000000004", "metrics.nan == nan",
+                 "params.big > 1180591620717411303423"):
+        assert [r.id for r in list_runs(repo, filter_expr=expr)] == [run.id], expr
+    assert list_runs(repo, filter_expr="params.f == 0.3") == []
+
+
+def test_text_sorts_bytewise_whatever_the_locale(repo, cli, backend):
+    _use_backend(cli, repo, backend)
+    for name in ("b", "B", "a", "_"):
+        create_run(repo, name=name, tags={"t": name}, status="finished")
+    assert [r.name for r in list_runs(repo, sort="name")] == ["B", "_", "a", "b"]
+    assert [r.tags["t"] for r in list_runs(repo, sort="-tags.t")] == ["b", "a", "_", "B"]
+
+
+def test_a_backend_without_the_schema_or_server(repo, cli, pg_url):
+    _use_backend(cli, repo, pg_url)
+    one_error(cli("run", "list"), 2, "no mlctl schema")
+    _use_backend(cli, repo, f"postgresql://mlctl@127.0.0.1:{free_port()}/x")
+    one_error(cli("run", "log", "-p", "a=1"), 3, "unreachable")
+    status = cli("status", "--json")
+    assert status.exit_code == 0 and "unreachable" in status.json()["runs"]["error"]
