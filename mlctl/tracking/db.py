@@ -94,6 +94,7 @@ class Database:
     point_order = "rowid"
     compiler = Compiler
     no_limit = -1
+    closed = False  # (a backend connection can be lost: pgdb.PgDatabase.closed)
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -146,7 +147,7 @@ def database(repo) -> Database | pgdb.PgDatabase:
 
     hit = _by_repo.get(id(repo))
     now = time.monotonic()
-    if hit and hit[0] is repo and hit[1] == os.getpid() and now - hit[2] < RECHECK_SECONDS:
+    if hit and hit[0] is repo and hit[1] == os.getpid() and now - hit[2] < RECHECK_SECONDS and not hit[3].closed:
         return hit[3]
     db = _open_database(repo)
     if len(_by_repo) > 64:  # a server making a Repo per request must not grow this forever

@@ -95,6 +95,11 @@ class PgDatabase:
         self.mutex = threading.RLock()
         self.token: str | None = None
 
+    @property
+    def closed(self) -> bool:
+        """The connection was lost (the next database() call opens a new one)."""
+        return self.raw.closed
+
     @contextlib.contextmanager
     def write(self):
         with self.mutex, self.raw.transaction():

@@ -77,3 +77,15 @@ def test_a_backend_without_the_schema_or_server(repo, cli, pg_url):
     one_error(cli("run", "log", "-p", "a=1"), 3, "unreachable")
     status = cli("status", "--json")
     assert status.exit_code == 0 and "unreachable" in status.json()["runs"]["error"]
+
+
+def test_a_connection_lost_mid_command_is_exit_3_and_the_next_command_reconnects(repo, cli, backend, pg_server):
+    from mlctl.tracking import pgdb
+
+    _use_backend(cli, repo, backend)
+    run_id = create_run(repo, status="finished").id
+    [db] = pgdb._open.values()
+    with pg_server.admin() as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (db.raw.info.backend_pid,))
+    one_error(cli("run", "list"), 3, "the backend failed")
+    assert [r.id for r in list_runs(repo)] == [run_id]
