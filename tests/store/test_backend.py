@@ -167,7 +167,7 @@ def test_unreachable_backend(repo, cli):
     report = cli("backend", "status", "--json", env={"MLCTL_BACKEND_URL": url})
     assert report.exit_code == 0  # a report command
     assert report.json()["reachable"] is False and "unreachable" in report.json()["error"]
-    one_error(cli("backend", "init", env={"MLCTL_BACKEND_URL": url}), 3, "unreachable", url)
+    one_error(cli("backend", "init", env={"MLCTL_BACKEND_URL": url}), 2, "unreachable", url)
 
 
 def test_a_database_that_does_not_exist_is_exit_2(repo, cli, pg_server):

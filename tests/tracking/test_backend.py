@@ -74,7 +74,7 @@ def test_a_backend_without_the_schema_or_server(repo, cli, pg_url):
     _use_backend(cli, repo, pg_url)
     one_error(cli("run", "list"), 2, "no mlctl schema")
     _use_backend(cli, repo, f"postgresql://mlctl@127.0.0.1:{free_port()}/x")
-    one_error(cli("run", "log", "-p", "a=1"), 3, "unreachable")
+    one_error(cli("run", "log", "-p", "a=1"), 2, "unreachable")
     status = cli("status", "--json")
     assert status.exit_code == 0 and "unreachable" in status.json()["runs"]["error"]
 

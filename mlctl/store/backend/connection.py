@@ -6,15 +6,16 @@ is an explicit transaction), reads JSONB columns as text (the callers decode JSO
 they do SQLite's), and has ``search_path`` set to mlctl's own schema.
 
 Errors: a URL libpq cannot parse, a database that does not exist or credentials it
-refuses are the user's input (exit 2); a server that cannot be reached is store trouble
-(exit 3: the store is there, this machine cannot get to it now).
+refuses are the user's input (exit 2); a server that cannot be reached is exit 2 as well,
+as an unreachable remote is (a script's 3 means "the store or a lock"); a connection lost
+in the middle of a command is exit 3, an I/O error while writing, the change rolled back.
 """
 
 from __future__ import annotations
 
 import os
 
-from mlctl.errors import EXIT_DAMAGE, MlctlError, UsageError
+from mlctl.errors import MlctlError, StoreDamageError, UsageError
 from mlctl.store.backend.url import CREDENTIAL_HINT, check_url, redact
 
 NAMESPACE = "mlctl"  # the PostgreSQL schema that holds every mlctl table
@@ -22,10 +23,13 @@ CONNECT_TIMEOUT = 10  # seconds, unless the URL or PGCONNECT_TIMEOUT says otherw
 _INPUT_STATES = ("28", "3D")  # invalid authorization; invalid catalog (no such database)
 
 
-class BackendUnavailable(MlctlError):
-    """The backend server cannot be reached or failed mid-command (exit 3)."""
+class BackendUnavailable(UsageError):
+    """The backend server cannot be reached (exit 2, as an unreachable remote)."""
 
-    exit_code = EXIT_DAMAGE
+
+class BackendFailed(StoreDamageError):
+    """The backend failed or the connection was lost mid-command (exit 3: an I/O error
+    while writing; the change in progress was rolled back)."""
 
 
 def psycopg_module():
@@ -78,9 +82,9 @@ def connect_error(url: str, exc: BaseException) -> MlctlError:
                               hint="check that the server is up and reachable from here (`mlctl backend status`)")
 
 
-def query_error(url: str, exc: BaseException) -> BackendUnavailable:
+def query_error(url: str, exc: BaseException) -> BackendFailed:
     """The mlctl error for a connection lost or a server failing mid-command."""
-    return BackendUnavailable(f"the backend {redact(url)} failed: {_first_line(exc)}",
+    return BackendFailed(f"the backend {redact(url)} failed: {_first_line(exc)}",
                               hint="the change in progress was rolled back; run the command again")
 
 
