@@ -1,9 +1,11 @@
 """Adaptive micro-batching: requests that arrive while the model is busy share its next call.
 
 The policy, and the bound it honours:
-- No request is ever held back to wait for company. When the model is idle, whatever is
-  queued goes at once (a lone request at low load is answered with no batching delay).
-  Batches form only from requests that arrived while the previous call was running.
+- No request is ever held back to wait for company that has not arrived. When the model is
+  idle, the batcher lets the event loop finish parsing the requests the worker has already
+  received (until two turns of the loop add none, at most the model's per-call time; see
+  _gather), then calls the model with all of them. A lone request at low load waits two
+  idle turns of the loop, microseconds.
 - A request is never split: a request of any size is one slice of one call. A request
   larger than the current batch cap runs alone.
 - The batch cap adapts so that one model call is expected to take at most
@@ -30,6 +32,7 @@ from typing import Any, Callable
 EWMA = 0.2
 FIT_DECAY = 0.05  # of the moments the per-call/per-row fit uses: about the last 20 calls
 MAX_STUCK = 4
+GATHER_TURNS = 2  # turns of the event loop that add no request end the gathering
 
 
 class Batcher:
@@ -63,7 +66,7 @@ class Batcher:
         future = loop.create_future()
         self.queue.append((X, n, future, time.perf_counter()))
         self.wakeup.set()
-        timer = loop.call_later(self.timeout_s, _settle, future, None, PredictTimeout(self.timeout_s))
+        timer = loop.call_later(self.timeout_s, _expire, future, self.timeout_s)
         try:
             return await future
         finally:
@@ -100,9 +103,28 @@ class Batcher:
                     return
                 self.wakeup.clear()
                 await self.wakeup.wait()
+                await self._gather()
                 continue
             batch = self._take()
             await self._call(batch)
+
+    async def _gather(self) -> None:
+        """Let the requests this worker has already received join the call: the event loop
+        parses them one turn at a time, so dispatching at the first request made calls of
+        ~5 requests at c=32, and a model whose call costs ~0.3 ms of Python (a scikit-learn
+        pipeline) spent that GIL time five times as often as needed: ~0.05 ms of every
+        request, slower answers for all. Gathering ends when two turns add nothing (a lone
+        request waits two idle turns, microseconds), at the batch cap, or after the model's
+        own per-call time: nothing that has not arrived is waited for."""
+        deadline = time.perf_counter() + self.per_call
+        cap = self.cap()
+        quiet = 0
+        while quiet < GATHER_TURNS and time.perf_counter() < deadline:
+            before = len(self.queue)
+            await asyncio.sleep(0)
+            quiet = quiet + 1 if len(self.queue) == before else 0
+            if sum(item[1] for item in self.queue) >= cap:
+                return
 
     def _take(self) -> list:
         cap = self.cap()
@@ -215,6 +237,11 @@ def _settle(future: asyncio.Future, result: Any = None, exc: BaseException | Non
         future.set_exception(exc)
     else:
         future.set_result(result)
+
+
+def _expire(future: asyncio.Future, seconds: float) -> None:
+    # the exception is built only for a request that timed out, not for every request
+    _settle(future, exc=PredictTimeout(seconds))
 
 
 def concat_inputs(parts: list):

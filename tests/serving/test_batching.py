@@ -52,6 +52,40 @@ def test_lone_request_goes_at_once_and_answers_its_rows():
     assert took < 0.5
 
 
+def test_requests_parsed_in_the_next_turns_of_the_loop_join_the_first_call():
+    """An idle model waits for the requests the worker already has (parsed one turn of the
+    event loop at a time), not only the first: one call, not one per turn."""
+    async def client(b, i):
+        for _ in range(i % 3):  # the worker parses them over three turns of the loop
+            await asyncio.sleep(0)
+        return await b.submit(np.array([[float(i)]]), 1)
+
+    async def main():
+        model = Recorder()
+        b = make(model)
+        b.per_call = 0.05  # gathering lasts at most a call's fixed cost: ample on a loaded machine
+        outs = await asyncio.gather(*(client(b, i) for i in range(9)))
+        return [o.tolist() for o in outs], model.calls
+    outs, calls = run(main())
+    assert outs == [[2.0 * i] for i in range(9)] and calls == [9]
+
+
+def test_gathering_stops_at_the_batch_cap():
+    async def client(b, i):
+        for _ in range(i):
+            await asyncio.sleep(0)
+        return await b.submit(np.array([[float(i)]] * 2), 2)
+
+    async def main():
+        model = Recorder()
+        b = make(model, max_rows=4)
+        b.per_call = 0.05
+        await asyncio.gather(*(client(b, i) for i in range(6)))
+        return model.calls
+    calls = run(main())
+    assert calls[0] == 4 and sum(calls) == 12 and max(calls) <= 4
+
+
 def test_requests_arriving_while_busy_share_one_call_and_get_their_own_slices():
     async def main():
         model = Recorder(delay=0.05)
