@@ -86,6 +86,32 @@ def test_gathering_stops_at_the_batch_cap():
     assert calls[0] == 4 and sum(calls) == 12 and max(calls) <= 4
 
 
+def test_a_costly_model_lingers_so_answered_clients_join_the_next_call(monkeypatch):
+    """Eight clients in a closed loop on a model whose call costs 20 ms whatever its rows:
+    without the linger they split into groups that take turns (a call per group)."""
+    import mlctl.serving.batching as batching
+
+    def calls_for(linger):
+        monkeypatch.setattr(batching, "LINGER", linger)
+
+        async def client(b, i):
+            for _ in range(6):
+                await b.submit(np.array([[float(i)]]), 1)
+                await asyncio.sleep(0.0002 * i)  # answers reach clients at different times
+
+        async def main():
+            model = Recorder(delay=0.02)
+            b = make(model)
+            b.per_call = 0.02
+            await asyncio.gather(*(client(b, i) for i in range(8)), asyncio.sleep(0))
+            return model.calls
+        return run(main())
+
+    lingering, eager = calls_for(0.1), calls_for(0.0)
+    assert sum(lingering) == sum(eager) == 48
+    assert len(lingering) <= 8 < len(eager), (lingering, eager)
+
+
 def test_requests_arriving_while_busy_share_one_call_and_get_their_own_slices():
     async def main():
         model = Recorder(delay=0.05)
