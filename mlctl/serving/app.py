@@ -96,9 +96,10 @@ class ServingApp:
             slot = state.pick(rid, given)
             if state.features is None:
                 rows = formats.decode(body, ctype, slot.columns, invocations)
+                plain = formats.plain_numbers(body, ctype, invocations)
             else:
-                rows = await self._with_features(body, ctype, slot, invocations)
-            X = slot.prepare(rows)
+                rows, plain = await self._with_features(body, ctype, slot, invocations), False
+            X = slot.prepare(rows, plain)
             if state.gate is not None:  # after prepare: the values already have their types
                 state.gate.check(rows)
             preds = await slot.extra["batcher"].submit(X, len(rows))

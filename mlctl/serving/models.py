@@ -31,10 +31,11 @@ class ModelSlot:
     loaded_at: float = 0.0
     extra: dict = field(default_factory=dict)
 
-    def prepare(self, rows: list[list]):
+    def prepare(self, rows: list[list], plain: bool = False):
+        """``plain``: see inputs.to_array."""
         from mlctl.serving.inputs import to_array, to_frame
 
-        return to_array(rows, self.columns) if self.mode == "array" else to_frame(rows, self.columns)
+        return to_array(rows, self.columns, plain) if self.mode == "array" else to_frame(rows, self.columns)
 
     def predict(self, X):
         """The model on X -> a 1-d or 2-d numpy array with one entry per row."""
