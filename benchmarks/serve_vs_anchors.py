@@ -219,9 +219,10 @@ def targets(kind: str, res: dict) -> list[tuple]:
     if m is None:
         return rows
     c32 = m["rounds"][32]
-    if "ceiling" in res:
+    if "ceiling" in res:  # the cheap model's target; the forest is bound by its own 30 ms calls
         worst = min(x["rps"] / c["rps"] for x, c in zip(c32, res["ceiling"]["rounds"][32]))
-        rows.append((kind, "c=32 throughput / ceiling, worst round", worst, ">= 0.35", worst >= 0.35))
+        rows.append((kind, "c=32 throughput / ceiling, worst round (paired)", worst,
+                     ">= 0.35" if kind == "logreg" else "-", worst >= 0.35 if kind == "logreg" else None))
     if kind == "logreg":
         cpu = max(x["cpu_ms_per_req"] for x in c32)
         rows.append((kind, "c=32 server CPU ms/request, worst round", cpu, "<= 0.15", cpu <= 0.15))

@@ -267,3 +267,31 @@ def test_frames_are_concatenated_too():
 
     merged = concat_inputs([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2, 3]})])
     assert merged["a"].tolist() == [1, 2, 3] and list(merged.index) == [0, 1, 2]
+
+
+def test_noise_in_a_costly_models_call_times_does_not_shrink_the_cap():
+    """A 30 ms call whatever its rows, whose times vary by +-12 ms for reasons that are not
+    its rows (another worker on the core): the cap must stay far above the clients'
+    requests. The bare least-squares slope read the noise as milliseconds a row and the cap
+    fell to a few rows, where the shrunken sizes kept it."""
+    import random
+
+    rng = random.Random(7)
+    b = Batcher(Recorder(), concat_inputs, None, max_rows=256, latency_ms=20)
+    caps = []
+    for _ in range(400):
+        rows = max(1, min(b.cap(), rng.randint(12, 32)))
+        b._learn(0.030 + 0.00002 * rows + rng.uniform(-0.012, 0.012), rows)
+        caps.append(b.cap())
+    assert min(caps[50:]) >= 32, min(caps[50:])
+
+
+def test_a_real_per_row_cost_still_bounds_the_cap():
+    import random
+
+    rng = random.Random(3)
+    b = Batcher(Recorder(), concat_inputs, None, max_rows=256, latency_ms=20)
+    for _ in range(300):
+        rows = rng.randint(1, min(b.cap(), 200))
+        b._learn(0.001 + 0.0002 * rows + rng.uniform(-0.0002, 0.0002), rows)
+    assert 60 <= b.cap() <= 110  # (20 ms - 1 ms) / 0.2 ms = 95 rows
