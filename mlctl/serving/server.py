@@ -239,10 +239,10 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
 
     from mlctl.serving.affinity import pin_worker
 
+    pin_worker(index)  # before any thread starts: they inherit the core
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _die_with_parent(parent)
-    pin_worker(index)  # before any thread starts: they inherit the core
     writer_factory = None
     if settings.log_predictions:
         from mlctl.predlog.api import PredictionLogWriter
