@@ -18,7 +18,6 @@ from typing import Any, Iterable, Mapping
 
 from mlctl.errors import NotFoundError, StoreDamageError, UsageError
 from mlctl.predlog import tables
-from mlctl.predlog.tables import META_COLUMNS, input_column  # noqa: F401 (the log's format, re-exported)
 from mlctl.store.records import load_record, tag
 from mlctl.store.times import parse_since, parse_time, utc_datetime
 
@@ -60,8 +59,7 @@ class PredictionLogWriter:
     def append_block(self, block: Mapping[str, Any]) -> None:
         """A server's run of requests to one version, as arrays (see tables.block_table):
         the same rows as ``append`` would log, without a Python object per row."""
-        if block.get("role", "primary") not in ROLES:
-            raise UsageError(f"prediction log role must be one of {', '.join(ROLES)}, not {block['role']!r}")
+        _check_role(block["role"])
         table = tables.block_table(self.model, block)
         if table.num_rows:
             self._add(table, table.num_rows)
@@ -103,14 +101,18 @@ def _check_row(row: Mapping[str, Any]) -> dict:
     missing = [k for k in ("request_id", "version", "prediction", "inputs") if k not in row]
     if missing:
         raise UsageError(f"prediction log row lacks {', '.join(missing)}")
-    role = row.get("role", "primary")
-    if role not in ROLES:
-        raise UsageError(f"prediction log role must be one of {', '.join(ROLES)}, not {role!r}")
+    role = _check_role(row.get("role", "primary"))
     if not isinstance(row["inputs"], Mapping):
         raise UsageError("prediction log row 'inputs' must be a mapping of feature -> value")
     return {"request_id": str(row["request_id"]), "version": int(row["version"]), "role": role,
             "instance": int(row.get("instance", 0)), "timestamp": _timestamp(row.get("timestamp")),
             "inputs": dict(row["inputs"]), "prediction": row["prediction"]}
+
+
+def _check_role(role) -> str:
+    if role not in ROLES:
+        raise UsageError(f"prediction log role must be one of {', '.join(ROLES)}, not {role!r}")
+    return role
 
 
 def _timestamp(value) -> dt.datetime:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from mlctl.serving.models import NATIVE_THREAD_VARS
 
 
 def pin_worker(index: int) -> int | None:
@@ -34,7 +34,7 @@ def pin_worker(index: int) -> int | None:
 
 
 def wants_native_threads() -> bool:
-    for var in THREAD_VARS:
+    for var in NATIVE_THREAD_VARS:
         value = os.environ.get(var, "1").strip()
         if value.isdigit() and int(value) > 1:
             return True

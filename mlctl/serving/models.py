@@ -63,10 +63,13 @@ def quiet_model_warnings() -> None:
     warnings.filterwarnings("ignore", message=".*was fitted with feature names.*")
 
 
+NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def limit_native_threads() -> None:
     """One BLAS/OpenMP thread per worker: workers are the parallelism, and forking a
     process whose OpenMP pool already ran is unsafe. The user's own setting wins."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in NATIVE_THREAD_VARS:
         os.environ.setdefault(var, "1")
 
 

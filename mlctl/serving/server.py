@@ -234,10 +234,9 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
     """One worker process: uvicorn on the shared socket with this worker's state."""
     import uvicorn
 
+    from mlctl.serving.affinity import pin_worker
     from mlctl.serving.app import ServingApp
     from mlctl.serving.state import ServerState
-
-    from mlctl.serving.affinity import pin_worker
 
     pin_worker(index)  # before any thread starts: they inherit the core
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
