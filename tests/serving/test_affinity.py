@@ -9,23 +9,10 @@ import time
 import pytest
 
 from mlctl.serving.affinity import pin_worker, wants_native_threads
+from tests.conftest import child_pids
 
 CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 needs_cores = pytest.mark.skipif(len(CORES) < 2, reason="needs a machine with 2 or more usable cores")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 def thread_cores(pid: int) -> list[set]:
@@ -36,7 +23,7 @@ def thread_cores(pid: int) -> list[set]:
 def test_two_workers_each_pin_every_thread_to_their_own_core(serve, churn):
     server = serve("churn@production", "--workers", "2", "--log-predictions")
     assert server.post(json={"instances": [{"age": 40, "income": 2.0, "tenure": 3.0}]}).status_code == 200
-    workers = children(server.proc.pid)
+    workers = child_pids(server.proc.pid)
     assert len(workers) == 2
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the request reached one worker; the other may still be starting
@@ -53,7 +40,7 @@ def test_two_workers_each_pin_every_thread_to_their_own_core(serve, churn):
 @needs_cores
 def test_a_worker_whose_model_may_use_several_threads_is_not_pinned(serve, churn):
     server = serve("churn@production", env={"OMP_NUM_THREADS": "2"})
-    (worker,) = children(server.proc.pid)
+    (worker,) = child_pids(server.proc.pid)
     assert all(c == set(CORES) for c in thread_cores(worker))
 
 
