@@ -149,6 +149,15 @@ def cli():
     return invoke
 
 
+def child_pids(pid: int) -> list[int]:
+    """The live children of ``pid`` (Linux: started by its main thread)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def run_mlctl(*args, cwd=None, env=None, timeout=120, input=None) -> subprocess.CompletedProcess:
     """mlctl as a real process (python -m mlctl), for startup, signals and concurrency."""
     full_env = dict(os.environ)

@@ -19,7 +19,7 @@ EXPORTS = {
     "segment_path": "log",
     "ref_name": "log",
     "arrow_time": "log",
-    "META_COLUMNS": "log",
+    "META_COLUMNS": "tables",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)

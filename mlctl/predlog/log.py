@@ -12,13 +12,12 @@ which ``gc`` removes; several writer processes never lose each other's entries.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import threading
 import time
 from typing import Any, Iterable, Mapping
 
 from mlctl.errors import NotFoundError, StoreDamageError, UsageError
+from mlctl.predlog import tables
 from mlctl.store.records import load_record, tag
 from mlctl.store.times import parse_since, parse_time, utc_datetime
 
@@ -26,18 +25,10 @@ REF_PREFIX = "predictions/"
 KIND = "mlctl.predictions"
 VERSION = 1
 ROLES = ("primary", "canary", "shadow")
-META_COLUMNS = ("request_id", "timestamp", "model", "version", "role", "instance")
-RESERVED = frozenset(META_COLUMNS + ("prediction",))
-INPUT_PREFIX = "input."
 
 
 def ref_name(model: str) -> str:
     return REF_PREFIX + model
-
-
-def input_column(name: str) -> str:
-    """The log column of an input feature; names that collide with ours get ``input.``."""
-    return INPUT_PREFIX + name if name in RESERVED else name
 
 
 class PredictionLogWriter:
@@ -54,19 +45,32 @@ class PredictionLogWriter:
         repo.refs.path(ref_name(model))  # validates the model name early
         self.repo, self.model = repo, model
         self.max_rows, self.max_age = max_rows, max_age
-        self._rows: list[dict] = []
+        self._parts: list = []  # checked rows (list of dicts) or block tables, in order
+        self._count = 0
         self._oldest: float | None = None
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         checked = [_check_row(row) for row in rows]
+        if checked:
+            self._add(checked, len(checked))
+
+    def append_block(self, block: Mapping[str, Any]) -> None:
+        """A server's run of requests to one version, as arrays (see tables.block_table):
+        the same rows as ``append`` would log, without a Python object per row."""
+        _check_role(block["role"])
+        table = tables.block_table(self.model, block)
+        if table.num_rows:
+            self._add(table, table.num_rows)
+
+    def _add(self, part, rows: int) -> None:
         with self._lock:
-            if checked and self._oldest is None:
+            if self._oldest is None:
                 self._oldest = time.monotonic()
-            self._rows.extend(checked)
-            due = len(self._rows) >= self.max_rows or (
-                self._oldest is not None and time.monotonic() - self._oldest >= self.max_age)
+            self._parts.append(part)
+            self._count += rows
+            due = self._count >= self.max_rows or time.monotonic() - self._oldest >= self.max_age
         if due:
             self.flush()
 
@@ -74,12 +78,12 @@ class PredictionLogWriter:
         """Write the buffered rows; returns the log entry, or None when nothing was buffered."""
         with self._flush_lock:
             with self._lock:
-                rows, self._rows, self._oldest = self._rows, [], None
-            if not rows:
+                parts, self._parts, self._count, self._oldest = self._parts, [], 0, None
+            if not parts:
                 return None
-            data = _to_parquet(self.model, rows)
-            digest = self.repo.objects.put_bytes(data)
-            entry = _entry(digest, rows)
+            table = tables.merged([tables.rows_table(self.model, p) if isinstance(p, list) else p for p in parts])
+            digest = self.repo.objects.put_bytes(tables.to_parquet(table))
+            entry = tables.entry(digest, table)
             self.repo.refs.update_json(ref_name(self.model), lambda log: _add_entry(log, entry))
             return entry
 
@@ -97,9 +101,7 @@ def _check_row(row: Mapping[str, Any]) -> dict:
     missing = [k for k in ("request_id", "version", "prediction", "inputs") if k not in row]
     if missing:
         raise UsageError(f"prediction log row lacks {', '.join(missing)}")
-    role = row.get("role", "primary")
-    if role not in ROLES:
-        raise UsageError(f"prediction log role must be one of {', '.join(ROLES)}, not {role!r}")
+    role = _check_role(row.get("role", "primary"))
     if not isinstance(row["inputs"], Mapping):
         raise UsageError("prediction log row 'inputs' must be a mapping of feature -> value")
     return {"request_id": str(row["request_id"]), "version": int(row["version"]), "role": role,
@@ -107,53 +109,16 @@ def _check_row(row: Mapping[str, Any]) -> dict:
             "inputs": dict(row["inputs"]), "prediction": row["prediction"]}
 
 
+def _check_role(role) -> str:
+    if role not in ROLES:
+        raise UsageError(f"prediction log role must be one of {', '.join(ROLES)}, not {role!r}")
+    return role
+
+
 def _timestamp(value) -> dt.datetime:
     if value is None:
         return dt.datetime.now(dt.timezone.utc)
     return utc_datetime(value, "prediction log timestamp")
-
-
-def _to_parquet(model: str, rows: list[dict]) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    columns = {
-        "request_id": pa.array([r["request_id"] for r in rows], pa.string()),
-        "timestamp": pa.array([r["timestamp"] for r in rows], pa.timestamp("us", tz="UTC")),
-        "model": pa.array([model] * len(rows), pa.string()),
-        "version": pa.array([r["version"] for r in rows], pa.int64()),
-        "role": pa.array([r["role"] for r in rows], pa.string()),
-        "instance": pa.array([r["instance"] for r in rows], pa.int32()),
-    }
-    features: dict[str, None] = {}
-    for r in rows:
-        features.update(dict.fromkeys(r["inputs"]))
-    for name in features:
-        columns[input_column(name)] = _column([r["inputs"].get(name) for r in rows])
-    columns["prediction"] = _column([r["prediction"] for r in rows])
-    buf = io.BytesIO()
-    pq.write_table(pa.table(columns), buf, compression="zstd")
-    return buf.getvalue()
-
-
-def _column(values: list):
-    """An arrow array of the values as given; lists/dicts become JSON text, and a column
-    whose values mix types (3 and "x") falls back to text rather than losing the batch."""
-    import pyarrow as pa
-
-    if any(isinstance(v, (list, dict, tuple)) for v in values):
-        values = [None if v is None else json.dumps(v, sort_keys=True, default=str) for v in values]
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
-
-
-def _entry(digest: str, rows: list[dict]) -> dict:
-    stamps = [r["timestamp"] for r in rows]
-    return {"object": digest, "rows": len(rows),
-            "first_ts": min(stamps).isoformat(), "last_ts": max(stamps).isoformat(),
-            "versions": sorted({r["version"] for r in rows})}
 
 
 def _add_entry(log: dict | None, entry: dict) -> dict:
@@ -214,26 +179,11 @@ def read_predictions(repo, model: str, since=None):
 
     since = parse_since(since)
     entries = log_entries(repo, model, since)
-    tables = [read_segment(repo, e) for e in entries]
-    table = concat_tables(tables) if tables else _empty_table()
+    segments = [read_segment(repo, e) for e in entries]
+    table = tables.concat(segments) if segments else _empty_table()
     if since is not None and table.num_rows:
         table = table.filter(pc.greater_equal(table["timestamp"], arrow_time(since)))
     return table.to_pandas()
-
-
-def concat_tables(tables: list):
-    """Concatenate segments whose inputs may differ (a feature added, int became float);
-    columns whose types cannot be unified are read as text."""
-    import pyarrow as pa
-
-    try:
-        return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        names = {f.name for t in tables for f in t.schema}
-        conflicting = {n for n in names if len({str(t.schema.field(n).type) for t in tables if n in t.schema.names}) > 1}
-        fixed = [t.cast(pa.schema([pa.field(f.name, pa.string()) if f.name in conflicting else f for f in t.schema]))
-                 for t in tables]
-        return pa.concat_tables(fixed, promote_options="permissive")
 
 
 def _empty_table():

@@ -10,10 +10,10 @@ start the shadow call. No middleware, no per-request objects beyond the input it
 from __future__ import annotations
 
 import hmac
+import itertools
 import os
 import sys
 import time
-import uuid
 
 import orjson
 
@@ -40,6 +40,7 @@ class ServingApp:
         self.auth = ("Bearer " + token).encode() if token else None
         self.max_body = state.settings.max_body_bytes
         self.fast = {"/predict": False, "/invocations": True}
+        self.new_id = request_ids()
         from mlctl.serving.routes import build_routes
 
         self.routes = build_routes(state, self.authorized)
@@ -95,9 +96,10 @@ class ServingApp:
             slot = state.pick(rid, given)
             if state.features is None:
                 rows = formats.decode(body, ctype, slot.columns, invocations)
+                plain = formats.plain_numbers(body, ctype, invocations)
             else:
-                rows = await self._with_features(body, ctype, slot, invocations)
-            X = slot.prepare(rows)
+                rows, plain = await self._with_features(body, ctype, slot, invocations), False
+            X = slot.prepare(rows, plain)
             if state.gate is not None:  # after prepare: the values already have their types
                 state.gate.check(rows)
             preds = await slot.extra["batcher"].submit(X, len(rows))
@@ -147,7 +149,7 @@ class ServingApp:
                 ctype = value
             elif name == b"authorization" and self.auth is not None:
                 auth_ok = hmac.compare_digest(value, self.auth)
-        return rid or uuid.uuid4().hex, given, length, ctype, auth_ok
+        return rid or self.new_id(), given, length, ctype, auth_ok
 
     async def _body(self, receive) -> bytes:
         message = await receive()
@@ -192,6 +194,16 @@ class ServingApp:
             m.inc("mlctl_prediction_log_rows_total", (), len(preds))
         if state.shadow is not None:
             state.start_shadow(rid, slot, X)
+
+
+def request_ids():
+    """Generated request ids: 64 random bits drawn once per worker, then a counter; 32 hex
+    characters like a uuid4's. uuid4 reads the OS's random source for every request, a few
+    microseconds of the event loop's ~0.07 ms; ids stay unique across workers and restarts
+    (each worker builds its app after the fork, so each draws its own bits)."""
+    prefix = os.urandom(8).hex()
+    counter = itertools.count()
+    return lambda: f"{prefix}{next(counter):016x}"
 
 
 class ClientGone(Exception):

@@ -23,6 +23,14 @@ def decode(body: bytes, content_type: bytes | None, cols, invocations: bool) -> 
     return _invocation_rows(doc, cols) if invocations else _predict_rows(doc, cols)
 
 
+def plain_numbers(body: bytes, content_type: bytes | None, invocations: bool) -> bool:
+    """A JSON body with no ``true``, ``false`` or ``null`` anywhere (three memchr-fast scans):
+    its values can only be numbers, strings, lists and objects (inputs.to_array)."""
+    if _csv_type(content_type, invocations):
+        return False
+    return b"true" not in body and b"false" not in body and b"null" not in body
+
+
 def decode_records(body: bytes, content_type: bytes | None, invocations: bool) -> list[dict]:
     """The rows as column -> value objects, whatever format they came in (for --features,
     which completes each row before it is checked against the signature)."""
@@ -56,6 +64,10 @@ def _records(value) -> list[dict]:
 def _is_csv(body: bytes, content_type: bytes | None, invocations: bool) -> bool:
     if not body or not body.strip():
         raise InputError("empty body: send a JSON document")
+    return _csv_type(content_type, invocations)
+
+
+def _csv_type(content_type: bytes | None, invocations: bool) -> bool:
     return bool(invocations and content_type
                 and content_type.split(b";")[0].strip().lower() == b"text/csv")
 

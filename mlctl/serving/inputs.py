@@ -206,12 +206,19 @@ def _check_widths(rows: list, cols: Columns) -> None:
         raise InputError(f"a row has {bad} values; the model takes {width} ({', '.join(cols.names)})")
 
 
-def to_array(rows: list[list], cols: Columns) -> np.ndarray:
+def to_array(rows: list[list], cols: Columns, plain: bool = False) -> np.ndarray:
     """Rows of JSON scalars -> a float64 array (null -> NaN where a column allows it).
 
     The common request (nothing but numbers) is screened on the array itself; anything
-    else, or anything the screen is unsure of, goes through the exact per-column checks."""
+    else, or anything the screen is unsure of, goes through the exact per-column checks.
+    ``plain``: the body held no ``true``, ``false`` or ``null`` (formats.plain_numbers), so
+    no value is a boolean or None and the array's own dtype says what the values were:
+    the per-value type screen (~9 ms of a 10,000 x 30 request) is skipped."""
     _check_widths(rows, cols)
+    if plain and cols.numeric:
+        arr = _plain_array(rows, cols)
+        if arr is not None:
+            return arr
     seen = set(map(type, chain.from_iterable(rows)))
     if seen <= NUMBERS:
         arr = np.array(rows, dtype=np.float64)
@@ -219,6 +226,21 @@ def to_array(rows: list[list], cols: Columns) -> np.ndarray:
             return arr
     check_rows(rows, cols)
     return np.array(rows, dtype=np.float64)
+
+
+def _plain_array(rows: list, cols: Columns) -> np.ndarray | None:
+    """Rows without booleans or None as a float64 array, or None for the exact path:
+    numpy makes int64 of integers alone and float64 of numbers; strings, huge integers,
+    nested values and ragged rows give another dtype (or an error) and go the exact way."""
+    try:
+        arr = np.array(rows)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if arr.ndim != 2 or arr.dtype.kind not in "if":
+        return None
+    seen = {int} if arr.dtype.kind == "i" else NUMBERS  # a float array may hold both
+    arr = arr.astype(np.float64, copy=False)
+    return arr if cols.fast.passes(arr, seen) else None
 
 
 def to_frame(rows: list[list], cols: Columns):

@@ -31,10 +31,11 @@ class ModelSlot:
     loaded_at: float = 0.0
     extra: dict = field(default_factory=dict)
 
-    def prepare(self, rows: list[list]):
+    def prepare(self, rows: list[list], plain: bool = False):
+        """``plain``: see inputs.to_array."""
         from mlctl.serving.inputs import to_array, to_frame
 
-        return to_array(rows, self.columns) if self.mode == "array" else to_frame(rows, self.columns)
+        return to_array(rows, self.columns, plain) if self.mode == "array" else to_frame(rows, self.columns)
 
     def predict(self, X):
         """The model on X -> a 1-d or 2-d numpy array with one entry per row."""
@@ -62,10 +63,13 @@ def quiet_model_warnings() -> None:
     warnings.filterwarnings("ignore", message=".*was fitted with feature names.*")
 
 
+NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def limit_native_threads() -> None:
     """One BLAS/OpenMP thread per worker: workers are the parallelism, and forking a
     process whose OpenMP pool already ran is unsafe. The user's own setting wins."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in NATIVE_THREAD_VARS:
         os.environ.setdefault(var, "1")
 
 

@@ -234,9 +234,11 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
     """One worker process: uvicorn on the shared socket with this worker's state."""
     import uvicorn
 
+    from mlctl.serving.affinity import pin_worker
     from mlctl.serving.app import ServingApp
     from mlctl.serving.state import ServerState
 
+    pin_worker(index)  # before any thread starts: they inherit the core
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _die_with_parent(parent)
@@ -251,8 +253,10 @@ def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, 
                         writer_factory, run_dir, index, loaded.features, loaded.gate)
     app = ServingApp(state, host_check(settings.host, sock.getsockname()[1]))
     limits = uvicorn_options(settings.max_connections, settings.header_timeout_s, settings.keep_alive_s)
+    # proxy_headers off: nothing here reads the client's address, and the middleware that
+    # rewrites it from X-Forwarded-For was one more coroutine layer on every request
     config = uvicorn.Config(app, lifespan="on", access_log=False, log_level="warning", server_header=False,
-                            date_header=False, timeout_graceful_shutdown=GRACE_S, backlog=2048, **limits)
+                            date_header=False, proxy_headers=False, timeout_graceful_shutdown=GRACE_S, backlog=2048, **limits)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else 1

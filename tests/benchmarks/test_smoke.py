@@ -5,6 +5,7 @@ script fails here rather than on the day someone measures."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -20,7 +21,9 @@ SLOW = pytest.mark.slow
 SMOKED = [
     "startup.py", "registry_vs_mlflow.py", "pipeline_vs_dvc.py", "pipeline_sweep.py", "tracking_vs_mlflow.py",
     "drift_vs_evidently.py", "features_vs_feast.py", "ui_runs.py", "tabular_scale.py", "validate_vs_gx.py",
-    pytest.param("data_vs_dvc.py", marks=SLOW), pytest.param("serve_vs_anchors.py", marks=SLOW),
+    pytest.param("data_vs_dvc.py", marks=SLOW),
+    pytest.param("serve_vs_anchors.py", marks=[SLOW, pytest.mark.skipif(shutil.which("wrk") is None,
+                                                                        reason="needs wrk (apt-get install wrk)")]),
     pytest.param("retrain_nightly.py", marks=SLOW),
 ]
 

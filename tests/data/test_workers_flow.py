@@ -17,7 +17,7 @@ import pytest
 
 from mlctl.store.fsck import iter_temp_files
 from mlctl.store.workers import PROCESS_FROM
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, child_pids
 from tests.data.conftest import start_add_until_staging, tree_bytes, write_tree
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
@@ -91,7 +91,7 @@ def test_add_push_pull_checkout_on_worker_processes(repo, mlctl_proc, tmp_path):
 def test_killed_add_takes_its_workers_along_and_frees_the_lock(repo, mlctl_proc):
     write_tree(repo.root, {f"data/big/f{i:05d}.bin": os.urandom(40_000) for i in range(3 * PROCESS_FROM)})
     proc = start_add_until_staging(repo, "-j", "2", "data/big")
-    children = _children(proc.pid)
+    children = child_pids(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (repo.root / "data/big.mlctl").exists()
@@ -105,14 +105,6 @@ def test_killed_add_takes_its_workers_along_and_frees_the_lock(repo, mlctl_proc)
     assert mlctl_proc("fsck", cwd=repo.root).returncode == 0
     assert mlctl_proc("gc", "--grace", "0s", cwd=repo.root).returncode == 0
     assert list(iter_temp_files(repo)) == []
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def test_corrupt_objects_are_caught_by_workers_too(repo, mlctl_proc, tmp_path):
@@ -150,7 +142,7 @@ def test_ctrl_c_stops_the_add_and_its_workers_quietly(repo, mlctl_proc):
     write_tree(repo.root, {f"data/big/f{i:05d}.bin": os.urandom(40_000) for i in range(3 * PROCESS_FROM)})
     proc = start_add_until_staging(repo, "-j", "2", "data/big", stderr=subprocess.PIPE, text=True,
                                    start_new_session=True)
-    children = _children(proc.pid)
+    children = child_pids(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _, stderr = proc.communicate(timeout=60)
     assert children and proc.returncode == 130, stderr

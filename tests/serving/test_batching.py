@@ -52,6 +52,66 @@ def test_lone_request_goes_at_once_and_answers_its_rows():
     assert took < 0.5
 
 
+def test_requests_parsed_in_the_next_turns_of_the_loop_join_the_first_call():
+    """An idle model waits for the requests the worker already has (parsed one turn of the
+    event loop at a time), not only the first: one call, not one per turn."""
+    async def client(b, i):
+        for _ in range(i % 3):  # the worker parses them over three turns of the loop
+            await asyncio.sleep(0)
+        return await b.submit(np.array([[float(i)]]), 1)
+
+    async def main():
+        model = Recorder()
+        b = make(model)
+        b.per_call = 0.05  # gathering lasts at most a call's fixed cost: ample on a loaded machine
+        outs = await asyncio.gather(*(client(b, i) for i in range(9)))
+        return [o.tolist() for o in outs], model.calls
+    outs, calls = run(main())
+    assert outs == [[2.0 * i] for i in range(9)] and calls == [9]
+
+
+def test_gathering_stops_at_the_batch_cap():
+    async def client(b, i):
+        for _ in range(i):
+            await asyncio.sleep(0)
+        return await b.submit(np.array([[float(i)]] * 2), 2)
+
+    async def main():
+        model = Recorder()
+        b = make(model, max_rows=4)
+        b.per_call = 0.05
+        await asyncio.gather(*(client(b, i) for i in range(6)))
+        return model.calls
+    calls = run(main())
+    assert calls[0] == 4 and sum(calls) == 12 and max(calls) <= 4
+
+
+def test_a_costly_model_lingers_so_answered_clients_join_the_next_call(monkeypatch):
+    """Eight clients in a closed loop on a model whose call costs 20 ms whatever its rows:
+    without the linger they split into groups that take turns (a call per group)."""
+    import mlctl.serving.batching as batching
+
+    def calls_for(linger):
+        monkeypatch.setattr(batching, "LINGER", linger)
+
+        async def client(b, i):
+            for _ in range(6):
+                await b.submit(np.array([[float(i)]]), 1)
+                await asyncio.sleep(0.0002 * i)  # answers reach clients at different times
+
+        async def main():
+            model = Recorder(delay=0.02)
+            b = make(model)
+            b.per_call = 0.02
+            await asyncio.gather(*(client(b, i) for i in range(8)), asyncio.sleep(0))
+            return model.calls
+        return run(main())
+
+    lingering, eager = calls_for(0.1), calls_for(0.0)
+    assert sum(lingering) == sum(eager) == 48
+    assert len(lingering) <= 8 < len(eager), (lingering, eager)
+
+
 def test_requests_arriving_while_busy_share_one_call_and_get_their_own_slices():
     async def main():
         model = Recorder(delay=0.05)
@@ -207,3 +267,31 @@ def test_frames_are_concatenated_too():
 
     merged = concat_inputs([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2, 3]})])
     assert merged["a"].tolist() == [1, 2, 3] and list(merged.index) == [0, 1, 2]
+
+
+def test_noise_in_a_costly_models_call_times_does_not_shrink_the_cap():
+    """A 30 ms call whatever its rows, whose times vary by +-12 ms for reasons that are not
+    its rows (another worker on the core): the cap must stay far above the clients'
+    requests. The bare least-squares slope read the noise as milliseconds a row and the cap
+    fell to a few rows, where the shrunken sizes kept it."""
+    import random
+
+    rng = random.Random(7)
+    b = Batcher(Recorder(), concat_inputs, None, max_rows=256, latency_ms=20)
+    caps = []
+    for _ in range(400):
+        rows = max(1, min(b.cap(), rng.randint(12, 32)))
+        b._learn(0.030 + 0.00002 * rows + rng.uniform(-0.012, 0.012), rows)
+        caps.append(b.cap())
+    assert min(caps[50:]) >= 32, min(caps[50:])
+
+
+def test_a_real_per_row_cost_still_bounds_the_cap():
+    import random
+
+    rng = random.Random(3)
+    b = Batcher(Recorder(), concat_inputs, None, max_rows=256, latency_ms=20)
+    for _ in range(300):
+        rows = rng.randint(1, min(b.cap(), 200))
+        b._learn(0.001 + 0.0002 * rows + rng.uniform(-0.0002, 0.0002), rows)
+    assert 60 <= b.cap() <= 110  # (20 ms - 1 ms) / 0.2 ms = 95 rows

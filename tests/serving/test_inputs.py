@@ -221,6 +221,49 @@ def test_fast_path_matches_python_reference(rows):
     assert X.tolist() == reference
 
 
+plain_scalars = st.one_of(st.integers(-2 ** 70, 2 ** 70), st.floats(allow_nan=False, allow_infinity=False),
+                          st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.0 ** 53, 2.0 ** 63, 9.3e18, -1.5]),
+                          st.text(max_size=3), st.lists(st.integers(0, 2), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(plain_scalars | st.sampled_from([0, 1, 0.0, 1.0, 2.5]), min_size=4, max_size=4), min_size=1,
+                max_size=6), st.booleans(), st.booleans())
+def test_a_body_without_true_false_or_null_takes_the_plain_path_to_the_same_answer(rows, nullable, ragged):
+    """What the plain path accepts, the exact path accepts with the same array; what it
+    cannot tell (strings, huge integers, nested or ragged rows) it hands to the exact path,
+    so errors stay word for word the same."""
+    import orjson
+
+    from mlctl.serving.formats import plain_numbers
+
+    cols = Columns.from_signature({"inputs": [{"name": "age", "type": "long", "nullable": nullable},
+                                              {"name": "income", "type": "double"},
+                                              {"name": "n", "type": "integer"}, {"name": "member", "type": "boolean"}]})
+    if ragged:
+        rows[-1] = rows[-1] + [1]
+    raw = orjson.dumps({"instances": rows}) if all(abs(v) < 2 ** 63 for r in rows for v in r if type(v) is int) else None
+    assert raw is None or plain_numbers(raw, None, False) == (b"true" not in raw and b"false" not in raw
+                                                              and b"null" not in raw)
+
+    def outcome(plain):
+        try:
+            return to_array([list(r) for r in rows], cols, plain).tolist()
+        except InputError as exc:
+            return exc.message
+
+    assert outcome(True) == outcome(False)
+
+
+def test_plain_numbers_reads_the_body_not_the_values():
+    from mlctl.serving.formats import plain_numbers
+
+    assert plain_numbers(b'{"instances": [[1, 2.5]]}', None, False)
+    assert not plain_numbers(b'{"instances": [[1, null]]}', None, False)
+    assert not plain_numbers(b'{"instances": [{"is_true": 1}]}', None, False)  # a name: the exact path, still right
+    assert not plain_numbers(b"a,b\n1,2\n", b"text/csv", True)
+
+
 def orjson_body(doc) -> bytes:
     import orjson
 
