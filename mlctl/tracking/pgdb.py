@@ -12,7 +12,9 @@ What differs, and where:
   BEGIN IMMEDIATE serialises every writer; a snapshot read is REPEATABLE READ;
 - liveness: a run's owner holds a session advisory lock on its connection (keyed by its
   owner token) for the life of its process, so a reader on any machine sees the run as
-  killed once that process is gone (db.py's flock only works on one machine).
+  killed once that process is gone (db.py's flock only works on one machine); a reader
+  on the owner's own machine also asks the kernel, which knows before the server does
+  (pgowner.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import threading
 
 from mlctl.store.backend import schema
 from mlctl.store.backend.connection import connect, detach_in_child
-from mlctl.tracking import values
+from mlctl.tracking import pgowner, values
 from mlctl.tracking.sql_pg import PgCompiler
 
 _HUGE_INT = re.compile(r"[0-9]{309}")  # past float's range: written as 9e999, an infinity
@@ -122,15 +124,16 @@ class PgDatabase:
         """This process's owner token, its advisory lock taken on first use."""
         with self.mutex:
             if self.token is None:
-                host = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in os.uname().nodename)[:40]
-                token = f"pg-{host}-{os.getpid()}-{os.urandom(4).hex()}"
+                token = pgowner.new_token()
                 self.raw.execute("SELECT pg_advisory_lock(%s)", (lock_key(token),))
                 self.token = token
             return self.token
 
     def alive_owners(self, owners) -> set[str]:
-        """Those of ``owners`` whose process still holds its lock (one query)."""
-        wanted = {lock_key(owner): owner for owner in owners if owner and owner.startswith("pg-")}
+        """Those of ``owners`` whose process still holds its lock (one query), less those
+        this reader can see are dead though the server has not yet noticed (pgowner.py)."""
+        wanted = {lock_key(owner): owner for owner in owners
+                  if owner and owner.startswith("pg-") and owner != self.token and not pgowner.known_dead(owner)}
         alive = {owner for owner in owners if owner and owner == self.token}
         if not wanted:
             return alive
