@@ -59,10 +59,31 @@ def build_runs(repo) -> dict:
     return made
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ui_backend(request) -> str:
+    """The dashboard's tests run against both: a repository's own SQLite index, and a
+    database on the test PostgreSQL server (tests/pgfixtures.py). The URL goes in the
+    repository's config.local.yaml, not MLCTL_BACKEND_URL: a module's server answers
+    while each test's isolated_env has cleared the environment."""
+    return request.param
+
+
+def use_backend_in(repo, url: str) -> None:
+    repo.config.set("backend.url", url, local=True)
+
+
 @pytest.fixture
-def runs_repo(repo):
-    repo.known_runs = build_runs(repo)
+def backend_repo(repo, ui_backend, request):
+    """``repo``, on a fresh database of its own when the backend is PostgreSQL."""
+    if ui_backend == "postgresql":
+        use_backend_in(repo, request.getfixturevalue("pg_backend_url"))
     return repo
+
+
+@pytest.fixture
+def runs_repo(backend_repo):
+    backend_repo.known_runs = build_runs(backend_repo)
+    return backend_repo
 
 
 class ThreadServer:
@@ -113,11 +134,19 @@ def module_repo(tmp_path_factory, name: str):
 
 
 @pytest.fixture(scope="module")
-def shared_repo(tmp_path_factory):
-    """One repository with the known runs for a whole module of read-only tests."""
+def shared_repo(tmp_path_factory, ui_backend, request):
+    """One repository with the known runs for a whole module of read-only tests (on a
+    database of the module's own when the backend is PostgreSQL)."""
     repo = module_repo(tmp_path_factory, "ui")
-    repo.known_runs = build_runs(repo)
-    return repo
+    if ui_backend == "sqlite":
+        repo.known_runs = build_runs(repo)
+        yield repo
+        return
+    server = request.getfixturevalue("pg_server")
+    with server.fresh_database(request.getfixturevalue("pg_schema_template")) as url:
+        use_backend_in(repo, url)
+        repo.known_runs = build_runs(repo)
+        yield repo
 
 
 @pytest.fixture(scope="module")

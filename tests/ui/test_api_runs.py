@@ -222,12 +222,22 @@ def test_an_empty_repository_lists_nothing(repo):
         assert c.get("/api/experiments").json() == {"experiments": []}
 
 
-def test_cached_counts_follow_new_runs(own_client, runs_repo):
-    from mlctl.tracking.runs import create_run
+def test_cached_counts_follow_new_runs(own_client, runs_repo, ui_backend, monkeypatch):
+    """On SQLite a write changes the index's files, so the next answer counts afresh; on
+    the backend another machine may have written, so a count lives BACKEND_TTL_S."""
+    import time
 
+    from mlctl.tracking.runs import create_run
+    from mlctl.ui import cache
+
+    monkeypatch.setattr(cache, "BACKEND_TTL_S", 2.0)
+    time.sleep(2.0 - time.monotonic() % 2.0)  # at the start of a TTL period: the counts below stay cached
     assert own_client.get("/api/runs", params={"filter": "metrics.acc > 0"}).json()["total"] == 12
     assert own_client.get("/api/experiments").json()["experiments"][0]["runs"] == 8
     create_run(runs_repo, experiment="churn", status="finished", metrics=[("acc", 0, 0.5, None)], capture_context=False)
+    if ui_backend == "postgresql":
+        assert own_client.get("/api/runs", params={"filter": "metrics.acc > 0"}).json()["total"] == 12
+        time.sleep(2.0)
     assert own_client.get("/api/runs", params={"filter": "metrics.acc > 0"}).json()["total"] == 13
     assert own_client.get("/api/experiments").json()["experiments"][0]["runs"] == 9
 
