@@ -117,6 +117,7 @@ def _open_run(scratch: Path, repo, seed: dict | None, env: dict) -> None:
     path = scratch / "run-seed.json"
     path.write_text(json.dumps(seed), encoding="utf-8")
     env.update({"MLCTL_RUN_ID": seed["id"], "MLCTL_RUN_ROOT": str(repo.root), "MLCTL_RUN_SEED": str(path)})
+    env.pop("MLCTL_BACKEND_URL", None)  # the run is opened in the scratch index; the driver carries it to the backend
 
 
 def _logged(repo, remote, seed: dict) -> dict | None:

@@ -160,6 +160,12 @@ def _open_database(repo) -> Database | pgdb.PgDatabase:
     url = backend_url(repo)
     if url is not None:
         return pgdb.database(url)
+    return sqlite_database(repo)
+
+
+def sqlite_database(repo) -> Database:
+    """``repo``'s own SQLite runs index, whatever the backend: a Ray task's scratch
+    repository keeps what its command logged there for the driver to carry (relay.py)."""
     path = repo.db_path(DB_NAME)
     key = str(path)
     with _open_lock:

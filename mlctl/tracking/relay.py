@@ -6,7 +6,10 @@ driver sends the run's seed (``relay_seed``: its id, experiment, name and each m
 latest step, so a script's unnumbered points continue where the run is); the task writes
 it to a file named by ``MLCTL_RUN_SEED`` and points the command at its scratch repository.
 Only a script that joins the run creates it there, from the seed (``join_seeded``, called
-by the API's join): a command that logs nothing costs no database (~25 ms a task).
+by the API's join): a command that logs nothing costs no database (~25 ms a task). The
+scratch index is SQLite even where the cluster's environment names a team backend
+(``MLCTL_BACKEND_URL``): the command runs without that variable, and the task reads the
+scratch index as such; the driver's own run may be on the backend.
 Afterwards the task takes out what the command logged (``relay_delta``): params, tags, the
 environment of the interpreter that joined, metric points with their steps and times, and
 artifact entries (whose objects travel to the remote with the outputs). The driver adds
@@ -22,7 +25,7 @@ from __future__ import annotations
 from mlctl.errors import StoreDamageError, UsageError
 from mlctl.store import tree
 from mlctl.tracking import values
-from mlctl.tracking.db import DB_NAME, database
+from mlctl.tracking.db import DB_NAME, database, sqlite_database
 from mlctl.tracking.writes import check_params, check_tags, create_run, log_batch, update_json_column
 
 NAN = float("nan")  # SQLite keeps a NaN metric as NULL
@@ -71,7 +74,7 @@ def join_seeded(repo, run_id: str) -> bool:
 def _has_runs(repo) -> bool:
     if not repo.db_path(DB_NAME).exists():
         return False
-    with database(repo).read() as conn:
+    with sqlite_database(repo).read() as conn:
         return conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
 
 
@@ -83,7 +86,7 @@ def relay_delta(repo, seed: dict) -> dict | None:
     if not repo.db_path(DB_NAME).exists():
         return None
     run_id, after = seed["id"], len(seed["steps"])
-    with database(repo).read() as conn:
+    with sqlite_database(repo).read() as conn:  # the scratch index, even where the task's environment names a backend
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
             return None
         params, tags, env, artifacts = conn.execute("SELECT params, tags, env, artifacts FROM runs WHERE id = ?",

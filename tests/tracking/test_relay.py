@@ -79,6 +79,38 @@ def test_what_a_worker_logs_lands_in_the_driver_run(make_repo, tmp_path, monkeyp
     assert restored == [str(tmp_path / "out/model/w.bin")] and (tmp_path / "out/model/w.bin").read_bytes() == b"weights"
 
 
+
+def test_a_driver_on_the_backend_relays_from_a_worker_whose_environment_names_it(make_repo, tmp_path, monkeypatch,
+                                                                                  pg_backend_url):
+    """On a cluster every node may have MLCTL_BACKEND_URL: the task still reads its scratch
+    SQLite index (not the driver's run on the backend), the command runs without the
+    variable, and the driver applies the delta to its run on the backend."""
+    from mlctl.pipeline.ray_task import _open_run
+
+    monkeypatch.setenv("MLCTL_BACKEND_URL", pg_backend_url)
+    driver, worker = make_repo("driver"), make_repo("worker", use_git=False)
+    run = create_run(driver, experiment="sweep", name="fit@a", params={"item": "a"})
+    seed = tracking_api.relay_seed(driver, run.id)
+    command_env = {"MLCTL_BACKEND_URL": pg_backend_url}
+    _open_run(tmp_path, worker, seed, command_env)
+    assert "MLCTL_BACKEND_URL" not in command_env and command_env["MLCTL_RUN_ID"] == run.id
+
+    assert tracking_api.relay_delta(worker, seed) is None  # the backend's copy of the run is not the scratch one
+    with monkeypatch.context() as command:  # the command's environment, as _open_run made it
+        command.delenv("MLCTL_BACKEND_URL")
+        for name, value in command_env.items():
+            command.setenv(name, value)
+        joined = tracking_api.start_run(repo=worker)
+        joined.log_metric("loss", 0.5)
+        joined.log_params({"seed": 7})
+        joined.end()
+    delta = tracking_api.relay_delta(worker, seed)
+    assert delta["params"] == {"seed": 7} and [p[:2] for p in delta["points"]] == [["loss", 0]]
+
+    tracking_api.apply_relay(driver, run.id, delta)
+    got = get_run(driver, run.id)  # read from the backend
+    assert got.params == {"item": "a", "seed": 7} and _history(driver, run.id) == [("loss", 0, 0.5)]
+
 @pytest.mark.parametrize("delta", [
     {"points": [["../x", 0, 0.0, 1.0]]},
     {"points": [["k", "zero", 0.0, 1.0]]},
