@@ -2,7 +2,7 @@
 function __mlctl_path
     set -l words (commandline -opc)
     set -l path ''
-    set -l known 'backend' 'backend init' 'backend status' 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'data query' 'data validate' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model approve' 'model reject' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
+    set -l known 'backend' 'backend init' 'backend status' 'backend import' 'config' 'config get' 'config set' 'config unset' 'config list' 'data' 'data add' 'data status' 'data checkout' 'data diff' 'data log' 'data list' 'data push' 'data pull' 'data fetch' 'data query' 'data validate' 'demo' 'feature' 'feature list' 'feature materialize' 'feature get' 'feature join' 'fsck' 'gc' 'hooks' 'hooks install' 'hooks uninstall' 'init' 'lineage' 'model' 'model register' 'model list' 'model show' 'model promote' 'model rollback' 'model approve' 'model reject' 'model history' 'model delete' 'model deployments' 'model unalias' 'model push' 'model pull' 'monitor' 'monitor drift' 'monitor performance' 'pipeline' 'pipeline run' 'pipeline status' 'pipeline show' 'pipeline log' 'pipeline push' 'pipeline pull' 'pull' 'push' 'remote' 'remote add' 'remote remove' 'remote list' 'retrain' 'run' 'run log' 'run list' 'run show' 'run compare' 'run tag' 'run delete' 'run restore' 'run artifacts' 'run push' 'run pull' 'serve' 'status' 'ui'
     set -l valued --address --alias --artifact --batch-latency-ms --canary --columns --config --cron --current --data --description --drift-share --end --entity --eval --example --executor --experiment --features --filter --flavor --from-gx --gate --grace --header-timeout --host --id-file --jobs --keep-alive-timeout --keep-rev --key --labels --limit --link --log-flush-s --max-batch-rows --max-body-mb --max-connections --max-count --memory --method --metric --metrics-file --min-delta --model --must-beat --name --offset --on-decision --on-drift --only-pushed --output --param --path --plot --policy --port --prediction --reason --reference --reload-interval --remote --remove --report --rev --run --sample --shadow --since --sort --start --suite --tag --tail --target --threshold --timeout --timestamp-column --to --token --validate --webhook --workers -C -a -c -d -e -f -j -l -m -n -o -p -r -s -t -w
     set -l skip 0
     for w in $words[2..-1]
@@ -42,6 +42,7 @@ complete -c mlctl -n "test (__mlctl_path) = ''" -l version -d 'Show the version 
 complete -c mlctl -n "test (__mlctl_path) = ''" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'backend'" -a 'init' -d 'Create the backend\'s schema, or migrate it to this mlctl\'s version (idempotent).'
 complete -c mlctl -n "test (__mlctl_path) = 'backend'" -a 'status' -d 'Where runs, the registry, drift records and artifacts live; the backend\'s state.'
+complete -c mlctl -n "test (__mlctl_path) = 'backend'" -a 'import' -d 'Copy this clone\'s runs from .mlctl/db/runs.sqlite into the backend (idempotent).'
 complete -c mlctl -n "test (__mlctl_path) = 'backend'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'backend'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'backend init'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
@@ -52,6 +53,10 @@ complete -c mlctl -n "test (__mlctl_path) = 'backend status'" -l json -d 'Print 
 complete -c mlctl -n "test (__mlctl_path) = 'backend status'" -s q -l quiet -d 'No progress or chatter on stderr.'
 complete -c mlctl -n "test (__mlctl_path) = 'backend status'" -s h -l help -d 'Show help and exit.'
 complete -c mlctl -n "test (__mlctl_path) = 'backend status'" -F
+complete -c mlctl -n "test (__mlctl_path) = 'backend import'" -l json -d 'Print one JSON document on stdout (fields: docs/json.md).'
+complete -c mlctl -n "test (__mlctl_path) = 'backend import'" -s q -l quiet -d 'No progress or chatter on stderr.'
+complete -c mlctl -n "test (__mlctl_path) = 'backend import'" -s h -l help -d 'Show help and exit.'
+complete -c mlctl -n "test (__mlctl_path) = 'backend import'" -F
 complete -c mlctl -n "test (__mlctl_path) = 'config'" -a 'get' -d 'Print a key\'s value; an unset key is exit 2.'
 complete -c mlctl -n "test (__mlctl_path) = 'config'" -a 'set' -d 'Set a known key.'
 complete -c mlctl -n "test (__mlctl_path) = 'config'" -a 'unset' -d 'Remove a key.'

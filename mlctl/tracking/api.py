@@ -306,6 +306,7 @@ EXPORTS = {
     "delete_runs": "edit",
     "purge_runs": "edit",
     "restore_artifacts": "artifacts",
+    "import_runs": "backend_import",
     "relay_seed": "relay",
     "open_relay": "relay",
     "relay_delta": "relay",

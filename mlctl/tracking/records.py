@@ -24,8 +24,9 @@ ATTRIBUTES = ("id", "experiment", "name", "status", "start_time", "end_time", "u
 JSON_COLUMNS = ("params", "metrics", "tags", "artifacts", "data", "env")
 
 
-def export_record(repo, run_id: str) -> bytes:
-    db = database(repo)
+def export_record(repo, run_id: str, db=None) -> bytes:
+    """The run's record, read from ``db`` (default: the repository's runs index)."""
+    db = db or database(repo)
     with db.read() as conn:
         row = conn.execute(f"SELECT {', '.join(ATTRIBUTES + JSON_COLUMNS)} FROM runs WHERE id = ?",
                            (run_id,)).fetchone()
@@ -51,9 +52,10 @@ def parse_record(data: bytes, digest: str) -> dict:
     return record
 
 
-def import_records(repo, records: list[tuple[str, dict]], origin: str) -> None:
-    """Write pulled runs (replacing older copies of the same ids) in one transaction."""
-    with database(repo).write() as conn:
+def import_records(repo, records: list[tuple[str, dict]], origin: str, db=None) -> None:
+    """Write pulled runs (replacing older copies of the same ids) in one transaction, into
+    ``db`` (default: the repository's runs index)."""
+    with (db or database(repo)).write() as conn:
         for digest, record in records:
             run_id = record["id"]
             for table, column in (("points", "run_id"), ("latest", "run_id"), ("runs", "id")):

@@ -48,6 +48,51 @@ def test_a_clones_sqlite_runs_are_carried_into_the_backend(cli, two_clones, back
     assert cli("run", "pull", "--json").json()["runs"] == []  # idempotent
 
 
+def test_backend_import_copies_the_clones_ended_runs_once(repo, cli, backend):
+    """Ended runs go over whole (params, every point, tags, artifacts); running and deleted
+    ones stay; a second import changes nothing; a run changed here since is replaced, one
+    newer on the backend is left alone."""
+    from mlctl.tracking import db
+    from mlctl.tracking.edit import delete_runs, tag_run
+
+    with mlctl.start_run(repo=repo.root, experiment="old", params={"C": 2}) as kept:
+        for step in range(30):
+            kept.log_metric("loss", 1.0 / (step + 1), step=step)
+        (repo.root / "model.bin").write_bytes(b"weights")
+        kept.log_artifact(repo.root / "model.bin")
+    later = create_run(repo, experiment="old", params={"C": 3}, status="finished")
+    running = create_run(repo, experiment="old", status="running")
+    gone = create_run(repo, experiment="old", status="finished")
+    delete_runs(repo, [gone.id])
+    local = {r.id: (get_run(repo, r.id).to_json(), get_run(repo, r.id).metric_history("loss")) for r in (kept, later)}
+
+    _use_backend(cli, repo, backend)
+    assert list_runs(repo) == []
+    first = cli("backend", "import", "--json").json()["runs"]
+    assert first == {"runs": 4, "added": 2, "replaced": 0, "unchanged": 0, "running": 1, "deleted": 1}
+    for run_id, (shown, history) in local.items():
+        there = get_run(repo, run_id)
+        assert there.to_json() | {"origin": None} == shown | {"origin": None}
+        assert there.metric_history("loss") == history
+    assert sorted(r.id for r in list_runs(repo)) == sorted(local)  # not the running nor the deleted one
+    assert running.id not in {r.id for r in list_runs(repo)} and gone.id not in local
+    assert cli("backend", "import", "--json").json()["runs"]["unchanged"] == 2  # idempotent
+
+    tag_run(repo, later.id, {"note": "newer on the backend"})  # the backend's copy moves on
+    repo.config.unset("backend.url", local=True)
+    db.forget_all()
+    tag_run(repo, kept.id, {"note": "changed in the clone"})  # the clone's copy moves on
+    _use_backend(cli, repo, backend)
+    again = cli("backend", "import", "--json").json()["runs"]
+    assert (again["replaced"], again["unchanged"]) == (1, 1)
+    assert get_run(repo, kept.id).tags["note"] == "changed in the clone"
+    assert get_run(repo, later.id).tags["note"] == "newer on the backend"
+
+
+def test_backend_import_without_a_backend_is_exit_2(repo, cli):
+    one_error(cli("backend", "import"), 2, "no backend is set")
+
+
 def test_values_sqlite_holds_read_back_the_same(repo, cli, backend):
     _use_backend(cli, repo, backend)
     run = create_run(repo, params={"inf": math.inf, "big": 2**70, "f": 0.30000000000000004, "s": "x\x00y"},

@@ -39,3 +39,21 @@ def status(as_json: bool = common.json_option()) -> int:
         render.echo(f"backend: {report['url']} (from {report['url_source']}): {state}")
     render.table(["what", "lives in"], sorted(report["locations"].items()))
     return 0
+
+
+@app.command("import")
+def import_(as_json: bool = common.json_option()) -> int:
+    """Copy this clone's runs from .mlctl/db/runs.sqlite into the backend (idempotent)."""
+    from mlctl.tracking.api import import_runs
+
+    counts = import_runs(common.repo())
+    if as_json:
+        render.emit_json({"runs": counts})
+        return 0
+    render.info(f"runs: {counts['added']} added, {counts['replaced']} replaced (the backend's copy was older), "
+                f"{counts['unchanged']} already there")
+    if counts["running"]:
+        render.info(f"{counts['running']} running runs not imported: import again once they end")
+    if counts["added"] or counts["replaced"]:
+        render.info("their artifacts stay in this clone's store: `mlctl run push` sends them to the remote")
+    return 0
