@@ -2,8 +2,9 @@
 
 Versions of a dataset usually keep their rows in key order: rows are changed in place,
 removed here and there, appended at the end. Then both files are read once, side by side,
-row group by row group (pyarrow, the next row groups decoded on other threads while this
-one compares; text stored dictionary-encoded stays codes), and each window of rows up to
+row group by row group (pyarrow, from a memory map: rowgroups.py; the next row groups
+decoded on other threads while this one compares; text stored dictionary-encoded stays
+codes), and each window of rows up to
 the smaller of the two sides' last keys is settled: keys only on the old side are removed
 rows, only on the new side added, and the matched rows pair up in order, so every column is
 compared for all of them at once (numpy on the values' bits or codes, along runs of rows
@@ -25,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from mlctl.data.rowgroups import row_groups
 from mlctl.data.tables import TableFile
 
 INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
@@ -110,7 +112,7 @@ def compare(old: TableFile, new: TableFile, key: str, columns: list[str], sample
     out = Outcome(schema=empty(old, columns).schema)
     pending: list = []
     with ThreadPoolExecutor(2) as pool:
-        a, b = _Side(_row_groups(old, columns, pool), key), _Side(_row_groups(new, columns, pool), key)
+        a, b = (_Side(row_groups(f, columns, _dictionary_columns(f, columns), pool), key) for f in (old, new))
         try:
             while a.table is not None or b.table is not None:
                 upto = min(s.keys[-1] for s in (a, b) if s.table is not None)
@@ -123,20 +125,6 @@ def compare(old: TableFile, new: TableFile, key: str, columns: list[str], sample
     _flush(pending, flush)
     out.old_rows, out.new_rows = a.rows, b.rows
     return out
-
-
-def _row_groups(file: TableFile, columns: list[str], pool) -> Iterator:
-    """The file's row groups (``columns`` only), the next one read on ``pool`` meanwhile."""
-    import pyarrow.parquet as pq
-
-    reader = pq.ParquetFile(file.path, read_dictionary=_dictionary_columns(file, columns))
-    count = reader.metadata.num_row_groups
-    ahead = pool.submit(reader.read_row_group, 0, columns=columns) if count else None
-    for i in range(count):
-        table = ahead.result()
-        ahead = pool.submit(reader.read_row_group, i + 1, columns=columns) if i + 1 < count else None
-        if table.num_rows:
-            yield table.combine_chunks()
 
 
 def _dictionary_columns(file: TableFile, columns: list[str]) -> list[str]:
@@ -291,7 +279,9 @@ class Pairs:
         if len(breaks) * self.RUN <= self.count:
             starts = np.concatenate([[0], breaks]).astype(np.int64)
             ends = np.append(starts[1:], self.count)
-            self.runs = list(zip(starts.tolist(), ends.tolist(), self.at_a[starts].tolist(), self.at_b[starts].tolist()))
+            lengths = (ends - starts).tolist()
+            self.runs = [(slice(s, s + n), slice(a, a + n), slice(b, b + n)) for s, n, a, b
+                         in zip(starts.tolist(), lengths, self.at_a[starts].tolist(), self.at_b[starts].tolist())]
 
     def not_equal(self, xs, ys):
         """Per pair, xs (over a's rows) != ys (over b's rows)."""
@@ -300,8 +290,9 @@ class Pairs:
         if self.runs is None:
             return np.take(xs, self.at_a) != np.take(ys, self.at_b)
         out = np.empty(self.count, dtype=bool)
-        for start, end, a, b in self.runs:
-            np.not_equal(xs[a:a + end - start], ys[b:b + end - start], out=out[start:end])
+        ne = np.not_equal
+        for pair, a, b in self.runs:  # slices made once per window, for every column
+            ne(xs[a], ys[b], out=out[pair])
         return out
 
     def paired(self, xs, ys):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from mlctl.data.sqlengine import Engine
 from mlctl.store.sqltext import first_line, quote_ident
-from mlctl.data.tables import TableFile, table_files, workspace_table_files
+from mlctl.data.tables import TableFile, table_files, verify_objects, workspace_table_files
 from mlctl.errors import UsageError
 from mlctl.store.repo import Repo
 
@@ -63,37 +63,55 @@ class RowDiff:
 def row_diff(repo: Repo, path: str, rev_a: str | None = None, rev_b: str | None = None,
              key: list[str] | None = None, sample: int = 5) -> RowDiff:
     """Diff ``path``'s table at ``rev_a`` (default HEAD) against ``rev_b`` (default: the
-    workspace's data on disk)."""
+    workspace's data on disk). The stored objects are hashed on two threads while the diff
+    runs; the report is returned only once both match their hashes (else exit 3, also when
+    damaged bytes made the diff fail first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     rev_a = rev_a or "HEAD"
-    engine, old, new = _open(repo, path, rev_a, rev_b)
     report = RowDiff(repo.relpath(path).removesuffix(".mlctl"), rev_a, rev_b or "workspace", key or None)
-    with engine:
-        _load(engine, old, new)
-        common = _schema(engine, report)
-        if key:
-            _check_key(report, key, common)
-            if not _aligned(engine, report, old, new, key, common, sample):
-                _keyed(engine, report, key, common, sample)
-        else:
-            _multiset(engine, report, common, sample)
+    with ThreadPoolExecutor(2) as pool:
+        engine, old, new = _open(repo, path, rev_a, rev_b, pool)
+        checks = [pool.submit(verify_objects, repo, side) for side in (old, new)]
+        try:
+            with engine:
+                _diff(engine, report, old, new, key, sample)
+        except Exception:
+            _settle(checks)  # a damaged object explains the failure: exit 3, not the reader's error
+            raise
+        _settle(checks)
     return report
 
 
-def _open(repo: Repo, path: str, rev_a: str, rev_b: str | None) -> tuple[Engine, list[TableFile], list[TableFile]]:
-    """A DuckDB engine and both sides' files, resolved and verified (each object hashed in
-    full) on two threads while DuckDB loads."""
-    from concurrent.futures import ThreadPoolExecutor
+def _settle(checks: list) -> None:
+    for check in checks:
+        check.result()
 
-    with ThreadPoolExecutor(2) as pool:
-        old = pool.submit(table_files, repo, path, rev_a)
-        new = pool.submit(workspace_table_files, repo, path) if rev_b is None else pool.submit(table_files, repo, path, rev_b)
-        engine = Engine()
-        import pyarrow.parquet  # noqa: F401  (the aligned path's reader, loaded while the objects are hashed)
-        try:
-            return engine, old.result(), new.result()
-        except BaseException:
-            engine.close()
-            raise
+
+def _diff(engine: Engine, report: RowDiff, old: list[TableFile], new: list[TableFile], key: list[str] | None,
+          sample: int) -> None:
+    _load(engine, old, new)
+    common = _schema(engine, report)
+    if key:
+        _check_key(report, key, common)
+        if not _aligned(engine, report, old, new, key, common, sample):
+            _keyed(engine, report, key, common, sample)
+    else:
+        _multiset(engine, report, common, sample)
+
+
+def _open(repo: Repo, path: str, rev_a: str, rev_b: str | None, pool) -> tuple[Engine, list[TableFile], list[TableFile]]:
+    """A DuckDB engine and both sides' files (not verified yet), resolved on ``pool`` while
+    DuckDB loads."""
+    old = pool.submit(table_files, repo, path, rev_a, False)
+    new = pool.submit(workspace_table_files, repo, path) if rev_b is None else pool.submit(table_files, repo, path, rev_b, False)
+    engine = Engine()
+    import pyarrow.parquet  # noqa: F401  (the aligned path's reader, loaded while the pointers are read)
+    try:
+        return engine, old.result(), new.result()
+    except BaseException:
+        engine.close()
+        raise
 
 
 def _load(engine: Engine, old: list[TableFile], new: list[TableFile]) -> None:

@@ -4,7 +4,9 @@ A table is a tracked parquet or CSV file, or a tracked folder whose csv/parquet 
 together make one table (other files in it, a README or a _SUCCESS marker, are ignored).
 ``target`` is the tracked path or a file inside a tracked folder; ``rev`` a git revision's
 pointers, or None for the workspace's pointer (committed or not). Objects are verified
-against their hash before anyone reads them: a table query must not see damaged bytes.
+against their hash before a result from them is shown: `data query` verifies first, `data
+diff --rows` while it compares (``verify=False``, then ``verify_objects``), holding its
+report back until both sides' hashes match.
 """
 
 from __future__ import annotations
@@ -32,16 +34,31 @@ def format_of(name: str) -> str | None:
     return FORMATS.get(Path(name).suffix.lower())
 
 
-def table_files(repo: Repo, target: str, rev: str | None) -> list[TableFile]:
-    """The verified object files of ``target``'s table at ``rev``, sorted by name; exit 2
-    when it is not tracked, not a table, or mixes csv and parquet."""
+def table_files(repo: Repo, target: str, rev: str | None, verify: bool = True) -> list[TableFile]:
+    """The object files of ``target``'s table at ``rev``, sorted by name, each verified
+    against its hash unless ``verify`` is False (the caller then runs verify_objects before
+    it shows anything); exit 2 when it is not tracked, not a table, or mixes csv and
+    parquet, or an object is not in the local store."""
     rel = _target_rel(repo, target)
     pointer, inner = find_pointer(repo, rel, rev)
     files = _stored_files(repo, pointer, inner, rev)
     checked = check_table(files, rel)
-    for f in checked:
-        _verify(repo, pointer, f.hash, rev)
+    missing = [f.hash for f in checked if not repo.objects.exists(f.hash)]
+    if missing:
+        raise DataMissingError(pointer.path, missing, rev)
+    if verify:
+        verify_objects(repo, checked)
     return checked
+
+
+def verify_objects(repo: Repo, files: list[TableFile]) -> None:
+    """Exit 3 (CorruptObjectError) when a stored file's content does not match its hash;
+    workspace files (no hash) are not checked."""
+    for f in files:
+        if f.hash and not repo.objects.verify(f.hash):
+            from mlctl.store import hashing
+
+            raise CorruptObjectError(f.hash, hashing.hash_file(repo.objects.path(f.hash)))
 
 
 def workspace_table_files(repo: Repo, target: str) -> list[TableFile]:
@@ -115,12 +132,3 @@ def check_table(files: list[TableFile], rel: str) -> list[TableFile]:
         raise UsageError(f"{rel} mixes csv and parquet files; a folder is one table of one format",
                          hint="name one file inside the folder instead")
     return tables
-
-
-def _verify(repo: Repo, pointer: Pointer, digest: str, rev: str | None) -> None:
-    if not repo.objects.exists(digest):
-        raise DataMissingError(pointer.path, [digest], rev)
-    if not repo.objects.verify(digest):
-        from mlctl.store import hashing
-
-        raise CorruptObjectError(digest, hashing.hash_file(repo.objects.path(digest)))

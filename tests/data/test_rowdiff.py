@@ -14,6 +14,7 @@ from mlctl.data import api
 from mlctl.data.rowdiff import row_diff
 from mlctl.errors import UsageError
 from tests.conftest import git, one_error
+from tests.factories import damage_object
 
 NAN = float("nan")
 FIXED = {"k": 0, "i": 7, "v": 0.5, "s": "ab"}  # a row on both sides: every column typed in CSV too
@@ -516,6 +517,36 @@ def test_a_damaged_workspace_file_is_one_error(repo, cli):
     (repo.root / "t.parquet").write_bytes(bytes(data))
 
     one_error(cli("data", "diff", "--rows", "--key", "k", "t.parquet"), 2, "t.parquet")
+
+
+@pytest.mark.parametrize("name", ["t.parquet", "t.csv"])  # the streaming path, DuckDB's
+@pytest.mark.parametrize("kind", ["flip", "garbage", "missing"])
+def test_a_damaged_stored_object_is_exit_3_and_no_report(repo, cli, name, kind):
+    """Both sides are hashed while the diff runs: a flipped byte that still decodes gives no
+    report (exit 3), bytes that do not decode are exit 3 too (the damage explains the
+    failure), a missing object exit 2 naming the pull that fetches it."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    rows = pa.table({"k": list(range(2000)), "v": [float(i) for i in range(2000)]})
+    write = pq.write_table if name.endswith(".parquet") else pcsv.write_csv
+    write(rows, repo.root / name)
+    [pointer] = api.add(repo, [name]).pointers
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "old")
+    write(rows.set_column(1, "v", pa.array([float(i) + (i == 7) for i in range(2000)])), repo.root / name)
+    assert cli("data", "diff", "--rows", "--key", "k", name).exit_code == 0
+
+    damage_object(repo, pointer.hash, kind)
+    res = cli("data", "diff", "--rows", "--key", "k", name)
+
+    if kind == "missing":
+        one_error(res, 2, "not in the local store")
+        assert f"mlctl data pull --rev HEAD {name}" in res.stderr
+    else:
+        one_error(res, 3, f"object {pointer.hash} is corrupt")
+    assert res.stdout == ""
 
 
 @pytest.mark.parametrize("key_type", ["int8", "int32", "uint32"])
