@@ -75,7 +75,7 @@ def fsck_refs(repo: Repo) -> Iterator[dict]:
             continue
         for number, entry in sorted(versions.items(), key=lambda kv: int(kv[0])):
             what = f"model {name}:{number}"
-            if not repo.objects.exists(entry["record"]):
+            if not index.has_record(repo, entry["record"]):
                 yield {"what": f"{what} record", "object": entry["record"], "problem": "not in the store"}
                 continue
             try:
