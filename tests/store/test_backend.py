@@ -156,7 +156,7 @@ def test_status_shows_the_url_without_its_password(repo, cli, pg_backend_url):
     assert report["url"] == pg_backend_url.replace("mlctl@", "mlctl:****@")
     assert report["reachable"] is True and report["schema_version"] == schema.LATEST
     assert report["server_version"].split(".")[0].isdigit()
-    assert report["locations"] == {"runs": "postgresql", "registry": "postgresql", "drift_records": "sqlite",
+    assert report["locations"] == {"runs": "postgresql", "registry": "postgresql", "drift_records": "postgresql",
                                    "artifacts": "objects"}
     text = cli("backend", "status", env={"MLCTL_BACKEND_URL": with_password})
     assert "reachable" in text.stdout and "s3cret" not in text.stdout
@@ -179,7 +179,7 @@ def test_init_without_a_url(repo, cli):
     one_error(cli("backend", "init"), 2, "no backend is configured")
 
 
-def test_a_schema_at_version_1_migrates_to_the_registrys_tables(pg_url, monkeypatch):
+def test_a_schema_at_version_1_migrates_to_the_registry_and_drift_tables(pg_url, monkeypatch):
     from mlctl.store.backend import schema
 
     with _connect(pg_url) as conn:
@@ -188,4 +188,5 @@ def test_a_schema_at_version_1_migrates_to_the_registrys_tables(pg_url, monkeypa
             assert schema.init(conn) == {"from": 0, "to": 1}
         assert schema.init(conn) == {"from": 1, "to": schema.LATEST}
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'mlctl'")}
-        assert {"models", "model_versions", "model_records", "model_aliases", "alias_history", "deployments"} <= tables
+        assert {"models", "model_versions", "model_records", "model_aliases", "alias_history", "deployments",
+                "checks"} <= tables

@@ -59,6 +59,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         f"""CREATE TABLE deployments (
             model {TEXT} NOT NULL, id {TEXT} NOT NULL, record TEXT NOT NULL, PRIMARY KEY (model, id))""",
     ),
+    # drift check records (mlctl/monitoring/pgrecords.py): the SQLite file's table
+    3: (
+        f"""CREATE TABLE checks (
+            id {TEXT} PRIMARY KEY, created DOUBLE PRECISION NOT NULL, model {TEXT}, reference TEXT NOT NULL,
+            current TEXT NOT NULL, dataset_drift INTEGER NOT NULL, share_drifted DOUBLE PRECISION NOT NULL,
+            drift_share DOUBLE PRECISION NOT NULL, n_columns INTEGER NOT NULL, n_drifted INTEGER NOT NULL,
+            drifted_columns TEXT NOT NULL, report_object {TEXT}, report_path TEXT, result TEXT NOT NULL)""",
+        "CREATE INDEX checks_created ON checks (created)",
+        "CREATE INDEX checks_model ON checks (model, created)",
+    ),
 }
 LATEST = max(MIGRATIONS)
 LOCK_KEY = 0x6D6C63746C5F7363  # "mlctl_sc": the advisory lock `init` holds while it migrates
