@@ -9,6 +9,9 @@ from mlctl.registry import index
 from mlctl.store.repo import Repo
 
 
+STATUS_KEY = ("models", "Models")  # its section when it cannot be read (store/status.py)
+
+
 def status_section(repo: Repo) -> dict:
     from mlctl.registry.deployments import list_deployments
 
