@@ -43,3 +43,19 @@ def test_a_record_changed_on_the_backend_is_store_damage(repo, cli, model_files,
                      (digest,))
     result = cli("model", "show", "churn:1")
     assert result.exit_code == 3 and "does not match its hash" in result.stderr
+
+
+def test_a_model_locked_by_another_client_past_the_timeout_is_exit_3(repo, cli, model_files, pg_backend_url,
+                                                                       monkeypatch):
+    import psycopg
+
+    from mlctl.registry.pgindex import model_key
+
+    versions.register(repo, "churn", model_files / "good.pkl")
+    monkeypatch.setenv("MLCTL_LOCK_TIMEOUT", "0.2")
+    with psycopg.connect(pg_backend_url) as other:  # another machine, mid-change to churn
+        other.execute("SELECT pg_advisory_xact_lock(%s)", (model_key("churn"),))
+        result = cli("model", "promote", "churn:1", "--to", "production")
+    assert result.exit_code == 3 and "model churn is locked by another client of the backend" in result.stderr
+    assert aliases.get_aliases(repo, "churn") == {}
+    assert cli("model", "promote", "churn:1", "--to", "production").exit_code == 0  # released with its transaction
