@@ -164,6 +164,15 @@ def _close_connections() -> None:
         sys.modules["mlctl.tracking.db"].forget_all()
 
 
+def use_backend(request, monkeypatch) -> str:
+    """For a ``backend`` fixture parametrized over a local kind and "postgresql": with
+    the latter, MLCTL_BACKEND_URL names a fresh database with the schema in place (and
+    subprocesses inherit it). Returns the parameter."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("MLCTL_BACKEND_URL", request.getfixturevalue("pg_backend_url"))
+    return request.param
+
+
 @pytest.fixture
 def pg_url(pg_server) -> str:
     """The URL of a fresh, empty database on the session's server."""

@@ -8,6 +8,9 @@ from __future__ import annotations
 from mlctl.store.times import NS, human_age, now_ns, parse_time_ns
 
 
+STATUS_KEY = ("drift", "Drift")  # its section when it cannot be read (store/status.py)
+
+
 def status_section(repo) -> dict | None:
     from mlctl.monitoring.records import latest_check
 

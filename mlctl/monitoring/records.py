@@ -1,7 +1,8 @@
 """Every drift check is recorded, for `mlctl status`, lineage and retraining.
 
 Records live in ``.mlctl/db/monitoring.sqlite`` (WAL; concurrent checks each insert one
-row in one transaction). An HTML report, when one was written, is also put in the object
+row in one transaction), or with a team backend in its ``checks`` table (pgrecords.py):
+``_store`` is the one place that knows which. An HTML report, when one was written, is also put in the object
 store, so the record keeps it after the file is gone; gc keeps those objects.
 """
 
@@ -12,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+from mlctl.store.backend.url import backend_url
 from mlctl.store.sqlite import insert_row, query_rows, record_id
 from mlctl.store.times import epoch_to_iso
 
@@ -55,7 +57,7 @@ def record_check(repo, result, reference: str, current: str, model: str | None =
         "report_object": report_object, "report_path": str(report_path) if report_path else None,
         "result": json.dumps(data, allow_nan=True, default=_plain),
     }
-    insert_row(repo, DB, SCHEMA, "checks", row)
+    _store(repo).insert(repo, row)
     return to_record(row)
 
 
@@ -78,7 +80,28 @@ def to_record(row: dict) -> dict:
 
 
 def _query(repo, sql: str, args=()) -> list[dict]:
-    return query_rows(repo, DB, SCHEMA, sql, args)
+    return _store(repo).query(repo, sql, args)
+
+
+class _LocalStore:
+    """The SQLite file under ``.mlctl/db/`` (created by the first check)."""
+
+    @staticmethod
+    def insert(repo, row: dict) -> None:
+        insert_row(repo, DB, SCHEMA, "checks", row)
+
+    @staticmethod
+    def query(repo, sql: str, args=()) -> list[dict]:
+        return query_rows(repo, DB, SCHEMA, sql, args)
+
+
+def _store(repo):
+    """Where the records live: the backend's table, or the local SQLite file."""
+    if backend_url(repo) is None:
+        return _LocalStore
+    from mlctl.monitoring import pgrecords
+
+    return pgrecords
 
 
 def latest_check(repo, model: str | None = None) -> dict | None:

@@ -9,4 +9,7 @@ Layout (see docs/registry.md):
     refs/models/<name>/aliases    {"aliases": {"production": 3}, "history": [...]}
     refs/deployments/<name>/<id>  one running server each
     locks/registry-<name>.lock    held by every change to one model
+
+With a team backend (``backend.url``) the refs and records are PostgreSQL rows instead
+(pgindex.py); index.py is the one place that knows which.
 """

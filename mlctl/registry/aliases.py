@@ -42,7 +42,9 @@ def set_alias(repo: Repo, name: str, alias: str, version: int, reason: str | Non
     """Point ``alias`` at ``version`` atomically and record the move; returns the entry
     (``moved: false`` and nothing written when it already points there). ``expect``
     ({alias: version or None}) makes the move conditional on those aliases not having
-    moved since the caller looked (AliasMoved otherwise)."""
+    moved since the caller looked (AliasMoved otherwise): with ``alias`` itself among
+    them, a compare-and-swap of the alias (two promotions at once: one moves it, the
+    other is told "moved from 3 to 4 while you promoted; rerun")."""
     check_name(name)
     check_alias(alias, settable=True)
     with index.model_lock(repo, name):
@@ -51,13 +53,17 @@ def set_alias(repo: Repo, name: str, alias: str, version: int, reason: str | Non
             raise UsageError(f"model {name} has no version {version}")
         now = index.read_aliases(repo, name)["aliases"]
         for other, expected in (expect or {}).items():
-            if now.get(other) != expected:
+            if other != alias and now.get(other) != expected:
                 raise AliasMoved(f"{name}@{other} moved to {now.get(other)} while this command ran; nothing changed",
                                  hint="run the command again")
         current = now.get(alias)
         entry = _entry(action, alias, current, int(version), reason, gates, actor, extra)
         if current == int(version):
             return {**entry, "moved": False}
+        if alias in (expect or {}) and current != expect[alias]:
+            raise AliasMoved(f"{name}@{alias} moved from {_v(expect[alias])} to {_v(current)} while you "
+                             f"{PAST.get(action, 'ran this command')}; rerun",
+                             hint=f"nothing changed; see `mlctl model history {name}`")
         return _append(repo, name, entry, alias, int(version))
 
 
@@ -116,6 +122,13 @@ def record_event(repo: Repo, name: str, action: str, alias: str | None = None, v
 
         index.update_aliases(repo, name, add)
         return entry
+
+
+PAST = {"promote": "promoted", "set": "set it", "rollback": "rolled back"}
+
+
+def _v(number) -> str:
+    return "-" if number is None else str(number)
 
 
 def alias_stack(entries: list[dict], alias: str) -> list:

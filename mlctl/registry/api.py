@@ -53,6 +53,7 @@ EXPORTS = {
     "read_aliases": "index",
     "versions_ref": "index",
     "aliases_ref": "index",
+    "alias_stamp": "index",
     "actor": "actors",
 }
 __all__ = sorted(EXPORTS)

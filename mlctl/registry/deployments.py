@@ -1,7 +1,8 @@
-"""Deployments: what is being served where, one JSON ref per running server.
+"""Deployments: what is being served where, one record per running server (a ref
+``deployments/<model>/<id>``, or a row on the backend: index.py):
 
-    refs/deployments/<model>/<id>  {"id", "model", "version", "alias", "host", "port", "pid",
-                                    "hostname", "started", "updated", "pid_start", ...extra}
+    {"id", "model", "version", "alias", "host", "port", "pid", "hostname", "started",
+     "updated", "pid_start", ...extra}
 
 A server records itself when it starts, updates the version when it follows an alias,
 and removes its record on shutdown. A record whose process is gone (same host, pid not
@@ -16,17 +17,10 @@ import secrets
 import time
 
 from mlctl.errors import NotFoundError
-from mlctl.registry import actors
+from mlctl.registry import actors, index
 from mlctl.registry.names import check_name
 from mlctl.store.repo import Repo
 from mlctl.store.times import now_iso
-
-PREFIX = "deployments"
-
-
-def _ref(model: str, dep_id: str) -> str:
-    return f"{PREFIX}/{model}/{dep_id}"
-
 
 def record_deployment(repo: Repo, model: str, version: int, host: str, port: int, alias: str | None = None,
                       pid: int | None = None, extra: dict | None = None) -> str:
@@ -39,7 +33,7 @@ def record_deployment(repo: Repo, model: str, version: int, host: str, port: int
               "port": int(port), "pid": pid, "hostname": actors.hostname(), "started": now,
               "updated": now, "pid_start": _process_start(pid)}
     record.update(extra or {})
-    repo.refs.write_json(_ref(model, dep_id), record)
+    index.write_deployment(repo, model, dep_id, record)
     return dep_id
 
 
@@ -50,22 +44,20 @@ def update_deployment(repo: Repo, model: str, dep_id: str, **changes) -> dict:
             raise NotFoundError(f"no deployment {dep_id} of model {model}")
         return {**old, **changes, "updated": now_iso()}
 
-    return repo.refs.update_json(_ref(check_name(model), dep_id), apply)
+    return index.update_deployment(repo, check_name(model), dep_id, apply)
 
 
 def remove_deployment(repo: Repo, model: str, dep_id: str) -> None:
-    repo.refs.delete(_ref(check_name(model), dep_id))
+    index.remove_deployment(repo, check_name(model), dep_id)
 
 
 def list_deployments(repo: Repo, name: str | None = None) -> list[dict]:
     """Every record (of one model, or all), each with ``stale`` true/false/null."""
-    prefix = f"{PREFIX}/{check_name(name)}" if name else PREFIX
     out = []
-    for ref in repo.refs.list(prefix):
-        record = repo.refs.read_json(ref, default=None)
+    for dep_id, record in index.deployments(repo, check_name(name) if name else None):
         if not isinstance(record, dict):
             continue
-        record = dict(record, id=ref.rsplit("/", 1)[-1], stale=is_stale(record))
+        record = dict(record, id=dep_id, stale=is_stale(record))
         out.append(record)
     return sorted(out, key=lambda r: (r.get("model", ""), r["id"]))
 
@@ -79,7 +71,7 @@ def prune_stale(repo: Repo, name: str | None = None) -> list[str]:
     removed = []
     for record in list_deployments(repo, name):
         if record["stale"] is True:
-            repo.refs.delete(_ref(record["model"], record["id"]))
+            index.remove_deployment(repo, record["model"], record["id"])
             removed.append(record["id"])
     return removed
 

@@ -1,112 +1,103 @@
-"""The registry's refs and records: the only module that knows where they live.
+"""Where the registry lives: the only module that knows, and the seam between backends.
 
-    refs/models/<name>/versions  {"kind": "mlctl.registry.versions", "version": 1, "next": N,
-                                  "versions": {"1": {"record", "artifact", "run", "created"}}}
-    refs/models/<name>/aliases   {"kind": "mlctl.registry.aliases", "version": 1,
-                                  "aliases": {"production": 3}, "history": [move, ...]}
-    objects                      one canonical JSON record per version (immutable)
-
-Both refs were written without ``kind`` and ``version`` before store/records.py; they read
-the same, and the next update tags them.
-
-Aliases and their history share one ref, so one atomic rename moves both: a killed or
-concurrent writer can never leave an alias that disagrees with its history. Every change
-to a model holds ``locks/registry-<name>.lock``, so a version can't be deleted while an
-alias is being moved onto it.
+Without a backend the registry is the local store's refs and objects (refindex.py); with
+``backend.url`` set it is PostgreSQL's tables (pgindex.py). Both hand out the same
+documents (indexdocs.py) through the same functions, so everything above this module is
+one code path: a change to a model is ``with model_lock(repo, name):`` then reads and
+updates, which on the refs is a file lock around atomic renames and on PostgreSQL one
+transaction under the model's advisory lock. Either way the reads inside see the writes
+of every lock holder before, so a check made there (the alias is still where the caller
+found it) and the move after it are one compare-and-swap.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from mlctl.errors import ObjectMissingError, StoreDamageError
-from mlctl.store.lock import FileLock
-from mlctl.store.records import canonical, load_record, tag
+from mlctl.registry.indexdocs import ALIASES_KIND, INDEX_KIND, RECORD_KIND, empty_aliases, empty_index
+from mlctl.registry.refindex import MODELS, RefIndex, aliases_ref, versions_ref
+from mlctl.store.backend.url import backend_url
 from mlctl.store.repo import Repo
 
-MODELS = "models"
-INDEX_KIND = "mlctl.registry.versions"
-ALIASES_KIND = "mlctl.registry.aliases"
+__all__ = ["ALIASES_KIND", "INDEX_KIND", "RECORD_KIND", "MODELS", "empty_aliases", "empty_index",
+           "aliases_ref", "versions_ref"]
 
 
-def versions_ref(name: str) -> str:
-    return f"{MODELS}/{name}/versions"
+def where(repo: Repo):
+    """The registry of ``repo``: a RefIndex, or a PgIndex when a backend is set."""
+    url = backend_url(repo)
+    if url is None:
+        return RefIndex(repo)
+    from mlctl.registry.pgindex import PgIndex
+
+    return PgIndex(repo)
 
 
-def aliases_ref(name: str) -> str:
-    return f"{MODELS}/{name}/aliases"
-
-
-def model_lock(repo: Repo, name: str) -> FileLock:
-    return repo.lock(f"registry-{name}")
-
-
-# -- versions index ------------------------------------------------------------------------
-def empty_index() -> dict:
-    return {"next": 1, "versions": {}}
+def model_lock(repo: Repo, name: str):
+    return where(repo).lock(name)
 
 
 def read_index(repo: Repo, name: str) -> dict:
-    index = repo.refs.read_json(versions_ref(name), default=None)
-    if index is None:
-        return empty_index()
-    if not isinstance(index, dict) or not isinstance(index.get("versions"), dict):
-        raise StoreDamageError(f"the version index of model {name} is damaged")
-    return load_record(index, INDEX_KIND, f"ref {versions_ref(name)}", untagged=True)
+    return where(repo).read_index(name)
 
 
 def update_index(repo: Repo, name: str, fn: Callable[[dict], dict]) -> dict:
-    return repo.refs.update_json(versions_ref(name), lambda old: _tagged(INDEX_KIND, fn(old or empty_index())))
+    return where(repo).update_index(name, fn)
 
 
 def model_names(repo: Repo) -> list[str]:
-    base = repo.refs.root / MODELS
-    if not base.is_dir():
-        return []
-    return sorted(entry.name for entry in base.iterdir() if (entry / "versions").is_file())
-
-
-# -- aliases and history -------------------------------------------------------------------
-def empty_aliases() -> dict:
-    return {"aliases": {}, "history": []}
+    return where(repo).model_names()
 
 
 def read_aliases(repo: Repo, name: str) -> dict:
-    doc = repo.refs.read_json(aliases_ref(name), default=None)
-    if doc is None:
-        return empty_aliases()
-    if not isinstance(doc, dict) or not isinstance(doc.get("aliases"), dict):
-        raise StoreDamageError(f"the aliases of model {name} are damaged")
-    doc.setdefault("history", [])
-    return load_record(doc, ALIASES_KIND, f"ref {aliases_ref(name)}", untagged=True)
+    return where(repo).read_aliases(name)
 
 
 def update_aliases(repo: Repo, name: str, fn: Callable[[dict], dict]) -> dict:
-    return repo.refs.update_json(aliases_ref(name), lambda old: _tagged(ALIASES_KIND, fn(old or empty_aliases())))
+    return where(repo).update_aliases(name, fn)
 
 
-def _tagged(kind: str, doc: dict | None) -> dict | None:
-    """``doc`` (read tagged or untagged, maybe changed by an update) tagged as ``kind``;
-    None (delete the ref) stays None."""
-    if doc is None:
-        return None
-    return tag(kind, 1, {k: v for k, v in doc.items() if k not in ("kind", "version")})
-
-
-# -- records -------------------------------------------------------------------------------
-# A version record keeps its ``format_version: "mlctl.registry.version/1"`` tag rather than
-# ``kind``+``version``: its ``version`` is the model's version number.
-RECORD_KIND = "mlctl.registry.version"
+def alias_stamp(repo: Repo, name: str, latest: bool = False):
+    """A cheap fingerprint that changes when the model's aliases move (with ``latest``:
+    when a version is added or deleted), for a server following an alias."""
+    return where(repo).alias_stamp(name, latest)
 
 
 def put_record(repo: Repo, record: dict) -> str:
-    return repo.objects.put_bytes(canonical(record))
+    return where(repo).put_record(record)
+
+
+def has_record(repo: Repo, digest: str) -> bool:
+    return where(repo).has_record(digest)
+
+
+def adopt_record(repo: Repo, digest: str) -> None:
+    """Make a record object already in the local store (pulled from a remote) the
+    registry's: nothing more on the refs, a row on the backend."""
+    where(repo).adopt_record(digest)
 
 
 def read_record(repo: Repo, digest: str, what: str) -> dict:
-    try:
-        data = repo.objects.get_bytes(digest, verify=True)
-    except ObjectMissingError:
-        raise ObjectMissingError(digest, what=f"the record of {what}") from None
-    # untagged: a record received from a remote is checked for its fields, not its tag
-    return load_record(data, RECORD_KIND, f"the record of {what} ({digest})", untagged=True)
+    return where(repo).read_record(digest, what)
+
+
+# -- deployments (deployments.py) ---------------------------------------------------------
+def write_deployment(repo: Repo, model: str, dep_id: str, record: dict) -> None:
+    where(repo).write_deployment(model, dep_id, record)
+
+
+def update_deployment(repo: Repo, model: str, dep_id: str, fn: Callable[[dict | None], dict]) -> dict:
+    return where(repo).update_deployment(model, dep_id, fn)
+
+
+def remove_deployment(repo: Repo, model: str, dep_id: str) -> None:
+    where(repo).remove_deployment(model, dep_id)
+
+
+def deployments(repo: Repo, model: str | None = None) -> list[tuple[str, object]]:
+    """(id, record as stored) of every deployment record, of one model or all."""
+    return list(where(repo).deployments(model))
+
+
+def read_deployment(repo: Repo, model: str, dep_id: str):
+    return where(repo).read_deployment(model, dep_id)

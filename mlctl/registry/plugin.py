@@ -9,6 +9,9 @@ from mlctl.registry import index
 from mlctl.store.repo import Repo
 
 
+STATUS_KEY = ("models", "Models")  # its section when it cannot be read (store/status.py)
+
+
 def status_section(repo: Repo) -> dict:
     from mlctl.registry.deployments import list_deployments
 
@@ -75,7 +78,7 @@ def fsck_refs(repo: Repo) -> Iterator[dict]:
             continue
         for number, entry in sorted(versions.items(), key=lambda kv: int(kv[0])):
             what = f"model {name}:{number}"
-            if not repo.objects.exists(entry["record"]):
+            if not index.has_record(repo, entry["record"]):
                 yield {"what": f"{what} record", "object": entry["record"], "problem": "not in the store"}
                 continue
             try:

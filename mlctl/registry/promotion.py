@@ -1,9 +1,10 @@
 """The steps of `mlctl model promote`: resolve, measure, check, then move atomically.
 
 Everything slow (loading models, scoring the eval data) happens before the model's lock is
-taken. The move then checks, under the lock, that the aliases it compared against have not
-moved meanwhile (compare-and-swap); if one has, nothing changes and the caller is told to
-rerun. Nothing is written unless the alias moves.
+taken. The move then checks, under the lock, that the alias it moves and the one it
+compared against have not moved since it looked (compare-and-swap); if one has, nothing
+changes and the caller is told to rerun (exit 1): of two promotions at once, one wins.
+Nothing is written unless the alias moves.
 """
 
 from __future__ import annotations
@@ -128,7 +129,9 @@ def _rejection(result: PromotionResult) -> str:
 
 
 def _move(repo, result: PromotionResult, must_beat, incumbent, actor) -> PromotionResult:
-    expect = {must_beat: incumbent} if must_beat else None  # the comparison must still hold
+    # compare-and-swap: the alias must still be where we found it (another promotion may
+    # have moved it since), and the version we beat must still be the one to beat
+    expect = {result.alias: result.previous, **({must_beat: incumbent} if must_beat else {})}
     extra = {"eval": result.eval, "comparison": result.comparison or None, "must_beat": must_beat}
     try:
         entry = aliases.set_alias(repo, result.name, result.alias, result.version, reason=result.reason,
@@ -139,7 +142,7 @@ def _move(repo, result: PromotionResult, must_beat, incumbent, actor) -> Promoti
         return result
     result.entry = entry
     result.promoted = True
-    result.previous = entry["from"]  # read under the lock: another move may have come first
+    result.previous = entry["from"]
     if entry["moved"]:
         result.message = f"{result.name}@{result.alias}: {result.previous or '-'} -> {result.version}"
     else:

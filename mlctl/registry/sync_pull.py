@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlctl.errors import StoreDamageError
+from mlctl.errors import ObjectMissingError, StoreDamageError
 from mlctl.registry import artifacts, eventlog, index, remote_entries
 from mlctl.registry.remote_entries import Malformed, RemoteModel, damage
 from mlctl.registry.sync_push import numbered_records
 from mlctl.store.hashing import hash_bytes
 from mlctl.store.records import canonical
+from mlctl.store.transfer import RemoteMissingError
 from mlctl.store.repo import Repo
 
 
@@ -42,6 +43,7 @@ def plan(repo: Repo, store, name: str, remote: RemoteModel, jobs: int | None) ->
     idx = index.read_index(repo, name)
     _versions(repo, store, out, idx, remote, jobs)
     _artifacts(repo, store, out, jobs)
+    _known_files(repo, store, out, idx, jobs)
     _events(repo, store, out, remote, jobs)
     _deployments(repo, store, out, remote, jobs)
     return out
@@ -87,6 +89,22 @@ def _artifacts(repo: Repo, store, out: PullPlan, jobs) -> None:
     _fetch(store, out, files, jobs)
 
 
+def _known_files(repo: Repo, store, out: PullPlan, idx: dict, jobs) -> None:
+    """The files of versions this clone knows but lacks: on a team backend, a teammate's
+    registration arrives as rows and its files only from the remote. What the remote
+    lacks too stays missing (fsck names it)."""
+    lacking = [(n, e) for n, e in idx["versions"].items() if not repo.objects.exists(e["artifact"])]
+    try:
+        _fetch(store, out, {e["artifact"] for _n, e in lacking}, jobs)
+        files = set()
+        for number, entry in lacking:
+            record = index.read_record(repo, entry["record"], f"{out.name}:{number}")
+            files.update(artifacts.object_hashes(repo, record["artifact"]))
+        _fetch(store, out, files, jobs)
+    except (RemoteMissingError, ObjectMissingError):
+        pass
+
+
 def _events(repo: Repo, store, out: PullPlan, remote: RemoteModel, jobs) -> None:
     known = {e.get("id") for e in index.read_aliases(repo, out.name)["history"]}
     unknown = remote.events - known
@@ -100,7 +118,7 @@ def _events(repo: Repo, store, out: PullPlan, remote: RemoteModel, jobs) -> None
 def _deployments(repo: Repo, store, out: PullPlan, remote: RemoteModel, jobs) -> None:
     wanted = {}
     for dep_id, (entry, digest) in remote.deployments.items():
-        mine = repo.refs.read_json(_dep_ref(out.name, dep_id), default=None)
+        mine = index.read_deployment(repo, out.name, dep_id)
         if isinstance(mine, dict) and hash_bytes(canonical(_strip(mine))) == digest:
             continue
         wanted[dep_id] = (entry, digest, mine)
@@ -110,10 +128,6 @@ def _deployments(repo: Repo, store, out: PullPlan, remote: RemoteModel, jobs) ->
         record = _checked(store, path, remote_entries.check_deployment, digest, out.name, dep_id)
         if not isinstance(mine, dict) or str(record.get("updated")) > str(mine.get("updated")):
             out.deployments[dep_id] = record
-
-
-def _dep_ref(name: str, dep_id: str) -> str:
-    return f"deployments/{name}/{dep_id}"
 
 
 def _strip(record: dict) -> dict:
@@ -126,10 +140,12 @@ def apply(repo: Repo, p: PullPlan) -> None:
         for number, (digest, _rec) in sorted(p.versions.items()):
             _renumber_mine(repo, p, number, digest)
         if p.versions:
+            for digest, _rec in p.versions.values():
+                index.adopt_record(repo, digest)
             index.update_index(repo, p.name, lambda idx: _add_versions(idx, p))
         _merge_history(repo, p)
     for dep_id, record in p.deployments.items():
-        repo.refs.write_json(_dep_ref(p.name, dep_id), record)
+        index.write_deployment(repo, p.name, dep_id, record)
 
 
 def _renumber_mine(repo: Repo, p: PullPlan, number: int, winner: str) -> None:

@@ -130,9 +130,7 @@ def _put_event(repo: Repo, name: str, entry: dict) -> str:
 
 
 def _deployments(repo: Repo, out: PushPlan, remote: RemoteModel) -> None:
-    for ref in repo.refs.list(f"deployments/{out.name}"):
-        record = repo.refs.read_json(ref, default=None)
-        dep_id = ref.rsplit("/", 1)[-1]
+    for dep_id, record in index.deployments(repo, out.name):
         if not isinstance(record, dict) or record.get("id") != dep_id:
             continue
         record = {k: v for k, v in record.items() if k != "stale"}

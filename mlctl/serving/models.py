@@ -155,9 +155,8 @@ class RegistryProvider:
 
     def alias_stamp(self, ref: ModelRef):
         """A cheap fingerprint of where the alias points: one stat() of the ref that moves
-        it (the aliases ref; the versions index for NAME@latest)."""
-        from mlctl.registry.api import LATEST, aliases_ref, versions_ref
-        from mlctl.serving.reload import stat_stamp
+        it (the aliases ref; the versions index for NAME@latest), or one query on the
+        backend (registry/index.py)."""
+        from mlctl.registry.api import LATEST, alias_stamp
 
-        name = versions_ref(ref.name) if ref.alias == LATEST else aliases_ref(ref.name)
-        return stat_stamp(self.repo.refs.path(name))
+        return alias_stamp(self.repo, ref.name, latest=ref.alias == LATEST)

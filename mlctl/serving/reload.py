@@ -10,18 +10,9 @@ retried on the next poll.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from typing import Callable
-
-
-def stat_stamp(path) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 class AliasWatcher:

@@ -322,5 +322,6 @@ EXPORTS = {
     "list_rows": "report",
     "show_lines": "report",
     "compare_rows": "report",
+    "database": "db",  # the backend connection the registry's pgindex shares
 }
 __getattr__, __dir__ = lazyapi.door(__name__, EXPORTS)

@@ -6,10 +6,13 @@ import multiprocessing
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mlctl.monitoring import plugin, records
 from mlctl.monitoring.drift import compute_drift
 from tests.factories import damage_object
+
+pytestmark = pytest.mark.usefixtures("backend")  # every test on both backends (conftest.py)
 
 
 def result(shift=0.0, seed=0):
@@ -79,3 +82,12 @@ def test_status_section(repo, cli):
     assert out["drift"]["dataset_drift"] is True and out["drift"]["model"] == "churn"
     text = cli("status").stdout
     assert "DRIFT (1/2 columns drifted: a)" in text and "train.csv -> live.csv (model churn)" in text
+
+
+def test_on_the_backend_a_check_is_in_every_clones_status(two_clones, backend):
+    if backend != "postgresql":
+        pytest.skip("clones share drift records only through a backend")
+    here, there = two_clones("here", "there")
+    records.record_check(here, result(shift=3.0), "train.csv", "live.csv", model="churn")
+    assert not here.db_path("monitoring").exists()  # a row on the backend, no local file
+    assert records.latest_check(there, model="churn")["dataset_drift"] is True

@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 
 from tests.factories import make_model, save_model
+from tests.pgfixtures import use_backend
 
 FEATURES = ["tenure", "charges", "calls"]
+
+
+@pytest.fixture(params=["local", "postgresql"], autouse=True)
+def backend(request, isolated_env, monkeypatch) -> str:
+    """Every registry test runs against both: the local store's refs, and a fresh
+    database on the test PostgreSQL server (tests/pgfixtures.py). A module whose
+    behaviour is the refs' own (their formats on disk, push/pull between clones that
+    share no backend) overrides this fixture with ["local"]."""
+    return use_backend(request, monkeypatch)
 
 
 def make_frame(n=300, seed=0, shift=0.0):

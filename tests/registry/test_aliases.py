@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from mlctl.errors import NotFoundError, UsageError
 from mlctl.registry import aliases, index, versions
 from tests.conftest import PROJECT, run_mlctl
+from tests.registry.util import refs_snapshot
 
 
 @pytest.fixture
@@ -39,9 +41,9 @@ def test_set_alias_records_history(three):
 
 def test_setting_the_same_version_writes_nothing(three):
     aliases.set_alias(three, "churn", "production", 1)
-    before = three.refs.read(index.aliases_ref("churn"))
+    before = refs_snapshot(three)
     assert aliases.set_alias(three, "churn", "production", 1)["moved"] is False
-    assert three.refs.read(index.aliases_ref("churn")) == before
+    assert refs_snapshot(three) == before
 
 
 def test_rollback_walks_back_not_forth(three):
@@ -136,7 +138,13 @@ def test_concurrent_cli_promotions(three):
                               cwd=three.root, env=dict(os.environ, PYTHONPATH=str(PROJECT)),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for v in (1, 2, 3, 2, 1, 3)]
     outputs = [p.communicate(timeout=120) for p in procs]  # reads and closes the pipes
-    assert [p.returncode for p in procs] == [0] * 6, outputs
+    # a promotion that found the alias moved since it looked changes nothing (exit 1):
+    # before compare-and-swap, each one silently overrode the one before
+    assert {p.returncode for p in procs} <= {0, 1}, outputs
+    lost = [out.decode() for p, (out, _err) in zip(procs, outputs) if p.returncode == 1]
+    assert all(re.fullmatch(r"churn@production moved from \S+ to [0-9]+ while you promoted; rerun\n", o) for o in lost)
+    moved = [out.decode() for p, (out, _err) in zip(procs, outputs) if p.returncode == 0 and "->" in out.decode()]
+    assert len([e for e in index.read_aliases(three, "churn")["history"] if e["moved"]]) == len(moved)
     _assert_consistent(three)
 
 
@@ -164,3 +172,17 @@ def _assert_consistent(repo):
             assert after["from"] != after["to"]
         if moves:
             assert doc["aliases"][alias] == moves[-1]["to"]
+
+
+def test_the_alias_stamp_changes_with_every_move_and_only_then(three):
+    """What `mlctl serve NAME@ALIAS` polls (a ref's stat, or one query on the backend)."""
+    aliases.set_alias(three, "churn", "production", 1)
+    before, latest = index.alias_stamp(three, "churn"), index.alias_stamp(three, "churn", latest=True)
+    assert index.alias_stamp(three, "churn") == before
+    aliases.set_alias(three, "churn", "production", 2)
+    moved = index.alias_stamp(three, "churn")
+    assert moved != before and index.alias_stamp(three, "churn", latest=True) == latest
+    aliases.rollback(three, "churn")
+    assert index.alias_stamp(three, "churn") not in (before, moved)
+    versions.delete_version(three, "churn:3")
+    assert index.alias_stamp(three, "churn", latest=True) != latest

@@ -11,11 +11,17 @@ from pathlib import Path
 import pytest
 
 from mlctl.registry import artifacts, sync, versions
-from mlctl.registry.index import canonical
+from mlctl.store.records import canonical
 from mlctl.registry.api import load_model
 from mlctl.store import tree
 from mlctl.store.fsck import fsck
 from mlctl.store.gc import gc
+
+
+@pytest.fixture
+def backend() -> str:
+    """Artifacts and refs written by older mlctl versions: the local store only."""
+    return "local"
 
 
 def old_put_artifact(repo, path: Path) -> dict:

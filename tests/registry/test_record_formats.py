@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from mlctl.registry import aliases, eventlog, index, versions
 from mlctl.store.hashing import hash_bytes
+
+
+@pytest.fixture
+def backend() -> str:
+    """The refs' formats on disk: the local store only."""
+    return "local"
 
 
 def _old_canonical(value) -> bytes:

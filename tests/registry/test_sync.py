@@ -19,6 +19,12 @@ from tests.data.conftest import moto_endpoint, s3_bucket, s3_env  # noqa: F401  
 from tests.registry.conftest import FEATURES, make_frame
 
 
+@pytest.fixture
+def backend() -> str:
+    """Push and pull between clones that share no backend (two clones of one backend share their registry): the local store only."""
+    return "local"
+
+
 @pytest.fixture(params=["folder", "s3"])
 def clones(request, two_clones):
     """Two clones ("alice", "bob") of one project sharing the default remote "origin"."""

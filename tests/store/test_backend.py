@@ -156,7 +156,7 @@ def test_status_shows_the_url_without_its_password(repo, cli, pg_backend_url):
     assert report["url"] == pg_backend_url.replace("mlctl@", "mlctl:****@")
     assert report["reachable"] is True and report["schema_version"] == schema.LATEST
     assert report["server_version"].split(".")[0].isdigit()
-    assert report["locations"] == {"runs": "postgresql", "registry": "refs", "drift_records": "sqlite",
+    assert report["locations"] == {"runs": "postgresql", "registry": "postgresql", "drift_records": "postgresql",
                                    "artifacts": "objects"}
     text = cli("backend", "status", env={"MLCTL_BACKEND_URL": with_password})
     assert "reachable" in text.stdout and "s3cret" not in text.stdout
@@ -177,3 +177,16 @@ def test_a_database_that_does_not_exist_is_exit_2(repo, cli, pg_server):
 
 def test_init_without_a_url(repo, cli):
     one_error(cli("backend", "init"), 2, "no backend is configured")
+
+
+def test_a_schema_at_version_1_migrates_to_the_registry_and_drift_tables(pg_url, monkeypatch):
+    from mlctl.store.backend import schema
+
+    with _connect(pg_url) as conn:
+        with monkeypatch.context() as m:  # a backend made by the mlctl before the registry moved in
+            m.setattr(schema, "LATEST", 1)
+            assert schema.init(conn) == {"from": 0, "to": 1}
+        assert schema.init(conn) == {"from": 1, "to": schema.LATEST}
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'mlctl'")}
+        assert {"models", "model_versions", "model_records", "model_aliases", "alias_history", "deployments",
+                "checks"} <= tables

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.pgfixtures import use_backend
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request, isolated_env, monkeypatch) -> str:
@@ -11,9 +13,7 @@ def backend(request, isolated_env, monkeypatch) -> str:
     fresh database on the test PostgreSQL server (tests/pgfixtures.py) named by
     MLCTL_BACKEND_URL, which subprocesses inherit. A module whose behaviour is SQLite's
     own (a damaged index file, flock liveness) overrides this fixture with ["sqlite"]."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("MLCTL_BACKEND_URL", request.getfixturevalue("pg_backend_url"))
-    return request.param
+    return use_backend(request, monkeypatch)
 
 
 @pytest.fixture

@@ -122,6 +122,8 @@ def test_a_backend_without_the_schema_or_server(repo, cli, pg_url):
     one_error(cli("run", "log", "-p", "a=1"), 2, "unreachable")
     status = cli("status", "--json")
     assert status.exit_code == 0 and "unreachable" in status.json()["runs"]["error"]
+    for section in ("models", "drift", "serving", "retrain"):  # each reads the backend
+        assert "unreachable" in status.json()[section]["error"], section
 
 
 def test_a_connection_lost_mid_command_is_exit_3_and_the_next_command_reconnects(repo, cli, backend, pg_server):

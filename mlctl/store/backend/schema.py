@@ -7,8 +7,8 @@ advisory lock: two clients running it at once apply each step once, and a failur
 leaves the previous version whole. A client older than the schema refuses to work on it;
 a client newer than the schema asks for ``mlctl backend init``.
 
-The tables mirror the SQLite runs index (mlctl/tracking/db.py) column for column, with
-JSONB for the JSON columns and ``COLLATE "C"`` on text so that ordering and prefix
+The runs tables mirror the SQLite runs index (mlctl/tracking/db.py) column for column, with
+JSONB for the JSON columns; the registry's tables (step 2) hold its refs as rows and ``COLLATE "C"`` on text so that ordering and prefix
 ranges match SQLite's byte order whatever the database's locale.
 """
 
@@ -40,6 +40,34 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             seq BIGINT GENERATED ALWAYS AS IDENTITY, run_id {TEXT} NOT NULL, key {TEXT} NOT NULL,
             step BIGINT NOT NULL, ts DOUBLE PRECISION NOT NULL, value DOUBLE PRECISION)""",
         "CREATE INDEX points_run_key ON points (run_id, key, step)",
+    ),
+    # the model registry (mlctl/registry/pgindex.py): the refs of the local store as rows.
+    # Records, history entries and deployments are canonical JSON text, not JSONB: a record
+    # is checked against its hash when read, and JSON's NaN has no JSONB spelling.
+    2: (
+        f"CREATE TABLE models (name {TEXT} PRIMARY KEY, doc TEXT NOT NULL)",
+        f"""CREATE TABLE model_versions (
+            model {TEXT} NOT NULL REFERENCES models (name), version INTEGER NOT NULL, record {TEXT} NOT NULL,
+            entry TEXT NOT NULL, PRIMARY KEY (model, version))""",
+        f"CREATE TABLE model_records (hash {TEXT} PRIMARY KEY, body TEXT NOT NULL)",
+        f"""CREATE TABLE model_aliases (
+            model {TEXT} NOT NULL REFERENCES models (name), alias {TEXT} NOT NULL, version INTEGER NOT NULL,
+            PRIMARY KEY (model, alias))""",
+        f"""CREATE TABLE alias_history (
+            model {TEXT} NOT NULL REFERENCES models (name), seq INTEGER NOT NULL, entry TEXT NOT NULL,
+            PRIMARY KEY (model, seq))""",
+        f"""CREATE TABLE deployments (
+            model {TEXT} NOT NULL, id {TEXT} NOT NULL, record TEXT NOT NULL, PRIMARY KEY (model, id))""",
+    ),
+    # drift check records (mlctl/monitoring/pgrecords.py): the SQLite file's table
+    3: (
+        f"""CREATE TABLE checks (
+            id {TEXT} PRIMARY KEY, created DOUBLE PRECISION NOT NULL, model {TEXT}, reference TEXT NOT NULL,
+            current TEXT NOT NULL, dataset_drift INTEGER NOT NULL, share_drifted DOUBLE PRECISION NOT NULL,
+            drift_share DOUBLE PRECISION NOT NULL, n_columns INTEGER NOT NULL, n_drifted INTEGER NOT NULL,
+            drifted_columns TEXT NOT NULL, report_object {TEXT}, report_path TEXT, result TEXT NOT NULL)""",
+        "CREATE INDEX checks_created ON checks (created)",
+        "CREATE INDEX checks_model ON checks (model, created)",
     ),
 }
 LATEST = max(MIGRATIONS)

@@ -9,9 +9,9 @@ from mlctl.store.backend import schema
 from mlctl.store.backend.connection import connect
 from mlctl.store.backend.url import backend_url, redact, source
 
-# What the backend holds once a URL is set (tracking/pgdb.py); the rest stays where it is
-# without one, for now (issue 21: the registry and drift records come next).
-ON_BACKEND: frozenset[str] = frozenset({"runs"})
+# What the backend holds once a URL is set (tracking/pgdb.py, registry/pgindex.py,
+# monitoring/pgrecords.py); artifacts stay in the object store.
+ON_BACKEND: frozenset[str] = frozenset({"runs", "registry", "drift_records"})
 LOCAL = {"runs": "sqlite", "registry": "refs", "drift_records": "sqlite", "artifacts": "objects"}
 
 

@@ -1,0 +1,61 @@
+"""What is particular to the registry on the PostgreSQL backend: clones of one backend
+share it, the model files travel by the remote, and the backend's rows are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlctl.errors import ObjectMissingError
+from mlctl.registry import aliases, index, versions
+from mlctl.registry.api import load_model
+
+
+@pytest.fixture
+def backend(isolated_env, pg_backend_url, monkeypatch) -> str:
+    monkeypatch.setenv("MLCTL_BACKEND_URL", pg_backend_url)
+    return "postgresql"
+
+
+def test_clones_of_one_backend_share_the_registry_and_pull_brings_the_files(cli, two_clones, model_files,
+                                                                           monkeypatch):
+    alice, bob = two_clones("alice", "bob")
+    versions.register(alice, "churn", model_files / "good.pkl")
+    aliases.set_alias(alice, "churn", "production", 1, action="promote", reason="first")
+    assert not list(alice.refs.list("models"))  # rows on the backend, not refs
+    seen = versions.get_version(bob, "churn@production")  # no push, no pull: one registry
+    assert (seen.version, [e["reason"] for e in aliases.history(bob, "churn")]) == (1, ["first"])
+    with pytest.raises(ObjectMissingError):
+        load_model(bob, seen)  # the file itself is in alice's store only
+    assert cli("model", "push").exit_code == 0
+    monkeypatch.chdir(bob.root)
+    assert cli("model", "pull").exit_code == 0
+    assert load_model(bob, versions.get_version(bob, "churn:1")) is not None
+    assert cli("backend", "status", "--json").json()["locations"]["registry"] == "postgresql"
+
+
+def test_a_record_changed_on_the_backend_is_store_damage(repo, cli, model_files, pg_backend_url):
+    import psycopg
+
+    versions.register(repo, "churn", model_files / "good.pkl")
+    digest = index.read_index(repo, "churn")["versions"]["1"]["record"]
+    with psycopg.connect(pg_backend_url, autocommit=True) as conn:
+        conn.execute("UPDATE mlctl.model_records SET body = replace(body, 'sklearn', 'pickle') WHERE hash = %s",
+                     (digest,))
+    result = cli("model", "show", "churn:1")
+    assert result.exit_code == 3 and "does not match its hash" in result.stderr
+
+
+def test_a_model_locked_by_another_client_past_the_timeout_is_exit_3(repo, cli, model_files, pg_backend_url,
+                                                                       monkeypatch):
+    import psycopg
+
+    from mlctl.registry.pgindex import model_key
+
+    versions.register(repo, "churn", model_files / "good.pkl")
+    monkeypatch.setenv("MLCTL_LOCK_TIMEOUT", "0.2")
+    with psycopg.connect(pg_backend_url) as other:  # another machine, mid-change to churn
+        other.execute("SELECT pg_advisory_xact_lock(%s)", (model_key("churn"),))
+        result = cli("model", "promote", "churn:1", "--to", "production")
+    assert result.exit_code == 3 and "model churn is locked by another client of the backend" in result.stderr
+    assert aliases.get_aliases(repo, "churn") == {}
+    assert cli("model", "promote", "churn:1", "--to", "production").exit_code == 0  # released with its transaction
