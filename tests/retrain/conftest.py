@@ -15,9 +15,20 @@ import pytest
 import yaml
 
 from tests.conftest import git
+from tests.pgfixtures import use_backend
 
 FEATURES = ["mean_radius", "mean_texture", "mean_smoothness", "worst_radius", "worst_texture", "worst_concavity"]
 TARGET = "malignant"
+
+
+
+@pytest.fixture(params=["local", "postgresql"], autouse=True)
+def backend(request, isolated_env, monkeypatch) -> str:
+    """Every retrain test runs against both: runs, the registry and drift records in this
+    repository's .mlctl/, and all three on a fresh database of the test PostgreSQL server
+    (tests/pgfixtures.py; subprocesses inherit MLCTL_BACKEND_URL)."""
+    return use_backend(request, monkeypatch)
+
 
 TRAIN_PY = '''"""Fit a classifier on data/raw/patients.csv; write model.pkl and the holdout split."""
 import pickle
