@@ -29,15 +29,32 @@ class RetrainLocked(LockTimeoutError):
 @contextlib.contextmanager
 def retrain_lock(repo, model: str):
     """Held for the whole retrain; never waits: a second retrain (a second CI job) exits 3
-    at once. flock dies with its process, so a killed retrain never blocks the next one."""
+    at once. On one machine a file lock; on a team backend a lock of the backend's, so a
+    retrain on another machine is kept apart too. Either dies with its process, so a
+    killed retrain never blocks the next one."""
+    from mlctl.store.backend.url import backend_url
+
+    url = backend_url(repo)
+    if url is not None:
+        from mlctl.store.backend.session_lock import held
+
+        with held(url, f"retrain {model}") as holder_label:
+            if holder_label is not None:
+                raise _locked(model, f" ({holder_label})" if holder_label else "")
+            yield None
+        return
     lock = repo.lock(f"retrain-{model}", timeout=0)
     if not lock.try_acquire():
-        raise RetrainLocked(f"another retrain of {model} is running{holder(lock.path)}",
-                            hint="it decides on its own; see `mlctl model history " + model + "` when it is done")
+        raise _locked(model, holder(lock.path))
     try:
         yield lock
     finally:
         lock.release()
+
+
+def _locked(model: str, who: str) -> RetrainLocked:
+    return RetrainLocked(f"another retrain of {model} is running{who}",
+                         hint="it decides on its own; see `mlctl model history " + model + "` when it is done")
 
 
 def holder(path, tries: int = 25) -> str:
@@ -55,11 +72,11 @@ def holder(path, tries: int = 25) -> str:
 
 
 def is_locked(repo, model: str) -> bool:
-    lock = repo.lock(f"retrain-{model}", timeout=0)
-    if lock.try_acquire():
-        lock.release()
-        return False
-    return True
+    try:
+        with retrain_lock(repo, model):
+            return False
+    except RetrainLocked:
+        return True
 
 
 def history(repo, model: str) -> list[dict]:

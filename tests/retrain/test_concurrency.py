@@ -106,3 +106,20 @@ def test_sigterm_mid_pipeline_is_recorded_and_exit_130(trained, start):
     entry = project.history()[-1]
     assert entry["action"] == "retrain-fail" and "interrupted" in entry["reason"]
     assert project.production() == 1 and project.versions() == [1]
+
+
+def test_on_the_backend_a_retrain_in_another_clone_keeps_this_one_out(project, cli, backend, make_repo):
+    """On a team backend the lock is the backend's: a retrain of the model in another clone
+    (another machine: its file lock is not this clone's) makes this one exit 3 naming
+    it, and a dry run says so; once it ends, this one proceeds."""
+    if backend != "postgresql":
+        pytest.skip("without a backend, clones are apart: the file lock is tested above")
+    from mlctl.retrain.records import retrain_lock
+
+    elsewhere = make_repo("elsewhere")  # on the same backend (MLCTL_BACKEND_URL)
+    with retrain_lock(elsewhere, "cancer"):
+        res = cli("retrain", "cancer")
+        assert res.exit_code == 3
+        assert f"another retrain of cancer is running (pid {os.getpid()} on " in res.stderr
+        assert "note: another retrain of cancer is running right now" in cli("retrain", "cancer", "--dry-run").stdout
+    assert cli("retrain", "cancer").exit_code == 0

@@ -1,16 +1,21 @@
 """The team backend's foundation against a real PostgreSQL server (tests/pgfixtures.py):
-the URL and its credentials, the versioned schema, `mlctl backend init|status`."""
+the URL and its credentials, the versioned schema, `mlctl backend init|status`, the
+session lock that keeps retrains on two machines apart."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import one_error
+from tests.conftest import PROJECT, one_error
 from tests.data.conftest import free_port
 
 
@@ -190,3 +195,43 @@ def test_a_schema_at_version_1_migrates_to_the_registry_and_drift_tables(pg_url,
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'mlctl'")}
         assert {"models", "model_versions", "model_records", "model_aliases", "alias_history", "deployments",
                 "checks"} <= tables
+
+
+@pytest.mark.parametrize("name", ["retrain churn", "retrain a", "retrain " + "x" * 60])  # positive and negative keys
+def test_a_session_lock_names_its_holder_and_goes_with_its_session(pg_backend_url, name):
+    from mlctl.store.backend.session_lock import held
+
+    with held(pg_backend_url, name) as first:
+        assert first is None
+        with held(pg_backend_url, name) as second:
+            assert second.startswith(f"pid {os.getpid()} on ")
+        with held(pg_backend_url, name + "!") as other:
+            assert other is None  # another name, another lock
+    with held(pg_backend_url, name) as again:
+        assert again is None
+
+
+def test_a_session_lock_of_a_killed_process_is_released(pg_backend_url):
+    from mlctl.store.backend.session_lock import held
+
+    code = ("import sys, time; from mlctl.store.backend.session_lock import held\n"
+            "with held(sys.argv[1], 'retrain churn') as h:\n"
+            "    print('held' if h is None else 'busy', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, pg_backend_url], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with held(pg_backend_url, "retrain churn") as busy:
+            assert busy == f"pid {holder.pid} on {socket.gethostname()}"
+        holder.kill()
+        holder.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while True:
+            with held(pg_backend_url, "retrain churn") as state:
+                if state is None or time.monotonic() > deadline:
+                    break
+            time.sleep(0.1)
+        assert state is None
+    finally:
+        holder.kill()
+        holder.stdout.close()
