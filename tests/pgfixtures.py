@@ -162,6 +162,8 @@ def _close_connections() -> None:
 
     if "mlctl.tracking.pgdb" in sys.modules:
         sys.modules["mlctl.tracking.db"].forget_all()
+    if "mlctl.store.backend.connection" in sys.modules:  # servers found unreachable, remembered a while
+        sys.modules["mlctl.store.backend.connection"]._unreachable.clear()
 
 
 def use_backend(request, monkeypatch) -> str:

@@ -136,3 +136,29 @@ def test_a_connection_lost_mid_command_is_exit_3_and_the_next_command_reconnects
         admin.execute("SELECT pg_terminate_backend(%s)", (db.raw.info.backend_pid,))
     one_error(cli("run", "list"), 3, "the backend failed")
     assert [r.id for r in list_runs(repo)] == [run_id]
+
+
+def test_a_silent_server_costs_one_connect_timeout_not_one_per_status_section(repo, cli):
+    """A server that takes connections and never answers (a black-holed host, a hung
+    postmaster): `mlctl status` waits out one connect timeout, then every section that
+    reads the backend says unreachable at once."""
+    import socket
+    import time
+
+    from mlctl.store.backend import connection
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshakes; nothing ever answers
+    try:
+        _use_backend(cli, repo, f"postgresql://mlctl@127.0.0.1:{silent.getsockname()[1]}/db?connect_timeout=2")
+        started = time.monotonic()
+        status = cli("status", "--json")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+        connection._unreachable.clear()
+    assert status.exit_code == 0
+    for section in ("runs", "models", "drift", "serving", "retrain"):
+        assert "unreachable" in status.json()[section]["error"], section
+    assert elapsed < 2 * 2 + 1.5, elapsed  # one timeout (libpq may try twice: IPv4, then without SSL)

@@ -14,12 +14,18 @@ in the middle of a command is exit 3, an I/O error while writing, the change rol
 from __future__ import annotations
 
 import os
+import time
 
 from mlctl.errors import MlctlError, StoreDamageError, UsageError
 from mlctl.store.backend.url import CREDENTIAL_HINT, check_url, redact
 
 NAMESPACE = "mlctl"  # the PostgreSQL schema that holds every mlctl table
 CONNECT_TIMEOUT = 10  # seconds, unless the URL or PGCONNECT_TIMEOUT says otherwise
+# A server found unreachable is not tried again for this long by the same process: each
+# part of `mlctl status` (runs, models, drift, retrain) would otherwise wait out the
+# connect timeout of its own against a server that drops packets.
+UNREACHABLE_TTL_S = 30.0
+_unreachable: dict[str, tuple[float, BaseException]] = {}
 _INPUT_STATES = ("28", "3D")  # invalid authorization; invalid catalog (no such database)
 
 
@@ -49,12 +55,19 @@ def connect(url: str):
     kwargs = {}
     if "connect_timeout" not in url and not os.environ.get("PGCONNECT_TIMEOUT"):
         kwargs["connect_timeout"] = CONNECT_TIMEOUT
+    failed = _unreachable.get(url)
+    if failed is not None and time.monotonic() - failed[0] < UNREACHABLE_TTL_S:
+        raise failed[1]
     try:
         conn = psycopg.connect(url, autocommit=True, **kwargs)
     except psycopg.ProgrammingError as exc:  # libpq could not parse the conninfo
         raise UsageError(f"invalid backend URL {redact(url)!r}: {_first_line(exc)}") from None
     except psycopg.OperationalError as exc:
-        raise connect_error(url, exc) from None
+        error = connect_error(url, exc)
+        if isinstance(error, BackendUnavailable):
+            _unreachable[url] = (time.monotonic(), error)
+        raise error from None
+    _unreachable.pop(url, None)
     try:
         _prepare(psycopg, conn)
     except BaseException:
