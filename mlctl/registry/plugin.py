@@ -69,6 +69,43 @@ def gc_roots(repo: Repo) -> Iterator[str]:
 def fsck_refs(repo: Repo) -> Iterator[dict]:
     from mlctl.registry.artifacts import object_hashes
 
+    absent: list[tuple[str, str, str]] = []  # (model, what, object) not in this store
+    yield from _check_versions(repo, object_hashes, absent)
+    yield from _absent(repo, absent)
+
+
+def _absent(repo: Repo, absent: list[tuple[str, str, str]]) -> Iterator[dict]:
+    """Model files not in this store. On the local registry, damage: it names only what
+    this clone registered or pulled. On a team backend it names every teammate's
+    versions, so a file the default remote holds is only not here yet (``elsewhere``:
+    `model pull` fetches it); one the remote lacks too is missing."""
+    from mlctl.store.backend.url import backend_url
+
+    if not absent:
+        return
+    on_remote, why = set(), "not in the store"
+    if backend_url(repo) is not None:
+        on_remote, why = _on_default_remote(repo, {digest for _, _, digest in absent})
+    for name, what, digest in absent:
+        if digest in on_remote:
+            yield {"what": f"{what} artifact", "object": digest, "elsewhere": True,
+                   "problem": f"not in this clone's store yet (`mlctl model pull {name}` fetches it)"}
+        else:
+            yield {"what": f"{what} artifact", "object": digest, "problem": why}
+
+
+def _on_default_remote(repo: Repo, digests: set[str]) -> tuple[set[str], str]:
+    """Which of ``digests`` the default remote holds, and what to say of the others."""
+    from mlctl.store.transfer import RemoteStore
+
+    try:
+        store = RemoteStore.open(repo, None)
+        return digests - store.missing(digests), f"not in the store, nor on the remote {store.name}"
+    except MlctlError as exc:
+        return set(), f"not in the store (and no remote to look on: {exc.message})"
+
+
+def _check_versions(repo: Repo, object_hashes, absent: list) -> Iterator[dict]:
     for name in index.model_names(repo):
         try:
             versions = index.read_index(repo, name)["versions"]
@@ -88,7 +125,7 @@ def fsck_refs(repo: Repo) -> Iterator[dict]:
                 continue
             for digest in object_hashes(repo, record.get("artifact") or {"hash": entry["artifact"]}):
                 if not repo.objects.exists(digest):
-                    yield {"what": f"{what} artifact", "object": digest, "problem": "not in the store"}
+                    absent.append((name, what, digest))
         for alias, number in sorted(aliases.items()):
             if str(number) not in versions:
                 yield {"what": f"model {name}@{alias}", "object": None, "problem": f"points at version {number}, which does not exist"}

@@ -21,6 +21,9 @@ class FsckResult:
     temp_files: int = 0
     repaired: list[str] = field(default_factory=list)
     rebuilt: list[dict] = field(default_factory=list)  # indexes --repair rebuilt
+    # objects a shared backend names that this clone never had (another machine's model
+    # files): fetched when needed, not damage; components mark them ``elsewhere``
+    not_here: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -35,6 +38,7 @@ class FsckResult:
             "temp_files": self.temp_files,
             "repaired": self.repaired,
             "rebuilt": self.rebuilt,
+            "not_here": self.not_here,
         }
 
 
@@ -66,7 +70,8 @@ def fsck(repo: Repo, jobs: int | None = None, repair: bool = False) -> FsckResul
             result.rebuilt.extend(plugin.fsck_repair(repo))
         fsck_refs = getattr(plugin, "fsck_refs", None)
         if fsck_refs:
-            result.missing.extend(_component_refs(name, fsck_refs, repo))
+            for item in _component_refs(name, fsck_refs, repo):
+                (result.not_here if item.pop("elsewhere", False) else result.missing).append(item)
     result.temp_files = sum(1 for _ in iter_temp_files(repo))
     return result
 

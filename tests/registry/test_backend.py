@@ -33,6 +33,29 @@ def test_clones_of_one_backend_share_the_registry_and_pull_brings_the_files(cli,
     assert cli("backend", "status", "--json").json()["locations"]["registry"] == "postgresql"
 
 
+def test_fsck_tells_a_teammates_model_files_on_the_remote_from_lost_ones(cli, two_clones, model_files, monkeypatch):
+    """The registry on the backend names every teammate's versions. A file neither here nor
+    on the remote is missing (exit 1: only its registering machine has it, if any); one
+    the remote holds is only not here yet (`not_here`, ok); a pull makes it local."""
+    alice, bob = two_clones("alice", "bob")
+    versions.register(alice, "churn", model_files / "good.pkl")
+    monkeypatch.chdir(bob.root)
+    lost = cli("fsck", "--json")
+    assert lost.exit_code == 1 and lost.json()["not_here"] == []
+    assert [m["what"] for m in lost.json()["missing"]] == ["model churn:1 artifact"]
+    assert "nor on the remote" in lost.json()["missing"][0]["problem"]
+    monkeypatch.chdir(alice.root)
+    assert cli("model", "push").exit_code == 0
+    monkeypatch.chdir(bob.root)
+    report = cli("fsck", "--json")
+    assert report.exit_code == 0 and report.json()["ok"] is True and report.json()["missing"] == []
+    [absent] = report.json()["not_here"]
+    assert absent["what"] == "model churn:1 artifact" and "mlctl model pull churn" in absent["problem"]
+    assert "elsewhere" in cli("fsck").stdout
+    assert cli("model", "pull").exit_code == 0
+    assert cli("fsck", "--json").json()["not_here"] == []
+
+
 def test_a_record_changed_on_the_backend_is_store_damage(repo, cli, model_files, pg_backend_url):
     import psycopg
 

@@ -26,6 +26,8 @@ def fsck(repair: bool = typer.Option(False, "--repair",
         render.echo(f"corrupt  {item['object']}  {item['problem']}")
     for item in result.missing:
         render.echo(f"missing  {item['object']}  {item.get('what', '')}: {item.get('problem', 'not in the store')}")
+    for item in result.not_here:
+        render.echo(f"elsewhere  {item['object']}  {item['what']}: {item['problem']}")
     for digest in result.repaired:
         render.echo(f"removed  {digest}")
     for item in result.rebuilt:
