@@ -89,3 +89,42 @@ def test_a_connection_lost_mid_command_is_exit_3_and_the_next_command_reconnects
         admin.execute("SELECT pg_terminate_backend(%s)", (db.raw.info.backend_pid,))
     one_error(cli("run", "list"), 3, "the backend failed")
     assert [r.id for r in list_runs(repo)] == [run_id]
+
+
+def _round_trips(db, trace_path, action) -> int:
+    """How many times ``action`` waits on the server: libpq's trace of the messages this
+    client sends, counting Sync (ends an extended-protocol exchange) and Query."""
+    from psycopg import pq
+
+    with open(trace_path, "w") as trace:
+        db.raw.pgconn.trace(trace.fileno())
+        db.raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            action()
+        finally:
+            db.raw.pgconn.untrace()
+    sent = [line.split("\t")[2] for line in trace_path.read_text().splitlines() if line.startswith("F\t")]
+    return sent.count("Sync") + sent.count("Query")
+
+
+def test_a_metric_batch_is_one_round_trip(repo, cli, backend, tmp_path):
+    from mlctl.errors import NotFoundError
+    from mlctl.tracking.db import database
+    from mlctl.tracking.writes import finish_run, log_batch
+
+    _use_backend(cli, repo, backend)
+    run = create_run(repo, params={"a": 1}, metrics=[("acc", 5, 0.9, None)], status="running")
+    db = database(repo)
+    points = [("loss", step, 1.0 / (step + 1), None) for step in range(1000)] + [("acc", 2, 0.1, None)]
+    batch = lambda: log_batch(repo, run.id, points, params={"b": 2}, tags={"t": "x"}, env={"E": "1"})  # noqa: E731
+    assert _round_trips(db, tmp_path / "trace", batch) == 1
+    end = lambda: finish_run(repo, run.id, points=[("loss", 1000, math.nan, None)], tags={"u": "y"})  # noqa: E731
+    assert _round_trips(db, tmp_path / "trace", end) == 1
+    stored = get_run(repo, run.id)
+    assert stored.status == "finished" and stored.params == {"a": 1, "b": 2} and stored.tags == {"t": "x", "u": "y"}
+    assert stored.env["E"] == "1"
+    assert stored.metrics["acc"] == 0.9  # an older step does not move the latest value
+    assert math.isnan(stored.metrics["loss"]) and len(stored.metric_history("loss")) == 1001
+    with pytest.raises(NotFoundError, match="unknown run"):
+        log_batch(repo, "0" * 26, points)
+    assert db.conn.execute("SELECT count(*) FROM points WHERE run_id = ?", ("0" * 26,)).fetchone()[0] == 0
