@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -241,10 +242,12 @@ class Mlflow:
         return lambda: timed(self.python(path), self.env, self.cwd)
 
     def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.server.pid, 15)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.server.wait(20)
+        """The server and its job workers (huey consumers, in its process group)."""
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.server.pid, sig)
+            time.sleep(wait)
+        self.server.wait()
         self.log.close()
 
 
@@ -423,6 +426,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000", help="run counts for the run list workload")
     parser.add_argument("--only", choices=["points", "sweep", "list"], help="one workload")
+    parser.add_argument("--mlctl-only", action="store_true", help="full sizes, mlctl's side only (no MLflow)")
     add_smoke_flag(parser)
     args = parser.parse_args()
     try:
@@ -446,7 +450,7 @@ def main() -> None:
     rows: list = []
     try:
         tools.append(Mlctl(pg, "mlctl_bench"))
-        if not args.smoke:
+        if not (args.smoke or args.mlctl_only):
             tools.append(Mlflow(pg, "mlflow_bench"))
         for tool in tools:  # warm-up: schema, first connection, experiment rows
             tool.points(1)()
@@ -465,7 +469,7 @@ def main() -> None:
             if isinstance(tool, Mlflow):
                 tool.stop()
         pg.stop()
-    report(rows, with_mlflow=not args.smoke)
+    report(rows, with_mlflow=len(tools) > 1)
 
 
 if __name__ == "__main__":
