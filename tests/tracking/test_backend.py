@@ -70,6 +70,36 @@ def test_text_sorts_bytewise_whatever_the_locale(repo, cli, backend):
     assert [r.tags["t"] for r in list_runs(repo, sort="-tags.t")] == ["b", "a", "_", "B"]
 
 
+def test_a_sort_read_from_the_metric_index_orders_as_the_full_sort(repo, cli, backend, monkeypatch):
+    """sql_pg's sort_driver: the same runs in the same order as sorting every match, with
+    ties (newest id first), NaN, -0.0, inf, a run without the metric, a second sort key
+    and pages."""
+    from mlctl.tracking import runs, sql_pg
+
+    _use_backend(cli, repo, backend)
+    for i, acc in enumerate([0.5, 0.9, 0.9, math.nan, 0.7, -0.0, 0.0, math.inf, 0.9]):
+        create_run(repo, params={"i": i, "g": i % 2}, metrics=[("acc", 0, acc, None)], status="finished")
+    create_run(repo, params={"i": 99}, status="finished")
+    cases = [("metrics.acc > -1", "-metrics.acc"), ("metrics.acc >= 0 and params.g == 1", "metrics.acc"),
+             ("metrics.acc < 1", ["-metrics.acc", "params.g"]), ("params.i < 50 and metrics.acc == 0.9", "metrics.acc")]
+
+    def listed(flt, sort, **page):
+        return [r.params["i"] for r in list_runs(repo, filter_expr=flt, sort=sort, **page)]
+
+    driven = {}
+    for flt, sort in cases:
+        assert runs._driven(sql_pg.PgCompiler, flt, sort) is not None, flt
+        driven[flt] = listed(flt, sort), listed(flt, sort, limit=2, offset=1)
+    for flt in ("metrics.acc > 0 or params.i == 99", "not metrics.acc < 0", "metrics.acc != 0.5", "params.i >= 0",
+                "metrics.acc == nan"):  # a run without the metric could match: the full sort
+        assert runs._driven(sql_pg.PgCompiler, flt, "-metrics.acc") is None, flt
+    monkeypatch.setattr(sql_pg.PgCompiler, "sort_driver", staticmethod(lambda node, keys: None))
+    for flt, sort in cases:  # the full sort, as without the index
+        full = listed(flt, sort)
+        assert driven[flt] == (full, full[1:3]), (flt, sort)
+    assert driven["metrics.acc > -1"][0] == [7, 8, 2, 1, 4, 0, 6, 5]
+
+
 def test_a_backend_without_the_schema_or_server(repo, cli, pg_url):
     _use_backend(cli, repo, pg_url)
     one_error(cli("run", "list"), 2, "no mlctl schema")
