@@ -105,7 +105,7 @@ for r in runs:
     print(r.info.run_id, r.data.params.get("p1"), r.data.metrics.get("m0"))
 """
 # SQL twins of params_of / metrics_of, over generate_series' g and a template row's key
-METRIC_SQL = "mod(g * 7919 + {k} * 104729, 1000)::float8 / 1000"
+METRIC_SQL = "mod(g::bigint * 7919 + {k} * 104729, 1000)::float8 / 1000"  # past int4 at 1M
 PARAM_SQL = "(CASE WHEN mod(g, 2) = 1 THEN 'rf' ELSE 'svm' END)"
 
 
