@@ -98,14 +98,17 @@ def _as(user: str | None, argv: list[str], folder: str, **kwargs) -> subprocess.
     return subprocess.run(argv, user=user, cwd=folder, capture_output=True, text=True, check=False, **kwargs)
 
 
-def _start(bindir: str, folder: str, user: str | None) -> PgServer:
+def _start(bindir: str, folder: str, user: str | None, durable: bool = False) -> PgServer:
+    """initdb and start a server; ``durable`` keeps PostgreSQL's default fsync and
+    synchronous commit (benchmarks), the tests turn both off for speed."""
     data = os.path.join(folder, "data")
     init = _as(user, [f"{bindir}/initdb", "-D", data, "-U", DB_SUPERUSER, "--auth=trust", "-E", "UTF8",
                       "--locale=C", "--no-sync"], folder, timeout=120)
     assert init.returncode == 0, init.stdout[-2000:] + init.stderr[-2000:]
     port = free_port()
-    options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     start = _as(user, [f"{bindir}/pg_ctl", "-D", data, "-o", options, "-l", os.path.join(folder, "log"),
                        "-w", "-t", "60", "start"], folder, timeout=90)
     log = Path(folder, "log").read_text(errors="replace")[-2000:] if Path(folder, "log").exists() else ""

@@ -93,14 +93,34 @@ def _where(experiment, filter_expr, include_deleted, compiler=sql.Compiler) -> t
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def _order(sort, compiler=sql.Compiler) -> tuple[str, list]:
+def _sort_keys(sort) -> list:
     keys = []
     for item in ([sort] if isinstance(sort, str) else list(sort or [])):
         keys.extend(query.parse_sort(item))
+    return keys
+
+
+def _order(sort, compiler=sql.Compiler) -> tuple[str, list]:
+    keys = _sort_keys(sort)
     if not keys:
         return "r.id DESC", []
     text, args = sql.order_by(keys, compiler)
     return text + ", r.id DESC", args
+
+
+def _driven(compiler, filter_expr, sort) -> tuple[str, list, str, list] | None:
+    """(join, its args, order, its args) reading the runs in a metric index's order
+    (Compiler.sort_driver), or None."""
+    if filter_expr is None or not str(filter_expr).strip():
+        return None
+    keys = _sort_keys(sort)
+    node = query.parse(filter_expr) if isinstance(filter_expr, str) else filter_expr
+    driver = compiler.sort_driver(node, keys)
+    if driver is None:
+        return None
+    rest, rest_args = sql.order_by(keys[1:], compiler) if keys[1:] else ("", [])
+    order = f"l.value {'DESC' if driver[1] else 'ASC'}, " + (f"{rest}, " if rest else "") + "r.id DESC"
+    return " JOIN latest l ON l.run_id = r.id AND l.key = ?", [driver[0]], order, rest_args
 
 
 def list_runs(repo, experiment: str | None = None, filter_expr=None, sort=None, limit: int | None = None,
@@ -118,24 +138,31 @@ def list_runs(repo, experiment: str | None = None, filter_expr=None, sort=None, 
     where, args = _where(experiment, filter_expr, include_deleted or deleted_only, db.compiler)
     if deleted_only:
         where += (" AND " if where else " WHERE ") + "r.deleted = 1"
-    order, order_args = _order(sort, db.compiler)
+    join, join_args, order, order_args = _driven(db.compiler, filter_expr, sort) or ("", [], *_order(sort, db.compiler))
     page = " LIMIT ? OFFSET ?" if limit is not None or offset else ""
     page_args = [db.no_limit if limit is None else limit, offset] if page else []
-    statement = f"SELECT {SELECT_COLUMNS} FROM runs r{where} ORDER BY {order}{page}"
+    statement = f"SELECT {SELECT_COLUMNS} FROM runs r{join}{where} ORDER BY {order}{page}"
     with db.mutex:
-        rows = db.conn.execute(statement, [*args, *order_args, *page_args]).fetchall()
+        rows = db.conn.execute(statement, [*join_args, *args, *order_args, *page_args]).fetchall()
     return [Run(row, repo) for row in rows]
 
 
-def count_runs(repo, experiment: str | None = None, filter_expr=None, include_deleted: bool = False) -> int:
+def count_runs(repo, experiment: str | None = None, filter_expr=None, include_deleted: bool = False,
+               at_most: int | None = None) -> int:
+    """How many runs match; with ``at_most``, counting stops there (the scan stops at the
+    N-th match, where a full count reads every run)."""
     if not exists(repo):
         query.parse(filter_expr) if filter_expr else None
         return 0
     db = database(repo)
     liveness.reap(db, repo)
     where, args = _where(experiment, filter_expr, include_deleted, db.compiler)
+    statement = f"SELECT COUNT(*) FROM runs r{where}"
+    if at_most is not None:
+        statement = f"SELECT COUNT(*) FROM (SELECT 1 FROM runs r{where} LIMIT ?) AS hits"
+        args = [*args, at_most]
     with db.mutex:
-        return db.conn.execute(f"SELECT COUNT(*) FROM runs r{where}", args).fetchone()[0]
+        return db.conn.execute(statement, args).fetchone()[0]
 
 
 def experiments(repo) -> list[dict]:

@@ -132,6 +132,13 @@ class Compiler:
             return f"{expr} LIKE {self.arg(pattern)} ESCAPE '\\'"
         return f"{expr} GLOB {self.arg(_like_to_glob(pattern))}"
 
+    @staticmethod
+    def sort_driver(node, keys) -> tuple[str, bool] | None:
+        """*dialect* (metric key, descending) when the runs can be read in the order of an
+        index over that metric's latest values instead of sorting every match (sql_pg.py);
+        None: sort as usual."""
+        return None
+
     def sort_expr(self, field: Field) -> str:
         """*dialect* What ORDER BY sorts a key by (NULL: missing, or NaN)."""
         if field.scope == "attributes":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from mlctl.tracking.query import Field
+from mlctl.tracking.query import BoolOp, Compare, Field
 from mlctl.tracking.sql import COLUMN_SQL, Compiler
 
 PG_COLUMNS = {**COLUMN_SQL, "duration": "(COALESCE(r.end_time, EXTRACT(EPOCH FROM now())::float8) - r.start_time)"}
@@ -18,6 +18,20 @@ PG_COLUMNS = {**COLUMN_SQL, "duration": "(COALESCE(r.end_time, EXTRACT(EPOCH FRO
 
 class PgCompiler(Compiler):
     columns = PG_COLUMNS
+
+    @staticmethod
+    def sort_driver(node, keys) -> tuple[str, bool] | None:
+        """A sort led by a metric that the filter requires to be a number (``metrics.acc >
+        0.9 and ...`` sorted by ``-metrics.acc``) reads the ``latest`` table's (key, value)
+        index in order and stops at the page's end, instead of sorting every matching run:
+        milliseconds rather than a scan of the whole table. Only then: a run without the
+        metric, or with NaN, would be missing from the join, but such a run cannot match.
+        The order is the same: ``latest.value`` is the float the metrics JSON spells, and
+        floats order as their decimal spellings do."""
+        if not keys or keys[0][0].scope != "metrics":
+            return None
+        field, descending = keys[0]
+        return (field.key, descending) if requires_number(node, field) else None
 
     def key(self, field: Field) -> str:
         self.check_key(field)
@@ -75,3 +89,15 @@ class PgCompiler(Compiler):
         if field.scope == "tags":
             return self.text_of(field)
         return f"NULLIF({self.json_value(field)}, 'null'::jsonb)"
+
+
+def requires_number(node, field: Field) -> bool:
+    """Whether every run ``node`` matches has a number (not NaN) in ``field``: a numeric
+    comparison on it, alone or in a top-level ``and``."""
+    if isinstance(node, BoolOp):
+        return node.op == "and" and any(requires_number(item, field) for item in node.items)
+    if not isinstance(node, Compare) or node.negate or node.op not in ("==", "<", "<=", ">", ">="):
+        return False
+    value = node.value
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    return numeric and (node.field.scope, node.field.key) == (field.scope, field.key)

@@ -116,10 +116,19 @@ def check_tags(tags: dict | None) -> dict:
 def log_batch(repo, run_id: str, points: Iterable[Point] = (), params: dict | None = None,
               tags: dict | None = None, env: dict | None = None, finish: dict | None = None) -> None:
     """Add metric points and merge params, tags and environment into a run, atomically;
-    ``finish`` ({"status", "exit_code", "end_time"}) also ends it in the same transaction."""
+    ``finish`` ({"status", "exit_code", "end_time"}) also ends it in the same transaction.
+    On PostgreSQL the batch is one statement, one round trip (pgwrites.py)."""
     params, tags = check_params(params), check_tags(tags)
     now = time.time()
     db = database(repo)
+    if db.dialect == "postgresql":
+        from mlctl.tracking import pgwrites
+
+        with db.mutex:
+            rows, newest = _point_rows(points, now, lambda key: _latest_step(db.conn, run_id, key))
+            if not pgwrites.log_batch(db, run_id, rows, newest, params, tags, env, finish, now):
+                raise NotFoundError(f"unknown run: {run_id}")
+        return
     with db.write() as conn:
         row = conn.execute(f"SELECT params, tags, env FROM runs WHERE id = ?{db.for_update}", (run_id,)).fetchone()
         if row is None:
@@ -137,32 +146,44 @@ def log_batch(repo, run_id: str, points: Iterable[Point] = (), params: dict | No
         _update(conn, run_id, updates)
 
 
-def _store_points(conn, run_id: str, points: Iterable[Point], now: float) -> str | None:
-    """Insert points and move each key's latest value; returns the new metrics JSON."""
-    points = list(points)
-    if not points:
-        return None
+def _latest_step(conn, run_id: str, key: str) -> int | None:
+    row = conn.execute("SELECT step FROM latest WHERE run_id = ? AND key = ?", (run_id, key)).fetchone()
+    return row[0] if row else None
+
+
+def _point_rows(points: Iterable[Point], now: float, latest_step) -> tuple[list, dict]:
+    """Points as rows (key, step, ts, value), and each key's newest row: an unnumbered
+    point continues after its key's latest step (``latest_step(key)``, None: no point yet);
+    NaN becomes NULL, as SQLite stores it."""
     next_step: dict[str, int] = {}
     rows, newest = [], {}
     for key, step, value, ts in points:
-        if step is None:  # unnumbered points continue after the key's latest step
+        if step is None:
             if key not in next_step:
-                prev = conn.execute("SELECT step FROM latest WHERE run_id = ? AND key = ?", (run_id, key)).fetchone()
-                next_step[key] = prev[0] + 1 if prev else 0
+                prev = latest_step(key)
+                next_step[key] = 0 if prev is None else prev + 1
             step = next_step[key]
         next_step[key] = max(next_step.get(key, 0), step + 1)
-        value = None if value != value else value  # NaN is NULL, as SQLite stores it
-        row = (run_id, key, step, now if ts is None else ts, value)
+        row = (key, step, now if ts is None else ts, None if value != value else value)
         rows.append(row)
         best = newest.get(key)
-        if best is None or (row[2], row[3]) >= (best[2], best[3]):
+        if best is None or (row[1], row[2]) >= (best[1], best[2]):
             newest[key] = row
-    conn.executemany("INSERT INTO points (run_id, key, step, ts, value) VALUES (?, ?, ?, ?, ?)", rows)
+    return rows, newest
+
+
+def _store_points(conn, run_id: str, points: Iterable[Point], now: float) -> str | None:
+    """Insert points and move each key's latest value; returns the new metrics JSON."""
+    rows, newest = _point_rows(points, now, lambda key: _latest_step(conn, run_id, key))
+    if not rows:
+        return None
+    conn.executemany("INSERT INTO points (run_id, key, step, ts, value) VALUES (?, ?, ?, ?, ?)",
+                     [(run_id, *row) for row in rows])
     conn.executemany(
         "INSERT INTO latest (run_id, key, step, ts, value) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, ts = excluded.ts, value = excluded.value "
         "WHERE excluded.step > latest.step OR (excluded.step = latest.step AND excluded.ts >= latest.ts)",
-        list(newest.values()))
+        [(run_id, *row) for row in newest.values()])
     latest = dict(conn.execute("SELECT key, value FROM latest WHERE run_id = ?", (run_id,)))
     return values.dumps(latest)
 

@@ -25,6 +25,7 @@ SMOKED = [
     pytest.param("serve_vs_anchors.py", marks=[SLOW, pytest.mark.skipif(shutil.which("wrk") is None,
                                                                         reason="needs wrk (apt-get install wrk)")]),
     pytest.param("retrain_nightly.py", marks=SLOW),
+    pytest.param("tracking_backend.py", marks=SLOW),  # a PostgreSQL server's start-up and 8 clients
 ]
 
 

@@ -115,6 +115,36 @@ def test_text_sorts_bytewise_whatever_the_locale(repo, cli, backend):
     assert [r.tags["t"] for r in list_runs(repo, sort="-tags.t")] == ["b", "a", "_", "B"]
 
 
+def test_a_sort_read_from_the_metric_index_orders_as_the_full_sort(repo, cli, backend, monkeypatch):
+    """sql_pg's sort_driver: the same runs in the same order as sorting every match, with
+    ties (newest id first), NaN, -0.0, inf, a run without the metric, a second sort key
+    and pages."""
+    from mlctl.tracking import runs, sql_pg
+
+    _use_backend(cli, repo, backend)
+    for i, acc in enumerate([0.5, 0.9, 0.9, math.nan, 0.7, -0.0, 0.0, math.inf, 0.9]):
+        create_run(repo, params={"i": i, "g": i % 2}, metrics=[("acc", 0, acc, None)], status="finished")
+    create_run(repo, params={"i": 99}, status="finished")
+    cases = [("metrics.acc > -1", "-metrics.acc"), ("metrics.acc >= 0 and params.g == 1", "metrics.acc"),
+             ("metrics.acc < 1", ["-metrics.acc", "params.g"]), ("params.i < 50 and metrics.acc == 0.9", "metrics.acc")]
+
+    def listed(flt, sort, **page):
+        return [r.params["i"] for r in list_runs(repo, filter_expr=flt, sort=sort, **page)]
+
+    driven = {}
+    for flt, sort in cases:
+        assert runs._driven(sql_pg.PgCompiler, flt, sort) is not None, flt
+        driven[flt] = listed(flt, sort), listed(flt, sort, limit=2, offset=1)
+    for flt in ("metrics.acc > 0 or params.i == 99", "not metrics.acc < 0", "metrics.acc != 0.5", "params.i >= 0",
+                "metrics.acc == nan"):  # a run without the metric could match: the full sort
+        assert runs._driven(sql_pg.PgCompiler, flt, "-metrics.acc") is None, flt
+    monkeypatch.setattr(sql_pg.PgCompiler, "sort_driver", staticmethod(lambda node, keys: None))
+    for flt, sort in cases:  # the full sort, as without the index
+        full = listed(flt, sort)
+        assert driven[flt] == (full, full[1:3]), (flt, sort)
+    assert driven["metrics.acc > -1"][0] == [7, 8, 2, 1, 4, 0, 6, 5]
+
+
 def test_a_backend_without_the_schema_or_server(repo, cli, pg_url):
     _use_backend(cli, repo, pg_url)
     one_error(cli("run", "list"), 2, "no mlctl schema")
@@ -162,3 +192,42 @@ def test_a_silent_server_costs_one_connect_timeout_not_one_per_status_section(re
     for section in ("runs", "models", "drift", "serving", "retrain"):
         assert "unreachable" in status.json()[section]["error"], section
     assert elapsed < 2 * 2 + 1.5, elapsed  # one timeout (libpq may try twice: IPv4, then without SSL)
+
+
+def _round_trips(db, trace_path, action) -> int:
+    """How many times ``action`` waits on the server: libpq's trace of the messages this
+    client sends, counting Sync (ends an extended-protocol exchange) and Query."""
+    from psycopg import pq
+
+    with open(trace_path, "w") as trace:
+        db.raw.pgconn.trace(trace.fileno())
+        db.raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            action()
+        finally:
+            db.raw.pgconn.untrace()
+    sent = [line.split("\t")[2] for line in trace_path.read_text().splitlines() if line.startswith("F\t")]
+    return sent.count("Sync") + sent.count("Query")
+
+
+def test_a_metric_batch_is_one_round_trip(repo, cli, backend, tmp_path):
+    from mlctl.errors import NotFoundError
+    from mlctl.tracking.db import database
+    from mlctl.tracking.writes import finish_run, log_batch
+
+    _use_backend(cli, repo, backend)
+    run = create_run(repo, params={"a": 1}, metrics=[("acc", 5, 0.9, None)], status="running")
+    db = database(repo)
+    points = [("loss", step, 1.0 / (step + 1), None) for step in range(1000)] + [("acc", 2, 0.1, None)]
+    batch = lambda: log_batch(repo, run.id, points, params={"b": 2}, tags={"t": "x"}, env={"E": "1"})  # noqa: E731
+    assert _round_trips(db, tmp_path / "trace", batch) == 1
+    end = lambda: finish_run(repo, run.id, points=[("loss", 1000, math.nan, None)], tags={"u": "y"})  # noqa: E731
+    assert _round_trips(db, tmp_path / "trace", end) == 1
+    stored = get_run(repo, run.id)
+    assert stored.status == "finished" and stored.params == {"a": 1, "b": 2} and stored.tags == {"t": "x", "u": "y"}
+    assert stored.env["E"] == "1"
+    assert stored.metrics["acc"] == 0.9  # an older step does not move the latest value
+    assert math.isnan(stored.metrics["loss"]) and len(stored.metric_history("loss")) == 1001
+    with pytest.raises(NotFoundError, match="unknown run"):
+        log_batch(repo, "0" * 26, points)
+    assert db.conn.execute("SELECT count(*) FROM points WHERE run_id = ?", ("0" * 26,)).fetchone()[0] == 0

@@ -108,6 +108,16 @@ def test_list_table_json_filter_sort(cli, repo):
     assert cli("run", "list", "--filter", "metrics.nothing > 1", "--json").json() == []
 
 
+def test_list_counts_matches_only_up_to_a_cap(cli, repo, monkeypatch):
+    from mlctl.cli.commands import run as run_cmd
+
+    for acc in (0.1, 0.2, 0.3, 0.4, 0.5):
+        cli("run", "log", "-m", f"acc={acc}")
+    monkeypatch.setattr(run_cmd, "COUNT_AT_MOST", 3)
+    assert "showing 1 of more than 3 runs" in cli("run", "list", "-l", "1").stderr
+    assert "showing 1 of 2 runs" in cli("run", "list", "-l", "1", "-f", "metrics.acc > 0.35").stderr
+
+
 def test_list_bad_filter_points_at_the_token(cli, repo):
     cli("run", "log", "-m", "acc=1")
     res = cli("run", "list", "--filter", "metrics.acc > 0.9 and")

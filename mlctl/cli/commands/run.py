@@ -85,10 +85,24 @@ def list_(experiment: str = typer.Option(None, "--experiment", "-e", help="Only 
     chosen = core.list_columns(found, asked)
     render.table(chosen, core.list_rows(found, chosen))
     if limit and len(found) == limit:
-        total = core.count_runs(repo, experiment, filter_expr, include_deleted=deleted)
-        if total > limit + offset:
-            render.info(f"showing {limit} of {total} runs (--limit 0 shows all)")
+        _say_how_many_more(repo, experiment, filter_expr, deleted, limit, offset)
     return 0
+
+
+# counting every match reads every run (seconds at a million); past this many the
+# line says "more than" instead
+COUNT_AT_MOST = 10_000
+
+
+def _say_how_many_more(repo, experiment, filter_expr, deleted: bool, limit: int, offset: int) -> None:
+    from mlctl.tracking import api as core
+
+    cap = max(COUNT_AT_MOST, limit + offset) + 1
+    total = core.count_runs(repo, experiment, filter_expr, include_deleted=deleted, at_most=cap)
+    if total == cap:
+        render.info(f"showing {limit} of more than {cap - 1:,} runs (--limit 0 shows all)")
+    elif total > limit + offset:
+        render.info(f"showing {limit} of {total} runs (--limit 0 shows all)")
 
 
 @app.command("show")

@@ -69,6 +69,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX checks_created ON checks (created)",
         "CREATE INDEX checks_model ON checks (model, created)",
     ),
+    # `run list --filter "metrics.acc > x ..." --sort -metrics.acc` reads this index in order
+    # and stops at the page's end (sql_pg.PgCompiler.sort_driver), not sorting every run
+    4: ("CREATE INDEX latest_key_value ON latest (key, value)",),
 }
 LATEST = max(MIGRATIONS)
 LOCK_KEY = 0x6D6C63746C5F7363  # "mlctl_sc": the advisory lock `init` holds while it migrates
@@ -98,7 +101,7 @@ def init(conn) -> dict:
         found = version(conn)
         if found > LATEST:
             raise SchemaTooNew(found)
-        for step in range(found + 1, LATEST + 1):
+        for step in sorted(step for step in MIGRATIONS if found < step <= LATEST):  # numbers may skip
             for statement in MIGRATIONS[step]:
                 conn.execute(statement)
             conn.execute("INSERT INTO mlctl_schema (version, mlctl) VALUES (%s, %s)", (step, __version__))
