@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 
 from hypothesis import given
@@ -9,6 +11,12 @@ from hypothesis import strategies as st
 
 from mlctl.retrain import decide
 from mlctl.retrain.decide import Trigger
+
+
+@pytest.fixture(params=["local"])
+def backend(request) -> str:
+    """Local only: the decision rules are pure functions of a history; the rest run on both."""
+    return request.param
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -9,6 +9,12 @@ from mlctl.retrain.policy import PolicyError, parse_policy
 from tests.retrain.conftest import POLICY
 
 
+@pytest.fixture(params=["local"])
+def backend(request) -> str:
+    """Local only: a policy is parsed and checked against the project before anything reads the backend; the rest run on both."""
+    return request.param
+
+
 def with_changes(**changes):
     data = {**POLICY, **changes}
     return {k: v for k, v in data.items() if v is not None}
