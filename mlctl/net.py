@@ -8,29 +8,9 @@ import socket
 from mlctl.errors import UsageError
 
 
-def bind_listener(host: str, port: int, backlog: int = 128, reuse_port: bool = False) -> socket.socket:
+def bind_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
     """A listening, inheritable socket (workers share it), or a clear UsageError for a
-    port in use or an address that does not resolve. With ``reuse_port``, more sockets
-    of this user may listen on the same port (SO_REUSEPORT): the kernel spreads new
-    connections over them."""
-    sock = _bound(host, port, reuse_port)
-    sock.listen(backlog)
-    sock.set_inheritable(True)
-    return sock
-
-
-def free_port_of(host: str, port: int) -> int:
-    """``port`` (or, for 0, a free one) when nothing listens on it, else the UsageError
-    of a busy port. Binding without SO_REUSEPORT collides with every listener, a group of
-    SO_REUSEPORT ones included: a second server must not silently join the first's."""
-    probe = _bound(host, port, reuse_port=False)  # bound, never listening: no connection lands on it
-    try:
-        return probe.getsockname()[1]
-    finally:
-        probe.close()
-
-
-def _bound(host: str, port: int, reuse_port: bool) -> socket.socket:
+    port in use or an address that does not resolve."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -38,8 +18,6 @@ def _bound(host: str, port: int, reuse_port: bool) -> socket.socket:
     family, kind, proto, _name, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as exc:
@@ -47,6 +25,8 @@ def _bound(host: str, port: int, reuse_port: bool) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {port} on {host} is already in use", hint="choose another with --port") from None
         raise UsageError(f"cannot bind {host}:{port}: {exc.strerror}") from None
+    sock.listen(backlog)
+    sock.set_inheritable(True)
     return sock
 
 

@@ -1,14 +1,9 @@
 """`mlctl serve`: load and verify the models, bind, fork the workers, supervise them.
 
 The parent process loads every model before binding (so a bad reference or a corrupt
-artifact is an error on the command line, not a crashing worker), binds, records the
-deployment in the registry, then forks ``--workers`` processes that share the
-already-loaded models (copy-on-write, so startup does not grow with N). Each worker has a
-listening socket of its own on the port (SO_REUSEPORT, where the system has it): the
-kernel spreads new connections evenly over them, where one shared socket let whichever
-worker woke first take a burst of keep-alive connections and keep them. The parent holds
-every socket, so connections queued for a worker that dies wait for its replacement
-instead of being reset. Each worker
+artifact is an error on the command line, not a crashing worker), binds the socket, records
+the deployment in the registry, then forks ``--workers`` processes that share the socket
+and the already-loaded models (copy-on-write, so startup does not grow with N). Each worker
 runs uvicorn with its own event loop, batcher, alias watcher and prediction-log writer.
 The parent restarts a worker that dies, and on SIGTERM/SIGINT asks every worker to drain
 (uvicorn's graceful shutdown, then the prediction log is flushed), waits, removes the
@@ -28,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from mlctl.connlimits import uvicorn_options
-from mlctl.net import bind_listener, free_port_of, host_check
+from mlctl.net import bind_listener, host_check
 from mlctl.errors import MlctlError
 from mlctl.store.atomic import process_alive
 
@@ -78,34 +73,17 @@ def bind(host: str, port: int) -> socket.socket:
     return bind_listener(host, port, backlog=2048)
 
 
-def bind_workers(host: str, port: int, workers: int) -> list[socket.socket]:
-    """One listening socket per worker on one port (a free one when ``port`` is 0), or
-    one shared socket for one worker or where SO_REUSEPORT is missing."""
-    if workers < 2 or not hasattr(socket, "SO_REUSEPORT"):
-        return [bind(host, port)]
-    port = free_port_of(host, port)
-    socks = []
-    try:
-        for _ in range(workers):
-            socks.append(bind_listener(host, port, backlog=2048, reuse_port=True))
-    except BaseException:
-        for sock in socks:
-            sock.close()
-        raise
-    return socks
-
-
 def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     _preload_server_modules()  # once, before forking: workers inherit them
-    socks = bind_workers(settings.host, settings.port, settings.workers)
+    sock = bind(settings.host, settings.port)
     run_dir = Path(repo.cache_dir) / "serve" / str(os.getpid())
     _remove_dead_run_dirs(run_dir.parent)
     run_dir.mkdir(parents=True, exist_ok=True)
     from mlctl.serving import deployment
 
-    record = deployment.record(repo, settings, loaded.primary, socks[0].getsockname()[1])
-    supervisor = Supervisor(repo, settings, loaded, socks, run_dir, record)
+    record = deployment.record(repo, settings, loaded.primary, sock.getsockname()[1])
+    supervisor = Supervisor(repo, settings, loaded, sock, run_dir, record)
     try:
         supervisor.start_all()
         if on_ready:
@@ -113,8 +91,7 @@ def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | Non
         return supervisor.wait()
     finally:
         supervisor.stop_all()
-        for sock in socks:
-            sock.close()
+        sock.close()
         _quietly(deployment.remove, repo, record)
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -150,9 +127,9 @@ def _quietly(fn, *args) -> None:
 
 
 class Supervisor:
-    def __init__(self, repo, settings, loaded: Loaded, socks: list, run_dir: Path, record: dict):
+    def __init__(self, repo, settings, loaded: Loaded, sock, run_dir: Path, record: dict):
         self.repo, self.settings, self.loaded = repo, settings, loaded
-        self.socks, self.run_dir, self.record = socks, run_dir, record
+        self.sock, self.run_dir, self.record = sock, run_dir, record
         self.alias_stamp = None
         self.next_alias_check = 0.0
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
@@ -179,11 +156,7 @@ class Supervisor:
         if pid == 0:  # the worker: never returns into the CLI
             code = 1
             try:
-                mine = self.socks[index % len(self.socks)]
-                for other in self.socks:  # the parent keeps them; this worker listens on its own
-                    if other is not mine:
-                        other.close()
-                code = run_worker(self.repo, self.settings, self.loaded, mine, self.run_dir, index, parent)
+                code = run_worker(self.repo, self.settings, self.loaded, self.sock, self.run_dir, index, parent)
             except BaseException as exc:  # noqa: BLE001 - report and leave, the parent restarts us
                 sys.stderr.write(f"mlctl serve: worker {index} failed: {type(exc).__name__}: {exc}\n")
             finally:
@@ -258,7 +231,7 @@ class Supervisor:
 
 
 def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, parent: int) -> int:
-    """One worker process: uvicorn on its socket with this worker's state."""
+    """One worker process: uvicorn on the shared socket with this worker's state."""
     import uvicorn
 
     from mlctl.serving.affinity import pin_worker

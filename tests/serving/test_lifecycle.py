@@ -115,37 +115,13 @@ def test_bad_command_lines_are_one_line_errors(repo):
         assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("first, second", [("1", "1"), ("2", "2"), ("2", "1"), ("1", "2")])
-def test_a_busy_port_is_a_usage_error(serve, repo, first, second):
-    """Workers listen on sockets of their own (SO_REUSEPORT), which other sockets of this
-    user could join: a second server, with any number of workers, must be refused, not
-    silently handed half the first one's connections."""
+def test_a_busy_port_is_a_usage_error(serve, repo):
     register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
-    server = serve("churn", "--workers", first)
-    proc = run_cli(repo, "serve", "churn", "--workers", second, "--port", server.port)
+    server = serve("churn")
+    proc = run_cli(repo, "serve", "churn", "--port", server.port)
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == f"mlctl: error: port {server.port} on 127.0.0.1 is already in use"
     assert len(deployments(repo)) == 1
-
-
-def test_connections_queued_for_a_killed_worker_wait_for_its_replacement(serve, repo):
-    """Each of the two workers has its own listening socket, which the supervisor holds
-    too: connections the kernel queues on a dead worker's socket are served once the
-    replacement starts, none is refused or reset."""
-    register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
-    server = serve("churn", "--workers", "2")
-    pids = set()
-    while len(pids) < 2:
-        with httpx.Client(base_url=server.url) as fresh:
-            pids.add(fresh.get("/metadata").json()["worker"]["pid"])
-    victim = min(pids)
-    os.kill(victim, signal.SIGKILL)
-    answered = []
-    for _ in range(40):  # new connections, half of them hashed to the dead worker's socket
-        with httpx.Client(base_url=server.url, timeout=20) as fresh:
-            answered.append(fresh.get("/metadata").json()["worker"]["pid"])
-    assert victim not in answered and len(set(answered)) == 2  # the survivor and the replacement
-    assert "restarting" in server.stderr()
 
 
 def test_print_dockerfile_and_run_its_command(repo):
