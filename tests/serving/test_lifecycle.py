@@ -115,10 +115,11 @@ def test_bad_command_lines_are_one_line_errors(repo):
         assert "Traceback" not in proc.stderr
 
 
-def test_a_busy_port_is_a_usage_error(serve, repo):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_busy_port_is_a_usage_error(serve, repo, workers):
     register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
-    server = serve("churn")
-    proc = run_cli(repo, "serve", "churn", "--port", server.port)
+    server = serve("churn", "--workers", workers)
+    proc = run_cli(repo, "serve", "churn", "--workers", workers, "--port", server.port)
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == f"mlctl: error: port {server.port} on 127.0.0.1 is already in use"
     assert len(deployments(repo)) == 1
