@@ -10,6 +10,7 @@ from __future__ import annotations
 from mlctl import lazyapi
 
 EXPORTS = {
+    "import_models": "backend_import",
     "register": "versions",
     "list_models": "versions",
     "list_versions": "versions",

@@ -352,8 +352,8 @@ CASES: dict[str, Case] = {
 EXEMPT = {
     "backend init": "it needs a PostgreSQL server; tests/store/test_backend.py checks its document against "
                     "`mlctl backend init --json` here",
-    "backend import": "it needs a PostgreSQL server; tests/tracking/test_backend.py checks every field of its "
-                      "document (runs, added, replaced, unchanged, running, deleted)",
+    "backend import": "it needs a PostgreSQL server; tests/tracking/test_backend.py and tests/registry/"
+                      "test_backend.py check every field of its document",
     "model approve": "approving judges a trained model against production (tests/retrain/test_approval.py); "
                      "it prints the same Approval.to_json() document as `model reject`, checked here",
 }

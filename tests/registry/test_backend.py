@@ -82,3 +82,38 @@ def test_a_model_locked_by_another_client_past_the_timeout_is_exit_3(repo, cli, 
     assert result.exit_code == 3 and "model churn is locked by another client of the backend" in result.stderr
     assert aliases.get_aliases(repo, "churn") == {}
     assert cli("model", "promote", "churn:1", "--to", "production").exit_code == 0  # released with its transaction
+
+
+def test_backend_import_copies_the_clones_models_once_and_names_those_that_differ(repo, cli, model_files,
+                                                                                   pg_backend_url, monkeypatch):
+    """Versions, records, aliases and their whole history go over; a second import changes
+    nothing; a model moved on the backend since is named, not overwritten (exit 1); one
+    whose import was killed after its index is finished by the next."""
+    from mlctl.registry.pgindex import PgIndex
+
+    monkeypatch.delenv("MLCTL_BACKEND_URL")  # first, a clone with its registry in its refs
+    for _ in range(2):
+        versions.register(repo, "churn", model_files / "good.pkl")
+    versions.register(repo, "fraud", model_files / "good.pkl")
+    aliases.set_alias(repo, "churn", "production", 1, action="promote", reason="first")
+    aliases.set_alias(repo, "churn", "production", 2, action="promote", reason="better")
+    aliases.set_alias(repo, "fraud", "staging", 1, reason="try it")
+    local = {name: (index.read_index(repo, name), index.read_aliases(repo, name)) for name in ("churn", "fraud")}
+
+    monkeypatch.setenv("MLCTL_BACKEND_URL", pg_backend_url)
+    PgIndex(repo).update_index("fraud", lambda _old: local["fraud"][0])  # an import killed after fraud's index
+    assert index.model_names(repo) == ["fraud"]
+    first = cli("backend", "import", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert first.json()["models"] == {"models": 2, "added": 2, "unchanged": 0, "differ": []}
+    untagged = lambda doc: {k: v for k, v in doc.items() if k not in ("kind", "version")}  # noqa: E731 (rows keep no tags)
+    for name, (versions_doc, aliases_doc) in local.items():
+        assert untagged(index.read_index(repo, name)) == untagged(versions_doc)
+        assert untagged(index.read_aliases(repo, name)) == untagged(aliases_doc)
+    assert load_model(repo, versions.get_version(repo, "churn@production")) is not None  # its record and file
+    assert cli("backend", "import", "--json").json()["models"]["unchanged"] == 2
+
+    aliases.set_alias(repo, "churn", "production", 1, action="rollback", reason="on the backend")
+    again = cli("backend", "import", "--json")
+    assert again.exit_code == 1 and again.json()["models"]["differ"] == ["churn"]
+    assert versions.get_version(repo, "churn@production").version == 1  # the backend's move stands

@@ -11,6 +11,12 @@ from tests.factories import make_model, register_model
 from tests.retrain.conftest import FEATURES, TARGET, patients
 
 
+@pytest.fixture(params=["local"])
+def backend(request) -> str:
+    """Local only: live accuracy is read from prediction logs, the same on either backend."""
+    return request.param
+
+
 @pytest.fixture
 def models(project):
     """cancer:1 and cancer:2 (real logistic regressions), registered, 1 at production."""

@@ -43,17 +43,25 @@ def status(as_json: bool = common.json_option()) -> int:
 
 @app.command("import")
 def import_(as_json: bool = common.json_option()) -> int:
-    """Copy this clone's runs from .mlctl/db/runs.sqlite into the backend (idempotent)."""
+    """Copy this clone's runs (.mlctl/db/runs.sqlite) and models (the local store's refs)
+    into the backend (idempotent); exit 1 when a model differs there."""
+    from mlctl.registry.api import import_models
     from mlctl.tracking.api import import_runs
 
-    counts = import_runs(common.repo())
+    repo = common.repo()
+    runs = import_runs(repo)
+    models = import_models(repo)
     if as_json:
-        render.emit_json({"runs": counts})
-        return 0
-    render.info(f"runs: {counts['added']} added, {counts['replaced']} replaced (the backend's copy was older), "
-                f"{counts['unchanged']} already there")
-    if counts["running"]:
-        render.info(f"{counts['running']} running runs not imported: import again once they end")
-    if counts["added"] or counts["replaced"]:
-        render.info("their artifacts stay in this clone's store: `mlctl run push` sends them to the remote")
-    return 0
+        render.emit_json({"runs": runs, "models": models})
+        return common.found(bool(models["differ"]))
+    render.info(f"runs: {runs['added']} added, {runs['replaced']} replaced (the backend's copy was older), "
+                f"{runs['unchanged']} already there")
+    if runs["running"]:
+        render.info(f"{runs['running']} running runs not imported: import again once they end")
+    render.info(f"models: {models['added']} added, {models['unchanged']} already there")
+    for name in models["differ"]:
+        render.echo(f"differs  {name}: the backend's versions or alias history are not this clone's; "
+                    f"merge with `mlctl model push` here without the backend, then `mlctl model pull` with it")
+    if runs["added"] or runs["replaced"] or models["added"]:
+        render.info("files stay in this clone's store: `mlctl push` sends them to the remote")
+    return common.found(bool(models["differ"]))
