@@ -188,3 +188,27 @@ def test_workers_do_not_outlive_a_killed_supervisor(serve, repo):
         raise AssertionError("a worker kept serving after its supervisor was killed")
     [record] = deployments(repo)
     assert record["stale"] is True  # the record stays, and the registry sees it is dead
+
+
+def test_on_the_backend_a_move_made_by_another_clone_is_served_within_seconds(serve, repo, make_repo, monkeypatch,
+                                                                              pg_backend_url):
+    """With the registry on a team backend, `serve NAME@ALIAS` follows a promotion made on
+    another machine (here another clone of the backend): no push, no pull, no restart; the
+    deployment record, a row there too, follows."""
+    monkeypatch.setenv("MLCTL_BACKEND_URL", pg_backend_url)
+    register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
+    register(repo, "churn", Constant(2.0, COLUMNS))
+    server = serve("churn@production", "--reload-interval", "0.2")
+    assert server.client.post("/predict", json={"instances": [row()]}).json()["version"] == 1
+    elsewhere = make_repo("elsewhere")  # its own .mlctl; the same backend
+    move_alias(elsewhere, "churn", "production", 2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if server.client.post("/predict", json={"instances": [row()]}).json()["version"] == 2:
+            break
+        time.sleep(0.1)
+    assert server.client.post("/predict", json={"instances": [row()]}).json()["version"] == 2
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and deployments(elsewhere)[0]["version"] != 2:
+        time.sleep(0.1)
+    assert [(d["model"], d["version"]) for d in deployments(elsewhere)] == [("churn", 2)]
