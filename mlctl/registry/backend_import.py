@@ -14,17 +14,14 @@ stay content-addressed objects: `mlctl model push` sends them to the remote.
 
 from __future__ import annotations
 
-from mlctl.errors import UsageError
-from mlctl.registry.indexdocs import empty_index
+from mlctl.registry.indexdocs import empty_index, untagged
 from mlctl.registry.refindex import RefIndex
-from mlctl.store.backend.url import backend_url
+from mlctl.store.backend.url import required_url
 
 
 def import_models(repo) -> dict:
     """Copy the clone's models into the backend; counts, and the models that differ."""
-    if backend_url(repo) is None:
-        raise UsageError("no backend is set: there is nothing to import into",
-                         hint="`mlctl config set backend.url postgresql://...` first (docs/backend.md)")
+    required_url(repo, "no backend is set: there is nothing to import into")
     from mlctl.registry.pgindex import PgIndex
 
     local, backend = RefIndex(repo), PgIndex(repo)
@@ -42,9 +39,9 @@ def import_models(repo) -> dict:
 def _import_model(name: str, local: RefIndex, backend) -> str:
     index, aliases = local.read_index(name), local.read_aliases(name)
     there = backend.read_index(name)
-    if _plain(there) != _plain(empty_index()) and _plain(there) != _plain(index):
+    if untagged(there) != untagged(empty_index()) and untagged(there) != untagged(index):
         return "differ"
-    if _plain(there) == _plain(index):
+    if untagged(there) == untagged(index):
         held = backend.read_aliases(name)
         if _moves(held) == _moves(aliases):
             return "unchanged"
@@ -59,8 +56,3 @@ def _import_model(name: str, local: RefIndex, backend) -> str:
 
 def _moves(doc: dict) -> tuple:
     return doc["aliases"], doc["history"]
-
-
-def _plain(doc: dict) -> dict:
-    """A document without its format tags (the refs keep them; the backend's rows do not)."""
-    return {k: v for k, v in doc.items() if k not in ("kind", "version")}

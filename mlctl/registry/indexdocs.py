@@ -21,3 +21,9 @@ def empty_index() -> dict:
 
 def empty_aliases() -> dict:
     return {"aliases": {}, "history": []}
+
+
+def untagged(doc: dict) -> dict:
+    """An index or aliases document without its format tags: the refs keep ``kind`` and
+    ``version`` in it, the backend's rows do not."""
+    return {k: v for k, v in doc.items() if k not in ("kind", "version")}

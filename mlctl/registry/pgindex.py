@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 from typing import Callable, Iterator
 
 from mlctl.errors import LockTimeoutError, StoreDamageError
-from mlctl.registry.indexdocs import RECORD_KIND, empty_aliases, empty_index
+from mlctl.registry.indexdocs import RECORD_KIND, empty_aliases, empty_index, untagged
+from mlctl.store.backend.advisory import lock_key
 from mlctl.store.backend.connection import psycopg_module
 from mlctl.store.hashing import hash_bytes
 from mlctl.store.records import canonical, load_record
@@ -37,8 +37,7 @@ from mlctl.tracking.api import database
 
 def model_key(name: str) -> int:
     """The advisory lock key (signed 64-bit) of a model's changes."""
-    digest = hashlib.blake2b(f"mlctl.registry {name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return lock_key(f"mlctl.registry {name}")
 
 
 def _text(value) -> str:
@@ -94,7 +93,7 @@ class PgIndex:
             new = fn(copy.deepcopy(old))
             if new is None:
                 raise StoreDamageError(f"refused to delete model {name}'s version index")
-            rest = {k: v for k, v in new.items() if k not in ("versions", "kind", "version")}
+            rest = {k: v for k, v in untagged(new).items() if k != "versions"}
             conn.execute("INSERT INTO models (name, doc) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET doc = "
                          "excluded.doc", (name, _text(rest)))
             gone = [int(v) for v in old["versions"] if v not in new["versions"]]

@@ -22,7 +22,7 @@ import os
 from typing import Callable, Iterator
 
 from mlctl.errors import ObjectMissingError, StoreDamageError
-from mlctl.registry.indexdocs import ALIASES_KIND, INDEX_KIND, RECORD_KIND, empty_aliases, empty_index
+from mlctl.registry.indexdocs import ALIASES_KIND, INDEX_KIND, RECORD_KIND, empty_aliases, empty_index, untagged
 from mlctl.store.records import canonical, load_record, tag
 from mlctl.store.repo import Repo
 
@@ -134,4 +134,4 @@ def _tagged(kind: str, doc: dict | None) -> dict | None:
     None (delete the ref) stays None."""
     if doc is None:
         return None
-    return tag(kind, 1, {k: v for k, v in doc.items() if k not in ("kind", "version")})
+    return tag(kind, 1, untagged(doc))

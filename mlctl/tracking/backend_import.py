@@ -12,8 +12,7 @@ sends them to the remote, as for any run.
 
 from __future__ import annotations
 
-from mlctl.errors import UsageError
-from mlctl.store.backend.url import backend_url
+from mlctl.store.backend.url import required_url
 from mlctl.tracking.db import DB_NAME, database, sqlite_database
 from mlctl.tracking.records import export_record, import_records, parse_record
 
@@ -23,9 +22,7 @@ ORIGIN = "import"
 
 def import_runs(repo) -> dict:
     """Copy the clone's ended runs into the backend; counts of what happened."""
-    if backend_url(repo) is None:
-        raise UsageError("no backend is set: there is nothing to import into",
-                         hint="`mlctl config set backend.url postgresql://...` first (docs/backend.md)")
+    required_url(repo, "no backend is set: there is nothing to import into")
     counts = {"runs": 0, "added": 0, "replaced": 0, "unchanged": 0, "running": 0, "deleted": 0}
     if not repo.db_path(DB_NAME).exists():
         return counts

@@ -22,14 +22,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import hashlib
 import json
 import math
 import os
 import re
 import threading
 
-from mlctl.store.backend import schema
+from mlctl.store.backend import advisory, schema
 from mlctl.store.backend.connection import connect, detach_in_child
 from mlctl.tracking import pgowner, values
 from mlctl.tracking.sql_pg import PgCompiler
@@ -138,10 +137,7 @@ class PgDatabase:
         if not wanted:
             return alive
         with self.mutex:
-            rows = self.raw.execute(
-                "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' "
-                "AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database "
-                "WHERE datname = current_database())").fetchall()
+            rows = self.raw.execute(f"SELECT {advisory.KEY} FROM pg_locks WHERE {advisory.HELD}").fetchall()
         for (key,) in rows:
             signed = key - (1 << 64) if key >= 1 << 63 else key
             if signed in wanted:
@@ -151,7 +147,7 @@ class PgDatabase:
 
 def lock_key(token: str) -> int:
     """The advisory lock key (a signed 64-bit number) of an owner token."""
-    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big", signed=True)
+    return advisory.lock_key(token)
 
 
 def _canonical_json(text: str) -> str:

@@ -35,7 +35,6 @@ class IndexCache:
     def __init__(self, repo, db_name: str = "runs"):
         from mlctl.store.backend.url import backend_url
 
-        self.repo = repo
         self.path = repo.db_path(db_name)
         self.on_backend = db_name == "runs" and backend_url(repo) is not None
         self.entries: OrderedDict = OrderedDict()

@@ -89,6 +89,7 @@ def test_backend_import_copies_the_clones_models_once_and_names_those_that_diffe
     """Versions, records, aliases and their whole history go over; a second import changes
     nothing; a model moved on the backend since is named, not overwritten (exit 1); one
     whose import was killed after its index is finished by the next."""
+    from mlctl.registry.indexdocs import untagged
     from mlctl.registry.pgindex import PgIndex
 
     monkeypatch.delenv("MLCTL_BACKEND_URL")  # first, a clone with its registry in its refs
@@ -106,7 +107,6 @@ def test_backend_import_copies_the_clones_models_once_and_names_those_that_diffe
     first = cli("backend", "import", "--json")
     assert first.exit_code == 0, first.stderr
     assert first.json()["models"] == {"models": 2, "added": 2, "unchanged": 0, "differ": []}
-    untagged = lambda doc: {k: v for k, v in doc.items() if k not in ("kind", "version")}  # noqa: E731 (rows keep no tags)
     for name, (versions_doc, aliases_doc) in local.items():
         assert untagged(index.read_index(repo, name)) == untagged(versions_doc)
         assert untagged(index.read_aliases(repo, name)) == untagged(aliases_doc)

@@ -10,11 +10,11 @@ HOST``), which any client reads from ``pg_stat_activity`` to say who holds the l
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import socket
 from typing import Iterator
 
+from mlctl.store.backend import advisory
 from mlctl.store.backend.connection import connect
 
 LABEL_PREFIX = "mlctl lock "
@@ -22,8 +22,7 @@ LABEL_PREFIX = "mlctl lock "
 
 def lock_key(name: str) -> int:
     """A signed 64-bit advisory lock key for ``name`` (a namespace of its own)."""
-    digest = hashlib.blake2b(f"mlctl.session-lock {name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return advisory.lock_key(f"mlctl.session-lock {name}")
 
 
 @contextlib.contextmanager
@@ -44,10 +43,7 @@ def held(url: str, name: str) -> Iterator[str | None]:
 
 
 def _holder(conn, key: int) -> str:
-    row = conn.execute(
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
-        "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = %s", (key,)).fetchone()
+    row = conn.execute("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                       f"WHERE {advisory.HELD} AND {advisory.KEY} = %s", (key,)).fetchone()
     name = row[0] if row else ""
     return name[len(LABEL_PREFIX):] if name.startswith(LABEL_PREFIX) else ""

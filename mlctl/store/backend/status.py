@@ -7,7 +7,7 @@ import contextlib
 from mlctl.errors import MlctlError, UsageError
 from mlctl.store.backend import schema
 from mlctl.store.backend.connection import connect
-from mlctl.store.backend.url import backend_url, redact, source
+from mlctl.store.backend.url import backend_url, redact, required_url, source
 
 # What the backend holds once a URL is set (tracking/pgdb.py, registry/pgindex.py,
 # monitoring/pgrecords.py); artifacts stay in the object store.
@@ -17,7 +17,7 @@ LOCAL = {"runs": "sqlite", "registry": "refs", "drift_records": "sqlite", "artif
 
 def init(repo) -> dict:
     """Create or migrate the schema of the configured backend."""
-    url = _required_url(repo)
+    url = required_url(repo)
     with contextlib.closing(connect(url)) as conn:
         steps = schema.init(conn)
     return {"url": redact(url), "schema_from": steps["from"], "schema_version": steps["to"]}
@@ -53,11 +53,3 @@ def _probe(url: str) -> dict:
         if isinstance(exc, UsageError) and "psycopg is not installed" in exc.message:
             raise
         return {"reachable": False, "error": exc.message}
-
-
-def _required_url(repo) -> str:
-    url = backend_url(repo)
-    if url is None:
-        raise UsageError("no backend is configured",
-                         hint="`mlctl config set backend.url postgresql://USER@HOST/DB` (docs/backend.md)")
-    return url

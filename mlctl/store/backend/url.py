@@ -74,6 +74,14 @@ def backend_url(repo) -> str | None:
     return check_url(str(text))
 
 
+def required_url(repo, message: str = "no backend is configured") -> str:
+    """The backend URL in force for ``repo``; a UsageError saying ``message`` when none is."""
+    url = backend_url(repo)
+    if url is None:
+        raise UsageError(message, hint="`mlctl config set backend.url postgresql://USER@HOST/DB` (docs/backend.md)")
+    return url
+
+
 def source(repo) -> str | None:
     """Where the URL in force comes from: "env", "config.local.yaml", "config.yaml" or None."""
     if os.environ.get(ENV_URL):
