@@ -16,10 +16,11 @@ import yaml
 
 from tests.conftest import git
 from tests.pgfixtures import use_backend
+from tests.snapshots import Snapshot
 
 FEATURES = ["mean_radius", "mean_texture", "mean_smoothness", "worst_radius", "worst_texture", "worst_concavity"]
 TARGET = "malignant"
-
+TRAINED: dict[str, Snapshot] = {}  # backend -> this worker's trained project
 
 
 @pytest.fixture(params=["local", "postgresql"], autouse=True)
@@ -153,8 +154,7 @@ def python_on_path(monkeypatch) -> None:
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
 
 
-@pytest.fixture
-def project(repo, monkeypatch):
+def make_project(repo, monkeypatch) -> Project:
     python_on_path(monkeypatch)
     p = Project(repo)
     p.write("train.py", TRAIN_PY)
@@ -168,11 +168,29 @@ def project(repo, monkeypatch):
 
 
 @pytest.fixture
-def trained(project, cli):
-    """The project with cancer:1 trained by a first retrain (no production yet) and promoted."""
+def project(repo, monkeypatch):
+    return make_project(repo, monkeypatch)
+
+
+@pytest.fixture
+def trained(repo, cli, backend, monkeypatch, request, tmp_path_factory):
+    """The project with cancer:1 trained by a first retrain (no production yet) and promoted.
+
+    Training costs seconds, so each worker trains once per backend and the later tests get a
+    copy of the result: the repository folder (git history, .mlctl/ and the work tree) and,
+    on PostgreSQL, a database made from the trained one as a template (snapshots.py)."""
+    snapshot = TRAINED.get(backend)
+    if snapshot is not None:
+        from mlctl.store.repo import Repo
+
+        snapshot.restore(repo, request, monkeypatch)
+        python_on_path(monkeypatch)
+        return Project(Repo(repo.root))  # nothing read before the copy is kept
+    project = make_project(repo, monkeypatch)
     res = cli("retrain", "cancer")
     assert res.exit_code == 0, res.stdout + res.stderr
     assert project.production() == 1
+    TRAINED[backend] = Snapshot.take(repo, tmp_path_factory, request)
     return project
 
 

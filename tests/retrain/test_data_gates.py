@@ -3,17 +3,11 @@ rejection (exit 1) with production untouched; good data retrains as usual."""
 
 from __future__ import annotations
 
-import pytest
 
 import pandas as pd
 
 from tests.retrain.conftest import TARGET, patients, shifted
 
-
-@pytest.fixture(params=["local"])
-def backend(request) -> str:
-    """Local only: the data gates run before anything is registered."""
-    return request.param
 
 TRAINING_SUITE = """\
 datasets:

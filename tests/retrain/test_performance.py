@@ -11,11 +11,6 @@ from tests.factories import make_model, register_model
 from tests.retrain.conftest import FEATURES, TARGET, patients
 
 
-@pytest.fixture(params=["local"])
-def backend(request) -> str:
-    """Local only: live accuracy is read from prediction logs, the same on either backend."""
-    return request.param
-
 
 @pytest.fixture
 def models(project):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 import re
 
@@ -10,11 +9,6 @@ import pandas as pd
 
 from tests.retrain.conftest import patients, shifted
 
-
-@pytest.fixture(params=["local"])
-def backend(request) -> str:
-    """Local only: each decision's flow; test_e2e, test_approval and test_concurrency run the backend's part."""
-    return request.param
 
 
 def test_first_retrain_trains_and_promotes_when_there_is_no_production(project, cli):

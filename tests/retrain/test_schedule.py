@@ -13,11 +13,6 @@ import yaml
 from tests.retrain.conftest import mlctl_env
 
 
-@pytest.fixture(params=["local"])
-def backend(request) -> str:
-    """Local only: the printed schedules do not depend on where runs and models live; the rest run on both."""
-    return request.param
-
 
 def test_prints_crontab_github_and_gitlab(project, cli):
     res = cli("retrain", "--print-schedule")

@@ -3,6 +3,7 @@ real `mlctl ui` process and a headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import subprocess
@@ -137,15 +138,20 @@ def module_repo(tmp_path_factory, name: str):
 def shared_repo(tmp_path_factory, ui_backend, request):
     """One repository with the known runs for a whole module of read-only tests (on a
     database of the module's own when the backend is PostgreSQL)."""
-    repo = module_repo(tmp_path_factory, "ui")
-    if ui_backend == "sqlite":
+    with module_backend(module_repo(tmp_path_factory, "ui"), ui_backend, request) as repo:
         repo.known_runs = build_runs(repo)
+        yield repo
+
+
+@contextlib.contextmanager
+def module_backend(repo, ui_backend: str, request):
+    """``repo``, on a database of the module's own when the backend is PostgreSQL."""
+    if ui_backend == "sqlite":
         yield repo
         return
     server = request.getfixturevalue("pg_server")
     with server.fresh_database(request.getfixturevalue("pg_schema_template")) as url:
         use_backend_in(repo, url)
-        repo.known_runs = build_runs(repo)
         yield repo
 
 
@@ -318,11 +324,12 @@ def build_lifecycle(repo) -> None:
 
 
 @pytest.fixture(scope="module")
-def lifecycle_repo(tmp_path_factory):
-    """A repository holding runs, models with history, drift checks and a stale pipeline."""
-    repo = module_repo(tmp_path_factory, "life")
-    build_lifecycle(repo)
-    return repo
+def lifecycle_repo(tmp_path_factory, ui_backend, request):
+    """A repository holding runs, models with history, drift checks and a stale pipeline
+    (runs, the registry and drift records on the module's database on PostgreSQL)."""
+    with module_backend(module_repo(tmp_path_factory, "life"), ui_backend, request) as repo:
+        build_lifecycle(repo)
+        yield repo
 
 
 # -- validations: a tracked table read by a run, validated at two versions --------------------

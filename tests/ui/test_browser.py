@@ -16,13 +16,6 @@ from tests.ui.conftest import UIServer, shot
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture(scope="module", params=["sqlite"])
-def ui_backend(request) -> str:
-    """SQLite only: what the browser draws does not depend on where runs live; the API
-    tests (test_api_runs.py) run on both backends."""
-    return request.param
-
-
 @pytest.fixture(scope="module")
 def server(lifecycle_repo):
     s = UIServer(lifecycle_repo.root)
