@@ -347,9 +347,10 @@ with mlctl.start_run() as run:
         run.log_metric("loss", 1.0 / (step + 1))
     run.log_metric("odd", float("nan"), step=10)
     run.set_tag("phase", sys.argv[1])
-    with open("weights.bin", "w") as f:
+    weights = "weights-" + sys.argv[1] + ".bin"  # a sweep's instances run at once in one folder locally
+    with open(weights, "w") as f:
         f.write(sys.argv[1])
-    run.log_artifact("weights.bin", name="w/" + sys.argv[1])
+    run.log_artifact(weights, name="w/" + sys.argv[1])
 open(sys.argv[2], "w").write("done")
 """
 
