@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlctl.errors import UsageError
 from mlctl.registry import artifacts
+from mlctl.registry.elsewhere import fetch_files
 from mlctl.registry.loading import LoadedModel, build
 from mlctl.registry.versions import ModelVersion, get_version
 from mlctl.store.repo import Repo
@@ -21,6 +22,7 @@ def load_model(repo: Repo, version) -> LoadedModel:
     if not isinstance(version, ModelVersion):
         version = get_version(repo, version)
     artifact = version.artifact
+    fetch_files(repo, artifact, f"{version.name}:{version.version}")
     if artifact.get("kind") == "dir":
         folder = artifacts.materialize(repo, artifact)
         raw, call, context = build(version.flavor, version.format, version.mlflow, None, folder, version.spec)

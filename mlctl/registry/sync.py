@@ -33,11 +33,16 @@ class RegistrySyncResult:
     unchanged: int = 0  # versions already on the other side
     renumbered: list[dict] = field(default_factory=list)  # {"model", "from", "to", "reason"}
     conflicts: list[dict] = field(default_factory=list)  # moves that lost, see eventlog
+    held_back: list[dict] = field(default_factory=list)  # push on a backend: teammates' unshared versions
 
     def to_json(self) -> dict:
         return {"remote": self.remote, "models": self.models, "versions": self.versions, "events": self.events,
                 "deployments": self.deployments, "objects": self.objects, "unchanged": self.unchanged,
-                "renumbered": self.renumbered, "conflicts": self.conflicts}
+                "renumbered": self.renumbered, "conflicts": self.conflicts, "held_back": self.held_back}
+
+    def held_back_notes(self) -> list[str]:
+        return [f"held back {h['model']}:{h['version']} and {h['events']} history events from its first mention: "
+                f"{h['reason']}" for h in self.held_back]
 
 
 def _open(repo: Repo, remote: str | None):
@@ -65,6 +70,7 @@ def push(repo: Repo, remote: str | None = None, jobs: int | None = None) -> Regi
         result.events += len(p.events)
         result.deployments += len(p.deployments)
         result.unchanged += p.unchanged
+        result.held_back += p.held_back
         if p.versions or p.events or p.deployments:
             result.models.append(p.name)
     return result

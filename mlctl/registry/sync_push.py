@@ -4,6 +4,11 @@ A push is refused, before anything is written, when the remote holds another ver
 under one of our numbers (someone registered concurrently) or when an alias we moved
 since the last push or pull was moved on the remote meanwhile: `mlctl model pull` first,
 which renumbers our version or reports the contested move.
+
+On a team backend the registry names every teammate's versions, while their files are in
+the clone that registered them until it pushes. Such a version (files neither here nor on
+the remote) is held back, with the history from its first mention on: the remote never
+names what it does not hold, and the push of everything else goes on.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from mlctl.errors import EXIT_FOUND, MlctlError, StoreDamageError
 from mlctl.registry import artifacts, eventlog, index, remote_entries
 from mlctl.registry.remote_entries import Malformed, RemoteModel
+from mlctl.store.backend.url import backend_url
 from mlctl.store.hashing import hash_bytes
 from mlctl.store.records import canonical
 from mlctl.store.repo import Repo
@@ -34,6 +40,16 @@ class PushPlan:
     deployments: list[str] = field(default_factory=list)  # entry paths
     objects: set[str] = field(default_factory=set)
     unchanged: int = 0
+    held_back: list[dict] = field(default_factory=list)  # {"model", "version", "events", "reason"}
+
+
+@dataclass
+class Needs:
+    """What one version to push needs: its record and artifact, and every object."""
+
+    record: str
+    artifact: dict
+    objects: list[str]
 
 
 def local_models(repo: Repo) -> list[str]:
@@ -44,9 +60,11 @@ def plan(repo: Repo, store, name: str, remote: RemoteModel | None, jobs: int | N
     remote = remote or RemoteModel()
     out = PushPlan(name)
     idx = index.read_index(repo, name)
-    _versions(repo, out, idx, remote)
+    needs = _versions(repo, out, idx, remote)
+    if backend_url(repo) is not None:
+        _hold_back_teammates(repo, store, out, needs)
     history = _with_ids(repo, name)
-    unpushed = [e for e in history if e["id"] not in remote.events]
+    unpushed = _until_held_back(out, [e for e in history if e["id"] not in remote.events])
     _refuse_contested(store, name, remote, history, unpushed, jobs)
     for entry in unpushed:
         out.objects.add(_put_event(repo, name, entry))
@@ -55,7 +73,9 @@ def plan(repo: Repo, store, name: str, remote: RemoteModel | None, jobs: int | N
     return out
 
 
-def _versions(repo: Repo, out: PushPlan, idx: dict, remote: RemoteModel) -> None:
+def _versions(repo: Repo, out: PushPlan, idx: dict, remote: RemoteModel) -> dict[int, Needs]:
+    """The versions to push, each with the objects it needs (its record first)."""
+    needs = {}
     for key, entry in sorted(idx["versions"].items(), key=lambda kv: int(kv[0])):
         number, record = int(key), entry["record"]
         there = remote.versions.get(number)
@@ -67,8 +87,56 @@ def _versions(repo: Repo, out: PushPlan, idx: dict, remote: RemoteModel) -> None
                 f"{out.name}:{number} on the remote is another version than yours (registered elsewhere "
                 f"meanwhile); nothing pushed", hint="run `mlctl model pull` first: it keeps yours under a new number")
         artifact = index.read_record(repo, record, f"{out.name}:{number}")["artifact"]
-        out.objects.update([record, *artifacts.object_hashes(repo, artifact)])
+        needs[number] = Needs(record, artifact, [record, *artifacts.object_hashes(repo, artifact)])
+        out.objects.update(needs[number].objects)
         out.versions[number] = record
+    return needs
+
+
+def _hold_back_teammates(repo: Repo, store, out: PushPlan, needs: dict[int, Needs]) -> None:
+    """Versions whose files are neither here nor on the remote leave the plan; those the
+    remote holds already need nothing from here. A record this clone lacks is written
+    from the backend's row (checked against its hash)."""
+    for number, need in needs.items():
+        _record_from_backend(repo, need.record, f"{out.name}:{number}")
+    absent = {d for d in out.objects if not repo.objects.exists(d)}
+    if not absent:
+        return
+    nowhere = store.missing(absent)
+    out.objects -= absent
+    for number, need in needs.items():
+        if nowhere.intersection(need.objects) or store.missing(_folder_files(repo, store, need, absent)):
+            del out.versions[number]
+            out.held_back.append({"model": out.name, "version": number, "events": 0,
+                                  "reason": "its files are neither in this clone nor on the remote: the clone "
+                                            "that registered it pushes them"})
+
+
+def _folder_files(repo: Repo, store, need: Needs, absent: set[str]) -> set[str]:
+    """A folder artifact whose manifest is on the remote only: its files (the manifest
+    fetched to name them; a push killed midway may have left a manifest without them)."""
+    if need.artifact["kind"] != "dir" or need.artifact["hash"] not in absent:
+        return set()
+    store.pull([need.artifact["hash"]])
+    return set(artifacts.object_hashes(repo, need.artifact)) - {need.artifact["hash"]}
+
+
+def _record_from_backend(repo: Repo, digest: str, what: str) -> None:
+    if not repo.objects.exists(digest):
+        if repo.objects.put_bytes(canonical(index.read_record(repo, digest, what))) != digest:
+            raise StoreDamageError(f"the record of {what} ({digest}) on the backend is not in canonical form")
+
+
+def _until_held_back(out: PushPlan, unpushed: list[dict]) -> list[dict]:
+    """The history up to its first entry naming a held-back version: events form a chain,
+    so the rest waits for the version (the next push, once its files are on the remote)."""
+    held = {item["version"]: item for item in out.held_back}
+    for i, entry in enumerate(unpushed):
+        named = [held[n] for n in (entry.get("from"), entry.get("to"), entry.get("version")) if n in held]
+        if named:
+            named[0]["events"] = len(unpushed) - i
+            return unpushed[:i]
+    return unpushed
 
 
 def _with_ids(repo: Repo, name: str) -> list[dict]:

@@ -170,6 +170,7 @@ def _registry(verb: str, repo, remote, jobs) -> PartReport:
     notes = [f"renumbered {r['model']}:{r['from']} -> {r['model']}:{r['to']}: {r['reason']}"
              for r in data.get("renumbered") or []]
     notes += [f"conflict: {c['message']}" for c in data.get("conflicts") or []]
+    notes += result.held_back_notes() if verb == "push" else []
     return PartReport("registry", summary, data, conflicts=conflicts, notes=notes)
 
 

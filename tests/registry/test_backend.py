@@ -56,6 +56,65 @@ def test_fsck_tells_a_teammates_model_files_on_the_remote_from_lost_ones(cli, tw
     assert cli("fsck", "--json").json()["not_here"] == []
 
 
+def test_model_push_sends_this_clones_versions_and_holds_back_a_teammates_unshared_ones(cli, two_clones,
+                                                                                       model_files, monkeypatch):
+    """On one backend the registry names both clones' versions, but each version's files are
+    in the clone that registered it until it pushes. A push sends what it can: a version
+    whose files are neither here nor on the remote is held back (with the history from its
+    first mention), not a failure; once its own clone pushed, a clone without the backend
+    pulls everything, files and history whole."""
+    alice, bob = two_clones("alice", "bob")
+    versions.register(alice, "churn", model_files / "good.pkl")
+    aliases.set_alias(alice, "churn", "production", 1, action="promote", reason="first")
+    monkeypatch.chdir(bob.root)
+    versions.register(bob, "churn", model_files / "weak.pkl")
+    aliases.set_alias(bob, "churn", "staging", 2, action="set", reason="try the baseline")
+    aliases.set_alias(bob, "churn", "production", 2, action="promote", reason="baseline wins")
+
+    pushed = cli("model", "push", "--json")
+    assert pushed.exit_code == 0, pushed.stderr
+    doc = pushed.json()
+    assert doc["versions"] == ["churn:2"] and doc["events"] == 0  # the history starts with alice's move
+    assert [(h["version"], h["events"]) for h in doc["held_back"]] == [(1, 3)]
+    human = cli("push")
+    assert human.exit_code == 0 and "held back churn:1 and 3 history events" in human.stderr
+
+    monkeypatch.chdir(alice.root)
+    assert (done := cli("model", "push", "--json")).exit_code == 0, done.stderr
+    assert done.json()["held_back"] == [] and done.json()["events"] == 3 and done.json()["versions"] == ["churn:1"]
+
+    monkeypatch.delenv("MLCTL_BACKEND_URL")  # a third clone, on no backend, sees it all through the remote
+    carol = two_clones("carol", "dave")[0]
+    pulled = cli("model", "pull", "--json")
+    assert pulled.exit_code == 0, pulled.stderr
+    assert sorted(pulled.json()["versions"]) == ["churn:1", "churn:2"]
+    assert aliases.get_aliases(carol, "churn") == {"production": 2, "staging": 2}
+    assert [e["reason"] for e in aliases.history(carol, "churn")] == ["first", "try the baseline", "baseline wins"]
+    assert load_model(carol, versions.get_version(carol, "churn:1")) is not None
+
+
+def test_a_teammates_folder_model_whose_files_reached_the_remote_is_pushed_by_name(cli, two_clones, mlflow_sklearn,
+                                                                                   monkeypatch):
+    """Alice's push was killed after her objects went up, before the version's entry: bob's
+    push names the version (the remote holds every file: the manifest is fetched to check
+    them). With one file missing there, it is held back instead."""
+    from mlctl.registry.artifacts import object_hashes
+    from mlctl.store.transfer import RemoteStore
+
+    alice, bob = two_clones("alice", "bob")
+    versions.register(alice, "forest", mlflow_sklearn)
+    record = index.read_index(alice, "forest")["versions"]["1"]["record"]
+    files = object_hashes(alice, index.read_record(alice, record, "forest:1")["artifact"])
+    assert len(files) >= 3  # the manifest and the folder's files
+    RemoteStore.open(alice).push(files[:-1])  # killed midway: one file short
+    monkeypatch.chdir(bob.root)
+    short = cli("model", "push", "--json")
+    assert short.exit_code == 0 and [h["version"] for h in short.json()["held_back"]] == [1]
+    RemoteStore.open(alice).push(files)
+    whole = cli("model", "push", "--json")
+    assert whole.exit_code == 0 and whole.json()["held_back"] == [] and whole.json()["versions"] == ["forest:1"]
+
+
 def test_a_record_changed_on_the_backend_is_store_damage(repo, cli, model_files, pg_backend_url):
     import psycopg
 

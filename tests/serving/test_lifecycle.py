@@ -190,6 +190,34 @@ def test_workers_do_not_outlive_a_killed_supervisor(serve, repo):
     assert record["stale"] is True  # the record stays, and the registry sees it is dead
 
 
+def test_on_the_backend_a_teammates_version_is_fetched_from_the_remote_and_served(serve, repo, make_repo, monkeypatch,
+                                                                                  pg_backend_url, tmp_path):
+    """A version registered and promoted in another clone: its files are not in the
+    server's clone. The server keeps the old version while the teammate has not pushed
+    (the failed load retried every poll), then fetches the files from the default remote
+    (verified) and serves the new version, with no pull and no restart."""
+    from mlctl.registry.sync import push
+    from mlctl.store.remotes import add_remote
+
+    monkeypatch.setenv("MLCTL_BACKEND_URL", pg_backend_url)
+    elsewhere = make_repo("elsewhere")
+    for clone in (repo, elsewhere):
+        add_remote(clone, "origin", str(tmp_path / "remote"), default=True)
+    register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
+    server = serve("churn@production", "--reload-interval", "0.2")
+    register(elsewhere, "churn", Constant(3.0, COLUMNS))
+    move_alias(elsewhere, "churn", "production", 2)
+    time.sleep(1)  # a few polls: each load fails (the files are only in the other clone)
+    answer = server.client.post("/predict", json={"instances": [row()]}).json()
+    assert (answer["version"], answer["predictions"]) == (1, [1.0])
+    push(elsewhere)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and answer["version"] != 2:
+        time.sleep(0.1)
+        answer = server.client.post("/predict", json={"instances": [row()]}).json()
+    assert (answer["version"], answer["predictions"]) == (2, [3.0])
+
+
 def test_on_the_backend_a_move_made_by_another_clone_is_served_within_seconds(serve, repo, make_repo, monkeypatch,
                                                                               pg_backend_url):
     """With the registry on a team backend, `serve NAME@ALIAS` follows a promotion made on

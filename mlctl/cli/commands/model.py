@@ -257,6 +257,8 @@ def _synced(result, done: str, as_json: bool) -> int:
             render.warn(f"renumbered {item['model']}:{item['from']} -> {item['model']}:{item['to']}: {item['reason']}")
         for item in result.conflicts:
             render.warn(f"conflict: {item['message']}")
+        for line in result.held_back_notes():
+            render.warn(line)
     return common.found(bool(result.conflicts))
 
 
