@@ -6,6 +6,7 @@ from typing import Iterator
 
 from mlctl.errors import MlctlError
 from mlctl.registry import index
+from mlctl.store import elsewhere
 from mlctl.store.repo import Repo
 
 
@@ -71,38 +72,8 @@ def fsck_refs(repo: Repo) -> Iterator[dict]:
 
     absent: list[tuple[str, str, str]] = []  # (model, what, object) not in this store
     yield from _check_versions(repo, object_hashes, absent)
-    yield from _absent(repo, absent)
-
-
-def _absent(repo: Repo, absent: list[tuple[str, str, str]]) -> Iterator[dict]:
-    """Model files not in this store. On the local registry, damage: it names only what
-    this clone registered or pulled. On a team backend it names every teammate's
-    versions, so a file the default remote holds is only not here yet (``elsewhere``:
-    `model pull` fetches it); one the remote lacks too is missing."""
-    from mlctl.store.backend.url import backend_url
-
-    if not absent:
-        return
-    on_remote, why = set(), "not in the store"
-    if backend_url(repo) is not None:
-        on_remote, why = _on_default_remote(repo, {digest for _, _, digest in absent})
-    for name, what, digest in absent:
-        if digest in on_remote:
-            yield {"what": f"{what} artifact", "object": digest, "elsewhere": True,
-                   "problem": f"not in this clone's store yet (`mlctl model pull {name}` fetches it)"}
-        else:
-            yield {"what": f"{what} artifact", "object": digest, "problem": why}
-
-
-def _on_default_remote(repo: Repo, digests: set[str]) -> tuple[set[str], str]:
-    """Which of ``digests`` the default remote holds, and what to say of the others."""
-    from mlctl.store.transfer import RemoteStore
-
-    try:
-        store = RemoteStore.open(repo, None)
-        return digests - store.missing(digests), f"not in the store, nor on the remote {store.name}"
-    except MlctlError as exc:
-        return set(), f"not in the store (and no remote to look on: {exc.message})"
+    yield from elsewhere.absent_problems(
+        repo, [(f"{what} artifact", digest, f"`mlctl model pull {name}` fetches it") for name, what, digest in absent])
 
 
 def _check_versions(repo: Repo, object_hashes, absent: list) -> Iterator[dict]:

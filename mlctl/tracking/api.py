@@ -306,6 +306,8 @@ EXPORTS = {
     "delete_runs": "edit",
     "purge_runs": "edit",
     "restore_artifacts": "artifacts",
+    "fetch_trees": "artifact_trees",
+    "fetch_artifact_files": "artifact_trees:fetch_files",
     "import_runs": "backend_import",
     "relay_seed": "relay",
     "open_relay": "relay",

@@ -17,7 +17,7 @@ from mlctl.errors import StoreDamageError, UsageError
 from mlctl.store import tree
 from mlctl.store.materialize import materialize
 from mlctl.store.repo import check_relpath
-from mlctl.tracking.artifact_trees import artifact_entries
+from mlctl.tracking.artifact_trees import artifact_entries, fetch_files
 from mlctl.tracking.writes import update_json_column
 
 NONE: dict = {}  # the artifacts of a run that has none (the form every mlctl reads)
@@ -97,10 +97,11 @@ def _folder_files(folder: Path, base: str) -> list[tuple[str, Path]]:
 
 def restore_artifacts(repo, run, dest: str | os.PathLike, names: list[str] | None = None) -> list[str]:
     """Copy a run's artifacts (or those under ``names``) into ``dest``, verified."""
-    entries = artifact_entries(repo, run.artifacts_value)
+    entries = artifact_entries(repo, run.artifacts_value, what=f"run {run.id}")
     chosen = [e for e in entries
               if not names or any(e.path == n or e.path.startswith(n.rstrip("/") + "/") for n in names)]
     if names and not chosen:
         raise UsageError(f"run {run.id} has no artifact named {', '.join(names)}")
+    fetch_files(repo, chosen, f"run {run.id}")
     written = materialize(repo.objects, chosen, dest, where=f"run {run.id} artifact")
     return [str(path) for path in written]

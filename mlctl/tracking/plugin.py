@@ -100,11 +100,11 @@ def fsck_refs(repo):
     if damage is not None:  # its references cannot be listed reliably; say so instead
         return [{"what": "runs index (.mlctl/db/runs.sqlite)", "object": None,
                  "problem": f"damaged: {damage}; `mlctl fsck --repair` rebuilds it"}]
-    problems = []
-    for run_id, what, digest in _run_objects(repo):
-        if not repo.objects.exists(digest):
-            problems.append({"what": f"run {run_id} {what}", "object": digest, "problem": "not in the store"})
-    return problems
+    from mlctl.store.elsewhere import absent_problems
+
+    absent = [(f"run {run_id} {what}", digest, "`mlctl run pull` fetches it")
+              for run_id, what, digest in _run_objects(repo) if not repo.objects.exists(digest)]
+    return list(absent_problems(repo, absent))  # a teammate's, on the remote: not here yet
 
 
 def fsck_repair(repo) -> list[dict]:

@@ -88,7 +88,9 @@ def show_lines(run: Run, point_counts: dict[str, int]) -> list[tuple[str, object
     lines += _section("params", run.params)
     lines += _section("metrics", {k: _metric_cell(v, point_counts.get(k, 0)) for k, v in run.metrics.items()})
     lines += _section("tags", run.tags)
-    lines += _section("artifacts", run.artifacts)
+    known = run.artifacts_if_known()
+    lines += _section("artifacts", known) if known is not None else [
+        ("artifacts", "in the clone that logged the run; not on the remote yet (`mlctl run push` there)")]
     lines += _section("data", run.data)
     lines += _section("outputs", run.outputs)
     for stream in ("stdout", "stderr"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import time
 
+from mlctl.errors import ObjectMissingError
+from mlctl.store.elsewhere import on_backend
 from mlctl.store.times import epoch_to_iso
 from mlctl.tracking import values
 from mlctl.tracking.artifact_trees import artifact_map
@@ -69,8 +71,19 @@ class Run:
     def artifacts(self) -> dict[str, str]:
         """Relative name -> object hash, read from the run's tree (or its old flat map)."""
         if "artifact_map" not in self._decoded:
-            self._decoded["artifact_map"] = artifact_map(self._repo, self.artifacts_value)
+            self._decoded["artifact_map"] = artifact_map(self._repo, self.artifacts_value, f"run {self.id}")
         return self._decoded["artifact_map"]
+
+    def artifacts_if_known(self) -> dict[str, str] | None:
+        """The artifacts, or None for a teammate's run on a team backend whose artifact list
+        is neither here nor on the remote yet (its clone has not pushed): a listing shows
+        the rest of the run. Without a backend a missing tree is damage, raised."""
+        try:
+            return self.artifacts
+        except ObjectMissingError:
+            if not on_backend(self._repo):
+                raise
+            return None
 
     data = property(lambda self: self._json("data"))
     env = property(lambda self: self._json("env"))
@@ -128,7 +141,7 @@ class Run:
             "params": self.params,
             "metrics": self.metrics,
             "tags": self.tags,
-            "artifacts": self.artifacts,
+            "artifacts": self.artifacts_if_known(),
             "data": self.data,
             "outputs": self.outputs,
             "env": self.env,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from mlctl.errors import UsageError
 from mlctl.store import tree
+from mlctl.store.elsewhere import on_backend
 from mlctl.store.hashing import hash_bytes, is_hash
 from mlctl.tracking import ids
 from mlctl.tracking.artifact_trees import artifact_objects
@@ -133,7 +134,18 @@ def pull(repo, remote: str | None = None, refs: list[str] | None = None, jobs: i
     result.objects += _pull_artifacts(repo, store, records, jobs, progress)
     import_records(repo, records, origin=store.name)
     result.runs = sorted(wanted)
+    if on_backend(repo):
+        shared = {digest for run_id, (_entry, digest) in there.items() if local.get(run_id, (None,))[0] == digest}
+        result.objects += _teammates_objects(repo, store, shared, jobs, progress)
     return result
+
+
+def _teammates_objects(repo, store, digests: set[str], jobs, progress) -> int:
+    """On a team backend a teammate's shared run is a row here already, its record and
+    artifacts on the remote only: they come as a pulled run's do (what is here is skipped)."""
+    count = store.pull(digests, jobs=jobs, progress=progress)
+    records = [(d, parse_record(repo.objects.get_bytes(d), d)) for d in sorted(digests)]
+    return count + _pull_artifacts(repo, store, records, jobs, progress)
 
 
 def _pull_artifacts(repo, store, records: list[tuple[str, dict]], jobs, progress) -> int:

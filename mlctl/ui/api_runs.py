@@ -106,7 +106,9 @@ def show_run(request, repo) -> JSON:
     out = run.to_json()
     out["short_id"] = short_run_ids(repo, [run.id])[run.id]
     out["metric_points"] = run.metric_keys_with_counts()
-    out["artifacts"] = [_artifact(repo, rel, digest) for rel, digest in sorted(run.artifacts.items())]
+    known = run.artifacts_if_known()  # None: a teammate's run whose clone has not pushed yet
+    out["artifacts"] = [_artifact(repo, rel, digest) for rel, digest in sorted((known or {}).items())]
+    out["artifacts_elsewhere"] = known is None
     out["lineage"] = _lineage(repo, run)
     return JSON(out)
 
@@ -216,8 +218,8 @@ def artifact(request, repo):
     digest = run.artifacts.get(relpath)
     if digest is None:
         raise HTTPError(404, f"run {run.id} has no artifact {relpath!r}", parameter="path")
-    if not repo.objects.exists(digest):
-        raise from_mlctl_error(_missing(digest, relpath))
+    if not repo.objects.exists(digest) and (missing := _fetch_or_missing(repo, run, digest, relpath)):
+        raise from_mlctl_error(missing)
     if not repo.objects.verify(digest):
         from mlctl.errors import CorruptObjectError
 
@@ -232,10 +234,20 @@ def artifact(request, repo):
     return StreamingResponse(_chunks(repo, digest), media_type=media, headers=headers)
 
 
-def _missing(digest: str, relpath: str):
+def _fetch_or_missing(repo, run, digest: str, relpath: str):
+    """On a team backend a teammate's artifact comes from the default remote (then None:
+    nothing is missing); else the error to answer with."""
     from mlctl.errors import ObjectMissingError
+    from mlctl.store import elsewhere
 
-    return ObjectMissingError(digest, what=f"artifact {relpath}")
+    if not elsewhere.on_backend(repo):
+        return ObjectMissingError(digest, what=f"artifact {relpath}")
+    try:
+        elsewhere.fetch(repo, [digest], f"artifact {relpath} of run {run.id}",
+                        "the clone that logged the run runs `mlctl run push`")
+    except ObjectMissingError as exc:
+        return exc
+    return None
 
 
 def _chunks(repo, digest: str):

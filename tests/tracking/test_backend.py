@@ -48,6 +48,57 @@ def test_a_clones_sqlite_runs_are_carried_into_the_backend(cli, two_clones, back
     assert cli("run", "pull", "--json").json()["runs"] == []  # idempotent
 
 
+def test_a_teammates_run_shows_at_once_and_its_artifacts_follow_its_push(cli, two_clones, backend, monkeypatch):
+    """Two clones of one backend: alice's run is in bob's listing as it ends; its artifacts
+    are in alice's store until she pushes. Meanwhile bob's `run list --json` and `run show`
+    say so (artifacts null, one line) instead of failing, `run artifacts` names where they
+    are not (exit 2), and fsck calls them missing; once pushed, they are `not_here` (ok),
+    a read fetches them from the remote (the UI's download too), and `run pull` brings
+    the rest."""
+    from tests.ui.conftest import ThreadServer
+
+    alice, bob = two_clones("alice", "bob")
+    for clone in (alice, bob):
+        _use_backend(cli, clone, backend)
+    monkeypatch.chdir(alice.root)
+    with mlctl.start_run(repo=alice.root, experiment="team") as first:
+        pass
+    assert cli("run", "push").exit_code == 0  # a remote that holds something, not alice's next run
+    with mlctl.start_run(repo=alice.root, experiment="team") as run:
+        (alice.root / "notes.txt").write_text("alice's notes")
+        run.log_artifact(alice.root / "notes.txt")
+    monkeypatch.chdir(bob.root)
+    listed = cli("run", "list", "--json").json()[0]
+    assert listed["id"] == run.id and listed["artifacts"] is None
+    assert "not on the remote yet" in cli("run", "show", run.id).stdout
+    refused = cli("run", "artifacts", run.id)
+    one_error(refused, 2, f"the artifact list of run {run.id}", "not in the local store nor on remote origin")
+    assert "`mlctl run push`" in refused.stderr
+    lost = cli("fsck", "--json")
+    assert lost.exit_code == 1 and lost.json()["missing"][0]["what"] == f"run {run.id} artifacts tree"
+
+    monkeypatch.chdir(alice.root)
+    assert cli("run", "push").exit_code == 0
+    monkeypatch.chdir(bob.root)
+    report = cli("fsck", "--json")
+    assert report.exit_code == 0 and {n["what"] for n in report.json()["not_here"]} == {
+        f"run {run.id} artifacts tree", f"run {run.id} record", f"run {first.id} record"}
+    with ThreadServer(bob) as client:
+        page = client.get(f"/api/runs/{run.id}").json()  # fetches the tree: the list is known now
+        assert [a["path"] for a in page["artifacts"]] == ["notes.txt"] and not page["artifacts_elsewhere"]
+        assert client.get(f"/api/runs/{run.id}/artifacts/notes.txt").text == "alice's notes"
+    with mlctl.start_run(repo=alice.root, experiment="team") as second:
+        (alice.root / "plot.txt").write_text("a plot")
+        second.log_artifact(alice.root / "plot.txt")
+    monkeypatch.chdir(alice.root)
+    assert cli("run", "push").exit_code == 0
+    monkeypatch.chdir(bob.root)
+    # three records, the second run's tree and file; the first run's artifacts came with the reads
+    assert cli("run", "pull", "--json").json()["objects"] == 5
+    assert cli("fsck", "--json").json()["not_here"] == []
+    assert bob.objects.get_bytes(get_run(bob, second.id).artifacts["plot.txt"]) == b"a plot"
+
+
 def test_backend_import_copies_the_clones_ended_runs_once(repo, cli, backend):
     """Ended runs go over whole (params, every point, tags, artifacts); running and deleted
     ones stay; a second import changes nothing; a run changed here since is replaced, one

@@ -80,6 +80,7 @@ def list_(experiment: str = typer.Option(None, "--experiment", "-e", help="Only 
     asked = core.check_columns(columns) if columns else None  # checked even with --json, like --sort
     found = core.list_runs(repo, experiment, filter_expr, sort or None, limit or None, offset, deleted_only=deleted)
     if as_json:
+        core.fetch_trees(repo, [run.artifacts_value for run in found])  # a team backend's: one transfer
         render.emit_json([run.to_json() for run in found])
         return 0
     chosen = core.list_columns(found, asked)

@@ -99,6 +99,9 @@ function live(run, head, metricsBox, charts) {
 }
 
 function artifacts(run) {
+  if (run.artifacts_elsewhere) {
+    return h("p", { class: "muted", text: "logged in another clone, not pushed yet (`mlctl run push` there)" });
+  }
   if (!run.artifacts.length) return h("p", { class: "muted", text: "no artifacts" });
   const base = `/api/runs/${run.id}/artifacts/`;
   const rows = run.artifacts.map((a) => {
