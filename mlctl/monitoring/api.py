@@ -14,6 +14,8 @@ EXPORTS = {
     "record_check": "records",
     "get_check": "records",
     "list_checks": "records",
+    "push_reports": "reports_share",
+    "pull_reports": "reports_share",
     "open_source": "sources",
     "open_file": "sources",
     "check_webhook_url": "alerts",

@@ -40,6 +40,7 @@ def gc_roots(repo):
 def fsck_refs(repo):
     from mlctl.monitoring.records import report_objects
 
-    for digest in report_objects(repo):
-        if not repo.objects.exists(digest):
-            yield {"what": "drift report", "object": digest, "problem": "not in the store"}
+    from mlctl.store.elsewhere import absent_problems
+
+    yield from absent_problems(repo, [("drift report", digest, "`mlctl pull` fetches it")
+                                      for digest in report_objects(repo) if not repo.objects.exists(digest)])

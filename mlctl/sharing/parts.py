@@ -1,6 +1,6 @@
 """`mlctl push` / `mlctl pull`: share everything a teammate needs, in one command.
 
-Four parts, each through its component's own sync, against one remote:
+Four parts (five on a team backend), each through its component's own sync, against one remote:
 
     data      push: the data of the current branch's history and the workspace
               (``all_commits``: of everything git keeps; from a pre-push hook: of the
@@ -9,6 +9,8 @@ Four parts, each through its component's own sync, against one remote:
     runs      ended runs and their artifacts (tracking/share.py)
     pipeline  the run-cache (pipeline/sync.py)
     registry  versions, artifacts, alias history, deployments (registry/sync.py)
+    drift     on a team backend only: the HTML reports of the shared drift checks
+              (monitoring/reports_share.py); without one, checks stay in their clone
 
 A part that fails does not stop the others (each is resumable and idempotent, so a
 rerun moves only the rest); the report says per part what moved, what conflicted and
@@ -23,8 +25,10 @@ from typing import Callable
 
 from mlctl.data import api as data_api
 from mlctl.errors import EXIT_FOUND, EXIT_OK, MlctlError
+from mlctl.monitoring import api as monitoring_api
 from mlctl.pipeline import api as pipeline_api
 from mlctl.registry import api as registry_api
+from mlctl.store.elsewhere import on_backend
 from mlctl.store.remotes import get_remote
 from mlctl.store.repo import Repo
 from mlctl.tracking import api as tracking_api
@@ -77,8 +81,9 @@ def push(repo: Repo, remote: str | None = None, all_commits: bool = False, jobs:
         "runs": lambda: _runs("push", repo, name, jobs, progress),
         "pipeline": lambda: _pipeline("push", repo, name, jobs),
         "registry": lambda: _registry("push", repo, name, jobs),
+        "drift": lambda: _drift("push", repo, name, jobs),
     }
-    return _run_parts("push", name, steps)
+    return _run_parts("push", name, steps, _parts(repo))
 
 
 def pull(repo: Repo, remote: str | None = None, all_commits: bool = False, checkout: bool = True,
@@ -89,8 +94,9 @@ def pull(repo: Repo, remote: str | None = None, all_commits: bool = False, check
         "runs": lambda: _runs("pull", repo, name, jobs, progress),
         "pipeline": lambda: _pipeline("pull", repo, name, jobs),
         "registry": lambda: _registry("pull", repo, name, jobs),
+        "drift": lambda: _drift("pull", repo, name, jobs),
     }
-    return _run_parts("pull", name, steps)
+    return _run_parts("pull", name, steps, _parts(repo))
 
 
 def _remote_name(repo: Repo, remote: str | None) -> str:
@@ -98,9 +104,13 @@ def _remote_name(repo: Repo, remote: str | None) -> str:
     return get_remote(repo, remote).name
 
 
-def _run_parts(verb: str, remote: str, steps: dict[str, Callable[[], PartReport]]) -> ShareReport:
+def _parts(repo: Repo) -> tuple[str, ...]:
+    return PARTS + ("drift",) if on_backend(repo) else PARTS
+
+
+def _run_parts(verb: str, remote: str, steps: dict[str, Callable[[], PartReport]], parts: tuple[str, ...]) -> ShareReport:
     report = ShareReport(verb, remote)
-    for name in PARTS:
+    for name in parts:
         try:
             part = steps[name]()
         except MlctlError as exc:
@@ -172,6 +182,16 @@ def _registry(verb: str, repo, remote, jobs) -> PartReport:
     notes += [f"conflict: {c['message']}" for c in data.get("conflicts") or []]
     notes += result.held_back_notes() if verb == "push" else []
     return PartReport("registry", summary, data, conflicts=conflicts, notes=notes)
+
+
+def _drift(verb: str, repo, remote, jobs) -> PartReport:
+    result = (monitoring_api.push_reports if verb == "push" else monitoring_api.pull_reports)(repo, remote, jobs)
+    moved = "sent" if verb == "push" else "received"
+    summary = f"{_n(result.objects, 'drift report')} {moved} of {result.reports}"
+    if result.elsewhere:
+        summary += f"; {result.elsewhere} in other clones, not on the remote yet" if verb == "pull" else \
+            f"; {result.elsewhere} in other clones (theirs to send)"
+    return PartReport("drift", summary, result.to_json())
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:

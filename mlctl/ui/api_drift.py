@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from mlctl.errors import MlctlError
+from mlctl.store import elsewhere
 from mlctl.ui.http import JSON, HTTPError, Query, from_mlctl_error
 
 MAX_CHECKS = 1000
@@ -47,8 +48,12 @@ def report(request, repo) -> Response:
     if not record.get("report"):
         raise HTTPError(404, f"drift check {record['id']} wrote no HTML report",
                         "run `mlctl monitor drift ... --report FILE.html` to keep one", parameter="check")
+    digest = record["report"]["object"]
     try:
-        body = repo.objects.get_bytes(record["report"]["object"], verify=True)
+        if elsewhere.on_backend(repo):  # another clone's check: its report comes from the remote
+            elsewhere.fetch(repo, [digest], f"the report of drift check {record['id']}",
+                            "the clone that ran the check runs `mlctl push`")
+        body = repo.objects.get_bytes(digest, verify=True)
     except MlctlError as exc:
         raise from_mlctl_error(exc) from None
     return Response(body, media_type="text/html; charset=utf-8",

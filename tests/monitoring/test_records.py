@@ -49,8 +49,9 @@ def test_reports_are_stored_and_kept_by_gc(repo, tmp_path, mlctl_proc):
     assert mlctl_proc("gc", "--grace", "0s", cwd=repo.root).returncode == 0
     assert repo.objects.exists(digest)
     damage_object(repo, digest, "missing")
-    problems = list(plugin.fsck_refs(repo))
-    assert problems == [{"what": "drift report", "object": digest, "problem": "not in the store"}]
+    [problem] = plugin.fsck_refs(repo)
+    assert (problem["what"], problem["object"]) == ("drift report", digest)
+    assert problem["problem"].startswith("not in the store")  # on a backend: "(and no remote to look on ...)"
     assert mlctl_proc("fsck", cwd=repo.root).returncode == 1
 
 
@@ -91,3 +92,35 @@ def test_on_the_backend_a_check_is_in_every_clones_status(two_clones, backend):
     records.record_check(here, result(shift=3.0), "train.csv", "live.csv", model="churn")
     assert not here.db_path("monitoring").exists()  # a row on the backend, no local file
     assert records.latest_check(there, model="churn")["dataset_drift"] is True
+
+
+def test_on_the_backend_a_teammates_report_travels_by_the_remote(two_clones, backend, tmp_path, cli, monkeypatch):
+    """Alice's check is a row bob reads at once; its HTML report is in alice's store until
+    she pushes (fsck: missing); `mlctl push` sends it (its `drift` part), then bob's fsck
+    says not here yet, the dashboard fetches it, and `mlctl pull` fetches the rest."""
+    from tests.ui.conftest import ThreadServer
+
+    if backend != "postgresql":
+        pytest.skip("clones share drift records only through a backend")
+    alice, bob = two_clones("alice", "bob")
+    report = tmp_path / "r.html"
+    report.write_text("<html>alice's report</html>")
+    first = records.record_check(alice, result(shift=3.0), "train.csv", "live.csv", report_path=report)
+    report.write_text("<html>a second report</html>")
+    second = records.record_check(alice, result(), "train.csv", "live.csv", report_path=report)
+    monkeypatch.chdir(bob.root)
+    lost = cli("fsck", "--json")
+    assert lost.exit_code == 1 and [m["what"] for m in lost.json()["missing"]] == ["drift report"] * 2
+    monkeypatch.chdir(alice.root)
+    pushed = cli("push", "--json").json()["parts"]["drift"]
+    assert pushed["result"] == {"reports": 2, "objects": 2, "elsewhere": 0} and pushed["error"] is None
+    monkeypatch.chdir(bob.root)
+    assert cli("push", "--json").json()["parts"]["drift"]["result"] == {"reports": 2, "objects": 0, "elsewhere": 2}
+    assert len(cli("fsck", "--json").json()["not_here"]) == 2
+    with ThreadServer(bob) as client:
+        page = client.get(f"/api/drift/{first['id']}/report")
+        assert page.status_code == 200 and page.text == "<html>alice's report</html>"
+    pulled = cli("pull", "--json").json()["parts"]["drift"]["result"]
+    assert pulled == {"reports": 2, "objects": 1, "elsewhere": 0}
+    assert bob.objects.get_bytes(second["report"]["object"]) == b"<html>a second report</html>"
+    assert cli("fsck", "--json").json()["not_here"] == []
