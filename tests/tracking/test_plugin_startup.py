@@ -35,8 +35,9 @@ def test_gc_keeps_run_artifacts_and_fsck_reports_missing_ones(cli, repo):
     os.unlink(repo.objects.path(digest))
     res = cli("fsck", "--json")
     assert res.exit_code == 1
-    missing = res.json()["missing"]
-    assert missing == [{"what": f"run {run_id} artifact model.pkl", "object": digest, "problem": "not in the store"}]
+    [missing] = res.json()["missing"]
+    assert (missing["what"], missing["object"]) == (f"run {run_id} artifact model.pkl", digest)
+    assert missing["problem"].startswith("not in the store")  # on a backend: "(and no remote to look on ...)"
 
 
 def test_config_keys(cli, repo):

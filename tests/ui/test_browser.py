@@ -209,7 +209,11 @@ def test_live_refresh_shows_new_points(browser, runs_repo):
 
 
 def test_token_in_the_url_once_then_a_cookie(browser, runs_repo):
-    server = UIServer(runs_repo.root, "--token", "tok-123")
+    import secrets
+
+    # a token of its own: cookies ignore ports, so an earlier test's server (same host,
+    # same browser) must not have left a cookie that this one accepts
+    server = UIServer(runs_repo.root, "--token", f"tok-{secrets.token_hex(8)}")
     page = browser.new_page()
     try:
         page.goto(server.base + "/runs", ready=False)
