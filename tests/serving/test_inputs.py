@@ -255,6 +255,19 @@ def test_a_body_without_true_false_or_null_takes_the_plain_path_to_the_same_answ
     assert outcome(True) == outcome(False)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"true", b"false", b"null", b"u", b"f", b"tru", b"nul", b"fals", b"1.5", b",", b"[",
+                                 b"]", b'"instances"', b":", b"{", b"}", b"e", b"x"]), max_size=12))
+def test_plain_numbers_is_exactly_no_true_false_or_null(parts):
+    """The one-byte screen never changes the answer: any body, plain exactly when none of
+    the three words is in it."""
+    from mlctl.serving.formats import plain_numbers
+
+    body = b"".join(parts)
+    assert plain_numbers(body, None, False) == (b"true" not in body and b"false" not in body
+                                                 and b"null" not in body)
+
+
 def test_plain_numbers_reads_the_body_not_the_values():
     from mlctl.serving.formats import plain_numbers
 
