@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from mlctl.monitoring.records import report_objects
 from mlctl.store.repo import Repo
 
-PUSH_HINT = "the clone that ran the check runs `mlctl push`"
-
 
 @dataclass
 class ReportShare:

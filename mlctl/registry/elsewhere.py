@@ -15,7 +15,7 @@ from mlctl.store.repo import Repo
 def fetch_files(repo: Repo, artifact: dict, what: str) -> int:
     """Fetch the artifact's objects this clone lacks (on a team backend only)."""
     if not elsewhere.on_backend(repo):
-        return 0
+        return 0  # before object_hashes: it reads a folder's manifest on every load
     hint = f"the clone that registered {what} runs `mlctl model push`"
     arrived = elsewhere.fetch(repo, [artifact["hash"]], f"the files of {what}", hint)
     if artifact.get("kind") == "dir":

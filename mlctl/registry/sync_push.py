@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from mlctl.errors import EXIT_FOUND, MlctlError, StoreDamageError
 from mlctl.registry import artifacts, eventlog, index, remote_entries
 from mlctl.registry.remote_entries import Malformed, RemoteModel
-from mlctl.store.backend.url import backend_url
+from mlctl.store.elsewhere import on_backend
 from mlctl.store.hashing import hash_bytes
 from mlctl.store.records import canonical
 from mlctl.store.repo import Repo
@@ -61,7 +61,7 @@ def plan(repo: Repo, store, name: str, remote: RemoteModel | None, jobs: int | N
     out = PushPlan(name)
     idx = index.read_index(repo, name)
     needs = _versions(repo, out, idx, remote)
-    if backend_url(repo) is not None:
+    if on_backend(repo):
         _hold_back_teammates(repo, store, out, needs)
     history = _with_ids(repo, name)
     unpushed = _until_held_back(out, [e for e in history if e["id"] not in remote.events])

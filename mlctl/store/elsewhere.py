@@ -8,7 +8,7 @@ neither" (missing). Without a backend, rows and refs name only what this clone m
 pulled, so an object absent here stays damage and nothing is fetched.
 
     on_backend(repo)                                  # a team backend is set
-    fetch(repo, digests, what, pusher_hint)           # from the default remote; how many arrived
+    fetch(repo, digests, what, pusher_hint)           # from the default remote (0 off a backend)
     absent_problems(repo, [(what, digest, hint)])     # fsck entries for objects not here
 """
 
@@ -27,12 +27,13 @@ def on_backend(repo: Repo) -> bool:
 
 
 def fetch(repo: Repo, digests: Iterable[str], what: str, push_hint: str) -> int:
-    """Fetch the objects of ``digests`` this clone lacks from the default remote; raises
-    ObjectMissingError (exit 2) saying where they are not."""
+    """On a team backend, fetch the objects of ``digests`` this clone lacks from the default
+    remote; raises ObjectMissingError (exit 2) saying where they are not. Without a
+    backend nothing is fetched (0): the caller's own missing-object error stands."""
     from mlctl.store.transfer import RemoteError, RemoteMissingError, RemoteStore
 
     wanted = sorted(d for d in set(digests) if not repo.objects.exists(d))
-    if not wanted:
+    if not wanted or not on_backend(repo):  # present: no config read on the common path
         return 0
     lacking = f"{what} ({wanted[0]}) {'is' if len(wanted) == 1 else 'are'} not in the local store"
     try:

@@ -47,27 +47,23 @@ def artifact_map(repo, value, what: str = "a run") -> dict[str, str]:
 
 def fetch_tree(repo, value, what: str) -> None:
     """A teammate's run's tree, from the default remote (team backend only)."""
-    if isinstance(value, str) and not repo.objects.exists(value) and elsewhere.on_backend(repo):
+    if isinstance(value, str):
         elsewhere.fetch(repo, [value], f"the artifact list of {what}", PUSH_HINT)
 
 
 def fetch_trees(repo, values) -> None:
-    """Many runs' trees in one transfer (`run list --json`); on the backend only. Those
-    the remote lacks stay absent, for the reader to say so run by run."""
-    wanted = {v for v in values if isinstance(v, str) and not repo.objects.exists(v)}
-    if wanted and elsewhere.on_backend(repo):
-        from mlctl.store.transfer import RemoteStore
-
-        try:
-            RemoteStore.open(repo, None).pull(wanted)
-        except MlctlError:
-            pass  # each run's reader fetches again and names what is missing where
+    """Many runs' trees in one transfer (`run list --json`; team backend only). Those the
+    remote lacks stay absent, for the reader to say so run by run."""
+    try:
+        elsewhere.fetch(repo, [v for v in values if isinstance(v, str)], "the artifact lists of runs", PUSH_HINT)
+    except MlctlError:
+        pass  # each run's reader fetches again and names what is missing where
 
 
-def fetch_files(repo, entries: list[tree.Entry], what: str) -> None:
-    """A teammate's run's artifact files, from the default remote (team backend only)."""
-    if elsewhere.on_backend(repo):
-        elsewhere.fetch(repo, [e.hash for e in entries], f"the artifacts of {what}", PUSH_HINT)
+def fetch_files(repo, digests: list[str], what: str) -> None:
+    """A teammate's run's artifact files (``what`` they are, for the error), from the
+    default remote (team backend only)."""
+    elsewhere.fetch(repo, digests, what, PUSH_HINT)
 
 
 def artifact_objects(repo, value) -> list[str]:

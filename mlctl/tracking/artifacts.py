@@ -102,6 +102,6 @@ def restore_artifacts(repo, run, dest: str | os.PathLike, names: list[str] | Non
               if not names or any(e.path == n or e.path.startswith(n.rstrip("/") + "/") for n in names)]
     if names and not chosen:
         raise UsageError(f"run {run.id} has no artifact named {', '.join(names)}")
-    fetch_files(repo, chosen, f"run {run.id}")
+    fetch_files(repo, [e.hash for e in chosen], f"the artifacts of run {run.id}")
     written = materialize(repo.objects, chosen, dest, where=f"run {run.id} artifact")
     return [str(path) for path in written]

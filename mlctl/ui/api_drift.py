@@ -50,9 +50,9 @@ def report(request, repo) -> Response:
                         "run `mlctl monitor drift ... --report FILE.html` to keep one", parameter="check")
     digest = record["report"]["object"]
     try:
-        if elsewhere.on_backend(repo):  # another clone's check: its report comes from the remote
-            elsewhere.fetch(repo, [digest], f"the report of drift check {record['id']}",
-                            "the clone that ran the check runs `mlctl push`")
+        # on a team backend, another clone's check: its report comes from the remote
+        elsewhere.fetch(repo, [digest], f"the report of drift check {record['id']}",
+                        "the clone that ran the check runs `mlctl push`")
         body = repo.objects.get_bytes(digest, verify=True)
     except MlctlError as exc:
         raise from_mlctl_error(exc) from None

@@ -235,19 +235,16 @@ def artifact(request, repo):
 
 
 def _fetch_or_missing(repo, run, digest: str, relpath: str):
-    """On a team backend a teammate's artifact comes from the default remote (then None:
-    nothing is missing); else the error to answer with."""
+    """On a team backend a teammate's artifact comes from the default remote; None once it
+    is here, else the error to answer with."""
     from mlctl.errors import ObjectMissingError
-    from mlctl.store import elsewhere
+    from mlctl.tracking.api import fetch_artifact_files
 
-    if not elsewhere.on_backend(repo):
-        return ObjectMissingError(digest, what=f"artifact {relpath}")
     try:
-        elsewhere.fetch(repo, [digest], f"artifact {relpath} of run {run.id}",
-                        "the clone that logged the run runs `mlctl run push`")
+        fetch_artifact_files(repo, [digest], f"artifact {relpath} of run {run.id}")
     except ObjectMissingError as exc:
         return exc
-    return None
+    return None if repo.objects.exists(digest) else ObjectMissingError(digest, what=f"artifact {relpath}")
 
 
 def _chunks(repo, digest: str):
