@@ -13,6 +13,7 @@ between tests: each writes to its own folder and database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -53,6 +54,6 @@ class Snapshot:
             return
         server = request.getfixturevalue("pg_server")
         _close_connections()
-        name = server.create_database(self.database)
-        request.addfinalizer(lambda: (_close_connections(), server.drop_database(name)))
-        monkeypatch.setenv("MLCTL_BACKEND_URL", server.url(name))
+        dropped = contextlib.ExitStack()  # the copy goes as every test's database does (fresh_database)
+        request.addfinalizer(dropped.close)
+        monkeypatch.setenv("MLCTL_BACKEND_URL", dropped.enter_context(server.fresh_database(self.database)))
