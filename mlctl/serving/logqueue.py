@@ -54,6 +54,9 @@ class PredictionLogQueue:
 
     # -- the log thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        from mlctl.serving.affinity import release_thread
+
+        release_thread()  # off the worker's core: its bursts would stall requests there
         last_flush = time.monotonic()
         while True:
             try:
