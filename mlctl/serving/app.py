@@ -1,8 +1,9 @@
 """The ASGI application: /predict and /invocations on a lean raw-ASGI path, everything
 else (/health, /ping, /metadata, /metrics, 404s) through a small starlette app.
 
-Per request the hot path does: read the body (size-limited), parse it with orjson, turn it
-into the model's input (mlctl/serving/inputs.py), await the micro-batcher, write the answer
+Per request the hot path does: read the body (size-limited), parse it straight into the
+model's array when it holds numbers only (mlctl/serving/numeric_body.py), else parse it
+with orjson and turn it into the model's input (mlctl/serving/inputs.py), await the micro-batcher, write the answer
 with orjson, then — after the answer is sent — count it, queue it for the prediction log and
 start the shadow call. No middleware, no per-request objects beyond the input itself.
 """
@@ -21,6 +22,7 @@ from mlctl.net import MISDIRECTED, HostCheck, host_header
 from mlctl.serving import formats
 from mlctl.serving.batching import PredictTimeout
 from mlctl.serving.inputs import InputError
+from mlctl.serving.numeric_body import numeric_array
 from mlctl.serving.metrics import LATENCY_BUCKETS
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -94,15 +96,10 @@ class ServingApp:
                 raise BodyTooLarge()
             body = await self._body(receive)
             slot = state.pick(rid, given)
-            if state.features is None:
-                rows = formats.decode(body, ctype, slot.columns, invocations)
-                plain = formats.plain_numbers(body, ctype, invocations)
-            else:
-                rows, plain = await self._with_features(body, ctype, slot, invocations), False
-            X = slot.prepare(rows, plain)
-            if state.gate is not None:  # after prepare: the values already have their types
-                state.gate.check(rows)
-            preds = await slot.extra["batcher"].submit(X, len(rows))
+            X = self._numbers_only(body, ctype, slot, invocations)
+            if X is None:
+                X = await self._prepare(body, ctype, slot, invocations)
+            preds = await slot.extra["batcher"].submit(X, len(X))
             status, payload = 200, _answer(preds, slot, rid, invocations)
         except InputError as exc:
             status, payload = exc.status, _error(exc.status, exc.message, exc.column, rid, invocations)
@@ -123,6 +120,26 @@ class ServingApp:
                                                (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
         self._after(started, status, invocations, rid, slot, X, preds)
+
+    def _numbers_only(self, body, ctype, slot, invocations: bool):
+        """The model's array straight from a body of numbers (numeric_body.py), or None."""
+        if (slot.mode != "array" or self.state.features is not None or self.state.gate is not None
+                or formats.is_csv(body, ctype, invocations)):
+            return None
+        return numeric_array(body, slot.columns)
+
+    async def _prepare(self, body, ctype, slot, invocations: bool):
+        """Any body: parsed, completed from the feature store, checked, as the model's input."""
+        state = self.state
+        if state.features is None:
+            rows = formats.decode(body, ctype, slot.columns, invocations)
+            plain = formats.plain_numbers(body, ctype, invocations)
+        else:
+            rows, plain = await self._with_features(body, ctype, slot, invocations), False
+        X = slot.prepare(rows, plain)
+        if state.gate is not None:  # after prepare: the values already have their types
+            state.gate.check(rows)
+        return X
 
     async def _with_features(self, body, ctype, slot, invocations: bool) -> list:
         """Complete each row from the online store (on a thread: it queries the store)."""
