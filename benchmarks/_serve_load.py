@@ -139,13 +139,14 @@ def http_post(port: int, path: str, body: bytes, timeout: float = 120) -> tuple[
     return int(head.split()[1]), rest
 
 
-def big_request_s(server: Server, repeat: int = 5) -> float:
-    """Median seconds of one large request (the 10,000-row body), NaN if it fails."""
-    times = []
+def big_requests_s(servers: list[Server], repeat: int = 9) -> dict[str, list[float]]:
+    """Seconds of each large request (the 10,000-row body) per server, NaN where one failed.
+    The servers take turns, one request each, so a VM whose speed drifts from minute to
+    minute (seen: 1.5x) slows them alike instead of whichever ran in its slow minute."""
+    times: dict[str, list[float]] = {s.name: [] for s in servers}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        status, _ = http_post(server.port, server.path, server.big_body)
-        if status != 200:
-            return float("nan")
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+        for server in servers:
+            t0 = time.perf_counter()
+            status, _ = http_post(server.port, server.path, server.big_body)
+            times[server.name].append(time.perf_counter() - t0 if status == 200 else float("nan"))
+    return times

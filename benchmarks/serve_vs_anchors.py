@@ -18,7 +18,8 @@ cheap one (StandardScaler + LogisticRegression, ~0.3 ms a call) and a heavy one 
 Load is wrk (``-t1``, keep-alive, single-row ``POST``) at concurrency 8 and 32, in rounds
 that alternate the servers so noise hits all alike. Every round is reported (median and
 range, never the best), with each server's CPU per request (its whole process tree);
-then one 10,000-row request (median of 5) and start-to-first-answer. The targets of issue
+then the 10,000-row request (the servers taking turns, nine each; the median) and
+start-to-first-answer. The targets of issue
 24 are checked at the end. Not part of the test suite.
 """
 
@@ -37,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import WORK_ROOT, add_smoke_flag, anchor_venv, mlctl_env  # noqa: E402
-from _serve_load import Server, big_request_s, need_wrk, run_wrk  # noqa: E402
+from _serve_load import Server, big_requests_s, need_wrk, run_wrk  # noqa: E402
 
 CONCURRENCY = (8, 32)
 MODELS = ("logreg", "forest")
@@ -180,9 +181,10 @@ def measure_model(kind: str, servers: list[Server], rounds: int, seconds: float)
                     results[s.name]["rounds"][conc].append(r)
                     print(f"{kind} round {rnd + 1} c={conc} {s.name}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.2f} ms "
                           f"cpu {r['cpu_ms_per_req']:.3f} ms/req errors {r['errors']}", file=sys.stderr)
-        for s in servers:
-            if s.big_body is not None:
-                results[s.name]["big_s"] = big_request_s(s)
+        big = big_requests_s([s for s in servers if s.big_body is not None])
+        for name, times in big.items():
+            results[name]["big_times_s"] = times
+            results[name]["big_s"] = statistics.median(times)
     finally:
         for s in servers:
             s.stop()
@@ -194,10 +196,15 @@ def median(rounds: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rounds)
 
 
+def big_range(r: dict) -> str:
+    times = r.get("big_times_s")
+    return f"{r['big_s']:.3f} ({min(times):.3f}-{max(times):.3f})" if times else "-"
+
+
 def report_model(kind: str, results: dict) -> list[tuple]:
     print(f"\n### {kind}\n")
     print("| server | c=8 req/s: median (range) | c=8 p99 ms | c=32 req/s: median (range) | c=32 p99 ms "
-          "| CPU ms/req @32: median (max) | errors | 10k rows s | start s |")
+          "| CPU ms/req @32: median (max) | errors | 10k rows s: median (range) | start s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
         c8, c32 = r["rounds"][8], r["rounds"][32]
@@ -205,7 +212,7 @@ def report_model(kind: str, results: dict) -> list[tuple]:
         print(f"| {name} | {median(c8, 'rps'):,.0f} ({min(x['rps'] for x in c8):,.0f}-{max(x['rps'] for x in c8):,.0f}) "
               f"| {median(c8, 'p99_ms'):.2f} | {median(c32, 'rps'):,.0f} ({min(x['rps'] for x in c32):,.0f}-"
               f"{max(x['rps'] for x in c32):,.0f}) | {median(c32, 'p99_ms'):.2f} | {median(c32, 'cpu_ms_per_req'):.3f} "
-              f"({max(x['cpu_ms_per_req'] for x in c32):.3f}) | {errors} | {r.get('big_s', float('nan')):.3f} "
+              f"({max(x['cpu_ms_per_req'] for x in c32):.3f}) | {errors} | {big_range(r)} "
               f"| {r['start_s']:.2f} |")
     for conc in CONCURRENCY:
         print(f"\nc={conc}, req/s by round: " + "; ".join(
@@ -244,7 +251,9 @@ def targets(kind: str, res: dict) -> list[tuple]:
         rows.append((kind, "c=32 p99 / bentoml-batched (medians)", ratio, "<= 0.3", ratio <= 0.3))
     if "bentoml" in res:
         ratio = m["big_s"] / res["bentoml"]["big_s"]
-        rows.append((kind, "10,000-row request / bentoml plain", ratio, "<= 0.8", ratio <= 0.8))
+        worst = max(x / b for x, b in zip(m["big_times_s"], res["bentoml"]["big_times_s"]))
+        rows.append((kind, f"10,000-row request / bentoml plain: medians (worst pair {worst:.2f})", ratio, "<= 0.8",
+                     ratio <= 0.8))
     if "mlctl-w2" in res:
         ratio = median(res["mlctl-w2"]["rounds"][32], "rps") / median(c32, "rps")
         rows.append((kind, "c=32 --workers 2 / one worker (medians)", ratio, ">= 1.6", ratio >= 1.6))
