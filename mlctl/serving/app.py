@@ -22,7 +22,7 @@ from mlctl.net import MISDIRECTED, HostCheck, host_header
 from mlctl.serving import formats
 from mlctl.serving.batching import PredictTimeout
 from mlctl.serving.inputs import InputError
-from mlctl.serving.numeric_body import numeric_array
+from mlctl.serving.numeric_body import INVOCATION_KEYS, PREDICT_KEYS, numeric_array
 from mlctl.serving.metrics import LATENCY_BUCKETS
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -126,7 +126,7 @@ class ServingApp:
         if (slot.mode != "array" or self.state.features is not None or self.state.gate is not None
                 or formats.is_csv(body, ctype, invocations)):
             return None
-        return numeric_array(body, slot.columns)
+        return numeric_array(body, slot.columns, INVOCATION_KEYS if invocations else PREDICT_KEYS)
 
     async def _prepare(self, body, ctype, slot, invocations: bool):
         """Any body: parsed, completed from the feature store, checked, as the model's input."""

@@ -28,15 +28,21 @@ BOM = b"\xef\xbb\xbf"
 REFUSALS = (ValueError, TypeError, RuntimeError, KeyError, IndexError)
 
 
-def numeric_array(body: bytes, cols) -> np.ndarray | None:
-    """``body`` as a rows x columns float64 array in ``cols``' order, or None."""
+PREDICT_KEYS = ("instances",)
+INVOCATION_KEYS = ("instances", "inputs")  # MLflow's rows-as-lists forms on /invocations
+
+
+def numeric_array(body: bytes, cols, keys: tuple = PREDICT_KEYS) -> np.ndarray | None:
+    """``body`` as a rows x columns float64 array in ``cols``' order, or None. ``keys``: the
+    one key the body may have (MLflow's ``inputs`` means the same as ``instances`` on
+    /invocations when it holds a list of rows)."""
     if not cols.fast.numeric or not cols.names or body.startswith(BOM):
         return None
     import simdjson
 
     try:
         doc = simdjson.Parser().parse(body)
-        flat, rows = _numbers(doc, body, len(cols.names)) if isinstance(doc, simdjson.Object) else (None, 0)
+        flat, rows = _numbers(doc, body, len(cols.names), keys) if isinstance(doc, simdjson.Object) else (None, 0)
     except REFUSALS:
         return None
     if flat is None:
@@ -45,16 +51,17 @@ def numeric_array(body: bytes, cols) -> np.ndarray | None:
     return arr if cols.fast.passes(arr, NUMBERS) else None
 
 
-def _numbers(doc, body: bytes, width: int) -> tuple[np.ndarray | None, int]:
+def _numbers(doc, body: bytes, width: int, keys: tuple) -> tuple[np.ndarray | None, int]:
     """The values of ``{"instances": [[...], ...]}`` in one buffer, and the row count."""
-    if list(doc.keys()) != ["instances"]:
+    names = list(doc.keys())
+    if len(names) != 1 or names[0] not in keys:
         return None, 0
-    rows = doc["instances"]
+    rows = doc[names[0]]
     count = len(rows)
     # every row a list of ``width`` values (a number has no len(); a string or an object
     # does, but as_buffer refuses both), and no list deeper than the rows: the body's
     # ``[`` are then the outer list's and one per row (no string can hold one: the only
-    # string is the key, and as_buffer takes numbers alone)
+    # string is the key, one of ``keys``, and as_buffer takes numbers alone)
     if not count or set(map(len, rows)) != {width} or body.count(b"[") != count + 1:
         return None, 0
     flat = np.frombuffer(rows.as_buffer(of_type="d"), dtype=np.float64)

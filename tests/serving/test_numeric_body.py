@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from mlctl.serving.formats import decode, plain_numbers
 from mlctl.serving.inputs import Columns, InputError, to_array
-from mlctl.serving.numeric_body import numeric_array
+from mlctl.serving.numeric_body import INVOCATION_KEYS, numeric_array
 
 FLOATS = Columns.from_signature({"inputs": [{"name": n, "type": "double"} for n in ("a", "b", "c")]})
 MIXED = Columns.from_signature({"inputs": [{"name": "a", "type": "long"}, {"name": "b", "type": "double"},
@@ -21,10 +21,10 @@ WITH_BOOL = Columns.from_signature({"inputs": [{"name": "a", "type": "double"}, 
                                                {"name": "c", "type": "double"}]})
 
 
-def general(body: bytes, cols):
-    """What /predict built before the numeric path: the array, or the 400's message."""
+def general(body: bytes, cols, invocations: bool = False):
+    """What /predict (or /invocations) built before the numeric path: the array, or the 400's message."""
     try:
-        return to_array(decode(body, None, cols, False), cols, plain_numbers(body, None, False))
+        return to_array(decode(body, None, cols, invocations), cols, plain_numbers(body, None, invocations))
     except InputError as exc:
         return exc.message
 
@@ -58,6 +58,15 @@ def test_rows_of_numbers_become_the_models_array():
 ])
 def test_anything_else_is_left_to_the_general_path(body):
     assert numeric_array(body, FLOATS) is None
+
+
+def test_mlflows_inputs_key_is_taken_on_invocations_only():
+    body = b'{"inputs": [[1.5, 2, 3], [4, 5, 6.25]]}'
+    assert numeric_array(body, FLOATS) is None  # /predict: the general path names the unknown field
+    fast = numeric_array(body, FLOATS, INVOCATION_KEYS)
+    assert fast is not None and same_array(fast, general(body, FLOATS, invocations=True))
+    both = b'{"inputs": [[1, 2, 3]], "instances": [[4, 5, 6]]}'  # MLflow refuses two forms
+    assert numeric_array(both, FLOATS, INVOCATION_KEYS) is None and isinstance(general(both, FLOATS, True), str)
 
 
 def test_integer_columns_take_whole_numbers_in_range_and_boolean_columns_are_left_alone():
