@@ -19,9 +19,7 @@ MOTO_SECRET = "testing-secret"
 
 def start_add_until_staging(repo, *args: str, **popen) -> subprocess.Popen:
     """`mlctl data add ARGS` as a real process, returned once it has staged its first
-    objects (temp files in the store, or a first object in place: a temp file lives for
-    microseconds, and a poll that missed them all waited until the add was done), for
-    tests that interrupt it there."""
+    objects (temp files in the store), for tests that interrupt it there."""
     from mlctl.store.fsck import iter_temp_files
     from tests.conftest import PROJECT
 
@@ -30,18 +28,9 @@ def start_add_until_staging(repo, *args: str, **popen) -> subprocess.Popen:
     popen.setdefault("stderr", subprocess.DEVNULL)
     proc = subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", *args], cwd=repo.root, env=env, **popen)
     deadline = time.monotonic() + 60
-    objects = repo.dot / "objects"
-    while time.monotonic() < deadline and not (_any_entry(objects) or any(iter_temp_files(repo))):
+    while time.monotonic() < deadline and not any(iter_temp_files(repo)):
         time.sleep(0.005)
     return proc
-
-
-def _any_entry(folder) -> bool:
-    try:
-        with os.scandir(folder) as entries:
-            return any(True for _ in entries)
-    except FileNotFoundError:
-        return False
 
 
 def free_port() -> int:
