@@ -4,6 +4,7 @@ file trees, and helpers that read pointers back."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,9 @@ def start_add_until_staging(repo, *args: str, **popen) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.DEVNULL)
+    # Ctrl-C's default, as a terminal gives it: a suite started as a background job (`cmd &`
+    # in a script) ignores SIGINT, and an ignored SIGINT is inherited, so the add never saw it
+    popen.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     proc = subprocess.Popen([sys.executable, "-m", "mlctl", "data", "add", *args], cwd=repo.root, env=env, **popen)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(iter_temp_files(repo)):
