@@ -3,8 +3,8 @@ else (/health, /ping, /metadata, /metrics, 404s) through a small starlette app.
 
 Per request the hot path does: read the body (size-limited), parse it straight into the
 model's array when it holds numbers only (mlctl/serving/numeric_body.py), else parse it
-with orjson and turn it into the model's input (mlctl/serving/inputs.py), await the micro-batcher, write the answer
-with orjson, then — after the answer is sent — count it, queue it for the prediction log and
+with orjson and turn it into the model's input (mlctl/serving/inputs.py), await the
+micro-batcher, write the answer with orjson, then — after the answer is sent — count it, queue it for the prediction log and
 start the shadow call. No middleware, no per-request objects beyond the input itself.
 """
 
@@ -22,8 +22,8 @@ from mlctl.net import MISDIRECTED, HostCheck, host_header
 from mlctl.serving import formats
 from mlctl.serving.batching import PredictTimeout
 from mlctl.serving.inputs import InputError
-from mlctl.serving.numeric_body import INVOCATION_KEYS, PREDICT_KEYS, numeric_array
 from mlctl.serving.metrics import LATENCY_BUCKETS
+from mlctl.serving.numeric_body import INVOCATION_KEYS, PREDICT_KEYS, numeric_array
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 OPTS = orjson.OPT_SERIALIZE_NUMPY
@@ -122,9 +122,11 @@ class ServingApp:
         self._after(started, status, invocations, rid, slot, X, preds)
 
     def _numbers_only(self, body, ctype, slot, invocations: bool):
-        """The model's array straight from a body of numbers (numeric_body.py), or None."""
+        """The model's array straight from a body of numbers (numeric_body.py), or None.
+        Only the content type is asked about CSV: an empty body fails the parse here and
+        gets its 400 from the general path."""
         if (slot.mode != "array" or self.state.features is not None or self.state.gate is not None
-                or formats.is_csv(body, ctype, invocations)):
+                or formats.csv_type(ctype, invocations)):
             return None
         return numeric_array(body, slot.columns, INVOCATION_KEYS if invocations else PREDICT_KEYS)
 

@@ -17,7 +17,7 @@ MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
 def decode(body: bytes, content_type: bytes | None, cols, invocations: bool) -> list[list]:
-    if is_csv(body, content_type, invocations):
+    if _is_csv(body, content_type, invocations):
         return _csv_rows(body, cols)
     doc = _parse(body)
     return _invocation_rows(doc, cols) if invocations else _predict_rows(doc, cols)
@@ -30,7 +30,7 @@ def plain_numbers(body: bytes, content_type: bytes | None, invocations: bool) ->
     ``f``; ``{"instances": ...}`` has neither): two memchr scans, a tenth of the cost of
     searching the three words, which only a body with those bytes then pays (3 ms of a
     10,000-row request)."""
-    if _csv_type(content_type, invocations):
+    if csv_type(content_type, invocations):
         return False
     if b"u" not in body and b"f" not in body:
         return True
@@ -40,7 +40,7 @@ def plain_numbers(body: bytes, content_type: bytes | None, invocations: bool) ->
 def decode_records(body: bytes, content_type: bytes | None, invocations: bool) -> list[dict]:
     """The rows as column -> value objects, whatever format they came in (for --features,
     which completes each row before it is checked against the signature)."""
-    if is_csv(body, content_type, invocations):
+    if _is_csv(body, content_type, invocations):
         return _csv_frame(body).astype(object).where(lambda f: f.notna(), None).to_dict("records")
     doc = _parse(body)
     if not invocations:
@@ -67,13 +67,13 @@ def _records(value) -> list[dict]:
     return value
 
 
-def is_csv(body: bytes, content_type: bytes | None, invocations: bool) -> bool:
+def _is_csv(body: bytes, content_type: bytes | None, invocations: bool) -> bool:
     if not body or not body.strip():
         raise InputError("empty body: send a JSON document")
-    return _csv_type(content_type, invocations)
+    return csv_type(content_type, invocations)
 
 
-def _csv_type(content_type: bytes | None, invocations: bool) -> bool:
+def csv_type(content_type: bytes | None, invocations: bool) -> bool:
     return bool(invocations and content_type
                 and content_type.split(b";")[0].strip().lower() == b"text/csv")
 

@@ -42,20 +42,17 @@ def numeric_array(body: bytes, cols, keys: tuple = PREDICT_KEYS) -> np.ndarray |
 
     try:
         doc = simdjson.Parser().parse(body)
-        flat, rows = _numbers(doc, body, len(cols.names), keys) if isinstance(doc, simdjson.Object) else (None, 0)
+        arr = _rows(doc, body, len(cols.names), keys) if isinstance(doc, simdjson.Object) else None
     except REFUSALS:
         return None
-    if flat is None:
-        return None
-    arr = flat.reshape(rows, len(cols.names))
-    return arr if cols.fast.passes(arr, NUMBERS) else None
+    return arr if arr is not None and cols.fast.passes(arr, NUMBERS) else None
 
 
-def _numbers(doc, body: bytes, width: int, keys: tuple) -> tuple[np.ndarray | None, int]:
-    """The values of ``{"instances": [[...], ...]}`` in one buffer, and the row count."""
+def _rows(doc, body: bytes, width: int, keys: tuple) -> np.ndarray | None:
+    """The rows of ``{"instances": [[...], ...]}`` as one rows x ``width`` array, or None."""
     names = list(doc.keys())
     if len(names) != 1 or names[0] not in keys:
-        return None, 0
+        return None
     rows = doc[names[0]]
     count = len(rows)
     # every row a list of ``width`` values (a number has no len(); a string or an object
@@ -63,6 +60,6 @@ def _numbers(doc, body: bytes, width: int, keys: tuple) -> tuple[np.ndarray | No
     # ``[`` are then the outer list's and one per row (no string can hold one: the only
     # string is the key, one of ``keys``, and as_buffer takes numbers alone)
     if not count or set(map(len, rows)) != {width} or body.count(b"[") != count + 1:
-        return None, 0
+        return None
     flat = np.frombuffer(rows.as_buffer(of_type="d"), dtype=np.float64)
-    return (flat, count) if flat.size == count * width else (None, 0)
+    return flat.reshape(count, width) if flat.size == count * width else None
