@@ -184,7 +184,8 @@ def measure_model(kind: str, servers: list[Server], rounds: int, seconds: float)
         big = big_requests_s([s for s in servers if s.big_body is not None])
         for name, times in big.items():
             results[name]["big_times_s"] = times
-            results[name]["big_s"] = statistics.median(times)
+            # a failed request makes the figure NaN, as before, rather than a median of the rest
+            results[name]["big_s"] = statistics.median(times) if all(t == t for t in times) else float("nan")
     finally:
         for s in servers:
             s.stop()
