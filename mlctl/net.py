@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 
 from mlctl.errors import UsageError
 
 
-def bind_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
+def bind_listener(host: str, port: int, backlog: int = 128, reuse_port: bool = False) -> socket.socket:
     """A listening, inheritable socket (workers share it), or a clear UsageError for a
-    port in use or an address that does not resolve."""
+    port in use or an address that does not resolve. ``reuse_port``: one of a group that
+    shares the port (see bind_listeners)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -18,6 +20,8 @@ def bind_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
     family, kind, proto, _name, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as exc:
@@ -28,6 +32,34 @@ def bind_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
     sock.listen(backlog)
     sock.set_inheritable(True)
     return sock
+
+
+def bind_listeners(host: str, port: int, count: int, backlog: int = 128) -> list[socket.socket]:
+    """``count`` listening sockets on one port, one per worker, so that the kernel spreads
+    new connections over the workers (Linux's SO_REUSEPORT hashes each to one socket).
+
+    With one shared socket the worker that woke first accepted every pending connection
+    (uvloop accepts until none is left): a client that opened its 32 keep-alive
+    connections at once had all 32 served by one of two workers in some runs, the other
+    idle. Elsewhere (macOS and the BSDs give a SO_REUSEPORT port to the last socket
+    bound, not to all) and for one worker: one shared socket, as before.
+
+    The port is first bound by a plain socket and released: a port that anything holds,
+    another mlctl serve's group included, stays an error instead of a silent share."""
+    if count <= 1 or not sys.platform.startswith("linux") or not hasattr(socket, "SO_REUSEPORT"):
+        return [bind_listener(host, port, backlog)] * max(count, 1)
+    probe = bind_listener(host, port, backlog)
+    port = probe.getsockname()[1]
+    probe.close()
+    group: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            group.append(bind_listener(host, port, backlog, reuse_port=True))
+    except BaseException:
+        for sock in group:
+            sock.close()
+        raise
+    return group
 
 
 # -- the Host check that defeats DNS rebinding ------------------------------------------------

@@ -2,8 +2,9 @@
 
 The parent process loads every model before binding (so a bad reference or a corrupt
 artifact is an error on the command line, not a crashing worker), binds the socket, records
-the deployment in the registry, then forks ``--workers`` processes that share the socket
-and the already-loaded models (copy-on-write, so startup does not grow with N). Each worker
+the deployment in the registry, then forks ``--workers`` processes that share the port
+(one listening socket each on Linux, so the kernel spreads connections over them; see
+net.bind_listeners) and the already-loaded models (copy-on-write, so startup does not grow with N). Each worker
 runs uvicorn with its own event loop, batcher, alias watcher and prediction-log writer.
 The parent restarts a worker that dies, and on SIGTERM/SIGINT asks every worker to drain
 (uvicorn's graceful shutdown, then the prediction log is flushed), waits, removes the
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from mlctl.connlimits import uvicorn_options
-from mlctl.net import bind_listener, host_check
+from mlctl.net import bind_listeners, host_check
 from mlctl.errors import MlctlError
 from mlctl.store.atomic import process_alive
 
@@ -69,21 +70,23 @@ def load_models(repo, settings, provider=None) -> Loaded:
     return loaded
 
 
-def bind(host: str, port: int) -> socket.socket:
-    return bind_listener(host, port, backlog=2048)
+def bind(host: str, port: int, workers: int) -> list[socket.socket]:
+    """The listening socket of each worker (the same one for all where the port cannot be
+    shared; see net.bind_listeners)."""
+    return bind_listeners(host, port, workers, backlog=2048)
 
 
 def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     _preload_server_modules()  # once, before forking: workers inherit them
-    sock = bind(settings.host, settings.port)
+    socks = bind(settings.host, settings.port, settings.workers)
     run_dir = Path(repo.cache_dir) / "serve" / str(os.getpid())
     _remove_dead_run_dirs(run_dir.parent)
     run_dir.mkdir(parents=True, exist_ok=True)
     from mlctl.serving import deployment
 
-    record = deployment.record(repo, settings, loaded.primary, sock.getsockname()[1])
-    supervisor = Supervisor(repo, settings, loaded, sock, run_dir, record)
+    record = deployment.record(repo, settings, loaded.primary, socks[0].getsockname()[1])
+    supervisor = Supervisor(repo, settings, loaded, socks, run_dir, record)
     try:
         supervisor.start_all()
         if on_ready:
@@ -91,7 +94,8 @@ def serve(repo, settings, loaded: Loaded, on_ready: Callable[[dict], None] | Non
         return supervisor.wait()
     finally:
         supervisor.stop_all()
-        sock.close()
+        for sock in socks:
+            sock.close()
         _quietly(deployment.remove, repo, record)
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -127,9 +131,11 @@ def _quietly(fn, *args) -> None:
 
 
 class Supervisor:
-    def __init__(self, repo, settings, loaded: Loaded, sock, run_dir: Path, record: dict):
+    def __init__(self, repo, settings, loaded: Loaded, socks: list, run_dir: Path, record: dict):
+        """``socks[i]``: worker i's listening socket, kept open here while it restarts, so
+        the connections the kernel gives it wait in its backlog instead of failing."""
         self.repo, self.settings, self.loaded = repo, settings, loaded
-        self.sock, self.run_dir, self.record = sock, run_dir, record
+        self.socks, self.run_dir, self.record = socks, run_dir, record
         self.alias_stamp = None
         self.next_alias_check = 0.0
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
@@ -156,7 +162,9 @@ class Supervisor:
         if pid == 0:  # the worker: never returns into the CLI
             code = 1
             try:
-                code = run_worker(self.repo, self.settings, self.loaded, self.sock, self.run_dir, index, parent)
+                _close_others(self.socks, index)
+                code = run_worker(self.repo, self.settings, self.loaded, self.socks[index], self.run_dir, index,
+                                  parent)
             except BaseException as exc:  # noqa: BLE001 - report and leave, the parent restarts us
                 sys.stderr.write(f"mlctl serve: worker {index} failed: {type(exc).__name__}: {exc}\n")
             finally:
@@ -230,8 +238,17 @@ class Supervisor:
             _kill(pid, signal.SIGKILL)
 
 
+def _close_others(socks: list, index: int) -> None:
+    """A worker keeps only its own listening socket: one it inherited and never accepts
+    on would hold connections the kernel gave it, were its own worker gone."""
+    mine = socks[index]
+    for sock in socks:
+        if sock is not mine:
+            sock.close()
+
+
 def run_worker(repo, settings, loaded: Loaded, sock, run_dir: Path, index: int, parent: int) -> int:
-    """One worker process: uvicorn on the shared socket with this worker's state."""
+    """One worker process: uvicorn on its listening socket with this worker's state."""
     import uvicorn
 
     from mlctl.serving.affinity import pin_worker

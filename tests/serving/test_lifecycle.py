@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 
 import httpx
 import pytest
@@ -170,6 +172,32 @@ def test_print_dockerfile_for_an_unknown_model_fails_before_writing(repo):
     proc = run_cli(repo, "serve", "ghost", "--print-dockerfile")
     assert proc.returncode == 2 and proc.stderr.startswith("mlctl: error:")
     assert not (repo.root / "mlctl-serve-requirements.txt").exists()
+
+
+def test_connections_opened_at_once_spread_over_the_workers(serve, repo):
+    """A client that opens its whole pool at once (wrk, a gateway) has it served by every
+    worker: with one listening socket shared by the workers, the first to wake accepted
+    every pending connection and the other stayed idle."""
+    register(repo, "churn", Constant(1.0, COLUMNS), alias="production")
+    server = serve("churn", "--workers", "2")
+    deadline = time.monotonic() + 15
+    seen = set()
+    while len(seen) < 2 and time.monotonic() < deadline:  # both workers up
+        with httpx.Client(base_url=server.url) as fresh:
+            seen.add(fresh.get("/metadata").json()["worker"]["pid"])
+    assert len(seen) == 2
+    conns = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=10) for _ in range(24)]
+    try:
+        for conn in conns:
+            conn.connect()  # all 24 wait in the kernel before any worker accepts
+        for conn in conns:
+            conn.request("GET", "/metadata")
+        pids = Counter(json.loads(conn.getresponse().read())["worker"]["pid"] for conn in conns)
+    finally:
+        for conn in conns:
+            conn.close()
+    # the kernel hashes each connection to a worker: fewer than 3 of 24 is a 1-in-30,000 split
+    assert len(pids) == 2 and min(pids.values()) >= 3, pids
 
 
 def test_workers_do_not_outlive_a_killed_supervisor(serve, repo):
