@@ -295,3 +295,37 @@ def test_a_real_per_row_cost_still_bounds_the_cap():
         rows = rng.randint(1, min(b.cap(), 200))
         b._learn(0.001 + 0.0002 * rows + rng.uniform(-0.0002, 0.0002), rows)
     assert 60 <= b.cap() <= 110  # (20 ms - 1 ms) / 0.2 ms = 95 rows
+
+
+def _forest_calls(b, calls: int, clients: int = 16) -> list[int]:
+    """Calls of a model that costs 13 ms whatever its rows, with ``clients`` requests of
+    one row always waiting: the sizes the batcher chose."""
+    sizes = []
+    for _ in range(calls):
+        rows = min(b._call_cap(clients), clients)
+        b._learn(0.013 + 0.00008 * rows, rows)
+        sizes.append(rows)
+    return sizes
+
+
+def test_a_cap_stuck_at_one_row_finds_its_way_back():
+    """A per-row estimate raised until the cap was one row (a spell of slow calls): calls
+    of one row teach the fit nothing about rows, so without larger calls now and then the
+    cap stayed at one for good (two workers of a forest: ~1,600 -> 121-273 req/s)."""
+    b = Batcher(Recorder(), concat_inputs, None, max_rows=256, latency_ms=20)
+    for _ in range(100):
+        b._learn(0.013, 1)  # only one-row calls seen: the fit has no spread to use
+    b.per_row = 0.008  # what the spell left: 10 ms of rows / 8 ms -> one row a call
+    assert b.cap() == 1
+    sizes = _forest_calls(b, 120)
+    assert b.cap() >= 16 and sizes[-10:] == [16] * 10, (b.cap(), sizes[-10:])
+
+
+def test_larger_calls_are_rare_and_bounded():
+    b = Batcher(Recorder(), concat_inputs, None, max_rows=256, latency_ms=20)
+    b.per_call, b.per_row = 0.001, 0.001  # a real 1 ms a row: the cap is 19 rows
+    assert b.cap() == 19
+    sizes = [b._call_cap(100) for _ in range(80)]
+    assert sizes.count(38) == 10 and set(sizes) == {19, 38}  # one in PROBE_EVERY, twice the cap
+    assert b._call_cap(5) == 19  # nothing held back: no larger call
+
