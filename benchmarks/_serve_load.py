@@ -101,10 +101,17 @@ class Server:
         return total
 
 
-def run_wrk(server: Server, concurrency: int, seconds: float) -> dict:
-    """One wrk run: throughput, latency percentiles, errors and the server's CPU per request."""
+def run_wrk(server: Server, concurrency: int, seconds: float, sched: str = "normal") -> dict:
+    """One wrk run: throughput, latency percentiles, errors and the server's CPU per request.
+
+    ``sched="batch"`` runs wrk under SCHED_BATCH (``chrt --batch 0``): it still gets its
+    fair share of the cores, but its wake-ups no longer preempt the server. On a machine
+    where the load generator shares the server's cores, every response woke wrk, which
+    then preempted the worker that wrote it (~0.6 involuntary context switches a request
+    with two pinned workers): a cost no client on another machine imposes."""
     cpu0 = server.cpu_seconds()
-    out = subprocess.run([need_wrk(), "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency", "-s", str(server.lua),
+    prefix = ["chrt", "--batch", "0"] if sched == "batch" else []
+    out = subprocess.run([*prefix, need_wrk(), "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency", "-s", str(server.lua),
                           server.url()], capture_output=True, text=True, timeout=seconds + 60).stdout
     cpu = server.cpu_seconds() - cpu0
     requests = int(re.search(r"(\d+) requests in", out).group(1))

@@ -2,25 +2,30 @@
 """`mlctl serve` against the bare framework's ceiling, BentoML and MLflow, on two models.
 
     .venv/bin/python benchmarks/serve_vs_anchors.py [--seconds 5] [--rounds 6] [--models logreg forest]
+    .venv/bin/python benchmarks/serve_vs_anchors.py --load-sched batch --only ceiling ceiling-w2 mlctl mlctl-w2
 
 Two scikit-learn models fitted on breast-cancer (30 numeric columns, as a DataFrame): a
 cheap one (StandardScaler + LogisticRegression, ~0.3 ms a call) and a heavy one (a
-300-tree random forest, ~20 ms a call). Each is served, one worker each, by:
+300-tree random forest, ~15-30 ms a call). ``--models dummy`` adds a model that costs
+nothing (a DummyClassifier, ~10 µs a call): what mlctl's own HTTP path and batching reach,
+and how they scale over workers, without the model's per-call cost. Each is served, one
+worker each, by:
 
 - ``ceiling``: a bare Starlette + uvicorn (uvloop, httptools) app that parses the body
   with orjson and answers a constant: what any server on this stack can reach
   (``ceiling-w2``: the same with two workers, what two workers can reach beside wrk);
 - ``mlctl`` (``--log-predictions``), ``mlctl-nolog`` (without it), ``mlctl-w2``
-  (``--workers 2 --log-predictions``);
+  (``--workers 2 --log-predictions``), ``mlctl-nolog-w2`` (``--workers 2``);
 - ``bentoml-batched`` (``batchable=True``) and ``bentoml`` (plain), and ``mlflow``
   (``mlflow models serve``), each installed in its own venv under benchmarks/.venvs/.
 
 Load is wrk (``-t1``, keep-alive, single-row ``POST``) at concurrency 8 and 32, in rounds
-that alternate the servers so noise hits all alike. Every round is reported (median and
-range, never the best), with each server's CPU per request (its whole process tree);
-then the 10,000-row request (the servers taking turns, nine each; the median) and
-start-to-first-answer. The targets of issue
-24 are checked at the end. Not part of the test suite.
+that alternate the servers so noise hits all alike (``--load-sched batch``: wrk under
+SCHED_BATCH, so that its wake-ups do not preempt the server it shares the cores with).
+Every round is reported (median and range, never the best), with each server's CPU per
+request (its whole process tree); then the 10,000-row request (the servers taking turns,
+nine each; the median) and start-to-first-answer. The targets of issue 24 are checked at
+the end. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from _common import WORK_ROOT, add_smoke_flag, anchor_venv, mlctl_env  # noqa: E
 from _serve_load import Server, big_requests_s, need_wrk, run_wrk  # noqa: E402
 
 CONCURRENCY = (8, 32)
-MODELS = ("logreg", "forest")
+MODELS = ("logreg", "forest", "dummy")  # dummy: ~10 µs a call, what the HTTP path scales to
 
 CEILING_APP = """
 import orjson
@@ -93,7 +98,11 @@ def train(work: Path, kind: str) -> tuple[Path, list[str], list[list[float]]]:
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X.columns = [c.replace(" ", "_") for c in X.columns]
-    if kind == "logreg":
+    if kind == "dummy":
+        from sklearn.dummy import DummyClassifier
+
+        model = DummyClassifier().fit(X, y)
+    elif kind == "logreg":
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
     else:
         model = RandomForestClassifier(n_estimators=300, random_state=0, n_jobs=1).fit(X, y)
@@ -148,7 +157,9 @@ def servers_for(kind: str, model, work: Path, repo: Path, anchors: dict, wanted:
            Server("mlctl", mlctl + ["--log-predictions"], repo, mlctl_env(), "/predict", as_lists(one), as_lists(big)),
            Server("mlctl-nolog", mlctl, repo, mlctl_env(), "/predict", as_lists(one), as_lists(big)),
            Server("mlctl-w2", mlctl + ["--workers", "2", "--log-predictions"], repo, mlctl_env(), "/predict",
-                  as_lists(one), as_lists(big))]
+                  as_lists(one), as_lists(big)),
+           Server("mlctl-nolog-w2", mlctl + ["--workers", "2"], repo, mlctl_env(), "/predict", as_lists(one),
+                  as_lists(big))]
     if "bentoml" in anchors:
         (folder / "service.py").write_text(textwrap.dedent(BENTO_SERVICE.format(model=str(path))))
         env = dict(base_env, BENTOML_HOME=str(work / "bentoml-home"), BENTOML_DO_NOT_TRACK="true")
@@ -166,18 +177,18 @@ def servers_for(kind: str, model, work: Path, repo: Path, anchors: dict, wanted:
     return [s for s in out if s.name in wanted]
 
 
-def measure_model(kind: str, servers: list[Server], rounds: int, seconds: float) -> dict:
+def measure_model(kind: str, servers: list[Server], rounds: int, seconds: float, sched: str) -> dict:
     results = {s.name: {"rounds": {c: [] for c in CONCURRENCY}} for s in servers}
     try:
         for s in servers:  # one at a time, so start-up is measured on a quiet machine
             s.start()
             results[s.name]["start_s"] = s.start_s
-            run_wrk(s, 32, 2)  # warm-up: first-call caches, the batch cap's estimates
+            run_wrk(s, 32, 2, sched)  # warm-up: first-call caches, the batch cap's estimates
             print(f"{kind}/{s.name}: first answer after {s.start_s:.2f} s", file=sys.stderr)
         for rnd in range(rounds):
             for conc in CONCURRENCY:
                 for s in servers:
-                    r = run_wrk(s, conc, seconds)
+                    r = run_wrk(s, conc, seconds, sched)
                     results[s.name]["rounds"][conc].append(r)
                     print(f"{kind} round {rnd + 1} c={conc} {s.name}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.2f} ms "
                           f"cpu {r['cpu_ms_per_req']:.3f} ms/req errors {r['errors']}", file=sys.stderr)
@@ -223,6 +234,9 @@ def report_model(kind: str, results: dict) -> list[tuple]:
 
 def targets(kind: str, res: dict) -> list[tuple]:
     rows = []
+    if {"mlctl-nolog", "mlctl-nolog-w2"} <= set(res):  # the workers without the log's thread
+        ratio = median(res["mlctl-nolog-w2"]["rounds"][32], "rps") / median(res["mlctl-nolog"]["rounds"][32], "rps")
+        rows.append((kind, "c=32 --workers 2 / one worker, no log (medians)", ratio, "-", None))
     m = res.get("mlctl")
     if m is None:
         return rows
@@ -255,9 +269,11 @@ def targets(kind: str, res: dict) -> list[tuple]:
         worst = max(x / b for x, b in zip(m["big_times_s"], res["bentoml"]["big_times_s"]))
         rows.append((kind, f"10,000-row request / bentoml plain: medians (worst pair {worst:.2f})", ratio, "<= 0.8",
                      ratio <= 0.8))
+    real_model = kind != "dummy"
     if "mlctl-w2" in res:
         ratio = median(res["mlctl-w2"]["rounds"][32], "rps") / median(c32, "rps")
-        rows.append((kind, "c=32 --workers 2 / one worker (medians)", ratio, ">= 1.6", ratio >= 1.6))
+        rows.append((kind, "c=32 --workers 2 / one worker (medians)", ratio, ">= 1.6" if real_model else "-",
+                     ratio >= 1.6 if real_model else None))
     if {"ceiling", "ceiling-w2"} <= set(res):  # what two workers of the bare framework reach beside wrk
         ratio = median(res["ceiling-w2"]["rounds"][32], "rps") / median(res["ceiling"]["rounds"][32], "rps")
         rows.append((kind, "c=32 ceiling app, 2 workers / 1 (medians)", ratio, "-", None))
@@ -276,16 +292,19 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=5.0, help="wrk duration per measurement")
     ap.add_argument("--rounds", type=int, default=6, help="alternating rounds, each reported")
-    ap.add_argument("--models", nargs="*", choices=MODELS, default=list(MODELS))
+    ap.add_argument("--models", nargs="*", choices=MODELS, default=["logreg", "forest"])
     ap.add_argument("--only", nargs="*", help="servers to run (ceiling, ceiling-w2, mlctl, mlctl-nolog, mlctl-w2, "
-                                               "bentoml-batched, bentoml, mlflow)")
+                                               "mlctl-nolog-w2, bentoml-batched, bentoml, mlflow)")
+    ap.add_argument("--load-sched", choices=("normal", "batch"), default="normal",
+                    help="wrk's scheduling class; batch: its wake-ups do not preempt the servers, as a "
+                         "client on another machine never does (see _serve_load.run_wrk)")
     add_smoke_flag(ap)
     args = ap.parse_args()
     if args.smoke:
         args.seconds, args.rounds, args.models, args.only = 1, 1, ["logreg"], ["ceiling", "mlctl"]
     need_wrk()
-    wanted = set(args.only or ["ceiling", "ceiling-w2", "mlctl", "mlctl-nolog", "mlctl-w2", "bentoml-batched", "bentoml",
-                               "mlflow"])
+    wanted = set(args.only or ["ceiling", "ceiling-w2", "mlctl", "mlctl-nolog", "mlctl-w2", "mlctl-nolog-w2",
+                               "bentoml-batched", "bentoml", "mlflow"])
     anchors = {}
     if "mlflow" in wanted:
         anchors["mlflow"] = anchor_venv("mlflow", "mlflow", "scikit-learn")
@@ -298,10 +317,11 @@ def main() -> int:
     results, rows = {}, []
     for kind, model in models.items():
         results[kind] = measure_model(kind, servers_for(kind, model, work, repo, anchors, wanted), args.rounds,
-                                      args.seconds)
+                                      args.seconds, args.load_sched)
     for kind in models:
         rows += report_model(kind, results[kind])
     print_targets(rows)
+    print(f"\nwrk scheduling class: {args.load_sched}")
     print(f"\nload average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     WORK_ROOT.mkdir(parents=True, exist_ok=True)
     (WORK_ROOT / "serve_vs_anchors.json").write_text(json.dumps(results, indent=1, default=str))
