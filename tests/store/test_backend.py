@@ -207,8 +207,9 @@ def test_a_session_lock_names_its_holder_and_goes_with_its_session(pg_backend_ur
             assert second.startswith(f"pid {os.getpid()} on ")
         with held(pg_backend_url, name + "!") as other:
             assert other is None  # another name, another lock
-    with held(pg_backend_url, name) as again:
-        assert again is None
+    for _ in range(30):  # released at once: taken again right away, every time
+        with held(pg_backend_url, name) as again:
+            assert again is None
 
 
 def test_a_session_lock_of_a_killed_process_is_released(pg_backend_url):

@@ -37,9 +37,16 @@ def held(url: str, name: str) -> Iterator[str | None]:
         if not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
             yield _holder(conn, key)
             return
-        yield None
+        try:
+            yield None
+        finally:
+            # at once: closing alone releases the lock only when the server's backend
+            # notices the closed socket, and a holder that took the lock again right
+            # away was told it was busy, held by its own pid
+            with contextlib.suppress(Exception):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
     finally:
-        conn.close()  # the session ends: the lock with it
+        conn.close()  # the session ends: the lock with it, if the unlock could not run
 
 
 def _holder(conn, key: int) -> str:
