@@ -4,8 +4,9 @@ The parent process loads every model before binding (so a bad reference or a cor
 artifact is an error on the command line, not a crashing worker), binds the socket, records
 the deployment in the registry, then forks ``--workers`` processes that share the port
 (one listening socket each on Linux, so the kernel spreads connections over them; see
-net.bind_listeners) and the already-loaded models (copy-on-write, so startup does not grow with N). Each worker
-runs uvicorn with its own event loop, batcher, alias watcher and prediction-log writer.
+net.bind_listeners) and the already-loaded models (copy-on-write, so startup does not
+grow with N). Each worker runs uvicorn with its own event loop, batcher, alias watcher and
+prediction-log writer.
 The parent restarts a worker that dies, and on SIGTERM/SIGINT asks every worker to drain
 (uvicorn's graceful shutdown, then the prediction log is flushed), waits, removes the
 deployment record and exits 0.
@@ -239,8 +240,9 @@ class Supervisor:
 
 
 def _close_others(socks: list, index: int) -> None:
-    """A worker keeps only its own listening socket: one it inherited and never accepts
-    on would hold connections the kernel gave it, were its own worker gone."""
+    """A worker keeps only its own listening socket. A sibling's socket it inherited and
+    never accepts on would stay in the port's group after that sibling and the parent were
+    gone, and the kernel would go on giving it connections that nobody answers."""
     mine = socks[index]
     for sock in socks:
         if sock is not mine:
